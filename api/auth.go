@@ -1,0 +1,78 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/projections"
+)
+
+// authenticate reads the Authorization header: "ApiKey <base64(id:key)>"
+// (scheme case-insensitive, as the Go client sends "APIKey") or Basic.
+func (s *Server) authenticate(r *http.Request) (domain.Principal, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return domain.Principal{}, domain.Unauthenticated("missing authentication credentials for REST request [%s]", r.URL.Path)
+	}
+	scheme, cred, _ := strings.Cut(h, " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case strings.EqualFold(scheme, "ApiKey"):
+		return s.authenticateKey(cred)
+	case strings.EqualFold(scheme, "Basic"):
+		raw, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return domain.Principal{}, domain.Unauthenticated("invalid basic authentication header")
+		}
+		name, pw, ok := strings.Cut(string(raw), ":")
+		if !ok {
+			return domain.Principal{}, domain.Unauthenticated("invalid basic authentication header")
+		}
+		return s.Tenants.Authenticate(name, pw)
+	}
+	return domain.Principal{}, domain.Unauthenticated("unsupported authentication scheme [%s]", scheme)
+}
+
+// AuthenticateKey verifies an encoded API key credential and builds the
+// key's principal with its effective permission.
+func (s *Server) authenticateKey(cred string) (domain.Principal, error) {
+	var buf [256]byte
+	id, secret, err := domain.ParseAPIKeyCredential(cred, buf[:])
+	if err != nil {
+		return domain.Principal{}, err
+	}
+	switch s.Auth.Verify(id, secret, s.now()) {
+	case projections.Valid:
+	case projections.Expired:
+		return domain.Principal{}, domain.Unauthenticated("api key is expired")
+	case projections.Invalidated:
+		return domain.Principal{}, domain.Unauthenticated("api key has been invalidated")
+	default:
+		return domain.Principal{}, domain.Unauthenticated("unable to authenticate with provided credentials")
+	}
+	k, ok := s.Keys.ByID(domain.KeyID(id))
+	if !ok {
+		return domain.Principal{}, domain.Unauthenticated("unable to authenticate with provided credentials")
+	}
+	return s.keyPrincipal(&k), nil
+}
+
+// keyPrincipal is a key's identity and effective permission: its own
+// descriptors (if any), what limited it at creation, and its owner's
+// current role, intersected.
+func (s *Server) keyPrincipal(k *domain.Key) domain.Principal {
+	var perm domain.Permission
+	if len(k.RoleDescriptors) > 0 {
+		perm = append(perm, k.RoleDescriptors)
+	}
+	perm = append(perm, k.LimitedBy...)
+	owner := domain.RoleDescriptors{}
+	if role, ok := s.Dir.RoleOf(k.Tenant, k.Owner.User); ok {
+		owner = domain.RolePermission(role)
+	}
+	perm = append(perm, owner)
+	return domain.Principal{Kind: domain.ActorKey, User: k.Owner.User, KeyID: k.ID, KeyName: k.Name, Tenant: k.Tenant,
+		Scope: k.Scope, Project: k.Project, Permission: perm, Expires: k.Expires}
+}

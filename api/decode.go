@@ -1,0 +1,46 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// decodeBody reads a JSON object into v strictly: unknown fields, trailing
+// data and oversize bodies are client errors. An empty body leaves v as is
+// when optional.
+func decodeBody(r *http.Request, v any, optional bool) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return domain.Invalid("could not read the request body")
+	}
+	if len(body) > MaxBody {
+		return &domain.Error{Kind: domain.KindTooLarge, Reason: "request body is larger than 1 MiB"}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return nil
+		}
+		return domain.Invalid("request body is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return domain.Invalid("failed to parse request body: %s", domain.JSONReason(err))
+	}
+	if dec.More() {
+		return domain.Invalid("failed to parse request body: unexpected data after the JSON object")
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return domain.Invalid("failed to parse request body: unexpected data after the JSON object")
+	}
+	return nil
+}

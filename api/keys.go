@@ -1,0 +1,369 @@
+package api
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/projections"
+)
+
+// keyScope is where a key route points: an organization, and maybe one
+// project of it.
+type keyScope struct {
+	org     *domain.Org
+	project domain.ProjectID
+}
+
+func (s *Server) keyScope(r *http.Request, p domain.Principal) (keyScope, error) {
+	o, err := s.org(r, p)
+	if err != nil {
+		return keyScope{}, err
+	}
+	ref := r.PathValue("project")
+	if ref == "" {
+		return keyScope{org: o}, nil
+	}
+	pr, ok := o.ProjectNamed(ref)
+	if !ok || !p.InProject(o.ID, pr.ID) {
+		return keyScope{}, domain.NotFound("project [%s] not found", ref)
+	}
+	return keyScope{org: o, project: pr.ID}, nil
+}
+
+// keyView is a key as listed and shown: Elasticsearch's field names plus
+// keyplane's scope, type and status. Never the secret or its hash.
+type keyView struct {
+	ID              domain.KeyID           `json:"id"`
+	Name            string                 `json:"name"`
+	Scope           domain.Scope           `json:"scope"`
+	Project         domain.ProjectID       `json:"project,omitempty"`
+	Type            domain.KeyType         `json:"type"`
+	Status          domain.KeyStatus       `json:"status"`
+	Creation        int64                  `json:"creation"`
+	Expiration      *int64                 `json:"expiration,omitempty"`
+	Invalidated     bool                   `json:"invalidated"`
+	Invalidation    *int64                 `json:"invalidation,omitempty"`
+	Username        string                 `json:"username"`
+	Realm           string                 `json:"realm"`
+	CreatedBy       domain.Actor           `json:"created_by"`
+	RoleDescriptors domain.RoleDescriptors `json:"role_descriptors"`
+	Metadata        map[string]any         `json:"metadata"`
+}
+
+func (s *Server) viewKey(k *domain.Key) keyView {
+	v := keyView{ID: k.ID, Name: k.Name, Scope: k.Scope, Project: k.Project, Type: k.Type, Status: k.Status(s.now()),
+		Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated, Username: k.Owner.User, Realm: k.Owner.Realm,
+		CreatedBy: k.CreatedBy, RoleDescriptors: k.RoleDescriptors, Metadata: k.Metadata}
+	if !k.Expires.IsZero() {
+		ms := k.Expires.UnixMilli()
+		v.Expiration = &ms
+	}
+	if k.Invalidated {
+		ms := k.InvalidatedAt.UnixMilli()
+		v.Invalidation = &ms
+	}
+	if v.Metadata == nil {
+		v.Metadata = map[string]any{}
+	}
+	if v.RoleDescriptors == nil {
+		v.RoleDescriptors = domain.RoleDescriptors{}
+	}
+	return v
+}
+
+type createKeyRequest struct {
+	Name            string          `json:"name"`
+	Expiration      string          `json:"expiration"`
+	RoleDescriptors json.RawMessage `json:"role_descriptors"`
+	Metadata        map[string]any  `json:"metadata"`
+	Type            domain.KeyType  `json:"type"`
+}
+
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	var req createKeyRequest
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	ks, err := s.keyScope(r, p)
+	if err != nil {
+		return err
+	}
+	c := domain.CreateKey{Tenant: ks.org.ID, Scope: domain.ScopeOrg, Project: ks.project, Type: req.Type, Name: req.Name,
+		Expiration: req.Expiration, RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata}
+	if ks.project != "" {
+		c.Scope = domain.ScopeProject
+	}
+	ctx, cancel := cmdCtx(r)
+	defer cancel()
+	out, err := s.Commands.CreateKey(ctx, p, s.meta(w, r, p), c, r.Header.Get("Idempotency-Key"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if out.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	if strings.Contains(r.Header.Get("Accept"), "text/csv") {
+		return writeKeyCSV(w, out.ID, out.Name, out.Expires.UnixMilli(), !out.Expires.IsZero(), string(out.Secret), out.Encoded)
+	}
+	resp := map[string]any{"id": out.ID, "name": out.Name, "api_key": out.Secret, "encoded": out.Encoded}
+	if !out.Expires.IsZero() {
+		resp["expiration"] = out.Expires.UnixMilli()
+	}
+	writeJSON(w, http.StatusCreated, resp)
+	return nil
+}
+
+// writeKeyCSV is the "download as CSV" of the create dialog.
+func writeKeyCSV(w http.ResponseWriter, id domain.KeyID, name string, expMs int64, expires bool, secret, encoded string) error {
+	w.Header().Set("Content-Type", "text/csv; charset=UTF-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="api-key-`+string(id)+`.csv"`)
+	w.WriteHeader(http.StatusCreated)
+	exp := ""
+	if expires {
+		exp = strconv.FormatInt(expMs, 10)
+	}
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"id", "name", "expiration", "api_key", "encoded"})
+	_ = cw.Write([]string{string(id), name, exp, secret, encoded})
+	cw.Flush()
+	return cw.Error()
+}
+
+// readableKeys decides which keys of the scope p may list: all, or only
+// its own (manage_own_api_key).
+func (s *Server) readableKeys(p domain.Principal, ks keyScope) (func(*domain.Key) bool, error) {
+	t := domain.Target{Tenant: ks.org.ID, Project: ks.project}
+	if ks.project == "" && p.Kind == domain.ActorKey && p.Scope == domain.ScopeProject {
+		return nil, domain.Forbidden("a project API key cannot act on organization-level resources")
+	}
+	if p.Authorize(domain.ActionGetKey, t) == nil {
+		return nil, nil
+	}
+	t.Own = true
+	if err := p.Authorize(domain.ActionGetKey, t); err != nil {
+		return nil, err
+	}
+	return func(k *domain.Key) bool { return k.OwnedBy(p) }, nil
+}
+
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	ks, err := s.keyScope(r, p)
+	if err != nil {
+		return err
+	}
+	only, err := s.readableKeys(p, ks)
+	if err != nil {
+		return err
+	}
+	f, pg, err := listParams(r)
+	if err != nil {
+		return err
+	}
+	f.Tenant, f.Project, f.Match, f.Now = ks.org.ID, ks.project, only, s.now()
+	keys, total := s.Keys.List(f, pg)
+	out := make([]keyView, len(keys))
+	for i := range keys {
+		out[i] = s.viewKey(&keys[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out})
+	return nil
+}
+
+// listParams reads ?name=&owner=&status=&scope=&type=&sort=&size=&from=.
+func listParams(r *http.Request) (projections.Filter, projections.Page, error) {
+	q := r.URL.Query()
+	f := projections.Filter{Name: q.Get("name"), Owner: q.Get("owner")}
+	pg := projections.Page{Sort: q.Get("sort"), Size: 100}
+	for k := range q {
+		switch k {
+		case "name", "owner", "status", "scope", "type", "sort", "size", "from":
+		default:
+			return f, pg, domain.Invalid("request contains unrecognized parameter: [%s]", k)
+		}
+	}
+	switch st := domain.KeyStatus(q.Get("status")); st {
+	case "", domain.StatusActive, domain.StatusExpired, domain.StatusInvalidated:
+		f.Status = st
+	default:
+		return f, pg, domain.Invalid("status must be active, expired or invalidated, not [%s]", st)
+	}
+	switch sc := q.Get("scope"); sc {
+	case "", "all":
+	case "org":
+		f.OrgOnly = true
+	case "project":
+		f.ProjectOnly = true
+	default:
+		return f, pg, domain.Invalid("scope must be org or project, not [%s]", sc)
+	}
+	switch t := domain.KeyType(q.Get("type")); t {
+	case "", domain.KeyPersonal, domain.KeyManaged:
+		f.Type = t
+	default:
+		return f, pg, domain.Invalid("type must be personal or managed, not [%s]", t)
+	}
+	if pg.Sort == "" {
+		pg.Sort = "-created"
+	}
+	if !projections.SortFields[strings.TrimPrefix(pg.Sort, "-")] {
+		return f, pg, domain.Invalid("cannot sort by [%s]: use name, created, expiration, status or owner, with - for descending", pg.Sort)
+	}
+	var err error
+	if pg.Size, err = intParam(q.Get("size"), 100, 0, 10000, "size"); err != nil {
+		return f, pg, err
+	}
+	if pg.From, err = intParam(q.Get("from"), 0, 0, 1<<31-1, "from"); err != nil {
+		return f, pg, err
+	}
+	return f, pg, nil
+}
+
+func intParam(s string, def, lo, hi int, name string) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, domain.Invalid("[%s] must be an integer from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+// keyInScope finds key {id} within the route's scope.
+func (s *Server) keyInScope(r *http.Request, p domain.Principal) (keyScope, domain.Key, error) {
+	ks, err := s.keyScope(r, p)
+	if err != nil {
+		return ks, domain.Key{}, err
+	}
+	k, err := s.findKey(p, ks, domain.KeyID(r.PathValue("id")))
+	return ks, k, err
+}
+
+// findKey returns key id if it is in scope ks and visible to p; anything
+// else is not found, whoever owns it.
+func (s *Server) findKey(p domain.Principal, ks keyScope, id domain.KeyID) (domain.Key, error) {
+	k, ok := s.Keys.Get(ks.org.ID, id)
+	if !ok || (ks.project != "" && k.Project != ks.project) || !p.InProject(ks.org.ID, k.Project) ||
+		(p.Kind == domain.ActorKey && p.Scope == domain.ScopeProject && k.Scope != domain.ScopeProject) {
+		return domain.Key{}, domain.NotFound("api key [%s] not found", id)
+	}
+	return k, nil
+}
+
+func (s *Server) getKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	ks, k, err := s.keyInScope(r, p)
+	if err != nil {
+		return err
+	}
+	if err := p.Authorize(domain.ActionGetKey, domain.Target{Tenant: ks.org.ID, Project: k.Project, Own: k.OwnedBy(p)}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.viewKey(&k))
+	return nil
+}
+
+func (s *Server) updateKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	var req struct {
+		RoleDescriptors json.RawMessage `json:"role_descriptors"`
+		Metadata        *map[string]any `json:"metadata"`
+		Expiration      *string         `json:"expiration"`
+	}
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	ks, k, err := s.keyInScope(r, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := cmdCtx(r)
+	defer cancel()
+	u := domain.UpdateKey{RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata, Expiration: req.Expiration}
+	updated, err := s.Commands.UpdateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, u)
+	if err != nil {
+		return err
+	}
+	k, _ = s.Keys.Get(ks.org.ID, k.ID)
+	writeJSON(w, http.StatusOK, map[string]any{"updated": updated, "api_key": s.viewKey(&k)})
+	return nil
+}
+
+func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	ks, k, err := s.keyInScope(r, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := cmdCtx(r)
+	defer cancel()
+	did, err := s.Commands.InvalidateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, "")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, invalidation([]domain.KeyID{k.ID}, did))
+	return nil
+}
+
+func invalidation(ids []domain.KeyID, fresh bool) map[string]any {
+	out := map[string]any{"invalidated_api_keys": []domain.KeyID{}, "previously_invalidated_api_keys": []domain.KeyID{}, "error_count": 0}
+	if fresh {
+		out["invalidated_api_keys"] = ids
+	} else {
+		out["previously_invalidated_api_keys"] = ids
+	}
+	return out
+}
+
+// MaxBulk bounds ids in one bulk request.
+const MaxBulk = 1000
+
+func (s *Server) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	var req struct {
+		IDs []domain.KeyID `json:"ids"`
+	}
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	if len(req.IDs) == 0 {
+		return domain.Invalid("field [ids] must list at least one key id")
+	}
+	if len(req.IDs) > MaxBulk {
+		return domain.Invalid("at most %d ids per request", MaxBulk)
+	}
+	ks, err := s.keyScope(r, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := cmdCtx(r)
+	defer cancel()
+	fresh, prev := []domain.KeyID{}, []domain.KeyID{}
+	type detail struct {
+		ID     domain.KeyID `json:"id"`
+		Type   string       `json:"type"`
+		Reason string       `json:"reason"`
+		Status int          `json:"status"`
+	}
+	details := []detail{}
+	for _, id := range req.IDs {
+		k, err := s.findKey(p, ks, id)
+		did := false
+		if err == nil {
+			did, err = s.Commands.InvalidateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, "")
+		}
+		switch {
+		case err != nil:
+			status, typ := statusOf(domain.KindOf(err))
+			details = append(details, detail{id, typ, domain.ReasonOf(err), status})
+		case did:
+			fresh = append(fresh, id)
+		default:
+			prev = append(prev, id)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"invalidated_api_keys": fresh, "previously_invalidated_api_keys": prev,
+		"error_count": len(details), "error_details": details})
+	return nil
+}

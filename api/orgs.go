@@ -1,0 +1,226 @@
+package api
+
+import (
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/tenants"
+)
+
+type orgView struct {
+	ID      domain.TenantID `json:"id"`
+	Name    string          `json:"name"`
+	Created time.Time       `json:"created"`
+	Role    domain.Role     `json:"role,omitempty"`
+}
+
+type projectView struct {
+	ID      domain.ProjectID `json:"id"`
+	Name    string           `json:"name"`
+	Created time.Time        `json:"created"`
+}
+
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	out := map[string]any{"kind": p.Kind, "user": p.User}
+	if p.Kind == domain.ActorKey {
+		out["api_key"] = map[string]any{"id": p.KeyID, "name": p.KeyName, "org": p.Tenant, "scope": p.Scope, "project": p.Project}
+		if !p.Expires.IsZero() {
+			out["api_key"].(map[string]any)["expiration"] = p.Expires.UnixMilli()
+		}
+	} else {
+		orgs := []orgView{}
+		for id, role := range p.Memberships {
+			if o, ok := s.Dir.Org(string(id)); ok {
+				orgs = append(orgs, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: role})
+			}
+		}
+		sort.Slice(orgs, func(i, j int) bool { return orgs[i].Name < orgs[j].Name })
+		out["orgs"] = orgs
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	ctx, cancel := cmdCtx(r)
+	defer cancel()
+	o, err := s.Tenants.CreateOrg(ctx, p, s.meta(w, r, p), req.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: domain.RoleOwner})
+	return nil
+}
+
+func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	out := []orgView{}
+	for _, o := range s.Dir.Orgs() {
+		if p.InTenant(o.ID) {
+			out = append(out, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: o.Members[p.User]})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"orgs": out})
+	return nil
+}
+
+// org resolves {org} (id or name) to an organization the caller can see;
+// anything else is not found.
+func (s *Server) org(r *http.Request, p domain.Principal) (*domain.Org, error) {
+	ref := r.PathValue("org")
+	o, ok := s.Dir.Org(ref)
+	if !ok || !p.InTenant(o.ID) {
+		return nil, domain.NotFound("organization [%s] not found", ref)
+	}
+	return o, nil
+}
+
+func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	o, err := s.org(r, p)
+	if err != nil {
+		return err
+	}
+	if err := p.Authorize(domain.ActionOrgRead, domain.Target{Tenant: o.ID, Project: p.Project}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: o.Members[p.User]})
+	return nil
+}
+
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	o, err := s.org(r, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := cmdCtx(r)
+	defer cancel()
+	pr, err := s.Tenants.CreateProject(ctx, p, s.meta(w, r, p), string(o.ID), req.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, projectView{ID: pr.ID, Name: pr.Name, Created: pr.Created})
+	return nil
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	o, err := s.org(r, p)
+	if err != nil {
+		return err
+	}
+	out := []projectView{}
+	for _, pr := range o.Projects {
+		if p.InProject(o.ID, pr.ID) {
+			out = append(out, projectView{ID: pr.ID, Name: pr.Name, Created: pr.Created})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
+	return nil
+}
+
+func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	var req struct {
+		Name     string      `json:"name"`
+		Email    string      `json:"email"`
+		FullName string      `json:"full_name"`
+		Password string      `json:"password"`
+		Role     domain.Role `json:"role"`
+	}
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	o, err := s.org(r, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := cmdCtx(r)
+	defer cancel()
+	u := tenants.NewUser{Name: req.Name, Email: req.Email, FullName: req.FullName, Password: req.Password}
+	if err := s.Tenants.AddMember(ctx, p, s.meta(w, r, p), string(o.ID), u, req.Role); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"name": req.Name, "role": req.Role})
+	return nil
+}
+
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	o, err := s.org(r, p)
+	if err != nil {
+		return err
+	}
+	if err := p.Authorize(domain.ActionOrgRead, domain.Target{Tenant: o.ID}); err != nil {
+		return err
+	}
+	type member struct {
+		Name  string      `json:"name"`
+		Email string      `json:"email,omitempty"`
+		Role  domain.Role `json:"role"`
+	}
+	out := []member{}
+	for name, role := range o.Members {
+		m := member{Name: name, Role: role}
+		if u, ok := s.Dir.User(name); ok {
+			m.Email = u.Email
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	writeJSON(w, http.StatusOK, map[string]any{"members": out})
+	return nil
+}
+
+func (s *Server) setContacts(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	var req struct {
+		Emails []string `json:"emails"`
+	}
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	if req.Emails == nil {
+		return domain.Invalid("field [emails] is required")
+	}
+	o, err := s.org(r, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := cmdCtx(r)
+	defer cancel()
+	if err := s.Tenants.SetContacts(ctx, p, s.meta(w, r, p), string(o.ID), req.Emails); err != nil {
+		return err
+	}
+	o, _ = s.Dir.Org(string(o.ID))
+	writeJSON(w, http.StatusOK, map[string]any{"emails": nonNil(o.Contacts)})
+	return nil
+}
+
+func (s *Server) getContacts(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	o, err := s.org(r, p)
+	if err != nil {
+		return err
+	}
+	if err := p.Authorize(domain.ActionOrgRead, domain.Target{Tenant: o.ID}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"emails": nonNil(o.Contacts)})
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

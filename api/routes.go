@@ -1,0 +1,25 @@
+package api
+
+// routes is the whole route table of the console API.
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /api/v1/whoami", s.authed(s.whoami))
+	m.HandleFunc("POST /api/v1/orgs", s.authed(s.createOrg))
+	m.HandleFunc("GET /api/v1/orgs", s.authed(s.listOrgs))
+	m.HandleFunc("GET /api/v1/orgs/{org}", s.authed(s.getOrg))
+	m.HandleFunc("POST /api/v1/orgs/{org}/projects", s.authed(s.createProject))
+	m.HandleFunc("GET /api/v1/orgs/{org}/projects", s.authed(s.listProjects))
+	m.HandleFunc("POST /api/v1/orgs/{org}/members", s.authed(s.addMember))
+	m.HandleFunc("GET /api/v1/orgs/{org}/members", s.authed(s.listMembers))
+	m.HandleFunc("PUT /api/v1/orgs/{org}/contacts", s.authed(s.setContacts))
+	m.HandleFunc("GET /api/v1/orgs/{org}/contacts", s.authed(s.getContacts))
+
+	for _, base := range []string{"/api/v1/orgs/{org}/api-keys", "/api/v1/orgs/{org}/projects/{project}/api-keys"} {
+		m.HandleFunc("POST "+base, s.authed(s.createKey))
+		m.HandleFunc("GET "+base, s.authed(s.listKeys))
+		m.HandleFunc("POST "+base+"/_bulk_delete", s.authed(s.bulkDeleteKeys))
+		m.HandleFunc("GET "+base+"/{id}", s.authed(s.getKey))
+		m.HandleFunc("PUT "+base+"/{id}", s.authed(s.updateKey))
+		m.HandleFunc("DELETE "+base+"/{id}", s.authed(s.deleteKey))
+	}
+}

@@ -1,0 +1,137 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/commands"
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/projections"
+	"github.com/keyplane/keyplane/tenants"
+)
+
+// Server serves the HTTP API.
+type Server struct {
+	Commands *commands.Service
+	Tenants  *tenants.Service
+	Dir      *tenants.Directory
+	Keys     *projections.Keys
+	Auth     *projections.AuthIndex
+	Now      func() time.Time
+	Logger   *slog.Logger
+
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Handler returns the routed handler.
+func (s *Server) Handler() http.Handler {
+	s.log = s.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.mux = http.NewServeMux()
+	s.routes()
+	return http.HandlerFunc(s.serve)
+}
+
+// serve wraps every request: request id, panic recovery, JSON 404/405.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	rid := r.Header.Get("X-Request-Id")
+	if rid == "" || len(rid) > 128 {
+		rid = uuid.NewString()
+	}
+	w.Header().Set("X-Request-Id", rid)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "panic", v, "path", r.URL.Path, "request_id", rid)
+			writeErrorBody(w, http.StatusInternalServerError, "exception", "internal error")
+		}
+	}()
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// The mux's own 404/405 answers are plain text; clients expect JSON.
+		rec := &statusProbe{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeErrorBody(w, http.StatusMethodNotAllowed, "method_not_allowed_exception",
+				"Incorrect HTTP method for uri ["+r.URL.Path+"] and method ["+r.Method+"], allowed: "+rec.header.Get("Allow"))
+			return
+		}
+		writeErrorBody(w, http.StatusNotFound, "resource_not_found_exception", "no handler found for uri ["+r.URL.Path+"] and method ["+r.Method+"]")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// statusProbe captures what the mux would answer for an unrouted request.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(c int)           { p.status = c }
+
+// handler is an authenticated endpoint.
+type handler func(w http.ResponseWriter, r *http.Request, p domain.Principal) error
+
+// authed authenticates, runs h and answers its error.
+func (s *Server) authed(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if p.Kind == domain.ActorKey && !p.Expires.IsZero() {
+			exp := p.Expires.UTC().Format(time.RFC3339)
+			w.Header().Set("X-Api-Key-Expiration", exp)
+			w.Header().Set("X-Elastic-Api-Key-Expiration", exp)
+		}
+		if err := h(w, r, p); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// meta is the envelope information of events a request causes.
+func (s *Server) meta(w http.ResponseWriter, r *http.Request, p domain.Principal) domain.Meta {
+	addr := r.RemoteAddr
+	if i := strings.LastIndexByte(addr, ':'); i > 0 {
+		addr = addr[:i]
+	}
+	return domain.Meta{
+		Actor:         p.Actor(),
+		Source:        domain.Source{Addr: strings.Trim(addr, "[]"), UserAgent: truncate(r.UserAgent(), 256)},
+		CorrelationID: w.Header().Get("X-Request-Id"),
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// ctx bounds a command so that a stuck log answers 503, not a hang.
+func cmdCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), 15*time.Second)
+}

@@ -1,0 +1,210 @@
+// Package app assembles keyplane from its parts: it opens the event log,
+// folds the projections from it, bootstraps an empty log, and serves the
+// HTTP API. cmd/keyplane runs it; end-to-end tests start it on port 0.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keyplane/keyplane/api"
+	"github.com/keyplane/keyplane/commands"
+	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/projections"
+	"github.com/keyplane/keyplane/tenants"
+)
+
+// Config is everything keyplane serve can be told.
+type Config struct {
+	DataDir       string
+	Addr          string
+	NatsURL       string
+	Replicas      int
+	FsyncInterval time.Duration
+	NatsListen    string
+	NatsCreds     string
+	// BootstrapOwner is "name:password" for the first owner; empty
+	// generates a password and prints it once to Out.
+	BootstrapOwner string
+	NeverAllowed   bool
+	Logger         *slog.Logger
+	Out            io.Writer
+	Now            func() time.Time
+}
+
+// App is a running keyplane.
+type App struct {
+	Config   Config
+	Log      *eventlog.Log
+	Runner   *projections.Runner
+	Keys     *projections.Keys
+	Auth     *projections.AuthIndex
+	Claims   *projections.Claims
+	Dir      *tenants.Directory
+	Tenants  *tenants.Service
+	Commands *commands.Service
+	API      *api.Server
+
+	listener net.Listener
+	http     *http.Server
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	runErr   chan error
+}
+
+// Start opens the log, catches the projections up with it, bootstraps an
+// empty log and starts serving HTTP.
+func Start(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &App{Config: cfg, runErr: make(chan error, 1)}
+	var err error
+	a.Log, err = eventlog.Open(ctx, eventlog.Options{URL: cfg.NatsURL, DataDir: cfg.DataDir, Replicas: cfg.Replicas,
+		FsyncInterval: cfg.FsyncInterval, ListenAddr: cfg.NatsListen, CredsFile: cfg.NatsCreds, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.FsyncInterval > 0 && cfg.NatsURL == "" {
+		cfg.Logger.Warn("fsync relaxed: acknowledged writes from the last interval can be lost in a crash", "fsync_interval", cfg.FsyncInterval)
+	}
+	a.build()
+	if err := a.startProjections(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.bootstrap(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.serve(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build() {
+	a.Keys, a.Auth, a.Claims, a.Dir = projections.NewKeys(), projections.NewAuthIndex(), projections.NewClaims(), tenants.NewDirectory()
+	a.Runner = projections.NewRunner(a.Dir, a.Keys, a.Auth, a.Claims)
+	a.Tenants = &tenants.Service{Log: a.Log, Dir: a.Dir, Wait: a.Runner, Now: a.Config.Now}
+	a.Commands = &commands.Service{Log: a.Log, Wait: a.Runner, Keys: a.Keys, Claims: a.Claims,
+		NeverAllowed: a.Config.NeverAllowed, Now: a.Config.Now}
+	a.API = &api.Server{Commands: a.Commands, Tenants: a.Tenants, Dir: a.Dir, Keys: a.Keys, Auth: a.Auth,
+		Now: a.Config.Now, Logger: a.Config.Logger}
+}
+
+// startProjections runs the runner in the background and waits until it
+// has applied everything that was in the log at start.
+func (a *App) startProjections(ctx context.Context) error {
+	key, err := a.Log.SharedSecret(ctx, "idempotency-secret")
+	if err != nil {
+		return err
+	}
+	a.Commands.SecretKey = key
+	last, err := a.Log.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		err := a.Runner.Run(rctx, a.Log)
+		if err != nil && rctx.Err() == nil {
+			a.Config.Logger.Error("projections stopped", "err", err)
+		}
+		a.runErr <- err
+	}()
+	start := time.Now()
+	if err := a.Runner.WaitFor(ctx, last); err != nil {
+		return fmt.Errorf("catching up projections: %w", err)
+	}
+	a.Config.Logger.Info("projections caught up", "events", last, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func (a *App) bootstrap(ctx context.Context) error {
+	if !a.Dir.Empty() {
+		return nil
+	}
+	owner, pw, given := strings.Cut(a.Config.BootstrapOwner, ":")
+	if !given || owner == "" {
+		owner = "admin"
+		if a.Config.BootstrapOwner != "" && !given {
+			return errors.New("KEYPLANE_BOOTSTRAP_OWNER must be name:password")
+		}
+		var b [18]byte
+		_, _ = rand.Read(b[:])
+		pw = base64.RawURLEncoding.EncodeToString(b[:])
+	}
+	created, err := a.Tenants.Bootstrap(ctx, owner, pw)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if created && !given {
+		fmt.Fprintf(a.Config.Out, "keyplane: created organization \"default\", project \"default\" and owner %q with password %s (shown once)\n", owner, pw)
+	}
+	return nil
+}
+
+func (a *App) serve() error {
+	addr := a.Config.Addr
+	if addr == "" {
+		addr = "127.0.0.1:9200"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	a.listener = ln
+	a.http = &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.Config.Logger.Handler(), slog.LevelWarn)}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Config.Logger.Error("http server", "err", err)
+		}
+	}()
+	a.Config.Logger.Info("keyplane serving", "addr", ln.Addr().String())
+	return nil
+}
+
+// URL is the base URL of the HTTP API.
+func (a *App) URL() string { return "http://" + a.listener.Addr().String() }
+
+// Close stops serving (letting requests in flight finish), the projections
+// and the log.
+func (a *App) Close() {
+	if a.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = a.http.Shutdown(ctx)
+		cancel()
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	if a.Log != nil {
+		a.Log.Close()
+	}
+}

@@ -1,0 +1,97 @@
+// Command keyplane is the API-key control plane: `keyplane serve` runs it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/keyplane/keyplane/app"
+)
+
+func main() {
+	os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `keyplane: an event-sourced API-key control plane
+
+usage:
+  keyplane serve [flags]    run the API and console (embedded JetStream by default)
+
+Run "keyplane serve -h" for its flags.
+`
+
+// Main runs a subcommand and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "keyplane: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+// env returns the environment variable or a default.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func serveFlags(fs *flag.FlagSet) *app.Config {
+	c := &app.Config{}
+	fs.StringVar(&c.DataDir, "data-dir", env("KEYPLANE_DATA_DIR", "./data"), "where the embedded JetStream keeps the log ($KEYPLANE_DATA_DIR)")
+	fs.StringVar(&c.Addr, "addr", env("KEYPLANE_ADDR", "127.0.0.1:9200"), "HTTP listen address ($KEYPLANE_ADDR)")
+	fs.StringVar(&c.NatsURL, "nats-url", env("KEYPLANE_NATS_URL", ""), "external NATS server or cluster URLs, comma-separated; empty embeds one ($KEYPLANE_NATS_URL)")
+	fs.IntVar(&c.Replicas, "replicas", 1, "stream replication factor on a cluster")
+	fs.StringVar(&c.NatsCreds, "nats-creds", env("KEYPLANE_NATS_CREDS", ""), "NATS credentials file for a secured cluster")
+	fs.StringVar(&c.NatsListen, "nats-listen", "", "also expose the embedded NATS server on host:port (default: in-process only)")
+	fs.BoolVar(&c.NeverAllowed, "allow-never-expiring", true, "let keys be created with expiration \"never\"")
+	return c
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := serveFlags(fs)
+	fsync := fs.String("fsync", env("KEYPLANE_FSYNC", "always"), `"always" (fsync before acknowledging) or an interval such as 2m (embedded server only)`)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *fsync != "always" {
+		d, err := time.ParseDuration(*fsync)
+		if err != nil || d <= 0 {
+			fmt.Fprintf(stderr, "keyplane: --fsync must be \"always\" or a positive duration, not %q\n", *fsync)
+			return 2
+		}
+		cfg.FsyncInterval = d
+	}
+	cfg.BootstrapOwner = os.Getenv("KEYPLANE_BOOTSTRAP_OWNER")
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	cfg.Out = stdout
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a, err := app.Start(ctx, *cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "keyplane: %v\n", err)
+		return 1
+	}
+	<-ctx.Done()
+	cfg.Logger.Info("shutting down")
+	a.Close()
+	return 0
+}

@@ -1,0 +1,16 @@
+// Package domain holds keyplane's model: the events that make up the log, the
+// commands users send, the key, organization and user aggregates, the pure
+// decisions that turn (state, command, clock) into events or a typed error,
+// role descriptors and privilege evaluation, expiration parsing, and the key
+// secret format and hashing.
+//
+// Invariants:
+//   - no I/O: this package imports the standard library and uuid only (a test
+//     enforces it), so every decision can be tested without a server;
+//   - events are plain structs with a stable type name and a schema version;
+//     a released version never changes meaning, a new version is added and
+//     old ones are upcast when read;
+//   - a key's secret never enters an event: only its SHA-256 hash does;
+//   - every id is typed (TenantID, ProjectID, KeyID) so a tenant cannot be
+//     confused with a project by accident.
+package domain

@@ -1,0 +1,133 @@
+package domain
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Aggregate types, the third token of a subject kp.<tenant>.<type>.<id>.
+const (
+	AggKey     = "key"
+	AggOrg     = "org"
+	AggUser    = "user"
+	AggOrgName = "orgname" // claim that keeps an organization name unique
+	AggIdem    = "idem"    // claim of a create's Idempotency-Key
+)
+
+// ActorKind says what acted: a member (user), an API key, or keyplane itself.
+type ActorKind string
+
+const (
+	ActorUser   ActorKind = "user"
+	ActorKey    ActorKind = "api_key"
+	ActorSystem ActorKind = "system"
+)
+
+// Actor is who caused an event.
+type Actor struct {
+	Kind ActorKind `json:"kind"`
+	ID   string    `json:"id"`
+	Name string    `json:"name,omitempty"`
+	// User is the member on whose behalf a key acted.
+	User string `json:"user,omitempty"`
+}
+
+// Source is where the request came from.
+type Source struct {
+	Addr      string `json:"addr,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+}
+
+// Meta is the part of an event's envelope a command handler fills in from
+// the request: who, from where, under which correlation id, and when.
+type Meta struct {
+	Actor         Actor
+	Source        Source
+	CorrelationID string
+	Time          time.Time
+}
+
+// Event is the envelope of everything in the log. Data holds the payload
+// whose schema is named by Type and Version.
+type Event struct {
+	ID            string          `json:"id"`
+	Type          string          `json:"type"`
+	Version       int             `json:"v"`
+	Tenant        TenantID        `json:"tenant"`
+	AggType       string          `json:"agg_type"`
+	AggID         string          `json:"agg_id"`
+	Actor         Actor           `json:"actor"`
+	Source        Source          `json:"source"`
+	CorrelationID string          `json:"correlation_id,omitempty"`
+	Time          time.Time       `json:"time"`
+	Data          json.RawMessage `json:"data"`
+
+	// Seq is the stream sequence, set when the event is read from the log.
+	Seq uint64 `json:"-"`
+}
+
+// Subject is where the event's aggregate lives in the log.
+func (e Event) Subject() string { return Subject(e.Tenant, e.AggType, e.AggID) }
+
+// Subject names an aggregate's subject: kp.<tenant>.<type>.<id>.
+func Subject(t TenantID, aggType, id string) string {
+	return "kp." + string(t) + "." + aggType + "." + id
+}
+
+// Payload is an event body with a stable type name and schema version.
+type Payload interface {
+	EventType() string
+	EventVersion() int
+}
+
+// NewEvent wraps payload p for aggregate (tenant, aggType, aggID).
+func NewEvent(id string, t TenantID, aggType, aggID string, m Meta, p Payload) Event {
+	data, err := json.Marshal(p)
+	if err != nil {
+		panic("domain: payload does not marshal: " + err.Error()) // a programming error
+	}
+	return Event{
+		ID: id, Type: p.EventType(), Version: p.EventVersion(), Tenant: t, AggType: aggType, AggID: aggID,
+		Actor: m.Actor, Source: m.Source, CorrelationID: m.CorrelationID, Time: m.Time.UTC(), Data: data,
+	}
+}
+
+// Decode returns the event's payload at the current schema version, upcasting
+// older versions. An unknown type or version is an error.
+func (e Event) Decode() (Payload, error) {
+	f, ok := decoders[decoderKey{e.Type, e.Version}]
+	if !ok {
+		return nil, E(KindInternal, "unknown event %s v%d", e.Type, e.Version)
+	}
+	return f(e.Data)
+}
+
+type decoderKey struct {
+	typ string
+	v   int
+}
+
+var decoders = map[decoderKey]func([]byte) (Payload, error){}
+
+// register makes a payload type readable from the log.
+func register[P Payload](zero P) {
+	decoders[decoderKey{zero.EventType(), zero.EventVersion()}] = func(b []byte) (Payload, error) {
+		var p P
+		if err := json.Unmarshal(b, &p); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+}
+
+// registerUpcast makes an old version readable by converting it to the
+// current one.
+func registerUpcast[Old Payload, New Payload](zero Old, up func(Old) New) {
+	decoders[decoderKey{zero.EventType(), zero.EventVersion()}] = func(b []byte) (Payload, error) {
+		var o Old
+		if err := json.Unmarshal(b, &o); err != nil {
+			return nil, err
+		}
+		return up(o), nil
+	}
+}

@@ -1,0 +1,169 @@
+package domain
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Scope of a key: the whole organization, or one project.
+type Scope string
+
+const (
+	ScopeOrg     Scope = "org"
+	ScopeProject Scope = "project"
+)
+
+// KeyType: personal keys act on behalf of a member; managed keys are created
+// by keyplane (or an owner for it) to run background work.
+type KeyType string
+
+const (
+	KeyPersonal KeyType = "personal"
+	KeyManaged  KeyType = "managed"
+)
+
+// Owner is whom a key belongs to: the member it acts for (user name), and,
+// for a key created by a key, the creating key.
+type Owner struct {
+	User  string `json:"user"`
+	Realm string `json:"realm"`
+	// ByKey is the id of the API key that created this key, if any.
+	ByKey KeyID `json:"by_key,omitempty"`
+}
+
+// KeyCreated v1: a key came to be. The hash, never the secret.
+type KeyCreated struct {
+	KeyID           KeyID           `json:"key_id"`
+	Name            string          `json:"name"`
+	Scope           Scope           `json:"scope"`
+	Project         ProjectID       `json:"project,omitempty"`
+	Type            KeyType         `json:"type"`
+	Owner           Owner           `json:"owner"`
+	Hash            string          `json:"hash"`
+	Expires         *time.Time      `json:"expires,omitempty"`
+	RoleDescriptors RoleDescriptors `json:"role_descriptors"`
+	// LimitedBy is what bounds the key besides its owner's current role: for
+	// a key created by a key, the creating key's permission.
+	LimitedBy []RoleDescriptors `json:"limited_by,omitempty"`
+	Metadata  map[string]any    `json:"metadata"`
+}
+
+func (KeyCreated) EventType() string { return "KeyCreated" }
+func (KeyCreated) EventVersion() int { return 1 }
+
+// KeyUpdated v1: privileges, metadata or expiration changed. A nil field is
+// unchanged.
+type KeyUpdated struct {
+	RoleDescriptors *RoleDescriptors `json:"role_descriptors,omitempty"`
+	Metadata        *map[string]any  `json:"metadata,omitempty"`
+	Expires         *time.Time       `json:"expires,omitempty"`
+	NeverExpires    bool             `json:"never_expires,omitempty"`
+}
+
+func (KeyUpdated) EventType() string { return "KeyUpdated" }
+func (KeyUpdated) EventVersion() int { return 1 }
+
+// KeyInvalidated v1: the key was revoked.
+type KeyInvalidated struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+func (KeyInvalidated) EventType() string { return "KeyInvalidated" }
+func (KeyInvalidated) EventVersion() int { return 1 }
+
+// OrgCreated v1: an organization with its first owner.
+type OrgCreated struct {
+	OrgID TenantID `json:"org_id"`
+	Name  string   `json:"name"`
+	Owner string   `json:"owner"`
+}
+
+func (OrgCreated) EventType() string { return "OrgCreated" }
+func (OrgCreated) EventVersion() int { return 1 }
+
+// OrgNameClaimed v1: an organization name is taken (create-if-absent).
+type OrgNameClaimed struct {
+	Name  string   `json:"name"`
+	OrgID TenantID `json:"org_id"`
+}
+
+func (OrgNameClaimed) EventType() string { return "OrgNameClaimed" }
+func (OrgNameClaimed) EventVersion() int { return 1 }
+
+// ProjectCreated v1.
+type ProjectCreated struct {
+	ProjectID ProjectID `json:"project_id"`
+	Name      string    `json:"name"`
+}
+
+func (ProjectCreated) EventType() string { return "ProjectCreated" }
+func (ProjectCreated) EventVersion() int { return 1 }
+
+// Role of a member in an organization.
+type Role string
+
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleViewer Role = "viewer"
+)
+
+// ValidRole reports whether r is one of the three roles.
+func ValidRole(r Role) bool { return r == RoleOwner || r == RoleAdmin || r == RoleViewer }
+
+// MemberAdded v1: a user joined an organization with a role (or had it
+// changed: the last event wins).
+type MemberAdded struct {
+	User string `json:"user"`
+	Role Role   `json:"role"`
+}
+
+func (MemberAdded) EventType() string { return "MemberAdded" }
+func (MemberAdded) EventVersion() int { return 1 }
+
+// ContactsSet v1: the organization's operational contacts were replaced.
+type ContactsSet struct {
+	Emails []string `json:"emails"`
+}
+
+func (ContactsSet) EventType() string { return "ContactsSet" }
+func (ContactsSet) EventVersion() int { return 1 }
+
+// UserCreated v1: a login. PasswordHash is an argon2id PHC string.
+type UserCreated struct {
+	Name         string `json:"name"`
+	Email        string `json:"email"`
+	FullName     string `json:"full_name,omitempty"`
+	PasswordHash string `json:"password_hash"`
+}
+
+func (UserCreated) EventType() string { return "UserCreated" }
+func (UserCreated) EventVersion() int { return 1 }
+
+// IdempotencyKeyClaimed v1: a create's Idempotency-Key, claimed with
+// expected sequence 0 so that it can be used once, forever.
+type IdempotencyKeyClaimed struct {
+	KeyID KeyID `json:"key_id"`
+	// Request is a hash of the request body: the same key with another body
+	// is a client error, not a retry.
+	Request string `json:"request"`
+}
+
+func (IdempotencyKeyClaimed) EventType() string { return "IdempotencyKeyClaimed" }
+func (IdempotencyKeyClaimed) EventVersion() int { return 1 }
+
+func init() {
+	register(KeyCreated{})
+	register(KeyUpdated{})
+	register(KeyInvalidated{})
+	register(OrgCreated{})
+	register(OrgNameClaimed{})
+	register(ProjectCreated{})
+	register(MemberAdded{})
+	register(ContactsSet{})
+	register(UserCreated{})
+	register(IdempotencyKeyClaimed{})
+}
+
+// RawJSON is a helper for payload fields kept as raw JSON.
+type RawJSON = json.RawMessage

@@ -1,0 +1,66 @@
+package domain
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// TenantID identifies an organization; every event and subject carries one.
+type TenantID string
+
+// ProjectID identifies a project inside an organization.
+type ProjectID string
+
+// KeyID identifies an API key. Like Elasticsearch's ids it is 20 URL-safe
+// characters, so it fits in a subject token and in base64(id:secret).
+type KeyID string
+
+// SystemTenant holds aggregates that belong to no organization: users and
+// the claims that keep organization names unique.
+const SystemTenant TenantID = "_sys"
+
+// NewTenantID returns a fresh organization id.
+func NewTenantID() TenantID { return TenantID(uuid.NewString()) }
+
+// NewProjectID returns a fresh project id.
+func NewProjectID() ProjectID { return ProjectID(uuid.NewString()) }
+
+// NewKeyID returns 20 random URL-safe characters (120 bits).
+func NewKeyID() KeyID {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return KeyID(base64.RawURLEncoding.EncodeToString(b[:]))
+}
+
+// ValidToken reports whether s can stand as one subject token and one path
+// segment: non-empty, at most 64 bytes, letters, digits, '-' and '_'.
+func ValidToken(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidName reports whether s is an acceptable display name for an
+// organization, project, member or key: 1 to 256 bytes, no control characters,
+// and no leading or trailing space.
+func ValidName(s string) bool {
+	if s == "" || len(s) > 256 || strings.TrimSpace(s) != s {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,126 @@
+package domain
+
+import "time"
+
+// Principal is the authenticated caller.
+type Principal struct {
+	Kind ActorKind
+	// User is the member name; for a key, the member the key acts for.
+	User string
+	// Memberships are a user's roles by organization.
+	Memberships map[TenantID]Role
+
+	// For API keys: the key, where it lives, and its effective permission.
+	KeyID      KeyID
+	KeyName    string
+	Tenant     TenantID
+	Scope      Scope
+	Project    ProjectID
+	Permission Permission
+	Expires    time.Time
+}
+
+// Actor is the principal as recorded in events.
+func (p Principal) Actor() Actor {
+	if p.Kind == ActorKey {
+		return Actor{Kind: ActorKey, ID: string(p.KeyID), Name: p.KeyName, User: p.User}
+	}
+	if p.Kind == ActorSystem {
+		return Actor{Kind: ActorSystem, ID: "keyplane", Name: "keyplane"}
+	}
+	return Actor{Kind: ActorUser, ID: p.User, Name: p.User}
+}
+
+// Target is what an action applies to.
+type Target struct {
+	Tenant  TenantID
+	Project ProjectID // empty for organization-level targets
+	// Own is true when the target is an API key the caller owns.
+	Own bool
+}
+
+// PermissionIn returns the caller's permission in an organization: a
+// member's role, or a key's own (bounded) permission in its organization.
+func (p Principal) PermissionIn(t TenantID) Permission {
+	switch p.Kind {
+	case ActorSystem:
+		return Permission{RolePermission(RoleOwner)}
+	case ActorKey:
+		if t != p.Tenant {
+			return nil
+		}
+		return p.Permission
+	}
+	role, ok := p.Memberships[t]
+	if !ok {
+		return nil
+	}
+	return Permission{RolePermission(role)}
+}
+
+// InTenant reports whether the caller can see the organization at all.
+// Everything outside answers not-found, never forbidden, so that other
+// tenants' resources cannot be probed.
+func (p Principal) InTenant(t TenantID) bool {
+	switch p.Kind {
+	case ActorSystem:
+		return true
+	case ActorKey:
+		return p.Tenant == t
+	}
+	_, ok := p.Memberships[t]
+	return ok
+}
+
+// InProject reports whether the caller can see the project: a project key
+// sees only its own project.
+func (p Principal) InProject(t TenantID, pr ProjectID) bool {
+	if !p.InTenant(t) {
+		return false
+	}
+	return p.Kind != ActorKey || p.Scope != ScopeProject || p.Project == pr
+}
+
+// Authorize checks action on target; the error is not-found outside the
+// caller's reach and forbidden inside it.
+func (p Principal) Authorize(action string, tg Target) error {
+	if !p.InTenant(tg.Tenant) {
+		return NotFound("organization not found")
+	}
+	if p.Kind == ActorKey && p.Scope == ScopeProject {
+		if tg.Project == "" {
+			return Forbidden("a project API key cannot act on organization-level resources")
+		}
+		if tg.Project != p.Project {
+			return NotFound("project not found")
+		}
+	}
+	if !p.PermissionIn(tg.Tenant).Allows(action, tg.Own) {
+		return Forbidden("action [%s] is unauthorized for %s", action, p.describe())
+	}
+	return nil
+}
+
+func (p Principal) describe() string {
+	if p.Kind == ActorKey {
+		return "API key id [" + string(p.KeyID) + "] of user [" + p.User + "]"
+	}
+	return "user [" + p.User + "]"
+}
+
+// RolePermission maps a member role to the role descriptors it grants.
+func RolePermission(r Role) RoleDescriptors {
+	all := []IndexPrivileges{{Names: StringList{"*"}, Privileges: StringList{"all"}, AllowRestrictedIndices: false}}
+	apps := []ApplicationPrivileges{{Application: "*", Privileges: StringList{"*"}, Resources: StringList{"*"}}}
+	switch r {
+	case RoleOwner:
+		return RoleDescriptors{"owner": {Cluster: StringList{"all"}, Indices: all, Applications: apps, RunAs: StringList{"*"}}}
+	case RoleAdmin:
+		// Admins manage keys, projects and contacts; only owners add owners.
+		return RoleDescriptors{"admin": {Cluster: StringList{"manage", "manage_security"}, Indices: all, Applications: apps}}
+	case RoleViewer:
+		return RoleDescriptors{"viewer": {Cluster: StringList{"monitor", "read_security"},
+			Indices: []IndexPrivileges{{Names: StringList{"*"}, Privileges: StringList{"read", "view_index_metadata"}}}}}
+	}
+	return RoleDescriptors{}
+}

@@ -1,0 +1,20 @@
+// Package eventlog is the one place that knows NATS JetStream.
+//
+// Layout of the log (written down here and nowhere else):
+//
+//	stream   KEYPLANE (file storage, deny delete, deny purge)
+//	subjects kp.<tenant>.<aggregate-type>.<aggregate-id>
+//	         kp._sys.user.<hex(name)>        a login
+//	         kp._sys.orgname.<hex(name)>     claim of an organization name
+//	         kp.<org>.org.<org>              the organization aggregate
+//	         kp.<org>.key.<key-id>           one API key
+//	         kp.<org>.idem.<hash>            claim of an Idempotency-Key
+//	body     the JSON of domain.Event
+//	headers  Nats-Msg-Id = event id (deduplicates a retried publish),
+//	         Nats-Expected-Last-Subject-Sequence = the aggregate's last
+//	         sequence (optimistic concurrency; 0 means create-if-absent)
+//
+// A "wrong last sequence" answer becomes domain.ErrConflict. A publish whose
+// answer timed out may have been stored: Append reads the subject's last
+// message and compares event ids before reporting anything.
+package eventlog

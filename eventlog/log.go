@@ -1,0 +1,315 @@
+package eventlog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultStream is the stream that holds every event.
+const DefaultStream = "KEYPLANE"
+
+// Options says where the log is.
+type Options struct {
+	// URL of an external NATS server or cluster (comma-separated). Empty
+	// starts an embedded server with file storage under DataDir.
+	URL     string
+	DataDir string
+	// Stream name; DefaultStream when empty.
+	Stream string
+	// Replicas is the stream's replication factor on a cluster.
+	Replicas int
+	// FsyncInterval relaxes the embedded server's fsync-before-ack; zero
+	// means fsync always.
+	FsyncInterval time.Duration
+	// ListenAddr, when set, lets other processes reach the embedded server
+	// ("127.0.0.1:4222"); by default it takes only in-process connections.
+	ListenAddr string
+	// Credentials file for a secured cluster; optional.
+	CredsFile string
+	// RootCAs / client certificate for TLS to a secured cluster; optional.
+	TLSCA, TLSCert, TLSKey string
+	Logger                 *slog.Logger
+}
+
+// Log is an open event log.
+type Log struct {
+	opts   Options
+	srv    *server.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	name   string
+	mu     sync.Mutex
+}
+
+// Open connects to (or starts) the log and makes sure the stream exists.
+func Open(ctx context.Context, o Options) (*Log, error) {
+	if o.Stream == "" {
+		o.Stream = DefaultStream
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	l := &Log{opts: o, name: o.Stream}
+	var err error
+	if o.URL == "" {
+		if l.srv, err = startEmbedded(o); err != nil {
+			return nil, err
+		}
+		l.nc, err = nats.Connect("", nats.InProcessServer(l.srv), nats.Name("keyplane"), nats.MaxReconnects(-1))
+	} else {
+		l.nc, err = nats.Connect(o.URL, clientOptions(o)...)
+	}
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("eventlog: connect: %w", err)
+	}
+	if l.js, err = jetstream.New(l.nc); err != nil {
+		l.Close()
+		return nil, err
+	}
+	if err := l.ensureStream(ctx); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func clientOptions(o Options) []nats.Option {
+	opts := []nats.Option{nats.Name("keyplane"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if o.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(o.CredsFile))
+	}
+	if o.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(o.TLSCA))
+	}
+	if o.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(o.TLSCert, o.TLSKey))
+	}
+	return opts
+}
+
+func startEmbedded(o Options) (*server.Server, error) {
+	if o.DataDir == "" {
+		return nil, errors.New("eventlog: an embedded server needs a data dir")
+	}
+	so := &server.Options{
+		ServerName: "keyplane",
+		JetStream:  true,
+		StoreDir:   filepath.Join(o.DataDir, "jetstream"),
+		DontListen: o.ListenAddr == "",
+		NoSigs:     true,
+		NoLog:      true,
+		// Fsync before acknowledging: an acknowledged command survives a
+		// power cut. Group commit wins the throughput back.
+		SyncAlways:   o.FsyncInterval == 0,
+		SyncInterval: o.FsyncInterval,
+	}
+	if o.ListenAddr != "" {
+		host, port, ok := strings.Cut(o.ListenAddr, ":")
+		if !ok {
+			return nil, fmt.Errorf("eventlog: listen address %q is not host:port", o.ListenAddr)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: listen port %q: %w", port, err)
+		}
+		so.Host, so.Port = host, p
+	}
+	s, err := server.NewServer(so)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: start embedded nats-server: %w", err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(30 * time.Second) {
+		s.Shutdown()
+		return nil, errors.New("eventlog: embedded nats-server not ready in 30s")
+	}
+	return s, nil
+}
+
+// ensureStream creates or updates the stream. JetStream may not be ready
+// the moment the server accepts connections (meta leader election), so
+// creation is retried until ctx ends.
+func (l *Log) ensureStream(ctx context.Context) error {
+	cfg := jetstream.StreamConfig{
+		Name:               l.name,
+		Subjects:           []string{"kp.>"},
+		Storage:            jetstream.FileStorage,
+		Retention:          jetstream.LimitsPolicy,
+		Replicas:           l.opts.Replicas,
+		DenyDelete:         true,
+		DenyPurge:          true,
+		Duplicates:         2 * time.Minute,
+		AllowAtomicPublish: true,
+		MaxMsgSize:         1 << 20,
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		s, err := l.js.CreateOrUpdateStream(cctx, cfg)
+		cancel()
+		if err == nil {
+			l.stream = s
+			return nil
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return fmt.Errorf("eventlog: create stream %s: %w", l.name, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Close drains the connection and stops an embedded server.
+func (l *Log) Close() {
+	if l.nc != nil {
+		l.nc.Close()
+	}
+	if l.srv != nil {
+		l.srv.Shutdown()
+		l.srv.WaitForShutdown()
+	}
+}
+
+// Conn exposes the NATS connection to packages that keep their own
+// JetStream state through this package's helpers (KV snapshots, consumers).
+func (l *Log) JetStream() jetstream.JetStream { return l.js }
+
+// StreamName is the name of the event stream.
+func (l *Log) StreamName() string { return l.name }
+
+// Server is the embedded server, nil when connected to an external one.
+func (l *Log) Server() *server.Server { return l.srv }
+
+// Append is one event to write and the aggregate's expected last sequence.
+type Append struct {
+	Event domain.Event
+	// Expect is the expected last sequence of the event's subject; 0 means
+	// the subject must be empty. AnySeq skips the check.
+	Expect uint64
+	AnySeq bool
+}
+
+// Append writes the events in order, each with its concurrency check, and
+// returns their stream sequences. It stops at the first failure.
+func (l *Log) Append(ctx context.Context, apps ...Append) ([]uint64, error) {
+	seqs := make([]uint64, 0, len(apps))
+	for _, a := range apps {
+		seq, err := l.appendOne(ctx, a)
+		if err != nil {
+			return seqs, err
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs, nil
+}
+
+func (l *Log) appendOne(ctx context.Context, a Append) (uint64, error) {
+	data, err := json.Marshal(a.Event)
+	if err != nil {
+		return 0, err
+	}
+	subj := a.Event.Subject()
+	opts := []jetstream.PublishOpt{jetstream.WithMsgID(a.Event.ID), jetstream.WithExpectStream(l.name)}
+	if !a.AnySeq {
+		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(a.Expect))
+	}
+	for attempt := 0; ; attempt++ {
+		ack, err := l.js.Publish(ctx, subj, data, opts...)
+		if err == nil {
+			return ack.Sequence, nil
+		}
+		if isWrongLastSeq(err) {
+			return 0, domain.ErrConflict
+		}
+		if !isTimeout(err) || attempt >= 3 || ctx.Err() != nil {
+			return 0, unavailable("append", err)
+		}
+		// The publish may have been stored even though its answer was lost:
+		// look before retrying (the retry is also deduplicated by msg id).
+		if seq, ok := l.storedAsLast(ctx, subj, a.Event.ID); ok {
+			return seq, nil
+		}
+	}
+}
+
+// storedAsLast reports whether the subject's last event is id.
+func (l *Log) storedAsLast(ctx context.Context, subj, id string) (uint64, bool) {
+	ev, err := l.Last(ctx, subj)
+	if err != nil || ev == nil || ev.ID != id {
+		return 0, false
+	}
+	return ev.Seq, true
+}
+
+// Last returns the subject's last event, nil if the subject is empty.
+func (l *Log) Last(ctx context.Context, subj string) (*domain.Event, error) {
+	msg, err := l.stream.GetLastMsgForSubject(ctx, subj)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, unavailable("read last", err)
+	}
+	ev, err := decode(msg.Data, msg.Sequence)
+	if err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}
+
+// LastSeq is the stream's last sequence.
+func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return 0, unavailable("stream info", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+func decode(data []byte, seq uint64) (domain.Event, error) {
+	var ev domain.Event
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return ev, fmt.Errorf("eventlog: event at %d does not decode: %w", seq, err)
+	}
+	ev.Seq = seq
+	return ev, nil
+}
+
+func isWrongLastSeq(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+	}
+	return strings.Contains(err.Error(), "wrong last sequence")
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)
+}
+
+func unavailable(op string, err error) error {
+	return &domain.Error{Kind: domain.KindUnavailable, Op: "eventlog " + op, Reason: "the event log is unavailable, retry later", Err: err}
+}

@@ -1,0 +1,194 @@
+package projections
+
+import (
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// Keys is the key list: every key aggregate's current state, by id and by
+// tenant. The command side reads its aggregates from here too, so the
+// request path never re-reads history from the stream.
+type Keys struct {
+	mu       sync.RWMutex
+	byID     map[domain.KeyID]*domain.Key
+	byTenant map[domain.TenantID]map[domain.KeyID]*domain.Key
+}
+
+// NewKeys returns an empty key list.
+func NewKeys() *Keys {
+	return &Keys{byID: map[domain.KeyID]*domain.Key{}, byTenant: map[domain.TenantID]map[domain.KeyID]*domain.Key{}}
+}
+
+// Apply folds key events; other aggregates are ignored.
+func (ks *Keys) Apply(ev domain.Event) error {
+	if ev.AggType != domain.AggKey {
+		return nil
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	id := domain.KeyID(ev.AggID)
+	k, ok := ks.byID[id]
+	if !ok {
+		k = &domain.Key{}
+	}
+	// Fold into a copy: readers hold copies, and a failed apply leaves the
+	// old state in place.
+	next := *k
+	if err := next.Apply(ev); err != nil {
+		return err
+	}
+	*k = next
+	if !ok {
+		ks.byID[id] = k
+		t := ks.byTenant[ev.Tenant]
+		if t == nil {
+			t = map[domain.KeyID]*domain.Key{}
+			ks.byTenant[ev.Tenant] = t
+		}
+		t[id] = k
+	}
+	return nil
+}
+
+// Get returns a copy of key id if it belongs to tenant t.
+func (ks *Keys) Get(t domain.TenantID, id domain.KeyID) (domain.Key, bool) {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	k, ok := ks.byID[id]
+	if !ok || k.Tenant != t {
+		return domain.Key{}, false
+	}
+	return *k, true
+}
+
+// ByID returns a copy of key id whatever its tenant: for authentication only.
+func (ks *Keys) ByID(id domain.KeyID) (domain.Key, bool) {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	k, ok := ks.byID[id]
+	if !ok {
+		return domain.Key{}, false
+	}
+	return *k, true
+}
+
+// Len is the number of keys of all tenants.
+func (ks *Keys) Len() int {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	return len(ks.byID)
+}
+
+// Filter selects keys of one tenant.
+type Filter struct {
+	Tenant domain.TenantID
+	// Project: keys of one project; OrgOnly: organization-level keys only.
+	Project     domain.ProjectID
+	OrgOnly     bool
+	ProjectOnly bool
+	// Name matches with '*' wildcards; Owner exactly.
+	Name   string
+	Owner  string
+	Status domain.KeyStatus
+	Type   domain.KeyType
+	// Match, when set, must also accept the key (authorization filters).
+	Match func(*domain.Key) bool
+	Now   time.Time
+}
+
+// Page selects a window of the sorted result.
+type Page struct {
+	Sort string // name, created, expiration, status, owner; "-" prefix for descending
+	From int
+	Size int
+}
+
+// SortFields are the accepted sort keys.
+var SortFields = map[string]bool{"name": true, "created": true, "expiration": true, "status": true, "owner": true, "id": true}
+
+// List returns the matching keys, sorted and paged, and the total count.
+func (ks *Keys) List(f Filter, p Page) ([]domain.Key, int) {
+	ks.mu.RLock()
+	var out []domain.Key
+	for _, k := range ks.byTenant[f.Tenant] {
+		if f.accepts(k) {
+			out = append(out, *k)
+		}
+	}
+	ks.mu.RUnlock()
+	sortKeys(out, p.Sort, f.Now)
+	total := len(out)
+	if p.From > len(out) {
+		p.From = len(out)
+	}
+	out = out[p.From:]
+	if p.Size >= 0 && p.Size < len(out) {
+		out = out[:p.Size]
+	}
+	return out, total
+}
+
+func (f Filter) accepts(k *domain.Key) bool {
+	switch {
+	case f.Project != "" && k.Project != f.Project:
+		return false
+	case f.OrgOnly && k.Scope != domain.ScopeOrg:
+		return false
+	case f.ProjectOnly && k.Scope != domain.ScopeProject:
+		return false
+	case f.Name != "" && !domain.MatchWildcard(f.Name, k.Name):
+		return false
+	case f.Owner != "" && k.Owner.User != f.Owner:
+		return false
+	case f.Status != "" && k.Status(f.Now) != f.Status:
+		return false
+	case f.Type != "" && k.Type != f.Type:
+		return false
+	case f.Match != nil && !f.Match(k):
+		return false
+	}
+	return true
+}
+
+func sortKeys(ks []domain.Key, by string, now time.Time) {
+	desc := strings.HasPrefix(by, "-")
+	by = strings.TrimPrefix(by, "-")
+	less := func(a, b *domain.Key) int {
+		switch by {
+		case "name":
+			return strings.Compare(a.Name, b.Name)
+		case "expiration":
+			return cmpTime(expiryOrMax(a), expiryOrMax(b))
+		case "status":
+			return strings.Compare(string(a.Status(now)), string(b.Status(now)))
+		case "owner":
+			return strings.Compare(a.Owner.User, b.Owner.User)
+		case "id":
+			return 0
+		}
+		return cmpTime(a.Created, b.Created)
+	}
+	sort.Slice(ks, func(i, j int) bool {
+		c := less(&ks[i], &ks[j])
+		if c == 0 {
+			c = strings.Compare(string(ks[i].ID), string(ks[j].ID))
+		}
+		if desc {
+			return c > 0
+		}
+		return c < 0
+	})
+}
+
+func expiryOrMax(k *domain.Key) time.Time {
+	if k.Expires.IsZero() {
+		return time.Unix(1<<40, 0)
+	}
+	return k.Expires
+}
+
+func cmpTime(a, b time.Time) int { return a.Compare(b) }

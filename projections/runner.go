@@ -1,0 +1,98 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// Applier is a projection: a fold of events.
+type Applier interface {
+	Apply(domain.Event) error
+}
+
+// Source is the log as the runner sees it.
+type Source interface {
+	Subscribe(ctx context.Context, from uint64, fn func(domain.Event) error) error
+}
+
+// Runner feeds every applier from one subscription, in log order.
+type Runner struct {
+	appliers []Applier
+	applied  atomic.Uint64
+
+	mu     sync.Mutex
+	notify chan struct{} // closed and replaced when applied advances
+	err    error
+}
+
+// NewRunner returns a runner over the given projections.
+func NewRunner(appliers ...Applier) *Runner {
+	return &Runner{appliers: appliers, notify: make(chan struct{})}
+}
+
+// Run subscribes from the sequence after the last applied one and applies
+// events until ctx ends. An event a projection cannot apply stops the runner:
+// a projection that silently skipped events would answer wrongly forever.
+func (r *Runner) Run(ctx context.Context, src Source) error {
+	err := src.Subscribe(ctx, r.applied.Load()+1, r.Apply)
+	if err != nil && ctx.Err() == nil {
+		r.mu.Lock()
+		r.err = err
+		close(r.notify)
+		r.notify = make(chan struct{})
+		r.mu.Unlock()
+	}
+	return err
+}
+
+// Apply folds one event into every projection. Events at or below the last
+// applied sequence are ignored (a resumed subscription may repeat some).
+func (r *Runner) Apply(ev domain.Event) error {
+	if ev.Seq != 0 && ev.Seq <= r.applied.Load() {
+		return nil
+	}
+	for _, a := range r.appliers {
+		if err := a.Apply(ev); err != nil {
+			return fmt.Errorf("projection %T at sequence %d (%s): %w", a, ev.Seq, ev.Type, err)
+		}
+	}
+	r.applied.Store(ev.Seq)
+	r.mu.Lock()
+	close(r.notify)
+	r.notify = make(chan struct{})
+	r.mu.Unlock()
+	return nil
+}
+
+// Applied is the last sequence every projection has applied.
+func (r *Runner) Applied() uint64 { return r.applied.Load() }
+
+// SetApplied starts the runner after a snapshot covering up to seq.
+func (r *Runner) SetApplied(seq uint64) { r.applied.Store(seq) }
+
+// WaitFor blocks until the projections have applied seq.
+func (r *Runner) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		if r.applied.Load() >= seq {
+			return nil
+		}
+		r.mu.Lock()
+		ch, err := r.notify, r.err
+		r.mu.Unlock()
+		if err != nil {
+			return &domain.Error{Kind: domain.KindUnavailable, Reason: "projections stopped", Err: err}
+		}
+		if r.applied.Load() >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return &domain.Error{Kind: domain.KindUnavailable, Reason: "timed out waiting for projections", Err: ctx.Err()}
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package tenants
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// Directory is the projection of organizations and users.
+type Directory struct {
+	mu        sync.RWMutex
+	orgs      map[domain.TenantID]*domain.Org
+	orgByName map[string]domain.TenantID
+	users     map[string]*domain.User
+	// nameClaims are organization-name claims: name -> org id.
+	nameClaims map[string]domain.TenantID
+}
+
+// NewDirectory returns an empty directory.
+func NewDirectory() *Directory {
+	return &Directory{orgs: map[domain.TenantID]*domain.Org{}, orgByName: map[string]domain.TenantID{},
+		users: map[string]*domain.User{}, nameClaims: map[string]domain.TenantID{}}
+}
+
+// Apply folds organization and user events.
+func (d *Directory) Apply(ev domain.Event) error {
+	switch ev.AggType {
+	case domain.AggOrg, domain.AggUser, domain.AggOrgName:
+	default:
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch ev.AggType {
+	case domain.AggOrg:
+		id := domain.TenantID(ev.AggID)
+		o, ok := d.orgs[id]
+		next := domain.Org{}
+		if ok {
+			next = cloneOrg(o)
+		}
+		if err := next.Apply(ev); err != nil {
+			return err
+		}
+		d.orgs[id] = &next
+		d.orgByName[next.Name] = id
+	case domain.AggUser:
+		var u domain.User
+		if err := u.Apply(ev); err != nil {
+			return err
+		}
+		d.users[u.Name] = &u
+	case domain.AggOrgName:
+		p, err := ev.Decode()
+		if err != nil {
+			return err
+		}
+		c := p.(domain.OrgNameClaimed)
+		d.nameClaims[c.Name] = c.OrgID
+	}
+	return nil
+}
+
+// cloneOrg copies o so readers holding the old pointer never see a change.
+func cloneOrg(o *domain.Org) domain.Org {
+	c := *o
+	c.Projects = make(map[domain.ProjectID]*domain.Project, len(o.Projects))
+	for k, v := range o.Projects {
+		c.Projects[k] = v
+	}
+	c.Members = make(map[string]domain.Role, len(o.Members))
+	for k, v := range o.Members {
+		c.Members[k] = v
+	}
+	return c
+}
+
+// Org finds an organization by id or unique name. The result is shared and
+// must not be modified.
+func (d *Directory) Org(ref string) (*domain.Org, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if o, ok := d.orgs[domain.TenantID(ref)]; ok {
+		return o, true
+	}
+	if id, ok := d.orgByName[ref]; ok {
+		return d.orgs[id], true
+	}
+	return nil, false
+}
+
+// Orgs lists the organizations, sorted by name.
+func (d *Directory) Orgs() []*domain.Org {
+	d.mu.RLock()
+	out := make([]*domain.Org, 0, len(d.orgs))
+	for _, o := range d.orgs {
+		out = append(out, o)
+	}
+	d.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// User finds a user by name.
+func (d *Directory) User(name string) (*domain.User, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	u, ok := d.users[name]
+	return u, ok
+}
+
+// Memberships returns a user's role in each organization.
+func (d *Directory) Memberships(user string) map[domain.TenantID]domain.Role {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := map[domain.TenantID]domain.Role{}
+	for id, o := range d.orgs {
+		if r, ok := o.Members[user]; ok {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+// RoleOf is user's role in org t, if a member.
+func (d *Directory) RoleOf(t domain.TenantID, user string) (domain.Role, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	o, ok := d.orgs[t]
+	if !ok {
+		return "", false
+	}
+	r, ok := o.Members[user]
+	return r, ok
+}
+
+// NameClaim returns the organization that claimed name.
+func (d *Directory) NameClaim(name string) (domain.TenantID, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	id, ok := d.nameClaims[name]
+	return id, ok
+}
+
+// Empty reports whether no organization exists yet.
+func (d *Directory) Empty() bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return len(d.orgs) == 0
+}

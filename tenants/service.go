@@ -1,0 +1,195 @@
+package tenants
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
+)
+
+// Service runs tenant commands against the log.
+type Service struct {
+	Log  *eventlog.Log
+	Dir  *Directory
+	Wait eventlog.Waiter
+	Now  func() time.Time
+	pwOK passwordCache
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func event(t domain.TenantID, aggType, aggID string, m domain.Meta, p domain.Payload) domain.Event {
+	return domain.NewEvent(uuid.NewString(), t, aggType, aggID, m, p)
+}
+
+// Authenticate checks a member's name and password.
+func (s *Service) Authenticate(name, password string) (domain.Principal, error) {
+	u, ok := s.Dir.User(name)
+	if !ok || !s.pwOK.check(u.PasswordHash, password) {
+		if !ok {
+			// Spend the same time as a real check so that names cannot be probed.
+			s.pwOK.check(dummyHash, password)
+		}
+		return domain.Principal{}, domain.Unauthenticated("unable to authenticate user [%s]", name)
+	}
+	return domain.Principal{Kind: domain.ActorUser, User: name, Memberships: s.Dir.Memberships(name)}, nil
+}
+
+var dummyHash = HashPassword("keyplane-dummy-password")
+
+// NewUser describes a login to create.
+type NewUser struct {
+	Name, Email, FullName, Password string
+}
+
+// CreateUser creates a login; its name is claimed with create-if-absent.
+func (s *Service) CreateUser(ctx context.Context, m domain.Meta, u NewUser) error {
+	if !domain.ValidUserName(u.Name) {
+		return domain.Invalid("user name must be 1 to 64 letters, digits or ._@+-")
+	}
+	if len(u.Password) < 8 || len(u.Password) > 256 {
+		return domain.Invalid("password must be 8 to 256 characters")
+	}
+	if u.Email != "" {
+		if _, err := domain.ParseEmail(u.Email); err != nil {
+			return err
+		}
+	}
+	m.Time = s.now()
+	ev := event(domain.SystemTenant, domain.AggUser, domain.UserAggID(u.Name), m,
+		domain.UserCreated{Name: u.Name, Email: u.Email, FullName: u.FullName, PasswordHash: HashPassword(u.Password)})
+	seqs, err := s.Log.Append(ctx, eventlog.Append{Event: ev, Expect: 0})
+	if domain.IsKind(err, domain.KindConflict) {
+		return domain.Conflict("user [%s] already exists", u.Name)
+	}
+	if err != nil {
+		return err
+	}
+	return s.Wait.WaitFor(ctx, seqs[0])
+}
+
+// CreateOrg creates an organization owned by the caller. The name is claimed
+// first (create-if-absent), so two organizations never share one.
+func (s *Service) CreateOrg(ctx context.Context, p domain.Principal, m domain.Meta, name string) (*domain.Org, error) {
+	id := domain.NewTenantID()
+	created, err := domain.DecideCreateOrg(p, id, name)
+	if err != nil {
+		return nil, err
+	}
+	m.Time = s.now()
+	claim := event(domain.SystemTenant, domain.AggOrgName, domain.UserAggID(name), m, domain.OrgNameClaimed{Name: name, OrgID: id})
+	if _, err := s.Log.Append(ctx, eventlog.Append{Event: claim, Expect: 0}); err != nil {
+		if domain.IsKind(err, domain.KindConflict) {
+			return nil, domain.Conflict("organization [%s] already exists", name)
+		}
+		return nil, err
+	}
+	ev := event(id, domain.AggOrg, string(id), m, created)
+	seqs, err := s.Log.Append(ctx, eventlog.Append{Event: ev, Expect: 0})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Wait.WaitFor(ctx, seqs[0]); err != nil {
+		return nil, err
+	}
+	o, _ := s.Dir.Org(string(id))
+	return o, nil
+}
+
+// onOrg runs a decision on organization ref with optimistic concurrency.
+func (s *Service) onOrg(ctx context.Context, ref string, m domain.Meta, decide func(*domain.Org) (domain.Payload, error)) error {
+	_, err := s.Log.Execute(ctx, s.Wait, func() ([]eventlog.Append, error) {
+		o, ok := s.Dir.Org(ref)
+		if !ok {
+			return nil, domain.NotFound("organization [%s] not found", ref)
+		}
+		p, err := decide(o)
+		if err != nil || p == nil {
+			return nil, err
+		}
+		m.Time = s.now()
+		return []eventlog.Append{{Event: event(o.ID, domain.AggOrg, string(o.ID), m, p), Expect: o.Seq}}, nil
+	})
+	return err
+}
+
+// CreateProject adds a project to an organization.
+func (s *Service) CreateProject(ctx context.Context, p domain.Principal, m domain.Meta, org, name string) (*domain.Project, error) {
+	if o, ok := s.Dir.Org(org); !ok || !p.InTenant(o.ID) {
+		return nil, domain.NotFound("organization [%s] not found", org)
+	}
+	id := domain.NewProjectID()
+	err := s.onOrg(ctx, org, m, func(o *domain.Org) (domain.Payload, error) {
+		return domain.DecideCreateProject(p, o, id, name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	o, _ := s.Dir.Org(org)
+	return o.Projects[id], nil
+}
+
+// AddMember adds a member with a role, creating the login if it is new.
+func (s *Service) AddMember(ctx context.Context, p domain.Principal, m domain.Meta, org string, u NewUser, role domain.Role) error {
+	o, ok := s.Dir.Org(org)
+	if !ok || !p.InTenant(o.ID) {
+		return domain.NotFound("organization [%s] not found", org)
+	}
+	// Check the caller may do it before creating a login.
+	if _, err := domain.DecideAddMember(p, o, u.Name, role); err != nil {
+		return err
+	}
+	if _, exists := s.Dir.User(u.Name); !exists {
+		if err := s.CreateUser(ctx, m, u); err != nil && !domain.IsKind(err, domain.KindConflict) {
+			return err
+		}
+	}
+	return s.onOrg(ctx, org, m, func(o *domain.Org) (domain.Payload, error) {
+		return domain.DecideAddMember(p, o, u.Name, role)
+	})
+}
+
+// SetContacts replaces the organization's operational contacts.
+func (s *Service) SetContacts(ctx context.Context, p domain.Principal, m domain.Meta, org string, emails []string) error {
+	if o, ok := s.Dir.Org(org); !ok || !p.InTenant(o.ID) {
+		return domain.NotFound("organization [%s] not found", org)
+	}
+	return s.onOrg(ctx, org, m, func(o *domain.Org) (domain.Payload, error) {
+		return domain.DecideSetContacts(p, o, emails)
+	})
+}
+
+// Bootstrap creates, on an empty log, the owner user, organization
+// "default" and project "default". It is safe to run on several replicas
+// at once: every step is create-if-absent.
+func (s *Service) Bootstrap(ctx context.Context, owner, password string) (created bool, err error) {
+	if !s.Dir.Empty() {
+		return false, nil
+	}
+	m := domain.Meta{Actor: domain.Actor{Kind: domain.ActorSystem, ID: "keyplane", Name: "bootstrap"}, CorrelationID: "bootstrap"}
+	if _, ok := s.Dir.User(owner); !ok {
+		if err := s.CreateUser(ctx, m, NewUser{Name: owner, Password: password}); err != nil && !domain.IsKind(err, domain.KindConflict) {
+			return false, err
+		}
+	}
+	p := domain.Principal{Kind: domain.ActorUser, User: owner}
+	o, err := s.CreateOrg(ctx, p, m, "default")
+	if domain.IsKind(err, domain.KindConflict) {
+		return false, nil // another replica got there first
+	}
+	if err != nil {
+		return false, err
+	}
+	p.Memberships = map[domain.TenantID]domain.Role{o.ID: domain.RoleOwner}
+	if _, err := s.CreateProject(ctx, p, m, string(o.ID), "default"); err != nil {
+		return false, err
+	}
+	return true, nil
+}
