@@ -60,8 +60,9 @@
 // value.
 //
 // Field paths are dotted (`api_keys.0.name`); `\.` is a dot inside a key,
-// a number indexes a list, `_arbitrary_key_` picks a key of an object (the
-// first in sorted order), and the empty path is the whole body.
+// a number indexes a list, `_arbitrary_key_` evaluates to a key of an object
+// (the first in sorted order; e.g. `set: {nodes._arbitrary_key_: node}` then
+// `nodes.$node.name`), and the empty path is the whole body.
 //
 // # Assertions
 //

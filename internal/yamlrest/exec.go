@@ -122,6 +122,9 @@ func (x *testRun) runDo(d *doStep) error {
 	ignore := append([]any(nil), d.ignore...)
 	args := make(map[string]any, len(d.args))
 	for k, v := range d.args {
+		if v == nil {
+			continue // `param: null` means the parameter is not given
+		}
 		if k == "ignore" {
 			ignore = append(ignore, asList(v)...)
 			continue

@@ -156,8 +156,8 @@ func walk(root any, parts []string) (any, bool, string) {
 				if len(x) == 0 {
 					return nil, false, fmt.Sprintf("%s is an empty object (no key for _arbitrary_key_)", here)
 				}
-				cur = sortedKeys(x)[0]
-				continue
+				// As in Elasticsearch, the result is the key itself.
+				return sortedKeys(x)[0], true, ""
 			}
 			v, ok := x[p]
 			if !ok {

@@ -1,0 +1,44 @@
+package domain
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestDomainDoesNoIO keeps domain pure: only the standard library's
+// computation packages and uuid may be imported.
+func TestDomainDoesNoIO(t *testing.T) {
+	allowed := map[string]bool{
+		"bytes": true, "crypto/hmac": true, "crypto/rand": true, "crypto/sha256": true, "crypto/subtle": true,
+		"encoding/base64": true, "encoding/hex": true, "encoding/json": true, "errors": true, "fmt": true,
+		"net/mail": true, "sort": true, "strconv": true, "strings": true, "time": true, "unsafe": true,
+		"github.com/google/uuid": true,
+		// tests only
+		"testing": true, "go/parser": true, "go/token": true, "os": true,
+	}
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, e.Name(), nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		test := strings.HasSuffix(e.Name(), "_test.go")
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if !allowed[path] || (!test && (path == "os" || path == "testing" || strings.HasPrefix(path, "go/"))) {
+				t.Errorf("%s imports %s: domain must stay free of I/O", e.Name(), path)
+			}
+		}
+	}
+}

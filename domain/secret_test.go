@@ -1,0 +1,80 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/base64"
+	"testing"
+)
+
+func TestParseAPIKeyCredential(t *testing.T) {
+	good := base64.StdEncoding.EncodeToString([]byte("VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw"))
+	tests := []struct {
+		name, cred, id, secret string
+		ok                     bool
+	}{
+		{"standard", good, "VuaCfGcBCdbkQm-e5aOx", "ui2lp2axTNmsyakw9tvNnw", true},
+		{"unpadded", base64.RawStdEncoding.EncodeToString([]byte("a:bc")), "a", "bc", true},
+		{"url-safe", base64.URLEncoding.EncodeToString([]byte("id>>:s??")), "id>>", "s??", true},
+		{"empty", "", "", "", false},
+		{"not base64", "!!!!", "", "", false},
+		{"no colon", base64.StdEncoding.EncodeToString([]byte("abc")), "", "", false},
+		{"empty id", base64.StdEncoding.EncodeToString([]byte(":abc")), "", "", false},
+		{"empty secret", base64.StdEncoding.EncodeToString([]byte("abc:")), "", "", false},
+		{"too long", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("a"), 400)), "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf [256]byte
+			id, secret, err := ParseAPIKeyCredential(tt.cred, buf[:])
+			if tt.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil {
+				if !IsKind(err, KindUnauthenticated) {
+					t.Fatalf("want unauthenticated, got %v", err)
+				}
+				return
+			}
+			if string(id) != tt.id || string(secret) != tt.secret {
+				t.Fatalf("got %q:%q", id, secret)
+			}
+		})
+	}
+}
+
+func TestSecretsAndHashes(t *testing.T) {
+	a, b := NewSecret(), NewSecret()
+	if len(a) != SecretLen || a == b {
+		t.Fatalf("secrets %q %q", a, b)
+	}
+	h := HashSecret([]byte(a))
+	if !h.Equal(HashSecret([]byte(a))) || h.Equal(HashSecret([]byte(b))) {
+		t.Fatal("hash comparison is wrong")
+	}
+	back, err := ParseSecretHash(h.String())
+	if err != nil || back != h {
+		t.Fatalf("hash round trip: %v", err)
+	}
+	k := []byte("server key")
+	if DeriveSecret(k, "t", "idem", "id") != DeriveSecret(k, "t", "idem", "id") ||
+		DeriveSecret(k, "t", "idem", "id") == DeriveSecret(k, "t", "idem2", "id") {
+		t.Fatal("derived secrets must depend on exactly their inputs")
+	}
+	id, sec, _ := ParseAPIKeyCredential(Encode("abc", a), make([]byte, 256))
+	if string(id) != "abc" || string(sec) != string(a) {
+		t.Fatal("Encode does not round trip")
+	}
+}
+
+func FuzzParseAPIKeyCredential(f *testing.F) {
+	f.Add(base64.StdEncoding.EncodeToString([]byte("id:secret")))
+	f.Add("")
+	f.Add("====")
+	f.Fuzz(func(t *testing.T, cred string) {
+		var buf [256]byte
+		id, secret, err := ParseAPIKeyCredential(cred, buf[:])
+		if err == nil && (len(id) == 0 || len(secret) == 0) {
+			t.Fatalf("accepted %q with an empty part", cred)
+		}
+	})
+}
