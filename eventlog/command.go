@@ -2,6 +2,8 @@ package eventlog
 
 import (
 	"context"
+	"math/rand/v2"
+	"time"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -13,7 +15,7 @@ type Waiter interface {
 }
 
 // maxAttempts bounds retries of one command under contention.
-const maxAttempts = 8
+const maxAttempts = 16
 
 // Execute runs a command with optimistic concurrency: decide reads the
 // current state from the projections and returns what to append; on a
@@ -38,6 +40,13 @@ func (l *Log) Execute(ctx context.Context, w Waiter, decide func() ([]Append, er
 		}
 		if err := l.catchUp(ctx, w, apps); err != nil {
 			return nil, err
+		}
+		// Writers that lost together should not collide again together.
+		backoff := time.Duration(rand.Int64N(int64(attempt)*int64(time.Millisecond))) + 1
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return nil, unavailable("retry", ctx.Err())
 		}
 	}
 }

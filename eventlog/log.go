@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
@@ -53,7 +52,7 @@ type Log struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	name   string
-	mu     sync.Mutex
+	commit *committer
 }
 
 // Open connects to (or starts) the log and makes sure the stream exists.
@@ -89,6 +88,7 @@ func Open(ctx context.Context, o Options) (*Log, error) {
 		l.Close()
 		return nil, err
 	}
+	l.commit = newCommitter(l)
 	return l, nil
 }
 
@@ -182,6 +182,9 @@ func (l *Log) ensureStream(ctx context.Context) error {
 
 // Close drains the connection and stops an embedded server.
 func (l *Log) Close() {
+	if l.commit != nil {
+		l.commit.close()
+	}
 	if l.nc != nil {
 		l.nc.Close()
 	}
@@ -210,18 +213,14 @@ type Append struct {
 	AnySeq bool
 }
 
-// Append writes the events in order, each with its concurrency check, and
-// returns their stream sequences. It stops at the first failure.
+// Append writes the events of one command atomically, each with its
+// concurrency check, and returns their stream sequences. Concurrent calls
+// are committed together (see batch.go).
 func (l *Log) Append(ctx context.Context, apps ...Append) ([]uint64, error) {
-	seqs := make([]uint64, 0, len(apps))
-	for _, a := range apps {
-		seq, err := l.appendOne(ctx, a)
-		if err != nil {
-			return seqs, err
-		}
-		seqs = append(seqs, seq)
+	if len(apps) == 0 {
+		return nil, nil
 	}
-	return seqs, nil
+	return l.commit.submit(ctx, apps)
 }
 
 func (l *Log) appendOne(ctx context.Context, a Append) (uint64, error) {
@@ -240,7 +239,12 @@ func (l *Log) appendOne(ctx context.Context, a Append) (uint64, error) {
 			return ack.Sequence, nil
 		}
 		if isWrongLastSeq(err) {
-			return 0, domain.ErrConflict
+			// A retry whose first attempt was stored (past the dedup window)
+			// is not a conflict: the event is there.
+			if seq, ok := l.storedAsLast(ctx, subj, a.Event.ID); ok {
+				return seq, nil
+			}
+			return 0, errConflict
 		}
 		if !isTimeout(err) || attempt >= 3 || ctx.Err() != nil {
 			return 0, unavailable("append", err)
@@ -295,6 +299,9 @@ func decode(data []byte, seq uint64) (domain.Event, error) {
 	ev.Seq = seq
 	return ev, nil
 }
+
+// errConflict is what a stale expected sequence becomes.
+var errConflict error = domain.ErrConflict
 
 func isWrongLastSeq(err error) bool {
 	var apiErr *jetstream.APIError

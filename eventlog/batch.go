@@ -1,0 +1,281 @@
+package eventlog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Group commit. With fsync before every acknowledgement a lone publish costs
+// a disk flush; commands that arrive while one flush is under way are
+// gathered and written together as one JetStream atomic batch, which the
+// server stores and fsyncs once. A lone command is never delayed: the
+// committer takes whatever is queued when it is free, and waits for nothing.
+//
+// Every event keeps its own expected last subject sequence, so optimistic
+// concurrency is checked exactly as for single publishes (the server checks
+// a batch's later messages against its earlier ones). A batch is atomic: one
+// stale command fails all of it. The committer then splits the batch in
+// halves and retries each, until only the offending commands fail: log2(n)
+// extra round trips for one conflict, and no command fails for another's.
+
+const (
+	// maxBatchEvents bounds one atomic batch (the server allows 1000).
+	maxBatchEvents = 100
+	// batchTimeout bounds one commit round trip.
+	batchTimeout = 10 * time.Second
+)
+
+type request struct {
+	ctx  context.Context
+	apps []Append
+	done chan result
+}
+
+type result struct {
+	seqs []uint64
+	err  error
+}
+
+type committer struct {
+	l    *Log
+	in   chan *request
+	stop chan struct{}
+	done chan struct{}
+
+	closeOnce sync.Once
+}
+
+func newCommitter(l *Log) *committer {
+	c := &committer{l: l, in: make(chan *request, 4*maxBatchEvents), stop: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+// submit queues apps as one command and waits for its outcome.
+func (c *committer) submit(ctx context.Context, apps []Append) ([]uint64, error) {
+	r := &request{ctx: ctx, apps: apps, done: make(chan result, 1)}
+	select {
+	case c.in <- r:
+	case <-ctx.Done():
+		return nil, unavailable("append", ctx.Err())
+	case <-c.stop:
+		return nil, unavailable("append", errors.New("event log closed"))
+	}
+	// Once queued the command will be decided; wait for the outcome even if
+	// the caller gives up, so that a write is never left unknown to it.
+	res := <-r.done
+	return res.seqs, res.err
+}
+
+func (c *committer) close() {
+	c.closeOnce.Do(func() { close(c.stop) })
+	<-c.done
+}
+
+func (c *committer) run() {
+	defer close(c.done)
+	var carry []*request
+	for {
+		if len(carry) == 0 {
+			select {
+			case r := <-c.in:
+				carry = append(carry, r)
+			case <-c.stop:
+				c.failQueued()
+				return
+			}
+		}
+	gather:
+		for len(carry) < maxBatchEvents {
+			select {
+			case r := <-c.in:
+				carry = append(carry, r)
+			default:
+				break gather
+			}
+		}
+		var batch []*request
+		batch, carry = split(carry)
+		c.commit(batch)
+	}
+}
+
+// split takes from queue the next batch: up to maxBatchEvents events, and at
+// most one command per subject. A second command on a subject waits for the
+// next batch, after the first is applied: it keeps its order, and it is not
+// bound to conflict with the first inside one atomic batch.
+func split(queue []*request) (batch, rest []*request) {
+	subjects := map[string]bool{}
+	n := 0
+	for _, r := range queue {
+		clash := false
+		for _, a := range r.apps {
+			if subjects[a.Event.Subject()] {
+				clash = true
+			}
+		}
+		if clash || (n > 0 && n+len(r.apps) > maxBatchEvents) {
+			// Everything after a deferred command on its subjects must wait too.
+			for _, a := range r.apps {
+				subjects[a.Event.Subject()] = true
+			}
+			rest = append(rest, r)
+			continue
+		}
+		for _, a := range r.apps {
+			subjects[a.Event.Subject()] = true
+		}
+		batch = append(batch, r)
+		n += len(r.apps)
+	}
+	return batch, rest
+}
+
+func (c *committer) failQueued() {
+	for {
+		select {
+		case r := <-c.in:
+			r.done <- result{err: unavailable("append", errors.New("event log closed"))}
+		default:
+			return
+		}
+	}
+}
+
+// commit writes the commands of batch, in order, and answers each.
+func (c *committer) commit(batch []*request) {
+	live := batch[:0]
+	for _, r := range batch {
+		if r.ctx.Err() != nil {
+			r.done <- result{err: unavailable("append", r.ctx.Err())}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if len(live) == 1 && len(live[0].apps) == 1 {
+		seq, err := c.l.appendOne(live[0].ctx, live[0].apps[0])
+		live[0].done <- result{seqs: []uint64{seq}, err: err}
+		return
+	}
+	var all []Append
+	for _, r := range live {
+		all = append(all, r.apps...)
+	}
+	seqs, err := c.l.publishBatch(all)
+	if err == nil {
+		for _, r := range live {
+			r.done <- result{seqs: seqs[:len(r.apps)]}
+			seqs = seqs[len(r.apps):]
+		}
+		return
+	}
+	var rej *batchRejected
+	if !errors.As(err, &rej) || len(live) == 1 {
+		if rej != nil {
+			err = rej.domainErr()
+		}
+		for _, r := range live {
+			r.done <- result{err: err}
+		}
+		return
+	}
+	mid := len(live) / 2
+	c.commit(live[:mid])
+	c.commit(live[mid:])
+}
+
+// batchRejected is the server refusing a batch (a conflict, most likely).
+type batchRejected struct {
+	code        int
+	description string
+}
+
+func (e *batchRejected) Error() string {
+	return fmt.Sprintf("batch rejected: %s (%d)", e.description, e.code)
+}
+
+func (e *batchRejected) domainErr() error {
+	if e.code == int(jetstream.JSErrCodeStreamWrongLastSequence) || e.code == int(jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return errConflict
+	}
+	return unavailable("append", e)
+}
+
+// publishBatch writes apps as one atomic batch and returns their sequences.
+func (l *Log) publishBatch(apps []Append) ([]uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	id := uuid.NewString()
+	var last *nats.Msg
+	for i, a := range apps {
+		data, err := json.Marshal(a.Event)
+		if err != nil {
+			return nil, err
+		}
+		m := nats.NewMsg(a.Event.Subject())
+		m.Data = data
+		m.Header.Set("Nats-Batch-Id", id)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		m.Header.Set(jetstream.MsgIDHeader, a.Event.ID)
+		if !a.AnySeq {
+			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(a.Expect, 10))
+		}
+		if i == len(apps)-1 {
+			m.Header.Set("Nats-Batch-Commit", "1")
+			last = m
+			break
+		}
+		// Staged messages need no answer: the commit's answer covers them.
+		if err := l.nc.PublishMsg(m); err != nil {
+			return nil, unavailable("append batch", err)
+		}
+	}
+	resp, err := l.nc.RequestMsgWithContext(ctx, last)
+	if err != nil {
+		// The commit may have been stored even though its answer was lost.
+		if ev, lerr := l.Last(context.Background(), apps[len(apps)-1].Event.Subject()); lerr == nil && ev != nil && ev.ID == apps[len(apps)-1].Event.ID {
+			return contiguous(ev.Seq, len(apps)), nil
+		}
+		return nil, unavailable("append batch", err)
+	}
+	var ack struct {
+		Seq   uint64 `json:"seq"`
+		Count int    `json:"count"`
+		Error *struct {
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(resp.Data, &ack); err != nil {
+		return nil, unavailable("append batch", err)
+	}
+	if ack.Error != nil {
+		return nil, &batchRejected{code: ack.Error.ErrCode, description: ack.Error.Description}
+	}
+	if ack.Count != len(apps) {
+		return nil, unavailable("append batch", fmt.Errorf("batch of %d acknowledged as %d", len(apps), ack.Count))
+	}
+	return contiguous(ack.Seq, len(apps)), nil
+}
+
+// contiguous lists the n sequences ending at last: an atomic batch is
+// stored as one run.
+func contiguous(last uint64, n int) []uint64 {
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = last - uint64(n-1-i)
+	}
+	return out
+}

@@ -1,0 +1,134 @@
+package eventlog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+func req(apps ...Append) *request {
+	return &request{ctx: context.Background(), apps: apps, done: make(chan result, 1)}
+}
+
+func TestABatchFailsOnlyTheConflictingCommand(t *testing.T) {
+	l := openTest(t)
+	ctx := context.Background()
+	if _, err := l.Append(ctx, Append{Event: keyEvent("seed", "taken", domain.KeyInvalidated{}), Expect: 0}); err != nil {
+		t.Fatal(err)
+	}
+	var batch []*request
+	for i := 0; i < 20; i++ {
+		batch = append(batch, req(Append{Event: keyEvent(fmt.Sprint("ok", i), fmt.Sprint("k", i), domain.KeyInvalidated{}), Expect: 0}))
+	}
+	loser := req(Append{Event: keyEvent("stale", "taken", domain.KeyInvalidated{}), Expect: 0})
+	batch = append(batch[:7], append([]*request{loser}, batch[7:]...)...)
+	l.commit.commit(batch)
+	for i, r := range batch {
+		res := <-r.done
+		if r == loser {
+			if !domain.IsKind(res.err, domain.KindConflict) {
+				t.Fatalf("the stale command got %v, want a conflict", res.err)
+			}
+			continue
+		}
+		if res.err != nil || len(res.seqs) != 1 {
+			t.Fatalf("command %d failed for another's conflict: %v", i, res.err)
+		}
+	}
+	last, _ := l.LastSeq(ctx)
+	if last != 21 {
+		t.Fatalf("last sequence %d, want 21 (seed + 20)", last)
+	}
+}
+
+func TestAMultiEventCommandIsAtomic(t *testing.T) {
+	l := openTest(t)
+	ctx := context.Background()
+	if _, err := l.Append(ctx, Append{Event: keyEvent("seed", "b", domain.KeyInvalidated{}), Expect: 0}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.Append(ctx,
+		Append{Event: keyEvent("a1", "a", domain.KeyInvalidated{}), Expect: 0},
+		Append{Event: keyEvent("b1", "b", domain.KeyInvalidated{}), Expect: 0}) // stale: b exists
+	if !domain.IsKind(err, domain.KindConflict) {
+		t.Fatalf("err = %v, want conflict", err)
+	}
+	if ev, _ := l.Last(ctx, domain.Subject("t1", domain.AggKey, "a")); ev != nil {
+		t.Fatal("half of a failed command was stored")
+	}
+	seqs, err := l.Append(ctx,
+		Append{Event: keyEvent("a2", "a", domain.KeyInvalidated{}), Expect: 0},
+		Append{Event: keyEvent("b2", "b", domain.KeyInvalidated{}), Expect: 1})
+	if err != nil || len(seqs) != 2 || seqs[1] != seqs[0]+1 {
+		t.Fatalf("seqs %v err %v", seqs, err)
+	}
+}
+
+func TestCommandsOnOneAggregateKeepTheirOrder(t *testing.T) {
+	a1 := req(Append{Event: keyEvent("1", "a", domain.KeyInvalidated{})})
+	b1 := req(Append{Event: keyEvent("2", "b", domain.KeyInvalidated{})})
+	a2 := req(Append{Event: keyEvent("3", "a", domain.KeyInvalidated{})})
+	c1 := req(Append{Event: keyEvent("4", "c", domain.KeyInvalidated{})})
+	a3 := req(Append{Event: keyEvent("5", "a", domain.KeyInvalidated{})})
+	batch, rest := split([]*request{a1, b1, a2, c1, a3})
+	if len(batch) != 3 || batch[0] != a1 || batch[1] != b1 || batch[2] != c1 {
+		t.Fatalf("batch %v", batch)
+	}
+	if len(rest) != 2 || rest[0] != a2 || rest[1] != a3 {
+		t.Fatalf("rest %v", rest)
+	}
+	batch, rest = split(rest)
+	if len(batch) != 1 || batch[0] != a2 || len(rest) != 1 || rest[0] != a3 {
+		t.Fatal("the second command on a subject must go before the third")
+	}
+}
+
+func TestARetryAfterTheDedupWindowIsNotAConflict(t *testing.T) {
+	l := openTest(t)
+	ctx := context.Background()
+	ev := keyEvent("cmd-1", "k", domain.KeyInvalidated{})
+	// The first attempt is stored without a message id: to the server's
+	// deduplication the retry is new, as it is once the window has passed.
+	data, _ := json.Marshal(ev)
+	ack, err := l.js.Publish(ctx, ev.Subject(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, err := l.appendOne(ctx, Append{Event: ev, Expect: 0})
+	if err != nil || seq != ack.Sequence {
+		t.Fatalf("retry: seq %d err %v, want %d", seq, err, ack.Sequence)
+	}
+	last, _ := l.LastSeq(ctx)
+	if last != ack.Sequence {
+		t.Fatal("the retry was stored twice")
+	}
+}
+
+func TestConcurrentCommandsAllLand(t *testing.T) {
+	l := openTest(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := l.Append(ctx, Append{Event: keyEvent(fmt.Sprint(i), fmt.Sprint("k", i), domain.KeyInvalidated{}), Expect: 0})
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if last, _ := l.LastSeq(ctx); last != 200 {
+		t.Fatalf("last %d, want 200", last)
+	}
+}
