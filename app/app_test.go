@@ -30,7 +30,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 // startApp runs keyplane on a loopback port with its log in dir.
-func startApp(t *testing.T, dir string, now func() time.Time) *App {
+func startApp(t testing.TB, dir string, now func() time.Time) *App {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -45,7 +45,7 @@ func startApp(t *testing.T, dir string, now func() time.Time) *App {
 
 // client talks to one app with one credential.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	auth string // "Basic ..." or "ApiKey ..."
 }
@@ -54,7 +54,7 @@ func basic(userpass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(userpass))
 }
 
-func (a *App) as(t *testing.T, auth string) *client { return &client{t: t, base: a.URL(), auth: auth} }
+func (a *App) as(t testing.TB, auth string) *client { return &client{t: t, base: a.URL(), auth: auth} }
 
 type resp struct {
 	status int
@@ -96,7 +96,7 @@ func (c *client) do(method, path string, body any, hdr ...string) resp {
 }
 
 // must fails the test unless the response has the status.
-func (r resp) must(t *testing.T, status int) resp {
+func (r resp) must(t testing.TB, status int) resp {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)

@@ -224,35 +224,58 @@ func (l *Log) Append(ctx context.Context, apps ...Append) ([]uint64, error) {
 }
 
 func (l *Log) appendOne(ctx context.Context, a Append) (uint64, error) {
+	ack, err := l.publishAsync(a)
+	if err != nil {
+		return 0, unavailable("append", err)
+	}
+	return l.awaitAck(ctx, a, ack)
+}
+
+// publishAsync sends one event with its message id and concurrency check.
+func (l *Log) publishAsync(a Append) (jetstream.PubAckFuture, error) {
 	data, err := json.Marshal(a.Event)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	subj := a.Event.Subject()
-	opts := []jetstream.PublishOpt{jetstream.WithMsgID(a.Event.ID), jetstream.WithExpectStream(l.name)}
+	m := nats.NewMsg(a.Event.Subject())
+	m.Data = data
+	m.Header.Set(jetstream.MsgIDHeader, a.Event.ID)
 	if !a.AnySeq {
-		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(a.Expect))
+		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(a.Expect, 10))
 	}
+	return l.js.PublishMsgAsync(m)
+}
+
+// awaitAck waits for the answer to an event's publish. A stale expected
+// sequence is a conflict, unless the subject's last event is this one (a
+// retry whose first attempt was stored). An answer that never came is
+// resolved the same way, and otherwise retried: the message id makes the
+// retry harmless.
+func (l *Log) awaitAck(ctx context.Context, a Append, ack jetstream.PubAckFuture) (uint64, error) {
+	subj := a.Event.Subject()
 	for attempt := 0; ; attempt++ {
-		ack, err := l.js.Publish(ctx, subj, data, opts...)
-		if err == nil {
-			return ack.Sequence, nil
+		var err error
+		select {
+		case pa := <-ack.Ok():
+			return pa.Sequence, nil
+		case err = <-ack.Err():
+		case <-time.After(batchTimeout):
+			err = nats.ErrTimeout
 		}
 		if isWrongLastSeq(err) {
-			// A retry whose first attempt was stored (past the dedup window)
-			// is not a conflict: the event is there.
 			if seq, ok := l.storedAsLast(ctx, subj, a.Event.ID); ok {
 				return seq, nil
 			}
 			return 0, errConflict
 		}
-		if !isTimeout(err) || attempt >= 3 || ctx.Err() != nil {
+		if !isTimeout(err) || attempt >= 3 {
 			return 0, unavailable("append", err)
 		}
-		// The publish may have been stored even though its answer was lost:
-		// look before retrying (the retry is also deduplicated by msg id).
 		if seq, ok := l.storedAsLast(ctx, subj, a.Event.ID); ok {
 			return seq, nil
+		}
+		if ack, err = l.publishAsync(a); err != nil {
+			return 0, unavailable("append", err)
 		}
 	}
 }

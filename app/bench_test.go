@@ -1,0 +1,188 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// benchClient keeps up to 64 connections alive to one host.
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128}}
+}
+
+func get(b *testing.B, c *http.Client, url, auth string) {
+	req, _ := http.NewRequest("GET", url, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		b.Fatalf("status %d", res.StatusCode)
+	}
+}
+
+// BenchmarkHTTPAuth compares authenticating an API key over HTTP with a
+// no-op net/http handler, same client, keep-alive, 50 concurrent clients
+// (25 per core). The ratio noop ns/op ÷ apikey ns/op is the figure of merit.
+func BenchmarkHTTPAuth(b *testing.B) {
+	a := startApp(b, b.TempDir(), nil)
+	_, enc := a.as(b, basic(ownerAuth)).createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "bench"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	noop := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	})}
+	go noop.Serve(ln)
+	defer noop.Close()
+	c := benchClient()
+	run := func(url, auth string) func(*testing.B) {
+		return func(b *testing.B) {
+			b.SetParallelism(25)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					get(b, c, url, auth)
+				}
+			})
+		}
+	}
+	b.Run("noop", run("http://"+ln.Addr().String()+"/", ""))
+	b.Run("apikey", run(a.URL()+"/api/v1/whoami", "ApiKey "+enc))
+}
+
+// latencies records per-operation durations for percentiles.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) { l.mu.Lock(); l.d = append(l.d, d); l.mu.Unlock() }
+
+func (l *latencies) report(b *testing.B) {
+	sort.Slice(l.d, func(i, j int) bool { return l.d[i] < l.d[j] })
+	if len(l.d) == 0 {
+		return
+	}
+	b.ReportMetric(float64(l.d[len(l.d)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(l.d[len(l.d)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkCreate measures create-key commands (decide, append with fsync
+// before ack, wait for the projections) against raw synchronous JetStream
+// publishes of an event of the same size with the same expected-sequence
+// header, and a raw atomic batch of 100, in one embedded server (fsync
+// always). clients-N runs N concurrent callers.
+func BenchmarkCreate(b *testing.B) {
+	a := startApp(b, b.TempDir(), nil)
+	p, err := a.Tenants.Authenticate("alice", "alice-password")
+	if err != nil {
+		b.Fatal(err)
+	}
+	org, _ := a.Dir.Org("default")
+	cmd := domain.CreateKey{Tenant: org.ID, Scope: domain.ScopeOrg, Name: "bench-key"}
+	sample, _ := json.Marshal(domain.NewEvent("0123456789abcdef0123456789abcdef", org.ID, domain.AggKey, string(domain.NewKeyID()),
+		domain.Meta{Actor: p.Actor(), Time: time.Now(), CorrelationID: "0123456789abcdef0123456789abcdef"},
+		domain.KeyCreated{KeyID: domain.NewKeyID(), Name: "bench-key", Scope: domain.ScopeOrg, Type: domain.KeyPersonal,
+			Owner: domain.Owner{User: "alice", Realm: "native"}, Hash: domain.HashSecret(nil).String(), Metadata: map[string]any{}}))
+	nc, err := nats.Connect("", nats.InProcessServer(a.Log.Server()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	var subj sync.Mutex
+	n := 0
+	nextSubject := func() string {
+		subj.Lock()
+		defer subj.Unlock()
+		n++
+		return fmt.Sprintf("kp.bench.raw.%d", n)
+	}
+	parallel := func(clients int, op func() error) func(*testing.B) {
+		return func(b *testing.B) {
+			var lat latencies
+			b.SetParallelism((clients + 1) / 2)
+			if clients == 1 {
+				b.SetParallelism(1)
+			}
+			b.ResetTimer()
+			body := func(pb *testing.PB) {
+				for pb.Next() {
+					t0 := time.Now()
+					if err := op(); err != nil {
+						b.Fatal(err)
+					}
+					lat.add(time.Since(t0))
+				}
+			}
+			if clients == 1 {
+				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
+					if err := op(); err != nil {
+						b.Fatal(err)
+					}
+					lat.add(time.Since(t0))
+				}
+			} else {
+				b.RunParallel(body)
+			}
+			b.StopTimer()
+			lat.report(b)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+		}
+	}
+	create := func() error {
+		_, err := a.Commands.CreateKey(context.Background(), p, domain.Meta{Actor: p.Actor()}, cmd, "")
+		return err
+	}
+	rawPublish := func() error {
+		_, err := js.Publish(context.Background(), nextSubject(), sample, jetstream.WithExpectLastSequencePerSubject(0))
+		return err
+	}
+	for _, clients := range []int{1, 8, 50} {
+		b.Run("raw-publish/clients-"+strconv.Itoa(clients), parallel(clients, rawPublish))
+		b.Run("create/clients-"+strconv.Itoa(clients), parallel(clients, create))
+	}
+	b.Run("raw-atomic-batch-100", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			id := fmt.Sprint("b", i, time.Now().UnixNano())
+			for j := 1; j <= 100; j++ {
+				m := nats.NewMsg(nextSubject())
+				m.Data = sample
+				m.Header.Set("Nats-Batch-Id", id)
+				m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(j))
+				m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+				if j == 100 {
+					m.Header.Set("Nats-Batch-Commit", "1")
+					if _, err := nc.RequestMsg(m, 10*time.Second); err != nil {
+						b.Fatal(err)
+					}
+				} else if err := nc.PublishMsg(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
+	})
+}

@@ -1,0 +1,96 @@
+package eventlog
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// openReadLog is a fresh embedded log holding, in order:
+// 1 t1/key/a  2 t2/key/b  3 t1/org/t1  4 t1/key/a  5 t2/key/c
+func openReadLog(t *testing.T) *Log {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := Open(ctx, Options{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	for i, e := range []struct {
+		t       domain.TenantID
+		agg, id string
+	}{{"t1", domain.AggKey, "a"}, {"t2", domain.AggKey, "b"}, {"t1", domain.AggOrg, "t1"}, {"t1", domain.AggKey, "a"}, {"t2", domain.AggKey, "c"}} {
+		ev := domain.NewEvent(string(rune('A'+i)), e.t, e.agg, e.id, domain.Meta{Time: time.Now()}, domain.KeyInvalidated{})
+		if _, err := l.Append(ctx, Append{Event: ev, AnySeq: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l
+}
+
+func TestReadRangeDeliversTheSelectedStretchAndEnds(t *testing.T) {
+	l := openReadLog(t)
+	tests := []struct {
+		name string
+		r    Range
+		want []uint64
+	}{
+		{"whole log", Range{}, []uint64{1, 2, 3, 4, 5}},
+		{"bounded", Range{From: 2, To: 4}, []uint64{2, 3, 4}},
+		{"to beyond the end", Range{From: 4, To: 99}, []uint64{4, 5}},
+		{"from beyond the end", Range{From: 6}, nil},
+		{"one tenant", Range{Subject: TenantSubjects("t1")}, []uint64{1, 3, 4}},
+		{"one tenant's keys", Range{Subject: KeySubjects("t1")}, []uint64{1, 4}},
+		{"one tenant, bounded before its next event", Range{Subject: KeySubjects("t2"), From: 3, To: 4}, nil},
+		{"a tenant with no events", Range{Subject: TenantSubjects("t3")}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var got []uint64
+			err := l.ReadRange(ctx, tt.r, func(ev domain.Event) error {
+				got = append(got, ev.Seq)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("read %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadRangeStopsWhenTheCallbackSaysSo(t *testing.T) {
+	l := openReadLog(t)
+	var got []uint64
+	err := l.ReadRange(context.Background(), Range{}, func(ev domain.Event) error {
+		got = append(got, ev.Seq)
+		if ev.Seq == 2 {
+			return ErrStop
+		}
+		return nil
+	})
+	if err != nil || !slices.Equal(got, []uint64{1, 2}) {
+		t.Fatalf("read %v, err %v", got, err)
+	}
+}
+
+func TestEventReadsOneSequence(t *testing.T) {
+	l := openReadLog(t)
+	ev, err := l.Event(context.Background(), 3)
+	if err != nil || ev.Seq != 3 || ev.AggType != domain.AggOrg || ev.ID != "C" {
+		t.Fatalf("event 3 = %+v, %v", ev, err)
+	}
+	if _, err := l.Event(context.Background(), 42); !domain.IsKind(err, domain.KindNotFound) {
+		t.Fatalf("a sequence past the end: %v, want not found", err)
+	}
+}
