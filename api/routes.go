@@ -22,4 +22,5 @@ func (s *Server) routes() {
 		m.HandleFunc("PUT "+base+"/{id}", s.authed(s.updateKey))
 		m.HandleFunc("DELETE "+base+"/{id}", s.authed(s.deleteKey))
 	}
+	s.trailRoutes()
 }

@@ -21,6 +21,7 @@ type Server struct {
 	Dir      *tenants.Directory
 	Keys     *projections.Keys
 	Auth     *projections.AuthIndex
+	Trail    *Trail // audit trail, as-of key lists, digests (audit.go)
 	Now      func() time.Time
 	Logger   *slog.Logger
 

@@ -51,6 +51,7 @@ type App struct {
 	Keys     *projections.Keys
 	Auth     *projections.AuthIndex
 	Claims   *projections.Claims
+	Audit    *projections.Audit
 	Dir      *tenants.Directory
 	Tenants  *tenants.Service
 	Commands *commands.Service
@@ -103,12 +104,13 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 
 func (a *App) build() {
 	a.Keys, a.Auth, a.Claims, a.Dir = projections.NewKeys(), projections.NewAuthIndex(), projections.NewClaims(), tenants.NewDirectory()
-	a.Runner = projections.NewRunner(a.Dir, a.Keys, a.Auth, a.Claims)
+	a.Audit = projections.NewAudit()
+	a.Runner = projections.NewRunner(a.Dir, a.Keys, a.Auth, a.Claims, a.Audit)
 	a.Tenants = &tenants.Service{Log: a.Log, Dir: a.Dir, Wait: a.Runner, Now: a.Config.Now}
 	a.Commands = &commands.Service{Log: a.Log, Wait: a.Runner, Keys: a.Keys, Claims: a.Claims,
 		NeverAllowed: a.Config.NeverAllowed, Now: a.Config.Now}
 	a.API = &api.Server{Commands: a.Commands, Tenants: a.Tenants, Dir: a.Dir, Keys: a.Keys, Auth: a.Auth,
-		Now: a.Config.Now, Logger: a.Config.Logger}
+		Now: a.Config.Now, Logger: a.Config.Logger, Trail: &api.Trail{Audit: a.Audit, Log: a.Log}}
 }
 
 // startProjections runs the runner in the background and waits until it

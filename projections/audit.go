@@ -1,0 +1,278 @@
+package projections
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// Audit is the audit trail of every organization: an index over the log of
+// who did what to which key or project, and when.
+//
+// It keeps only what its filters need (sequence, time, type, actor, key,
+// project) in fixed 48-byte records, with actors, types and projects
+// interned; an entry is shown by reading its event back from the log
+// (AuditEntryOf), so what an auditor sees is the log itself. Memory: 48
+// bytes an event, plus about 50 bytes per project-scoped key (to find the
+// project of a key's later events), plus one part-filled chunk per
+// organization: about 70 MB for a million events.
+type Audit struct {
+	mu         sync.RWMutex
+	tenants    map[domain.TenantID]*auditLog
+	actors     interner[domain.Actor]
+	types      interner[string]
+	projects   interner[domain.ProjectID]
+	keyProject map[domain.KeyID]uint32
+}
+
+// auditRec is one indexed event. Interned fields are indexes into the
+// Audit's tables; 0 is the zero value.
+type auditRec struct {
+	seq     uint64
+	nanos   int64
+	key     domain.KeyID
+	actor   uint32
+	project uint32
+	typ     uint16
+}
+
+// auditChunk bounds how much one append may copy: a tenant's records live in
+// chunks of this many, every chunk but the last full.
+const auditChunk = 4096
+
+// auditLog is one organization's records in log order.
+type auditLog struct {
+	chunks [][]auditRec
+	n      int
+}
+
+func (l *auditLog) add(r auditRec) {
+	last := len(l.chunks) - 1
+	if last < 0 || len(l.chunks[last]) == auditChunk {
+		capacity := 8
+		if last >= 0 {
+			capacity = auditChunk // a tenant this busy fills the next one too
+		}
+		l.chunks = append(l.chunks, make([]auditRec, 0, capacity))
+		last++
+	}
+	l.chunks[last] = append(l.chunks[last], r)
+	l.n++
+}
+
+func (l *auditLog) at(i int) *auditRec { return &l.chunks[i/auditChunk][i%auditChunk] }
+
+// interner numbers distinct values in order of first appearance, so a fold
+// of the same log always gives the same numbers.
+type interner[T comparable] struct {
+	vals []T
+	idx  map[T]uint32
+}
+
+func newInterner[T comparable]() interner[T] {
+	var zero T
+	return interner[T]{vals: []T{zero}, idx: map[T]uint32{zero: 0}}
+}
+
+func (in *interner[T]) id(v T) uint32 {
+	if i, ok := in.idx[v]; ok {
+		return i
+	}
+	i := uint32(len(in.vals))
+	in.vals = append(in.vals, v)
+	in.idx[v] = i
+	return i
+}
+
+// NewAudit returns an empty audit trail.
+func NewAudit() *Audit {
+	return &Audit{tenants: map[domain.TenantID]*auditLog{}, actors: newInterner[domain.Actor](),
+		types: newInterner[string](), projects: newInterner[domain.ProjectID](), keyProject: map[domain.KeyID]uint32{}}
+}
+
+// Audited reports whether an event belongs in an organization's audit
+// trail: everything but system-wide aggregates (logins, name claims) and the
+// Idempotency-Key claims, which are plumbing of a create already audited.
+func Audited(ev domain.Event) bool {
+	return ev.Tenant != domain.SystemTenant && ev.Tenant != "" && ev.AggType != domain.AggIdem
+}
+
+// Apply indexes one event.
+func (a *Audit) Apply(ev domain.Event) error {
+	if !Audited(ev) {
+		return nil
+	}
+	// Only the two payloads that name a project are decoded: the index
+	// never depends on a payload it does not understand.
+	var project domain.ProjectID
+	var created domain.KeyID
+	switch ev.Type {
+	case (domain.KeyCreated{}).EventType(), (domain.ProjectCreated{}).EventType():
+		p, err := ev.Decode()
+		if err != nil {
+			return err
+		}
+		switch x := p.(type) {
+		case domain.KeyCreated:
+			project, created = x.Project, domain.KeyID(ev.AggID)
+		case domain.ProjectCreated:
+			project = x.ProjectID
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := auditRec{seq: ev.Seq, nanos: ev.Time.UnixNano(), actor: a.actors.id(ev.Actor), typ: uint16(a.types.id(ev.Type))}
+	if ev.AggType == domain.AggKey {
+		r.key = domain.KeyID(ev.AggID)
+		r.project = a.keyProject[r.key]
+	}
+	if project != "" {
+		r.project = a.projects.id(project)
+		if created != "" {
+			a.keyProject[created] = r.project
+		}
+	}
+	t := a.tenants[ev.Tenant]
+	if t == nil {
+		t = &auditLog{}
+		a.tenants[ev.Tenant] = t
+	}
+	t.add(r)
+	return nil
+}
+
+// AuditQuery selects entries of one organization. Zero fields do not
+// filter.
+type AuditQuery struct {
+	Tenant domain.TenantID
+	// Actor matches the actor's id (a member name or key id) or the member
+	// a key acted for, so a member's query also finds what their keys did.
+	Actor   string
+	KeyID   domain.KeyID
+	Types   []string
+	Project domain.ProjectID
+	// Since is inclusive, Until exclusive.
+	Since, Until time.Time
+	// After is the cursor: only entries past this sequence, in the query's
+	// direction (newest first when Desc).
+	After uint64
+	Desc  bool
+	Size  int
+}
+
+// Find returns the sequences of the entries q selects, in its order, at
+// most q.Size of them, and whether more follow.
+func (a *Audit) Find(q AuditQuery) (seqs []uint64, more bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	t := a.tenants[q.Tenant]
+	if t == nil || q.Size <= 0 {
+		return nil, false
+	}
+	match, ok := a.matcher(q)
+	if !ok {
+		return nil, false
+	}
+	i, step := a.start(t, q)
+	for ; i >= 0 && i < t.n; i += step {
+		r := t.at(i)
+		if !match(r) {
+			continue
+		}
+		if len(seqs) == q.Size {
+			return seqs, true
+		}
+		seqs = append(seqs, r.seq)
+	}
+	return seqs, false
+}
+
+// start is the index of the first record past the cursor and the scan
+// direction.
+func (a *Audit) start(t *auditLog, q AuditQuery) (int, int) {
+	if !q.Desc {
+		return sort.Search(t.n, func(i int) bool { return t.at(i).seq > q.After }), 1
+	}
+	if q.After == 0 {
+		return t.n - 1, -1
+	}
+	return sort.Search(t.n, func(i int) bool { return t.at(i).seq >= q.After }) - 1, -1
+}
+
+// matcher compiles q's filters against the interned tables; ok is false when
+// a filter names something never seen, so nothing can match.
+func (a *Audit) matcher(q AuditQuery) (func(*auditRec) bool, bool) {
+	var actors map[uint32]bool
+	if q.Actor != "" {
+		actors = map[uint32]bool{}
+		for i, ac := range a.actors.vals {
+			if i > 0 && (ac.ID == q.Actor || ac.User == q.Actor) {
+				actors[uint32(i)] = true
+			}
+		}
+		if len(actors) == 0 {
+			return nil, false
+		}
+	}
+	var types map[uint16]bool
+	if len(q.Types) > 0 {
+		types = map[uint16]bool{}
+		for _, ty := range q.Types {
+			if i, ok := a.types.idx[ty]; ok && i > 0 {
+				types[uint16(i)] = true
+			}
+		}
+		if len(types) == 0 {
+			return nil, false
+		}
+	}
+	project := uint32(0)
+	if q.Project != "" {
+		i, ok := a.projects.idx[q.Project]
+		if !ok {
+			return nil, false
+		}
+		project = i
+	}
+	since, until := int64(0), int64(0)
+	if !q.Since.IsZero() {
+		since = q.Since.UnixNano()
+	}
+	if !q.Until.IsZero() {
+		until = q.Until.UnixNano()
+	}
+	return func(r *auditRec) bool {
+		switch {
+		case actors != nil && !actors[r.actor]:
+		case types != nil && !types[r.typ]:
+		case project != 0 && r.project != project:
+		case q.KeyID != "" && r.key != q.KeyID:
+		case since != 0 && r.nanos < since:
+		case until != 0 && r.nanos >= until:
+		default:
+			return true
+		}
+		return false
+	}, true
+}
+
+// ProjectOfKey is the project of a project-scoped key, "" for an
+// organization key or an unknown one.
+func (a *Audit) ProjectOfKey(id domain.KeyID) domain.ProjectID {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.projects.vals[a.keyProject[id]]
+}
+
+// Len is the number of indexed events of all organizations.
+func (a *Audit) Len() int {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	n := 0
+	for _, t := range a.tenants {
+		n += t.n
+	}
+	return n
+}

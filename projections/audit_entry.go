@@ -1,0 +1,149 @@
+package projections
+
+import (
+	"context"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// AuditEntry is one event as the audit API and `keyplane audit export`
+// show it. Its JSON is a stable, documented schema (README, "Audit
+// export"): fields are added, never renamed or removed.
+type AuditEntry struct {
+	Seq           uint64           `json:"seq"`
+	ID            string           `json:"id"`
+	Time          time.Time        `json:"time"`
+	Org           domain.TenantID  `json:"org"`
+	Type          string           `json:"type"`
+	Actor         domain.Actor     `json:"actor"`
+	Source        domain.Source    `json:"source"`
+	CorrelationID string           `json:"correlation_id"`
+	KeyID         domain.KeyID     `json:"key_id,omitempty"`
+	Project       domain.ProjectID `json:"project,omitempty"`
+	Change        AuditChange      `json:"change"`
+}
+
+// AuditChange says what an event changed. It is built field by field from
+// the payloads keyplane knows, so a secret's hash, a password hash or a
+// field added to a payload later never reaches an auditor by accident;
+// events of other types show their envelope only.
+type AuditChange struct {
+	Name    string         `json:"name,omitempty"`
+	Scope   domain.Scope   `json:"scope,omitempty"`
+	KeyType domain.KeyType `json:"key_type,omitempty"`
+	Owner   string         `json:"owner,omitempty"`
+	// Expiration is an RFC 3339 time or "never".
+	Expiration      string                  `json:"expiration,omitempty"`
+	Fields          []string                `json:"fields,omitempty"`
+	RoleDescriptors *domain.RoleDescriptors `json:"role_descriptors,omitempty"`
+	Metadata        *map[string]any         `json:"metadata,omitempty"`
+	Reason          string                  `json:"reason,omitempty"`
+	User            string                  `json:"user,omitempty"`
+	Role            domain.Role             `json:"role,omitempty"`
+	Emails          []string                `json:"emails,omitempty"`
+}
+
+// AuditEntryOf renders an event of the audit trail. projectOf finds the
+// project of a key whose event does not name it (updates, revocations).
+func AuditEntryOf(ev domain.Event, projectOf func(domain.KeyID) domain.ProjectID) (AuditEntry, error) {
+	e := AuditEntry{Seq: ev.Seq, ID: ev.ID, Time: ev.Time.UTC(), Org: ev.Tenant, Type: ev.Type, Actor: ev.Actor,
+		Source: ev.Source, CorrelationID: ev.CorrelationID}
+	if ev.AggType == domain.AggKey {
+		e.KeyID = domain.KeyID(ev.AggID)
+		if projectOf != nil {
+			e.Project = projectOf(e.KeyID)
+		}
+	}
+	if !knownAuditPayloads[ev.Type] {
+		return e, nil
+	}
+	p, err := ev.Decode()
+	if err != nil {
+		return e, err
+	}
+	e.Change = changeOf(p, &e)
+	return e, nil
+}
+
+var knownAuditPayloads = map[string]bool{}
+
+func init() {
+	for _, p := range []domain.Payload{domain.KeyCreated{}, domain.KeyUpdated{}, domain.KeyInvalidated{},
+		domain.OrgCreated{}, domain.ProjectCreated{}, domain.MemberAdded{}, domain.ContactsSet{}} {
+		knownAuditPayloads[p.EventType()] = true
+	}
+}
+
+func changeOf(p domain.Payload, e *AuditEntry) AuditChange {
+	switch x := p.(type) {
+	case domain.KeyCreated:
+		e.Project = x.Project
+		rds, md := x.RoleDescriptors, x.Metadata
+		return AuditChange{Name: x.Name, Scope: x.Scope, KeyType: x.Type, Owner: x.Owner.User,
+			Expiration: expiration(x.Expires, x.Expires == nil), RoleDescriptors: &rds, Metadata: &md}
+	case domain.KeyUpdated:
+		c := AuditChange{RoleDescriptors: x.RoleDescriptors, Metadata: x.Metadata, Expiration: expiration(x.Expires, x.NeverExpires)}
+		if x.RoleDescriptors != nil {
+			c.Fields = append(c.Fields, "role_descriptors")
+		}
+		if x.Metadata != nil {
+			c.Fields = append(c.Fields, "metadata")
+		}
+		if c.Expiration != "" {
+			c.Fields = append(c.Fields, "expiration")
+		}
+		return c
+	case domain.KeyInvalidated:
+		return AuditChange{Reason: x.Reason}
+	case domain.OrgCreated:
+		return AuditChange{Name: x.Name, Owner: x.Owner}
+	case domain.ProjectCreated:
+		e.Project = x.ProjectID
+		return AuditChange{Name: x.Name}
+	case domain.MemberAdded:
+		return AuditChange{User: x.User, Role: x.Role}
+	case domain.ContactsSet:
+		return AuditChange{Emails: append([]string{}, x.Emails...)}
+	}
+	return AuditChange{}
+}
+
+// expiration is how an audit entry shows a (new) expiration: RFC 3339,
+// "never", or "" when the event does not set one.
+func expiration(at *time.Time, never bool) string {
+	switch {
+	case at != nil:
+		return at.UTC().Format(time.RFC3339Nano)
+	case never:
+		return "never"
+	}
+	return ""
+}
+
+// EventReader reads one event back from the log by its sequence.
+type EventReader interface {
+	Event(ctx context.Context, seq uint64) (domain.Event, error)
+}
+
+// Page finds the entries q selects and reads them back from the log. more
+// says whether another page follows; its cursor is the last entry's Seq.
+func (a *Audit) Page(ctx context.Context, log EventReader, q AuditQuery) (entries []AuditEntry, more bool, err error) {
+	seqs, more := a.Find(q)
+	entries = make([]AuditEntry, 0, len(seqs))
+	for _, seq := range seqs {
+		ev, err := log.Event(ctx, seq)
+		if err != nil {
+			return nil, false, err
+		}
+		if ev.Tenant != q.Tenant { // the index and the log disagree: never show it
+			return nil, false, domain.E(domain.KindInternal, "audit index points at sequence %d of another tenant", seq)
+		}
+		e, err := AuditEntryOf(ev, a.ProjectOfKey)
+		if err != nil {
+			return nil, false, err
+		}
+		entries = append(entries, e)
+	}
+	return entries, more, nil
+}

@@ -1,0 +1,163 @@
+package projections
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+var t0 = time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
+
+var (
+	alice    = domain.Actor{Kind: domain.ActorUser, ID: "alice", Name: "alice"}
+	bob      = domain.Actor{Kind: domain.ActorUser, ID: "bob", Name: "bob"}
+	aliceKey = domain.Actor{Kind: domain.ActorKey, ID: "k-ci", Name: "ci", User: "alice"}
+)
+
+const hashHex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+// trail is a small log of two tenants; event i has sequence i+1 and happens
+// i minutes after t0.
+func trail() []domain.Event {
+	type step struct {
+		t     domain.TenantID
+		agg   string
+		id    string
+		actor domain.Actor
+		p     domain.Payload
+	}
+	exp := t0.Add(90 * 24 * time.Hour)
+	steps := []step{
+		{"o1", domain.AggOrg, "o1", alice, domain.OrgCreated{OrgID: "o1", Name: "acme", Owner: "alice"}},
+		{"o1", domain.AggOrg, "o1", alice, domain.ProjectCreated{ProjectID: "p1", Name: "web"}},
+		{"o1", domain.AggKey, "k1", alice, domain.KeyCreated{KeyID: "k1", Name: "deploy", Scope: domain.ScopeProject, Project: "p1", Type: domain.KeyPersonal, Owner: domain.Owner{User: "alice"}, Hash: hashHex, Expires: &exp}},
+		{"o1", domain.AggKey, "k2", bob, domain.KeyCreated{KeyID: "k2", Name: "org-wide", Scope: domain.ScopeOrg, Type: domain.KeyManaged, Owner: domain.Owner{User: "bob"}, Hash: hashHex}},
+		{"o1", domain.AggKey, "k1", aliceKey, domain.KeyUpdated{Expires: &exp}},
+		{"o2", domain.AggKey, "k9", alice, domain.KeyCreated{KeyID: "k9", Name: "other", Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Owner: domain.Owner{User: "alice"}, Hash: hashHex}},
+		{"o1", domain.AggKey, "k1", bob, domain.KeyInvalidated{Reason: "leaked"}},
+		{"o1", domain.AggIdem, "x", bob, domain.IdempotencyKeyClaimed{KeyID: "k2", Request: "r"}},
+		{domain.SystemTenant, domain.AggUser, "62", alice, domain.UserCreated{Name: "b", PasswordHash: "$argon2id$secret"}},
+	}
+	out := make([]domain.Event, len(steps))
+	for i, s := range steps {
+		m := domain.Meta{Actor: s.actor, Source: domain.Source{Addr: "10.0.0.7", UserAgent: "curl/8"}, CorrelationID: "req-" + s.id,
+			Time: t0.Add(time.Duration(i) * time.Minute)}
+		out[i] = domain.NewEvent("e"+s.id, s.t, s.agg, s.id, m, s.p)
+		out[i].Seq = uint64(i + 1)
+	}
+	return out
+}
+
+func foldAudit(t *testing.T, evs []domain.Event) *Audit {
+	t.Helper()
+	a := NewAudit()
+	for _, ev := range evs {
+		if err := a.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a
+}
+
+func TestAuditFindFiltersAndPages(t *testing.T) {
+	a := foldAudit(t, trail())
+	tests := []struct {
+		name string
+		q    AuditQuery
+		want []uint64
+		more bool
+	}{
+		{"everything of o1, oldest first", AuditQuery{Tenant: "o1", Size: 10}, []uint64{1, 2, 3, 4, 5, 7}, false},
+		{"newest first", AuditQuery{Tenant: "o1", Size: 10, Desc: true}, []uint64{7, 5, 4, 3, 2, 1}, false},
+		{"another tenant sees only its own", AuditQuery{Tenant: "o2", Size: 10}, []uint64{6}, false},
+		{"unknown tenant", AuditQuery{Tenant: "o3", Size: 10}, nil, false},
+		{"one key", AuditQuery{Tenant: "o1", KeyID: "k1", Size: 10}, []uint64{3, 5, 7}, false},
+		{"a member and the keys acting for her", AuditQuery{Tenant: "o1", Actor: "alice", Size: 10}, []uint64{1, 2, 3, 5}, false},
+		{"one key as actor", AuditQuery{Tenant: "o1", Actor: "k-ci", Size: 10}, []uint64{5}, false},
+		{"unknown actor", AuditQuery{Tenant: "o1", Actor: "mallory", Size: 10}, nil, false},
+		{"types", AuditQuery{Tenant: "o1", Types: []string{"KeyCreated", "KeyInvalidated"}, Size: 10}, []uint64{3, 4, 7}, false},
+		{"unknown type", AuditQuery{Tenant: "o1", Types: []string{"Nope"}, Size: 10}, nil, false},
+		{"project, including updates and revocations of its keys", AuditQuery{Tenant: "o1", Project: "p1", Size: 10}, []uint64{2, 3, 5, 7}, false},
+		{"time range", AuditQuery{Tenant: "o1", Since: t0.Add(2 * time.Minute), Until: t0.Add(6 * time.Minute), Size: 10}, []uint64{3, 4, 5}, false},
+		{"first page", AuditQuery{Tenant: "o1", Size: 2}, []uint64{1, 2}, true},
+		{"page after a cursor", AuditQuery{Tenant: "o1", Size: 2, After: 2}, []uint64{3, 4}, true},
+		{"last page", AuditQuery{Tenant: "o1", Size: 2, After: 4}, []uint64{5, 7}, false},
+		{"newest first after a cursor", AuditQuery{Tenant: "o1", Size: 2, Desc: true, After: 5}, []uint64{4, 3}, true},
+		{"cursor on another tenant's sequence", AuditQuery{Tenant: "o1", Size: 10, After: 6}, []uint64{7}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, more := a.Find(tt.q)
+			if !slices.Equal(got, tt.want) || more != tt.more {
+				t.Fatalf("Find = %v more=%v, want %v more=%v", got, more, tt.want, tt.more)
+			}
+		})
+	}
+}
+
+func TestAuditEntriesShowWhoWhatWhenAndWhereButNoSecret(t *testing.T) {
+	evs := trail()
+	a := foldAudit(t, evs)
+	e, err := AuditEntryOf(evs[2], a.ProjectOfKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Actor != alice || e.Source.Addr != "10.0.0.7" || e.Source.UserAgent != "curl/8" || e.CorrelationID != "req-k1" ||
+		!e.Time.Equal(t0.Add(2*time.Minute)) || e.KeyID != "k1" || e.Project != "p1" || e.Change.Name != "deploy" ||
+		e.Change.Scope != domain.ScopeProject || e.Change.Expiration == "" {
+		t.Fatalf("KeyCreated entry = %+v", e)
+	}
+	rev, _ := AuditEntryOf(evs[6], a.ProjectOfKey)
+	if rev.Project != "p1" || rev.Change.Reason != "leaked" || rev.Actor != bob {
+		t.Fatalf("KeyInvalidated entry = %+v", rev)
+	}
+	up, _ := AuditEntryOf(evs[4], a.ProjectOfKey)
+	if !slices.Equal(up.Change.Fields, []string{"expiration"}) || up.Actor.User != "alice" {
+		t.Fatalf("KeyUpdated entry = %+v", up)
+	}
+	never, _ := AuditEntryOf(evs[3], a.ProjectOfKey)
+	if never.Change.Expiration != "never" || never.Project != "" {
+		t.Fatalf("a key without expiration: %+v", never)
+	}
+	for _, ev := range evs {
+		e, err := AuditEntryOf(ev, a.ProjectOfKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(e)
+		if strings.Contains(string(b), hashHex) || strings.Contains(string(b), "argon2id") {
+			t.Fatalf("entry %d shows a hash: %s", ev.Seq, b)
+		}
+	}
+}
+
+func TestAuditIndexesOnlyOrganizationEvents(t *testing.T) {
+	a := foldAudit(t, trail())
+	if n := a.Len(); n != 7 {
+		t.Fatalf("indexed %d events, want 7 (no idempotency claims, no system events)", n)
+	}
+}
+
+func TestAuditChunksKeepOrderAcrossBoundaries(t *testing.T) {
+	a := NewAudit()
+	n := 2*auditChunk + 10
+	for i := 1; i <= n; i++ {
+		ev := domain.NewEvent("e", "o1", domain.AggKey, "k", domain.Meta{Actor: alice, Time: t0}, domain.KeyInvalidated{})
+		ev.Seq = uint64(2 * i)
+		if err := a.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, more := a.Find(AuditQuery{Tenant: "o1", After: uint64(2*auditChunk - 1), Size: 3})
+	if !slices.Equal(got, []uint64{2 * auditChunk, 2*auditChunk + 2, 2*auditChunk + 4}) || !more {
+		t.Fatalf("page across a chunk boundary = %v more=%v", got, more)
+	}
+	got, _ = a.Find(AuditQuery{Tenant: "o1", Desc: true, Size: 2})
+	if !slices.Equal(got, []uint64{uint64(2 * n), uint64(2*n - 2)}) {
+		t.Fatalf("newest = %v", got)
+	}
+}
