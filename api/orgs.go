@@ -22,22 +22,37 @@ type projectView struct {
 	Created time.Time        `json:"created"`
 }
 
+type whoamiKey struct {
+	ID         domain.KeyID     `json:"id"`
+	Name       string           `json:"name"`
+	Org        domain.TenantID  `json:"org"`
+	Scope      domain.Scope     `json:"scope"`
+	Project    domain.ProjectID `json:"project,omitempty"`
+	Expiration int64            `json:"expiration,omitempty"`
+}
+
+type whoamiView struct {
+	Kind   domain.ActorKind `json:"kind"`
+	User   string           `json:"user"`
+	APIKey *whoamiKey       `json:"api_key,omitempty"`
+	Orgs   []orgView        `json:"orgs,omitempty"`
+}
+
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
-	out := map[string]any{"kind": p.Kind, "user": p.User}
+	out := whoamiView{Kind: p.Kind, User: p.User}
 	if p.Kind == domain.ActorKey {
-		out["api_key"] = map[string]any{"id": p.KeyID, "name": p.KeyName, "org": p.Tenant, "scope": p.Scope, "project": p.Project}
+		out.APIKey = &whoamiKey{ID: p.KeyID, Name: p.KeyName, Org: p.Tenant, Scope: p.Scope, Project: p.Project}
 		if !p.Expires.IsZero() {
-			out["api_key"].(map[string]any)["expiration"] = p.Expires.UnixMilli()
+			out.APIKey.Expiration = p.Expires.UnixMilli()
 		}
 	} else {
-		orgs := []orgView{}
+		out.Orgs = []orgView{}
 		for id, role := range p.Memberships {
 			if o, ok := s.Dir.Org(string(id)); ok {
-				orgs = append(orgs, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: role})
+				out.Orgs = append(out.Orgs, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: role})
 			}
 		}
-		sort.Slice(orgs, func(i, j int) bool { return orgs[i].Name < orgs[j].Name })
-		out["orgs"] = orgs
+		sort.Slice(out.Orgs, func(i, j int) bool { return out.Orgs[i].Name < out.Orgs[j].Name })
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
