@@ -53,6 +53,7 @@ type Log struct {
 	stream jetstream.Stream
 	name   string
 	commit *committer
+	unlock func() // releases the data dir's lock (lock.go)
 }
 
 // Open connects to (or starts) the log and makes sure the stream exists.
@@ -69,7 +70,11 @@ func Open(ctx context.Context, o Options) (*Log, error) {
 	l := &Log{opts: o, name: o.Stream}
 	var err error
 	if o.URL == "" {
+		if l.unlock, err = lockDataDir(o.DataDir); err != nil {
+			return nil, err
+		}
 		if l.srv, err = startEmbedded(o); err != nil {
+			l.unlock()
 			return nil, err
 		}
 		l.nc, err = nats.Connect("", nats.InProcessServer(l.srv), nats.Name("keyplane"), nats.MaxReconnects(-1))
@@ -191,6 +196,9 @@ func (l *Log) Close() {
 	if l.srv != nil {
 		l.srv.Shutdown()
 		l.srv.WaitForShutdown()
+	}
+	if l.unlock != nil {
+		l.unlock()
 	}
 }
 
