@@ -145,8 +145,10 @@ func (a *App) startProjections(ctx context.Context) error {
 }
 
 func (a *App) bootstrap(ctx context.Context) error {
-	if !a.Dir.Empty() {
-		return nil
+	if o, ok := a.Dir.Org("default"); ok {
+		if _, ok := o.ProjectNamed("default"); ok {
+			return nil
+		}
 	}
 	owner, pw, given := strings.Cut(a.Config.BootstrapOwner, ":")
 	if !given || owner == "" {

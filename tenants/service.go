@@ -166,30 +166,70 @@ func (s *Service) SetContacts(ctx context.Context, p domain.Principal, m domain.
 	})
 }
 
-// Bootstrap creates, on an empty log, the owner user, organization
-// "default" and project "default". It is safe to run on several replicas
-// at once: every step is create-if-absent.
-func (s *Service) Bootstrap(ctx context.Context, owner, password string) (created bool, err error) {
-	if !s.Dir.Empty() {
-		return false, nil
-	}
+// Bootstrap makes sure the owner user, organization "default" and project
+// "default" exist. Every step is create-if-absent, so it is safe on several
+// replicas at once, and it resumes a bootstrap a crash cut short (the
+// organization name claimed but the organization not yet written).
+// createdUser reports whether this call created the owner's login.
+func (s *Service) Bootstrap(ctx context.Context, owner, password string) (createdUser bool, err error) {
 	m := domain.Meta{Actor: domain.Actor{Kind: domain.ActorSystem, ID: "keyplane", Name: "bootstrap"}, CorrelationID: "bootstrap"}
-	if _, ok := s.Dir.User(owner); !ok {
-		if err := s.CreateUser(ctx, m, NewUser{Name: owner, Password: password}); err != nil && !domain.IsKind(err, domain.KindConflict) {
+	if _, ok := s.Dir.User(owner); !ok && s.Dir.Empty() {
+		err := s.CreateUser(ctx, m, NewUser{Name: owner, Password: password})
+		if err != nil && !domain.IsKind(err, domain.KindConflict) {
 			return false, err
 		}
+		createdUser = err == nil
 	}
-	p := domain.Principal{Kind: domain.ActorUser, User: owner}
-	o, err := s.CreateOrg(ctx, p, m, "default")
-	if domain.IsKind(err, domain.KindConflict) {
-		return false, nil // another replica got there first
+	o, ok := s.Dir.Org("default")
+	if !ok {
+		p := domain.Principal{Kind: domain.ActorUser, User: owner}
+		o, err = s.CreateOrg(ctx, p, m, "default")
+		if domain.IsKind(err, domain.KindConflict) {
+			o, err = s.resumeOrg(ctx, m, "default", owner)
+		}
+		if err != nil {
+			return createdUser, err
+		}
 	}
-	if err != nil {
-		return false, err
+	if _, ok := o.ProjectNamed("default"); !ok {
+		sys := domain.Principal{Kind: domain.ActorSystem}
+		if _, err := s.CreateProject(ctx, sys, m, string(o.ID), "default"); err != nil && !domain.IsKind(err, domain.KindConflict) {
+			return createdUser, err
+		}
 	}
-	p.Memberships = map[domain.TenantID]domain.Role{o.ID: domain.RoleOwner}
-	if _, err := s.CreateProject(ctx, p, m, string(o.ID), "default"); err != nil {
-		return false, err
+	return createdUser, nil
+}
+
+// resumeOrg finishes an organization whose name was claimed but which was
+// never written, under the claimed id; it waits for one that is.
+func (s *Service) resumeOrg(ctx context.Context, m domain.Meta, name, owner string) (*domain.Org, error) {
+	claim, err := s.Log.Last(ctx, domain.Subject(domain.SystemTenant, domain.AggOrgName, domain.UserAggID(name)))
+	if err != nil || claim == nil {
+		return nil, domain.E(domain.KindUnavailable, "organization [%s] is claimed but its claim cannot be read", name)
 	}
-	return true, nil
+	if err := s.Wait.WaitFor(ctx, claim.Seq); err != nil {
+		return nil, err
+	}
+	id, _ := s.Dir.NameClaim(name)
+	if o, ok := s.Dir.Org(string(id)); ok {
+		return o, nil
+	}
+	m.Time = s.now()
+	ev := event(id, domain.AggOrg, string(id), m, domain.OrgCreated{OrgID: id, Name: name, Owner: owner})
+	seqs, err := s.Log.Append(ctx, eventlog.Append{Event: ev, Expect: 0})
+	if err != nil && !domain.IsKind(err, domain.KindConflict) {
+		return nil, err
+	}
+	if err == nil {
+		if err := s.Wait.WaitFor(ctx, seqs[0]); err != nil {
+			return nil, err
+		}
+	} else if last, lerr := s.Log.Last(ctx, ev.Subject()); lerr == nil && last != nil {
+		_ = s.Wait.WaitFor(ctx, last.Seq)
+	}
+	o, ok := s.Dir.Org(string(id))
+	if !ok {
+		return nil, domain.E(domain.KindUnavailable, "organization [%s] did not appear", name)
+	}
+	return o, nil
 }
