@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -170,5 +171,51 @@ func TestRestartKeepsEveryKeyWorking(t *testing.T) {
 	orgs := b.as(t, basic(ownerAuth)).do("GET", "/api/v1/orgs", nil).must(t, 200)
 	if n := len(orgs.body["orgs"].([]any)); n != 1 {
 		t.Fatalf("%d organizations after restart", n)
+	}
+}
+
+func TestCreateAnswersCSVWhenAsked(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil)
+	alice := a.as(t, basic(ownerAuth))
+	r := alice.do("POST", "/api/v1/orgs/default/api-keys", map[string]any{"name": "csv-key"}, "Accept", "text/csv").must(t, 201)
+	if ct := r.header.Get("Content-Type"); ct != "text/csv; charset=UTF-8" {
+		t.Fatalf("content type %q", ct)
+	}
+	lines := strings.Split(strings.TrimSpace(r.raw), "\n")
+	if len(lines) != 2 || lines[0] != "id,name,expiration,api_key,encoded" || !strings.Contains(lines[1], ",csv-key,") {
+		t.Fatalf("csv: %q", r.raw)
+	}
+	encoded := lines[1][strings.LastIndex(lines[1], ",")+1:]
+	a.as(t, apiKey(encoded)).do("GET", "/api/v1/whoami", nil).must(t, 200)
+}
+
+func TestKeyPermissionsAreBoundedByTheirDescriptors(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil)
+	alice := a.as(t, basic(ownerAuth))
+	base := "/api/v1/orgs/default/api-keys"
+	targetID, _ := alice.createKey(base, map[string]any{"name": "target", "type": "managed"})
+	_, reader := alice.createKey(base, map[string]any{"name": "reader",
+		"role_descriptors": map[string]any{"ro": map[string]any{"cluster": []string{"read_security"}}}})
+	rk := a.as(t, apiKey(reader))
+	list := rk.do("GET", base+"?type=managed", nil).must(t, 200)
+	if list.body["total"].(float64) != 1 {
+		t.Fatalf("managed filter: %s", list.raw)
+	}
+	rk.do("DELETE", base+"/"+targetID, nil).must(t, 403)
+	rk.do("PUT", base+"/"+targetID, map[string]any{"metadata": map[string]any{}}).must(t, 403)
+	// An own-keys-only key sees only what its owner owns.
+	_, own := alice.createKey(base, map[string]any{"name": "own",
+		"role_descriptors": map[string]any{"own": map[string]any{"cluster": []string{"manage_own_api_key"}}}})
+	alice.do("POST", "/api/v1/orgs/default/members", map[string]any{"name": "carol", "password": "carol-password", "role": "admin"}).must(t, 201)
+	carol := a.as(t, basic("carol:carol-password"))
+	carolKeyID, _ := carol.createKey(base, map[string]any{"name": "carols"})
+	ok := a.as(t, apiKey(own))
+	ok.do("GET", base+"/"+carolKeyID, nil).must(t, 403)
+	ok.do("GET", base+"/"+targetID, nil).must(t, 200)
+	mine := ok.do("GET", base, nil).must(t, 200)
+	for _, k := range mine.body["api_keys"].([]any) {
+		if k.(map[string]any)["username"] != "alice" {
+			t.Fatalf("own-only key listed %v", k)
+		}
 	}
 }
