@@ -124,3 +124,20 @@ func TestStreamDeniesDeleteAndPurge(t *testing.T) {
 		t.Fatal("purging the log must be refused")
 	}
 }
+
+// TestEmbeddedServerFsyncsBeforeAcknowledging: the default is sync always.
+func TestEmbeddedServerFsyncsBeforeAcknowledging(t *testing.T) {
+	if cfg := openTest(t).Server().JetStreamConfig(); cfg == nil || !cfg.SyncAlways {
+		t.Fatalf("embedded JetStream config %+v: want sync always", cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := Open(ctx, Options{DataDir: t.TempDir(), FsyncInterval: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if cfg := l.Server().JetStreamConfig(); cfg.SyncAlways || cfg.SyncInterval != time.Minute {
+		t.Fatalf("relaxed config %+v", cfg)
+	}
+}
