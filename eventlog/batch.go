@@ -261,7 +261,7 @@ func (e *batchRejected) domainErr() error {
 
 // publishBatch writes apps as one atomic batch and returns their sequences.
 func (l *Log) publishBatch(apps []Append) ([]uint64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), l.ackTimeout())
 	defer cancel()
 	id := uuid.NewString()
 	var last *nats.Msg

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func req(apps ...Append) *request {
@@ -130,5 +133,40 @@ func TestConcurrentCommandsAllLand(t *testing.T) {
 	}
 	if last, _ := l.LastSeq(ctx); last != 200 {
 		t.Fatalf("last %d, want 200", last)
+	}
+}
+
+// lostAnswer is a publish whose acknowledgement never arrives.
+type lostAnswer struct{ m *nats.Msg }
+
+func (f lostAnswer) Ok() <-chan *jetstream.PubAck { return nil }
+func (f lostAnswer) Err() <-chan error            { return nil }
+func (f lostAnswer) Msg() *nats.Msg               { return f.m }
+
+func TestATimedOutPublishIsResolvedFromTheSubject(t *testing.T) {
+	l := openTest(t)
+	l.ackWait = 50 * time.Millisecond
+	ctx := context.Background()
+	stored := keyEvent("stored", "k1", domain.KeyInvalidated{})
+	seqs, err := l.Append(ctx, Append{Event: stored, Expect: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The event was stored but its answer was lost: no retry, no conflict.
+	seq, err := l.awaitAck(ctx, Append{Event: stored, Expect: 0}, lostAnswer{})
+	if err != nil || seq != seqs[0] {
+		t.Fatalf("stored event: seq %d err %v, want %d", seq, err, seqs[0])
+	}
+	// The event was never stored: the retry stores it, once.
+	fresh := keyEvent("fresh", "k2", domain.KeyInvalidated{})
+	seq, err = l.awaitAck(ctx, Append{Event: fresh, Expect: 0}, lostAnswer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := l.Last(ctx, fresh.Subject()); last == nil || last.ID != "fresh" || last.Seq != seq {
+		t.Fatalf("retried event not stored as last: %+v", last)
+	}
+	if n, _ := l.LastSeq(ctx); n != seqs[0]+1 {
+		t.Fatalf("stream holds %d events, want %d", n, seqs[0]+1)
 	}
 }

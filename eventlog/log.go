@@ -53,6 +53,8 @@ type Log struct {
 	stream jetstream.Stream
 	name   string
 	commit *committer
+	// ackWait overrides batchTimeout (tests make answers "time out" fast).
+	ackWait time.Duration
 	unlock func() // releases the data dir's lock (lock.go)
 }
 
@@ -239,6 +241,13 @@ func (l *Log) appendOne(ctx context.Context, a Append) (uint64, error) {
 	return l.awaitAck(ctx, a, ack)
 }
 
+func (l *Log) ackTimeout() time.Duration {
+	if l.ackWait > 0 {
+		return l.ackWait
+	}
+	return batchTimeout
+}
+
 // publishAsync sends one event with its message id and concurrency check.
 func (l *Log) publishAsync(a Append) (jetstream.PubAckFuture, error) {
 	data, err := json.Marshal(a.Event)
@@ -267,7 +276,7 @@ func (l *Log) awaitAck(ctx context.Context, a Append, ack jetstream.PubAckFuture
 		case pa := <-ack.Ok():
 			return pa.Sequence, nil
 		case err = <-ack.Err():
-		case <-time.After(batchTimeout):
+		case <-time.After(l.ackTimeout()):
 			err = nats.ErrTimeout
 		}
 		if isWrongLastSeq(err) {
