@@ -14,6 +14,10 @@ import (
 func (s *Server) authenticate(r *http.Request) (domain.Principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
+		// The web console's session cookie (session.go) is the third way.
+		if p, ok, err := s.sessionPrincipal(r); ok {
+			return p, err
+		}
 		return domain.Principal{}, domain.Unauthenticated("missing authentication credentials for REST request [%s]", r.URL.Path)
 	}
 	scheme, cred, _ := strings.Cut(h, " ")

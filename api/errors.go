@@ -58,7 +58,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err,
 			"request_id", w.Header().Get("X-Request-Id"))
 	}
-	if k == domain.KindUnauthenticated {
+	if k == domain.KindUnauthenticated && !scriptRequest(r) {
 		w.Header().Set("WWW-Authenticate", `ApiKey, Basic realm="keyplane", charset="UTF-8"`)
 	}
 	if k == domain.KindUnavailable {

@@ -22,5 +22,6 @@ func (s *Server) routes() {
 		m.HandleFunc("PUT "+base+"/{id}", s.authed(s.updateKey))
 		m.HandleFunc("DELETE "+base+"/{id}", s.authed(s.deleteKey))
 	}
+	s.consoleRoutes()
 	s.trailRoutes()
 }

@@ -27,6 +27,8 @@ type Server struct {
 
 	log *slog.Logger
 	mux *http.ServeMux
+	// sessions signs and checks console session cookies (session.go).
+	sessions *sessions
 }
 
 func (s *Server) now() time.Time {
