@@ -5,6 +5,7 @@
 import { get, post, del, enc, keysBase } from './api.js';
 import { h, icon, icons, toast, confirmDialog } from './dom.js';
 import { statusWords, typeWords, relative, date, dateTime, expiringSoon, actorName, plural } from './format.js';
+import { openCreateDialog } from './create.js';
 
 const PAGE = 50;
 
@@ -61,7 +62,8 @@ export function renderKeys(main, ctx) {
       h('div', {},
         h('h1', { tabindex: '-1' }, 'API keys'),
         h('p', { class: 'lede' }, `Keys of ${scopeName}. API keys are for programmatic access; copy a key when you create it, it is shown only once.`)),
-),
+      h('button', { type: 'button', class: 'btn primary', id: 'create-key', onclick: () => openCreateDialog(ctx, load) },
+        icon(icons.plus), h('span', {}, 'Create API key'))),
     h('div', { class: 'toolbar', role: 'search' },
       h('div', { class: 'control grow' }, h('label', { for: 'key-search' }, 'Search'), search),
       h('div', { class: 'control' }, h('label', { for: 'status-filter' }, 'Status'), status),

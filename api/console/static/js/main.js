@@ -1,12 +1,15 @@
 // The console's entry point: session, routing by the URL's hash, and the
 // header with the organization and project switchers.
 //
-// Routes: #/login, #/o/{org}/keys; ?project= picks a project.
+// Routes: #/login, #/o/{org}/keys, #/o/{org}/keys/{id}, #/o/{org}/settings;
+// ?project= picks a project in every view.
 
 import { get, post, enc, setCsrfToken } from './api.js';
 import { h, toast } from './dom.js';
 import { renderLogin } from './login.js';
 import { renderKeys } from './keys.js';
+import { renderKeyDetail } from './detail.js';
+import { renderSettings } from './settings.js';
 
 const state = { session: null, orgs: null, projects: new Map(), lastView: '' };
 const main = document.getElementById('main');
@@ -93,7 +96,9 @@ async function route() {
     };
     header(ctx, view);
     const viewKey = `${org.name}/${view}/${parts[3] || ''}`;
-    if (view === 'keys') renderKeys(main, ctx);
+    if (view === 'keys' && parts[3]) await renderKeyDetail(main, ctx, parts[3]);
+    else if (view === 'keys') renderKeys(main, ctx);
+    else if (view === 'settings') await renderSettings(main, ctx);
     else location.replace(href(org.name, 'keys'));
     // Move focus to the new page's heading when the page changed, so that
     // keyboard and screen reader users start at its top.
@@ -122,7 +127,7 @@ function header(ctx, view) {
   if (!ctx) return;
   orgSel.value = ctx.org;
   projSel.value = ctx.project;
-  for (const [id, v] of [['nav-keys', 'keys']]) {
+  for (const [id, v] of [['nav-keys', 'keys'], ['nav-settings', 'settings']]) {
     const a = document.getElementById(id);
     a.href = ctx.href(v);
     if (v === view) a.setAttribute('aria-current', 'page');
@@ -135,7 +140,7 @@ document.getElementById('org-switch').addEventListener('change', (e) => {
 });
 document.getElementById('project-switch').addEventListener('change', (e) => {
   const { parts } = parseHash();
-  const view = parts[2] === 'audit' ? 'audit' : 'keys';
+  const view = 'keys';
   location.hash = href(parts[1], view, { project: e.target.value });
 });
 document.getElementById('logout').addEventListener('click', async () => {

@@ -1,0 +1,191 @@
+// The "Create API key" dialog, and the one time the encoded key is shown.
+
+import { post, keysBase, randomID, ApiError } from './api.js';
+import { h, icon, icons, field, openDialog, toast } from './dom.js';
+import { parseObject, checkRoleDescriptors, checkMetadata, dateTime } from './format.js';
+
+// The expiration choices; three months is the default, as in Elastic Cloud.
+const expirations = [
+  ['7d', '7 days'], ['30d', '30 days'], ['60d', '60 days'], ['3M', '3 months'], ['6M', '6 months'],
+  ['1y', '1 year'], ['never', 'Never'], ['custom', 'Custom…'],
+];
+
+// The seeds' example: read-only access to the books index.
+const exampleRoles = {
+  'books-read-only': {
+    cluster: [],
+    indices: [{ names: ['books'], privileges: ['read'] }],
+    applications: [],
+    run_as: [],
+    metadata: {},
+    transient_metadata: { enabled: true },
+  },
+};
+
+export function openCreateDialog(ctx, onCreated) {
+  let idempotencyKey = randomID();
+  let created = null;
+
+  const name = h('input', { id: 'key-name', name: 'name', required: true, maxlength: 1024, autocomplete: 'off', autofocus: true });
+  const scope = h('select', { id: 'key-scope' },
+    h('option', { value: '' }, `Organization (${ctx.org})`),
+    ctx.projects.map((p) => h('option', { value: p.name }, `Project ${p.name}`)));
+  scope.value = ctx.project || '';
+  const expiry = h('select', { id: 'key-expiration' }, expirations.map(([v, t]) => h('option', { value: v }, t)));
+  expiry.value = '3M';
+  const custom = h('input', { id: 'key-expiration-custom', autocomplete: 'off', placeholder: '45d or 2027-01-31' });
+  const customField = field('Custom expiration', custom, 'A duration (12h, 45d, 2M) or a date (2027-01-31).');
+  customField.hidden = true;
+  const restrict = h('input', { type: 'checkbox', id: 'key-restrict' });
+  const roles = h('textarea', { id: 'key-roles', rows: 12, spellcheck: 'false', class: 'code', value: JSON.stringify(exampleRoles, null, 2) });
+  const rolesField = field('Role descriptors (JSON)', roles,
+    'One or more named roles; the key gets the intersection of these privileges and yours.');
+  rolesField.hidden = true;
+  const withMeta = h('input', { type: 'checkbox', id: 'key-include-metadata' });
+  const meta = h('textarea', { id: 'key-metadata', rows: 5, spellcheck: 'false', class: 'code', value: '{\n  "application": "my-app"\n}' });
+  const metaField = field('Metadata (JSON)', meta, 'Arbitrary JSON object; keys beginning with "_" are reserved.');
+  metaField.hidden = true;
+  const formError = h('p', { class: 'form-error', id: 'create-error', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'btn primary', id: 'create-submit' }, 'Create API key');
+  const nameField = field('Name', name);
+  const expiryField = field('Expiration', expiry, 'By default a key expires three months after its creation.');
+
+  expiry.addEventListener('change', () => { customField.hidden = expiry.value !== 'custom'; if (!customField.hidden) custom.focus(); });
+  restrict.addEventListener('change', () => { rolesField.hidden = !restrict.checked; validateRoles(); });
+  withMeta.addEventListener('change', () => { metaField.hidden = !withMeta.checked; validateMeta(); });
+  roles.addEventListener('input', validateRoles);
+  meta.addEventListener('input', validateMeta);
+  name.addEventListener('input', () => nameField.setError(''));
+
+  function validateRoles() {
+    if (!restrict.checked) { rolesField.setError(''); return { value: undefined }; }
+    const r = parseObject(roles.value, 'Role descriptors');
+    const msg = r.error || checkRoleDescriptors(r.value);
+    rolesField.setError(msg);
+    return msg ? { error: msg } : r;
+  }
+  function validateMeta() {
+    if (!withMeta.checked) { metaField.setError(''); return { value: undefined }; }
+    const r = parseObject(meta.value, 'Metadata');
+    const msg = r.error || checkMetadata(r.value);
+    metaField.setError(msg);
+    return msg ? { error: msg } : r;
+  }
+
+  function expiration() {
+    if (expiry.value !== 'custom') return expiry.value;
+    const v = custom.value.trim();
+    // A bare date means the end of that day, UTC.
+    return /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T23:59:59Z` : v;
+  }
+
+  const form = h('form', { class: 'stack', novalidate: true },
+    nameField,
+    field('Scope', scope, 'Organization keys manage the organization; project keys access one project.'),
+    expiryField,
+    customField,
+    h('div', { class: 'toggle' }, restrict, h('label', { for: 'key-restrict' }, 'Restrict privileges')),
+    rolesField,
+    h('div', { class: 'toggle' }, withMeta, h('label', { for: 'key-include-metadata' }, 'Include metadata')),
+    metaField,
+    formError,
+    h('div', { class: 'dialog-actions' },
+      h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, 'Cancel'),
+      submit));
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    formError.textContent = '';
+    const r = validateRoles();
+    const m = validateMeta();
+    if (!name.value.trim()) nameField.setError('Give the key a name.');
+    if (expiry.value === 'custom' && !custom.value.trim()) customField.setError('Enter a duration or a date.');
+    else customField.setError('');
+    const firstBad = form.querySelector('[aria-invalid="true"]');
+    if (firstBad) { firstBad.focus(); return; }
+    const body = { name: name.value.trim(), expiration: expiration() };
+    if (r.value !== undefined) body.role_descriptors = r.value;
+    if (m.value !== undefined) body.metadata = m.value;
+    submit.disabled = true;
+    try {
+      const res = await post(keysBase(ctx.org, scope.value), body, { 'Idempotency-Key': idempotencyKey });
+      created = res;
+      showCreated(res);
+    } catch (err) {
+      // A retry after an answer is a new request; after no answer, the
+      // same Idempotency-Key makes the server return the same key.
+      if (err instanceof ApiError && err.status) idempotencyKey = randomID();
+      showServerError(err);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  // showServerError puts a 400 next to the field it names.
+  function showServerError(err) {
+    const msg = err.message;
+    if (/role|privilege|indices|cluster|run_as|application/i.test(msg) && restrict.checked) rolesField.setError(msg);
+    else if (/metadata/i.test(msg) && withMeta.checked) metaField.setError(msg);
+    else if (/expiration/i.test(msg)) (expiry.value === 'custom' ? customField : expiryField).setError(msg);
+    else if (/name/i.test(msg)) nameField.setError(msg);
+    else formError.textContent = msg;
+    const bad = form.querySelector('[aria-invalid="true"]');
+    if (bad) bad.focus();
+  }
+
+  function showCreated(res) {
+    const key = h('textarea', { id: 'created-key', class: 'code', readonly: true, rows: 3, spellcheck: 'false', value: res.encoded, 'aria-describedby': 'created-key-note' });
+    const copy = h('button', { type: 'button', class: 'btn', id: 'copy-key' }, icon(icons.copy), h('span', {}, 'Copy'));
+    copy.addEventListener('click', async () => {
+      if (await copyText(key)) toast('Copied the API key to the clipboard');
+      else toast('Select the key and copy it with your keyboard', 'error');
+    });
+    const csv = h('a', { class: 'btn', id: 'download-csv', download: `api-key-${res.id}.csv`, href: csvURL(res) },
+      icon(icons.download), h('span', {}, 'Download as CSV'));
+    const example = `curl "${location.origin}/api/v1/whoami" \\\n  -H "Authorization: ApiKey ${res.encoded}"`;
+    const done = h('button', { type: 'button', class: 'btn primary', id: 'created-done', onclick: () => dlg.close() }, 'Done');
+    dlg.querySelector('.dialog-title').textContent = `Created API key "${res.name}"`;
+    form.replaceWith(h('div', { class: 'stack created' },
+      h('p', { class: 'callout success', id: 'created-key-note' },
+        'Copy this key now and store it in a safe place. It is shown only once.'),
+      h('div', { class: 'field' }, h('label', { for: 'created-key' }, 'Encoded API key'),
+        h('div', { class: 'copy-row' }, key, copy)),
+      h('p', { class: 'muted' }, res.expiration ? `Expires ${dateTime(res.expiration)}.` : 'Never expires.'),
+      h('div', { class: 'button-row' }, csv),
+      h('details', {}, h('summary', {}, 'Use it'), h('pre', { class: 'code' }, example)),
+      h('div', { class: 'dialog-actions' }, done)));
+    key.focus();
+    key.select();
+  }
+
+  const dlg = openDialog('Create API key', form, {
+    wide: true,
+    onClose: () => {
+      if (created) {
+        URL.revokeObjectURL(dlg.querySelector('#download-csv')?.href || '');
+        created = null; // the dialog and the secret leave the page now
+        onCreated();
+      }
+    },
+  });
+}
+
+// csvURL builds the download from the create response, the same columns
+// as the API's Accept: text/csv answer; nothing is requested twice.
+function csvURL(res) {
+  const cell = (v) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const rows = [['id', 'name', 'expiration', 'api_key', 'encoded'],
+    [res.id, res.name, res.expiration ? String(res.expiration) : '', res.api_key, res.encoded]];
+  const text = rows.map((r) => r.map((v) => cell(String(v))).join(',')).join('\r\n') + '\r\n';
+  return URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
+}
+
+async function copyText(input) {
+  try {
+    await navigator.clipboard.writeText(input.value);
+    return true;
+  } catch {
+    input.select();
+    try { return document.execCommand('copy'); } catch { return false; }
+  }
+}

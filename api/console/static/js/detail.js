@@ -1,0 +1,113 @@
+// One key: what it is, the two things that can change (privileges and
+// metadata, as in Kibana), and delete.
+
+import { get, put, del, enc, keysBase } from './api.js';
+import { h, field, toast, confirmDialog } from './dom.js';
+import { statusWords, typeWords, relative, dateTime, expiringSoon, actorName, parseObject, checkRoleDescriptors, checkMetadata } from './format.js';
+
+export async function renderKeyDetail(main, ctx, keyID) {
+  const url = `${keysBase(ctx.org, '')}/${enc(keyID)}`;
+  let k;
+  try {
+    k = await get(url);
+  } catch (err) {
+    main.replaceChildren(h('h1', { tabindex: '-1' }, 'API key'), h('p', { class: 'form-error', role: 'alert' },
+      err.status === 404 ? 'This API key does not exist in this organization.' : err.message),
+    h('p', {}, h('a', { href: ctx.href('keys') }, 'Back to API keys')));
+    return;
+  }
+  document.title = `${k.name} · API keys · keyplane console`;
+  const now = Date.now();
+  const project = k.project ? (ctx.projects.find((p) => p.id === k.project) || { name: k.project }).name : '';
+  const editable = k.status === 'active';
+
+  const hasRoles = Object.keys(k.role_descriptors || {}).length > 0;
+  const restrict = h('input', { type: 'checkbox', id: 'detail-restrict', checked: hasRoles, disabled: !editable });
+  const roles = h('textarea', { id: 'detail-roles', rows: 12, class: 'code', spellcheck: 'false', disabled: !editable,
+    value: JSON.stringify(hasRoles ? k.role_descriptors : {}, null, 2) });
+  const rolesField = field('Role descriptors (JSON)', roles, 'Unchecking "Restrict privileges" gives the key its owner\'s privileges.');
+  rolesField.hidden = !hasRoles;
+  const hasMeta = Object.keys(k.metadata || {}).length > 0;
+  const withMeta = h('input', { type: 'checkbox', id: 'detail-include-metadata', checked: hasMeta, disabled: !editable });
+  const meta = h('textarea', { id: 'detail-metadata', rows: 6, class: 'code', spellcheck: 'false', disabled: !editable,
+    value: JSON.stringify(k.metadata || {}, null, 2) });
+  const metaField = field('Metadata (JSON)', meta, 'Keys beginning with "_" are reserved.');
+  metaField.hidden = !hasMeta;
+  const formError = h('p', { class: 'form-error', role: 'alert', id: 'detail-error' });
+  const save = h('button', { type: 'submit', class: 'btn primary', id: 'save-key', disabled: !editable }, 'Save changes');
+  restrict.addEventListener('change', () => { rolesField.hidden = !restrict.checked; });
+  withMeta.addEventListener('change', () => { metaField.hidden = !withMeta.checked; });
+
+  const form = h('form', { class: 'card stack', novalidate: true, 'aria-labelledby': 'edit-title' },
+    h('h2', { id: 'edit-title' }, 'Privileges and metadata'),
+    h('p', { class: 'muted' }, editable ? 'You can update only Restrict privileges and Include metadata.' : `An ${(statusWords[k.status] || k.status).toLowerCase()} key cannot change.`),
+    h('div', { class: 'toggle' }, restrict, h('label', { for: 'detail-restrict' }, 'Restrict privileges')),
+    rolesField,
+    h('div', { class: 'toggle' }, withMeta, h('label', { for: 'detail-include-metadata' }, 'Include metadata')),
+    metaField,
+    formError,
+    h('div', { class: 'button-row' }, save));
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    formError.textContent = '';
+    const r = restrict.checked ? parseObject(roles.value, 'Role descriptors') : { value: {} };
+    const rMsg = r.error || checkRoleDescriptors(r.value);
+    rolesField.setError(rMsg);
+    const m = withMeta.checked ? parseObject(meta.value, 'Metadata') : { value: {} };
+    const mMsg = m.error || checkMetadata(m.value);
+    metaField.setError(mMsg);
+    if (rMsg || mMsg) { (rMsg ? roles : meta).focus(); return; }
+    save.disabled = true;
+    try {
+      const res = await put(url, { role_descriptors: r.value, metadata: m.value });
+      toast(res.updated ? `Saved changes to "${k.name}"` : `No changes to "${k.name}"`);
+      formError.textContent = '';
+    } catch (err) {
+      if (/metadata/i.test(err.message)) metaField.setError(err.message);
+      else if (/role|privilege|indices|cluster/i.test(err.message)) rolesField.setError(err.message);
+      else formError.textContent = err.message;
+    } finally {
+      save.disabled = false;
+    }
+  });
+
+  const remove = h('button', { type: 'button', class: 'btn danger', id: 'delete-key', disabled: k.status === 'invalidated' }, 'Delete API key');
+  remove.addEventListener('click', async () => {
+    if (!await confirmDialog(`Delete API key "${k.name}"?`, 'Programs that use this key lose access at once. This cannot be undone.', 'Delete API key')) return;
+    try {
+      await del(url);
+      toast(`Deleted API key "${k.name}"`);
+      renderKeyDetail(main, ctx, keyID);
+    } catch (err) {
+      toast(`Could not delete "${k.name}": ${err.message}`, 'error');
+    }
+  });
+
+  const soon = expiringSoon(k, now);
+  const facts = [
+    ['ID', h('code', {}, k.id)],
+    ['Status', h('span', { class: `badge ${k.status}`, id: 'detail-status' }, statusWords[k.status] || k.status)],
+    ['Scope', k.scope === 'project' ? `Project ${project}` : 'Organization'],
+    ['Type', typeWords[k.type] || k.type],
+    ['Owner', k.username],
+    ['Created by', actorName(k.created_by)],
+    ['Created', `${dateTime(k.creation)} (${relative(k.creation, now)})`],
+    ['Expires', k.expiration ? h('span', { class: soon ? 'soon' : '' }, `${relative(k.expiration, now)}, ${dateTime(k.expiration)}`) : 'Never'],
+  ];
+  if (k.invalidation) facts.push(['Invalidated', dateTime(k.invalidation)]);
+
+
+  main.replaceChildren(
+    h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' },
+      h('a', { href: ctx.href('keys') }, 'API keys'), h('span', { 'aria-hidden': 'true' }, ' / '), h('span', { 'aria-current': 'page' }, k.name)),
+    h('div', { class: 'page-head' },
+      h('div', {}, h('h1', { tabindex: '-1', id: 'detail-name' }, k.name),
+        soon ? h('p', { class: 'callout warning' }, `This key expires ${relative(k.expiration, now)}.`) : null),
+      remove),
+    h('div', { class: 'detail-grid' },
+      h('section', { class: 'card', 'aria-labelledby': 'facts-title' },
+        h('h2', { id: 'facts-title' }, 'Details'),
+        h('dl', { class: 'facts' }, facts.map(([t, d]) => [h('dt', {}, t), h('dd', {}, d)]))),
+      form));
+}
