@@ -1,9 +1,10 @@
 // One key: what it is, the two things that can change (privileges and
-// metadata, as in Kibana), and delete.
+// metadata, as in Kibana), delete, and its audit timeline.
 
 import { get, put, del, enc, keysBase } from './api.js';
 import { h, field, toast, confirmDialog } from './dom.js';
 import { statusWords, typeWords, relative, dateTime, expiringSoon, actorName, parseObject, checkRoleDescriptors, checkMetadata } from './format.js';
+import { timeline } from './audit.js';
 
 export async function renderKeyDetail(main, ctx, keyID) {
   const url = `${keysBase(ctx.org, '')}/${enc(keyID)}`;
@@ -63,6 +64,7 @@ export async function renderKeyDetail(main, ctx, keyID) {
       const res = await put(url, { role_descriptors: r.value, metadata: m.value });
       toast(res.updated ? `Saved changes to "${k.name}"` : `No changes to "${k.name}"`);
       formError.textContent = '';
+      refreshTimeline();
     } catch (err) {
       if (/metadata/i.test(err.message)) metaField.setError(err.message);
       else if (/role|privilege|indices|cluster/i.test(err.message)) rolesField.setError(err.message);
@@ -97,6 +99,11 @@ export async function renderKeyDetail(main, ctx, keyID) {
   ];
   if (k.invalidation) facts.push(['Invalidated', dateTime(k.invalidation)]);
 
+  const activity = h('section', { class: 'card', 'aria-labelledby': 'activity-title' },
+    h('h2', { id: 'activity-title' }, 'Activity'));
+  function refreshTimeline() {
+    activity.replaceChildren(activity.firstChild, timeline(ctx, { key_id: k.id }, { compact: true }));
+  }
 
   main.replaceChildren(
     h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' },
@@ -109,5 +116,7 @@ export async function renderKeyDetail(main, ctx, keyID) {
       h('section', { class: 'card', 'aria-labelledby': 'facts-title' },
         h('h2', { id: 'facts-title' }, 'Details'),
         h('dl', { class: 'facts' }, facts.map(([t, d]) => [h('dt', {}, t), h('dd', {}, d)]))),
-      form));
+      form),
+    activity);
+  refreshTimeline();
 }

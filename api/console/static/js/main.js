@@ -1,14 +1,15 @@
 // The console's entry point: session, routing by the URL's hash, and the
 // header with the organization and project switchers.
 //
-// Routes: #/login, #/o/{org}/keys, #/o/{org}/keys/{id}, #/o/{org}/settings;
-// ?project= picks a project in every view.
+// Routes: #/login, #/o/{org}/keys, #/o/{org}/keys/{id}, #/o/{org}/audit,
+// #/o/{org}/settings; ?project= picks a project in every view.
 
 import { get, post, enc, setCsrfToken } from './api.js';
 import { h, toast } from './dom.js';
 import { renderLogin } from './login.js';
 import { renderKeys } from './keys.js';
 import { renderKeyDetail } from './detail.js';
+import { renderAudit } from './audit.js';
 import { renderSettings } from './settings.js';
 
 const state = { session: null, orgs: null, projects: new Map(), lastView: '' };
@@ -98,6 +99,7 @@ async function route() {
     const viewKey = `${org.name}/${view}/${parts[3] || ''}`;
     if (view === 'keys' && parts[3]) await renderKeyDetail(main, ctx, parts[3]);
     else if (view === 'keys') renderKeys(main, ctx);
+    else if (view === 'audit') renderAudit(main, ctx);
     else if (view === 'settings') await renderSettings(main, ctx);
     else location.replace(href(org.name, 'keys'));
     // Move focus to the new page's heading when the page changed, so that
@@ -127,7 +129,7 @@ function header(ctx, view) {
   if (!ctx) return;
   orgSel.value = ctx.org;
   projSel.value = ctx.project;
-  for (const [id, v] of [['nav-keys', 'keys'], ['nav-settings', 'settings']]) {
+  for (const [id, v] of [['nav-keys', 'keys'], ['nav-audit', 'audit'], ['nav-settings', 'settings']]) {
     const a = document.getElementById(id);
     a.href = ctx.href(v);
     if (v === view) a.setAttribute('aria-current', 'page');
@@ -140,7 +142,7 @@ document.getElementById('org-switch').addEventListener('change', (e) => {
 });
 document.getElementById('project-switch').addEventListener('change', (e) => {
   const { parts } = parseHash();
-  const view = 'keys';
+  const view = parts[2] === 'audit' ? 'audit' : 'keys';
   location.hash = href(parts[1], view, { project: e.target.value });
 });
 document.getElementById('logout').addEventListener('click', async () => {
