@@ -12,11 +12,15 @@ import (
 	"github.com/keyplane/keyplane/projections"
 )
 
-// Trail is what the audit endpoints read: the audit index, and the log its
-// entries (and as-of key lists) are read back from.
+// Trail is what the audit endpoints read: the audit index, the log its
+// entries (and as-of key lists) are read back from, and the projections'
+// runner (digests).
 type Trail struct {
-	Audit *projections.Audit
-	Log   *eventlog.Log
+	Audit  *projections.Audit
+	Log    *eventlog.Log
+	Runner *projections.Runner
+
+	operator operatorGate
 }
 
 // trailRoutes adds the audit trail's endpoints when the server has one.
@@ -25,6 +29,7 @@ func (s *Server) trailRoutes() {
 		return
 	}
 	s.mux.HandleFunc("GET /api/v1/orgs/{org}/audit", s.authed(s.listAudit))
+	s.mux.HandleFunc("GET /api/v1/_operator/digests", s.digests)
 }
 
 // MaxAuditPage bounds the entries of one audit page: each is read back from

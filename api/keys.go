@@ -165,6 +165,9 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p domain.Princ
 		return err
 	}
 	f.Tenant, f.Project, f.Match, f.Now = ks.org.ID, ks.project, only, s.now()
+	if r.URL.Query().Has("as_of") {
+		return s.listKeysAsOf(w, r, p, ks, f, pg) // asof.go
+	}
 	keys, total := s.Keys.List(f, pg)
 	out := make([]keyView, len(keys))
 	for i := range keys {
@@ -181,7 +184,7 @@ func listParams(r *http.Request) (projections.Filter, projections.Page, error) {
 	pg := projections.Page{Sort: q.Get("sort"), Size: 100}
 	for k := range q {
 		switch k {
-		case "name", "owner", "status", "scope", "type", "sort", "size", "from":
+		case "name", "owner", "status", "scope", "type", "sort", "size", "from", "as_of":
 		default:
 			return f, pg, domain.Invalid("request contains unrecognized parameter: [%s]", k)
 		}

@@ -110,7 +110,7 @@ func (a *App) build() {
 	a.Commands = &commands.Service{Log: a.Log, Wait: a.Runner, Keys: a.Keys, Claims: a.Claims,
 		NeverAllowed: a.Config.NeverAllowed, Now: a.Config.Now}
 	a.API = &api.Server{Commands: a.Commands, Tenants: a.Tenants, Dir: a.Dir, Keys: a.Keys, Auth: a.Auth,
-		Now: a.Config.Now, Logger: a.Config.Logger, Trail: &api.Trail{Audit: a.Audit, Log: a.Log}}
+		Now: a.Config.Now, Logger: a.Config.Logger, Trail: &api.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}}
 }
 
 // startProjections runs the runner in the background and waits until it

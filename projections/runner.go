@@ -23,6 +23,9 @@ type Source interface {
 type Runner struct {
 	appliers []Applier
 	applied  atomic.Uint64
+	// fold is held while one event is folded, so that Pause (pause.go)
+	// sees every projection between two events.
+	fold sync.Mutex
 
 	mu     sync.Mutex
 	notify chan struct{} // closed and replaced when applied advances
@@ -52,6 +55,8 @@ func (r *Runner) Run(ctx context.Context, src Source) error {
 // Apply folds one event into every projection. Events at or below the last
 // applied sequence are ignored (a resumed subscription may repeat some).
 func (r *Runner) Apply(ev domain.Event) error {
+	r.fold.Lock()
+	defer r.fold.Unlock()
 	if ev.Seq != 0 && ev.Seq <= r.applied.Load() {
 		return nil
 	}

@@ -1,0 +1,45 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/projections"
+)
+
+// listKeysAsOf answers GET .../api-keys?as_of=<sequence | RFC 3339 time>:
+// the key list as it was then, folded from the log, with statuses judged
+// at that moment. Owners only: it shows keys revoked since, and their
+// history. It reads the organization's whole key history, so it costs
+// about a second per few hundred thousand key events.
+func (s *Server) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.Principal, ks keyScope, f projections.Filter, pg projections.Page) error {
+	if s.Trail == nil {
+		return domain.Invalid("as_of is not available on this server")
+	}
+	if role, ok := s.Dir.RoleOf(ks.org.ID, p.User); !ok || role != domain.RoleOwner {
+		return domain.Forbidden("as_of is for owners of the organization")
+	}
+	if err := p.Authorize(domain.ActionAuditRead, domain.Target{Tenant: ks.org.ID, Project: ks.project}); err != nil {
+		return err
+	}
+	at, err := projections.ParseAsOf(r.URL.Query().Get("as_of"))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := cmdCtx(r)
+	defer cancel()
+	past, err := projections.KeysAsOf(ctx, s.Trail.Log, ks.org.ID, at)
+	if err != nil {
+		return err
+	}
+	f.Now = past.StatusTime(at)
+	keys, total := past.List(f, pg)
+	out := make([]keyView, len(keys))
+	for i := range keys {
+		out[i] = s.viewKey(&keys[i])
+		out[i].Status = keys[i].Status(f.Now)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out,
+		"as_of": map[string]any{"seq": past.Seq, "time": past.Time}})
+	return nil
+}

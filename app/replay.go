@@ -1,0 +1,46 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/projections"
+)
+
+// offline wires fresh projections exactly as Start does, over an open log,
+// without starting anything: what `keyplane replay` folds into.
+func offline(cfg Config, log *eventlog.Log) *App {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &App{Config: cfg, Log: log, runErr: make(chan error, 1)}
+	a.build()
+	return a
+}
+
+// Rebuild folds every projection, wired as Start wires them, from the first
+// event of the log up to sequence to (0: the last one), and returns their
+// runner. progress, when set, is called with each applied sequence.
+func Rebuild(ctx context.Context, cfg Config, log *eventlog.Log, to uint64, progress func(seq uint64)) (*projections.Runner, error) {
+	a := offline(cfg, log)
+	err := log.ReadRange(ctx, eventlog.Range{To: to}, func(ev domain.Event) error {
+		if err := a.Runner.Apply(ev); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(ev.Seq)
+		}
+		return nil
+	})
+	return a.Runner, err
+}

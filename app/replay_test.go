@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"net/url"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/api"
+)
+
+func statuses(t *testing.T, r resp) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, k := range r.body["api_keys"].([]any) {
+		m := k.(map[string]any)
+		out[m["name"].(string)] = m["status"].(string)
+	}
+	return out
+}
+
+func TestAsOfBeforeAndAfterARevokeGivesDifferentLists(t *testing.T) {
+	c := &clock{t: time.Date(2026, 3, 3, 14, 0, 0, 0, time.UTC)}
+	a := startApp(t, t.TempDir(), c.Now)
+	alice := a.as(t, basic(ownerAuth))
+	base := "/api/v1/orgs/default/api-keys"
+	revoked, _ := alice.createKey(base, map[string]any{"name": "revoked-later"})
+	alice.createKey(base, map[string]any{"name": "kept"})
+	beforeRevoke := c.Now().Add(time.Minute)
+	seqBefore := a.Runner.Applied()
+	c.Add(time.Hour)
+	alice.do("DELETE", base+"/"+revoked, nil).must(t, 200)
+	c.Add(time.Hour)
+	alice.createKey(base, map[string]any{"name": "created-after"})
+
+	at := func(v string) map[string]string {
+		return statuses(t, alice.do("GET", base+"?as_of="+url.QueryEscape(v), nil).must(t, 200))
+	}
+	tests := []struct {
+		name string
+		asOf string
+		want map[string]string
+	}{
+		{"a time before the revoke", beforeRevoke.Format(time.RFC3339), map[string]string{"revoked-later": "active", "kept": "active"}},
+		{"a sequence before the revoke", strconv.FormatUint(seqBefore, 10), map[string]string{"revoked-later": "active", "kept": "active"}},
+		{"a time after the revoke", beforeRevoke.Add(90 * time.Minute).Format(time.RFC3339), map[string]string{"revoked-later": "invalidated", "kept": "active"}},
+		{"now", c.Now().Add(time.Minute).Format(time.RFC3339), map[string]string{"revoked-later": "invalidated", "kept": "active", "created-after": "active"}},
+		{"before anything", "2020-01-01T00:00:00Z", map[string]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			alice.t = t
+			if got := at(tt.asOf); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("as of %s: %v, want %v", tt.asOf, got, tt.want)
+			}
+		})
+	}
+	alice.t = t
+	// Filters and the project route apply to the past list too.
+	r := alice.do("GET", base+"?as_of="+strconv.FormatUint(seqBefore, 10)+"&name=kept", nil).must(t, 200)
+	if r.body["total"].(float64) != 1 || r.body["as_of"].(map[string]any)["seq"].(float64) == 0 {
+		t.Fatalf("as_of with a filter: %s", r.raw)
+	}
+}
+
+func TestAsOfIsForOwners(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil)
+	alice := a.as(t, basic(ownerAuth))
+	alice.do("POST", "/api/v1/orgs/default/members", map[string]any{"name": "ada", "password": "ada-password", "role": "admin"}).must(t, 201)
+	alice.do("POST", "/api/v1/orgs", map[string]any{"name": "other"}).must(t, 201)
+	alice.do("POST", "/api/v1/orgs/other/members", map[string]any{"name": "olga", "password": "olga-password", "role": "owner"}).must(t, 201)
+	path := "/api/v1/orgs/default/api-keys?as_of=1"
+	alice.do("GET", path, nil).must(t, 200)
+	a.as(t, basic("ada:ada-password")).do("GET", path, nil).must(t, 403)
+	a.as(t, basic("olga:olga-password")).do("GET", path, nil).must(t, 404)
+	for _, bad := range []string{"0", "-3", "yesterday", "2026-13-01T00:00:00Z", ""} {
+		alice.do("GET", "/api/v1/orgs/default/api-keys?as_of="+url.QueryEscape(bad), nil).must(t, 400)
+	}
+}
+
+func TestReplayDigestEqualsLive(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil)
+	alice := a.as(t, basic(ownerAuth))
+	alice.do("POST", "/api/v1/orgs/default/projects", map[string]any{"name": "web"}).must(t, 201)
+	id, _ := alice.createKey("/api/v1/orgs/default/projects/web/api-keys", map[string]any{"name": "k1", "metadata": map[string]any{"a": 1}})
+	alice.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "k2", "expiration": "never"})
+	alice.do("PUT", "/api/v1/orgs/default/projects/web/api-keys/"+id, map[string]any{"metadata": map[string]any{"b": 2}}).must(t, 200)
+	alice.do("DELETE", "/api/v1/orgs/default/projects/web/api-keys/"+id, nil).must(t, 200)
+	alice.do("PUT", "/api/v1/orgs/default/contacts", map[string]any{"emails": []string{"ops@example.com"}}).must(t, 200)
+
+	seq, live, err := a.Runner.Digests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := Rebuild(ctx, Config{}, a.Log, seq, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rseq, rebuilt, err := r.Digests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rseq != seq || !reflect.DeepEqual(rebuilt, live) {
+		t.Fatalf("rebuilt at %d: %v\nlive at %d: %v", rseq, rebuilt, seq, live)
+	}
+	for _, name := range []string{"keys@1", "auth@1", "claims@1", "audit@1", "directory@1"} {
+		if live[name] == "" {
+			t.Errorf("no digest of %s: %v", name, live)
+		}
+	}
+
+	// The live digests over HTTP, for the operator only.
+	secret, err := a.Log.SharedSecret(ctx, api.OperatorSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.as(t, "").do("GET", "/api/v1/_operator/digests", nil).must(t, 401)
+	alice.do("GET", "/api/v1/_operator/digests", nil).must(t, 401)
+	a.as(t, "Bearer wrong").do("GET", "/api/v1/_operator/digests", nil).must(t, 401)
+	got := a.as(t, "Bearer "+api.OperatorToken(secret)).do("GET", "/api/v1/_operator/digests", nil).must(t, 200)
+	if got.body["digests"].(map[string]any)["keys@1"] != live["keys@1"] {
+		t.Fatalf("digests over HTTP: %s", got.raw)
+	}
+}

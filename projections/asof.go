@@ -1,0 +1,98 @@
+package projections
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
+)
+
+// RangeReader reads a stretch of the log once (eventlog.Log).
+type RangeReader interface {
+	ReadRange(ctx context.Context, r eventlog.Range, fn func(domain.Event) error) error
+}
+
+// AsOf is a point in the log's past: a stream sequence, or a time.
+type AsOf struct {
+	Seq  uint64
+	Time time.Time
+}
+
+// ParseAsOf reads a sequence number or an RFC 3339 time.
+func ParseAsOf(s string) (AsOf, error) {
+	if n, err := strconv.ParseUint(s, 10, 64); err == nil && n > 0 {
+		return AsOf{Seq: n}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return AsOf{Time: t}, nil
+	}
+	return AsOf{}, domain.Invalid("as_of must be a sequence number (1 or more) or an RFC 3339 time such as 2026-03-10T14:02:00Z, not [%s]", s)
+}
+
+// PastKeys is the key list as it was at a point of the log's past.
+type PastKeys struct {
+	*Keys
+	// Seq and Time are those of the last event folded: the list is exactly
+	// the state after it (zero when nothing had happened yet).
+	Seq  uint64
+	Time time.Time
+}
+
+// KeysAsOf folds a fresh key list from the log up to at: every event up to
+// sequence at.Seq, or every event up to the first one stamped after
+// at.Time (so the list is always the state after one event, never a mix).
+// A tenant limits the read to that organization's keys; "" reads all.
+func KeysAsOf(ctx context.Context, log RangeReader, tenant domain.TenantID, at AsOf) (PastKeys, error) {
+	out := PastKeys{Keys: NewKeys()}
+	r := eventlog.Range{To: at.Seq}
+	if tenant != "" {
+		r.Subject = eventlog.KeySubjects(tenant)
+	}
+	err := log.ReadRange(ctx, r, func(ev domain.Event) error {
+		if !at.Time.IsZero() && ev.Time.After(at.Time) {
+			return eventlog.ErrStop
+		}
+		if err := out.Apply(ev); err != nil {
+			return err
+		}
+		out.Seq, out.Time = ev.Seq, ev.Time
+		return nil
+	})
+	return out, err
+}
+
+// StatusTime is when the past list's statuses are judged: the asked time,
+// or for a sequence, the time of its last event.
+func (p PastKeys) StatusTime(at AsOf) time.Time {
+	if !at.Time.IsZero() {
+		return at.Time
+	}
+	return p.Time
+}
+
+// All is the past list's keys of one tenant ("" for every tenant), by
+// tenant, then creation, then id.
+func (p PastKeys) All(tenant domain.TenantID) []domain.Key {
+	p.mu.RLock()
+	out := make([]domain.Key, 0, len(p.byID))
+	for _, k := range p.byID {
+		if tenant == "" || k.Tenant == tenant {
+			out = append(out, *k)
+		}
+	}
+	p.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
+		if a.Tenant != b.Tenant {
+			return a.Tenant < b.Tenant
+		}
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		return a.ID < b.ID
+	})
+	return out
+}

@@ -1,0 +1,122 @@
+package projections
+
+import (
+	"sort"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// Name of the audit index in snapshots and digests.
+func (a *Audit) Name() string { return "audit@1" }
+
+// Snapshot encodes the interned tables in order (their numbers are part of
+// the records), then each tenant's records, tenants sorted, sequences and
+// times as deltas.
+func (a *Audit) Snapshot() ([]byte, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var w writer
+	w.uint(uint64(len(a.actors.vals)))
+	for _, ac := range a.actors.vals {
+		if err := putValue(&w, &w.actors, ac); err != nil {
+			return nil, err
+		}
+	}
+	w.uint(uint64(len(a.types.vals)))
+	for _, ty := range a.types.vals {
+		w.str(ty)
+	}
+	w.uint(uint64(len(a.projects.vals)))
+	for _, p := range a.projects.vals {
+		w.str(string(p))
+	}
+	tenants := make([]domain.TenantID, 0, len(a.tenants))
+	for t := range a.tenants {
+		tenants = append(tenants, t)
+	}
+	sort.Slice(tenants, func(i, j int) bool { return tenants[i] < tenants[j] })
+	w.uint(uint64(len(tenants)))
+	for _, t := range tenants {
+		l := a.tenants[t]
+		w.str(string(t))
+		w.uint(uint64(l.n))
+		var seq uint64
+		var nanos int64
+		for i := range l.n {
+			r := l.at(i)
+			w.uint(r.seq - seq)
+			w.int(r.nanos - nanos)
+			seq, nanos = r.seq, r.nanos
+			w.str(string(r.key))
+			w.uint(uint64(r.actor))
+			w.uint(uint64(r.project))
+			w.uint(uint64(r.typ))
+		}
+	}
+	keys := make([]domain.KeyID, 0, len(a.keyProject))
+	for k := range a.keyProject {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	w.uint(uint64(len(keys)))
+	for _, k := range keys {
+		w.str(string(k))
+		w.uint(uint64(a.keyProject[k]))
+	}
+	return w.buf, nil
+}
+
+// Restore replaces the index with a snapshot's.
+func (a *Audit) Restore(b []byte) error {
+	r := reader{buf: b}
+	fresh := NewAudit()
+	fresh.actors = restoreInterner(&r, func() domain.Actor { return getValue(&r, &r.actors) })
+	fresh.types = restoreInterner(&r, r.str)
+	fresh.projects = restoreInterner(&r, func() domain.ProjectID { return domain.ProjectID(r.str()) })
+	for range r.count() {
+		t, l := domain.TenantID(r.str()), &auditLog{}
+		var seq uint64
+		var nanos int64
+		for range r.count() {
+			seq += r.uint()
+			nanos += r.int()
+			rec := auditRec{seq: seq, nanos: nanos, key: domain.KeyID(r.str()),
+				actor: uint32(r.uint()), project: uint32(r.uint()), typ: uint16(r.uint())}
+			if int(rec.actor) >= len(fresh.actors.vals) || int(rec.project) >= len(fresh.projects.vals) || int(rec.typ) >= len(fresh.types.vals) {
+				r.fail("audit record")
+			}
+			l.add(rec)
+		}
+		fresh.tenants[t] = l
+	}
+	for range r.count() {
+		k, p := domain.KeyID(r.str()), uint32(r.uint())
+		if int(p) >= len(fresh.projects.vals) {
+			r.fail("audit key project")
+		}
+		fresh.keyProject[k] = p
+	}
+	if err := r.done(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.tenants, a.actors, a.types, a.projects, a.keyProject = fresh.tenants, fresh.actors, fresh.types, fresh.projects, fresh.keyProject
+	a.mu.Unlock()
+	return nil
+}
+
+// restoreInterner reads a table written in order; the first value is the
+// zero value at number 0.
+func restoreInterner[T comparable](r *reader, read func() T) interner[T] {
+	n := r.count()
+	in := interner[T]{vals: make([]T, 0, n), idx: make(map[T]uint32, n)}
+	for i := range n {
+		v := read()
+		in.vals = append(in.vals, v)
+		in.idx[v] = uint32(i)
+	}
+	if len(in.vals) == 0 {
+		return newInterner[T]()
+	}
+	return in
+}

@@ -1,0 +1,257 @@
+package projections
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// Snapshotter is a projection that can save its state and start from it,
+// so that a restart folds only the log's tail.
+//
+// Snapshot must be canonical: equal state gives equal bytes, whatever the
+// order of map iteration or whether the state was folded or restored; the
+// projection's digest is the SHA-256 of these bytes. Name is stable and
+// carries a version ("keys@1"): change it whenever the encoding or the
+// meaning of the state changes, and an older snapshot of it is ignored (the
+// projection is then folded from the log).
+type Snapshotter interface {
+	Applier
+	Name() string
+	Snapshot() ([]byte, error)
+	Restore([]byte) error
+}
+
+// ProjectionVersion is the version of the snapshot container below. A
+// snapshot of another version is ignored and the log replayed.
+const ProjectionVersion = 1
+
+var snapMagic = []byte("KPSNAP\x00")
+
+// ErrSnapshotUnusable means a snapshot is corrupt, of another version or of
+// another log: the caller ignores it and replays the log instead.
+var ErrSnapshotUnusable = errors.New("snapshot unusable")
+
+// SavedState is a decoded snapshot: the projections' states at Seq.
+type SavedState struct {
+	Seq uint64
+	// EventID is the id of the event at Seq, to tell a snapshot of this
+	// log from one of a log that was recreated.
+	EventID string
+	Time    time.Time
+	Parts   map[string][]byte
+}
+
+// Encode lays out the snapshot: magic, version, sequence, event id, time,
+// the parts sorted by name, and a SHA-256 of all of it.
+func (s SavedState) Encode() []byte {
+	var w writer
+	w.buf = append(w.buf, snapMagic...)
+	w.uint(ProjectionVersion)
+	w.uint(s.Seq)
+	w.str(s.EventID)
+	w.int(s.Time.UnixNano())
+	names := make([]string, 0, len(s.Parts))
+	for n := range s.Parts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	w.uint(uint64(len(names)))
+	for _, n := range names {
+		w.str(n)
+		w.bytes(s.Parts[n])
+	}
+	sum := sha256.Sum256(w.buf)
+	return append(w.buf, sum[:]...)
+}
+
+// DecodeSavedState checks and decodes a snapshot; any problem is
+// ErrSnapshotUnusable with the reason.
+func DecodeSavedState(b []byte) (SavedState, error) {
+	var s SavedState
+	if len(b) < len(snapMagic)+sha256.Size || !bytes.HasPrefix(b, snapMagic) {
+		return s, fmt.Errorf("%w: not a keyplane snapshot", ErrSnapshotUnusable)
+	}
+	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
+	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+		return s, fmt.Errorf("%w: checksum mismatch (corrupt)", ErrSnapshotUnusable)
+	}
+	r := reader{buf: body[len(snapMagic):]}
+	if v := r.uint(); v != ProjectionVersion {
+		return s, fmt.Errorf("%w: version %d, this binary reads %d", ErrSnapshotUnusable, v, ProjectionVersion)
+	}
+	s.Seq, s.EventID, s.Time = r.uint(), r.str(), time.Unix(0, r.int()).UTC()
+	n := r.count()
+	s.Parts = make(map[string][]byte, n)
+	for range n {
+		name := r.str()
+		s.Parts[name] = r.bytes()
+	}
+	if err := r.done(); err != nil {
+		return s, fmt.Errorf("%w: %v", ErrSnapshotUnusable, err)
+	}
+	return s, nil
+}
+
+// writer appends a compact binary encoding. sym writes strings that repeat
+// (tenants, projects, owners) once and then by number, so a million keys of
+// a few tenants do not store each tenant id a million times.
+type writer struct {
+	buf    []byte
+	syms   map[string]uint64
+	actors map[domain.Actor]uint64
+	owners map[domain.Owner]uint64
+}
+
+func (w *writer) uint(v uint64) { w.buf = binary.AppendUvarint(w.buf, v) }
+func (w *writer) int(v int64)   { w.buf = binary.AppendVarint(w.buf, v) }
+func (w *writer) str(s string)  { w.uint(uint64(len(s))); w.buf = append(w.buf, s...) }
+func (w *writer) bytes(b []byte) {
+	w.uint(uint64(len(b)))
+	w.buf = append(w.buf, b...)
+}
+func (w *writer) bool(b bool) {
+	if b {
+		w.buf = append(w.buf, 1)
+	} else {
+		w.buf = append(w.buf, 0)
+	}
+}
+
+// time writes a flag, then Unix seconds and nanoseconds: exact for any year
+// an expiration may name (UnixNano overflows after 2262).
+func (w *writer) time(t time.Time) {
+	w.bool(!t.IsZero())
+	if !t.IsZero() {
+		w.int(t.Unix())
+		w.uint(uint64(t.Nanosecond()))
+	}
+}
+
+func (w *writer) sym(s string) {
+	if i, ok := w.syms[s]; ok {
+		w.uint(i + 1)
+		return
+	}
+	if w.syms == nil {
+		w.syms = map[string]uint64{}
+	}
+	w.syms[s] = uint64(len(w.syms))
+	w.uint(0)
+	w.str(s)
+}
+
+// reader decodes what writer wrote. The first error sticks and later reads
+// return zero values, so decoders check once, at the end (done).
+type reader struct {
+	buf    []byte
+	syms   []string
+	actors []domain.Actor
+	owners []domain.Owner
+	err    error
+}
+
+func (r *reader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("truncated or malformed at %s", what)
+	}
+	r.buf = nil
+}
+
+func (r *reader) uint() uint64 {
+	v, n := binary.Uvarint(r.buf)
+	if n <= 0 {
+		r.fail("uvarint")
+		return 0
+	}
+	r.buf = r.buf[n:]
+	return v
+}
+
+func (r *reader) int() int64 {
+	v, n := binary.Varint(r.buf)
+	if n <= 0 {
+		r.fail("varint")
+		return 0
+	}
+	r.buf = r.buf[n:]
+	return v
+}
+
+// count reads a length and bounds it by what is left, so that a corrupt
+// length cannot make a decoder allocate gigabytes.
+func (r *reader) count() int {
+	n := r.uint()
+	if n > uint64(len(r.buf)) {
+		r.fail("count")
+		return 0
+	}
+	return int(n)
+}
+
+func (r *reader) bytes() []byte {
+	n := r.count()
+	b := r.buf[:n:n]
+	r.buf = r.buf[n:]
+	return b
+}
+
+func (r *reader) str() string { return string(r.bytes()) }
+
+func (r *reader) bool() bool {
+	if len(r.buf) == 0 {
+		r.fail("bool")
+		return false
+	}
+	b := r.buf[0]
+	r.buf = r.buf[1:]
+	return b == 1
+}
+
+func (r *reader) time() time.Time {
+	if !r.bool() {
+		return time.Time{}
+	}
+	sec := r.int()
+	return time.Unix(sec, int64(r.uint())).UTC()
+}
+
+func (r *reader) fixed(dst []byte) {
+	if len(r.buf) < len(dst) {
+		r.fail("fixed")
+		return
+	}
+	copy(dst, r.buf)
+	r.buf = r.buf[len(dst):]
+}
+
+func (r *reader) sym() string {
+	i := r.uint()
+	if i == 0 {
+		s := r.str()
+		r.syms = append(r.syms, s)
+		return s
+	}
+	if i > uint64(len(r.syms)) {
+		r.fail("symbol")
+		return ""
+	}
+	return r.syms[i-1]
+}
+
+// done reports the first error, or data left over.
+func (r *reader) done() error {
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.buf) != 0 {
+		return fmt.Errorf("%d bytes left over", len(r.buf))
+	}
+	return nil
+}
