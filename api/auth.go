@@ -45,9 +45,12 @@ func (s *Server) authenticateKey(cred string) (domain.Principal, error) {
 	var buf [256]byte
 	id, secret, err := domain.ParseAPIKeyCredential(cred, buf[:])
 	if err != nil {
+		s.Metrics.authMalformed()
 		return domain.Principal{}, err
 	}
-	switch s.Auth.Verify(id, secret, s.now()) {
+	v := s.Auth.Verify(id, secret, s.now())
+	s.Metrics.authVerdict(v)
+	switch v {
 	case projections.Valid:
 	case projections.Expired:
 		return domain.Principal{}, domain.Unauthenticated("api key is expired")

@@ -24,4 +24,5 @@ func (s *Server) routes() {
 	}
 	s.consoleRoutes()
 	s.trailRoutes()
+	s.opsRoutes()
 }

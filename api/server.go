@@ -25,8 +25,16 @@ type Server struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 
+	// Probe answers /healthz and /readyz, Metrics /metrics (health.go,
+	// metrics.go); MaxCommands bounds commands in flight (admission.go).
+	Probe       *Probe
+	Metrics     *Metrics
+	MaxCommands int
+
 	log *slog.Logger
 	mux *http.ServeMux
+	// slots admits commands (admission.go).
+	slots chan struct{}
 	// sessions signs and checks console session cookies (session.go).
 	sessions *sessions
 }
@@ -79,7 +87,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeErrorBody(w, http.StatusNotFound, "resource_not_found_exception", "no handler found for uri ["+r.URL.Path+"] and method ["+r.Method+"]")
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	s.dispatch(w, r, pattern)
 }
 
 // statusProbe captures what the mux would answer for an unrouted request.

@@ -34,6 +34,9 @@ type Config struct {
 	FsyncInterval time.Duration
 	NatsListen    string
 	NatsCreds     string
+	// NatsTLSCA, NatsTLSCert and NatsTLSKey secure the connection to an
+	// external cluster: a CA to trust, a client certificate and its key.
+	NatsTLSCA, NatsTLSCert, NatsTLSKey string
 	// BootstrapOwner is "name:password" for the first owner; empty
 	// generates a password and prints it once to Out.
 	BootstrapOwner string
@@ -57,6 +60,10 @@ type App struct {
 	Commands *commands.Service
 	API      *api.Server
 
+	// failed and logCounts feed the probes and metrics (ops.go).
+	failed    failure
+	logCounts logCounts
+
 	listener net.Listener
 	http     *http.Server
 	cancel   context.CancelFunc
@@ -79,7 +86,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	a := &App{Config: cfg, runErr: make(chan error, 1)}
 	var err error
 	a.Log, err = eventlog.Open(ctx, eventlog.Options{URL: cfg.NatsURL, DataDir: cfg.DataDir, Replicas: cfg.Replicas,
-		FsyncInterval: cfg.FsyncInterval, ListenAddr: cfg.NatsListen, CredsFile: cfg.NatsCreds, Logger: cfg.Logger})
+		FsyncInterval: cfg.FsyncInterval, ListenAddr: cfg.NatsListen, CredsFile: cfg.NatsCreds,
+		TLSCA: cfg.NatsTLSCA, TLSCert: cfg.NatsTLSCert, TLSKey: cfg.NatsTLSKey, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +95,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		cfg.Logger.Warn("fsync relaxed: acknowledged writes from the last interval can be lost in a crash", "fsync_interval", cfg.FsyncInterval)
 	}
 	a.build()
+	a.wireOps()
 	if err := a.startProjections(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -105,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 func (a *App) build() {
 	a.Keys, a.Auth, a.Claims, a.Dir = projections.NewKeys(), projections.NewAuthIndex(), projections.NewClaims(), tenants.NewDirectory()
 	a.Audit = projections.NewAudit()
-	a.Runner = projections.NewRunner(a.Dir, a.Keys, a.Auth, a.Claims, a.Audit)
+	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit)
 	a.Tenants = &tenants.Service{Log: a.Log, Dir: a.Dir, Wait: a.Runner, Now: a.Config.Now}
 	a.Commands = &commands.Service{Log: a.Log, Wait: a.Runner, Keys: a.Keys, Claims: a.Claims,
 		NeverAllowed: a.Config.NeverAllowed, Now: a.Config.Now}
@@ -133,6 +142,7 @@ func (a *App) startProjections(ctx context.Context) error {
 		err := a.Runner.Run(rctx, a.Log)
 		if err != nil && rctx.Err() == nil {
 			a.Config.Logger.Error("projections stopped", "err", err)
+			a.failed.set(err)
 		}
 		a.runErr <- err
 	}()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
@@ -55,7 +56,11 @@ type Log struct {
 	commit *committer
 	// ackWait overrides batchTimeout (tests make answers "time out" fast).
 	ackWait time.Duration
-	unlock func() // releases the data dir's lock (lock.go)
+	unlock  func() // releases the data dir's lock (lock.go)
+
+	// conflicts counts appends refused for a stale expected sequence
+	// (health.go reports it).
+	conflicts atomic.Uint64
 }
 
 // Open connects to (or starts) the log and makes sure the stream exists.
@@ -230,7 +235,17 @@ func (l *Log) Append(ctx context.Context, apps ...Append) ([]uint64, error) {
 	if len(apps) == 0 {
 		return nil, nil
 	}
-	return l.commit.submit(ctx, apps)
+	if !l.Connected() {
+		// While the client reconnects, a publish would sit in its buffer
+		// and the command would wait out its deadline: answer now, the
+		// caller retries (503 + Retry-After).
+		return nil, unavailable("append", nats.ErrConnectionReconnecting)
+	}
+	seqs, err := l.commit.submit(ctx, apps)
+	if domain.IsKind(err, domain.KindConflict) {
+		l.conflicts.Add(1)
+	}
+	return seqs, err
 }
 
 func (l *Log) appendOne(ctx context.Context, a Append) (uint64, error) {

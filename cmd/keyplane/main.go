@@ -59,6 +59,9 @@ func serveFlags(fs *flag.FlagSet) *app.Config {
 	fs.StringVar(&c.NatsURL, "nats-url", env("KEYPLANE_NATS_URL", ""), "external NATS server or cluster URLs, comma-separated; empty embeds one ($KEYPLANE_NATS_URL)")
 	fs.IntVar(&c.Replicas, "replicas", 1, "stream replication factor on a cluster")
 	fs.StringVar(&c.NatsCreds, "nats-creds", env("KEYPLANE_NATS_CREDS", ""), "NATS credentials file for a secured cluster")
+	fs.StringVar(&c.NatsTLSCA, "nats-tls-ca", env("KEYPLANE_NATS_TLS_CA", ""), "CA certificate (PEM) to verify the NATS servers with")
+	fs.StringVar(&c.NatsTLSCert, "nats-tls-cert", env("KEYPLANE_NATS_TLS_CERT", ""), "client certificate (PEM) for NATS servers that verify clients")
+	fs.StringVar(&c.NatsTLSKey, "nats-tls-key", env("KEYPLANE_NATS_TLS_KEY", ""), "private key (PEM) of --nats-tls-cert")
 	fs.StringVar(&c.NatsListen, "nats-listen", "", "also expose the embedded NATS server on host:port (default: in-process only)")
 	fs.BoolVar(&c.NeverAllowed, "allow-never-expiring", true, "let keys be created with expiration \"never\"")
 	return c
@@ -79,6 +82,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.FsyncInterval = d
+	}
+	if err := checkClusterFlags(cfg); err != nil {
+		fmt.Fprintf(stderr, "keyplane: %v\n", err)
+		return 2
 	}
 	cfg.BootstrapOwner = os.Getenv("KEYPLANE_BOOTSTRAP_OWNER")
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))

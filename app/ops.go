@@ -1,0 +1,71 @@
+package app
+
+import (
+	"sync/atomic"
+
+	"github.com/keyplane/keyplane/api"
+	"github.com/keyplane/keyplane/domain"
+)
+
+// wireOps gives the API its probes (/healthz, /readyz) and its metrics
+// (/metrics), each replica its own: a dedicated registry, so that several
+// apps in one process keep apart.
+func (a *App) wireOps() {
+	a.API.Probe = &api.Probe{Log: a.Log, Applied: a.Runner.Applied, Failed: a.failed.get, Now: a.Config.Now}
+	m := api.NewMetrics()
+	m.CounterFunc("keyplane_conflicts_total",
+		"Appends refused because the aggregate had moved on (optimistic concurrency); most are retried and succeed.",
+		func() float64 { return float64(a.Log.Conflicts()) })
+	m.GaugeFunc("keyplane_projection_applied_sequence", "Last log sequence the local projections applied.",
+		func() float64 { return float64(a.Runner.Applied()) })
+	m.GaugeFunc("keyplane_projection_lag_sequences", "Events in the log the local projections have not applied yet.",
+		func() float64 { n, _ := a.API.Probe.Lag(); return float64(n) })
+	m.GaugeFunc("keyplane_projection_lag_seconds", "Age of the oldest event the local projections have not applied yet (0 when caught up).",
+		func() float64 { _, s := a.API.Probe.Lag(); return s })
+	m.GaugeFunc("keyplane_auth_index_keys", "Keys in the local auth index.",
+		func() float64 { return float64(a.Auth.Len()) })
+	m.CounterFunc("keyplane_notices_delivered_total",
+		"Expiry notice emails accepted by the mail server, as recorded in the log by any replica (use max over replicas, not sum).",
+		func() float64 { return float64(a.logCounts.delivered.Load()) })
+	m.CounterFunc("keyplane_notices_failed_total",
+		"Expiry notice recipients given up on after the last retry, as recorded in the log by any replica (use max over replicas, not sum).",
+		func() float64 { return float64(a.logCounts.failed.Load()) })
+	a.API.Metrics = m
+}
+
+// logCounts is a projection that counts the notifier's outcomes as the log
+// records them. Counting what the log holds, rather than what this process
+// sent, gives every replica the same figure for the whole cluster and
+// survives restarts.
+type logCounts struct {
+	delivered, failed atomic.Uint64
+}
+
+// Event type names of the notifier's outcomes (domain/notice.go).
+const (
+	evNoticeDelivered = "NoticeDelivered"
+	evNoticeFailed    = "NoticeFailed"
+)
+
+// Apply counts; it reads only the envelope's type, never the payload.
+func (c *logCounts) Apply(ev domain.Event) error {
+	switch ev.Type {
+	case evNoticeDelivered:
+		c.delivered.Add(1)
+	case evNoticeFailed:
+		c.failed.Add(1)
+	}
+	return nil
+}
+
+// failure holds the error that stopped the projections for good.
+type failure struct{ err atomic.Pointer[error] }
+
+func (f *failure) set(err error) { f.err.Store(&err) }
+
+func (f *failure) get() error {
+	if p := f.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
