@@ -44,6 +44,13 @@ type Config struct {
 	Logger         *slog.Logger
 	Out            io.Writer
 	Now            func() time.Time
+
+	// SnapshotEvery and SnapshotInterval say when the projections are
+	// snapshotted: after that many events or that long, whichever comes
+	// first (0: DefaultSnapshotEvery, DefaultSnapshotInterval), and on
+	// Close. A negative SnapshotInterval turns snapshots off.
+	SnapshotEvery    uint64
+	SnapshotInterval time.Duration
 }
 
 // App is a running keyplane.
@@ -69,6 +76,7 @@ type App struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	runErr   chan error
+	snap     snapshots // checkpointing (snapshot.go)
 }
 
 // Start opens the log, catches the projections up with it, bootstraps an
@@ -125,6 +133,9 @@ func (a *App) build() {
 // startProjections runs the runner in the background and waits until it
 // has applied everything that was in the log at start.
 func (a *App) startProjections(ctx context.Context) error {
+	if err := a.loadSnapshot(ctx); err != nil {
+		return err
+	}
 	key, err := a.Log.SharedSecret(ctx, "idempotency-secret")
 	if err != nil {
 		return err
@@ -151,6 +162,7 @@ func (a *App) startProjections(ctx context.Context) error {
 		return fmt.Errorf("catching up projections: %w", err)
 	}
 	a.Config.Logger.Info("projections caught up", "events", last, "took", time.Since(start).Round(time.Millisecond))
+	a.startSnapshots(rctx)
 	return nil
 }
 
@@ -214,6 +226,7 @@ func (a *App) Close() {
 		_ = a.http.Shutdown(ctx)
 		cancel()
 	}
+	a.finalSnapshot()
 	if a.cancel != nil {
 		a.cancel()
 	}

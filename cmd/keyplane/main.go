@@ -23,6 +23,10 @@ const usage = `keyplane: an event-sourced API-key control plane
 
 usage:
   keyplane serve [flags]    run the API and console (embedded JetStream by default)
+  keyplane replay [flags]   rebuild the projections from the log and check a live server's
+                            (--as-of T|SEQ: print the key list as it was then)
+  keyplane audit export --org ORG [--since T] [--until T]
+                            write an organization's audit trail as JSON lines
 
 Run "keyplane serve -h" for its flags.
 `
@@ -36,6 +40,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
+	case "replay":
+		return replay(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return audit(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -64,6 +72,8 @@ func serveFlags(fs *flag.FlagSet) *app.Config {
 	fs.StringVar(&c.NatsTLSKey, "nats-tls-key", env("KEYPLANE_NATS_TLS_KEY", ""), "private key (PEM) of --nats-tls-cert")
 	fs.StringVar(&c.NatsListen, "nats-listen", "", "also expose the embedded NATS server on host:port (default: in-process only)")
 	fs.BoolVar(&c.NeverAllowed, "allow-never-expiring", true, "let keys be created with expiration \"never\"")
+	fs.Uint64Var(&c.SnapshotEvery, "snapshot-every", app.DefaultSnapshotEvery, "snapshot the projections after this many events")
+	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", app.DefaultSnapshotInterval, "and at least this often when anything changed; negative turns snapshots off")
 	return c
 }
 

@@ -1,0 +1,184 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/projections"
+)
+
+// snapshotName is the object the projections' snapshot is stored under.
+const snapshotName = "projections"
+
+// Defaults of Config.SnapshotEvery and Config.SnapshotInterval.
+const (
+	DefaultSnapshotEvery    = 100_000
+	DefaultSnapshotInterval = 10 * time.Minute
+)
+
+// snapshots is the app's checkpointing state.
+type snapshots struct {
+	mu      sync.Mutex    // one save at a time
+	saved   atomic.Uint64 // sequence of the last snapshot saved or loaded
+	resumed uint64        // sequence the projections were restored at on start
+	running bool          // the periodic saver runs: Close saves a last one
+}
+
+func (a *App) snapshotsOff() bool { return a.Config.SnapshotInterval < 0 }
+
+// ResumedFrom is the sequence of the snapshot the projections started
+// from, 0 if they folded the whole log.
+func (a *App) ResumedFrom() uint64 { return a.snap.resumed }
+
+// loadSnapshot restores the projections from the latest usable snapshot
+// and folds the log up to its sequence into those it does not cover, so
+// that the runner starts after it. A snapshot it cannot use (corrupt, of
+// another projection version, of another log) is logged and ignored: the
+// log is replayed, which is slower but never wrong.
+func (a *App) loadSnapshot(ctx context.Context) error {
+	if a.snapshotsOff() {
+		return nil
+	}
+	log := a.Config.Logger
+	s, why := a.readSnapshot(ctx)
+	if why != "" {
+		log.Warn("snapshot ignored, replaying the log", "reason", why)
+		return nil
+	}
+	if s == nil {
+		return nil
+	}
+	start := time.Now()
+	behind, err := a.Runner.Resume(*s)
+	if err != nil {
+		log.Warn("snapshot ignored, replaying the log", "reason", err.Error())
+		a.build() // the failed restore may have half-filled them
+		return nil
+	}
+	if len(behind) > 0 {
+		err := a.Log.ReadRange(ctx, eventlog.Range{To: s.Seq}, func(ev domain.Event) error {
+			return applyAll(behind, ev)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	a.snap.saved.Store(s.Seq)
+	a.snap.resumed = s.Seq
+	log.Info("projections restored from snapshot", "seq", s.Seq, "taken", s.Time.Format(time.RFC3339),
+		"folded_from_log", len(behind), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// readSnapshot fetches and checks the latest snapshot: nil without one,
+// and a reason when it exists but cannot be used.
+func (a *App) readSnapshot(ctx context.Context) (*projections.SavedState, string) {
+	b, err := a.Log.GetSnapshot(ctx, snapshotName)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if b == nil {
+		return nil, ""
+	}
+	s, err := projections.DecodeSavedState(b)
+	if err != nil {
+		return nil, err.Error()
+	}
+	ev, err := a.Log.Event(ctx, s.Seq)
+	if err != nil || ev.ID != s.EventID {
+		return nil, "it was taken from another log (its last event is not in this one)"
+	}
+	return &s, ""
+}
+
+// saveSnapshot checkpoints the projections and stores the snapshot, unless
+// nothing was applied since the last one.
+func (a *App) saveSnapshot(ctx context.Context) error {
+	a.snap.mu.Lock()
+	defer a.snap.mu.Unlock()
+	if a.Runner.Applied() == a.snap.saved.Load() {
+		return nil
+	}
+	start := time.Now()
+	s, err := a.Runner.Checkpoint()
+	if err != nil {
+		return err
+	}
+	paused := time.Since(start)
+	ev, err := a.Log.Event(ctx, s.Seq)
+	if err != nil {
+		return err
+	}
+	s.EventID, s.Time = ev.ID, a.Config.Now()
+	b := s.Encode()
+	if err := a.Log.PutSnapshot(ctx, snapshotName, b); err != nil {
+		return err
+	}
+	a.snap.saved.Store(s.Seq)
+	a.Config.Logger.Info("snapshot saved", "seq", s.Seq, "bytes", len(b), "paused", paused.Round(time.Millisecond),
+		"took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// startSnapshots saves a snapshot whenever SnapshotEvery events were
+// applied or SnapshotInterval passed with something new, until ctx ends.
+func (a *App) startSnapshots(ctx context.Context) {
+	if a.snapshotsOff() {
+		return
+	}
+	every, interval := a.Config.SnapshotEvery, a.Config.SnapshotInterval
+	if every == 0 {
+		every = DefaultSnapshotEvery
+	}
+	if interval == 0 {
+		interval = DefaultSnapshotInterval
+	}
+	a.snap.running = true
+	a.wg.Go(func() {
+		poll := time.NewTicker(min(interval, time.Second))
+		defer poll.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-poll.C:
+			}
+			due := a.Runner.Applied()-a.snap.saved.Load() >= every || time.Since(last) >= interval
+			if !due {
+				continue
+			}
+			last = time.Now()
+			if err := a.saveSnapshot(ctx); err != nil && ctx.Err() == nil {
+				a.Config.Logger.Warn("snapshot not saved", "err", err)
+			}
+		}
+	})
+}
+
+// finalSnapshot saves one last snapshot on a graceful stop, so that the
+// next start folds nothing.
+func (a *App) finalSnapshot() {
+	if !a.snap.running {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.saveSnapshot(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		a.Config.Logger.Warn("snapshot not saved on shutdown", "err", err)
+	}
+}
+
+func applyAll(ps []projections.Applier, ev domain.Event) error {
+	for _, p := range ps {
+		if err := p.Apply(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// progress shows how a long read goes: on a terminal, a bar redrawn in
+// place (events, events/s, ETA); otherwise, a plain line every few
+// seconds, which a log file or CI output can keep.
+type progress struct {
+	w     io.Writer
+	tty   bool
+	total uint64
+	start time.Time
+	shown time.Time
+	n     uint64
+}
+
+func newProgress(w io.Writer, total uint64) *progress {
+	now := time.Now()
+	return &progress{w: w, tty: isTerminal(w), total: total, start: now, shown: now}
+}
+
+// update is called with every applied sequence; it looks at the clock
+// only every 1024 events.
+func (p *progress) update(seq uint64) {
+	p.n++
+	if p.n%1024 != 0 {
+		return
+	}
+	every := 2 * time.Second
+	if p.tty {
+		every = 100 * time.Millisecond
+	}
+	if now := time.Now(); now.Sub(p.shown) >= every {
+		p.shown = now
+		p.show(seq, false)
+	}
+}
+
+// done shows the final state and ends the bar's line.
+func (p *progress) done(seq uint64) { p.show(seq, true) }
+
+func (p *progress) show(seq uint64, final bool) {
+	el := time.Since(p.start)
+	rate := float64(p.n) / max(el.Seconds(), 1e-9)
+	eta := "-"
+	if rate > 0 && p.total > seq {
+		eta = time.Duration(float64(p.total-seq) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	line := fmt.Sprintf("%d/%d events  %.0f events/s  ETA %s", seq, p.total, rate, eta)
+	if !p.tty {
+		fmt.Fprintf(p.w, "replay: %s\n", line)
+		return
+	}
+	const width = 30
+	filled := width
+	if p.total > 0 {
+		filled = int(uint64(width) * min(seq, p.total) / p.total)
+	}
+	fmt.Fprintf(p.w, "\r[%s%s] %s\x1b[K", strings.Repeat("#", filled), strings.Repeat(".", width-filled), line)
+	if final {
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,57 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// snapshotBucket is the object store that holds projection snapshots. It is
+// a cache of the log, never a source of truth: losing it costs a replay.
+// An object store because a snapshot of a million keys is a hundred
+// megabytes, far over a KV value's limit; it chunks them and checks their
+// SHA-256 on the way out.
+const snapshotBucket = "KEYPLANE_SNAPSHOTS"
+
+func (l *Log) snapshots(ctx context.Context) (jetstream.ObjectStore, error) {
+	obs, err := l.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      snapshotBucket,
+		Description: "keyplane projection snapshots (a cache of the KEYPLANE stream)",
+		Storage:     jetstream.FileStorage,
+		Replicas:    l.opts.Replicas,
+	})
+	if err != nil {
+		return nil, unavailable("snapshot store", err)
+	}
+	return obs, nil
+}
+
+// PutSnapshot stores b under name, replacing what was there. The previous
+// object stays readable until the new one is complete.
+func (l *Log) PutSnapshot(ctx context.Context, name string, b []byte) error {
+	obs, err := l.snapshots(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := obs.PutBytes(ctx, name, b); err != nil {
+		return unavailable("snapshot put", err)
+	}
+	return nil
+}
+
+// GetSnapshot returns what is stored under name, nil when nothing is.
+func (l *Log) GetSnapshot(ctx context.Context, name string) ([]byte, error) {
+	obs, err := l.snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := obs.GetBytes(ctx, name)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, unavailable("snapshot get", err)
+	}
+	return b, nil
+}
