@@ -5,4 +5,7 @@
 // /api/v1, authenticated by the session cookie that package api issues at
 // /console/login; this package only serves the files, with headers that
 // keep them from running anything but their own code.
+//
+// The browser test (console_test.go) drives Debian's Chromium through
+// chromedp against a real keyplane and writes screenshots of every page.
 package console
