@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/api"
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
 )
 
 func statuses(t *testing.T, r resp) map[string]string {
@@ -125,4 +128,58 @@ func TestReplayDigestEqualsLive(t *testing.T) {
 	if got.body["digests"].(map[string]any)["keys@1"] != live["keys@1"] {
 		t.Fatalf("digests over HTTP: %s", got.raw)
 	}
+}
+
+// An update written by an older keyplane (KeyUpdated v1, hand-written as it
+// stored it) and one written today replay into the same key, live, after a
+// restart from a snapshot and in a full rebuild.
+func TestOldAndNewEventVersionsReplayTogether(t *testing.T) {
+	dir := t.TempDir()
+	a := startApp(t, dir, nil)
+	alice := a.as(t, basic(ownerAuth))
+	base := "/api/v1/orgs/default/api-keys"
+	id, _ := alice.createKey(base, map[string]any{"name": "old-and-new"})
+	k, _ := a.Keys.Get(a.mustOrg(t, "default"), domain.KeyID(id))
+	v1 := domain.Event{ID: "old-binary-update", Type: "KeyUpdated", Version: 1, Tenant: k.Tenant, AggType: domain.AggKey, AggID: id,
+		Actor: domain.Actor{Kind: domain.ActorUser, ID: "alice", Name: "alice"}, Time: time.Now().UTC(),
+		Data: []byte(`{"metadata":{"written_by":"v1"},"never_expires":true}`)}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	seqs, err := a.Log.Append(ctx, eventlog.Append{Event: v1, Expect: k.Seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Runner.WaitFor(ctx, seqs[0]); err != nil {
+		t.Fatal(err)
+	}
+	alice.do("PUT", base+"/"+id, map[string]any{"metadata": map[string]any{"written_by": "today"}}).must(t, 200)
+
+	check := func(a *App) {
+		t.Helper()
+		got := a.as(t, basic(ownerAuth)).do("GET", base+"/"+id, nil).must(t, 200)
+		if got.body["expiration"] != nil || got.body["metadata"].(map[string]any)["written_by"] != "today" {
+			t.Fatalf("key after both updates: %s", got.raw)
+		}
+		entries, _ := auditEntries(t, a.as(t, basic(ownerAuth)), "?key_id="+id+"&type=KeyUpdated&order=asc")
+		if len(entries) != 2 || fmt.Sprint(entries[0]["change"].(map[string]any)["fields"]) != "[metadata expiration]" {
+			t.Fatalf("audit of both updates: %v", entries)
+		}
+		mustMatchRebuild(t, a)
+	}
+	check(a)
+	a.Close()
+	b := startApp(t, dir, nil)
+	if b.ResumedFrom() == 0 {
+		t.Fatal("the restart did not use the snapshot")
+	}
+	check(b)
+}
+
+func (a *App) mustOrg(t *testing.T, ref string) domain.TenantID {
+	t.Helper()
+	o, ok := a.Dir.Org(ref)
+	if !ok {
+		t.Fatalf("no organization %s", ref)
+	}
+	return o.ID
 }
