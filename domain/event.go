@@ -12,6 +12,7 @@ const (
 	AggUser    = "user"
 	AggOrgName = "orgname" // claim that keeps an organization name unique
 	AggIdem    = "idem"    // claim of a create's Idempotency-Key
+	AggNotice  = "notice"  // one expiry notice: <key-id>-<window>-<expiry unix>
 )
 
 // ActorKind says what acted: a member (user), an API key, or keyplane itself.

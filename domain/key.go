@@ -82,6 +82,9 @@ func (k *Key) Apply(e Event) error {
 		k.Updated = e.Time
 	case KeyInvalidated:
 		k.Invalidated, k.InvalidatedAt = true, e.Time
+	case KeyExpired:
+		// Status follows from Expires and the clock; the event only marks
+		// the moment in the key's history (and moves Seq).
 	default:
 		return E(KindInternal, "key aggregate cannot apply %s", e.Type)
 	}
