@@ -75,11 +75,8 @@ func (s *Server) keyPrincipal(k *domain.Key) domain.Principal {
 		perm = append(perm, k.RoleDescriptors)
 	}
 	perm = append(perm, k.LimitedBy...)
-	owner := domain.RoleDescriptors{}
-	if role, ok := s.Dir.RoleOf(k.Tenant, k.Owner.User); ok {
-		owner = domain.RolePermission(role)
-	}
-	perm = append(perm, owner)
-	return domain.Principal{Kind: domain.ActorKey, User: k.Owner.User, KeyID: k.ID, KeyName: k.Name, Tenant: k.Tenant,
+	// The owner's live role, or a project-local user's roles (es_auth.go).
+	perm = append(perm, s.ownerPermission(k))
+	return domain.Principal{Kind: domain.ActorKey, User: k.Owner.User, Realm: k.Owner.Realm, KeyID: k.ID, KeyName: k.Name, Tenant: k.Tenant,
 		Scope: k.Scope, Project: k.Project, Permission: perm, Expires: k.Expires}
 }

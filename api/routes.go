@@ -25,4 +25,5 @@ func (s *Server) routes() {
 	s.consoleRoutes()
 	s.trailRoutes()
 	s.opsRoutes()
+	s.esRoutes()
 }

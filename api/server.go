@@ -25,6 +25,10 @@ type Server struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 
+	// Realm holds the projects' Elasticsearch users, roles and
+	// application privileges (es_*.go).
+	Realm *tenants.RealmService
+
 	// Probe answers /healthz and /readyz, Metrics /metrics (health.go,
 	// metrics.go); MaxCommands bounds commands in flight (admission.go).
 	Probe       *Probe

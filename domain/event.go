@@ -31,6 +31,9 @@ type Actor struct {
 	Name string    `json:"name,omitempty"`
 	// User is the member on whose behalf a key acted.
 	User string `json:"user,omitempty"`
+	// Realm tells a project-local user of the Elasticsearch surface
+	// (RealmProject) from a member of the same name; empty for members.
+	Realm string `json:"realm,omitempty"`
 }
 
 // Source is where the request came from.

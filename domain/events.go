@@ -51,17 +51,37 @@ type KeyCreated struct {
 func (KeyCreated) EventType() string { return "KeyCreated" }
 func (KeyCreated) EventVersion() int { return 1 }
 
-// KeyUpdated v1: privileges, metadata or expiration changed. A nil field is
-// unchanged.
+// KeyUpdated v2: privileges, metadata, expiration or (since v2) the
+// owner's permission recorded as limited_by changed. A nil field is
+// unchanged. v2 is a new version, not a new optional field, because a
+// reader that dropped limited_by would keep a key's old, possibly wider,
+// limits: an older keyplane must refuse v2 rather than misread it.
 type KeyUpdated struct {
+	RoleDescriptors *RoleDescriptors   `json:"role_descriptors,omitempty"`
+	Metadata        *map[string]any    `json:"metadata,omitempty"`
+	Expires         *time.Time         `json:"expires,omitempty"`
+	NeverExpires    bool               `json:"never_expires,omitempty"`
+	LimitedBy       *[]RoleDescriptors `json:"limited_by,omitempty"`
+}
+
+func (KeyUpdated) EventType() string { return "KeyUpdated" }
+func (KeyUpdated) EventVersion() int { return 2 }
+
+// keyUpdatedV1 is KeyUpdated before limited_by could change; it is read by
+// upcasting to v2 with limited_by unchanged.
+type keyUpdatedV1 struct {
 	RoleDescriptors *RoleDescriptors `json:"role_descriptors,omitempty"`
 	Metadata        *map[string]any  `json:"metadata,omitempty"`
 	Expires         *time.Time       `json:"expires,omitempty"`
 	NeverExpires    bool             `json:"never_expires,omitempty"`
 }
 
-func (KeyUpdated) EventType() string { return "KeyUpdated" }
-func (KeyUpdated) EventVersion() int { return 1 }
+func (keyUpdatedV1) EventType() string { return "KeyUpdated" }
+func (keyUpdatedV1) EventVersion() int { return 1 }
+
+func upcastKeyUpdatedV1(o keyUpdatedV1) KeyUpdated {
+	return KeyUpdated{RoleDescriptors: o.RoleDescriptors, Metadata: o.Metadata, Expires: o.Expires, NeverExpires: o.NeverExpires}
+}
 
 // KeyInvalidated v1: the key was revoked.
 type KeyInvalidated struct {
@@ -155,6 +175,7 @@ func (IdempotencyKeyClaimed) EventVersion() int { return 1 }
 func init() {
 	register(KeyCreated{})
 	register(KeyUpdated{})
+	registerUpcast(keyUpdatedV1{}, upcastKeyUpdatedV1)
 	register(KeyInvalidated{})
 	register(OrgCreated{})
 	register(OrgNameClaimed{})

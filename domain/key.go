@@ -79,6 +79,9 @@ func (k *Key) Apply(e Event) error {
 		} else if ev.NeverExpires {
 			k.Expires = time.Time{}
 		}
+		if ev.LimitedBy != nil {
+			k.LimitedBy = *ev.LimitedBy
+		}
 		k.Updated = e.Time
 	case KeyInvalidated:
 		k.Invalidated, k.InvalidatedAt = true, e.Time
@@ -93,12 +96,13 @@ func (k *Key) Apply(e Event) error {
 }
 
 // OwnedBy reports whether the principal owns the key: the same member, or
-// the key itself.
+// the key itself. A project-local user and a member of the same name are
+// different people (esrealm.go).
 func (k *Key) OwnedBy(p Principal) bool {
 	if p.Kind == ActorKey && p.KeyID == k.ID {
 		return true
 	}
-	return p.User != "" && p.User == k.Owner.User
+	return p.User != "" && p.User == k.Owner.User && (p.Realm == RealmProject) == (k.Owner.Realm == RealmProject)
 }
 
 // CreateKey is the command to create a key.
@@ -116,13 +120,21 @@ type CreateKey struct {
 	// DefaultNever makes an absent expiration mean never (Elasticsearch's
 	// default) instead of three months (keyplane's and Elastic Cloud's).
 	DefaultNever bool
+	// SnapshotLimits records the owner's permission at creation as the
+	// key's limited_by, as Elasticsearch does: the key never grows beyond
+	// it, even if the owner later gains privileges.
+	SnapshotLimits bool
+	// GrantedBy, when set, is the caller of Elasticsearch's grant API: it
+	// needs the grant privilege, and the key belongs to the principal the
+	// decision is given, who needs none.
+	GrantedBy *Principal
 }
 
 // DecideCreateKey validates a create and returns the event for key id with
 // secret hash h. Decisions are pure: the id, hash and clock are given.
 func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.Time) (KeyCreated, error) {
 	var ev KeyCreated
-	if err := p.Authorize(ActionCreateKey, Target{Tenant: c.Tenant, Project: c.Project, Own: true}); err != nil {
+	if err := authorizeCreate(p, c); err != nil {
 		return ev, err
 	}
 	if !ValidName(c.Name) {
@@ -145,7 +157,13 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 		return ev, Invalid("key type must be personal or managed, not [%s]", c.Type)
 	}
 	var limited []RoleDescriptors
-	owner := Owner{User: p.User, Realm: "native"}
+	owner := Owner{User: p.User, Realm: RealmMembers}
+	if p.Realm == RealmProject {
+		owner.Realm = RealmProject
+	}
+	if c.SnapshotLimits && p.Kind != ActorKey {
+		limited = append(limited, p.PermissionIn(c.Tenant)...)
+	}
 	if p.Kind == ActorKey {
 		// A key's permission is an intersection that cannot be expressed as
 		// one set of descriptors, so a derived key may hold no privileges.
@@ -173,6 +191,21 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 		Hash: h.String(), Expires: expires, RoleDescriptors: rds, LimitedBy: limited, Metadata: c.Metadata}, nil
 }
 
+// authorizeCreate checks the creator, or for a grant the granter (the
+// owner must still live where the key will).
+func authorizeCreate(p Principal, c CreateKey) error {
+	if c.GrantedBy == nil {
+		return p.Authorize(ActionCreateKey, Target{Tenant: c.Tenant, Project: c.Project, Own: true})
+	}
+	if err := c.GrantedBy.Authorize(ActionGrantKey, Target{Tenant: c.Tenant, Project: c.Project}); err != nil {
+		return err
+	}
+	if p.Kind == ActorKey || !p.InTenant(c.Tenant) || c.Project != "" && !p.InProject(c.Tenant, c.Project) {
+		return NotFound("user [%s] not found", p.User)
+	}
+	return nil
+}
+
 // keyOwnSets is a key principal's permission without its owner's live role
 // (the last set), which is evaluated again for the derived key.
 func keyOwnSets(p Permission) []RoleDescriptors {
@@ -188,6 +221,9 @@ type UpdateKey struct {
 	Metadata        *map[string]any
 	Expiration      *string
 	NeverAllowed    bool
+	// SnapshotLimits records the owner's current permission as the key's
+	// limited_by again (Elasticsearch's update does).
+	SnapshotLimits bool
 }
 
 // DecideUpdateKey validates an update of k.
@@ -230,6 +266,10 @@ func DecideUpdateKey(p Principal, k *Key, u UpdateKey, now time.Time) (KeyUpdate
 			ev.Expires = &e.At
 		}
 	}
+	if u.SnapshotLimits {
+		lb := append([]RoleDescriptors(nil), p.PermissionIn(k.Tenant)...)
+		ev.LimitedBy = &lb
+	}
 	return ev, nil
 }
 
@@ -251,6 +291,9 @@ func (u KeyUpdated) Noop(k *Key) bool {
 		return false
 	}
 	if u.NeverExpires && !k.Expires.IsZero() {
+		return false
+	}
+	if u.LimitedBy != nil && !same(*u.LimitedBy, k.LimitedBy) {
 		return false
 	}
 	return true

@@ -7,6 +7,10 @@ type Principal struct {
 	Kind ActorKind
 	// User is the member name; for a key, the member the key acts for.
 	User string
+	// Realm is where User lives: RealmProject for a project-local user of
+	// the Elasticsearch surface (esrealm.go), empty for members. For a key,
+	// its owner's realm.
+	Realm string
 	// Memberships are a user's roles by organization.
 	Memberships map[TenantID]Role
 
@@ -28,8 +32,13 @@ func (p Principal) Actor() Actor {
 	if p.Kind == ActorSystem {
 		return Actor{Kind: ActorSystem, ID: "keyplane", Name: "keyplane"}
 	}
-	return Actor{Kind: ActorUser, ID: p.User, Name: p.User}
+	return Actor{Kind: ActorUser, ID: p.User, Name: p.User, Realm: p.Realm}
 }
+
+// carriesPermission reports whether the principal is bound to one
+// organization and brings its own permission: an API key, or a
+// project-local user (whose roles live in its project, not in memberships).
+func (p Principal) carriesPermission() bool { return p.Kind == ActorKey || p.Realm == RealmProject }
 
 // Target is what an action applies to.
 type Target struct {
@@ -42,14 +51,14 @@ type Target struct {
 // PermissionIn returns the caller's permission in an organization: a
 // member's role, or a key's own (bounded) permission in its organization.
 func (p Principal) PermissionIn(t TenantID) Permission {
-	switch p.Kind {
-	case ActorSystem:
-		return Permission{RolePermission(RoleOwner)}
-	case ActorKey:
+	if p.carriesPermission() {
 		if t != p.Tenant {
 			return nil
 		}
 		return p.Permission
+	}
+	if p.Kind == ActorSystem {
+		return Permission{RolePermission(RoleOwner)}
 	}
 	role, ok := p.Memberships[t]
 	if !ok {
@@ -62,11 +71,11 @@ func (p Principal) PermissionIn(t TenantID) Permission {
 // Everything outside answers not-found, never forbidden, so that other
 // tenants' resources cannot be probed.
 func (p Principal) InTenant(t TenantID) bool {
-	switch p.Kind {
-	case ActorSystem:
-		return true
-	case ActorKey:
+	if p.carriesPermission() {
 		return p.Tenant == t
+	}
+	if p.Kind == ActorSystem {
+		return true
 	}
 	_, ok := p.Memberships[t]
 	return ok
@@ -78,7 +87,7 @@ func (p Principal) InProject(t TenantID, pr ProjectID) bool {
 	if !p.InTenant(t) {
 		return false
 	}
-	return p.Kind != ActorKey || p.Scope != ScopeProject || p.Project == pr
+	return !p.carriesPermission() || p.Scope != ScopeProject || p.Project == pr
 }
 
 // Authorize checks action on target; the error is not-found outside the
@@ -87,7 +96,7 @@ func (p Principal) Authorize(action string, tg Target) error {
 	if !p.InTenant(tg.Tenant) {
 		return NotFound("organization not found")
 	}
-	if p.Kind == ActorKey && p.Scope == ScopeProject {
+	if p.carriesPermission() && p.Scope == ScopeProject {
 		if tg.Project == "" {
 			return Forbidden("a project API key cannot act on organization-level resources")
 		}

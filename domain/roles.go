@@ -209,7 +209,7 @@ var clusterPrivileges = map[string]clusterPrivilege{
 	"read_security":          {actions: []string{"cluster:admin/xpack/security/*/get", "cluster:admin/xpack/security/*/query", "cluster:admin/xpack/security/api_key/get", "cluster:monitor/*"}},
 	"monitor":                {actions: []string{"cluster:monitor/*"}},
 	"manage_token":           {actions: []string{"cluster:admin/xpack/security/token/*"}},
-	"grant_api_key":          {actions: []string{"cluster:admin/xpack/security/api_key/grant"}},
+	"grant_api_key":          {actions: []string{"cluster:admin/xpack/security/api_key/grant", "cluster:admin/xpack/security/api_key/grant/*"}},
 	"manage_index_templates": {actions: []string{"indices:admin/template/*"}},
 	"manage_ilm":             {actions: []string{"cluster:admin/ilm/*"}}, "manage_pipeline": {actions: []string{"cluster:admin/ingest/*"}},
 	"monitor_ml": {actions: []string{"cluster:monitor/xpack/ml/*"}}, "manage_ml": {actions: []string{"cluster:admin/xpack/ml/*"}},

@@ -106,16 +106,9 @@ func (l *Log) handle(ctx context.Context, c Consumer, msg jetstream.Msg, fn func
 		return ctx.Err()
 	}
 	if ferr != nil {
-		err = msg.NakWithDelay(c.Backoff(attempt))
-	} else {
-		err = msg.DoubleAck(ctx)
+		return msg.NakWithDelay(c.Backoff(attempt))
 	}
-	if err != nil {
-		// The server redelivers what it did not hear about; fn must be
-		// idempotent anyway.
-		return unavailable("consumer "+c.Durable+" answer", err)
-	}
-	return nil
+	return msg.DoubleAck(ctx)
 }
 
 // whileInProgress runs f, telling the server every third of AckWait that

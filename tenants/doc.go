@@ -2,4 +2,10 @@
 // operational contacts, and the users who log in: all event-sourced in the
 // same log as the keys. Directory is their projection; Service runs their
 // commands. Passwords are stored as argon2id hashes only.
+//
+// Each project also has a native realm for its Elasticsearch-compatible
+// surface: project-local users, roles and application privileges (one
+// aggregate per project, kp.<org>.esrealm.<project>). Realms is its
+// projection and RealmService its commands and password check; those users
+// exist in their project only and never log in to the console.
 package tenants

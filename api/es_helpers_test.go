@@ -1,0 +1,88 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/app"
+)
+
+const ownerAuth = "alice:alice-password"
+
+func basic(userpass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(userpass))
+}
+
+// startApp runs keyplane on a loopback port with its log in a temporary
+// directory.
+func startApp(tb testing.TB) *app.App {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, err := app.Start(ctx, app.Config{DataDir: tb.TempDir(), Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, NeverAllowed: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(a.Close)
+	return a
+}
+
+// esResp is one answer of the Elasticsearch surface.
+type esResp struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+// esDo sends a request with an Authorization header (empty: none).
+func esDo(t testing.TB, method, url, auth string, body any) esResp {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := esResp{status: res.StatusCode, header: res.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+func (r esResp) must(t testing.TB, status int) esResp {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+	return r
+}
+
+func (r esResp) str(k string) string { s, _ := r.body[k].(string); return s }

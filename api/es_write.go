@@ -1,0 +1,159 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// esCommonParams are accepted by every API of the Elasticsearch surface.
+var esCommonParams = map[string]bool{"pretty": true, "human": true, "error_trace": true, "filter_path": true, "format": true}
+
+// esParams refuses query parameters an API does not know, as Elasticsearch
+// does ("contains unrecognized parameter"), so a typo is not silently
+// ignored.
+func esParams(r *http.Request, allowed ...string) error {
+	for k := range r.URL.Query() {
+		if esCommonParams[k] || slices.Contains(allowed, k) {
+			continue
+		}
+		return domain.Invalid("request [%s] contains unrecognized parameter: [%s]", r.URL.Path, k)
+	}
+	return nil
+}
+
+// esBool reads a boolean query parameter: absent is def, present without
+// a value is true.
+func esBool(r *http.Request, name string, def bool) (bool, error) {
+	q := r.URL.Query()
+	if !q.Has(name) {
+		return def, nil
+	}
+	switch q.Get(name) {
+	case "", "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, domain.Invalid("Failed to parse value [%s] as only [true] or [false] are allowed for [%s]", q.Get(name), name)
+}
+
+// esMediaType is the content type of answers: the client's
+// application/vnd.elasticsearch+json;compatible-with=N when it asked for
+// it, plain JSON otherwise.
+func esMediaType(r *http.Request) string {
+	if a := r.Header.Get("Accept"); strings.Contains(a, "vnd.elasticsearch+json") {
+		if _, v, ok := strings.Cut(a, "compatible-with="); ok && len(v) > 0 {
+			return "application/vnd.elasticsearch+json;compatible-with=" + strings.TrimSpace(strings.Split(v, ",")[0])
+		}
+	}
+	return "application/json"
+}
+
+// esWrite answers v as JSON (indented with ?pretty, filtered with
+// ?filter_path). HEAD gets the headers only.
+func esWrite(w http.ResponseWriter, r *http.Request, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if _, pretty := r.URL.Query()["pretty"]; pretty {
+		enc.SetIndent("", "  ")
+	}
+	if fp := r.URL.Query().Get("filter_path"); fp != "" {
+		v = filterPath(v, strings.Split(fp, ","))
+	}
+	if err := enc.Encode(v); err != nil {
+		slog.Error("encode response", "err", err)
+	}
+	w.Header().Set("Content-Type", esMediaType(r))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = io.Copy(w, &buf)
+	}
+}
+
+// filterPath keeps the parts of v named by Elasticsearch's filter_path
+// (dotted paths, * for one level, ** for any depth). It works on the JSON
+// form of v.
+func filterPath(v any, paths []string) any {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var doc any
+	_ = json.Unmarshal(raw, &doc)
+	var keep any = map[string]any{}
+	for _, p := range paths {
+		if p = strings.TrimSpace(p); p != "" {
+			keep = mergeFiltered(keep, pick(doc, strings.Split(p, ".")))
+		}
+	}
+	return keep
+}
+
+// pick returns the part of v under path, nil when nothing matches.
+func pick(v any, path []string) any {
+	if len(path) == 0 {
+		return v
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, child := range x {
+			switch {
+			case path[0] == "**":
+				if got := pick(child, path[1:]); got != nil {
+					out[k] = got
+				} else if got := pick(child, path); got != nil {
+					out[k] = got
+				}
+			case domain.MatchWildcard(path[0], k):
+				if got := pick(child, path[1:]); got != nil {
+					out[k] = got
+				}
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		var out []any
+		for _, child := range x {
+			if got := pick(child, path); got != nil {
+				out = append(out, got)
+			}
+		}
+		if out == nil {
+			return nil
+		}
+		return out
+	}
+	return nil
+}
+
+// mergeFiltered combines the picks of several paths.
+func mergeFiltered(a, b any) any {
+	am, ok1 := a.(map[string]any)
+	bm, ok2 := b.(map[string]any)
+	if b == nil {
+		return a
+	}
+	if !ok1 || !ok2 {
+		return b
+	}
+	for k, v := range bm {
+		if cur, ok := am[k]; ok {
+			am[k] = mergeFiltered(cur, v)
+		} else {
+			am[k] = v
+		}
+	}
+	return am
+}

@@ -1,0 +1,282 @@
+package domain
+
+import (
+	"sort"
+	"strings"
+)
+
+// Privilege checks as Elasticsearch's _has_privileges answers them. The
+// requested index names, resources and action patterns may hold wildcards:
+// a request is granted when everything it could name is granted, which
+// globCovers decides.
+
+// globCovers reports whether every string matched by pattern r is also
+// matched by pattern g ('*' any run, '?' one character). It is exact for
+// the patterns role descriptors use: g's '*' may absorb anything of r,
+// r's '*' only g's '*', r's '?' g's '?' or '*'.
+func globCovers(g, r string) bool {
+	// memo[i][j]: g[i:] covers r[j:]; 0 unknown, 1 yes, 2 no.
+	memo := make([][]uint8, len(g)+1)
+	for i := range memo {
+		memo[i] = make([]uint8, len(r)+1)
+	}
+	var covers func(i, j int) bool
+	covers = func(i, j int) bool {
+		if m := memo[i][j]; m != 0 {
+			return m == 1
+		}
+		var ok bool
+		switch {
+		case i == len(g):
+			ok = j == len(r)
+		case g[i] == '*':
+			ok = covers(i+1, j) || (j < len(r) && covers(i, j+1))
+		case j == len(r):
+			ok = false
+		case g[i] == '?':
+			ok = r[j] != '*' && covers(i+1, j+1)
+		default:
+			ok = r[j] == g[i] && covers(i+1, j+1)
+		}
+		memo[i][j] = 2
+		if ok {
+			memo[i][j] = 1
+		}
+		return ok
+	}
+	return covers(0, 0)
+}
+
+func anyCovers(gs []string, r string) bool {
+	for _, g := range gs {
+		if globCovers(g, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// overlaps is a safe approximation of "some string matches both".
+func overlaps(a, b string) bool {
+	return globCovers(a, b) || globCovers(b, a) || match(a, b) || match(b, a)
+}
+
+// clusterGrant is what one cluster privilege name grants.
+func clusterGrant(name string) (clusterPrivilege, bool) {
+	if cp, ok := clusterPrivileges[name]; ok {
+		return cp, true
+	}
+	if strings.HasPrefix(name, "cluster:") {
+		return clusterPrivilege{actions: []string{name}}, true
+	}
+	return clusterPrivilege{}, false
+}
+
+// grantCovers reports whether granted privilege g includes requested r.
+func grantCovers(g, r clusterPrivilege) bool {
+	if g.own && !r.own {
+		return false
+	}
+	for _, a := range r.actions {
+		if !anyCovers(g.actions, a) {
+			return false
+		}
+		for _, ex := range g.excludes {
+			if overlaps(ex, a) && !anyCovers(r.excludes, ex) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ClusterPrivilegeKnown reports whether a requested cluster privilege is a
+// name keyplane knows or an action pattern.
+func ClusterPrivilegeKnown(priv string) bool { _, ok := clusterGrant(priv); return ok }
+
+// HasCluster reports whether every set of the permission grants the
+// cluster privilege (a name or a "cluster:" action pattern) as a whole.
+func (p Permission) HasCluster(priv string) bool {
+	req, ok := clusterGrant(priv)
+	if !ok || len(p) == 0 {
+		return false
+	}
+	for _, set := range p {
+		if !set.hasCluster(req) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s RoleDescriptors) hasCluster(req clusterPrivilege) bool {
+	// A request of several actions may be covered by several grants.
+	for _, a := range req.actions {
+		one := clusterPrivilege{actions: []string{a}, excludes: req.excludes, own: req.own}
+		found := false
+		for _, rd := range s {
+			for _, name := range rd.Cluster {
+				if g, ok := clusterGrant(name); ok && grantCovers(g, one) {
+					found = true
+				}
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// IndexPrivilegeKnown reports whether a requested index privilege is a
+// name keyplane knows or an "indices:" action pattern.
+func IndexPrivilegeKnown(priv string) bool {
+	_, ok := indexPrivileges[priv]
+	return ok || strings.HasPrefix(priv, "indices:")
+}
+
+func indexActions(priv string) []string {
+	if acts, ok := indexPrivileges[priv]; ok {
+		return acts
+	}
+	return []string{priv}
+}
+
+// HasIndex reports whether every set grants priv on all indices the name
+// (maybe a pattern) could match.
+func (p Permission) HasIndex(name, priv string) bool {
+	if len(p) == 0 || !IndexPrivilegeKnown(priv) {
+		return false
+	}
+	want := indexActions(priv)
+	for _, set := range p {
+		var granted []string
+		for _, rd := range set {
+			for _, ip := range rd.Indices {
+				if anyCovers(ip.Names, name) {
+					for _, gp := range ip.Privileges {
+						granted = append(granted, indexActions(gp)...)
+					}
+				}
+			}
+		}
+		for _, a := range want {
+			if !anyCovers(granted, a) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// PrivilegeResolver gives the actions of an application privilege name.
+type PrivilegeResolver func(app, name string) ([]string, bool)
+
+// isActionLike: Elasticsearch reads an application privilege that holds one
+// of "/", ":" or "*" as an action (pattern) rather than a name.
+func isActionLike(s string) bool { return strings.ContainsAny(s, "/:*") }
+
+func appActions(app, priv string, resolve PrivilegeResolver) []string {
+	if isActionLike(priv) {
+		return []string{priv}
+	}
+	if resolve != nil {
+		if acts, ok := resolve(app, priv); ok {
+			return acts
+		}
+	}
+	return nil
+}
+
+// HasApplication reports whether every set grants priv (a privilege name
+// or an action) of app on every resource the resource pattern matches.
+func (p Permission) HasApplication(app, priv, resource string, resolve PrivilegeResolver) bool {
+	want := appActions(app, priv, resolve)
+	if len(p) == 0 || len(want) == 0 {
+		return false
+	}
+	for _, set := range p {
+		var granted []string
+		for _, rd := range set {
+			for _, ap := range rd.Applications {
+				if !match(ap.Application, app) || !anyCovers(ap.Resources, resource) {
+					continue
+				}
+				for _, gp := range ap.Privileges {
+					granted = append(granted, appActions(app, gp, resolve)...)
+				}
+			}
+		}
+		for _, a := range want {
+			if !anyCovers(granted, a) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// AllowsRunAs reports whether every set lets the principal run as user.
+func (p Permission) AllowsRunAs(user string) bool {
+	if len(p) == 0 {
+		return false
+	}
+	for _, set := range p {
+		ok := false
+		for _, rd := range set {
+			ok = ok || anyMatch(rd.RunAs, user)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// ClusterPrivilegesGranting lists the named cluster privileges that grant
+// action whoever asks (manage_own_api_key depends on the request, so it is
+// left out), least powerful first, as Elasticsearch's denial messages do.
+func ClusterPrivilegesGranting(action string) []string {
+	var names []string
+	for name, cp := range clusterPrivileges {
+		if name != "none" && !cp.own && clusterPrivilegeAllows(name, action, false) {
+			names = append(names, name)
+		}
+	}
+	implied := map[string]int{}
+	for _, a := range names {
+		for _, b := range names {
+			if a != b && grantCovers(clusterPrivileges[a], clusterPrivileges[b]) {
+				implied[a]++
+			}
+		}
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if implied[names[i]] != implied[names[j]] {
+			return implied[names[i]] < implied[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	return names
+}
+
+// DeniedReason is Elasticsearch's message for a refused cluster action:
+// who asked (a user with its effective roles, or an API key of a user) and
+// which privileges would grant it. missing are assigned roles that do not
+// exist.
+func DeniedReason(p Principal, roles, missing []string, action string) string {
+	who := "user [" + p.User + "]"
+	if p.Kind == ActorKey {
+		who = "API key id [" + string(p.KeyID) + "] of " + who
+	} else {
+		who += " with effective roles [" + strings.Join(roles, ",") + "]"
+		if len(missing) > 0 {
+			who += " (assigned roles [" + strings.Join(missing, ",") + "] were not found)"
+		}
+	}
+	msg := "action [" + action + "] is unauthorized for " + who
+	if privs := ClusterPrivilegesGranting(action); len(privs) > 0 {
+		msg += ", this action is granted by the cluster privileges [" + strings.Join(privs, ",") + "]"
+	}
+	return msg
+}

@@ -1,0 +1,86 @@
+package tenants
+
+import (
+	"sync"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// Realms is the projection of every project's native realm (the users,
+// roles and application privileges of the Elasticsearch surface). Each
+// realm is folded in place under the write lock; readers get copies of
+// entries, never the maps themselves.
+type Realms struct {
+	mu     sync.RWMutex
+	realms map[domain.ProjectID]*domain.Realm
+}
+
+// NewRealms returns an empty projection.
+func NewRealms() *Realms { return &Realms{realms: map[domain.ProjectID]*domain.Realm{}} }
+
+// Apply folds realm events; other aggregates are ignored.
+func (rs *Realms) Apply(ev domain.Event) error {
+	if ev.AggType != domain.AggRealm {
+		return nil
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	pr := domain.ProjectID(ev.AggID)
+	r, ok := rs.realms[pr]
+	if !ok {
+		r = domain.NewRealm(ev.Tenant, pr)
+	}
+	if r.Tenant != ev.Tenant {
+		return domain.E(domain.KindInternal, "realm of project %s moved from %s to %s", pr, r.Tenant, ev.Tenant)
+	}
+	if err := r.Apply(ev); err != nil {
+		return err
+	}
+	rs.realms[pr] = r
+	return nil
+}
+
+// View runs fn on project pr's realm of tenant t (empty if it has no
+// events yet) under the read lock: fn must not keep the realm or anything
+// it holds, and must not modify it.
+func (rs *Realms) View(t domain.TenantID, pr domain.ProjectID, fn func(*domain.Realm)) {
+	rs.mu.RLock()
+	defer rs.mu.RUnlock()
+	r, ok := rs.realms[pr]
+	if !ok || r.Tenant != t {
+		r = domain.NewRealm(t, pr)
+	}
+	fn(r)
+}
+
+// User returns a copy of a project-local user.
+func (rs *Realms) User(t domain.TenantID, pr domain.ProjectID, name string) (u domain.RealmUser, ok bool) {
+	rs.View(t, pr, func(r *domain.Realm) { u, ok = r.Users[name] })
+	return u, ok
+}
+
+// Principal returns the principal of an enabled project-local user, with
+// the names of its roles that exist and of those that do not.
+func (rs *Realms) Principal(t domain.TenantID, pr domain.ProjectID, name string) (p domain.Principal, roles, missing []string, ok bool) {
+	rs.View(t, pr, func(r *domain.Realm) {
+		if p, ok = r.UserPrincipal(name); ok {
+			set, miss := r.UserRoles(r.Users[name])
+			for _, n := range r.Users[name].Roles {
+				if _, found := set[n]; found {
+					roles = append(roles, n)
+				}
+			}
+			missing = miss
+		}
+	})
+	return p, roles, missing, ok
+}
+
+// Resolver resolves application privilege names of one project's realm;
+// it takes the read lock on each call.
+func (rs *Realms) Resolver(t domain.TenantID, pr domain.ProjectID) domain.PrivilegeResolver {
+	return func(app, name string) (acts []string, ok bool) {
+		rs.View(t, pr, func(r *domain.Realm) { acts, ok = r.PrivilegeActions(app, name) })
+		return acts, ok
+	}
+}
