@@ -296,7 +296,7 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 
 func isForm(r *http.Request) bool {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
+	return mt == "application/x-www-form-urlencoded"
 }
 
 // readLogin reads name and password from a JSON body or a form.

@@ -14,7 +14,7 @@ var static embed.FS
 
 // csp lets the page load only its own files and talk only to its own
 // origin; no inline script or style, so injected markup cannot run.
-const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // Handler serves the console's files under prefix (e.g. "/console/").
