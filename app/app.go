@@ -21,6 +21,7 @@ import (
 	"github.com/keyplane/keyplane/api"
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/notifier"
 	"github.com/keyplane/keyplane/projections"
 	"github.com/keyplane/keyplane/tenants"
 )
@@ -51,6 +52,8 @@ type Config struct {
 	// Close. A negative SnapshotInterval turns snapshots off.
 	SnapshotEvery    uint64
 	SnapshotInterval time.Duration
+	// Notify configures the expiry notifier (zero: defaults, no SMTP).
+	Notify notifier.Config
 }
 
 // App is a running keyplane.
@@ -62,6 +65,9 @@ type App struct {
 	Auth     *projections.AuthIndex
 	Claims   *projections.Claims
 	Audit    *projections.Audit
+	Expiry   *projections.Expiry
+	Notices  *projections.Notices
+	Notifier *notifier.Notifier
 	Dir      *tenants.Directory
 	// Realms are the projects' Elasticsearch users, roles and privileges.
 	Realms   *tenants.Realms
@@ -114,6 +120,10 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	if err := a.startNotifier(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if err := a.serve(); err != nil {
 		a.Close()
 		return nil, err
@@ -124,8 +134,9 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 func (a *App) build() {
 	a.Keys, a.Auth, a.Claims, a.Dir = projections.NewKeys(), projections.NewAuthIndex(), projections.NewClaims(), tenants.NewDirectory()
 	a.Audit = projections.NewAudit()
+	a.Expiry, a.Notices = projections.NewExpiry(a.Config.Notify.WithDefaults().Windows), projections.NewNotices()
 	a.Realms = tenants.NewRealms()
-	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Realms)
+	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Expiry, a.Notices, a.Realms)
 	a.Tenants = &tenants.Service{Log: a.Log, Dir: a.Dir, Wait: a.Runner, Now: a.Config.Now}
 	a.Commands = &commands.Service{Log: a.Log, Wait: a.Runner, Keys: a.Keys, Claims: a.Claims,
 		NeverAllowed: a.Config.NeverAllowed, Now: a.Config.Now}
@@ -229,6 +240,9 @@ func (a *App) Close() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = a.http.Shutdown(ctx)
 		cancel()
+	}
+	if a.Notifier != nil {
+		a.Notifier.Stop()
 	}
 	a.finalSnapshot()
 	if a.cancel != nil {

@@ -106,9 +106,16 @@ func (l *Log) handle(ctx context.Context, c Consumer, msg jetstream.Msg, fn func
 		return ctx.Err()
 	}
 	if ferr != nil {
-		return msg.NakWithDelay(c.Backoff(attempt))
+		err = msg.NakWithDelay(c.Backoff(attempt))
+	} else {
+		err = msg.DoubleAck(ctx)
 	}
-	return msg.DoubleAck(ctx)
+	if err != nil {
+		// The server redelivers what it did not hear about; fn must be
+		// idempotent anyway.
+		return unavailable("consumer "+c.Durable+" answer", err)
+	}
+	return nil
 }
 
 // whileInProgress runs f, telling the server every third of AckWait that

@@ -11,10 +11,15 @@
 //	         kp.<org>.idem.<hash>            claim of an Idempotency-Key
 //	         kp.<org>.esrealm.<project-id>   a project's Elasticsearch native
 //	                                         realm: users, roles, app privileges
+//	         kp.<org>.notice.<key-id>-<window>-<expiry-unix>
+//	                                         one expiry notice, then its
+//	                                         outcomes (delivered, failed)
 //	body     the JSON of domain.Event
 //	headers  Nats-Msg-Id = event id (deduplicates a retried publish),
 //	         Nats-Expected-Last-Subject-Sequence = the aggregate's last
 //	         sequence (optimistic concurrency; 0 means create-if-absent)
+//	consumer "notifier": durable, on kp.*.notice.>, shared by every replica
+//	         (each notice is delivered to one; see Consume)
 //
 // A "wrong last sequence" answer becomes domain.ErrConflict. A publish whose
 // answer timed out may have been stored: Append reads the subject's last
