@@ -25,9 +25,15 @@ func basic(userpass string) string {
 // directory.
 func startApp(tb testing.TB) *app.App {
 	tb.Helper()
+	return startAppIn(tb, tb.TempDir())
+}
+
+// startAppIn runs keyplane with its log in dir (a restart reuses it).
+func startAppIn(tb testing.TB, dir string) *app.App {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a, err := app.Start(ctx, app.Config{DataDir: tb.TempDir(), Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, NeverAllowed: true,
+	a, err := app.Start(ctx, app.Config{DataDir: dir, Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, NeverAllowed: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
 	if err != nil {
 		tb.Fatal(err)

@@ -157,3 +157,13 @@ func mergeFiltered(a, b any) any {
 	}
 	return am
 }
+
+// esMarkUnrouted gives the mux's 404 and 405 answers outside the console
+// and its API the Elasticsearch product header: clients of the
+// Elasticsearch surface check it on every answer.
+func esMarkUnrouted(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/console") &&
+		p != "/healthz" && p != "/readyz" && p != "/metrics" {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	}
+}

@@ -80,6 +80,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// The mux's own 404/405 answers are plain text; clients expect JSON.
+		esMarkUnrouted(w, r)
 		rec := &statusProbe{header: http.Header{}}
 		h.ServeHTTP(rec, r)
 		if rec.status == http.StatusMethodNotAllowed {
