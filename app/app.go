@@ -99,6 +99,10 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	// A notifier that cannot work fails the start before the log opens.
+	if err := cfg.Notify.WithDefaults().Validate(); err != nil {
+		return nil, err
+	}
 	a := &App{Config: cfg, runErr: make(chan error, 1)}
 	var err error
 	a.Log, err = eventlog.Open(ctx, eventlog.Options{URL: cfg.NatsURL, DataDir: cfg.DataDir, Replicas: cfg.Replicas,

@@ -2,12 +2,14 @@ package notifier
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/projections"
+	"github.com/robfig/cron/v3"
 )
 
 // Keys finds a key's current state (projections.Keys).
@@ -33,12 +35,13 @@ type Deps struct {
 	Dir     Directory
 }
 
-// Notifier runs the expiry scan and, when an SMTP server is configured,
-// the delivery worker.
+// Notifier runs the expiry scan on a schedule and, when an SMTP server is
+// configured, the delivery worker.
 type Notifier struct {
 	cfg Config
 	Deps
 
+	cron   *cron.Cron
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -58,15 +61,29 @@ var actor = domain.Actor{Kind: domain.ActorSystem, ID: "notifier", Name: "expiry
 // consumerName is the durable consumer every replica's worker shares.
 const consumerName = "notifier"
 
-// Start runs a scan and starts the delivery worker if a mail server is
-// configured.
+// Start schedules the scan, runs one right away (keys that crossed a
+// window while keyplane was down are not kept waiting for the schedule),
+// and starts the delivery worker if a mail server is configured.
 func (n *Notifier) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
+	log := cronLogger{n.cfg.Logger}
+	c := cron.New(cron.WithParser(parser), cron.WithLocation(time.UTC), cron.WithLogger(log),
+		// Recover inside Skip: a panic must be caught before it unwinds
+		// past Skip, which would then never give its token back and skip
+		// every later scan.
+		cron.WithChain(cron.SkipIfStillRunning(log), cron.Recover(log)))
+	id, err := c.AddFunc(n.cfg.Schedule, func() { n.scanJob(ctx) })
+	if err != nil {
+		cancel()
+		return domain.Invalid("notify schedule [%s]: %v", n.cfg.Schedule, err)
+	}
+	n.cron, n.cancel = c, cancel
+	first := c.Entry(id).WrappedJob // the same chain: not twice at once, panics caught
+	c.Start()
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		n.scanJob(ctx)
+		first.Run()
 	}()
 	if n.cfg.SMTP.Enabled() {
 		n.wg.Add(1)
@@ -80,12 +97,13 @@ func (n *Notifier) Start() error {
 	return nil
 }
 
-// Stop ends the scan and the worker and waits for them.
+// Stop ends the schedule and the worker and waits for them.
 func (n *Notifier) Stop() {
 	if n.cancel == nil {
 		return
 	}
 	n.cancel()
+	<-n.cron.Stop().Done()
 	n.wg.Wait()
 }
 
@@ -99,4 +117,13 @@ func (n *Notifier) scanJob(ctx context.Context) {
 	case res.Noticed+res.Expired > 0:
 		n.cfg.Logger.Info("expiry scan", "noticed", res.Noticed, "expired", res.Expired, "already_recorded", res.AlreadyRecorded)
 	}
+}
+
+// cronLogger sends cron's chatter to slog: its routine messages at debug
+// level, its errors (a panicked scan) as errors.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
 }

@@ -329,3 +329,17 @@ func TestFailuresAreRecordedAfterMaxAttempts(t *testing.T) {
 		t.Fatalf("failed: %+v", failed)
 	}
 }
+
+func TestTheScheduleIsReal(t *testing.T) {
+	box := newMailServer(t).start()
+	cfg := smtpTo(box)
+	cfg.Schedule = "@every 1s"
+	e := startApp(t, options{notify: cfg})
+	e.withCarol()
+	// The scan at start may or may not find the first key; it is over once
+	// that key's mails are in, so only the schedule can find the second.
+	e.createKey("soon", "2d")
+	waitFor(t, "the first key's mails", func() bool { return len(box.received()) == 2 })
+	e.createKey("later", "2d")
+	waitFor(t, "a scheduled scan's mails", func() bool { return len(box.received()) == 4 })
+}

@@ -74,6 +74,7 @@ func serveFlags(fs *flag.FlagSet) *app.Config {
 	fs.BoolVar(&c.NeverAllowed, "allow-never-expiring", true, "let keys be created with expiration \"never\"")
 	fs.Uint64Var(&c.SnapshotEvery, "snapshot-every", app.DefaultSnapshotEvery, "snapshot the projections after this many events")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", app.DefaultSnapshotInterval, "and at least this often when anything changed; negative turns snapshots off")
+	notifyFlags(fs, &c.Notify)
 	return c
 }
 

@@ -25,6 +25,7 @@ var ratios = []struct{ label, num, den, goal string }{
 	{"create-key / raw sync publish, 8 clients", "BenchmarkCreate/create/clients-8 ops/s", "BenchmarkCreate/raw-publish/clients-8 ops/s", ""},
 	{"create-key / raw sync publish, 50 clients", "BenchmarkCreate/create/clients-50 ops/s", "BenchmarkCreate/raw-publish/clients-50 ops/s", ""},
 	{"replay / raw ordered-consumer read", "BenchmarkReplay events/s", "BenchmarkRawOrderedRead events/s", ">= 0.8"},
+	{"expiry scan, 1M keys / 10k keys (1,000 due in both)", "BenchmarkScan/keys=1000000/due=1000 ns/op", "BenchmarkScan/keys=10000/due=1000 ns/op", "~1"},
 }
 
 func main() {
