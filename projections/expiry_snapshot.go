@@ -1,0 +1,127 @@
+package projections
+
+import (
+	"container/heap"
+	"sort"
+	"strings"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// Name of the expiry schedule in snapshots and digests.
+func (x *Expiry) Name() string { return "expiry@1" }
+
+// Snapshot encodes every scheduled key, sorted by id, with the notices
+// recorded for it. Due times are not stored: Restore computes them from the
+// windows it is configured with, so a snapshot stays right when the windows
+// change.
+func (x *Expiry) Snapshot() ([]byte, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	ids := make([]domain.KeyID, 0, len(x.byID))
+	for id := range x.byID {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	w := writer{buf: make([]byte, 0, 16+len(ids)*40)}
+	w.uint(uint64(len(ids)))
+	for _, id := range ids {
+		e := x.byID[id]
+		w.sym(string(e.tenant))
+		w.str(string(e.id))
+		w.time(e.expires)
+		w.uint(e.keySeq)
+		w.uint(uint64(len(e.notices)))
+		for _, n := range e.notices {
+			w.int(int64(n.window))
+			w.int(n.expires)
+		}
+	}
+	return w.buf, nil
+}
+
+// Restore replaces the schedule with a snapshot's.
+func (x *Expiry) Restore(b []byte) error {
+	r := reader{buf: b}
+	n := r.count()
+	byID := make(map[domain.KeyID]*expiryEntry, n)
+	queue := make(expiryQueue, 0, n)
+	for range n {
+		e := &expiryEntry{tenant: domain.TenantID(r.sym()), id: domain.KeyID(r.str()), expires: r.time(), keySeq: r.uint()}
+		marks := r.count()
+		for range marks {
+			e.notices = append(e.notices, noticeMark{window: domain.NoticeWindow(r.int()), expires: r.int()})
+		}
+		e.due = domain.NextNoticeAt(e.expires, x.windows, e.noticedFor()).UnixNano()
+		e.pos = len(queue)
+		byID[e.id], queue = e, append(queue, e)
+	}
+	if err := r.done(); err != nil {
+		return err
+	}
+	heap.Init(&queue)
+	x.mu.Lock()
+	x.byID, x.queue = byID, queue
+	x.mu.Unlock()
+	return nil
+}
+
+// Name of the notices in progress in snapshots and digests.
+func (ns *Notices) Name() string { return "notices@1" }
+
+// Snapshot encodes every notice in progress, sorted by subject.
+func (ns *Notices) Snapshot() ([]byte, error) {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	subjects := make([]string, 0, len(ns.m))
+	for s := range ns.m {
+		subjects = append(subjects, s)
+	}
+	sort.Strings(subjects)
+	var w writer
+	w.uint(uint64(len(subjects)))
+	for _, subj := range subjects {
+		s := ns.m[subj]
+		w.sym(string(s.Tenant))
+		w.str(s.ID)
+		w.str(string(s.Notice.KeyID))
+		w.int(int64(s.Notice.Window))
+		w.time(s.Notice.Expires)
+		w.uint(uint64(len(s.Notice.Recipients)))
+		for _, rcpt := range s.Notice.Recipients {
+			w.str(rcpt)
+			w.bool(s.Settled[strings.ToLower(rcpt)])
+		}
+		w.uint(s.Seq)
+	}
+	return w.buf, nil
+}
+
+// Restore replaces the notices in progress with a snapshot's.
+func (ns *Notices) Restore(b []byte) error {
+	r := reader{buf: b}
+	n := r.count()
+	m := make(map[string]*NoticeState, n)
+	for range n {
+		s := &NoticeState{Tenant: domain.TenantID(r.sym()), ID: r.str(), Settled: map[string]bool{}}
+		s.Notice.KeyID, s.Notice.Window = domain.KeyID(r.str()), domain.NoticeWindow(r.int())
+		s.Notice.Expires = r.time()
+		rcpts := r.count()
+		for range rcpts {
+			rcpt := r.str()
+			s.Notice.Recipients = append(s.Notice.Recipients, rcpt)
+			if r.bool() {
+				s.Settled[strings.ToLower(rcpt)] = true
+			}
+		}
+		s.Seq = r.uint()
+		m[domain.Subject(s.Tenant, domain.AggNotice, s.ID)] = s
+	}
+	if err := r.done(); err != nil {
+		return err
+	}
+	ns.mu.Lock()
+	ns.m = m
+	ns.mu.Unlock()
+	return nil
+}
