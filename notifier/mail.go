@@ -105,10 +105,12 @@ func (n *Notifier) client() (*gomail.Client, error) {
 	s := n.cfg.SMTP
 	host, portStr, _ := net.SplitHostPort(s.Addr)
 	port, _ := strconv.Atoi(portStr) // checked by Validate
-	opts := []gomail.Option{gomail.WithPort(port), gomail.WithTimeout(s.Timeout), gomail.WithTLSPolicy(gomail.NoTLS)}
-	auth := gomail.SMTPAuthPlainNoEnc
+	opts := []gomail.Option{gomail.WithPort(port), gomail.WithTimeout(s.Timeout)}
+	// Always name the policy: go-mail's default demands STARTTLS, which a
+	// plain-text relay does not offer.
+	policy, auth := gomail.NoTLS, gomail.SMTPAuthPlainNoEnc
 	if s.StartTLS {
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+		policy, auth = gomail.TLSMandatory, gomail.SMTPAuthPlain
 		if s.TLSConfig != nil {
 			tc := s.TLSConfig.Clone()
 			if tc.ServerName == "" {
@@ -116,8 +118,8 @@ func (n *Notifier) client() (*gomail.Client, error) {
 			}
 			opts = append(opts, gomail.WithTLSConfig(tc))
 		}
-		auth = gomail.SMTPAuthPlain
 	}
+	opts = append(opts, gomail.WithTLSPolicy(policy))
 	if s.User != "" {
 		opts = append(opts, gomail.WithSMTPAuth(auth), gomail.WithUsername(s.User), gomail.WithPassword(s.Password))
 	}

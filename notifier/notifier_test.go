@@ -343,3 +343,18 @@ func TestTheScheduleIsReal(t *testing.T) {
 	e.createKey("later", "2d")
 	waitFor(t, "a scheduled scan's mails", func() bool { return len(box.received()) == 4 })
 }
+
+func TestANoticeWithNobodyToTellIsRecordedAndSaysSo(t *testing.T) {
+	box := newMailServer(t).start()
+	c := newClock()
+	e := startApp(t, options{clock: c, notify: smtpTo(box)})
+	// alice, the bootstrap owner, has no email, and there are no contacts.
+	e.must(201, ownerAuth, "POST", projectKeys, map[string]any{"name": "lonely", "expiration": "2d"})
+	if res := e.scan(c); res.Noticed != 1 {
+		t.Fatalf("scan: %+v", res)
+	}
+	e.settled()
+	if len(box.received()) != 0 || !strings.Contains(e.logs.String(), "nobody to tell") {
+		t.Fatalf("%d mails; log:\n%s", len(box.received()), e.logs.String())
+	}
+}

@@ -111,6 +111,11 @@ func (n *Notifier) logRecorded(ev domain.Event) {
 		n.cfg.Logger.Info("key expired", "tenant", ev.Tenant, "key", ev.AggID)
 		return
 	}
+	if p, err := ev.Decode(); err == nil && len(p.(domain.ExpiryNoticeRecorded).Recipients) == 0 {
+		n.cfg.Logger.Warn("expiry notice recorded, but nobody to tell: the key's creator has no email and the organization no operational contacts",
+			"tenant", ev.Tenant, "notice", ev.AggID)
+		return
+	}
 	delivery := "queued"
 	if !n.cfg.SMTP.Enabled() {
 		delivery = "waiting for an SMTP server (--smtp-addr)"
