@@ -8,58 +8,74 @@ import (
 
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/esquery"
+	"github.com/keyplane/keyplane/projections"
 )
 
-// keyFields are the fields of the query API key API, as Elasticsearch
+// rec is what the query API matches: a key's record in the project index.
+type rec = *projections.KeyRecord
+
+// keyField resolves the fields of the query API key API, as Elasticsearch
 // names them.
-func keyField(name string) (esquery.Field[*domain.Key], bool) {
-	kw := func(get func(*domain.Key) string) esquery.Field[*domain.Key] {
-		return esquery.Field[*domain.Key]{Type: esquery.Keyword, Any: func(k *domain.Key, p func(string) bool) bool { return p(get(k)) }}
+func keyField(name string) (esquery.Field[rec], bool) {
+	kw := func(get func(rec) string) esquery.Field[rec] {
+		return esquery.Field[rec]{Type: esquery.Keyword, Any: func(k rec, p func(string) bool) bool { return p(get(k)) }}
+	}
+	date := func(get func(rec) int64) esquery.Field[rec] {
+		return esquery.Field[rec]{Type: esquery.Date, Millis: func(k rec) (int64, bool) { ms := get(k); return ms, ms != 0 }}
 	}
 	switch name {
 	case "name":
-		return kw(func(k *domain.Key) string { return k.Name }), true
+		return kw(func(k rec) string { return k.Name }), true
 	case "username":
-		return kw(func(k *domain.Key) string { return k.Owner.User }), true
+		return kw(func(k rec) string { return k.User }), true
 	case "realm_name":
-		return kw(func(k *domain.Key) string { return k.Owner.Realm }), true
+		return kw(func(k rec) string { return k.Realm }), true
 	case "type":
-		return kw(func(*domain.Key) string { return "rest" }), true
+		return kw(func(rec) string { return "rest" }), true
 	case "creation":
-		return esquery.Field[*domain.Key]{Type: esquery.Date, Millis: func(k *domain.Key) (int64, bool) { return k.Created.UnixMilli(), true }}, true
+		return date(func(k rec) int64 { return k.Created }), true
 	case "expiration":
-		return esquery.Field[*domain.Key]{Type: esquery.Date, Millis: func(k *domain.Key) (int64, bool) {
-			return k.Expires.UnixMilli(), !k.Expires.IsZero()
-		}}, true
+		return date(func(k rec) int64 { return k.Expires }), true
 	case "invalidation":
-		return esquery.Field[*domain.Key]{Type: esquery.Date, Millis: func(k *domain.Key) (int64, bool) {
-			return k.InvalidatedAt.UnixMilli(), k.Invalidated
-		}}, true
+		return date(func(k rec) int64 { return k.InvalidatedAt }), true
 	case "invalidated":
-		return esquery.Field[*domain.Key]{Type: esquery.Boolean, Bool: func(k *domain.Key) bool { return k.Invalidated }}, true
+		return esquery.Field[rec]{Type: esquery.Boolean, Bool: func(k rec) bool { return k.Invalidated }}, true
 	}
 	if path, ok := strings.CutPrefix(name, "metadata"); ok && (path == "" || path[0] == '.') && !strings.ContainsAny(path, "*?") {
 		path = strings.TrimPrefix(path, ".")
-		return esquery.Field[*domain.Key]{Type: esquery.Keyword, Any: func(k *domain.Key, p func(string) bool) bool {
-			return esquery.AnyFlattened(k.Metadata, path, p)
+		return esquery.Field[rec]{Type: esquery.Keyword, Any: func(k rec, p func(string) bool) bool {
+			for i := range k.Metadata {
+				if leaf := &k.Metadata[i]; (path == "" || leaf.Path == path) && p(leaf.Value) {
+					return true
+				}
+			}
+			return false
 		}}, true
 	}
-	return esquery.Field[*domain.Key]{}, false
+	return esquery.Field[rec]{}, false
 }
 
 // keySortField adds _doc (index order, here creation order) to the fields.
-func keySortField(name string) (esquery.Field[*domain.Key], bool) {
+func keySortField(name string) (esquery.Field[rec], bool) {
 	if name == "_doc" {
 		name = "creation"
 	}
 	return keyField(name)
 }
 
-var keySchema = esquery.Schema[*domain.Key]{
+var keySchema = esquery.Schema[rec]{
 	Field:     keyField,
 	SortField: keySortField,
-	ID:        func(k *domain.Key) string { return string(k.ID) },
+	ID:        func(k rec) string { return string(k.ID) },
 	Default:   []string{"metadata", "name", "realm_name", "type", "username"},
+}
+
+// ownsRecord is esOwns for an index record.
+func ownsRecord(p domain.Principal, k rec) bool {
+	if p.Kind == domain.ActorKey {
+		return k.ID == p.KeyID
+	}
+	return k.User == p.User && k.Realm == realmOf(p)
 }
 
 // maxResultWindow bounds from+size, as Elasticsearch's index setting does.
@@ -132,8 +148,7 @@ func (s *Server) esQueryKeys(x *esReq) error {
 			return err
 		}
 	}
-	hits, total := x.search(q, srt, after, onlyOwn)
-	page := pageHits(hits, srt, from, size)
+	page, total := x.search(q, srt, after, onlyOwn, from, size)
 	views := make([]esKeyView, 0, len(page))
 	for _, h := range page {
 		k, ok := s.Keys.Get(x.org.ID, h.id)
@@ -168,34 +183,13 @@ func pageOf(req esQueryRequest) (from, size int, err error) {
 	return from, size, nil
 }
 
-// search evaluates the query over the project's keys under the key list's
-// read lock, copying only what sorting needs; total counts every match
-// (search_after does not change it, as in Elasticsearch).
-func (x *esReq) search(q esquery.Query[*domain.Key], srt esquery.Sort[*domain.Key], after esquery.Key, onlyOwn bool) ([]hit, int) {
-	var hits []hit
-	total := 0
-	x.s.Keys.Scan(x.org.ID, func(k *domain.Key) {
-		if !x.inProject(k) || onlyOwn && !esOwns(x.p, k) || !q(k) {
-			return
-		}
-		total++
-		h := hit{id: k.ID, created: k.Created.UnixMilli()}
-		if srt.Len() > 0 {
-			h.key = srt.Key(k)
-			if after != nil && srt.Compare(h.key, after) <= 0 {
-				return
-			}
-		}
-		hits = append(hits, h)
-	})
-	return hits, total
-}
-
-// pageHits orders the hits (ties by creation, then id, so paging is
-// stable) and returns hits[from:from+size]. When the page is small, it
-// selects it without sorting everything.
-func pageHits(hits []hit, srt esquery.Sort[*domain.Key], from, size int) []hit {
-	less := func(a, b *hit) bool {
+// search evaluates the query over the project's key records under the
+// index's read lock, keeping only the from+size best hits in a bounded
+// heap (a scan allocates for kept hits only); total counts every match
+// (search_after does not change it, as in Elasticsearch). The page is
+// returned in order.
+func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, onlyOwn bool, from, size int) ([]hit, int) {
+	top := &topHits{k: from + size, less: func(a, b *hit) bool {
 		if c := srt.Compare(a.key, b.key); c != 0 {
 			return c < 0
 		}
@@ -203,35 +197,86 @@ func pageHits(hits []hit, srt esquery.Sort[*domain.Key], from, size int) []hit {
 			return a.created < b.created
 		}
 		return a.id < b.id
+	}}
+	total := 0
+	var scratch esquery.Key
+	x.s.KeyIndex.Scan(x.org.ID, x.pr.ID, func(k rec) {
+		if onlyOwn && !ownsRecord(x.p, k) || !q(k) {
+			return
+		}
+		total++
+		h := hit{id: k.ID, created: k.Created}
+		if srt.Len() > 0 {
+			scratch = srt.KeyInto(scratch, k)
+			if after != nil && srt.Compare(scratch, after) <= 0 {
+				return // before the page; still counted in total
+			}
+			h.key = scratch
+		}
+		top.offer(h)
+	})
+	page := top.sorted()
+	if from >= len(page) {
+		return nil, total
 	}
-	n := from + size
-	if n == 0 || from >= len(hits) {
-		return nil
-	}
-	if n >= len(hits) || n > 256 {
-		sort.Slice(hits, func(i, j int) bool { return less(&hits[i], &hits[j]) })
-	} else {
-		selectSmallest(hits, n, less)
-	}
-	return hits[from:min(n, len(hits))]
+	return page[from:], total
 }
 
-// selectSmallest moves the n smallest hits, sorted, to the front: one pass
-// with insertion into a sorted prefix, O(len·n) in the worst case and
-// about O(len) for the small pages queries ask for.
-func selectSmallest(hits []hit, n int, less func(a, b *hit) bool) {
-	sort.Slice(hits[:n], func(i, j int) bool { return less(&hits[i], &hits[j]) })
-	for i := n; i < len(hits); i++ {
-		if !less(&hits[i], &hits[n-1]) {
-			continue
-		}
-		h := hits[i]
-		j := n - 1
-		for j > 0 && less(&h, &hits[j-1]) {
-			j--
-		}
-		hits[i] = hits[n-1]
-		copy(hits[j+1:n], hits[j:n-1])
-		hits[j] = h
+// topHits is a max-heap of the k best hits: the worst kept sits on top,
+// so most hits of a large scan are refused after one comparison.
+type topHits struct {
+	k    int
+	hits []hit
+	less func(a, b *hit) bool
+}
+
+// offer keeps h if it is among the k best so far. h.key is the caller's
+// scratch: a kept hit gets a copy, in the storage of the hit it evicts
+// when there is one, so a full heap allocates nothing.
+func (t *topHits) offer(h hit) bool {
+	if t.k == 0 {
+		return false
 	}
+	if len(t.hits) < t.k {
+		if h.key != nil {
+			h.key = append(esquery.Key(nil), h.key...)
+		}
+		t.hits = append(t.hits, h)
+		for i := len(t.hits) - 1; i > 0; {
+			parent := (i - 1) / 2
+			if !t.less(&t.hits[parent], &t.hits[i]) {
+				break
+			}
+			t.hits[parent], t.hits[i] = t.hits[i], t.hits[parent]
+			i = parent
+		}
+		return true
+	}
+	if !t.less(&h, &t.hits[0]) {
+		return false
+	}
+	if h.key != nil {
+		h.key = append(t.hits[0].key[:0], h.key...)
+	}
+	t.hits[0] = h
+	for i := 0; ; {
+		worst, l, r := i, 2*i+1, 2*i+2
+		if l < len(t.hits) && t.less(&t.hits[worst], &t.hits[l]) {
+			worst = l
+		}
+		if r < len(t.hits) && t.less(&t.hits[worst], &t.hits[r]) {
+			worst = r
+		}
+		if worst == i {
+			return true
+		}
+		t.hits[i], t.hits[worst] = t.hits[worst], t.hits[i]
+		i = worst
+	}
+}
+
+// sorted returns the kept hits, best first.
+func (t *topHits) sorted() []hit {
+	sort.Slice(t.hits, func(i, j int) bool { return t.less(&t.hits[i], &t.hits[j]) })
+	return t.hits
 }

@@ -19,6 +19,9 @@ var esCommonParams = map[string]bool{"pretty": true, "human": true, "error_trace
 // does ("contains unrecognized parameter"), so a typo is not silently
 // ignored.
 func esParams(r *http.Request, allowed ...string) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
 	for k := range r.URL.Query() {
 		if esCommonParams[k] || slices.Contains(allowed, k) {
 			continue
@@ -62,11 +65,14 @@ func esWrite(w http.ResponseWriter, r *http.Request, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if _, pretty := r.URL.Query()["pretty"]; pretty {
-		enc.SetIndent("", "  ")
-	}
-	if fp := r.URL.Query().Get("filter_path"); fp != "" {
-		v = filterPath(v, strings.Split(fp, ","))
+	if r.URL.RawQuery != "" {
+		q := r.URL.Query()
+		if _, pretty := q["pretty"]; pretty {
+			enc.SetIndent("", "  ")
+		}
+		if fp := q.Get("filter_path"); fp != "" {
+			v = filterPath(v, strings.Split(fp, ","))
+		}
 	}
 	if err := enc.Encode(v); err != nil {
 		slog.Error("encode response", "err", err)

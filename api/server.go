@@ -28,6 +28,8 @@ type Server struct {
 	// Realm holds the projects' Elasticsearch users, roles and
 	// application privileges (es_*.go).
 	Realm *tenants.RealmService
+	// KeyIndex is the keys of each project, for the query API key API.
+	KeyIndex *projections.KeyIndex
 
 	// Probe answers /healthz and /readyz, Metrics /metrics (health.go,
 	// metrics.go); MaxCommands bounds commands in flight (admission.go).

@@ -71,6 +71,7 @@ type App struct {
 	Dir      *tenants.Directory
 	// Realms are the projects' Elasticsearch users, roles and privileges.
 	Realms   *tenants.Realms
+	KeyIndex *projections.KeyIndex
 	Tenants  *tenants.Service
 	Commands *commands.Service
 	API      *api.Server
@@ -139,14 +140,15 @@ func (a *App) build() {
 	a.Keys, a.Auth, a.Claims, a.Dir = projections.NewKeys(), projections.NewAuthIndex(), projections.NewClaims(), tenants.NewDirectory()
 	a.Audit = projections.NewAudit()
 	a.Expiry, a.Notices = projections.NewExpiry(a.Config.Notify.WithDefaults().Windows), projections.NewNotices()
-	a.Realms = tenants.NewRealms()
-	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Expiry, a.Notices, a.Realms)
+	a.Realms, a.KeyIndex = tenants.NewRealms(), projections.NewKeyIndex()
+	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Expiry, a.Notices, a.Realms, a.KeyIndex)
 	a.Tenants = &tenants.Service{Log: a.Log, Dir: a.Dir, Wait: a.Runner, Now: a.Config.Now}
 	a.Commands = &commands.Service{Log: a.Log, Wait: a.Runner, Keys: a.Keys, Claims: a.Claims,
 		NeverAllowed: a.Config.NeverAllowed, Now: a.Config.Now}
 	a.API = &api.Server{Commands: a.Commands, Tenants: a.Tenants, Dir: a.Dir, Keys: a.Keys, Auth: a.Auth,
 		Now: a.Config.Now, Logger: a.Config.Logger, Trail: &api.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}}
 	a.API.Realm = &tenants.RealmService{Log: a.Log, Realms: a.Realms, Wait: a.Runner, Now: a.Config.Now}
+	a.API.KeyIndex = a.KeyIndex
 }
 
 // startProjections runs the runner in the background and waits until it

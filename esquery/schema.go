@@ -1,9 +1,6 @@
 package esquery
 
-import (
-	"encoding/json"
-	"strconv"
-)
+import "github.com/keyplane/keyplane/domain"
 
 // Type is how a field is indexed.
 type Type int
@@ -49,42 +46,30 @@ type Schema[D any] struct {
 
 // KeywordOf turns a JSON scalar into the keyword Elasticsearch would index
 // for it: strings as they are, numbers and booleans as their text.
-func KeywordOf(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case bool:
-		return strconv.FormatBool(x), true
-	case json.Number:
-		return x.String(), true
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64), true
-	case int:
-		return strconv.Itoa(x), true
-	case int64:
-		return strconv.FormatInt(x, 10), true
-	}
-	return "", false
-}
+func KeywordOf(v any) (string, bool) { return domain.MetadataKeyword(v) }
 
 // AnyFlattened walks the keyword values of a flattened object field: the
 // leaves under the dotted key path ("" for every leaf), lists included. It
-// reports whether pred holds for one of them.
+// reports whether pred holds for one of them. Named paths are looked up,
+// not searched, so a query on "metadata.team" costs a map lookup per key.
 func AnyFlattened(v any, path string, pred func(string) bool) bool {
 	switch x := v.(type) {
 	case map[string]any:
-		for k, child := range x {
-			switch {
-			case path == "":
+		if path == "" {
+			for _, child := range x {
 				if AnyFlattened(child, "", pred) {
 					return true
 				}
-			case k == path:
-				if anyLeaf(child, pred) {
-					return true
-				}
-			case len(path) > len(k) && path[:len(k)] == k && path[len(k)] == '.':
-				if AnyFlattened(child, path[len(k)+1:], pred) {
+			}
+			return false
+		}
+		if child, ok := x[path]; ok && anyLeaf(child, pred) {
+			return true
+		}
+		// "a.b" may also be key "a" holding key "b" (or "a.x" holding "y"...).
+		for i := 0; i < len(path); i++ {
+			if path[i] == '.' {
+				if child, ok := x[path[:i]]; ok && AnyFlattened(child, path[i+1:], pred) {
 					return true
 				}
 			}

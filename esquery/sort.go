@@ -120,8 +120,15 @@ func sortOrder(name string, spec any) (bool, error) {
 
 // Key reads the sort values of d. A keyword field with several values
 // sorts by its smallest (ascending) or largest (descending) one.
-func (s Sort[D]) Key(d D) Key {
-	k := make(Key, len(s.fields))
+func (s Sort[D]) Key(d D) Key { return s.KeyInto(nil, d) }
+
+// KeyInto is Key reusing dst's storage (scratch space while scanning).
+func (s Sort[D]) KeyInto(dst Key, d D) Key {
+	k := dst[:0]
+	if cap(k) < len(s.fields) {
+		k = make(Key, len(s.fields))
+	}
+	k = k[:len(s.fields)]
 	for i, sf := range s.fields {
 		switch sf.f.Type {
 		case Date:

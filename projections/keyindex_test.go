@@ -1,0 +1,98 @@
+package projections
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+func keyIndexEvents(t *testing.T) []domain.Event {
+	t.Helper()
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	exp := t0.Add(24 * time.Hour)
+	var meta map[string]any
+	_ = json.Unmarshal([]byte(`{"team": "a", "env": {"tags": ["dev", "prod"]}, "n": 42}`), &meta)
+	newMeta := map[string]any{"team": "b"}
+	h := domain.HashSecret([]byte("s")).String()
+	evs := []domain.Event{
+		domain.NewEvent("e1", "org1", domain.AggKey, "k1", domain.Meta{Time: t0}, domain.KeyCreated{KeyID: "k1", Name: "one", Scope: domain.ScopeProject,
+			Project: "p1", Owner: domain.Owner{User: "u", Realm: domain.RealmProject}, Hash: h, Expires: &exp, Metadata: meta}),
+		domain.NewEvent("e2", "org1", domain.AggKey, "k2", domain.Meta{Time: t0}, domain.KeyCreated{KeyID: "k2", Name: "org-key", Scope: domain.ScopeOrg,
+			Owner: domain.Owner{User: "u"}, Hash: h, Metadata: map[string]any{}}),
+		domain.NewEvent("e3", "org1", domain.AggKey, "k3", domain.Meta{Time: t0.Add(time.Second)}, domain.KeyCreated{KeyID: "k3", Name: "two",
+			Scope: domain.ScopeProject, Project: "p1", Owner: domain.Owner{User: "v", Realm: domain.RealmMembers}, Hash: h, Metadata: meta}),
+		domain.NewEvent("e4", "org1", domain.AggKey, "k1", domain.Meta{Time: t0}, domain.KeyUpdated{Metadata: &newMeta, NeverExpires: true}),
+		domain.NewEvent("e5", "org1", domain.AggKey, "k3", domain.Meta{Time: t0.Add(time.Minute)}, domain.KeyInvalidated{}),
+		domain.NewEvent("e6", "org1", domain.AggKey, "k2", domain.Meta{Time: t0}, domain.KeyInvalidated{}),
+	}
+	for i := range evs {
+		evs[i].Seq = uint64(i + 1)
+	}
+	return evs
+}
+
+func scanned(ix *KeyIndex, t domain.TenantID, pr domain.ProjectID) []KeyRecord {
+	var out []KeyRecord
+	ix.Scan(t, pr, func(r *KeyRecord) { out = append(out, *r) })
+	return out
+}
+
+func TestKeyIndexFoldsProjectKeys(t *testing.T) {
+	ix := NewKeyIndex()
+	for _, ev := range keyIndexEvents(t) {
+		if err := ix.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := scanned(ix, "org1", "p1")
+	if len(recs) != 2 || recs[0].ID != "k1" || recs[1].ID != "k3" || ix.Len() != 2 {
+		t.Fatalf("project p1 holds %+v", recs)
+	}
+	k1, k3 := recs[0], recs[1]
+	if k1.Expires != 0 || len(k1.Metadata) != 1 || k1.Metadata[0] != (domain.MetadataLeaf{Path: "team", Value: "b"}) {
+		t.Fatalf("k1 after update: %+v", k1)
+	}
+	if !k3.Invalidated || k3.InvalidatedAt == 0 || k3.Realm != domain.RealmMembers {
+		t.Fatalf("k3: %+v", k3)
+	}
+	var leaves []string
+	for _, l := range k3.Metadata {
+		leaves = append(leaves, l.Path+"="+l.Value)
+	}
+	if got := strings.Join(leaves, ","); got != "env.tags=dev,env.tags=prod,n=42,team=a" {
+		t.Fatalf("flattened metadata %s", got)
+	}
+	if len(scanned(ix, "org2", "p1")) != 0 || len(scanned(ix, "org1", "p2")) != 0 {
+		t.Fatal("another tenant or project sees the keys")
+	}
+}
+
+func TestKeyIndexSnapshotRestoresTheSameState(t *testing.T) {
+	folded := NewKeyIndex()
+	for _, ev := range keyIndexEvents(t) {
+		if err := folded.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := folded.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := NewKeyIndex()
+	if err := restored.Restore(b); err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := folded.Digest()
+	d2, _ := restored.Digest()
+	if d1 != d2 || restored.Len() != 2 {
+		t.Fatal("restored index differs from the folded one")
+	}
+	// The restored index keeps folding.
+	more := domain.NewEvent("e7", "org1", domain.AggKey, "k1", domain.Meta{Time: time.Now()}, domain.KeyInvalidated{})
+	if err := restored.Apply(more); err != nil || !scanned(restored, "org1", "p1")[0].Invalidated {
+		t.Fatalf("apply after restore: %v", err)
+	}
+}
