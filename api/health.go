@@ -87,6 +87,10 @@ func (p *Probe) Check(ctx context.Context) Readiness {
 		out.Reason = "not connected to NATS"
 	case err != nil:
 		out.Reason = "event stream unreachable: " + err.Error()
+	case h.Current < h.Replicas/2+1:
+		// A leader that lost its followers still answers for a while, but
+		// it cannot commit a write.
+		out.Reason = fmt.Sprintf("the event stream has lost its quorum: %d of %d replicas current", h.Current, h.Replicas)
 	case out.LagSeconds > maxLag.Seconds():
 		out.Reason = fmt.Sprintf("projections are %.1fs (%d events) behind the log", out.LagSeconds, out.LagSequences)
 	default:

@@ -96,13 +96,15 @@ func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Me
 	seqs, err := s.Log.Append(ctx, eventlog.Append{Event: e, Expect: 0})
 	if domain.IsKind(err, domain.KindConflict) && idemKey != "" {
 		// A concurrent retry of the same request wrote it first.
-		if last, lerr := s.Log.Last(ctx, e.Subject()); lerr == nil && last != nil {
-			if werr := s.Wait.WaitFor(ctx, last.Seq); werr != nil {
-				return Created{}, werr
-			}
-			k, _ := s.Keys.Get(c.Tenant, id)
-			return Created{ID: id, Name: k.Name, Expires: k.Expires, Secret: secret, Encoded: domain.Encode(id, secret), Replayed: true}, nil
+		last, lerr := s.Log.LastSettled(ctx, e.Subject())
+		if lerr != nil || last == nil {
+			return Created{}, unsettled(lerr)
 		}
+		if werr := s.Wait.WaitFor(ctx, last.Seq); werr != nil {
+			return Created{}, werr
+		}
+		k, _ := s.Keys.Get(c.Tenant, id)
+		return Created{ID: id, Name: k.Name, Expires: k.Expires, Secret: secret, Encoded: domain.Encode(id, secret), Replayed: true}, nil
 	}
 	if err != nil {
 		return Created{}, err
@@ -125,9 +127,9 @@ func (s *Service) claim(ctx context.Context, p domain.Principal, m domain.Meta, 
 	ev := domain.NewEvent(uuid.NewString(), t, domain.AggIdem, claimID, m, domain.IdempotencyKeyClaimed{KeyID: id, Request: reqHash})
 	seqs, err := s.Log.Append(ctx, eventlog.Append{Event: ev, Expect: 0})
 	if domain.IsKind(err, domain.KindConflict) {
-		last, lerr := s.Log.Last(ctx, ev.Subject())
+		last, lerr := s.Log.LastSettled(ctx, ev.Subject())
 		if lerr != nil || last == nil {
-			return "", false, err
+			return "", false, unsettled(lerr)
 		}
 		if werr := s.Wait.WaitFor(ctx, last.Seq); werr != nil {
 			return "", false, werr
@@ -139,6 +141,15 @@ func (s *Service) claim(ctx context.Context, p domain.Principal, m domain.Meta, 
 		return "", false, err
 	}
 	return id, false, s.Wait.WaitFor(ctx, seqs[0])
+}
+
+// unsettled answers a create-if-absent that the log refused as taken while
+// the subject cannot be read or stays empty: a clustered stream refuses an
+// append while another to the subject is in flight, and that one can fail
+// too (a leader losing its quorum). The outcome is for a retry to find out
+// (the Idempotency-Key makes it safe); calling it a conflict would be false.
+func unsettled(err error) error {
+	return &domain.Error{Kind: domain.KindUnavailable, Op: "create if absent", Reason: "the event log is unavailable, retry later", Err: err}
 }
 
 func (s *Service) matchClaim(prev domain.IdempotencyKeyClaimed, reqHash string) (domain.KeyID, bool, error) {

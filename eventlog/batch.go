@@ -36,8 +36,12 @@ const (
 	// cost of several milliseconds that only pays off for large batches
 	// (see BenchmarkPublishBatch).
 	minAtomicBatch = 24
-	// batchTimeout bounds one commit round trip.
-	batchTimeout = 10 * time.Second
+	// batchTimeout bounds one commit round trip. An answer that does not
+	// come is resolved by reading the subject's last event (and, for a
+	// single publish, by publishing again under the same message id), so
+	// the bound is short: a stream leader that died with a publish in
+	// flight would otherwise stall every queued command for its length.
+	batchTimeout = 3 * time.Second
 )
 
 type request struct {

@@ -293,6 +293,11 @@ func (l *Log) awaitAck(ctx context.Context, a Append, ack jetstream.PubAckFuture
 		case err = <-ack.Err():
 		case <-time.After(l.ackTimeout()):
 			err = nats.ErrTimeout
+		case <-ctx.Done():
+			// The command's deadline passed: it answers 503 now rather than
+			// hold every command queued behind it. The write may still
+			// land; a retry with the same Idempotency-Key finds it.
+			return 0, unavailable("append", ctx.Err())
 		}
 		if isWrongLastSeq(err) {
 			if seq, ok := l.storedAsLast(ctx, subj, a.Event.ID); ok {
@@ -300,7 +305,9 @@ func (l *Log) awaitAck(ctx context.Context, a Append, ack jetstream.PubAckFuture
 			}
 			return 0, errConflict
 		}
-		if !isTimeout(err) || attempt >= 3 {
+		// A connection lost with the answer pending (a server died) is
+		// resolved like a timeout, on the server the client reconnected to.
+		if !isTimeout(err) && !errors.Is(err, nats.ErrDisconnected) || attempt >= 3 {
 			return 0, unavailable("append", err)
 		}
 		if seq, ok := l.storedAsLast(ctx, subj, a.Event.ID); ok {
@@ -314,6 +321,10 @@ func (l *Log) awaitAck(ctx context.Context, a Append, ack jetstream.PubAckFuture
 
 // storedAsLast reports whether the subject's last event is id.
 func (l *Log) storedAsLast(ctx context.Context, subj, id string) (uint64, bool) {
+	// Bounded like an ack: without a stream leader the read would wait
+	// out the command's whole deadline, holding the commands behind it.
+	ctx, cancel := context.WithTimeout(ctx, l.ackTimeout())
+	defer cancel()
 	ev, err := l.Last(ctx, subj)
 	if err != nil || ev == nil || ev.ID != id {
 		return 0, false

@@ -1,0 +1,87 @@
+package clustertest
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestLogOutage takes the log away from two replicas in two steps: first
+// two of the three nats-servers (the stream loses its quorum), then the
+// last one. Throughout, known keys keep authenticating on both replicas
+// (from each one's own auth index: never a false 401), commands answer 503
+// with Retry-After, readiness says not ready while liveness holds. When the
+// cluster is back, commands work again and a write on one replica reaches
+// the other.
+func TestLogOutage(t *testing.T) {
+	s := startSetup(t, 2)
+	a, b := s.replicas[0].URL(), s.replicas[1].URL()
+	k, ans, err := create(t.Context(), a, "outage-known")
+	if err != nil || ans.status != http.StatusCreated {
+		t.Fatalf("create: %v %s", err, ans.raw)
+	}
+	waitStatus(t, b, "/api/v1/whoami", "ApiKey "+k.encoded, http.StatusOK, 10*time.Second)
+
+	s.nats.Nodes[0].Kill()
+	s.nats.Nodes[1].Kill()
+	t.Run("quorum lost", func(t *testing.T) { checkDegraded(t, []string{a, b}, k, "outage-quorum") })
+	s.nats.Nodes[2].Kill()
+	t.Run("every server down", func(t *testing.T) { checkDegraded(t, []string{a, b}, k, "outage-down") })
+
+	for _, n := range s.nats.Nodes {
+		n.Start()
+	}
+	s.nats.WaitHealthy(t, 60*time.Second)
+	for _, url := range []string{a, b} {
+		waitStatus(t, url, "/readyz", "", http.StatusOK, 60*time.Second)
+	}
+	// The creates that were refused can be retried now, and a revocation
+	// made on B reaches A: both replicas follow the log again.
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	for _, name := range []string{"outage-quorum", "outage-down"} {
+		nb := &burst{urls: []string{b, a}, prefix: name, n: 1, workers: 1}
+		nb.run(ctx)
+		if len(nb.acked) != 1 {
+			t.Fatalf("create not acknowledged after the cluster came back (failures %v)", nb.failures())
+		}
+	}
+	must(t, "DELETE", b+keysPath+"/"+k.id, ownerAuth, nil, http.StatusOK)
+	waitStatus(t, a, "/api/v1/whoami", "ApiKey "+k.encoded, http.StatusUnauthorized, 10*time.Second)
+}
+
+// checkDegraded checks every replica with the log unusable: k
+// authenticates, a wrong secret is refused, a create answers 503 with
+// Retry-After, /readyz 503 and /healthz 200.
+func checkDegraded(t *testing.T, urls []string, k key, name string) {
+	for _, url := range urls {
+		must(t, "GET", url+"/api/v1/whoami", "ApiKey "+k.encoded, nil, http.StatusOK)
+		must(t, "GET", url+keysPath+"/"+k.id, "ApiKey "+k.encoded, nil, http.StatusOK)
+		must(t, "GET", url+"/api/v1/whoami", "ApiKey "+k.encoded+"x", nil, http.StatusUnauthorized)
+		waitStatus(t, url, "/readyz", "", http.StatusServiceUnavailable, 10*time.Second)
+		must(t, "GET", url+"/healthz", "", nil, http.StatusOK)
+	}
+	// Both replicas at once: with no quorum each waits out its append.
+	done := make(chan string, len(urls))
+	for _, url := range urls {
+		go func() {
+			start := time.Now()
+			r, err := call(context.Background(), "POST", url+keysPath, ownerAuth, map[string]any{"name": name}, "Idempotency-Key", name)
+			switch {
+			case err != nil:
+				done <- url + ": " + err.Error()
+			case r.status != http.StatusServiceUnavailable || r.retryAfter == "":
+				done <- url + ": create answered " + r.raw
+			default:
+				t.Logf("%s: create answered 503 in %v", url, time.Since(start).Round(time.Millisecond))
+				done <- ""
+			}
+		}()
+	}
+	for range urls {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
+}

@@ -1,0 +1,43 @@
+package clustertest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/keyplane/keyplane/internal/testproc"
+)
+
+// setup is a three-node NATS cluster and keyplane replicas on it.
+type setup struct {
+	nats     *testproc.Cluster
+	replicas []*testproc.Replica
+}
+
+// startSetup starts the cluster (every server fsyncing before it
+// acknowledges) and n replicas with an R3 stream.
+func startSetup(t testing.TB, n int) *setup {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts three nats-servers and keyplane replicas")
+	}
+	s := &setup{nats: testproc.StartCluster(t, testproc.ClusterOptions{SyncAlways: true})}
+	for i := range n {
+		s.replicas = append(s.replicas, s.startReplica(t, fmt.Sprintf("keyplane-%c", 'a'+i)))
+	}
+	return s
+}
+
+// startReplica starts one more keyplane replica on the cluster.
+func (s *setup) startReplica(t testing.TB, name string) *testproc.Replica {
+	t.Helper()
+	return testproc.StartReplica(t, name, "--nats-url", s.nats.ClientURLs(), "--replicas", "3", "--data-dir", t.TempDir())
+}
+
+// urls are the replicas' base URLs.
+func (s *setup) urls() []string {
+	var out []string
+	for _, r := range s.replicas {
+		out = append(out, r.URL())
+	}
+	return out
+}
