@@ -28,9 +28,10 @@ func startSetup(t testing.TB, n int) *setup {
 }
 
 // startReplica starts one more keyplane replica on the cluster.
-func (s *setup) startReplica(t testing.TB, name string) *testproc.Replica {
+func (s *setup) startReplica(t testing.TB, name string, flags ...string) *testproc.Replica {
 	t.Helper()
-	return testproc.StartReplica(t, name, "--nats-url", s.nats.ClientURLs(), "--replicas", "3", "--data-dir", t.TempDir())
+	args := append([]string{"--nats-url", s.nats.ClientURLs(), "--replicas", "3", "--data-dir", t.TempDir()}, flags...)
+	return testproc.StartReplica(t, name, args...)
 }
 
 // urls are the replicas' base URLs.
