@@ -28,13 +28,18 @@ func startApp(tb testing.TB) *app.App {
 	return startAppIn(tb, tb.TempDir())
 }
 
-// startAppIn runs keyplane with its log in dir (a restart reuses it).
-func startAppIn(tb testing.TB, dir string) *app.App {
+// startAppIn runs keyplane with its log in dir (a restart reuses it);
+// tweak, if given, adjusts the configuration.
+func startAppIn(tb testing.TB, dir string, tweak ...func(*app.Config)) *app.App {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a, err := app.Start(ctx, app.Config{DataDir: dir, Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, NeverAllowed: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
+	cfg := app.Config{DataDir: dir, Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, NeverAllowed: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
