@@ -6,4 +6,12 @@
 // The web console (package api/console, mounted at /console/) logs members
 // in with a signed session cookie, the third way to authenticate; state
 // changes made with it need the session's CSRF token (session.go).
+//
+// The Elasticsearch-compatible surface (es_*.go, routes in es_routes.go)
+// serves each project's /_security API under /projects/{project}/ and at
+// the root. Each project is its own "cluster": credentials of another
+// project are unknown there, its users, roles and application privileges
+// are the project's native realm (tenants.Realms), and the query API key
+// API scans the project's key records (projections.KeyIndex) with the
+// query DSL of package esquery.
 package api
