@@ -76,8 +76,12 @@ func BenchmarkESAuthenticate(b *testing.B) {
 			*nsop = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 		}
 	}
+	rounds := authRounds
+	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
 	var ratios []float64
-	for range authRounds {
+	for range rounds {
 		var n, k2 float64
 		b.Run("noop", run("http://"+ln.Addr().String()+"/", "", &n))
 		b.Run("authenticate", run(a.URL()+"/_security/_authenticate", "ApiKey "+k.str("encoded"), &k2))
@@ -91,7 +95,8 @@ func BenchmarkESAuthenticate(b *testing.B) {
 	}
 }
 
-// authRounds is how many times the authenticate benchmark alternates.
+// authRounds is how many times the authenticate benchmark alternates
+// ($KEYPLANE_BENCH_ROUNDS overrides it).
 const authRounds = 5
 
 // benchKeys is how many keys the query benchmark searches.
