@@ -180,6 +180,7 @@ func (s *Server) invalidateAll(x *esReq, keys []domain.Key) map[string]any {
 		err error
 	}
 	results := make([]result, len(keys))
+	m := x.meta()
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for i := range keys {
@@ -190,7 +191,7 @@ func (s *Server) invalidateAll(x *esReq, keys []domain.Key) map[string]any {
 		sem <- struct{}{}
 		go func(i int) {
 			defer func() { <-sem; wg.Done() }()
-			did, err := s.Commands.InvalidateKey(ctx, x.p, x.meta(), x.org.ID, keys[i].ID, "")
+			did, err := s.Commands.InvalidateKey(ctx, x.p, m, x.org.ID, keys[i].ID, "")
 			results[i] = result{did, err}
 		}(i)
 	}

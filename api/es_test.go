@@ -206,3 +206,51 @@ func TestRealmSurvivesRestart(t *testing.T) {
 		t.Fatalf("a deleted owner's key keeps privileges: %s", hp.raw)
 	}
 }
+
+// With manage_own_api_key only, a user reaches its own keys and must say
+// so (owner=true, or its username and realm); a key reaches only itself.
+func TestManageOwnReachesOnlyOwnKeys(t *testing.T) {
+	a := startApp(t)
+	owner, base := basic(ownerAuth), a.URL()
+	esDo(t, "PUT", base+"/_security/role/own", owner, `{"cluster": ["manage_own_api_key"]}`).must(t, 200)
+	for _, u := range []string{"u1", "u2"} {
+		esDo(t, "PUT", base+"/_security/user/"+u, owner, `{"password": "`+u+`-password", "roles": ["own"]}`).must(t, 200)
+	}
+	u1, u2 := basic("u1:u1-password"), basic("u2:u2-password")
+	k1 := esDo(t, "POST", base+"/_security/api_key", u1, `{"name": "k1"}`).must(t, 200)
+	k2 := esDo(t, "POST", base+"/_security/api_key", u2, `{"name": "k2"}`).must(t, 200)
+	esDo(t, "GET", base+"/_security/api_key", u1, nil).must(t, 403)
+	esDo(t, "GET", base+"/_security/api_key?id="+k2.str("id"), u1, nil).must(t, 403)
+	own := esDo(t, "GET", base+"/_security/api_key?owner=true", u1, nil).must(t, 200)
+	if ks := own.body["api_keys"].([]any); len(ks) != 1 || ks[0].(map[string]any)["id"] != k1.str("id") {
+		t.Fatalf("owner=true: %s", own.raw)
+	}
+	esDo(t, "GET", base+"/_security/api_key?username=u1&realm_name=default_native", u1, nil).must(t, 200)
+	esDo(t, "GET", base+"/_security/api_key?username=u2&realm_name=default_native", u1, nil).must(t, 403)
+	// A key sees itself by id, nothing else, and never its limited-by.
+	key1 := "ApiKey " + k1.str("encoded")
+	esDo(t, "GET", base+"/_security/api_key?id="+k1.str("id"), key1, nil).must(t, 200)
+	esDo(t, "GET", base+"/_security/api_key?id="+k2.str("id"), key1, nil).must(t, 403)
+	esDo(t, "GET", base+"/_security/api_key?id="+k1.str("id")+"&with_limited_by=true", key1, nil).must(t, 403)
+	q := esDo(t, "POST", base+"/_security/_query/api_key", u2, `{}`).must(t, 200)
+	if q.body["total"].(float64) != 1 {
+		t.Fatalf("u2's query: %s", q.raw)
+	}
+	// Updates touch only the caller's keys; keys cannot update keys.
+	esDo(t, "PUT", base+"/_security/api_key/"+k2.str("id"), u1, `{"metadata": {"x": 1}}`).must(t, 404)
+	esDo(t, "PUT", base+"/_security/api_key/"+k1.str("id"), key1, `{"metadata": {"x": 1}}`).must(t, 400)
+	bulk := esDo(t, "POST", base+"/_security/api_key/_bulk_update", u1, `{"ids": ["`+k1.str("id")+`", "`+k2.str("id")+`"], "metadata": {"x": 1}}`).must(t, 200)
+	if errs, _ := bulk.body["errors"].(map[string]any); errs == nil || errs["count"].(float64) != 1 || len(bulk.body["updated"].([]any)) != 1 {
+		t.Fatalf("bulk update across owners: %s", bulk.raw)
+	}
+	// A key may invalidate itself, and a user its own keys with owner=true.
+	esDo(t, "DELETE", base+"/_security/api_key", u1, `{"ids": ["`+k2.str("id")+`"]}`).must(t, 403)
+	inv := esDo(t, "DELETE", base+"/_security/api_key", key1, `{"ids": ["`+k1.str("id")+`"]}`).must(t, 200)
+	if len(inv.body["invalidated_api_keys"].([]any)) != 1 {
+		t.Fatalf("self-invalidation: %s", inv.raw)
+	}
+	inv = esDo(t, "DELETE", base+"/_security/api_key", u2, `{"owner": true}`).must(t, 200)
+	if len(inv.body["invalidated_api_keys"].([]any)) != 1 {
+		t.Fatalf("owner=true invalidation: %s", inv.raw)
+	}
+}
