@@ -83,6 +83,17 @@ type createKeyRequest struct {
 	Type            domain.KeyType  `json:"type"`
 }
 
+// command is the request as the domain's command, for an organization key
+// or, with a project, a project key.
+func (req createKeyRequest) command(t domain.TenantID, project domain.ProjectID) domain.CreateKey {
+	c := domain.CreateKey{Tenant: t, Scope: domain.ScopeOrg, Project: project, Type: req.Type, Name: req.Name,
+		Expiration: req.Expiration, RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata}
+	if project != "" {
+		c.Scope = domain.ScopeProject
+	}
+	return c
+}
+
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req createKeyRequest
 	if err := decodeBody(r, &req, false); err != nil {
@@ -92,11 +103,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p domain.Prin
 	if err != nil {
 		return err
 	}
-	c := domain.CreateKey{Tenant: ks.org.ID, Scope: domain.ScopeOrg, Project: ks.project, Type: req.Type, Name: req.Name,
-		Expiration: req.Expiration, RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata}
-	if ks.project != "" {
-		c.Scope = domain.ScopeProject
-	}
+	c := req.command(ks.org.ID, ks.project)
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
 	out, err := s.Commands.CreateKey(ctx, p, s.meta(w, r, p), c, r.Header.Get("Idempotency-Key"))
@@ -270,12 +277,15 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request, p domain.Princip
 	return nil
 }
 
+// updateKeyRequest is the body of an update: only these may change.
+type updateKeyRequest struct {
+	RoleDescriptors json.RawMessage `json:"role_descriptors"`
+	Metadata        *map[string]any `json:"metadata"`
+	Expiration      *string         `json:"expiration"`
+}
+
 func (s *Server) updateKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
-	var req struct {
-		RoleDescriptors json.RawMessage `json:"role_descriptors"`
-		Metadata        *map[string]any `json:"metadata"`
-		Expiration      *string         `json:"expiration"`
-	}
+	var req updateKeyRequest
 	if err := decodeBody(r, &req, false); err != nil {
 		return err
 	}
@@ -323,10 +333,13 @@ func invalidation(ids []domain.KeyID, fresh bool) map[string]any {
 // MaxBulk bounds ids in one bulk request.
 const MaxBulk = 1000
 
+// bulkDeleteRequest is the body of a bulk revoke.
+type bulkDeleteRequest struct {
+	IDs []domain.KeyID `json:"ids"`
+}
+
 func (s *Server) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
-	var req struct {
-		IDs []domain.KeyID `json:"ids"`
-	}
+	var req bulkDeleteRequest
 	if err := decodeBody(r, &req, false); err != nil {
 		return err
 	}
