@@ -167,7 +167,7 @@ func (a *App) finalSnapshot() {
 	if !a.snap.running {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := a.saveSnapshot(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		a.Config.Logger.Warn("snapshot not saved on shutdown", "err", err)

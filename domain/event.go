@@ -68,6 +68,8 @@ type Event struct {
 
 	// Seq is the stream sequence, set when the event is read from the log.
 	Seq uint64 `json:"-"`
+	// payload is Data decoded once (Decoded), for several folds of one event.
+	payload Payload
 }
 
 // Subject is where the event's aggregate lives in the log.
@@ -99,11 +101,26 @@ func NewEvent(id string, t TenantID, aggType, aggID string, m Meta, p Payload) E
 // Decode returns the event's payload at the current schema version, upcasting
 // older versions. An unknown type or version is an error.
 func (e Event) Decode() (Payload, error) {
+	if e.payload != nil {
+		return e.payload, nil
+	}
 	f, ok := decoders[decoderKey{e.Type, e.Version}]
 	if !ok {
 		return nil, E(KindInternal, "unknown event %s v%d", e.Type, e.Version)
 	}
 	return f(e.Data)
+}
+
+// Decoded returns e with its payload decoded, so that the projections it is
+// handed to do not decode it each: their Decode returns this one value,
+// which they share and must not modify (folds replace, never mutate).
+func (e Event) Decoded() (Event, error) {
+	p, err := e.Decode()
+	if err != nil {
+		return e, err
+	}
+	e.payload = p
+	return e, nil
 }
 
 type decoderKey struct {

@@ -1,7 +1,9 @@
 package projections
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math"
 	"sort"
 
 	"github.com/keyplane/keyplane/domain"
@@ -82,7 +84,7 @@ func encodeKey(w *writer, k *domain.Key) error {
 	if err := w.jsonMap(len(k.LimitedBy), k.LimitedBy == nil, k.LimitedBy); err != nil {
 		return err
 	}
-	if err := w.jsonMap(len(k.Metadata), k.Metadata == nil, k.Metadata); err != nil {
+	if err := w.metadata(k.Metadata); err != nil {
 		return err
 	}
 	w.bool(k.Invalidated)
@@ -162,7 +164,25 @@ const (
 	jsonNil   = 0
 	jsonEmpty = 1
 	jsonValue = 2
+	anyValue  = 3 // metadata in the compact encoding of (*writer).any
 )
+
+// metadata writes a key's metadata without encoding/json when it holds
+// only what JSON decodes to (the only way it reaches a key: from the log),
+// which is most of what makes a restore of a million keys fast. The value
+// is length-prefixed so that a restore decodes each distinct metadata once
+// and lets the keys that carry it share it (folds replace a key's metadata,
+// never modify it, so sharing is safe; Decoded payloads rely on the same).
+func (w *writer) metadata(m map[string]any) error {
+	if m == nil || len(m) == 0 || !plainJSON(m) {
+		return w.jsonMap(len(m), m == nil, m)
+	}
+	w.buf = append(w.buf, anyValue)
+	var body writer
+	body.any(m)
+	w.bytes(body.buf)
+	return nil
+}
 
 func (w *writer) jsonMap(n int, isNil bool, v any) error {
 	switch {
@@ -192,6 +212,13 @@ func (r *reader) jsonMap(dst any, empty func()) error {
 	case jsonNil:
 	case jsonEmpty:
 		empty()
+	case anyValue:
+		dm, ok := dst.(*map[string]any)
+		if !ok {
+			r.fail("metadata target")
+			return r.err
+		}
+		*dm = r.sharedMetadata(r.bytes())
 	case jsonValue:
 		if err := json.Unmarshal(r.bytes(), dst); err != nil && r.err == nil {
 			r.err = err
@@ -200,4 +227,141 @@ func (r *reader) jsonMap(dst any, empty func()) error {
 		r.fail("json tag")
 	}
 	return r.err
+}
+
+// sharedMetadata decodes one encoded metadata, or returns the map decoded
+// earlier from the same bytes.
+func (r *reader) sharedMetadata(b []byte) map[string]any {
+	if m, ok := r.metas[string(b)]; ok {
+		return m
+	}
+	sub := reader{buf: b}
+	m, ok := sub.any().(map[string]any)
+	if err := sub.done(); err != nil || !ok {
+		r.fail("metadata")
+		return nil
+	}
+	if r.metas == nil {
+		r.metas = map[string]map[string]any{}
+	}
+	r.metas[string(b)] = m
+	return m
+}
+
+// Tags of the compact encoding of JSON values.
+const (
+	anyNull = iota
+	anyFalse
+	anyTrue
+	anyNumber
+	anyString
+	anyArray
+	anyObject
+)
+
+// plainJSON reports whether v holds only the types encoding/json decodes
+// into an any: nil, bool, float64, string, []any and map[string]any.
+func plainJSON(v any) bool {
+	switch x := v.(type) {
+	case nil, bool, float64, string:
+		return true
+	case []any:
+		for _, e := range x {
+			if !plainJSON(e) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		for _, e := range x {
+			if !plainJSON(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// any writes a plainJSON value; object keys are sorted, so the encoding is
+// canonical.
+func (w *writer) any(v any) {
+	switch x := v.(type) {
+	case nil:
+		w.buf = append(w.buf, anyNull)
+	case bool:
+		if x {
+			w.buf = append(w.buf, anyTrue)
+		} else {
+			w.buf = append(w.buf, anyFalse)
+		}
+	case float64:
+		w.buf = append(w.buf, anyNumber)
+		w.buf = binary.LittleEndian.AppendUint64(w.buf, math.Float64bits(x))
+	case string:
+		w.buf = append(w.buf, anyString)
+		w.str(x)
+	case []any:
+		w.buf = append(w.buf, anyArray)
+		w.uint(uint64(len(x)))
+		for _, e := range x {
+			w.any(e)
+		}
+	case map[string]any:
+		w.buf = append(w.buf, anyObject)
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		w.uint(uint64(len(keys)))
+		for _, k := range keys {
+			w.sym(k)
+			w.any(x[k])
+		}
+	}
+}
+
+func (r *reader) any() any {
+	if len(r.buf) == 0 {
+		r.fail("value")
+		return nil
+	}
+	tag := r.buf[0]
+	r.buf = r.buf[1:]
+	switch tag {
+	case anyNull:
+		return nil
+	case anyFalse:
+		return false
+	case anyTrue:
+		return true
+	case anyNumber:
+		if len(r.buf) < 8 {
+			r.fail("number")
+			return nil
+		}
+		f := math.Float64frombits(binary.LittleEndian.Uint64(r.buf))
+		r.buf = r.buf[8:]
+		return f
+	case anyString:
+		return r.str()
+	case anyArray:
+		n := r.count()
+		a := make([]any, 0, n)
+		for range n {
+			a = append(a, r.any())
+		}
+		return a
+	case anyObject:
+		n := r.count()
+		m := make(map[string]any, n)
+		for range n {
+			k := r.sym()
+			m[k] = r.any()
+		}
+		return m
+	}
+	r.fail("value tag")
+	return nil
 }

@@ -60,6 +60,11 @@ func (r *Runner) Apply(ev domain.Event) error {
 	if ev.Seq != 0 && ev.Seq <= r.applied.Load() {
 		return nil
 	}
+	// Decode once for every projection. An event this binary cannot decode
+	// is left to the projections: those that fold it will say so.
+	if d, err := ev.Decoded(); err == nil {
+		ev = d
+	}
 	for _, a := range r.appliers {
 		if err := a.Apply(ev); err != nil {
 			return fmt.Errorf("projection %T at sequence %d (%s): %w", a, ev.Seq, ev.Type, err)

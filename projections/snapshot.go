@@ -154,6 +154,7 @@ type reader struct {
 	syms   []string
 	actors []domain.Actor
 	owners []domain.Owner
+	metas  map[string]map[string]any // decoded metadata by encoding (keys_snapshot.go)
 	err    error
 }
 

@@ -24,7 +24,7 @@ func richTrail(t *testing.T) []domain.Event {
 	far := time.Date(9999, 12, 31, 23, 59, 59, 999, time.UTC)
 	more := []domain.Payload{
 		domain.KeyCreated{KeyID: "k3", Name: "rich", Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Owner: domain.Owner{User: "alice", Realm: "native"},
-			Hash: hashHex, Expires: &far, RoleDescriptors: rds, LimitedBy: []domain.RoleDescriptors{rds}, Metadata: map[string]any{"team": "sre", "n": 1.5}},
+			Hash: hashHex, Expires: &far, RoleDescriptors: rds, LimitedBy: []domain.RoleDescriptors{rds}, Metadata: map[string]any{"team": "sre", "n": 1.5, "nested": []any{"x", true, nil, map[string]any{"b": false, "n": -2e300}}}},
 		domain.KeyUpdated{Metadata: &map[string]any{}},
 	}
 	for i, p := range more {
