@@ -1,0 +1,260 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/projections"
+)
+
+// benchSize reads a size from the environment (scripts/bench can shrink
+// the benchmarks on a slow machine).
+func benchSize(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// keyHistory is a realistic log of n events over 50 organizations: key
+// creations with owners, expirations and metadata, and every tenth event
+// an update, every twentieth a revocation, of an earlier key.
+func keyHistory(n int, emit func(domain.Event)) {
+	tenants := make([]domain.TenantID, 50)
+	for i := range tenants {
+		tenants[i] = domain.NewTenantID()
+	}
+	var keys []domain.KeyID
+	var owners []domain.TenantID
+	exp := time.Now().Add(90 * 24 * time.Hour).UTC()
+	for i := 0; i < n; i++ {
+		m := domain.Meta{Actor: domain.Actor{Kind: domain.ActorUser, ID: "owner" + strconv.Itoa(i%200), Name: "owner" + strconv.Itoa(i%200)},
+			Source: domain.Source{Addr: "10.1.2." + strconv.Itoa(i%250), UserAgent: "terraform/1.9"}, CorrelationID: uuid.NewString(), Time: time.Now()}
+		var ev domain.Event
+		switch {
+		case i%20 == 19 && len(keys) > 10:
+			k := len(keys) - 10
+			ev = domain.NewEvent(uuid.NewString(), owners[k], domain.AggKey, string(keys[k]), m, domain.KeyInvalidated{})
+		case i%10 == 9 && len(keys) > 5:
+			k := len(keys) - 5
+			md := map[string]any{"rotated": i}
+			ev = domain.NewEvent(uuid.NewString(), owners[k], domain.AggKey, string(keys[k]), m, domain.KeyUpdated{Metadata: &md})
+		default:
+			id, t := domain.NewKeyID(), tenants[i%len(tenants)]
+			keys, owners = append(keys, id), append(owners, t)
+			ev = domain.NewEvent(uuid.NewString(), t, domain.AggKey, string(id), m, domain.KeyCreated{KeyID: id, Name: "deploy-" + strconv.Itoa(i),
+				Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Owner: domain.Owner{User: m.Actor.ID, Realm: "native"},
+				Hash: domain.HashSecret([]byte(id)).String(), Expires: &exp, RoleDescriptors: domain.RoleDescriptors{},
+				Metadata: map[string]any{"team": "infra"}})
+		}
+		emit(ev)
+	}
+}
+
+// fillLog writes events to the log in batches of 100 from 8 writers (the
+// group commit's batch size), without concurrency checks.
+func fillLog(tb testing.TB, l *eventlog.Log, n int, gen func(int, func(domain.Event))) {
+	tb.Helper()
+	ctx := context.Background()
+	batches := make(chan []eventlog.Append, 16)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for b := range batches {
+				if _, err := l.Append(ctx, b...); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	var batch []eventlog.Append
+	gen(n, func(ev domain.Event) {
+		batch = append(batch, eventlog.Append{Event: ev, AnySeq: true})
+		if len(batch) == 100 {
+			batches <- batch
+			batch = nil
+		}
+	})
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		tb.Fatal(err)
+	default:
+	}
+}
+
+func openBenchLog(tb testing.TB, dir string) *eventlog.Log {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// Relaxed fsync only to write the fixture quickly; reads do not fsync.
+	l, err := eventlog.Open(ctx, eventlog.Options{DataDir: dir, FsyncInterval: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return l
+}
+
+// BenchmarkReplay compares, over one stream written once, a raw read of
+// every event with an ordered consumer (no decoding) and `keyplane
+// replay`'s rebuild of every projection from it, alternately in each
+// iteration so that both see the same machine. It reports the median
+// events/s of each, their ratio (goal >= 0.8), and the CPU time per event
+// of each (process user+system: steadier than wall time on a shared box).
+func BenchmarkReplay(b *testing.B) {
+	n := benchSize("KEYPLANE_BENCH_REPLAY_EVENTS", 200_000)
+	l := openBenchLog(b, b.TempDir())
+	defer l.Close()
+	fillLog(b, l, n, keyHistory)
+	ctx := context.Background()
+	raw := func() error {
+		count := 0
+		err := l.Scan(ctx, eventlog.Range{}, func(uint64, []byte) error { count++; return nil })
+		if err == nil && count != n {
+			err = fmt.Errorf("read %d of %d", count, n)
+		}
+		return err
+	}
+	replay := func() error {
+		r, err := Rebuild(ctx, Config{}, l, 0, nil)
+		if err == nil && r.Applied() != uint64(n) {
+			err = fmt.Errorf("rebuilt %d of %d", r.Applied(), n)
+		}
+		return err
+	}
+	var rawRate, replayRate, rawCPU, replayCPU []float64
+	for b.Loop() {
+		for _, m := range []struct {
+			run       func() error
+			rate, cpu *[]float64
+		}{{raw, &rawRate, &rawCPU}, {replay, &replayRate, &replayCPU}} {
+			runtime.GC()
+			t0, c0 := time.Now(), cpuTime()
+			if err := m.run(); err != nil {
+				b.Fatal(err)
+			}
+			*m.rate = append(*m.rate, float64(n)/time.Since(t0).Seconds())
+			*m.cpu = append(*m.cpu, float64((cpuTime()-c0).Nanoseconds())/1e3/float64(n))
+		}
+	}
+	b.ReportMetric(median(rawRate), "raw-events/s")
+	b.ReportMetric(median(replayRate), "replay-events/s")
+	b.ReportMetric(median(replayRate)/median(rawRate), "replay/raw")
+	b.ReportMetric(median(rawCPU), "raw-cpu-µs/event")
+	b.ReportMetric(median(replayCPU), "replay-cpu-µs/event")
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// cpuTime is the process's user plus system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkColdStart starts keyplane on a log of a million key creations
+// (KEYPLANE_BENCH_KEYS), with snapshots off (the whole log is folded) and
+// from a snapshot taken at the end of the log, three times each, and
+// reports the median start (open the log, load, catch up, serve) in ms.
+func BenchmarkColdStart(b *testing.B) {
+	n := benchSize("KEYPLANE_BENCH_KEYS", 1_000_000)
+	dir := b.TempDir()
+	l := openBenchLog(b, dir)
+	fillLog(b, l, n, func(n int, emit func(domain.Event)) {
+		keyHistory(n, func(ev domain.Event) {
+			if ev.Type == "KeyCreated" || ev.Type == "KeyInvalidated" {
+				emit(ev)
+			}
+		})
+	})
+	total, _ := l.LastSeq(context.Background())
+	l.Close()
+	start := func(b *testing.B, snapshots time.Duration) time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		t0 := time.Now()
+		a, err := Start(ctx, Config{DataDir: dir, Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, SnapshotInterval: snapshots,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
+		if err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(t0)
+		if a.Auth.Len() < n*9/10 {
+			b.Fatalf("started with %d keys", a.Auth.Len())
+		}
+		a.Close()
+		return took
+	}
+	start(b, time.Hour) // folds everything once and saves a snapshot on Close
+	for _, c := range []struct {
+		name      string
+		snapshots time.Duration
+	}{{"full-replay", -1}, {"from-snapshot", time.Hour}} {
+		b.Run(c.name, func(b *testing.B) {
+			var runs []time.Duration
+			for b.Loop() {
+				runs = append(runs, start(b, c.snapshots))
+			}
+			sort.Slice(runs, func(i, j int) bool { return runs[i] < runs[j] })
+			b.ReportMetric(float64(runs[len(runs)/2].Milliseconds()), "median-ms")
+			b.ReportMetric(float64(total), "events")
+		})
+	}
+}
+
+// BenchmarkAuthIndexMemory builds the auth index of a million keys
+// (KEYPLANE_BENCH_KEYS) and reports the live heap it holds per key (goal
+// <= 200 bytes), the key ids' strings included.
+func BenchmarkAuthIndexMemory(b *testing.B) {
+	n := benchSize("KEYPLANE_BENCH_KEYS", 1_000_000)
+	exp := time.Now().Add(24 * time.Hour)
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		idx := projections.NewAuthIndex()
+		for i := 0; i < n; i++ {
+			id := domain.NewKeyID()
+			ev := domain.NewEvent("e", "t", domain.AggKey, string(id), domain.Meta{Time: exp},
+				domain.KeyCreated{KeyID: id, Name: "k", Scope: domain.ScopeOrg, Type: domain.KeyPersonal,
+					Hash: domain.HashSecret([]byte(id)).String(), Expires: &exp})
+			if err := idx.Apply(ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if idx.Len() != n {
+			b.Fatal(fmt.Sprint("indexed ", idx.Len()))
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "bytes/key")
+		runtime.KeepAlive(idx)
+	}
+}

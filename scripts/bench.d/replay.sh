@@ -1,0 +1,11 @@
+# Sourced by scripts/bench (filter "replay"): issue 6's figures.
+# - replay events/s against a raw ordered-consumer read of the same stream,
+#   measured alternately in each of 3 iterations (medians, and CPU/event);
+# - cold start with 1,000,000 keys from a snapshot and by full replay, 3
+#   starts each inside one run (the fixture takes minutes to write, so this
+#   one runs once and reports its own medians, median-ms);
+# - live heap of the auth index per key at 1,000,000 keys (bytes/key).
+# KEYPLANE_BENCH_REPLAY_EVENTS and KEYPLANE_BENCH_KEYS shrink them.
+run ./app 'BenchmarkReplay$' 3x
+run ./app 'BenchmarkAuthIndexMemory$' 1x
+go test -run '^$' -bench 'BenchmarkColdStart$' -benchtime 3x -count 1 -timeout 60m ./app 2>&1 | grep -E '^Benchmark' | tee -a "$out" || true
