@@ -258,3 +258,28 @@ func BenchmarkAuthIndexMemory(b *testing.B) {
 		runtime.KeepAlive(idx)
 	}
 }
+
+// BenchmarkAuditMemory folds a million events (KEYPLANE_BENCH_KEYS) of
+// keyHistory into the audit index and reports its live heap per event
+// (README: about 72 bytes; the entries themselves are read from the log).
+func BenchmarkAuditMemory(b *testing.B) {
+	n := benchSize("KEYPLANE_BENCH_KEYS", 1_000_000)
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		idx := projections.NewAudit()
+		seq := uint64(0)
+		keyHistory(n, func(ev domain.Event) {
+			seq++
+			ev.Seq = seq
+			if err := idx.Apply(ev); err != nil {
+				b.Fatal(err)
+			}
+		})
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(idx.Len()), "bytes/event")
+		runtime.KeepAlive(idx)
+	}
+}

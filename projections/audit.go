@@ -15,9 +15,11 @@ import (
 // project) in fixed 48-byte records, with actors, types and projects
 // interned; an entry is shown by reading its event back from the log
 // (AuditEntryOf), so what an auditor sees is the log itself. Memory: 48
-// bytes an event, plus about 50 bytes per project-scoped key (to find the
-// project of a key's later events), plus one part-filled chunk per
-// organization: about 70 MB for a million events.
+// bytes an event and its key id's 24 (shared with the key list when both
+// fold the same event), plus about 50 bytes per project-scoped key (to
+// find the project of a key's later events), plus one part-filled chunk
+// per organization: 72 bytes an event measured (BenchmarkAuditMemory),
+// about 70 MB for a million.
 type Audit struct {
 	mu         sync.RWMutex
 	tenants    map[domain.TenantID]*auditLog

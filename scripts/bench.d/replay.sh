@@ -4,8 +4,9 @@
 # - cold start with 1,000,000 keys from a snapshot and by full replay, 3
 #   starts each inside one run (the fixture takes minutes to write, so this
 #   one runs once and reports its own medians, median-ms);
-# - live heap of the auth index per key at 1,000,000 keys (bytes/key).
+# - live heap of the auth index per key at 1,000,000 keys (bytes/key), and
+#   of the audit index per event at 1,000,000 events (bytes/event).
 # KEYPLANE_BENCH_REPLAY_EVENTS and KEYPLANE_BENCH_KEYS shrink them.
 run ./app 'BenchmarkReplay$' 3x
-run ./app 'BenchmarkAuthIndexMemory$' 1x
+run ./app 'BenchmarkAuthIndexMemory$|BenchmarkAuditMemory$' 1x
 go test -run '^$' -bench 'BenchmarkColdStart$' -benchtime 3x -count 1 -timeout 60m ./app 2>&1 | grep -E '^Benchmark' | tee -a "$out" || true
