@@ -20,6 +20,11 @@
 //	         sequence (optimistic concurrency; 0 means create-if-absent)
 //	consumer "notifier": durable, on kp.*.notice.>, shared by every replica
 //	         (each notice is delivered to one; see Consume)
+//	objects  KEYPLANE_SNAPSHOTS (object store): "projections", the latest
+//	         snapshot of every projection and the sequence it covers; a
+//	         cache of the stream, never a source of truth (snapshot.go)
+//	kv       KEYPLANE_CONFIG: shared secrets (idempotency, operator token)
+//	lock     <data-dir>/keyplane.lock: one process per embedded data dir
 //
 // A "wrong last sequence" answer becomes domain.ErrConflict. A publish whose
 // answer timed out may have been stored: Append reads the subject's last

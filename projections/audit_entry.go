@@ -69,7 +69,7 @@ func AuditEntryOf(ev domain.Event, projectOf func(domain.KeyID) domain.ProjectID
 var knownAuditPayloads = map[string]bool{}
 
 func init() {
-	for _, p := range []domain.Payload{domain.KeyCreated{}, domain.KeyUpdated{}, domain.KeyInvalidated{},
+	for _, p := range []domain.Payload{domain.KeyCreated{}, domain.KeyUpdated{}, domain.KeyInvalidated{}, domain.KeyExpired{},
 		domain.OrgCreated{}, domain.ProjectCreated{}, domain.MemberAdded{}, domain.ContactsSet{}} {
 		knownAuditPayloads[p.EventType()] = true
 	}
@@ -93,9 +93,14 @@ func changeOf(p domain.Payload, e *AuditEntry) AuditChange {
 		if c.Expiration != "" {
 			c.Fields = append(c.Fields, "expiration")
 		}
+		if x.LimitedBy != nil {
+			c.Fields = append(c.Fields, "limited_by")
+		}
 		return c
 	case domain.KeyInvalidated:
 		return AuditChange{Reason: x.Reason}
+	case domain.KeyExpired:
+		return AuditChange{Expiration: expiration(&x.Expires, false)}
 	case domain.OrgCreated:
 		return AuditChange{Name: x.Name, Owner: x.Owner}
 	case domain.ProjectCreated:

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -118,6 +119,19 @@ func TestAuditEntriesShowWhoWhatWhenAndWhereButNoSecret(t *testing.T) {
 	up, _ := AuditEntryOf(evs[4], a.ProjectOfKey)
 	if !slices.Equal(up.Change.Fields, []string{"expiration"}) || up.Actor.User != "alice" {
 		t.Fatalf("KeyUpdated entry = %+v", up)
+	}
+	limits := []domain.RoleDescriptors{{}}
+	for _, c := range []struct {
+		p    domain.Payload
+		want AuditChange
+	}{
+		{domain.KeyUpdated{LimitedBy: &limits}, AuditChange{Fields: []string{"limited_by"}}},
+		{domain.KeyExpired{Expires: t0}, AuditChange{Expiration: "2026-03-10T14:00:00Z"}},
+	} {
+		e, err := AuditEntryOf(domain.NewEvent("x", "o1", domain.AggKey, "k1", domain.Meta{Time: t0}, c.p), a.ProjectOfKey)
+		if err != nil || fmt.Sprint(e.Change) != fmt.Sprint(c.want) || e.Project != "p1" {
+			t.Fatalf("%s entry = %+v, %v; want change %+v", c.p.EventType(), e, err, c.want)
+		}
 	}
 	never, _ := AuditEntryOf(evs[3], a.ProjectOfKey)
 	if never.Change.Expiration != "never" || never.Project != "" {

@@ -6,4 +6,12 @@
 //
 // Every projection records the last sequence it applied; folds are
 // deterministic, so replaying the log rebuilds the same state.
+//
+// The audit index (audit.go) finds an organization's events by actor, key,
+// type, project and time; its entries are read back from the log. A
+// Snapshotter encodes its state canonically (snapshot.go): the encoding is
+// both its snapshot, which the runner checkpoints at one sequence between
+// two events (checkpoint.go), and its digest, which replay compares with a
+// live server's (digest.go). KeysAsOf folds the key list of any past
+// sequence or time (asof.go).
 package projections
