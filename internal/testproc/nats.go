@@ -27,6 +27,7 @@ type Node struct {
 	Port, ClusterPort, HTTPPort int
 	Dir                         string // config file and JetStream store
 	bin                         string
+	scheme                      string // nats, or tls when the config has a tls block
 	proc                        *Proc
 	t                           testing.TB
 }
@@ -38,6 +39,8 @@ type ClusterOptions struct {
 	// SyncAlways makes every server fsync before acknowledging
 	// (jetstream sync_interval: always), keyplane's durability promise.
 	SyncAlways bool
+	// Config is added to every server's configuration (a tls block, say).
+	Config string
 }
 
 // StartCluster starts a cluster and waits until every server reports
@@ -57,11 +60,14 @@ func StartCluster(t testing.TB, o ClusterOptions) *Cluster {
 	dir := t.TempDir()
 	for i := range o.Nodes {
 		n := &Node{Name: fmt.Sprintf("n%d", i+1), Port: ports[3*i], ClusterPort: ports[3*i+1], HTTPPort: ports[3*i+2],
-			Dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1)), bin: bin, t: t}
+			Dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1)), bin: bin, scheme: "nats", t: t}
+		if strings.Contains(o.Config, "tls {") {
+			n.scheme = "tls"
+		}
 		c.Nodes = append(c.Nodes, n)
 	}
 	for _, n := range c.Nodes {
-		if err := n.writeConfig(c, o.SyncAlways); err != nil {
+		if err := n.writeConfig(c, o); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -101,7 +107,7 @@ func (c *Cluster) WaitHealthy(t testing.TB, timeout time.Duration) {
 }
 
 // ClientURL is the node's client URL.
-func (n *Node) ClientURL() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.Port) }
+func (n *Node) ClientURL() string { return fmt.Sprintf("%s://127.0.0.1:%d", n.scheme, n.Port) }
 
 // Start runs the node's server (again, after Kill).
 func (n *Node) Start() {
@@ -131,8 +137,8 @@ func (n *Node) healthy() bool {
 }
 
 // writeConfig writes the node's server.conf: loopback ports, a store of
-// its own, routes to every node.
-func (n *Node) writeConfig(c *Cluster, syncAlways bool) error {
+// its own, routes to every node (none for a lone server).
+func (n *Node) writeConfig(c *Cluster, o ClusterOptions) error {
 	if err := os.MkdirAll(n.Dir, 0o755); err != nil {
 		return err
 	}
@@ -141,8 +147,13 @@ func (n *Node) writeConfig(c *Cluster, syncAlways bool) error {
 		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", o.ClusterPort))
 	}
 	sync := ""
-	if syncAlways {
+	if o.SyncAlways {
 		sync = "\n  sync_interval: always"
+	}
+	cluster := ""
+	if len(c.Nodes) > 1 {
+		cluster = fmt.Sprintf("cluster {\n  name: %s\n  listen: 127.0.0.1:%d\n  routes: [%s]\n}\n",
+			c.Name, n.ClusterPort, strings.Join(routes, ", "))
 	}
 	conf := fmt.Sprintf(`server_name: %s
 listen: 127.0.0.1:%d
@@ -150,12 +161,8 @@ http: 127.0.0.1:%d
 jetstream {
   store_dir: %q%s
 }
-cluster {
-  name: %s
-  listen: 127.0.0.1:%d
-  routes: [%s]
-}
-`, n.Name, n.Port, n.HTTPPort, filepath.Join(n.Dir, "js"), sync, c.Name, n.ClusterPort, strings.Join(routes, ", "))
+%s%s
+`, n.Name, n.Port, n.HTTPPort, filepath.Join(n.Dir, "js"), sync, cluster, o.Config)
 	return os.WriteFile(filepath.Join(n.Dir, "server.conf"), []byte(conf), 0o644)
 }
 
