@@ -74,24 +74,6 @@ func clusterPrivilegeAllows(name, action string, own bool) bool {
 	return false
 }
 
-// HasClusterPrivilege reports whether the permission includes the named
-// cluster privilege (or action) as a whole: every action it grants.
-func (p Permission) HasClusterPrivilege(priv string) bool {
-	cp, ok := clusterPrivileges[priv]
-	if !ok {
-		if strings.HasPrefix(priv, "cluster:") {
-			return p.Allows(priv, false)
-		}
-		return false
-	}
-	for _, a := range cp.actions {
-		if !p.Allows(a, cp.own) {
-			return false
-		}
-	}
-	return true
-}
-
 // HasIndexPrivilege reports whether the permission grants privilege priv on
 // index (a concrete name).
 func (p Permission) HasIndexPrivilege(index, priv string) bool {
