@@ -43,32 +43,7 @@ func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) erro
 	ordered := make(chan *readBatch, 2*readWorkers)
 	work := make(chan *readBatch, 2*readWorkers)
 	scanErr := make(chan error, 1)
-	go func() {
-		defer close(ordered)
-		defer close(work)
-		b := &readBatch{done: make(chan struct{})}
-		flush := func() bool {
-			select {
-			case ordered <- b:
-			case <-ctx.Done():
-				return false
-			}
-			work <- b
-			b = &readBatch{done: make(chan struct{})}
-			return true
-		}
-		err := l.Scan(ctx, r, func(seq uint64, data []byte) error {
-			b.add(seq, data)
-			if len(b.seqs) == readBatchSize && !flush() {
-				return ctx.Err()
-			}
-			return nil
-		})
-		if err == nil && len(b.seqs) > 0 {
-			flush()
-		}
-		scanErr <- err
-	}()
+	go func() { scanErr <- l.scanBatches(ctx, r, ordered, work) }()
 	for range readWorkers {
 		go func() {
 			for b := range work {
@@ -91,6 +66,36 @@ func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) erro
 		}
 	}
 	return <-scanErr
+}
+
+// scanBatches reads r in batches, each sent in log order to ordered (where
+// ReadRange waits for it to be decoded) and to work (where a worker decodes
+// it). It closes both when done; once ctx ends it stops sending.
+func (l *Log) scanBatches(ctx context.Context, r Range, ordered, work chan<- *readBatch) error {
+	defer close(ordered)
+	defer close(work)
+	b := &readBatch{done: make(chan struct{})}
+	flush := func() bool {
+		select {
+		case ordered <- b:
+		case <-ctx.Done():
+			return false
+		}
+		work <- b
+		b = &readBatch{done: make(chan struct{})}
+		return true
+	}
+	err := l.Scan(ctx, r, func(seq uint64, data []byte) error {
+		b.add(seq, data)
+		if len(b.seqs) == readBatchSize && !flush() {
+			return ctx.Err()
+		}
+		return nil
+	})
+	if err == nil && len(b.seqs) > 0 {
+		flush()
+	}
+	return err
 }
 
 // readBatchSize events are decoded together; readWorkers decode at once.

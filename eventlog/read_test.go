@@ -2,9 +2,11 @@ package eventlog
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -92,5 +94,56 @@ func TestEventReadsOneSequence(t *testing.T) {
 	}
 	if _, err := l.Event(context.Background(), 42); !domain.IsKind(err, domain.KindNotFound) {
 		t.Fatalf("a sequence past the end: %v, want not found", err)
+	}
+}
+
+func TestReadRangeKeepsOrderAcrossDecodedBatches(t *testing.T) {
+	l := openReadLog(t)
+	ctx := context.Background()
+	const n = 3*readBatchSize + 17
+	apps := make([]Append, 0, 100)
+	for i := range n {
+		ev := domain.NewEvent("b"+strconv.Itoa(i), "t1", domain.AggKey, "k"+strconv.Itoa(i), domain.Meta{Time: time.Now()}, domain.KeyInvalidated{Reason: strconv.Itoa(i)})
+		apps = append(apps, Append{Event: ev, AnySeq: true})
+		if len(apps) == 100 || i == n-1 {
+			if _, err := l.Append(ctx, apps...); err != nil {
+				t.Fatal(err)
+			}
+			apps = apps[:0]
+		}
+	}
+	var got []string
+	err := l.ReadRange(ctx, Range{From: 6}, func(ev domain.Event) error {
+		p, err := ev.Decode()
+		if err != nil {
+			return err
+		}
+		got = append(got, p.(domain.KeyInvalidated).Reason)
+		return nil
+	})
+	if err != nil || len(got) != n {
+		t.Fatalf("read %d of %d: %v", len(got), n, err)
+	}
+	for i, r := range got {
+		if r != strconv.Itoa(i) {
+			t.Fatalf("event %d carries %s: out of order", i, r)
+		}
+	}
+	stopAt, boom := readBatchSize+5, errors.New("boom")
+	for _, c := range []struct {
+		ret  error
+		want error
+	}{{ErrStop, nil}, {boom, boom}} {
+		count := 0
+		err := l.ReadRange(ctx, Range{From: 6}, func(domain.Event) error {
+			count++
+			if count == stopAt {
+				return c.ret
+			}
+			return nil
+		})
+		if !errors.Is(err, c.want) || count != stopAt {
+			t.Fatalf("callback returning %v: err %v after %d events", c.ret, err, count)
+		}
 	}
 }
