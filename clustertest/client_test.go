@@ -129,7 +129,14 @@ func keysNamed(t testing.TB, base, pattern string) map[string]int {
 // the replica at base and authenticates there.
 func checkAllOnce(t testing.TB, base, pattern string, acked map[string]key) {
 	t.Helper()
+	// A replica sees what others wrote a moment later (after a failover,
+	// seconds): wait until it shows every acknowledged key, then count.
+	deadline := time.Now().Add(30 * time.Second)
 	counts := keysNamed(t, base, pattern)
+	for missing(counts, acked) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		counts = keysNamed(t, base, pattern)
+	}
 	for name, k := range acked {
 		if counts[name] != 1 {
 			t.Errorf("%s: acknowledged key %s exists %d times", base, name, counts[name])
@@ -146,6 +153,17 @@ func checkAllOnce(t testing.TB, base, pattern string, acked map[string]key) {
 	if dups > 0 {
 		t.Errorf("%s: %d names exist more than once", base, dups)
 	}
+}
+
+// missing counts the acknowledged keys absent from counts.
+func missing(counts map[string]int, acked map[string]key) int {
+	n := 0
+	for name := range acked {
+		if counts[name] == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // readyz reads a replica's readiness.

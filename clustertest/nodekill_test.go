@@ -44,9 +44,7 @@ func TestCommandsSurviveANodeKill(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	b.run(ctx)
-	if len(b.acked) != b.n {
-		t.Fatalf("%d of %d creates acknowledged in 90s (failures by status: %v)", len(b.acked), b.n, b.failures())
-	}
+	b.check(t)
 	if after := b.ackedAfter(killedAt); after == 0 {
 		t.Fatal("no command was acknowledged after the node was killed")
 	}

@@ -28,6 +28,10 @@ type Health struct {
 	Fsync string `json:"fsync,omitempty"`
 }
 
+// peerSilence is how long a stream replica may go unheard (the servers
+// exchange heartbeats every second) and still count as current.
+const peerSilence = 3 * time.Second
+
 // Connected reports whether the connection to NATS is up right now. It is
 // cheap: no round trip.
 func (l *Log) Connected() bool { return l.nc != nil && l.nc.IsConnected() }
@@ -53,7 +57,9 @@ func (l *Log) Health(ctx context.Context) (Health, error) {
 	if c := info.Cluster; c != nil {
 		h.Leader = c.Leader
 		for _, p := range c.Replicas {
-			if p.Current && !p.Offline {
+			// The server calls a silent peer current for ten seconds; a
+			// peer that missed three heartbeats is not.
+			if p.Current && !p.Offline && p.Active < peerSilence {
 				h.Current++
 			}
 		}

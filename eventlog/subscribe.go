@@ -3,8 +3,10 @@ package eventlog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -12,22 +14,27 @@ import (
 const (
 	// resubscribeWait is the pause before following the log again after
 	// the subscription broke (a server or the whole cluster went away).
-	// It is short and constant: the client library's own retries back off
-	// up to ten seconds, which after a cluster comes back would leave the
-	// projections (and every command waiting on them) behind for as long.
+	// It is short and does not grow: a backoff would leave the projections
+	// (and every command waiting on them) behind for its length after the
+	// cluster is back.
 	resubscribeWait = 250 * time.Millisecond
 	// followHeartbeat is how often the server of the subscription's
 	// consumer proves it is alive; two missed beats and the subscription
 	// starts over elsewhere.
 	followHeartbeat = time.Second
+	// followSetupTimeout bounds creating the subscription's consumer.
+	followSetupTimeout = 3 * time.Second
+	// followInactive is how long the server keeps a consumer nobody reads
+	// (a replica that died without deleting it).
+	followInactive = time.Minute
 )
 
 // Subscribe delivers every event from sequence from (1 = the beginning) to
-// fn, in log order, one at a time, until ctx ends or fn fails. It uses an
-// ordered consumer; when the subscription breaks (a server, a stream
-// leader or the whole cluster gone) it follows again from the event after
-// the last one delivered, for as long as it takes: a replica's projections
-// must outlive any outage of the log.
+// fn, in log order, one at a time, until ctx ends or fn fails. When the
+// subscription breaks (a server, a stream leader or the whole cluster gone)
+// it follows again from the event after the last one delivered, for as
+// long as it takes: a replica's projections must outlive any outage of the
+// log.
 func (l *Log) Subscribe(ctx context.Context, from uint64, fn func(domain.Event) error) error {
 	next := max(from, 1)
 	deliver := func(ev domain.Event) error {
@@ -70,17 +77,31 @@ func (e *brokenSub) Error() string { return "subscription broke: " + e.err.Error
 
 // follow delivers events from sequence from until ctx ends, fn fails or
 // the subscription breaks (a *brokenSub).
+//
+// It does what an ordered consumer does, with its own deadlines: an
+// ephemeral, unacknowledged consumer in memory, read with heartbeats, and
+// started over from the next sequence on any gap or silence. (The client
+// library's ordered consumer recreates itself with a fixed ten-second
+// deadline per attempt; one attempt started while the stream elected a
+// leader left a replica's projections ten seconds behind.)
 func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) error) error {
-	cons, err := l.js.OrderedConsumer(ctx, l.name, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"kp.>"},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    from,
-		// One attempt per recovery: Subscribe paces the retries.
-		MaxResetAttempts: 1,
+	name := "kp-follow-" + uuid.NewString()
+	cctx, cancel := context.WithTimeout(ctx, followSetupTimeout)
+	cons, err := l.js.CreateConsumer(cctx, l.name, jetstream.ConsumerConfig{
+		Name:              name,
+		FilterSubject:     "kp.>",
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       from,
+		AckPolicy:         jetstream.AckNonePolicy,
+		MemoryStorage:     true,
+		Replicas:          1,
+		InactiveThreshold: followInactive,
 	})
+	cancel()
 	if err != nil {
 		return &brokenSub{err: unavailable("subscribe", err)}
 	}
+	defer l.dropConsumer(name)
 	it, err := cons.Messages(jetstream.PullMaxMessages(1024), jetstream.PullHeartbeat(followHeartbeat))
 	if err != nil {
 		return &brokenSub{err: unavailable("subscribe", err)}
@@ -88,19 +109,25 @@ func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) err
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
-	delivered := false
+	delivered := uint64(0) // consumer sequence of the last message
 	for {
 		msg, err := it.Next()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return &brokenSub{err: unavailable("subscribe", err), delivered: delivered}
+			return &brokenSub{err: unavailable("subscribe", err), delivered: delivered > 0}
 		}
 		md, err := msg.Metadata()
 		if err != nil {
 			return err
 		}
+		if md.Sequence.Consumer != delivered+1 {
+			// A message was lost on the way (a reconnect): start over
+			// from the last one applied.
+			return &brokenSub{err: fmt.Errorf("gap in deliveries: %d after %d", md.Sequence.Consumer, delivered), delivered: delivered > 0}
+		}
+		delivered = md.Sequence.Consumer
 		ev, err := decode(msg.Data(), md.Sequence.Stream)
 		if err != nil {
 			return err
@@ -108,6 +135,15 @@ func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) err
 		if err := fn(ev); err != nil {
 			return err
 		}
-		delivered = true
 	}
+}
+
+// dropConsumer deletes a follow consumer in the background: the server
+// would after followInactive anyway, but a clean end should not leave it.
+func (l *Log) dropConsumer(name string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), followSetupTimeout)
+		defer cancel()
+		_ = l.js.DeleteConsumer(ctx, l.name, name)
+	}()
 }
