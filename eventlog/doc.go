@@ -19,7 +19,9 @@
 //	         Nats-Expected-Last-Subject-Sequence = the aggregate's last
 //	         sequence (optimistic concurrency; 0 means create-if-absent)
 //	consumer "notifier": durable, on kp.*.notice.>, shared by every replica
-//	         (each notice is delivered to one; see Consume)
+//	         (each notice is delivered to one; see Consume);
+//	         "kp-follow-<uuid>": ephemeral, in memory, one per replica's
+//	         projections, replaced on any break (see Subscribe)
 //	objects  KEYPLANE_SNAPSHOTS (object store): "projections", the latest
 //	         snapshot of every projection and the sequence it covers; a
 //	         cache of the stream, never a source of truth (snapshot.go)
@@ -29,4 +31,11 @@
 // A "wrong last sequence" answer becomes domain.ErrConflict. A publish whose
 // answer timed out may have been stored: Append reads the subject's last
 // message and compares event ids before reporting anything.
+//
+// On a cluster every asset is replicated Options.Replicas times. A clustered
+// stream refuses an append while another to the same subject is in flight,
+// so a refusal can come before the subject shows anything (LastSettled).
+// Append fails at once while the client is disconnected, and no wait on the
+// servers outlasts 3 s or the caller's deadline: commands answer 503 rather
+// than queue behind a dead leader.
 package eventlog
