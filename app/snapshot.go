@@ -117,11 +117,10 @@ func (a *App) saveSnapshot(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	s, err := a.Runner.Checkpoint()
+	s, paused, err := a.Runner.Checkpoint()
 	if err != nil {
 		return err
 	}
-	paused := time.Since(start)
 	ev, err := a.Log.Event(ctx, s.Seq)
 	if err != nil {
 		return err

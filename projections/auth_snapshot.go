@@ -10,24 +10,33 @@ import (
 func (a *AuthIndex) Name() string { return "auth@1" }
 
 // Snapshot encodes every entry, sorted by key id.
-func (a *AuthIndex) Snapshot() ([]byte, error) {
+func (a *AuthIndex) Snapshot() ([]byte, error) { return a.Capture()() }
+
+// Capture copies the entries and returns their encoding, to run after the
+// runner resumed.
+func (a *AuthIndex) Capture() func() ([]byte, error) {
+	type pair struct {
+		id domain.KeyID
+		e  authEntry
+	}
 	a.mu.RLock()
-	defer a.mu.RUnlock()
-	ids := make([]domain.KeyID, 0, len(a.entries))
-	for id := range a.entries {
-		ids = append(ids, id)
+	all := make([]pair, 0, len(a.entries))
+	for id, e := range a.entries {
+		all = append(all, pair{id, e})
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	w := writer{buf: make([]byte, 0, 16+len(ids)*60)}
-	w.uint(uint64(len(ids)))
-	for _, id := range ids {
-		e := a.entries[id]
-		w.str(string(id))
-		w.buf = append(w.buf, e.hash[:]...)
-		w.int(e.expiresMs)
-		w.bool(e.invalidated)
+	a.mu.RUnlock()
+	return func() ([]byte, error) {
+		sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
+		w := writer{buf: make([]byte, 0, 16+len(all)*60)}
+		w.uint(uint64(len(all)))
+		for _, p := range all {
+			w.str(string(p.id))
+			w.buf = append(w.buf, p.e.hash[:]...)
+			w.int(p.e.expiresMs)
+			w.bool(p.e.invalidated)
+		}
+		return w.buf, nil
 	}
-	return w.buf, nil
 }
 
 // Restore replaces the index with a snapshot's.

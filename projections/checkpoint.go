@@ -3,28 +3,53 @@ package projections
 import (
 	"fmt"
 	"sync"
+	"time"
 )
 
-// Checkpoint snapshots every Snapshotter the runner feeds at one sequence,
-// between two events. The parts are encoded in parallel: the runner, and
-// every command waiting on it, waits meanwhile.
-func (r *Runner) Checkpoint() (SavedState, error) {
-	var s SavedState
-	err := r.Pause(func(applied uint64) error {
+// Capturer is a Snapshotter that can snapshot in two steps: Capture, called
+// between two events, takes an immutable view of its state quickly; the
+// function it returns encodes that view (the same bytes as Snapshot) while
+// the runner goes on.
+type Capturer interface {
+	Capture() func() ([]byte, error)
+}
+
+// Checkpoint snapshots every Snapshotter the runner feeds at one sequence.
+// The runner, and every command waiting on it, waits while Capturers take
+// their views and the other Snapshotters encode, in parallel (how long is
+// paused); the Capturers' encoding runs after.
+func (r *Runner) Checkpoint() (s SavedState, paused time.Duration, err error) {
+	var mu sync.Mutex
+	var later []func() error
+	keep := func(p Snapshotter, b []byte, err error) error {
+		if err != nil {
+			return fmt.Errorf("snapshot of %s: %w", p.Name(), err)
+		}
+		mu.Lock()
+		s.Parts[p.Name()] = b
+		mu.Unlock()
+		return nil
+	}
+	err = r.Pause(func(applied uint64) error {
+		start := time.Now()
+		defer func() { paused = time.Since(start) }()
 		s = SavedState{Seq: applied, Parts: map[string][]byte{}}
-		var mu sync.Mutex
 		return r.eachSnapshotter(func(p Snapshotter) error {
-			b, err := p.Snapshot()
-			if err != nil {
-				return fmt.Errorf("snapshot of %s: %w", p.Name(), err)
+			if c, ok := p.(Capturer); ok {
+				encode := c.Capture()
+				mu.Lock()
+				later = append(later, func() error { b, err := encode(); return keep(p, b, err) })
+				mu.Unlock()
+				return nil
 			}
-			mu.Lock()
-			s.Parts[p.Name()] = b
-			mu.Unlock()
-			return nil
+			b, err := p.Snapshot()
+			return keep(p, b, err)
 		})
 	})
-	return s, err
+	if err != nil {
+		return s, paused, err
+	}
+	return s, paused, parallel(later)
 }
 
 // Resume restores the projections from s, in parallel, and sets the runner
@@ -62,16 +87,25 @@ func (r *Runner) Resume(s SavedState) (behind []Applier, err error) {
 // eachSnapshotter runs fn on every Snapshotter at once and returns the
 // first error.
 func (r *Runner) eachSnapshotter(fn func(Snapshotter) error) error {
-	var wg sync.WaitGroup
-	errs := make(chan error, len(r.appliers))
+	var fns []func() error
 	for _, a := range r.appliers {
 		if p, ok := a.(Snapshotter); ok {
-			wg.Go(func() {
-				if err := fn(p); err != nil {
-					errs <- err
-				}
-			})
+			fns = append(fns, func() error { return fn(p) })
 		}
+	}
+	return parallel(fns)
+}
+
+// parallel runs every function at once and returns the first error.
+func parallel(fns []func() error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(fns))
+	for _, fn := range fns {
+		wg.Go(func() {
+			if err := fn(); err != nil {
+				errs <- err
+			}
+		})
 	}
 	wg.Wait()
 	close(errs)

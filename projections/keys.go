@@ -35,22 +35,21 @@ func (ks *Keys) Apply(ev domain.Event) error {
 	if !ok {
 		k = &domain.Key{}
 	}
-	// Fold into a copy: readers hold copies, and a failed apply leaves the
-	// old state in place.
-	next := *k
+	// Fold into a copy that replaces the key: a failed apply leaves the old
+	// state in place, and a *domain.Key, once in the maps, never changes
+	// (a snapshot captures pointers and encodes them later: Capture).
+	next := new(domain.Key)
+	*next = *k
 	if err := next.Apply(ev); err != nil {
 		return err
 	}
-	*k = next
-	if !ok {
-		ks.byID[id] = k
-		t := ks.byTenant[ev.Tenant]
-		if t == nil {
-			t = map[domain.KeyID]*domain.Key{}
-			ks.byTenant[ev.Tenant] = t
-		}
-		t[id] = k
+	ks.byID[id] = next
+	t := ks.byTenant[ev.Tenant]
+	if t == nil {
+		t = map[domain.KeyID]*domain.Key{}
+		ks.byTenant[ev.Tenant] = t
 	}
+	t[id] = next
 	return nil
 }
 

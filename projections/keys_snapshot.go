@@ -14,22 +14,30 @@ import (
 func (ks *Keys) Name() string { return "keys@1" }
 
 // Snapshot encodes every key, sorted by id.
-func (ks *Keys) Snapshot() ([]byte, error) {
+func (ks *Keys) Snapshot() ([]byte, error) { return ks.Capture()() }
+
+// Capture copies the key pointers (a *domain.Key never changes once in the
+// maps: Apply replaces it) and returns the encoding of them, to run after
+// the runner resumed: the runner waits for the copy only, not the sort and
+// the encoding.
+func (ks *Keys) Capture() func() ([]byte, error) {
 	ks.mu.RLock()
-	defer ks.mu.RUnlock()
-	ids := make([]domain.KeyID, 0, len(ks.byID))
-	for id := range ks.byID {
-		ids = append(ids, id)
+	keys := make([]*domain.Key, 0, len(ks.byID))
+	for _, k := range ks.byID {
+		keys = append(keys, k)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	w := writer{buf: make([]byte, 0, 64+len(ids)*96)}
-	w.uint(uint64(len(ids)))
-	for _, id := range ids {
-		if err := encodeKey(&w, ks.byID[id]); err != nil {
-			return nil, err
+	ks.mu.RUnlock()
+	return func() ([]byte, error) {
+		sort.Slice(keys, func(i, j int) bool { return keys[i].ID < keys[j].ID })
+		w := writer{buf: make([]byte, 0, 64+len(keys)*128)}
+		w.uint(uint64(len(keys)))
+		for _, k := range keys {
+			if err := encodeKey(&w, k); err != nil {
+				return nil, err
+			}
 		}
+		return w.buf, nil
 	}
-	return w.buf, nil
 }
 
 // Restore replaces the key list with a snapshot's. The keys live in one

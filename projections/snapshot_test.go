@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -193,4 +194,65 @@ func TestKeySnapshotCoversEveryField(t *testing.T) {
 			t.Errorf("%T has %d fields, the snapshot encodes %d: update keys_snapshot.go and its version", c.v, n, c.want)
 		}
 	}
+}
+
+// A checkpoint taken while events keep coming is the state at its own
+// sequence: restored and folded on, it equals a fold of the whole log.
+func TestACheckpointTakenDuringFoldingIsConsistent(t *testing.T) {
+	var evs []domain.Event
+	for i := range 3000 {
+		id := domain.KeyID(fmt.Sprintf("k%04d", i%700))
+		var p domain.Payload = domain.KeyCreated{KeyID: id, Name: "n", Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Hash: hashHex,
+			Metadata: map[string]any{"i": float64(i)}}
+		if i >= 700 {
+			md := map[string]any{"i": float64(i)}
+			p = domain.KeyUpdated{Metadata: &md}
+		}
+		ev := domain.NewEvent("e", "o1", domain.AggKey, string(id), domain.Meta{Actor: alice, Time: t0.Add(time.Duration(i))}, p)
+		ev.Seq = uint64(i + 1)
+		evs = append(evs, ev)
+	}
+	live := freshProjections()
+	r := NewRunner(appliers(live)...)
+	done := make(chan error, 1)
+	go func() {
+		for _, ev := range evs {
+			if err := r.Apply(ev); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for r.Applied() < 800 {
+		time.Sleep(time.Millisecond)
+	}
+	cp, _, err := r.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	restored := freshProjections()
+	r2 := NewRunner(appliers(restored)...)
+	if _, err := r2.Resume(cp); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs[cp.Seq:] {
+		if err := r2.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d1, d2 := digests(t, live), digests(t, restored); !reflect.DeepEqual(d1, d2) {
+		t.Fatalf("checkpoint at %d, restored and folded on, differs from the fold:\n%v\n%v", cp.Seq, d1, d2)
+	}
+}
+
+func appliers(ps []Snapshotter) []Applier {
+	out := make([]Applier, len(ps))
+	for i, p := range ps {
+		out[i] = p
+	}
+	return out
 }
