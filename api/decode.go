@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -13,16 +14,35 @@ import (
 // MaxBody is the largest request body accepted.
 const MaxBody = 1 << 20
 
+// readBody reads the request body, refusing one over MaxBody.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return nil, domain.Invalid("could not read the request body")
+	}
+	if len(body) > MaxBody {
+		return nil, &domain.Error{Kind: domain.KindTooLarge, Reason: "request body is larger than 1 MiB"}
+	}
+	return body, nil
+}
+
+// millisOrNil is t in Unix milliseconds, nil for the zero time (a key that
+// never expires, or was never invalidated).
+func millisOrNil(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	ms := t.UnixMilli()
+	return &ms
+}
+
 // decodeBody reads a JSON object into v strictly: unknown fields, trailing
 // data and oversize bodies are client errors. An empty body leaves v as is
 // when optional.
 func decodeBody(r *http.Request, v any, optional bool) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	body, err := readBody(r)
 	if err != nil {
-		return domain.Invalid("could not read the request body")
-	}
-	if len(body) > MaxBody {
-		return &domain.Error{Kind: domain.KindTooLarge, Reason: "request body is larger than 1 MiB"}
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {

@@ -32,13 +32,9 @@ func (s *Server) esView(k *domain.Key, withLimitedBy bool) esKeyView {
 	v := esKeyView{ID: k.ID, Name: k.Name, Type: "rest", Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated,
 		Username: k.Owner.User, Realm: k.Owner.Realm, RealmType: domain.RealmType(k.Owner.Realm),
 		Metadata: k.Metadata, RoleDescriptors: k.RoleDescriptors}
-	if !k.Expires.IsZero() {
-		ms := k.Expires.UnixMilli()
-		v.Expiration = &ms
-	}
+	v.Expiration = millisOrNil(k.Expires)
 	if k.Invalidated {
-		ms := k.InvalidatedAt.UnixMilli()
-		v.Invalidation = &ms
+		v.Invalidation = millisOrNil(k.InvalidatedAt)
 	}
 	if v.Metadata == nil {
 		v.Metadata = map[string]any{}

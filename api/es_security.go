@@ -1,7 +1,6 @@
 package api
 
 import (
-	"io"
 	"net/http"
 	"strings"
 
@@ -276,9 +275,9 @@ func (s *Server) esPutRole(x *esReq) error {
 	if err := esParams(x.r, "refresh"); err != nil {
 		return err
 	}
-	raw, err := io.ReadAll(io.LimitReader(x.r.Body, MaxBody+1))
-	if err != nil || len(raw) > MaxBody {
-		return &domain.Error{Kind: domain.KindTooLarge, Reason: "request body is larger than 1 MiB"}
+	raw, err := readBody(x.r)
+	if err != nil {
+		return err
 	}
 	if err := x.authorize(domain.ActionPutRole, false); err != nil {
 		return err
@@ -336,9 +335,9 @@ func (s *Server) esPutPrivileges(x *esReq) error {
 	if err := esParams(x.r, "refresh"); err != nil {
 		return err
 	}
-	raw, err := io.ReadAll(io.LimitReader(x.r.Body, MaxBody+1))
-	if err != nil || len(raw) > MaxBody {
-		return &domain.Error{Kind: domain.KindTooLarge, Reason: "request body is larger than 1 MiB"}
+	raw, err := readBody(x.r)
+	if err != nil {
+		return err
 	}
 	if err := x.authorize(domain.ActionPutPrivileges, false); err != nil {
 		return err

@@ -58,13 +58,9 @@ func (s *Server) viewKey(k *domain.Key) keyView {
 	v := keyView{ID: k.ID, Name: k.Name, Scope: k.Scope, Project: k.Project, Type: k.Type, Status: k.Status(s.now()),
 		Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated, Username: k.Owner.User, Realm: k.Owner.Realm,
 		CreatedBy: k.CreatedBy, RoleDescriptors: k.RoleDescriptors, Metadata: k.Metadata}
-	if !k.Expires.IsZero() {
-		ms := k.Expires.UnixMilli()
-		v.Expiration = &ms
-	}
+	v.Expiration = millisOrNil(k.Expires)
 	if k.Invalidated {
-		ms := k.InvalidatedAt.UnixMilli()
-		v.Invalidation = &ms
+		v.Invalidation = millisOrNil(k.InvalidatedAt)
 	}
 	if v.Metadata == nil {
 		v.Metadata = map[string]any{}
