@@ -26,8 +26,6 @@ var ratios = []struct{ label, num, den, goal string }{
 	{"create-key / raw sync publish, 50 clients", "BenchmarkCreate/create/clients-50 ops/s", "BenchmarkCreate/raw-publish/clients-50 ops/s", ""},
 	{"replay / raw ordered-consumer read (throughput)", "BenchmarkReplay replay-events/s", "BenchmarkReplay raw-events/s", ">= 0.8"},
 	{"cold start at 1M keys, from snapshot / full replay", "BenchmarkColdStart/from-snapshot median-ms", "BenchmarkColdStart/full-replay median-ms", "< 2 s from snapshot"},
-	{"R3 cluster, 2 replicas / embedded node: create-key commands/s", "BenchmarkCluster/r3/create creates/s", "BenchmarkCluster/embedded/create creates/s", ""},
-	{"R3 cluster, 2 replicas / embedded node: authentications/s", "BenchmarkCluster/r3/auth auths/s", "BenchmarkCluster/embedded/auth auths/s", ""},
 	{"R3 cluster (2 replicas) / embedded: creates/s", "BenchmarkCluster/r3/create creates/s", "BenchmarkCluster/embedded/create creates/s", ""},
 	{"R3 cluster (2 replicas) / embedded: auths/s", "BenchmarkCluster/r3/auth auths/s", "BenchmarkCluster/embedded/auth auths/s", ""},
 	{"expiry scan, 1M keys / 10k keys (1,000 due in both)", "BenchmarkScan/keys=1000000/due=1000 ns/op", "BenchmarkScan/keys=10000/due=1000 ns/op", "~1"},
