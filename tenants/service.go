@@ -203,7 +203,9 @@ func (s *Service) Bootstrap(ctx context.Context, owner, password string) (create
 // resumeOrg finishes an organization whose name was claimed but which was
 // never written, under the claimed id; it waits for one that is.
 func (s *Service) resumeOrg(ctx context.Context, m domain.Meta, name, owner string) (*domain.Org, error) {
-	claim, err := s.Log.Last(ctx, domain.Subject(domain.SystemTenant, domain.AggOrgName, domain.UserAggID(name)))
+	// LastSettled: on a cluster the claim that refused ours may still be in
+	// flight right after the refusal.
+	claim, err := s.Log.LastSettled(ctx, domain.Subject(domain.SystemTenant, domain.AggOrgName, domain.UserAggID(name)))
 	if err != nil || claim == nil {
 		return nil, domain.E(domain.KindUnavailable, "organization [%s] is claimed but its claim cannot be read", name)
 	}
@@ -224,7 +226,7 @@ func (s *Service) resumeOrg(ctx context.Context, m domain.Meta, name, owner stri
 		if err := s.Wait.WaitFor(ctx, seqs[0]); err != nil {
 			return nil, err
 		}
-	} else if last, lerr := s.Log.Last(ctx, ev.Subject()); lerr == nil && last != nil {
+	} else if last, lerr := s.Log.LastSettled(ctx, ev.Subject()); lerr == nil && last != nil {
 		_ = s.Wait.WaitFor(ctx, last.Seq)
 	}
 	o, ok := s.Dir.Org(string(id))
