@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -9,78 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/internal/testproc"
 )
-
-// buildBinary compiles keyplane once for the tests that run it as a child.
-var buildBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "keyplane-bin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "keyplane")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// child is keyplane serve running as a separate process.
-type child struct {
-	cmd  *exec.Cmd
-	addr string
-}
-
-var servingRE = regexp.MustCompile(`msg="keyplane serving" addr=(\S+)`)
-
-func startChild(t *testing.T, dataDir string) *child {
-	t.Helper()
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "KEYPLANE_BOOTSTRAP_OWNER=alice:alice-password")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		c := &child{cmd: cmd, addr: a}
-		t.Cleanup(func() { c.kill() })
-		return c
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("keyplane did not start")
-	}
-	return nil
-}
-
-func (c *child) kill() {
-	if c.cmd.ProcessState == nil {
-		_ = c.cmd.Process.Signal(syscall.SIGKILL)
-		_, _ = c.cmd.Process.Wait()
-	}
-}
 
 type acked struct {
 	name, id, encoded string
@@ -119,7 +53,7 @@ func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 	for _, killAfter := range []int64{50, 600, 1400} {
 		t.Run(fmt.Sprint("kill-after-", killAfter), func(t *testing.T) {
 			dir := t.TempDir()
-			c := startChild(t, dir)
+			c := testproc.StartReplica(t, "keyplane", "--data-dir", dir)
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
 			var (
 				mu   sync.Mutex
@@ -139,26 +73,26 @@ func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for name := range names {
-						if k, ok := create(ctx, client, c.addr, name); ok {
+						if k, ok := create(ctx, client, c.Addr, name); ok {
 							mu.Lock()
 							got = append(got, k)
 							mu.Unlock()
 							if acks.Add(1) == killAfter {
-								c.kill()
+								c.Kill()
 							}
 						}
 					}
 				}()
 			}
 			wg.Wait()
-			c.kill()
+			c.Kill()
 			if len(got) < int(killAfter) {
 				t.Fatalf("only %d creates acknowledged before the kill", len(got))
 			}
 
-			r := startChild(t, dir)
+			r := testproc.StartReplica(t, "keyplane-restarted", "--data-dir", dir)
 			check := func(path, auth string) map[string]any {
-				req, _ := http.NewRequest("GET", "http://"+r.addr+path, nil)
+				req, _ := http.NewRequest("GET", "http://"+r.Addr+path, nil)
 				req.Header.Set("Authorization", auth)
 				res, err := client.Do(req)
 				if err != nil {
@@ -187,8 +121,8 @@ func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 
 // TestServeShutsDownOnSIGTERM runs the real program and stops it politely.
 func TestServeShutsDownOnSIGTERM(t *testing.T) {
-	c := startChild(t, t.TempDir())
-	res, err := http.Get("http://" + c.addr + "/api/v1/whoami")
+	c := testproc.StartReplica(t, "keyplane", "--data-dir", t.TempDir())
+	res, err := http.Get(c.URL() + "/api/v1/whoami")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,16 +130,9 @@ func TestServeShutsDownOnSIGTERM(t *testing.T) {
 	if res.StatusCode != 401 {
 		t.Fatalf("unauthenticated whoami: %d", res.StatusCode)
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- c.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("keyplane did not stop on SIGTERM")
+	c.Stop(30 * time.Second)
+	if code := c.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM:\n%s", code, c.Tail())
 	}
 }
 

@@ -149,3 +149,10 @@ func (t *tail) String() string {
 	from := max(0, len(t.lines)-tailLines)
 	return strings.Join(t.lines[from:], "\n")
 }
+
+// ExitCode waits for the process to end and returns its exit code (-1 when
+// a signal ended it).
+func (p *Proc) ExitCode() int {
+	<-p.done
+	return p.cmd.ProcessState.ExitCode()
+}
