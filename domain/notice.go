@@ -118,6 +118,19 @@ func NoticeAggID(id KeyID, w NoticeWindow, exp time.Time) string {
 	return string(id) + "-" + w.String() + "-" + strconv.FormatInt(exp.Unix(), 10)
 }
 
+// NoticeKeyID is the key a notice aggregate id (NoticeAggID) is about.
+func NoticeKeyID(aggID string) (KeyID, bool) {
+	i := strings.LastIndexByte(aggID, '-')
+	if i <= 0 {
+		return "", false
+	}
+	j := strings.LastIndexByte(aggID[:i], '-')
+	if j <= 0 {
+		return "", false
+	}
+	return KeyID(aggID[:j]), true
+}
+
 // NoticeMessageID is the stable Message-ID of the email telling recipient
 // about a notice, so a resend after a crash is recognizably the same mail.
 func NoticeMessageID(noticeID, recipient, domainPart string) string {

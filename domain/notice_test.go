@@ -209,3 +209,18 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestNoticeKeyIDRoundTrips(t *testing.T) {
+	exp := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, id := range []KeyID{NewKeyID(), "a-b_c-d", "plain"} {
+		for _, w := range []NoticeWindow{NoticeWindow(30 * 24 * time.Hour), 0} {
+			got, ok := NoticeKeyID(NoticeAggID(id, w, exp))
+			if !ok || got != id {
+				t.Errorf("NoticeKeyID(NoticeAggID(%q, %v)) = %q, %v", id, w, got, ok)
+			}
+		}
+	}
+	if _, ok := NoticeKeyID("nodash"); ok {
+		t.Error("an id without the window and expiry must not parse")
+	}
+}

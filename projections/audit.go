@@ -126,9 +126,16 @@ func (a *Audit) Apply(ev domain.Event) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	r := auditRec{seq: ev.Seq, nanos: ev.Time.UnixNano(), actor: a.actors.id(ev.Actor), typ: uint16(a.types.id(ev.Type))}
-	if ev.AggType == domain.AggKey {
+	switch ev.AggType {
+	case domain.AggKey:
 		r.key = domain.KeyID(ev.AggID)
 		r.project = a.keyProject[r.key]
+	case domain.AggNotice:
+		// Notices live on their own subjects; their entries belong to the key.
+		if id, ok := domain.NoticeKeyID(ev.AggID); ok {
+			r.key = id
+			r.project = a.keyProject[id]
+		}
 	}
 	if project != "" {
 		r.project = a.projects.id(project)

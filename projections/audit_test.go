@@ -175,3 +175,19 @@ func TestAuditChunksKeepOrderAcrossBoundaries(t *testing.T) {
 		t.Fatalf("newest = %v", got)
 	}
 }
+
+func TestAuditFilesNoticesUnderTheirKey(t *testing.T) {
+	evs := trail()[:3] // organization, project, key k1 in p1
+	exp := t0.Add(90 * 24 * time.Hour)
+	w := domain.NoticeWindow(7 * 24 * time.Hour)
+	notice := domain.NewEvent("n1", "o1", domain.AggNotice, domain.NoticeAggID("k1", w, exp),
+		domain.Meta{Actor: domain.Actor{Kind: domain.ActorSystem, ID: "keyplane"}, Time: t0.Add(time.Hour)},
+		domain.ExpiryNoticeRecorded{KeyID: "k1", Window: w, Expires: exp})
+	notice.Seq = 4
+	a := foldAudit(t, append(evs, notice))
+	for _, q := range []AuditQuery{{Tenant: "o1", KeyID: "k1", Size: 10}, {Tenant: "o1", Project: "p1", Size: 10}} {
+		if got, _ := a.Find(q); !slices.Contains(got, 4) {
+			t.Errorf("%+v: %v, want the notice (4) among them", q, got)
+		}
+	}
+}
