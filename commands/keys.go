@@ -93,7 +93,8 @@ func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Me
 		return Created{}, err
 	}
 	e := domain.NewEvent(uuid.NewString(), c.Tenant, domain.AggKey, string(id), m, ev)
-	seqs, err := s.Log.Append(ctx, eventlog.Append{Event: e, Expect: 0})
+	app := eventlog.Append{Event: e, Expect: 0}
+	seqs, err := s.Log.Append(ctx, app)
 	if domain.IsKind(err, domain.KindConflict) && idemKey != "" {
 		// A concurrent retry of the same request wrote it first.
 		last, lerr := s.Log.LastSettled(ctx, e.Subject())
@@ -109,7 +110,7 @@ func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Me
 	if err != nil {
 		return Created{}, err
 	}
-	if err := s.Wait.WaitFor(ctx, seqs[0]); err != nil {
+	if err := eventlog.Await(ctx, s.Wait, []eventlog.Append{app}, seqs); err != nil {
 		return Created{}, err
 	}
 	out := Created{ID: id, Name: ev.Name, Secret: secret, Encoded: domain.Encode(id, secret)}
@@ -125,7 +126,8 @@ func (s *Service) claim(ctx context.Context, p domain.Principal, m domain.Meta, 
 		return s.matchClaim(prev, reqHash)
 	}
 	ev := domain.NewEvent(uuid.NewString(), t, domain.AggIdem, claimID, m, domain.IdempotencyKeyClaimed{KeyID: id, Request: reqHash})
-	seqs, err := s.Log.Append(ctx, eventlog.Append{Event: ev, Expect: 0})
+	app := eventlog.Append{Event: ev, Expect: 0}
+	seqs, err := s.Log.Append(ctx, app)
 	if domain.IsKind(err, domain.KindConflict) {
 		last, lerr := s.Log.LastSettled(ctx, ev.Subject())
 		if lerr != nil || last == nil {
@@ -140,7 +142,7 @@ func (s *Service) claim(ctx context.Context, p domain.Principal, m domain.Meta, 
 	if err != nil {
 		return "", false, err
 	}
-	return id, false, s.Wait.WaitFor(ctx, seqs[0])
+	return id, false, eventlog.Await(ctx, s.Wait, []eventlog.Append{app}, seqs)
 }
 
 // unsettled answers a create-if-absent that the log refused as taken while

@@ -14,6 +14,13 @@ type Waiter interface {
 	WaitFor(ctx context.Context, seq uint64) error
 }
 
+// AckedApplier is a Waiter that can fold a command's events as soon as they
+// are acknowledged, when they are the next ones it needs, sparing the wait
+// for the subscription to deliver them back.
+type AckedApplier interface {
+	ApplyAcked(evs []domain.Event)
+}
+
 // maxAttempts bounds retries of one command under contention.
 const maxAttempts = 16
 
@@ -30,10 +37,7 @@ func (l *Log) Execute(ctx context.Context, w Waiter, decide func() ([]Append, er
 		}
 		seqs, err := l.Append(ctx, apps...)
 		if err == nil {
-			if err := w.WaitFor(ctx, seqs[len(seqs)-1]); err != nil {
-				return seqs, err
-			}
-			return seqs, nil
+			return seqs, Await(ctx, w, apps, seqs)
 		}
 		if !domain.IsKind(err, domain.KindConflict) || attempt == maxAttempts {
 			return nil, err
@@ -66,4 +70,23 @@ func (l *Log) catchUp(ctx context.Context, w Waiter, apps []Append) error {
 		}
 	}
 	return nil
+}
+
+// Await returns once the projections behind w have applied apps, just
+// appended at seqs: the caller then reads its own write.
+func Await(ctx context.Context, w Waiter, apps []Append, seqs []uint64) error {
+	if aa, ok := w.(AckedApplier); ok {
+		aa.ApplyAcked(appended(apps, seqs))
+	}
+	return w.WaitFor(ctx, seqs[len(seqs)-1])
+}
+
+// appended is apps' events as stored at seqs.
+func appended(apps []Append, seqs []uint64) []domain.Event {
+	evs := make([]domain.Event, len(apps))
+	for i, a := range apps {
+		evs[i] = a.Event
+		evs[i].Seq = seqs[i]
+	}
+	return evs
 }

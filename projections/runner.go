@@ -43,13 +43,20 @@ func NewRunner(appliers ...Applier) *Runner {
 func (r *Runner) Run(ctx context.Context, src Source) error {
 	err := src.Subscribe(ctx, r.applied.Load()+1, r.Apply)
 	if err != nil && ctx.Err() == nil {
-		r.mu.Lock()
-		r.err = err
-		close(r.notify)
-		r.notify = make(chan struct{})
-		r.mu.Unlock()
+		r.fail(err)
 	}
 	return err
+}
+
+// fail records why the projections stopped and wakes every waiter with it.
+func (r *Runner) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
+	}
+	close(r.notify)
+	r.notify = make(chan struct{})
 }
 
 // Apply folds one event into every projection. Events at or below the last
@@ -57,6 +64,11 @@ func (r *Runner) Run(ctx context.Context, src Source) error {
 func (r *Runner) Apply(ev domain.Event) error {
 	r.fold.Lock()
 	defer r.fold.Unlock()
+	return r.applyLocked(ev)
+}
+
+// applyLocked is Apply with r.fold held.
+func (r *Runner) applyLocked(ev domain.Event) error {
 	if ev.Seq != 0 && ev.Seq <= r.applied.Load() {
 		return nil
 	}
