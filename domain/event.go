@@ -104,7 +104,13 @@ func (e Event) Decode() (Payload, error) {
 	if e.payload != nil {
 		return e.payload, nil
 	}
-	f, ok := decoders[decoderKey{e.Type, e.Version}]
+	k := decoderKey{e.Type, e.Version}
+	if fast, ok := fastDecoders[k]; ok {
+		if p, ok := fast(e.Data); ok {
+			return p, nil
+		}
+	}
+	f, ok := decoders[k]
 	if !ok {
 		return nil, E(KindInternal, "unknown event %s v%d", e.Type, e.Version)
 	}
@@ -132,6 +138,7 @@ var decoders = map[decoderKey]func([]byte) (Payload, error){}
 
 // register makes a payload type readable from the log.
 func register[P Payload](zero P) {
+	eventTypes[zero.EventType()] = zero.EventType()
 	decoders[decoderKey{zero.EventType(), zero.EventVersion()}] = func(b []byte) (Payload, error) {
 		var p P
 		if err := json.Unmarshal(b, &p); err != nil {
@@ -144,6 +151,7 @@ func register[P Payload](zero P) {
 // registerUpcast makes an old version readable by converting it to the
 // current one.
 func registerUpcast[Old Payload, New Payload](zero Old, up func(Old) New) {
+	eventTypes[zero.EventType()] = zero.EventType()
 	decoders[decoderKey{zero.EventType(), zero.EventVersion()}] = func(b []byte) (Payload, error) {
 		var o Old
 		if err := json.Unmarshal(b, &o); err != nil {

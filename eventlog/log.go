@@ -357,9 +357,12 @@ func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// decode reads the event stored at seq. The event's Data shares data's
+// memory: every caller hands over a buffer of its own (nats.go copies each
+// message's payload; a read batch keeps its own).
 func decode(data []byte, seq uint64) (domain.Event, error) {
-	var ev domain.Event
-	if err := json.Unmarshal(data, &ev); err != nil {
+	ev, err := domain.DecodeEvent(data)
+	if err != nil {
 		return ev, fmt.Errorf("eventlog: event at %d does not decode: %w", seq, err)
 	}
 	ev.Seq = seq

@@ -1,0 +1,164 @@
+package domain
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// storedEvents are events as keyplane writes them, plus the golden ones in
+// testdata/events (every released version of those event types).
+func storedEvents(t testing.TB) [][]byte {
+	exp := time.Date(2027, 3, 1, 12, 30, 0, 500, time.UTC)
+	meta := Meta{Actor: Actor{Kind: ActorUser, ID: "u1", Name: "Ann"}, Source: Source{Addr: "10.0.0.1", UserAgent: "curl/8"},
+		CorrelationID: "c1", Time: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	md := map[string]any{"team": "infra", "n": 1.5, "tags": []any{"a", true, nil}, "nested": map[string]any{"x": []any{}}}
+	rds, err := ParseRoleDescriptors([]byte(`{"r":{"cluster":["all"],"indices":[{"names":"logs-*","privileges":["read"]}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdsCopy := rds
+	payloads := []Payload{
+		KeyCreated{KeyID: "k1", Name: "deploy", Scope: ScopeOrg, Type: KeyPersonal, Owner: Owner{User: "u1", Realm: RealmMembers},
+			Hash: "sha256:00", Expires: &exp, RoleDescriptors: RoleDescriptors{}, Metadata: md},
+		KeyCreated{KeyID: "k2", Name: "ünïcode \"quoted\"\n", Scope: ScopeProject, Project: "p1", Type: KeyManaged,
+			Owner: Owner{User: "svc", Realm: RealmProject, ByKey: "k1"}, Hash: "h", RoleDescriptors: rds, LimitedBy: []RoleDescriptors{rds}},
+		KeyUpdated{Metadata: &md, RoleDescriptors: &rdsCopy, Expires: &exp, NeverExpires: true},
+		KeyUpdated{},
+		KeyInvalidated{Reason: "rotated"},
+		KeyInvalidated{},
+		OrgCreated{OrgID: "o1", Name: "acme", Owner: "u1"},
+	}
+	var out [][]byte
+	for i, p := range payloads {
+		m := meta
+		if i%2 == 1 {
+			m.Actor = Actor{Kind: ActorKey, ID: "k9", User: "u1", Realm: RealmProject}
+			m.Source, m.CorrelationID = Source{}, ""
+		}
+		b, err := json.Marshal(NewEvent("e1", "org1", AggKey, "k1", m, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	golden, err := os.ReadDir("testdata/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range golden {
+		b, err := os.ReadFile("testdata/events/" + f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// sameAsEncodingJSON fails t unless DecodeEvent and Decode give, for b,
+// exactly what encoding/json gives: the same event, the same payload, or
+// an error where it fails.
+func sameAsEncodingJSON(t *testing.T, b []byte) {
+	t.Helper()
+	var want Event
+	wantErr := json.Unmarshal(b, &want)
+	got, err := DecodeEvent(b)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("%s: DecodeEvent error %v, encoding/json %v", b, err, wantErr)
+	}
+	if err != nil {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got %#v\nwant %#v", b, got, want)
+	}
+	slow, ok := decoders[decoderKey{got.Type, got.Version}]
+	if !ok {
+		return
+	}
+	wantP, wantErr := slow(got.Data)
+	gotP, err := got.Decode()
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("%s: payload error %v, encoding/json %v", got.Data, err, wantErr)
+	}
+	if !reflect.DeepEqual(gotP, wantP) {
+		t.Fatalf("%s: payload\n got %#v\nwant %#v", got.Data, gotP, wantP)
+	}
+}
+
+func TestDecodeEventGivesWhatEncodingJSONGives(t *testing.T) {
+	for _, b := range storedEvents(t) {
+		sameAsEncodingJSON(t, b)
+	}
+	for _, s := range []string{
+		// Shapes the fast reader leaves to encoding/json.
+		`{"ID":"e","type":"KeyInvalidated","v":1,"data":{}}`,
+		`{"id":"e","type":"KeyInvalidated","v":1,"extra":[1,{"a":"b"}],"data":{}}`,
+		`{"id":"e","id":"f","type":"KeyInvalidated","v":1,"data":{}}`,
+		`{"id":null,"type":"KeyInvalidated","v":1,"data":{"reason":null}}`,
+		`{"\u0069d":"e","type":"KeyInvalidated","v":1,"data":{"Reason":"x"}}`,
+		`{"id":"e\ud800","tenant":"\u00e9","v":1.0,"data":null}`,
+		`{"id":"e","v":1e2,"time":"2026-01-01T00:00:00+02:00","data":{"r":"\xff"}}`,
+		"{\"id\":\"\xff\xfe\",\"type\":\"KeyCreated\",\"v\":1,\"data\":{\"metadata\":{\"a\":1e400}}}",
+		` { "id" : "e" , "type" : "KeyCreated" , "v" : 1 , "data" : { "metadata" : { } , "expires" : null } } `,
+		`{"type":"KeyUpdated","v":2,"data":{"metadata":null,"never_expires":false,"expires":"2026-01-01T00:00:00Z"}}`,
+		`{"type":"KeyUpdated","v":1,"data":{"metadata":{"a":[]}}}`,
+		// Not JSON, or not an event: errors either way.
+		``, `{`, `{"id":"e"`, `{"id":"e",}`, `{"id":"e"}x`, `[]`, `{"v":"1"}`, `{"time":"yesterday"}`,
+		`{"data":{"a":01}}`, `{"data":{"a":"\x01"}}`, `{"data":[1,]}`, `{"data":tru}`, `{"data":"\u12"}`,
+		`{"type":"KeyCreated","v":1,"data":{"expires":"soon"}}`,
+	} {
+		sameAsEncodingJSON(t, []byte(s))
+	}
+}
+
+func TestTheCommonEventsDecodeWithoutEncodingJSON(t *testing.T) {
+	for _, b := range storedEvents(t)[:6] {
+		var ev Event
+		r := jsonReader{b: b}
+		if r.envelope(&ev); !r.end() {
+			t.Fatalf("envelope left to encoding/json: %s", b)
+		}
+		if _, ok := fastDecoders[decoderKey{ev.Type, ev.Version}](ev.Data); !ok {
+			t.Fatalf("payload left to encoding/json: %s", ev.Data)
+		}
+	}
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	for _, b := range storedEvents(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sameAsEncodingJSON(t, b)
+	})
+}
+
+func BenchmarkDecodeEvent(b *testing.B) {
+	data := storedEvents(b)[0]
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			ev, err := DecodeEvent(data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := ev.Decode(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			var ev Event
+			if err := json.Unmarshal(data, &ev); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := decoders[decoderKey{ev.Type, ev.Version}](ev.Data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,445 @@
+package domain
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// jsonReader reads the JSON keyplane writes, without reflection, for the
+// events that a replay folds by the million (event_decode.go). It accepts a
+// strict subset: exact field names, each once, and no null where the Go
+// value would be kept as it was. Anything else, and anything that is not
+// valid JSON, makes it bad: the caller then decodes the same bytes with
+// encoding/json, so the result is always exactly what encoding/json gives,
+// only sooner on the common shape.
+//
+// Every value it steps over is validated as it goes, so a document it reads
+// to the end without going bad is valid JSON.
+type jsonReader struct {
+	b   []byte
+	i   int
+	bad bool
+	key []byte // the member name member() just read, without quotes
+}
+
+func (r *jsonReader) fail() {
+	r.bad = true
+	r.i = len(r.b)
+}
+
+func (r *jsonReader) ws() {
+	for r.i < len(r.b) {
+		switch r.b[r.i] {
+		case ' ', '\t', '\n', '\r':
+			r.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek is the next byte after white space, 0 at the end.
+func (r *jsonReader) peek() byte {
+	r.ws()
+	if r.i < len(r.b) {
+		return r.b[r.i]
+	}
+	return 0
+}
+
+func (r *jsonReader) consume(c byte) bool {
+	if r.peek() == c {
+		r.i++
+		return true
+	}
+	return false
+}
+
+// end reports whether only white space is left and nothing went bad.
+func (r *jsonReader) end() bool {
+	r.ws()
+	return !r.bad && r.i == len(r.b)
+}
+
+// open consumes the '{' of an object; members are then read with member.
+func (r *jsonReader) open() bool {
+	if !r.consume('{') {
+		r.fail()
+		return false
+	}
+	return true
+}
+
+// member reads the name of the object's n-th member (from 0) and its ':',
+// leaving the value to the caller; false at the object's '}'.
+//
+//	for n := 0; r.member(n); n++ { switch string(r.key) { ... } }
+func (r *jsonReader) member(n int) bool {
+	if r.bad {
+		return false
+	}
+	if r.consume('}') {
+		return false
+	}
+	if n > 0 && !r.consume(',') {
+		r.fail()
+		return false
+	}
+	tok, simple := r.strToken()
+	if r.bad {
+		return false
+	}
+	// An escaped name matches no field here (encoding/json decides what it
+	// matches), but is fine in a value merely stepped over.
+	r.key = nil
+	if simple {
+		r.key = tok[1 : len(tok)-1]
+	}
+	if !r.consume(':') {
+		r.fail()
+		return false
+	}
+	return true
+}
+
+// once marks field bit in seen, going bad if it was already there: with a
+// repeated member encoding/json merges the two, which is its to decide.
+func (r *jsonReader) once(seen *uint32, bit uint32) {
+	if *seen&bit != 0 {
+		r.fail()
+	}
+	*seen |= bit
+}
+
+// isNull consumes a null if one is next.
+func (r *jsonReader) isNull() bool {
+	if r.peek() == 'n' && len(r.b)-r.i >= 4 && string(r.b[r.i:r.i+4]) == "null" {
+		r.i += 4
+		return true
+	}
+	return false
+}
+
+// strToken reads a string and returns it with its quotes; simple means it
+// has no escape and only ASCII, so its bytes between the quotes are its
+// value.
+func (r *jsonReader) strToken() (tok []byte, simple bool) {
+	if r.peek() != '"' {
+		r.fail()
+		return nil, false
+	}
+	start := r.i
+	simple = true
+	for i := start + 1; i < len(r.b); i++ {
+		c := r.b[i]
+		switch {
+		case c == '"':
+			r.i = i + 1
+			return r.b[start:r.i], simple
+		case c == '\\':
+			simple = false
+			if i+1 >= len(r.b) {
+				r.fail()
+				return nil, false
+			}
+			i++
+			switch r.b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(r.b) || !isHex4(r.b[i+1:i+5]) {
+					r.fail()
+					return nil, false
+				}
+				i += 4
+			default:
+				r.fail()
+				return nil, false
+			}
+		case c < 0x20:
+			r.fail()
+			return nil, false
+		case c >= 0x80:
+			simple = false
+		}
+	}
+	r.fail()
+	return nil, false
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// str reads a string value. Escapes and non-ASCII text are left to
+// encoding/json, which knows what to make of bad UTF-8 and lone surrogates.
+func (r *jsonReader) str() string {
+	tok, simple := r.strToken()
+	if r.bad {
+		return ""
+	}
+	if simple {
+		return string(tok[1 : len(tok)-1])
+	}
+	var s string
+	if json.Unmarshal(tok, &s) != nil {
+		r.fail()
+	}
+	return s
+}
+
+// known reads a string that is most often one of consts, and returns that
+// constant instead of a new copy.
+func (r *jsonReader) known(consts ...string) string {
+	tok, simple := r.strToken()
+	if simple {
+		for _, c := range consts {
+			if string(tok[1:len(tok)-1]) == c {
+				return c
+			}
+		}
+	}
+	r.i -= len(tok)
+	return r.str()
+}
+
+// interned reads a string that is most often a key of m, and returns m's
+// value for it instead of a new copy.
+func (r *jsonReader) interned(m map[string]string) string {
+	tok, simple := r.strToken()
+	if simple {
+		if s, ok := m[string(tok[1:len(tok)-1])]; ok {
+			return s
+		}
+	}
+	r.i -= len(tok)
+	return r.str()
+}
+
+func (r *jsonReader) boolean() bool {
+	switch {
+	case r.peek() == 't' && len(r.b)-r.i >= 4 && string(r.b[r.i:r.i+4]) == "true":
+		r.i += 4
+		return true
+	case r.peek() == 'f' && len(r.b)-r.i >= 5 && string(r.b[r.i:r.i+5]) == "false":
+		r.i += 5
+		return false
+	}
+	r.fail()
+	return false
+}
+
+// integer reads a number without fraction or exponent that fits an int.
+func (r *jsonReader) integer() int {
+	tok, integral := r.number()
+	if r.bad {
+		return 0
+	}
+	n, err := strconv.ParseInt(string(tok), 10, strconv.IntSize)
+	if !integral || err != nil {
+		r.fail() // encoding/json refuses it for an int: its error, not ours
+	}
+	return int(n)
+}
+
+// number reads a number as JSON's grammar has it; integral when it has
+// neither fraction nor exponent.
+func (r *jsonReader) number() (tok []byte, integral bool) {
+	r.ws()
+	start, b := r.i, r.b
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		i = digits(b, i)
+	default:
+		r.fail()
+		return nil, false
+	}
+	integral = true
+	if i < len(b) && b[i] == '.' {
+		integral = false
+		if j := digits(b, i+1); j > i+1 {
+			i = j
+		} else {
+			r.fail()
+			return nil, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		integral = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if j := digits(b, i); j > i {
+			i = j
+		} else {
+			r.fail()
+			return nil, false
+		}
+	}
+	r.i = i
+	return b[start:i], integral
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// timeValue reads a time as time.Time's UnmarshalJSON does (which is what
+// encoding/json calls).
+func (r *jsonReader) timeValue() time.Time {
+	var t time.Time
+	tok, _ := r.strToken()
+	if r.bad || t.UnmarshalJSON(tok) != nil {
+		r.fail()
+	}
+	return t
+}
+
+// raw steps over one value, validating it, and returns its bytes.
+func (r *jsonReader) raw() []byte {
+	r.ws()
+	start := r.i
+	r.skip(0)
+	if r.bad {
+		return nil
+	}
+	return r.b[start:r.i]
+}
+
+// maxDepth bounds nesting well below encoding/json's 10000: deeper values
+// go to encoding/json, which then decides.
+const maxDepth = 1000
+
+func (r *jsonReader) skip(depth int) {
+	if depth > maxDepth {
+		r.fail()
+		return
+	}
+	switch c := r.peek(); {
+	case c == '{':
+		r.i++
+		for n := 0; r.member(n); n++ {
+			r.skip(depth + 1)
+		}
+	case c == '[':
+		r.i++
+		for n := 0; r.element(n); n++ {
+			r.skip(depth + 1)
+		}
+	case c == '"':
+		r.strToken()
+	case c == 't' || c == 'f':
+		r.boolean()
+	case c == 'n':
+		if !r.isNull() {
+			r.fail()
+		}
+	default:
+		r.number()
+	}
+}
+
+// element prepares the n-th element of an array whose '[' was consumed;
+// false at its ']'.
+func (r *jsonReader) element(n int) bool {
+	if r.bad {
+		return false
+	}
+	if r.consume(']') {
+		return false
+	}
+	if n > 0 && !r.consume(',') {
+		r.fail()
+		return false
+	}
+	return true
+}
+
+// anyValue reads a value into what encoding/json makes of it in an any:
+// map[string]any, []any, string, float64, bool or nil.
+func (r *jsonReader) anyValue(depth int) any {
+	if depth > maxDepth {
+		r.fail()
+		return nil
+	}
+	switch c := r.peek(); {
+	case c == '{':
+		return r.anyObject(depth)
+	case c == '[':
+		r.i++
+		s := make([]any, 0)
+		for n := 0; r.element(n); n++ {
+			s = append(s, r.anyValue(depth+1))
+		}
+		return s
+	case c == '"':
+		return r.str()
+	case c == 't' || c == 'f':
+		return r.boolean()
+	case c == 'n':
+		if !r.isNull() {
+			r.fail()
+		}
+		return nil
+	}
+	tok, _ := r.number()
+	if r.bad {
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(tok), 64)
+	if err != nil {
+		r.fail()
+	}
+	return f
+}
+
+// anyObject reads an object into a map[string]any; a repeated name keeps
+// the last value, as encoding/json does for a map.
+func (r *jsonReader) anyObject(depth int) map[string]any {
+	if !r.open() {
+		return nil
+	}
+	m := make(map[string]any)
+	for n := 0; ; n++ {
+		if r.bad {
+			return nil
+		}
+		if r.consume('}') {
+			return m
+		}
+		if n > 0 && !r.consume(',') {
+			r.fail()
+			return nil
+		}
+		k := r.str()
+		if !r.consume(':') {
+			r.fail()
+			return nil
+		}
+		m[k] = r.anyValue(depth + 1)
+	}
+}
+
+// into decodes the next value with encoding/json into v: for the parts of
+// an event (role descriptors) that are rare or small enough not to matter.
+func (r *jsonReader) into(v any) {
+	raw := r.raw()
+	if r.bad || json.Unmarshal(raw, v) != nil {
+		r.fail()
+	}
+}

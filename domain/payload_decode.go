@@ -1,0 +1,152 @@
+package domain
+
+import "time"
+
+// fastDecoders read the payloads that make up most of a log (a key's
+// creation, updates and revocation) with jsonReader. Decode tries them
+// first; when one says no (a shape it does not take), the registered
+// encoding/json decoder reads the same bytes, so they change only how fast
+// an event decodes, never what it decodes to. Old versions (KeyUpdated v1)
+// are rare and go through encoding/json and their upcast.
+var fastDecoders = map[decoderKey]func([]byte) (Payload, bool){
+	{KeyCreated{}.EventType(), KeyCreated{}.EventVersion()}:         fast(decodeKeyCreated),
+	{KeyUpdated{}.EventType(), KeyUpdated{}.EventVersion()}:         fast(decodeKeyUpdated),
+	{KeyInvalidated{}.EventType(), KeyInvalidated{}.EventVersion()}: fast(decodeKeyInvalidated),
+}
+
+func fast[P Payload](read func(*jsonReader, *P)) func([]byte) (Payload, bool) {
+	return func(b []byte) (Payload, bool) {
+		var p P
+		r := jsonReader{b: b}
+		if read(&r, &p); r.end() {
+			return p, true
+		}
+		return nil, false
+	}
+}
+
+func decodeKeyCreated(r *jsonReader, p *KeyCreated) {
+	if !r.open() {
+		return
+	}
+	var seen uint32
+	for n := 0; r.member(n); n++ {
+		switch string(r.key) {
+		case "key_id":
+			r.once(&seen, 1<<0)
+			p.KeyID = KeyID(r.str())
+		case "name":
+			r.once(&seen, 1<<1)
+			p.Name = r.str()
+		case "scope":
+			r.once(&seen, 1<<2)
+			p.Scope = Scope(r.known(string(ScopeOrg), string(ScopeProject)))
+		case "project":
+			r.once(&seen, 1<<3)
+			p.Project = ProjectID(r.str())
+		case "type":
+			r.once(&seen, 1<<4)
+			p.Type = KeyType(r.known(string(KeyPersonal), string(KeyManaged)))
+		case "owner":
+			r.once(&seen, 1<<5)
+			r.owner(&p.Owner)
+		case "hash":
+			r.once(&seen, 1<<6)
+			p.Hash = r.str()
+		case "expires":
+			r.once(&seen, 1<<7)
+			p.Expires = r.timePtr()
+		case "role_descriptors":
+			r.once(&seen, 1<<8)
+			r.into(&p.RoleDescriptors)
+		case "limited_by":
+			r.once(&seen, 1<<9)
+			r.into(&p.LimitedBy)
+		case "metadata":
+			r.once(&seen, 1<<10)
+			if !r.isNull() {
+				p.Metadata = r.anyObject(0)
+			}
+		default:
+			r.fail()
+		}
+	}
+}
+
+func (r *jsonReader) owner(o *Owner) {
+	if !r.open() {
+		return
+	}
+	var seen uint32
+	for n := 0; r.member(n); n++ {
+		switch string(r.key) {
+		case "user":
+			r.once(&seen, 1)
+			o.User = r.str()
+		case "realm":
+			r.once(&seen, 2)
+			o.Realm = r.known(RealmMembers, RealmProject)
+		case "by_key":
+			r.once(&seen, 4)
+			o.ByKey = KeyID(r.str())
+		default:
+			r.fail()
+		}
+	}
+}
+
+func decodeKeyUpdated(r *jsonReader, p *KeyUpdated) {
+	if !r.open() {
+		return
+	}
+	var seen uint32
+	for n := 0; r.member(n); n++ {
+		switch string(r.key) {
+		case "role_descriptors":
+			r.once(&seen, 1<<0)
+			r.into(&p.RoleDescriptors)
+		case "metadata":
+			r.once(&seen, 1<<1)
+			if !r.isNull() {
+				m := r.anyObject(0)
+				p.Metadata = &m
+			}
+		case "expires":
+			r.once(&seen, 1<<2)
+			p.Expires = r.timePtr()
+		case "never_expires":
+			r.once(&seen, 1<<3)
+			p.NeverExpires = r.boolean()
+		case "limited_by":
+			r.once(&seen, 1<<4)
+			r.into(&p.LimitedBy)
+		default:
+			r.fail()
+		}
+	}
+}
+
+func decodeKeyInvalidated(r *jsonReader, p *KeyInvalidated) {
+	if !r.open() {
+		return
+	}
+	var seen uint32
+	for n := 0; r.member(n); n++ {
+		switch string(r.key) {
+		case "reason":
+			r.once(&seen, 1)
+			p.Reason = r.str()
+		default:
+			r.fail()
+		}
+	}
+}
+
+// timePtr reads a time or null (nil).
+func (r *jsonReader) timePtr() *time.Time {
+	if r.isNull() {
+		return nil
+	}
+	t := r.timeValue()
+	return &t
+}
