@@ -1,18 +1,17 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyplane/keyplane/app"
+
+	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
 const ownerAuth = "alice:alice-password"
@@ -58,34 +57,12 @@ type esResp struct {
 // esDo sends a request with an Authorization header (empty: none).
 func esDo(t testing.TB, method, url, auth string, body any) esResp {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
+	ct := ""
+	if body != nil {
+		ct = "application/json"
 	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	out := esResp{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &out.body)
-	return out
+	r := testhttp.Do(t, method, url, body, "Authorization", auth, "Content-Type", ct)
+	return esResp{status: r.Status, header: r.Header, body: r.Body, raw: r.Raw}
 }
 
 func (r esResp) must(t testing.TB, status int) esResp {

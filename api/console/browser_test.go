@@ -5,7 +5,6 @@ package console_test
 // screenshots at two widths.
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -23,6 +22,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/keyplane/keyplane/app"
+
+	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
 const (
@@ -304,33 +305,11 @@ type reply struct {
 
 func (c client) do(method, path string, body any, header ...string) reply {
 	c.t.Helper()
-	var rd io.Reader
 	if body != nil {
-		j, err := json.Marshal(body)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
+		header = append([]string{"Content-Type", "application/json"}, header...)
 	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	out := reply{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &out.body)
-	return out
+	r := testhttp.Do(c.t, method, c.base+path, body, header...)
+	return reply{status: r.Status, header: r.Header, body: r.Body, raw: r.Raw}
 }
 
 func (r reply) must(t testing.TB, status int) reply {

@@ -1,0 +1,63 @@
+// Package testhttp sends requests to a running keyplane over real HTTP for
+// the end-to-end tests of several packages (app, api, api/console), so that
+// each keeps only its own vocabulary (a client with a credential, an
+// Elasticsearch answer) and not a copy of the plumbing.
+package testhttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Response is one answer: status, headers, the raw body and, when the body
+// is a JSON object, its fields.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+// Do sends method to url with body (nil: none; a string: as is; anything
+// else: as JSON) and the given header name/value pairs, and reads the whole
+// answer. A transport failure fails the test.
+func Do(t testing.TB, method, url string, body any, header ...string) Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] != "" {
+			req.Header.Set(header[i], header[i+1])
+		}
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.Body)
+	return out
+}
