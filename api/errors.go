@@ -2,9 +2,11 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -44,6 +46,8 @@ func statusOf(k domain.Kind) (int, string) {
 		return http.StatusConflict, "version_conflict_engine_exception"
 	case domain.KindUnavailable:
 		return http.StatusServiceUnavailable, "unavailable_exception"
+	case domain.KindThrottled:
+		return http.StatusTooManyRequests, "too_many_requests_exception"
 	}
 	return http.StatusInternalServerError, "exception"
 }
@@ -61,10 +65,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if k == domain.KindUnauthenticated && !scriptRequest(r) {
 		w.Header().Set("WWW-Authenticate", `ApiKey, Basic realm="keyplane", charset="UTF-8"`)
 	}
-	if k == domain.KindUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(1))
+	if k == domain.KindUnavailable || k == domain.KindThrottled {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
 	}
 	writeErrorBody(w, status, typ, reason)
+}
+
+// retryAfterSeconds is the error's own retry delay, rounded up to whole
+// seconds, or one second.
+func retryAfterSeconds(err error) int {
+	var e *domain.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		return int((e.RetryAfter + time.Second - 1) / time.Second)
+	}
+	return 1
 }
 
 func writeErrorBody(w http.ResponseWriter, status int, typ, reason string) {

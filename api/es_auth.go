@@ -147,7 +147,7 @@ func (s *Server) esBasicAuth(x *esReq, cred string) error {
 			return err
 		}
 	}
-	x.p, err = s.esPassword(x.org, x.pr, name, pw)
+	x.p, err = s.esPassword(x.r, x.org, x.pr, name, pw)
 	if err != nil {
 		return err
 	}
@@ -155,9 +155,13 @@ func (s *Server) esBasicAuth(x *esReq, cred string) error {
 	return nil
 }
 
-// esPassword checks a user name and password in a project: its own users
-// first, then the organization's members.
-func (s *Server) esPassword(o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
+// esPassword checks a user name and password in a project, under the
+// password throttle: its own users first, then the organization's members.
+func (s *Server) esPassword(r *http.Request, o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
+	return s.checkPassword(r, name, func() (domain.Principal, error) { return s.esRealmPassword(o, pr, name, pw) })
+}
+
+func (s *Server) esRealmPassword(o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
 	p, known, err := s.Realm.Authenticate(o.ID, pr.ID, name, pw)
 	if known {
 		return p, err

@@ -187,7 +187,7 @@ func (s *Server) grantee(x *esReq, g esGrant) (domain.Principal, error) {
 	var p domain.Principal
 	var err error
 	if g.GrantType == "password" {
-		p, err = s.esPassword(x.org, x.pr, g.Username, g.Password)
+		p, err = s.esPassword(x.r, x.org, x.pr, g.Username, g.Password)
 	} else {
 		var t esToken
 		if t, err = s.readToken(g.AccessToken); err == nil {

@@ -441,7 +441,7 @@ func (s *Server) esGetToken(x *esReq) error {
 		if req.Username == "" || req.Password == "" {
 			return domain.Invalid("Validation Failed: 1: username and password are required for grant_type [password];")
 		}
-		p, err = s.esPassword(x.org, x.pr, req.Username, req.Password)
+		p, err = s.esPassword(x.r, x.org, x.pr, req.Username, req.Password)
 	case "client_credentials":
 		if x.p.Kind == domain.ActorKey {
 			return domain.Invalid("an API key cannot be exchanged for an access token")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,6 +42,8 @@ type Server struct {
 	slots chan struct{}
 	// sessions signs and checks console session cookies (session.go).
 	sessions *sessions
+	// throttle slows password guessing (throttle.go).
+	throttle *throttle
 }
 
 func (s *Server) now() time.Time {
@@ -59,6 +60,7 @@ func (s *Server) Handler() http.Handler {
 		s.log = slog.Default()
 	}
 	s.mux = http.NewServeMux()
+	s.throttle = newThrottle()
 	s.routes()
 	return http.HandlerFunc(s.serve)
 }
@@ -131,13 +133,9 @@ func (s *Server) authed(h handler) http.HandlerFunc {
 
 // meta is the envelope information of events a request causes.
 func (s *Server) meta(w http.ResponseWriter, r *http.Request, p domain.Principal) domain.Meta {
-	addr := r.RemoteAddr
-	if i := strings.LastIndexByte(addr, ':'); i > 0 {
-		addr = addr[:i]
-	}
 	return domain.Meta{
 		Actor:         p.Actor(),
-		Source:        domain.Source{Addr: strings.Trim(addr, "[]"), UserAgent: truncate(r.UserAgent(), 256)},
+		Source:        domain.Source{Addr: sourceAddr(r), UserAgent: truncate(r.UserAgent(), 256)},
 		CorrelationID: w.Header().Get("X-Request-Id"),
 	}
 }

@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind is the closed set of error kinds; the HTTP layer maps each to one
@@ -18,6 +19,7 @@ const (
 	KindConflict                    // concurrent change or duplicate: 409
 	KindTooLarge                    // body over the limit: 400 with its own type
 	KindUnavailable                 // the log cannot be reached: 503
+	KindThrottled                   // too many failed attempts, retry later: 429
 )
 
 func (k Kind) String() string {
@@ -36,6 +38,8 @@ func (k Kind) String() string {
 		return "too_large"
 	case KindUnavailable:
 		return "unavailable"
+	case KindThrottled:
+		return "throttled"
 	}
 	return "internal"
 }
@@ -47,6 +51,9 @@ type Error struct {
 	Op     string
 	Reason string
 	Err    error
+	// RetryAfter, when set, is how long the client should wait before
+	// trying again (throttled or unavailable).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
