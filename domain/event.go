@@ -106,7 +106,7 @@ func (e Event) Decode() (Payload, error) {
 	}
 	k := decoderKey{e.Type, e.Version}
 	if fast, ok := fastDecoders[k]; ok {
-		if p, ok := fast(e.Data); ok {
+		if p, ok := fast(&jsonReader{b: e.Data}); ok {
 			return p, nil
 		}
 	}

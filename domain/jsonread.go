@@ -21,6 +21,11 @@ type jsonReader struct {
 	i   int
 	bad bool
 	key []byte // the member name member() just read, without quotes
+
+	// shared, when set, holds strings to hand out again (Decoder).
+	shared map[string]string
+	// aggID is the event's aggregate id, which a payload often repeats.
+	aggID string
 }
 
 func (r *jsonReader) fail() {
@@ -130,8 +135,17 @@ func (r *jsonReader) strToken() (tok []byte, simple bool) {
 		return nil, false
 	}
 	start := r.i
+	// Most strings are plain ASCII up to their closing quote.
+	i := start + 1
+	for i < len(r.b) && plainByte[r.b[i]] {
+		i++
+	}
+	if i < len(r.b) && r.b[i] == '"' {
+		r.i = i + 1
+		return r.b[start:r.i], true
+	}
 	simple = true
-	for i := start + 1; i < len(r.b); i++ {
+	for ; i < len(r.b); i++ {
 		c := r.b[i]
 		switch {
 		case c == '"':
@@ -166,6 +180,15 @@ func (r *jsonReader) strToken() (tok []byte, simple bool) {
 	r.fail()
 	return nil, false
 }
+
+// plainByte is true for the bytes that stand for themselves in a string:
+// printable ASCII but the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex4(b []byte) bool {
 	for _, c := range b {
@@ -216,6 +239,32 @@ func (r *jsonReader) interned(m map[string]string) string {
 		if s, ok := m[string(tok[1:len(tok)-1])]; ok {
 			return s
 		}
+	}
+	r.i -= len(tok)
+	return r.str()
+}
+
+// sharedStr reads a string that is likely to recur, and returns the copy
+// of it that r.shared holds, if any (adding it).
+func (r *jsonReader) sharedStr() string {
+	tok, simple := r.strToken()
+	if !simple || r.shared == nil {
+		r.i -= len(tok)
+		return r.str()
+	}
+	if s, ok := r.shared[string(tok[1:len(tok)-1])]; ok {
+		return s
+	}
+	s := string(tok[1 : len(tok)-1])
+	r.shared[s] = s
+	return s
+}
+
+// aggIDOr reads a string, returned as r.aggID when equal to it.
+func (r *jsonReader) aggIDOr() string {
+	tok, simple := r.strToken()
+	if simple && string(tok[1:len(tok)-1]) == r.aggID {
+		return r.aggID
 	}
 	r.i -= len(tok)
 	return r.str()
@@ -433,6 +482,16 @@ func (r *jsonReader) anyObject(depth int) map[string]any {
 		}
 		m[k] = r.anyValue(depth + 1)
 	}
+}
+
+// emptyObject consumes an empty object, {}, if one is next.
+func (r *jsonReader) emptyObject() bool {
+	save := r.i
+	if r.consume('{') && r.consume('}') {
+		return true
+	}
+	r.i = save
+	return false
 }
 
 // into decodes the next value with encoding/json into v: for the parts of

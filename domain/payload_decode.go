@@ -8,17 +8,16 @@ import "time"
 // encoding/json decoder reads the same bytes, so they change only how fast
 // an event decodes, never what it decodes to. Old versions (KeyUpdated v1)
 // are rare and go through encoding/json and their upcast.
-var fastDecoders = map[decoderKey]func([]byte) (Payload, bool){
+var fastDecoders = map[decoderKey]func(*jsonReader) (Payload, bool){
 	{KeyCreated{}.EventType(), KeyCreated{}.EventVersion()}:         fast(decodeKeyCreated),
 	{KeyUpdated{}.EventType(), KeyUpdated{}.EventVersion()}:         fast(decodeKeyUpdated),
 	{KeyInvalidated{}.EventType(), KeyInvalidated{}.EventVersion()}: fast(decodeKeyInvalidated),
 }
 
-func fast[P Payload](read func(*jsonReader, *P)) func([]byte) (Payload, bool) {
-	return func(b []byte) (Payload, bool) {
+func fast[P Payload](read func(*jsonReader, *P)) func(*jsonReader) (Payload, bool) {
+	return func(r *jsonReader) (Payload, bool) {
 		var p P
-		r := jsonReader{b: b}
-		if read(&r, &p); r.end() {
+		if read(r, &p); r.end() {
 			return p, true
 		}
 		return nil, false
@@ -34,7 +33,7 @@ func decodeKeyCreated(r *jsonReader, p *KeyCreated) {
 		switch string(r.key) {
 		case "key_id":
 			r.once(&seen, 1<<0)
-			p.KeyID = KeyID(r.str())
+			p.KeyID = KeyID(r.aggIDOr())
 		case "name":
 			r.once(&seen, 1<<1)
 			p.Name = r.str()
@@ -58,7 +57,11 @@ func decodeKeyCreated(r *jsonReader, p *KeyCreated) {
 			p.Expires = r.timePtr()
 		case "role_descriptors":
 			r.once(&seen, 1<<8)
-			r.into(&p.RoleDescriptors)
+			if r.emptyObject() { // a key with no privileges of its own: most keys
+				p.RoleDescriptors = RoleDescriptors{}
+			} else {
+				r.into(&p.RoleDescriptors)
+			}
 		case "limited_by":
 			r.once(&seen, 1<<9)
 			r.into(&p.LimitedBy)
@@ -82,10 +85,10 @@ func (r *jsonReader) owner(o *Owner) {
 		switch string(r.key) {
 		case "user":
 			r.once(&seen, 1)
-			o.User = r.str()
+			o.User = r.sharedStr()
 		case "realm":
 			r.once(&seen, 2)
-			o.Realm = r.known(RealmMembers, RealmProject)
+			o.Realm = r.sharedStr()
 		case "by_key":
 			r.once(&seen, 4)
 			o.ByKey = KeyID(r.str())

@@ -359,9 +359,20 @@ func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
 
 // decode reads the event stored at seq. The event's Data shares data's
 // memory: every caller hands over a buffer of its own (nats.go copies each
-// message's payload; a read batch keeps its own).
+// message's payload out of its read buffer).
 func decode(data []byte, seq uint64) (domain.Event, error) {
 	ev, err := domain.DecodeEvent(data)
+	return withSeq(ev, err, seq)
+}
+
+// decodeWith is decode for a run of events, payload included (see
+// domain.Decoder).
+func decodeWith(d *domain.Decoder, data []byte, seq uint64) (domain.Event, error) {
+	ev, err := d.Event(data)
+	return withSeq(ev, err, seq)
+}
+
+func withSeq(ev domain.Event, err error, seq uint64) (domain.Event, error) {
 	if err != nil {
 		return ev, fmt.Errorf("eventlog: event at %d does not decode: %w", seq, err)
 	}

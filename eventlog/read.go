@@ -46,8 +46,9 @@ func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) erro
 	go func() { scanErr <- l.scanBatches(ctx, r, ordered, work) }()
 	for range readWorkers {
 		go func() {
+			var d domain.Decoder
 			for b := range work {
-				b.decode()
+				b.decode(&d)
 			}
 		}()
 	}
@@ -74,7 +75,7 @@ func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) erro
 func (l *Log) scanBatches(ctx context.Context, r Range, ordered, work chan<- *readBatch) error {
 	defer close(ordered)
 	defer close(work)
-	b := &readBatch{done: make(chan struct{})}
+	b := newReadBatch()
 	flush := func() bool {
 		select {
 		case ordered <- b:
@@ -82,7 +83,7 @@ func (l *Log) scanBatches(ctx context.Context, r Range, ordered, work chan<- *re
 			return false
 		}
 		work <- b
-		b = &readBatch{done: make(chan struct{})}
+		b = newReadBatch()
 		return true
 	}
 	err := l.Scan(ctx, r, func(seq uint64, data []byte) error {
@@ -104,42 +105,48 @@ const (
 	readWorkers   = 2
 )
 
-// readBatch is a run of raw events, then the same decoded.
+// readBatch is a run of raw events, then the same decoded. The raw events
+// are the messages' own buffers (see Scan), which the decoded events'
+// Data share: nothing is copied.
 type readBatch struct {
 	seqs   []uint64
-	ends   []int
-	raw    []byte
+	raw    [][]byte
 	events []domain.Event
 	err    error
 	done   chan struct{}
 }
 
-func (b *readBatch) add(seq uint64, data []byte) {
-	b.raw = append(b.raw, data...)
-	b.seqs = append(b.seqs, seq)
-	b.ends = append(b.ends, len(b.raw))
+func newReadBatch() *readBatch {
+	return &readBatch{
+		seqs: make([]uint64, 0, readBatchSize),
+		raw:  make([][]byte, 0, readBatchSize),
+		done: make(chan struct{}),
+	}
 }
 
-func (b *readBatch) decode() {
+func (b *readBatch) add(seq uint64, data []byte) {
+	b.seqs = append(b.seqs, seq)
+	b.raw = append(b.raw, data)
+}
+
+// decode decodes the batch's events with their payloads (an event whose
+// payload this binary cannot decode comes without, for fn to judge).
+func (b *readBatch) decode(d *domain.Decoder) {
 	defer close(b.done)
 	b.events = make([]domain.Event, len(b.seqs))
-	start := 0
 	for i, seq := range b.seqs {
-		ev, err := decode(b.raw[start:b.ends[i]], seq)
+		ev, err := decodeWith(d, b.raw[i], seq)
 		if err != nil {
 			b.err = err
 			return
 		}
-		if d, err := ev.Decoded(); err == nil {
-			ev = d
-		}
 		b.events[i] = ev
-		start = b.ends[i]
 	}
 }
 
 // Scan is ReadRange without decoding: fn gets each event's sequence and raw
-// JSON (valid only during the call). It exists so that the cost of reading
+// JSON, which is that message's own buffer (nats.go copies each payload out
+// of its read buffer), so fn may keep it but must not change it. It exists so that the cost of reading
 // the log can be told apart from the cost of folding it.
 func (l *Log) Scan(ctx context.Context, r Range, fn func(seq uint64, data []byte) error) error {
 	to, err := l.rangeEnd(ctx, r)

@@ -110,6 +110,7 @@ func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) err
 	defer stop()
 	defer it.Stop()
 	delivered := uint64(0) // consumer sequence of the last message
+	var d domain.Decoder
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -128,7 +129,7 @@ func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) err
 			return &brokenSub{err: fmt.Errorf("gap in deliveries: %d after %d", md.Sequence.Consumer, delivered), delivered: delivered > 0}
 		}
 		delivered = md.Sequence.Consumer
-		ev, err := decode(msg.Data(), md.Sequence.Stream)
+		ev, err := decodeWith(&d, msg.Data(), md.Sequence.Stream)
 		if err != nil {
 			return err
 		}
