@@ -42,6 +42,8 @@ type Server struct {
 	slots chan struct{}
 	// sessions signs and checks console session cookies (session.go).
 	sessions *sessions
+	// EndedSessions is the console logouts of every replica (session.go).
+	EndedSessions *projections.EndedSessions
 	// throttle slows password guessing (throttle.go).
 	throttle *throttle
 }

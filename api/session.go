@@ -17,14 +17,12 @@ package api
 // are read from the directory on each request, so a removed member loses
 // access at once.
 //
-// Logout clears the cookie and puts the session id's SHA-256 on this
-// replica's revocation list until the session would have expired. That list
-// is per replica: a copy of the cookie taken before logout could still be
-// replayed to another replica until its expiry (at most sessionLifetime).
-// The browser itself has dropped the cookie, and the cookie is HttpOnly,
-// SameSite=Strict and Secure over TLS, so such a copy must have been stolen
-// from the machine; closing that gap needs the revocation in the log, which
-// is left for when the audit log records console logins.
+// Logout clears the cookie, puts the session id's SHA-256 on this replica's
+// revocation list, and appends a SessionEnded event with that hash to the
+// log, so that every replica refuses a copy of the cookie from then on
+// (projections.EndedSessions), until the session would have expired. The
+// local list keeps the logout effective on this replica even when the log
+// cannot take the event (the logout is then answered 503).
 //
 // CSRF: every state change authenticated by the cookie must carry the
 // session's token (an HMAC of the session id) in X-CSRF-Token, and must not
@@ -36,6 +34,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -213,6 +212,9 @@ func (s *Server) sessionPrincipal(r *http.Request) (p domain.Principal, ok bool,
 // and the member's current password.
 func (s *Server) session(value string) (sessionClaims, error) {
 	c, ok := s.sessions.check(value, s.now())
+	if ok && s.EndedSessions != nil {
+		ok = !s.EndedSessions.Ended(sessionHash(c))
+	}
 	if ok {
 		u, found := s.Dir.User(c.User)
 		ok = found && hmac.Equal([]byte(passFingerprint(u.PasswordHash)), []byte(c.Pass))
@@ -331,11 +333,38 @@ func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			s.sessions.revoke(c, s.now())
+			http.SetCookie(w, s.sessionCookie(r, "", -1))
+			if err := s.endSession(w, r, c); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 			s.log.Info("console logout", "user", c.User, "request_id", w.Header().Get("X-Request-Id"))
+			w.WriteHeader(http.StatusNoContent)
+			return
 		}
 	}
 	http.SetCookie(w, s.sessionCookie(r, "", -1))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// endSession records the logout in the log for every replica. This replica
+// and this browser are done with the session already; if the log cannot
+// take it, the answer says so (503) rather than claim a logout that another
+// replica would not know of.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, c sessionClaims) error {
+	if s.Tenants == nil {
+		return nil
+	}
+	ctx, cancel := cmdCtx(r)
+	defer cancel()
+	p := domain.Principal{Kind: domain.ActorUser, User: c.User}
+	return s.Tenants.EndSession(ctx, s.meta(w, r, p), sessionHash(c), c.User, time.Unix(c.Expires, 0))
+}
+
+// sessionHash names a session in the log without its id.
+func sessionHash(c sessionClaims) string {
+	h := sha256.Sum256([]byte(c.ID))
+	return hex.EncodeToString(h[:])
 }
 
 // consoleSession tells the page who is logged in and its CSRF token; the

@@ -141,7 +141,8 @@ func (a *App) build() {
 	a.Audit = projections.NewAudit()
 	a.Expiry, a.Notices = projections.NewExpiry(a.Config.Notify.WithDefaults().Windows), projections.NewNotices()
 	a.Realms, a.KeyIndex = tenants.NewRealms(), projections.NewKeyIndex()
-	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Expiry, a.Notices, a.Realms, a.KeyIndex)
+	ended := projections.NewEndedSessions()
+	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Expiry, a.Notices, a.Realms, a.KeyIndex, ended)
 	a.Tenants = &tenants.Service{Log: a.Log, Dir: a.Dir, Wait: a.Runner, Now: a.Config.Now}
 	a.Commands = &commands.Service{Log: a.Log, Wait: a.Runner, Keys: a.Keys, Claims: a.Claims,
 		NeverAllowed: a.Config.NeverAllowed, Now: a.Config.Now}
@@ -149,6 +150,7 @@ func (a *App) build() {
 		Now: a.Config.Now, Logger: a.Config.Logger, Trail: &api.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}}
 	a.API.Realm = &tenants.RealmService{Log: a.Log, Realms: a.Realms, Wait: a.Runner, Now: a.Config.Now}
 	a.API.KeyIndex = a.KeyIndex
+	a.API.EndedSessions = ended
 }
 
 // startProjections runs the runner in the background and waits until it

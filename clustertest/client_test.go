@@ -29,6 +29,7 @@ var client = &http.Client{
 type answer struct {
 	status     int
 	retryAfter string
+	header     http.Header
 	body       map[string]any
 	raw        string
 }
@@ -61,7 +62,7 @@ func call(ctx context.Context, method, url, auth string, body any, hdr ...string
 	if err != nil {
 		return answer{}, err
 	}
-	a := answer{status: res.StatusCode, retryAfter: res.Header.Get("Retry-After"), raw: string(raw)}
+	a := answer{status: res.StatusCode, retryAfter: res.Header.Get("Retry-After"), header: res.Header, raw: string(raw)}
 	_ = json.Unmarshal(raw, &a.body)
 	return a, nil
 }
@@ -93,12 +94,12 @@ func create(ctx context.Context, base, name string) (key, answer, error) {
 	return key{name: name, id: a.str("id"), encoded: a.str("encoded")}, a, nil
 }
 
-// waitStatus polls until GET path with auth answers status.
-func waitStatus(t testing.TB, base, path, auth string, status int, timeout time.Duration) {
+// waitStatus polls until GET path with auth (and hdr) answers status.
+func waitStatus(t testing.TB, base, path, auth string, status int, timeout time.Duration, hdr ...string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		a, err := call(context.Background(), "GET", base+path, auth, nil)
+		a, err := call(context.Background(), "GET", base+path, auth, nil, hdr...)
 		if err == nil && a.status == status {
 			return
 		}

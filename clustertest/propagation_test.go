@@ -4,8 +4,11 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/internal/testproc"
 )
 
 // TestRevocationPropagates revokes keys on replica A and polls replica B
@@ -17,6 +20,33 @@ func TestRevocationPropagates(t *testing.T) {
 	d := measurePropagation(t, s.replicas[0].URL(), s.replicas[1].URL(), "prop", 100)
 	t.Logf("revocation on A refused by B after p50 %v, p99 %v, max %v (%d keys)",
 		percentile(d, 50), percentile(d, 99), d[len(d)-1], len(d))
+	t.Run("console logout", func(t *testing.T) { checkLogoutPropagates(t, s.replicas[0].URL(), s.replicas[1].URL()) })
+}
+
+// checkLogoutPropagates logs in to the console on a, uses the session on b
+// (every replica accepts every replica's sessions), logs out on a, and
+// waits until b refuses the old cookie: a copy of it is worth nothing after
+// the logout, whichever replica it is sent to.
+func checkLogoutPropagates(t *testing.T, a, b string) {
+	ctx := context.Background()
+	user, pw, _ := strings.Cut(testproc.Owner, ":")
+	login := must(t, "POST", a+"/console/login", "", map[string]any{"name": user, "password": pw}, http.StatusOK)
+	var cookie string
+	for _, c := range (&http.Response{Header: login.header}).Cookies() {
+		if c.Name == "keyplane_session" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	if cookie == "" {
+		t.Fatalf("no session cookie in %v", login.header)
+	}
+	if ans, err := call(ctx, "GET", b+"/api/v1/whoami", "", nil, "Cookie", cookie); err != nil || ans.status != http.StatusOK {
+		t.Fatalf("session from A on B: %v %d %s", err, ans.status, ans.raw)
+	}
+	if ans, err := call(ctx, "POST", a+"/console/logout", "", nil, "Cookie", cookie, "X-CSRF-Token", login.str("csrf_token")); err != nil || ans.status != http.StatusNoContent {
+		t.Fatalf("logout on A: %v %d %s", err, ans.status, ans.raw)
+	}
+	waitStatus(t, b, "/api/v1/whoami", "", http.StatusUnauthorized, 10*time.Second, "Cookie", cookie)
 }
 
 // measurePropagation creates n keys on a, waits until b knows each, revokes

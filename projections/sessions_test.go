@@ -1,0 +1,76 @@
+package projections
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+func sessionEnded(t *testing.T, hash string, at, expires time.Time) domain.Event {
+	t.Helper()
+	ev := domain.NewEvent("ev-"+hash[:4], domain.SystemTenant, domain.AggSession, hash, domain.Meta{Time: at},
+		domain.SessionEnded{Session: hash, User: "alice", Expires: expires})
+	return ev
+}
+
+func TestEndedSessions(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	h1, h2, h3 := strings.Repeat("a", 64), strings.Repeat("b", 64), strings.Repeat("c", 64)
+	tests := []struct {
+		name   string
+		events []domain.Event
+		ended  []string
+		live   []string
+	}{
+		{"a logout ends its session", []domain.Event{sessionEnded(t, h1, t0, t0.Add(8*time.Hour))}, []string{h1}, []string{h2}},
+		{"an already expired session is not kept", []domain.Event{sessionEnded(t, h1, t0, t0.Add(-time.Second))}, nil, []string{h1}},
+		{"expired entries are dropped as the log's time passes", []domain.Event{
+			sessionEnded(t, h1, t0, t0.Add(time.Hour)),
+			sessionEnded(t, h2, t0.Add(2*time.Hour), t0.Add(9*time.Hour)),
+			sessionEnded(t, h3, t0.Add(2*time.Hour), t0.Add(10*time.Hour)),
+		}, []string{h2, h3}, []string{h1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewEndedSessions()
+			for _, ev := range tt.events {
+				if err := e.Apply(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			restored := NewEndedSessions()
+			snap, _ := e.Snapshot()
+			if err := restored.Restore(snap); err != nil {
+				t.Fatal(err)
+			}
+			again, _ := restored.Snapshot()
+			if !bytes.Equal(snap, again) {
+				t.Fatal("snapshot of the restored projection differs: not canonical")
+			}
+			for _, p := range []*EndedSessions{e, restored} {
+				for _, h := range tt.ended {
+					if !p.Ended(h) {
+						t.Errorf("session %s… not ended", h[:4])
+					}
+				}
+				for _, h := range tt.live {
+					if p.Ended(h) {
+						t.Errorf("session %s… ended, want live (or forgotten)", h[:4])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestEndedSessionsRejectsCorruptSnapshot(t *testing.T) {
+	e := NewEndedSessions()
+	_ = e.Apply(sessionEnded(t, strings.Repeat("a", 64), time.Now(), time.Now().Add(time.Hour)))
+	snap, _ := e.Snapshot()
+	if err := NewEndedSessions().Restore(snap[:len(snap)-2]); err == nil {
+		t.Fatal("a truncated snapshot was accepted")
+	}
+}
