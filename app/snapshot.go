@@ -178,6 +178,16 @@ func (a *App) finalSnapshot() {
 	if !a.snap.running {
 		return
 	}
+	// With the log unreachable the save could only wait for its timeout,
+	// and a stop that hangs for minutes gets killed by whatever stopped it.
+	// The next start replays from the last saved snapshot instead.
+	hctx, hcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	_, err := a.Log.Health(hctx)
+	hcancel()
+	if err != nil {
+		a.Config.Logger.Warn("snapshot not saved on shutdown: the log is unavailable", "err", err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := a.saveSnapshot(ctx); err != nil && !errors.Is(err, context.Canceled) {

@@ -167,3 +167,21 @@ func resummed(b []byte) []byte {
 	sum := sha256.Sum256(body)
 	return append(body, sum[:]...)
 }
+
+// A stop while the log is unreachable skips the last snapshot instead of
+// waiting minutes for it: whatever stops keyplane (systemd, Kubernetes)
+// would kill it long before. The next start replays from the last snapshot.
+func TestCloseWithTheLogDownDoesNotWaitForTheSnapshot(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil)
+	a.as(t, basic(ownerAuth)).createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "unsaved"})
+	a.Log.Server().Shutdown()
+	closed := make(chan struct{})
+	go func() { a.Close(); close(closed) }()
+	// The bound is far above a healthy stop and far below the two minutes
+	// the snapshot's own timeout allows: it catches a hang, not a speed.
+	select {
+	case <-closed:
+	case <-time.After(45 * time.Second):
+		t.Fatal("Close still waiting 45 s after the log went down")
+	}
+}
