@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/keyplane/keyplane/domain"
 )
 
@@ -454,7 +455,7 @@ func (s *Server) esGetToken(x *esReq) error {
 		return err
 	}
 	exp := s.now().Add(esTokenLifetime)
-	tok := s.signToken(esToken{Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: realmOf(p), Expires: exp.Unix()})
+	tok := s.signToken(esToken{ID: uuid.NewString(), Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: realmOf(p), Expires: exp.Unix()})
 	who := *x
 	who.p = p
 	who.roles, who.missing = s.esRoleNames(x.org, x.pr, p)
@@ -463,7 +464,4 @@ func (s *Server) esGetToken(x *esReq) error {
 		"scope": "full", "authentication": s.esWhoAmI(&who)})
 }
 
-func (s *Server) esInvalidateToken(x *esReq) error {
-	return domain.Invalid("keyplane's access tokens are signed, not stored, and cannot be invalidated before they expire " +
-		"(20 minutes): delete or disable the user instead")
-}
+

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"time"
 
@@ -17,9 +18,11 @@ const esTokenLifetime = 20 * time.Minute
 
 // esToken is what an access token says. Tokens are signed, not stored: any
 // replica verifies them with the secret every replica shares, and nothing
-// secret enters the log. The cost is that a token cannot be revoked before
-// it expires (deleting or disabling its user stops it, though).
+// secret enters the log. Invalidating one writes its SHA-256 to the log
+// (SessionEnded), which every replica then refuses until the token would
+// have expired anyway.
 type esToken struct {
+	ID      string           `json:"i,omitempty"` // random: two tokens are never equal
 	Tenant  domain.TenantID  `json:"t"`
 	Project domain.ProjectID `json:"p"`
 	User    string           `json:"u"`
@@ -45,24 +48,91 @@ func (s *Server) signToken(t esToken) string {
 	return esTokenPrefix + payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// readToken verifies a token's signature and lifetime.
+// readToken verifies a token's signature and lifetime, and that it was not
+// invalidated.
 func (s *Server) readToken(tok string) (esToken, error) {
 	var t esToken
 	bad := domain.Unauthenticated("token malformed or expired")
+	body, ok := s.tokenPayload(tok)
+	if !ok || json.Unmarshal(body, &t) != nil || s.now().Unix() >= t.Expires {
+		return t, bad
+	}
+	if s.EndedSessions != nil && s.EndedSessions.Ended(bearerHash(tok)) {
+		return t, domain.Unauthenticated("token has been invalidated")
+	}
+	return t, nil
+}
+
+// esInvalidateToken ends an access token before its expiry, on every
+// replica. Tokens are not stored, so they are invalidated one by one, by
+// value; a member may end their own, and manage_token ends anybody's in
+// the project. A token of another project is not found (404), as for keys.
+func (s *Server) esInvalidateToken(x *esReq) error {
+	var req struct {
+		Token        string `json:"token"`
+		RefreshToken string `json:"refresh_token"`
+		RealmName    string `json:"realm_name"`
+		Username     string `json:"username"`
+	}
+	if err := esParams(x.r); err != nil {
+		return err
+	}
+	if err := decodeBody(x.r, &req, false); err != nil {
+		return err
+	}
+	switch {
+	case req.RefreshToken != "":
+		return domain.Invalid("keyplane issues no refresh tokens: invalidate the access token with [token]")
+	case req.RealmName != "" || req.Username != "":
+		return domain.Invalid("access tokens are signed, not stored: invalidate them one by one with [token], or delete or disable the user")
+	case req.Token == "":
+		return domain.Invalid("Validation Failed: 1: one of [token], [refresh_token], [realm_name] or [username] must be specified;")
+	}
+	var t esToken
+	body, ours := s.tokenPayload(req.Token)
+	if !ours || json.Unmarshal(body, &t) != nil || t.Tenant != x.org.ID || t.Project != x.pr.ID {
+		return domain.NotFound("token not found")
+	}
+	if _, err := s.readToken(req.Token); err != nil {
+		// Expired or invalidated already: nothing left to end.
+		return x.write(http.StatusOK, tokenInvalidation(0, 1))
+	}
+	if t.User != x.p.User || t.Realm != realmOf(x.p) {
+		if err := x.authorize(domain.ActionInvalidateToken, false); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := cmdCtx(x.r)
+	defer cancel()
+	ended, err := s.Tenants.EndSession(ctx, x.meta(), domain.SessionToken, bearerHash(req.Token), t.User, time.Unix(t.Expires, 0))
+	if err != nil {
+		return err
+	}
+	if !ended {
+		return x.write(http.StatusOK, tokenInvalidation(0, 1))
+	}
+	return x.write(http.StatusOK, tokenInvalidation(1, 0))
+}
+
+func tokenInvalidation(invalidated, previously int) map[string]any {
+	return map[string]any{"invalidated_tokens": invalidated, "previously_invalidated_tokens": previously,
+		"error_count": 0, "error_details": []any{}}
+}
+
+// tokenPayload is the claims of a token that carries this cluster's
+// signature, whatever its lifetime.
+func (s *Server) tokenPayload(tok string) ([]byte, bool) {
 	rest, ok := strings.CutPrefix(tok, esTokenPrefix)
 	payload, sig, ok2 := strings.Cut(rest, ".")
 	if !ok || !ok2 || len(tok) > 1024 {
-		return t, bad
+		return nil, false
 	}
 	m := hmac.New(sha256.New, s.tokenKey())
 	m.Write([]byte(payload))
 	got, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, m.Sum(nil)) {
-		return t, bad
+		return nil, false
 	}
 	body, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil || json.Unmarshal(body, &t) != nil || s.now().Unix() >= t.Expires {
-		return t, bad
-	}
-	return t, nil
+	return body, err == nil
 }

@@ -358,12 +358,17 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request, c sessionCla
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
 	p := domain.Principal{Kind: domain.ActorUser, User: c.User}
-	return s.Tenants.EndSession(ctx, s.meta(w, r, p), sessionHash(c), c.User, time.Unix(c.Expires, 0))
+	_, err := s.Tenants.EndSession(ctx, s.meta(w, r, p), domain.SessionConsole, sessionHash(c), c.User, time.Unix(c.Expires, 0))
+	return err
 }
 
 // sessionHash names a session in the log without its id.
-func sessionHash(c sessionClaims) string {
-	h := sha256.Sum256([]byte(c.ID))
+func sessionHash(c sessionClaims) string { return bearerHash(c.ID) }
+
+// bearerHash is the hex SHA-256 of a bearer secret (a session id, a token):
+// what the log and the ended-sessions projection know of it.
+func bearerHash(secret string) string {
+	h := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(h[:])
 }
 

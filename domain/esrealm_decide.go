@@ -23,6 +23,7 @@ const (
 	ActionBulkGrantKeys    = "cluster:admin/xpack/security/api_key/grant/bulk"
 	ActionClearKeyCache    = "cluster:admin/xpack/security/api_key/clear_cache"
 	ActionCreateToken      = "cluster:admin/xpack/security/token/create"
+	ActionInvalidateToken  = "cluster:admin/xpack/security/token/invalidate"
 	ActionMonitorMain      = "cluster:monitor/main"
 )
 

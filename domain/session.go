@@ -7,14 +7,22 @@ import "time"
 // it is part of a bearer cookie.
 const AggSession = "session"
 
-// SessionEnded v1: a member logged out of the console. Every replica
-// refuses the session's cookie from then on, until it would have expired
-// anyway; after that the entry is forgotten.
+// SessionEnded v1: a signed bearer credential was ended before its expiry:
+// a console session (logout) or an Elasticsearch OAuth2 access token
+// (invalidate token). Every replica refuses it from then on, until it
+// would have expired anyway; after that the entry is forgotten.
 type SessionEnded struct {
-	Session string    `json:"session"` // hex SHA-256 of the session id
+	Session string    `json:"session"` // hex SHA-256 of the session id or token
+	Kind    string    `json:"kind"`    // SessionConsole or SessionToken
 	User    string    `json:"user"`
 	Expires time.Time `json:"expires"`
 }
+
+// Kinds of ended sessions.
+const (
+	SessionConsole = "console"
+	SessionToken   = "oauth2_token"
+)
 
 func (SessionEnded) EventType() string { return "SessionEnded" }
 func (SessionEnded) EventVersion() int { return 1 }
