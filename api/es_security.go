@@ -463,5 +463,3 @@ func (s *Server) esGetToken(x *esReq) error {
 	return x.write(http.StatusOK, map[string]any{"access_token": tok, "type": "Bearer", "expires_in": int(esTokenLifetime.Seconds()),
 		"scope": "full", "authentication": s.esWhoAmI(&who)})
 }
-
-
