@@ -42,13 +42,16 @@ func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) erro
 	defer cancel()
 	ordered := make(chan *readBatch, 2*readWorkers)
 	work := make(chan *readBatch, 2*readWorkers)
+	// fn gets copies of the events, so a batch's array of them is free
+	// again once fn saw them all: spare hands it to the next batch.
+	spare := make(chan []domain.Event, 2*readWorkers+2)
 	scanErr := make(chan error, 1)
 	go func() { scanErr <- l.scanBatches(ctx, r, ordered, work) }()
 	for range readWorkers {
 		go func() {
 			var d domain.Decoder
 			for b := range work {
-				b.decode(&d)
+				b.decode(&d, spare)
 			}
 		}()
 	}
@@ -64,6 +67,11 @@ func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) erro
 				}
 				return err
 			}
+		}
+		clear(b.events) // drop what they point to
+		select {
+		case spare <- b.events:
+		default:
 		}
 	}
 	return <-scanErr
@@ -131,9 +139,14 @@ func (b *readBatch) add(seq uint64, data []byte) {
 
 // decode decodes the batch's events with their payloads (an event whose
 // payload this binary cannot decode comes without, for fn to judge).
-func (b *readBatch) decode(d *domain.Decoder) {
+func (b *readBatch) decode(d *domain.Decoder, spare <-chan []domain.Event) {
 	defer close(b.done)
-	b.events = make([]domain.Event, len(b.seqs))
+	select {
+	case evs := <-spare:
+		b.events = evs[:len(b.seqs)]
+	default:
+		b.events = make([]domain.Event, len(b.seqs), readBatchSize)
+	}
 	for i, seq := range b.seqs {
 		ev, err := decodeWith(d, b.raw[i], seq)
 		if err != nil {

@@ -46,8 +46,10 @@ func (x *Expiry) Restore(b []byte) error {
 	n := r.count()
 	byID := make(map[domain.KeyID]*expiryEntry, n)
 	queue := make(expiryQueue, 0, n)
-	for range n {
-		e := &expiryEntry{tenant: domain.TenantID(r.sym()), id: domain.KeyID(r.str()), expires: r.time(), keySeq: r.uint()}
+	slab := make([]expiryEntry, n) // one allocation instead of n
+	for i := range n {
+		e := &slab[i]
+		*e = expiryEntry{tenant: domain.TenantID(r.sym()), id: domain.KeyID(r.str()), expires: r.time(), keySeq: r.uint()}
 		marks := r.count()
 		for range marks {
 			e.notices = append(e.notices, noticeMark{window: domain.NoticeWindow(r.int()), expires: r.int()})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"sort"
+	"sync"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -46,24 +47,35 @@ func (ks *Keys) Restore(b []byte) error {
 	r := reader{buf: b}
 	n := r.count()
 	slab := make([]domain.Key, n)
-	byID := make(map[domain.KeyID]*domain.Key, n)
-	byTenant := map[domain.TenantID]map[domain.KeyID]*domain.Key{}
+	perTenant := map[domain.TenantID]int{}
 	for i := range slab {
 		k := &slab[i]
 		if err := decodeKey(&r, k); err != nil {
 			return err
 		}
-		byID[k.ID] = k
-		t := byTenant[k.Tenant]
-		if t == nil {
-			t = map[domain.KeyID]*domain.Key{}
-			byTenant[k.Tenant] = t
-		}
-		t[k.ID] = k
+		perTenant[k.Tenant]++
 	}
 	if err := r.done(); err != nil {
 		return err
 	}
+	// Both maps are made at their final size (growing a map of a million
+	// keys rehashes it over and over), and filled at once, one each.
+	byID := make(map[domain.KeyID]*domain.Key, n)
+	byTenant := make(map[domain.TenantID]map[domain.KeyID]*domain.Key, len(perTenant))
+	for t, c := range perTenant {
+		byTenant[t] = make(map[domain.KeyID]*domain.Key, c)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range slab {
+			byID[slab[i].ID] = &slab[i]
+		}
+	})
+	for i := range slab {
+		k := &slab[i]
+		byTenant[k.Tenant][k.ID] = k
+	}
+	wg.Wait()
 	ks.mu.Lock()
 	ks.byID, ks.byTenant = byID, byTenant
 	ks.mu.Unlock()
