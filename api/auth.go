@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/projections"
@@ -79,4 +80,18 @@ func (s *Server) keyPrincipal(k *domain.Key) domain.Principal {
 	perm = append(perm, s.ownerPermission(k))
 	return domain.Principal{Kind: domain.ActorKey, User: k.Owner.User, Realm: k.Owner.Realm, KeyID: k.ID, KeyName: k.Name, Tenant: k.Tenant,
 		Scope: k.Scope, Project: k.Project, Permission: perm, Expires: k.Expires}
+}
+
+// setKeyExpiration tells a client authenticated by an API key when the key
+// expires (absent for a key that never does). Both headers share one value
+// slice and are set without canonicalizing: this runs on every request.
+func setKeyExpiration(w http.ResponseWriter, p domain.Principal) {
+	if p.Kind != domain.ActorKey || p.Expires.IsZero() {
+		return
+	}
+	var buf [len(time.RFC3339) + 8]byte
+	v := []string{string(p.Expires.UTC().AppendFormat(buf[:0], time.RFC3339))}
+	h := w.Header()
+	h["X-Api-Key-Expiration"] = v
+	h["X-Elastic-Api-Key-Expiration"] = v
 }

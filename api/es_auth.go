@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -102,11 +101,7 @@ func (s *Server) esAuthenticate(w http.ResponseWriter, r *http.Request) (*esReq,
 	if err != nil {
 		return nil, err
 	}
-	if x.p.Kind == domain.ActorKey && !x.p.Expires.IsZero() {
-		exp := x.p.Expires.UTC().Format(time.RFC3339)
-		w.Header().Set("X-Api-Key-Expiration", exp)
-		w.Header().Set("X-Elastic-Api-Key-Expiration", exp)
-	}
+	setKeyExpiration(w, x.p)
 	return x, nil
 }
 

@@ -122,11 +122,7 @@ func (s *Server) authed(h handler) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		if p.Kind == domain.ActorKey && !p.Expires.IsZero() {
-			exp := p.Expires.UTC().Format(time.RFC3339)
-			w.Header().Set("X-Api-Key-Expiration", exp)
-			w.Header().Set("X-Elastic-Api-Key-Expiration", exp)
-		}
+		setKeyExpiration(w, p)
 		if err := h(w, r, p); err != nil {
 			s.writeError(w, r, err)
 		}
