@@ -168,6 +168,9 @@ func (a *App) startProjections(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if last > a.Runner.Applied()+bulkFoldMin {
+		defer foldingInBulk()() // a long catch-up is a bulk fold (replay.go)
+	}
 	rctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.wg.Add(1)
