@@ -105,10 +105,8 @@ func (e Event) Decode() (Payload, error) {
 		return e.payload, nil
 	}
 	k := decoderKey{e.Type, e.Version}
-	if fast, ok := fastDecoders[k]; ok {
-		if p, ok := fast(&jsonReader{b: e.Data}); ok {
-			return p, nil
-		}
+	if p, ok := decodeFast(k, e.Data, nil, ""); ok {
+		return p, nil
 	}
 	f, ok := decoders[k]
 	if !ok {

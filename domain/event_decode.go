@@ -11,7 +11,7 @@ import "encoding/json"
 // (a field it does not know, an escaped name, a null) goes to
 // encoding/json, which stays the reference.
 func DecodeEvent(data []byte) (Event, error) {
-	return envelope(data, nil)
+	return envelope(data, nil, false)
 }
 
 // Decoder decodes a run of events (a replay, a subscription), and shares
@@ -31,18 +31,13 @@ const maxShared = 4096
 // Event is DecodeEvent, and its payload decoded too (Event.Decoded) when
 // that succeeds; when it does not, Decode will report why.
 func (d *Decoder) Event(data []byte) (Event, error) {
-	ev, err := envelope(data, d.table())
-	if err != nil {
+	ev, err := envelope(data, d.table(), true)
+	if err != nil || ev.payload != nil {
 		return ev, err
 	}
-	if fast, ok := fastDecoders[decoderKey{ev.Type, ev.Version}]; ok {
-		r := jsonReader{b: ev.Data, shared: d.shared, aggID: ev.AggID}
-		if p, ok := fast(&r); ok {
-			ev.payload = p
-			return ev, nil
-		}
-	}
-	if p, err := ev.Decode(); err == nil {
+	if p, ok := decodeFast(decoderKey{ev.Type, ev.Version}, ev.Data, d.shared, ev.AggID); ok {
+		ev.payload = p
+	} else if p, err := ev.Decode(); err == nil {
 		ev.payload = p
 	}
 	return ev, nil
@@ -55,9 +50,11 @@ func (d *Decoder) table() map[string]string {
 	return d.shared
 }
 
-func envelope(data []byte, shared map[string]string) (Event, error) {
+// envelope decodes data; with payloads it also decodes the payload in the
+// same pass when it can (Event.payload), instead of stepping over it.
+func envelope(data []byte, shared map[string]string, payloads bool) (Event, error) {
 	var ev Event
-	r := jsonReader{b: data, shared: shared}
+	r := jsonReader{b: data, shared: shared, payloads: payloads}
 	if r.envelope(&ev); r.end() {
 		return ev, nil
 	}
@@ -120,11 +117,29 @@ func (r *jsonReader) envelope(ev *Event) {
 			ev.Time = r.timeValue()
 		case "data":
 			r.once(&seen, fData)
-			ev.Data = r.raw()
+			ev.Data = r.data(ev, seen&(fType|fVersion) == fType|fVersion)
 		default:
 			r.fail()
 		}
 	}
+}
+
+// data reads the payload: decoded on the way when r.payloads, its type is
+// known (typed) and a fast decoder takes it; else merely stepped over.
+func (r *jsonReader) data(ev *Event, typed bool) []byte {
+	if r.payloads && typed && !r.bad {
+		if f, ok := fastDecoders[decoderKey{ev.Type, ev.Version}]; ok {
+			r.ws()
+			saved := *r
+			r.aggID = ev.AggID
+			if p := f(r); !r.bad {
+				ev.payload = p
+				return r.b[saved.i:r.i]
+			}
+			*r = saved // a shape it does not take: leave it to Decode
+		}
+	}
+	return r.raw()
 }
 
 func (r *jsonReader) actor(a *Actor) {

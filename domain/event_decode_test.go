@@ -151,8 +151,11 @@ func TestTheCommonEventsDecodeWithoutEncodingJSON(t *testing.T) {
 		if r.envelope(&ev); !r.end() {
 			t.Fatalf("envelope left to encoding/json: %s", b)
 		}
-		if _, ok := fastDecoders[decoderKey{ev.Type, ev.Version}](&jsonReader{b: ev.Data}); !ok {
+		if _, ok := decodeFast(decoderKey{ev.Type, ev.Version}, ev.Data, nil, ""); !ok {
 			t.Fatalf("payload left to encoding/json: %s", ev.Data)
+		}
+		if both, err := envelope(b, nil, true); err != nil || both.payload == nil {
+			t.Fatalf("payload not decoded along with the envelope: %s", b)
 		}
 	}
 }
@@ -203,4 +206,20 @@ func BenchmarkDecodeEvent(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestPlainRunStopsAtTheFirstByteAStringCannotHoldAsIs(t *testing.T) {
+	for c := range 256 {
+		for at := range 20 {
+			b := []byte("abcdefghijklmnopqrstu")
+			b[at] = byte(c)
+			want := 0
+			for want < len(b) && plainByte[b[want]] {
+				want++
+			}
+			if got := plainRun(b, 0); got != want {
+				t.Fatalf("byte %#x at %d: stopped at %d, want %d", c, at, got, want)
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"time"
 )
@@ -26,6 +27,8 @@ type jsonReader struct {
 	shared map[string]string
 	// aggID is the event's aggregate id, which a payload often repeats.
 	aggID string
+	// payloads: decode an event's payload along with its envelope.
+	payloads bool
 }
 
 func (r *jsonReader) fail() {
@@ -46,6 +49,9 @@ func (r *jsonReader) ws() {
 
 // peek is the next byte after white space, 0 at the end.
 func (r *jsonReader) peek() byte {
+	if r.i < len(r.b) && r.b[r.i] > ' ' { // keyplane writes no white space
+		return r.b[r.i]
+	}
 	r.ws()
 	if r.i < len(r.b) {
 		return r.b[r.i]
@@ -136,10 +142,7 @@ func (r *jsonReader) strToken() (tok []byte, simple bool) {
 	}
 	start := r.i
 	// Most strings are plain ASCII up to their closing quote.
-	i := start + 1
-	for i < len(r.b) && plainByte[r.b[i]] {
-		i++
-	}
+	i := plainRun(r.b, start+1)
 	if i < len(r.b) && r.b[i] == '"' {
 		r.i = i + 1
 		return r.b[start:r.i], true
@@ -179,6 +182,28 @@ func (r *jsonReader) strToken() (tok []byte, simple bool) {
 	}
 	r.fail()
 	return nil, false
+}
+
+// plainRun returns the index of the first byte from i on that is not
+// plainByte (len(b) if none), eight bytes at a time while it can.
+func plainRun(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		// The compiler makes one load of this.
+		w := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
+			uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
+		q, bs := w^(ones*'"'), w^(ones*'\\')
+		// A byte's high bit is set below when it is under 0x20, a quote,
+		// a backslash, or not ASCII (the classic "has zero byte" tricks).
+		if m := ((w-ones*0x20)&^w | (q-ones)&^q | (bs-ones)&^bs | w) & highs; m != 0 {
+			// The lowest flag is exact (higher ones may be borrows).
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(b) && plainByte[b[i]] {
+		i++
+	}
+	return i
 }
 
 // plainByte is true for the bytes that stand for themselves in a string:

@@ -8,20 +8,34 @@ import "time"
 // encoding/json decoder reads the same bytes, so they change only how fast
 // an event decodes, never what it decodes to. Old versions (KeyUpdated v1)
 // are rare and go through encoding/json and their upcast.
-var fastDecoders = map[decoderKey]func(*jsonReader) (Payload, bool){
+var fastDecoders = map[decoderKey]func(*jsonReader) Payload{
 	{KeyCreated{}.EventType(), KeyCreated{}.EventVersion()}:         fast(decodeKeyCreated),
 	{KeyUpdated{}.EventType(), KeyUpdated{}.EventVersion()}:         fast(decodeKeyUpdated),
 	{KeyInvalidated{}.EventType(), KeyInvalidated{}.EventVersion()}: fast(decodeKeyInvalidated),
 }
 
-func fast[P Payload](read func(*jsonReader, *P)) func(*jsonReader) (Payload, bool) {
-	return func(r *jsonReader) (Payload, bool) {
+// fast makes a payload decoder of read, which reads one value at r's
+// cursor (r goes bad when it cannot).
+func fast[P Payload](read func(*jsonReader, *P)) func(*jsonReader) Payload {
+	return func(r *jsonReader) Payload {
 		var p P
-		if read(r, &p); r.end() {
-			return p, true
+		if read(r, &p); r.bad {
+			return nil
 		}
+		return p
+	}
+}
+
+// decodeFast decodes b, a whole payload of type k, if a fast decoder takes
+// it.
+func decodeFast(k decoderKey, b []byte, shared map[string]string, aggID string) (Payload, bool) {
+	f, ok := fastDecoders[k]
+	if !ok {
 		return nil, false
 	}
+	r := jsonReader{b: b, shared: shared, aggID: aggID}
+	p := f(&r)
+	return p, r.end()
 }
 
 func decodeKeyCreated(r *jsonReader, p *KeyCreated) {
