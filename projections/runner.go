@@ -29,6 +29,9 @@ type Runner struct {
 
 	mu     sync.Mutex
 	notify chan struct{} // closed and replaced when applied advances
+	// waited says someone waits on notify: only then does an applied
+	// event replace it (a replay folds millions with nobody waiting).
+	waited bool
 	err    error
 }
 
@@ -84,8 +87,10 @@ func (r *Runner) applyLocked(ev domain.Event) error {
 	}
 	r.applied.Store(ev.Seq)
 	r.mu.Lock()
-	close(r.notify)
-	r.notify = make(chan struct{})
+	if r.waited {
+		close(r.notify)
+		r.notify, r.waited = make(chan struct{}), false
+	}
 	r.mu.Unlock()
 	return nil
 }
@@ -104,6 +109,7 @@ func (r *Runner) WaitFor(ctx context.Context, seq uint64) error {
 		}
 		r.mu.Lock()
 		ch, err := r.notify, r.err
+		r.waited = true
 		r.mu.Unlock()
 		if err != nil {
 			return &domain.Error{Kind: domain.KindUnavailable, Reason: "projections stopped", Err: err}
