@@ -157,6 +157,12 @@ func startEmbedded(o Options) (*server.Server, error) {
 	return s, nil
 }
 
+// DuplicateWindow is how long the stream remembers a Nats-Msg-Id. A
+// restart costs the server a read of every event appended within it (to
+// rebuild what it remembers), so a restart right after heavy writing is
+// slower than one later.
+const DuplicateWindow = 2 * time.Minute
+
 // ensureStream creates or updates the stream. JetStream may not be ready
 // the moment the server accepts connections (meta leader election), so
 // creation is retried until ctx ends.
@@ -169,7 +175,7 @@ func (l *Log) ensureStream(ctx context.Context) error {
 		Replicas:           l.opts.Replicas,
 		DenyDelete:         true,
 		DenyPurge:          true,
-		Duplicates:         2 * time.Minute,
+		Duplicates:         DuplicateWindow,
 		AllowAtomicPublish: true,
 		MaxMsgSize:         1 << 20,
 	}
