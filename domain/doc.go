@@ -10,6 +10,10 @@
 //   - events are plain structs with a stable type name and a schema version;
 //     a released version never changes meaning, a new version is added and
 //     old ones are upcast when read;
+//   - encoding/json is the reference for reading events: the reader built
+//     for replays (jsonread.go, event_decode.go, payload_decode.go) takes only
+//     the shapes keyplane writes and hands anything else to encoding/json,
+//     and a fuzz test checks that both always agree;
 //   - a key's secret never enters an event: only its SHA-256 hash does;
 //   - every id is typed (TenantID, ProjectID, KeyID) so a tenant cannot be
 //     confused with a project by accident.
