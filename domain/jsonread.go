@@ -519,11 +519,15 @@ func (r *jsonReader) emptyObject() bool {
 	return false
 }
 
-// into decodes the next value with encoding/json into v: for the parts of
-// an event (role descriptors) that are rare or small enough not to matter.
-func (r *jsonReader) into(v any) {
+// into decodes the next value with encoding/json: for the parts of an
+// event (role descriptors) that are rare or small enough not to matter. It
+// returns the value rather than filling a field, so that the payload it
+// belongs to does not escape to the heap through encoding/json.
+func into[T any](r *jsonReader) T {
+	var v T
 	raw := r.raw()
-	if r.bad || json.Unmarshal(raw, v) != nil {
+	if r.bad || json.Unmarshal(raw, &v) != nil {
 		r.fail()
 	}
+	return v
 }
