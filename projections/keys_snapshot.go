@@ -42,35 +42,37 @@ func (ks *Keys) Capture() func() ([]byte, error) {
 }
 
 // Restore replaces the key list with a snapshot's. The keys live in one
-// slab: a million of them cost one allocation, not a million.
+// slab: a million of them cost one allocation, not a million. Both maps
+// are made at their final size (growing a map of a million keys rehashes
+// it over and over); byID is filled on another goroutine while the keys
+// are still being decoded, byTenant once their tenants are counted.
 func (ks *Keys) Restore(b []byte) error {
 	r := reader{buf: b}
 	n := r.count()
 	slab := make([]domain.Key, n)
-	perTenant := map[domain.TenantID]int{}
-	for i := range slab {
-		k := &slab[i]
-		if err := decodeKey(&r, k); err != nil {
-			return err
+	byID := make(map[domain.KeyID]*domain.Key, n)
+	decoded := make(chan []domain.Key, 16)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for run := range decoded {
+			for i := range run {
+				byID[run[i].ID] = &run[i]
+			}
 		}
-		perTenant[k.Tenant]++
+	})
+	perTenant, err := decodeKeys(&r, slab, decoded)
+	close(decoded)
+	if err == nil {
+		err = r.done()
 	}
-	if err := r.done(); err != nil {
+	if err != nil {
+		wg.Wait()
 		return err
 	}
-	// Both maps are made at their final size (growing a map of a million
-	// keys rehashes it over and over), and filled at once, one each.
-	byID := make(map[domain.KeyID]*domain.Key, n)
 	byTenant := make(map[domain.TenantID]map[domain.KeyID]*domain.Key, len(perTenant))
 	for t, c := range perTenant {
 		byTenant[t] = make(map[domain.KeyID]*domain.Key, c)
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := range slab {
-			byID[slab[i].ID] = &slab[i]
-		}
-	})
 	for i := range slab {
 		k := &slab[i]
 		byTenant[k.Tenant][k.ID] = k
@@ -80,6 +82,24 @@ func (ks *Keys) Restore(b []byte) error {
 	ks.byID, ks.byTenant = byID, byTenant
 	ks.mu.Unlock()
 	return nil
+}
+
+// decodeKeys decodes the slab's keys, handing each run of them to decoded
+// as it is done, and counts them per tenant.
+func decodeKeys(r *reader, slab []domain.Key, decoded chan<- []domain.Key) (map[domain.TenantID]int, error) {
+	const run = 4096
+	perTenant := map[domain.TenantID]int{}
+	for start := 0; start < len(slab); start += run {
+		keys := slab[start:min(start+run, len(slab))]
+		for i := range keys {
+			if err := decodeKey(r, &keys[i]); err != nil {
+				return nil, err
+			}
+			perTenant[keys[i].Tenant]++
+		}
+		decoded <- keys
+	}
+	return perTenant, nil
 }
 
 func encodeKey(w *writer, k *domain.Key) error {
