@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"time"
@@ -71,9 +72,9 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rid := r.Header.Get("X-Request-Id")
 	if rid == "" || len(rid) > 128 {
-		rid = uuid.NewString()
+		rid = newRequestID()
 	}
-	w.Header().Set("X-Request-Id", rid)
+	w.Header()["X-Request-Id"] = []string{rid}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -148,4 +149,15 @@ func truncate(s string, n int) string {
 // ctx bounds a command so that a stuck log answers 503, not a hang.
 func cmdCtx(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), 15*time.Second)
+}
+
+// newRequestID is a random (version 4) UUID in one allocation, where
+// uuid.NewString takes two: every request without its own X-Request-Id
+// gets one.
+func newRequestID() string {
+	var u uuid.UUID
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return u.String()
 }
