@@ -14,7 +14,9 @@ import (
 	"strings"
 )
 
-var procSuffix = regexp.MustCompile(`-\d+$`)
+// procSuffix is GOMAXPROCS and, for a sub-benchmark run again under the
+// same name (alternating rounds), its "#NN".
+var procSuffix = regexp.MustCompile(`(#\d+)?-\d+$`)
 
 // ratios: name, numerator, denominator, goal. A ratio is printed when both
 // figures were measured.
