@@ -65,14 +65,15 @@ func (s *Service) CreateUser(ctx context.Context, m domain.Meta, u NewUser) erro
 	m.Time = s.now()
 	ev := event(domain.SystemTenant, domain.AggUser, domain.UserAggID(u.Name), m,
 		domain.UserCreated{Name: u.Name, Email: u.Email, FullName: u.FullName, PasswordHash: HashPassword(u.Password)})
-	seqs, err := s.Log.Append(ctx, eventlog.Append{Event: ev, Expect: 0})
+	app := eventlog.Append{Event: ev, Expect: 0}
+	seqs, err := s.Log.Append(ctx, app)
 	if domain.IsKind(err, domain.KindConflict) {
 		return domain.Conflict("user [%s] already exists", u.Name)
 	}
 	if err != nil {
 		return err
 	}
-	return s.Wait.WaitFor(ctx, seqs[0])
+	return eventlog.Await(ctx, s.Wait, []eventlog.Append{app}, seqs)
 }
 
 // CreateOrg creates an organization owned by the caller. The name is claimed
@@ -92,11 +93,12 @@ func (s *Service) CreateOrg(ctx context.Context, p domain.Principal, m domain.Me
 		return nil, err
 	}
 	ev := event(id, domain.AggOrg, string(id), m, created)
-	seqs, err := s.Log.Append(ctx, eventlog.Append{Event: ev, Expect: 0})
+	app := eventlog.Append{Event: ev, Expect: 0}
+	seqs, err := s.Log.Append(ctx, app)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Wait.WaitFor(ctx, seqs[0]); err != nil {
+	if err := eventlog.Await(ctx, s.Wait, []eventlog.Append{app}, seqs); err != nil {
 		return nil, err
 	}
 	o, _ := s.Dir.Org(string(id))
@@ -218,12 +220,13 @@ func (s *Service) resumeOrg(ctx context.Context, m domain.Meta, name, owner stri
 	}
 	m.Time = s.now()
 	ev := event(id, domain.AggOrg, string(id), m, domain.OrgCreated{OrgID: id, Name: name, Owner: owner})
-	seqs, err := s.Log.Append(ctx, eventlog.Append{Event: ev, Expect: 0})
+	app := eventlog.Append{Event: ev, Expect: 0}
+	seqs, err := s.Log.Append(ctx, app)
 	if err != nil && !domain.IsKind(err, domain.KindConflict) {
 		return nil, err
 	}
 	if err == nil {
-		if err := s.Wait.WaitFor(ctx, seqs[0]); err != nil {
+		if err := eventlog.Await(ctx, s.Wait, []eventlog.Append{app}, seqs); err != nil {
 			return nil, err
 		}
 	} else if last, lerr := s.Log.LastSettled(ctx, ev.Subject()); lerr == nil && last != nil {
