@@ -1,6 +1,7 @@
 package yamlrest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -68,14 +69,7 @@ func (n number) cmp(o number) int {
 	if n.isInt && o.isInt {
 		return n.i.Cmp(o.i)
 	}
-	a, b := n.float(), o.float()
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(n.float(), o.float())
 }
 
 // diff compares expected and actual deeply (numbers by value) and returns ""

@@ -2,6 +2,7 @@ package yamlrest
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"testing"
 )
@@ -62,6 +63,9 @@ func TestEqualNumbers(t *testing.T) {
 		{map[string]any{"a": int64(1)}, map[string]any{"a": int64(1), "b": nil}, false},
 		{nil, nil, true},
 		{nil, false, false},
+		// NaN (YAML .nan) equals no number: it is neither below nor above.
+		{math.NaN(), 2.5, false},
+		{2.5, math.NaN(), false},
 	} {
 		if got := equal(c.a, c.b); got != c.want {
 			t.Errorf("equal(%#v, %#v) = %v, want %v", c.a, c.b, got, c.want)
