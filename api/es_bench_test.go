@@ -3,7 +3,6 @@ package api_test
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/app"
+	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
 func benchClient() *http.Client {
@@ -46,58 +46,14 @@ func benchGet(b *testing.B, c *http.Client, method, url, auth, body string) {
 
 // BenchmarkESAuthenticate compares GET /_security/_authenticate with an
 // ApiKey (verify the key, build its principal, answer Elasticsearch's JSON)
-// with a no-op net/http handler in the same run: same client, keep-alive,
-// 50 concurrent clients. The two alternate for authRounds rounds, so that
-// a noisy neighbour hits both alike; the figure of merit is the median of
-// noop ns/op ÷ authenticate ns/op over the rounds (goal ≥ 0.8), logged.
+// with a no-op net/http handler, alternating in rounds
+// (testhttp.CompareWithNoop); the logged median of noop ns/op ÷
+// authenticate ns/op is the figure of merit (goal ≥ 0.8).
 func BenchmarkESAuthenticate(b *testing.B) {
 	a := startApp(b)
 	k := esDo(b, "POST", a.URL()+"/_security/api_key", basic(ownerAuth), `{"name": "bench", "role_descriptors": {}}`).must(b, 200)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	noop := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{}`))
-	})}
-	go noop.Serve(ln)
-	defer noop.Close()
-	c := benchClient()
-	run := func(url, auth string, nsop *float64) func(*testing.B) {
-		return func(b *testing.B) {
-			b.SetParallelism(25)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					benchGet(b, c, "GET", url, auth, "")
-				}
-			})
-			*nsop = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-		}
-	}
-	rounds := authRounds
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_ROUNDS")); err == nil && v > 0 {
-		rounds = v
-	}
-	var ratios []float64
-	for range rounds {
-		var n, k2 float64
-		b.Run("noop", run("http://"+ln.Addr().String()+"/", "", &n))
-		b.Run("authenticate", run(a.URL()+"/_security/_authenticate", "ApiKey "+k.str("encoded"), &k2))
-		if n > 0 && k2 > 0 {
-			ratios = append(ratios, n/k2)
-		}
-	}
-	sort.Float64s(ratios)
-	if len(ratios) > 0 {
-		b.Logf("noop/authenticate ns/op ratio: median %.2f over %d rounds %.2f", ratios[len(ratios)/2], len(ratios), ratios)
-	}
+	testhttp.CompareWithNoop(b, "authenticate", a.URL()+"/_security/_authenticate", "ApiKey "+k.str("encoded"))
 }
-
-// authRounds is how many times the authenticate benchmark alternates
-// ($KEYPLANE_BENCH_ROUNDS overrides it).
-const authRounds = 5
 
 // benchKeys is how many keys the query benchmark searches.
 const benchKeys = 100_000

@@ -4,10 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"sync"
@@ -15,85 +11,19 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// benchClient keeps up to 64 connections alive to one host.
-func benchClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128}}
-}
-
-func get(b *testing.B, c *http.Client, url, auth string) {
-	req, _ := http.NewRequest("GET", url, nil)
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	res, err := c.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		b.Fatalf("status %d", res.StatusCode)
-	}
-}
-
-// BenchmarkHTTPAuth compares authenticating an API key over HTTP with a
-// no-op net/http handler, same client, keep-alive, 50 concurrent clients
-// (25 per core). The ratio noop ns/op ÷ apikey ns/op is the figure of merit.
-// The two alternate for httpAuthRounds rounds ($KEYPLANE_BENCH_ROUNDS), so
-// that a noisy neighbour hits both alike (run one after the other, the two
-// series drifted apart by more than the difference measured); the median
-// of the rounds' ratios is logged.
+// BenchmarkHTTPAuth compares authenticating an API key over HTTP (GET
+// /api/v1/whoami) with a no-op net/http handler, alternating in rounds
+// (testhttp.CompareWithNoop); the logged median ratio is the figure of merit.
 func BenchmarkHTTPAuth(b *testing.B) {
 	a := startApp(b, b.TempDir(), nil)
 	_, enc := a.as(b, basic(ownerAuth)).createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "bench"})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	noop := &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{}`))
-	})}
-	go noop.Serve(ln)
-	defer noop.Close()
-	c := benchClient()
-	run := func(url, auth string, nsop *float64) func(*testing.B) {
-		return func(b *testing.B) {
-			b.SetParallelism(25)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					get(b, c, url, auth)
-				}
-			})
-			*nsop = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-		}
-	}
-	rounds := httpAuthRounds
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_ROUNDS")); err == nil && v > 0 {
-		rounds = v
-	}
-	var ratios []float64
-	for range rounds {
-		var noop, key float64
-		b.Run("noop", run("http://"+ln.Addr().String()+"/", "", &noop))
-		b.Run("apikey", run(a.URL()+"/api/v1/whoami", "ApiKey "+enc, &key))
-		if noop > 0 && key > 0 {
-			ratios = append(ratios, noop/key)
-		}
-	}
-	sort.Float64s(ratios)
-	if len(ratios) > 0 {
-		b.Logf("noop/apikey ns/op ratio: median %.2f over %d alternating rounds %.2f", ratios[len(ratios)/2], len(ratios), ratios)
-	}
+	testhttp.CompareWithNoop(b, "apikey", a.URL()+"/api/v1/whoami", "ApiKey "+enc)
 }
-
-// httpAuthRounds is how many times BenchmarkHTTPAuth alternates.
-const httpAuthRounds = 5
 
 // latencies records per-operation durations for percentiles.
 type latencies struct {
