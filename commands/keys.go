@@ -93,24 +93,16 @@ func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Me
 		return Created{}, err
 	}
 	e := domain.NewEvent(uuid.NewString(), c.Tenant, domain.AggKey, string(id), m, ev)
-	app := eventlog.Append{Event: e, Expect: 0}
-	seqs, err := s.Log.Append(ctx, app)
+	_, err = s.Log.Commit(ctx, s.Wait, eventlog.Append{Event: e, Expect: 0})
 	if domain.IsKind(err, domain.KindConflict) && idemKey != "" {
 		// A concurrent retry of the same request wrote it first.
-		last, lerr := s.Log.LastSettled(ctx, e.Subject())
-		if lerr != nil || last == nil {
-			return Created{}, unsettled(lerr)
-		}
-		if werr := s.Wait.WaitFor(ctx, last.Seq); werr != nil {
-			return Created{}, werr
+		if err := s.Log.AwaitLast(ctx, s.Wait, e.Subject()); err != nil {
+			return Created{}, err
 		}
 		k, _ := s.Keys.Get(c.Tenant, id)
 		return Created{ID: id, Name: k.Name, Expires: k.Expires, Secret: secret, Encoded: domain.Encode(id, secret), Replayed: true}, nil
 	}
 	if err != nil {
-		return Created{}, err
-	}
-	if err := eventlog.Await(ctx, s.Wait, []eventlog.Append{app}, seqs); err != nil {
 		return Created{}, err
 	}
 	out := Created{ID: id, Name: ev.Name, Secret: secret, Encoded: domain.Encode(id, secret)}
@@ -126,15 +118,12 @@ func (s *Service) claim(ctx context.Context, p domain.Principal, m domain.Meta, 
 		return s.matchClaim(prev, reqHash)
 	}
 	ev := domain.NewEvent(uuid.NewString(), t, domain.AggIdem, claimID, m, domain.IdempotencyKeyClaimed{KeyID: id, Request: reqHash})
-	app := eventlog.Append{Event: ev, Expect: 0}
-	seqs, err := s.Log.Append(ctx, app)
+	_, err := s.Log.Commit(ctx, s.Wait, eventlog.Append{Event: ev, Expect: 0})
 	if domain.IsKind(err, domain.KindConflict) {
-		last, lerr := s.Log.LastSettled(ctx, ev.Subject())
-		if lerr != nil || last == nil {
-			return "", false, unsettled(lerr)
-		}
-		if werr := s.Wait.WaitFor(ctx, last.Seq); werr != nil {
-			return "", false, werr
+		// Someone claimed it first; unavailable if that cannot be read (the
+		// Idempotency-Key makes a retry safe).
+		if err := s.Log.AwaitLast(ctx, s.Wait, ev.Subject()); err != nil {
+			return "", false, err
 		}
 		prev, _ := s.Claims.Get(t, claimID)
 		return s.matchClaim(prev, reqHash)
@@ -142,16 +131,7 @@ func (s *Service) claim(ctx context.Context, p domain.Principal, m domain.Meta, 
 	if err != nil {
 		return "", false, err
 	}
-	return id, false, eventlog.Await(ctx, s.Wait, []eventlog.Append{app}, seqs)
-}
-
-// unsettled answers a create-if-absent that the log refused as taken while
-// the subject cannot be read or stays empty: a clustered stream refuses an
-// append while another to the subject is in flight, and that one can fail
-// too (a leader losing its quorum). The outcome is for a retry to find out
-// (the Idempotency-Key makes it safe); calling it a conflict would be false.
-func unsettled(err error) error {
-	return &domain.Error{Kind: domain.KindUnavailable, Op: "create if absent", Reason: "the event log is unavailable, retry later", Err: err}
+	return id, false, nil
 }
 
 func (s *Service) matchClaim(prev domain.IdempotencyKeyClaimed, reqHash string) (domain.KeyID, bool, error) {

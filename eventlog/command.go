@@ -35,12 +35,9 @@ func (l *Log) Execute(ctx context.Context, w Waiter, decide func() ([]Append, er
 		if err != nil || len(apps) == 0 {
 			return nil, err
 		}
-		seqs, err := l.Append(ctx, apps...)
-		if err == nil {
-			return seqs, Await(ctx, w, apps, seqs)
-		}
-		if !domain.IsKind(err, domain.KindConflict) || attempt == maxAttempts {
-			return nil, err
+		seqs, err := l.Commit(ctx, w, apps...)
+		if err == nil || !domain.IsKind(err, domain.KindConflict) || attempt == maxAttempts {
+			return seqs, err
 		}
 		if err := l.catchUp(ctx, w, apps); err != nil {
 			return nil, err
@@ -70,6 +67,31 @@ func (l *Log) catchUp(ctx context.Context, w Waiter, apps []Append) error {
 		}
 	}
 	return nil
+}
+
+// Commit appends the events of one command, decided once, and returns
+// once the projections behind w have applied them, so the caller reads its
+// own write. A conflict is returned as it is: for a create-if-absent
+// (Expect 0) it says the subject is taken, and AwaitLast shows by whom.
+func (l *Log) Commit(ctx context.Context, w Waiter, apps ...Append) ([]uint64, error) {
+	seqs, err := l.Append(ctx, apps...)
+	if err != nil {
+		return nil, err
+	}
+	return seqs, Await(ctx, w, apps, seqs)
+}
+
+// AwaitLast returns once the projections behind w hold the subject's last
+// event, after an append to it was refused as stale: the caller then reads
+// the event that won. A subject that stays empty (on a cluster the append
+// that refused ours may fail too) is unavailable, not a conflict: the
+// outcome is for a retry to find out.
+func (l *Log) AwaitLast(ctx context.Context, w Waiter, subj string) error {
+	last, err := l.LastSettled(ctx, subj)
+	if err != nil || last == nil {
+		return &domain.Error{Kind: domain.KindUnavailable, Op: "create if absent", Reason: "the event log is unavailable, retry later", Err: err}
+	}
+	return w.WaitFor(ctx, last.Seq)
 }
 
 // Await returns once the projections behind w have applied apps, just

@@ -65,15 +65,11 @@ func (s *Service) CreateUser(ctx context.Context, m domain.Meta, u NewUser) erro
 	m.Time = s.now()
 	ev := event(domain.SystemTenant, domain.AggUser, domain.UserAggID(u.Name), m,
 		domain.UserCreated{Name: u.Name, Email: u.Email, FullName: u.FullName, PasswordHash: HashPassword(u.Password)})
-	app := eventlog.Append{Event: ev, Expect: 0}
-	seqs, err := s.Log.Append(ctx, app)
+	_, err := s.Log.Commit(ctx, s.Wait, eventlog.Append{Event: ev, Expect: 0})
 	if domain.IsKind(err, domain.KindConflict) {
 		return domain.Conflict("user [%s] already exists", u.Name)
 	}
-	if err != nil {
-		return err
-	}
-	return eventlog.Await(ctx, s.Wait, []eventlog.Append{app}, seqs)
+	return err
 }
 
 // CreateOrg creates an organization owned by the caller. The name is claimed
@@ -93,12 +89,7 @@ func (s *Service) CreateOrg(ctx context.Context, p domain.Principal, m domain.Me
 		return nil, err
 	}
 	ev := event(id, domain.AggOrg, string(id), m, created)
-	app := eventlog.Append{Event: ev, Expect: 0}
-	seqs, err := s.Log.Append(ctx, app)
-	if err != nil {
-		return nil, err
-	}
-	if err := eventlog.Await(ctx, s.Wait, []eventlog.Append{app}, seqs); err != nil {
+	if _, err := s.Log.Commit(ctx, s.Wait, eventlog.Append{Event: ev, Expect: 0}); err != nil {
 		return nil, err
 	}
 	o, _ := s.Dir.Org(string(id))
@@ -220,17 +211,13 @@ func (s *Service) resumeOrg(ctx context.Context, m domain.Meta, name, owner stri
 	}
 	m.Time = s.now()
 	ev := event(id, domain.AggOrg, string(id), m, domain.OrgCreated{OrgID: id, Name: name, Owner: owner})
-	app := eventlog.Append{Event: ev, Expect: 0}
-	seqs, err := s.Log.Append(ctx, app)
-	if err != nil && !domain.IsKind(err, domain.KindConflict) {
+	_, err = s.Log.Commit(ctx, s.Wait, eventlog.Append{Event: ev, Expect: 0})
+	if domain.IsKind(err, domain.KindConflict) {
+		// Another replica resumed it first: wait for its organization (if
+		// that fails, it did not appear, below).
+		_ = s.Log.AwaitLast(ctx, s.Wait, ev.Subject())
+	} else if err != nil {
 		return nil, err
-	}
-	if err == nil {
-		if err := eventlog.Await(ctx, s.Wait, []eventlog.Append{app}, seqs); err != nil {
-			return nil, err
-		}
-	} else if last, lerr := s.Log.LastSettled(ctx, ev.Subject()); lerr == nil && last != nil {
-		_ = s.Wait.WaitFor(ctx, last.Seq)
 	}
 	o, ok := s.Dir.Org(string(id))
 	if !ok {

@@ -20,12 +20,9 @@ func (s *Service) EndSession(ctx context.Context, m domain.Meta, kind, hash, use
 	m.Time = s.now()
 	app := eventlog.Append{Event: event(domain.SystemTenant, domain.AggSession, hash, m,
 		domain.SessionEnded{Session: hash, Kind: kind, User: user, Expires: expires.UTC()}), Expect: 0}
-	seqs, err := s.Log.Append(ctx, app)
+	seqs, err := s.Log.Commit(ctx, s.Wait, app)
 	if domain.IsKind(err, domain.KindConflict) {
 		return false, nil // ended already
 	}
-	if err != nil {
-		return false, err
-	}
-	return true, eventlog.Await(ctx, s.Wait, []eventlog.Append{app}, seqs)
+	return seqs != nil, err
 }
