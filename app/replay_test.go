@@ -93,23 +93,7 @@ func TestReplayDigestEqualsLive(t *testing.T) {
 	alice.do("DELETE", "/api/v1/orgs/default/projects/web/api-keys/"+id, nil).must(t, 200)
 	alice.do("PUT", "/api/v1/orgs/default/contacts", map[string]any{"emails": []string{"ops@example.com"}}).must(t, 200)
 
-	seq, live, err := a.Runner.Digests()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	r, err := Rebuild(ctx, Config{}, a.Log, seq, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rseq, rebuilt, err := r.Digests()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rseq != seq || !reflect.DeepEqual(rebuilt, live) {
-		t.Fatalf("rebuilt at %d: %v\nlive at %d: %v", rseq, rebuilt, seq, live)
-	}
+	live := mustMatchRebuild(t, a)
 	for _, name := range []string{"keys@1", "auth@1", "claims@1", "audit@1", "directory@1"} {
 		if live[name] == "" {
 			t.Errorf("no digest of %s: %v", name, live)
@@ -117,7 +101,7 @@ func TestReplayDigestEqualsLive(t *testing.T) {
 	}
 
 	// The live digests over HTTP, for the operator only.
-	secret, err := a.Log.SharedSecret(ctx, api.OperatorSecret)
+	secret, err := a.Log.SharedSecret(t.Context(), api.OperatorSecret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,8 +39,9 @@ func withLog(t *testing.T, dir string, fn func(context.Context, *eventlog.Log)) 
 	fn(ctx, l)
 }
 
-// mustMatchRebuild checks the app's projections against a full replay.
-func mustMatchRebuild(t *testing.T, a *App) {
+// mustMatchRebuild checks the app's projections against a full replay of
+// the log up to the same sequence, and returns their digests.
+func mustMatchRebuild(t *testing.T, a *App) map[string]string {
 	t.Helper()
 	seq, live, err := a.Runner.Digests()
 	if err != nil {
@@ -52,9 +53,14 @@ func mustMatchRebuild(t *testing.T, a *App) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, rebuilt, _ := r.Digests(); !reflect.DeepEqual(rebuilt, live) {
-		t.Fatalf("after the restart the projections differ from a replay:\n%v\n%v", live, rebuilt)
+	rseq, rebuilt, err := r.Digests()
+	if err != nil {
+		t.Fatal(err)
 	}
+	if rseq != seq || !reflect.DeepEqual(rebuilt, live) {
+		t.Fatalf("the projections differ from a replay:\nlive at %d: %v\nrebuilt at %d: %v", seq, live, rseq, rebuilt)
+	}
+	return live
 }
 
 func TestARestartResumesFromTheSnapshotAtItsSequence(t *testing.T) {
