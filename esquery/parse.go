@@ -2,6 +2,7 @@ package esquery
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"math"
 	"sort"
@@ -310,7 +311,7 @@ func (c *compiler[D]) rangeQuery(typ string, f Field[D], name string, arg any) (
 				return false
 			}
 			for i, check := range checks {
-				if !check(cmpInt(v, ms[i])) {
+				if !check(cmp.Compare(v, ms[i])) {
 					return false
 				}
 			}
@@ -337,16 +338,6 @@ func (c *compiler[D]) rangeQuery(typ string, f Field[D], name string, arg any) (
 			return true
 		})
 	}, nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (c *compiler[D]) exists(body any) (Query[D], error) {

@@ -2,6 +2,7 @@ package esquery
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"strings"
 	"time"
@@ -166,9 +167,9 @@ func (s Sort[D]) Compare(a, b Key) int {
 		c := 0
 		switch sf.f.Type {
 		case Date:
-			c = cmpInt(x.N, y.N)
+			c = cmp.Compare(x.N, y.N)
 		case Boolean:
-			c = cmpInt(b2i(x.B), b2i(y.B))
+			c = cmp.Compare(b2i(x.B), b2i(y.B))
 		default:
 			c = strings.Compare(x.S, y.S)
 		}

@@ -1,6 +1,7 @@
 package notifier
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -51,7 +52,7 @@ func (n *Notifier) send(ctx context.Context, st projections.NoticeState, k domai
 			failed[to[i]] = sendFailure{err: m.SendError(), temporary: !permanent(m.SendError())}
 		case !m.IsDelivered():
 			// Never got to it: no connection, no login, or cut off.
-			failed[to[i]] = sendFailure{err: cmpOr(err, errors.New("not sent")), temporary: true}
+			failed[to[i]] = sendFailure{err: cmp.Or(err, errors.New("not sent")), temporary: true}
 		default:
 			sent[to[i]] = ids[i]
 		}
@@ -64,13 +65,6 @@ func (n *Notifier) send(ctx context.Context, st projections.NoticeState, k domai
 func permanent(err error) bool {
 	var se *gomail.SendError
 	return errors.As(err, &se) && se.ErrorCode() >= 500 && se.ErrorCode() < 600
-}
-
-func cmpOr(err, def error) error {
-	if err != nil {
-		return err
-	}
-	return def
 }
 
 // message builds the mail to one recipient: plain text and HTML

@@ -1,0 +1,39 @@
+package esquery
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// FuzzParse: whatever the query body, parsing fails as a client error or
+// gives a query that runs on every document without panicking.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		`{"match_all":{}}`,
+		`{"bool":{"must":[{"term":{"name":"x"}}],"must_not":{"exists":{"field":"expiration"}}}}`,
+		`{"range":{"creation":{"gte":"now-1d/d","lt":1712345678901}}}`,
+		`{"range":{"name":{"gt":"a"}}}`,
+		`{"prefix":{"metadata.env.tags":{"value":"st"}}}`,
+		`{"wildcard":{"name":"*-api-?ey"}}`,
+		`{"query_string":{"query":"name:user* AND NOT invalidated:true"}}`,
+		`{"simple_query_string":{"query":"manager -other","fields":["name"]}}`,
+		`{"terms":{"username":["api_key_user_1","api_key_user_2"]}}`,
+		`{"ids":{"values":["a"]}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		q, err := Parse(json.RawMessage(raw), schema, now)
+		if err != nil {
+			if !domain.IsKind(err, domain.KindInvalid) {
+				t.Fatalf("%q: %v error %v, want invalid", raw, domain.KindOf(err), err)
+			}
+			return
+		}
+		for _, d := range docs() {
+			q(d)
+		}
+	})
+}
