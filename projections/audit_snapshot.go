@@ -1,8 +1,6 @@
 package projections
 
 import (
-	"sort"
-
 	"github.com/keyplane/keyplane/domain"
 )
 
@@ -30,11 +28,7 @@ func (a *Audit) Snapshot() ([]byte, error) {
 	for _, p := range a.projects.vals {
 		w.str(string(p))
 	}
-	tenants := make([]domain.TenantID, 0, len(a.tenants))
-	for t := range a.tenants {
-		tenants = append(tenants, t)
-	}
-	sort.Slice(tenants, func(i, j int) bool { return tenants[i] < tenants[j] })
+	tenants := sortedKeys(a.tenants)
 	w.uint(uint64(len(tenants)))
 	for _, t := range tenants {
 		l := a.tenants[t]
@@ -53,11 +47,7 @@ func (a *Audit) Snapshot() ([]byte, error) {
 			w.uint(uint64(r.typ))
 		}
 	}
-	keys := make([]domain.KeyID, 0, len(a.keyProject))
-	for k := range a.keyProject {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	keys := sortedKeys(a.keyProject)
 	w.uint(uint64(len(keys)))
 	for _, k := range keys {
 		w.str(string(k))

@@ -2,7 +2,6 @@ package projections
 
 import (
 	"container/heap"
-	"sort"
 	"strings"
 
 	"github.com/keyplane/keyplane/domain"
@@ -18,11 +17,7 @@ func (x *Expiry) Name() string { return "expiry@1" }
 func (x *Expiry) Snapshot() ([]byte, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	ids := make([]domain.KeyID, 0, len(x.byID))
-	for id := range x.byID {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	ids := sortedKeys(x.byID)
 	w := writer{buf: make([]byte, 0, 16+len(ids)*40)}
 	w.uint(uint64(len(ids)))
 	for _, id := range ids {
@@ -75,11 +70,7 @@ func (ns *Notices) Name() string { return "notices@1" }
 func (ns *Notices) Snapshot() ([]byte, error) {
 	ns.mu.RLock()
 	defer ns.mu.RUnlock()
-	subjects := make([]string, 0, len(ns.m))
-	for s := range ns.m {
-		subjects = append(subjects, s)
-	}
-	sort.Strings(subjects)
+	subjects := sortedKeys(ns.m)
 	var w writer
 	w.uint(uint64(len(subjects)))
 	for _, subj := range subjects {

@@ -349,11 +349,7 @@ func (w *writer) any(v any) {
 		}
 	case map[string]any:
 		w.buf = append(w.buf, anyObject)
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := sortedKeys(x)
 		w.uint(uint64(len(keys)))
 		for _, k := range keys {
 			w.sym(k)

@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"sort"
 	"sync"
 	"time"
 
@@ -59,11 +58,7 @@ func (e *EndedSessions) Name() string { return "sessions@1" }
 func (e *EndedSessions) Snapshot() ([]byte, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	hashes := make([]string, 0, len(e.m))
-	for h := range e.m {
-		hashes = append(hashes, h)
-	}
-	sort.Strings(hashes)
+	hashes := sortedKeys(e.m)
 	var w writer
 	w.uint(uint64(len(hashes)))
 	for _, h := range hashes {

@@ -2,11 +2,12 @@ package projections
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
@@ -57,11 +58,7 @@ func (s SavedState) Encode() []byte {
 	w.uint(s.Seq)
 	w.str(s.EventID)
 	w.int(s.Time.UnixNano())
-	names := make([]string, 0, len(s.Parts))
-	for n := range s.Parts {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := sortedKeys(s.Parts)
 	w.uint(uint64(len(names)))
 	for _, n := range names {
 		w.str(n)
@@ -97,6 +94,17 @@ func DecodeSavedState(b []byte) (SavedState, error) {
 		return s, fmt.Errorf("%w: %v", ErrSnapshotUnusable, err)
 	}
 	return s, nil
+}
+
+// sortedKeys lists m's keys in order: snapshots and digests encode maps
+// sorted, so that equal states encode equally.
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // writer appends a compact binary encoding. sym writes strings that repeat
