@@ -5,14 +5,12 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net"
-	"net/http"
 	"net/mail"
 	"strings"
 	"sync"
@@ -23,6 +21,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/keyplane/keyplane/app"
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/keyplane/keyplane/notifier"
 )
 
@@ -273,24 +272,8 @@ func smtpTo(m *mailServer) notifier.Config {
 // answer.
 func (e *env) call(auth, method, path string, body any) (int, map[string]any) {
 	e.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, e.URL()+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(auth)))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res.StatusCode, out
+	res := testhttp.Do(e.t, method, e.URL()+path, body, "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(auth)))
+	return res.Status, res.Body
 }
 
 func (e *env) must(status int, auth, method, path string, body any) map[string]any {
