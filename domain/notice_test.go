@@ -2,7 +2,6 @@ package domain
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -154,41 +153,14 @@ func TestNoticeRecipientsEachAddressOnce(t *testing.T) {
 // version never changes meaning.
 func TestNoticeEventsV1StayReadable(t *testing.T) {
 	exp := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		file string
-		want Payload
-	}{
+	checkGolden(t, []golden{
 		{"ExpiryNoticeRecorded.v1.json", ExpiryNoticeRecorded{KeyID: "k1", Window: NoticeWindow(7 * day), Expires: exp,
 			Recipients: []string{"carol@example.com", "ops@example.com"}}},
 		{"NoticeDelivered.v1.json", NoticeDelivered{Recipient: "ops@example.com", Attempts: 2, MessageID: "0123456789abcdef0123456789abcdef@example.com"}},
 		{"NoticeFailed.v1.json", NoticeFailed{Recipient: "ops@example.com", Attempts: 12, Error: "dial tcp 127.0.0.1:25: connection refused"}},
 		{"NoticeCanceled.v1.json", NoticeCanceled{Reason: "the key was revoked"}},
 		{"KeyExpired.v1.json", KeyExpired{Expires: exp}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			raw, err := os.ReadFile("testdata/events/" + tt.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ev Event
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				t.Fatal(err)
-			}
-			p, err := ev.Decode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if g, w := jsonOf(t, p), jsonOf(t, tt.want); g != w || p.EventType() != tt.want.EventType() {
-				t.Fatalf("decoded %s %s, want %s", p.EventType(), g, w)
-			}
-			// And what is written today reads the same.
-			again := NewEvent(ev.ID, ev.Tenant, ev.AggType, ev.AggID, Meta{Time: ev.Time}, p)
-			if string(again.Data) != string(ev.Data) {
-				t.Fatalf("written today as %s, golden %s", again.Data, ev.Data)
-			}
-		})
-	}
+	})
 }
 
 func TestKeyExpiredKeepsTheKeyAndMovesItsSequence(t *testing.T) {
