@@ -3,8 +3,6 @@ package eventlog
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"slices"
 	"strconv"
 	"testing"
@@ -17,13 +15,8 @@ import (
 // 1 t1/key/a  2 t2/key/b  3 t1/org/t1  4 t1/key/a  5 t2/key/c
 func openReadLog(t *testing.T) *Log {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	l, err := Open(ctx, Options{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Close)
+	l := openTest(t)
+	ctx := t.Context()
 	for i, e := range []struct {
 		t       domain.TenantID
 		agg, id string
