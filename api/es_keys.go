@@ -66,20 +66,15 @@ func (x *esReq) inProject(k *domain.Key) bool {
 	return k.Tenant == x.org.ID && k.Scope == domain.ScopeProject && k.Project == x.pr.ID
 }
 
-// projectKeys lists the project's keys that match, oldest first.
+// projectKeys lists the project's keys that match, oldest first. Each is
+// copied during the scan, under the lock Get would take again per key.
 func (x *esReq) projectKeys(match func(*domain.Key) bool) []domain.Key {
-	var ids []domain.KeyID
+	var out []domain.Key
 	x.s.Keys.Scan(x.org.ID, func(k *domain.Key) {
 		if x.inProject(k) && match(k) {
-			ids = append(ids, k.ID)
+			out = append(out, *k)
 		}
 	})
-	out := make([]domain.Key, 0, len(ids))
-	for _, id := range ids {
-		if k, ok := x.s.Keys.Get(x.org.ID, id); ok {
-			out = append(out, k)
-		}
-	}
 	sort.Slice(out, func(i, j int) bool {
 		if c := out[i].Created.Compare(out[j].Created); c != 0 {
 			return c < 0
