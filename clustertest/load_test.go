@@ -19,8 +19,11 @@ type burst struct {
 	n       int // keys to create
 	workers int
 
-	// onAck runs after each acknowledgement with the count so far.
-	onAck func(acks int64)
+	// kill, if set, runs in the background (the acknowledging worker goes
+	// on) when the killAt-th command is acknowledged; killedAt is when.
+	kill     func()
+	killAt   int64
+	killedAt time.Time
 
 	mu       sync.Mutex
 	acked    map[string]key
@@ -87,9 +90,9 @@ func (b *burst) ack(k key) {
 		b.twice = append(b.twice, k.name)
 	}
 	b.mu.Unlock()
-	n := b.acks.Add(1)
-	if b.onAck != nil {
-		b.onAck(n)
+	if n := b.acks.Add(1); b.kill != nil && n == b.killAt {
+		b.killedAt = time.Now()
+		go b.kill()
 	}
 }
 

@@ -2,7 +2,6 @@ package clustertest
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,29 +26,17 @@ func TestCommandsSurviveANodeKill(t *testing.T) {
 		t.Fatalf("stream leader %q is not a node of the cluster", leader)
 	}
 
-	var killedAt time.Time
-	var once sync.Once
-	b := &burst{urls: s.urls(), prefix: "nodekill", n: 600, workers: 16}
-	b.onAck = func(acks int64) {
-		if acks == 150 {
-			once.Do(func() {
-				go func() {
-					killedAt = time.Now()
-					victim.Kill()
-				}()
-			})
-		}
-	}
+	b := &burst{urls: s.urls(), prefix: "nodekill", n: 600, workers: 16, kill: victim.Kill, killAt: 150}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	start := time.Now()
 	b.run(ctx)
 	b.check(t)
-	if after := b.ackedAfter(killedAt); after == 0 {
+	if after := b.ackedAfter(b.killedAt); after == 0 {
 		t.Fatal("no command was acknowledged after the node was killed")
 	}
 	t.Logf("killed stream leader %s after 150 acks; %d creates in %v; longest stall after the kill %v; failed attempts by status %v",
-		leader, b.n, time.Since(start).Round(time.Millisecond), b.longestStall(killedAt).Round(time.Millisecond), b.failures())
+		leader, b.n, time.Since(start).Round(time.Millisecond), b.longestStall(b.killedAt).Round(time.Millisecond), b.failures())
 
 	for _, url := range s.urls() {
 		checkAllOnce(t, url, "nodekill-*", b.acked)

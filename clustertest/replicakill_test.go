@@ -2,7 +2,6 @@ package clustertest
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 )
@@ -15,23 +14,13 @@ import (
 func TestCreatesSurviveAReplicaKill(t *testing.T) {
 	s := startSetup(t, 2)
 	victim := s.replicas[0]
-	var once sync.Once
-	var killedAt time.Time
-	b := &burst{urls: s.urls(), prefix: "replicakill", n: 800, workers: 32}
-	b.onAck = func(acks int64) {
-		if acks == 200 {
-			once.Do(func() {
-				killedAt = time.Now()
-				go victim.Kill()
-			})
-		}
-	}
+	b := &burst{urls: s.urls(), prefix: "replicakill", n: 800, workers: 32, kill: victim.Kill, killAt: 200}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	b.run(ctx)
 	b.check(t)
 	t.Logf("killed %s after 200 acks; all %d creates acknowledged, %d after the kill; %d attempts retried (by status, 0 = no answer: %v)",
-		victim.Name, b.n, b.ackedAfter(killedAt), b.retries.Load(), b.failures())
+		victim.Name, b.n, b.ackedAfter(b.killedAt), b.retries.Load(), b.failures())
 
 	survivor := s.replicas[1].URL()
 	checkAllOnce(t, survivor, "replicakill-*", b.acked)
