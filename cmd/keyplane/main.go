@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/keyplane/keyplane/app"
@@ -101,7 +99,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.BootstrapOwner = os.Getenv("KEYPLANE_BOOTSTRAP_OWNER")
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	cfg.Out = stdout
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := signalContext(ctx)
 	defer stop()
 	a, err := app.Start(ctx, *cfg)
 	if err != nil {
