@@ -30,18 +30,8 @@ type esKeyView struct {
 
 func (s *Server) esView(k *domain.Key, withLimitedBy bool) esKeyView {
 	v := esKeyView{ID: k.ID, Name: k.Name, Type: "rest", Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated,
-		Username: k.Owner.User, Realm: k.Owner.Realm, RealmType: domain.RealmType(k.Owner.Realm),
-		Metadata: k.Metadata, RoleDescriptors: k.RoleDescriptors}
-	v.Expiration = millisOrNil(k.Expires)
-	if k.Invalidated {
-		v.Invalidation = millisOrNil(k.InvalidatedAt)
-	}
-	if v.Metadata == nil {
-		v.Metadata = map[string]any{}
-	}
-	if v.RoleDescriptors == nil {
-		v.RoleDescriptors = domain.RoleDescriptors{}
-	}
+		Username: k.Owner.User, Realm: k.Owner.Realm, RealmType: domain.RealmType(k.Owner.Realm)}
+	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = shownKeyFields(k)
 	if withLimitedBy {
 		v.LimitedBy = k.LimitedBy
 		if len(v.LimitedBy) == 0 {

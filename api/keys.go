@@ -57,18 +57,28 @@ type keyView struct {
 func (s *Server) viewKey(k *domain.Key) keyView {
 	v := keyView{ID: k.ID, Name: k.Name, Scope: k.Scope, Project: k.Project, Type: k.Type, Status: k.Status(s.now()),
 		Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated, Username: k.Owner.User, Realm: k.Owner.Realm,
-		CreatedBy: k.CreatedBy, RoleDescriptors: k.RoleDescriptors, Metadata: k.Metadata}
-	v.Expiration = millisOrNil(k.Expires)
-	if k.Invalidated {
-		v.Invalidation = millisOrNil(k.InvalidatedAt)
-	}
-	if v.Metadata == nil {
-		v.Metadata = map[string]any{}
-	}
-	if v.RoleDescriptors == nil {
-		v.RoleDescriptors = domain.RoleDescriptors{}
-	}
+		CreatedBy: k.CreatedBy}
+	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = shownKeyFields(k)
 	return v
+}
+
+// shownKeyFields are the fields the console's and Elasticsearch's key views
+// show alike: times in Unix milliseconds (nil when unset, the invalidation
+// only of an invalidated key), and metadata and role descriptors empty
+// rather than null.
+func shownKeyFields(k *domain.Key) (expiration, invalidation *int64, metadata map[string]any, roles domain.RoleDescriptors) {
+	expiration = millisOrNil(k.Expires)
+	if k.Invalidated {
+		invalidation = millisOrNil(k.InvalidatedAt)
+	}
+	metadata, roles = k.Metadata, k.RoleDescriptors
+	if metadata == nil {
+		metadata = map[string]any{}
+	}
+	if roles == nil {
+		roles = domain.RoleDescriptors{}
+	}
+	return expiration, invalidation, metadata, roles
 }
 
 type createKeyRequest struct {
