@@ -28,7 +28,7 @@ type esHandler func(x *esReq) error
 // authentication in the request's project, errors in Elasticsearch's shape.
 func (s *Server) es(h esHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header()["X-Elastic-Product"] = esProduct
 		x, err := s.esAuthenticate(w, r)
 		if err == nil {
 			err = h(x)

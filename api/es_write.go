@@ -164,12 +164,17 @@ func mergeFiltered(a, b any) any {
 	return am
 }
 
+// esProduct is the X-Elastic-Product header of every answer of the
+// Elasticsearch surface, one shared value set without canonicalizing, like
+// jsonContentType (errors.go): nothing appends to it.
+var esProduct = []string{"Elasticsearch"}
+
 // esMarkUnrouted gives the mux's 404 and 405 answers outside the console
 // and its API the Elasticsearch product header: clients of the
 // Elasticsearch surface check it on every answer.
 func esMarkUnrouted(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/console") &&
 		p != "/healthz" && p != "/readyz" && p != "/metrics" {
-		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header()["X-Elastic-Product"] = esProduct
 	}
 }
