@@ -32,12 +32,17 @@ type esToken struct {
 
 const esTokenPrefix = "kpt1."
 
-// tokenKey derives the signing key from the shared secret, so that it is
-// never the secret of idempotent creates itself.
+// tokenKey is the signing key of access tokens, derived from the shared
+// secret so that it is never the secret of idempotent creates itself. It is
+// derived once (the secret is set before the server serves), not on every
+// Bearer request.
 func (s *Server) tokenKey() []byte {
-	m := hmac.New(sha256.New, s.Commands.SecretKey)
-	m.Write([]byte("keyplane es oauth2 token v1"))
-	return m.Sum(nil)
+	s.tokenKeyOnce.Do(func() {
+		m := hmac.New(sha256.New, s.Commands.SecretKey)
+		m.Write([]byte("keyplane es oauth2 token v1"))
+		s.tokenKeyBytes = m.Sum(nil)
+	})
+	return s.tokenKeyBytes
 }
 
 func (s *Server) signToken(t esToken) string {

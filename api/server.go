@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,6 +46,10 @@ type Server struct {
 	sessions *sessions
 	// EndedSessions is the console logouts of every replica (session.go).
 	EndedSessions *projections.EndedSessions
+	// tokenKeyOnce derives tokenKeyBytes, the access tokens' signing key
+	// (es_token.go).
+	tokenKeyOnce  sync.Once
+	tokenKeyBytes []byte
 	// throttle slows password guessing (throttle.go).
 	throttle *throttle
 }
