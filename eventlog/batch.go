@@ -48,6 +48,9 @@ type request struct {
 	ctx  context.Context
 	apps []Append
 	done chan result
+	// at is when the command was queued: one that waited through a whole
+	// commit tells the committer of a client that was not in that round.
+	at time.Time
 }
 
 type result struct {
@@ -72,7 +75,7 @@ func newCommitter(l *Log) *committer {
 
 // submit queues apps as one command and waits for its outcome.
 func (c *committer) submit(ctx context.Context, apps []Append) ([]uint64, error) {
-	r := &request{ctx: ctx, apps: apps, done: make(chan result, 1)}
+	r := &request{ctx: ctx, apps: apps, done: make(chan result, 1), at: time.Now()}
 	select {
 	case c.in <- r:
 	case <-ctx.Done():
@@ -94,6 +97,13 @@ func (c *committer) close() {
 func (c *committer) run() {
 	defer close(c.done)
 	var carry []*request
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	var (
+		lastRound int           // commands in the previous round
+		lastCost  time.Duration // how long its commit took
+		lastEnd   time.Time     // when it ended
+	)
 	for {
 		if len(carry) == 0 {
 			select {
@@ -104,19 +114,71 @@ func (c *committer) run() {
 				return
 			}
 		}
-	gather:
+		carry = c.gather(carry, lastRound, lastEnd, gatherWait(lastCost), wait)
+		var batch []*request
+		batch, carry = split(carry)
+		t0 := time.Now()
+		c.commit(batch)
+		lastEnd = time.Now()
+		lastRound, lastCost = len(batch), lastEnd.Sub(t0)
+	}
+}
+
+// maxGatherWait bounds how long a round waits for the previous round's
+// clients to come back.
+const maxGatherWait = time.Millisecond
+
+// gatherWait is how long a round may wait for stragglers after a commit
+// that took cost: a quarter of it, so waiting never costs more than a
+// quarter of the throughput it is meant to win.
+func gatherWait(cost time.Duration) time.Duration {
+	return min(cost/4, maxGatherWait)
+}
+
+// gather adds what is queued to carry, then waits up to patience for the
+// clients the previous round just answered: they are about to send their
+// next command, and a batch's cost is mostly fixed, so taking them now
+// rather than in a round of their own is what lets throughput grow with the
+// clients. It expects as many commands as the previous round held plus
+// those that waited through its commit (queued before lastEnd): the number
+// of clients busy lately. A lone client (a round of one, nobody waiting)
+// never waits.
+func (c *committer) gather(carry []*request, lastRound int, lastEnd time.Time, patience time.Duration, wait *time.Timer) []*request {
+	take := func() {
 		for len(carry) < maxBatchEvents {
 			select {
 			case r := <-c.in:
 				carry = append(carry, r)
 			default:
-				break gather
+				return
 			}
 		}
-		var batch []*request
-		batch, carry = split(carry)
-		c.commit(batch)
 	}
+	take()
+	want := lastRound
+	for _, r := range carry {
+		if r.at.Before(lastEnd) {
+			want++
+		}
+	}
+	want = min(want, maxBatchEvents)
+	if len(carry) >= want || patience <= 0 {
+		return carry
+	}
+	wait.Reset(patience)
+	defer wait.Stop()
+	for len(carry) < want {
+		select {
+		case r := <-c.in:
+			carry = append(carry, r)
+			take()
+		case <-wait.C:
+			return carry
+		case <-c.stop:
+			return carry
+		}
+	}
+	return carry
 }
 
 // split takes from queue the next batch: up to maxBatchEvents events, and at
