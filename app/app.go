@@ -170,6 +170,11 @@ func (a *App) startProjections(ctx context.Context) error {
 	}
 	if last > a.Runner.Applied()+bulkFoldMin {
 		defer foldingInBulk()() // a long catch-up is a bulk fold (replay.go)
+		if a.Runner.Applied() == 0 {
+			if n, err := a.Log.Aggregates(ctx); err == nil {
+				a.Runner.Reserve(n)
+			}
+		}
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel

@@ -36,6 +36,9 @@ func offline(cfg Config, log *eventlog.Log) *App {
 func Rebuild(ctx context.Context, cfg Config, log *eventlog.Log, to uint64, progress func(seq uint64)) (*projections.Runner, error) {
 	a := offline(cfg, log)
 	defer foldingInBulk()()
+	if n, err := log.Aggregates(ctx); err == nil {
+		a.Runner.Reserve(n)
+	}
 	err := log.ReadRange(ctx, eventlog.Range{To: to}, func(ev domain.Event) error {
 		if err := a.Runner.Apply(ev); err != nil {
 			return err

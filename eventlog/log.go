@@ -363,6 +363,17 @@ func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// Aggregates is how many subjects the log holds events on: an upper bound
+// on its aggregates of any one kind (each has its subject), which the
+// server keeps counted. A fold from the start sizes its projections with it.
+func (l *Log) Aggregates(ctx context.Context) (int, error) {
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return 0, unavailable("stream info", err)
+	}
+	return int(info.State.NumSubjects), nil
+}
+
 // decode reads the event stored at seq. The event's Data shares data's
 // memory: every caller hands over a buffer of its own (nats.go copies each
 // message's payload out of its read buffer).

@@ -24,6 +24,15 @@ type AuthIndex struct {
 // NewAuthIndex returns an empty index.
 func NewAuthIndex() *AuthIndex { return &AuthIndex{entries: map[domain.KeyID]authEntry{}} }
 
+// Reserve makes room for n keys in an empty index (see Keys.Reserve).
+func (a *AuthIndex) Reserve(n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.entries) == 0 {
+		a.entries = make(map[domain.KeyID]authEntry, n)
+	}
+}
+
 // Apply folds key events.
 func (a *AuthIndex) Apply(ev domain.Event) error {
 	if ev.AggType != domain.AggKey {

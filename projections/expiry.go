@@ -51,6 +51,15 @@ func NewExpiry(windows []domain.NoticeWindow) *Expiry {
 	return &Expiry{windows: ws, byID: map[domain.KeyID]*expiryEntry{}}
 }
 
+// Reserve makes room for n keys in an empty schedule (see Keys.Reserve).
+func (x *Expiry) Reserve(n int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(x.byID) == 0 {
+		x.byID = make(map[domain.KeyID]*expiryEntry, n)
+	}
+}
+
 // Windows are the notice windows the schedule was built for, longest first.
 func (x *Expiry) Windows() []domain.NoticeWindow { return x.windows }
 

@@ -23,6 +23,16 @@ func NewKeys() *Keys {
 	return &Keys{byID: map[domain.KeyID]*domain.Key{}, byTenant: map[domain.TenantID]map[domain.KeyID]*domain.Key{}}
 }
 
+// Reserve makes room for n keys in an empty list, before a bulk fold: a
+// map grown one doubling at a time rehashes every key it holds each time.
+func (ks *Keys) Reserve(n int) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if len(ks.byID) == 0 {
+		ks.byID = make(map[domain.KeyID]*domain.Key, n)
+	}
+}
+
 // Apply folds key events; other aggregates are ignored.
 func (ks *Keys) Apply(ev domain.Event) error {
 	if ev.AggType != domain.AggKey {
@@ -31,15 +41,13 @@ func (ks *Keys) Apply(ev domain.Event) error {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	id := domain.KeyID(ev.AggID)
-	k, ok := ks.byID[id]
-	if !ok {
-		k = &domain.Key{}
-	}
 	// Fold into a copy that replaces the key: a failed apply leaves the old
 	// state in place, and a *domain.Key, once in the maps, never changes
 	// (a snapshot captures pointers and encodes them later: Capture).
 	next := new(domain.Key)
-	*next = *k
+	if k, ok := ks.byID[id]; ok {
+		*next = *k
+	}
 	if err := next.Apply(ev); err != nil {
 		return err
 	}

@@ -40,6 +40,20 @@ func NewRunner(appliers ...Applier) *Runner {
 	return &Runner{appliers: appliers, notify: make(chan struct{})}
 }
 
+// reserver is a projection that can make room for n aggregates up front.
+type reserver interface{ Reserve(n int) }
+
+// Reserve tells the projections that can use it that about n aggregates
+// are coming (an upper bound is fine): for a fold from the start of the
+// log, where they would otherwise grow as they go.
+func (r *Runner) Reserve(n int) {
+	for _, a := range r.appliers {
+		if rs, ok := a.(reserver); ok {
+			rs.Reserve(n)
+		}
+	}
+}
+
 // Run subscribes from the sequence after the last applied one and applies
 // events until ctx ends. An event a projection cannot apply stops the runner:
 // a projection that silently skipped events would answer wrongly forever.
