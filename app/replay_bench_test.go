@@ -120,6 +120,8 @@ func openBenchLog(tb testing.TB, dir string) *eventlog.Log {
 // iteration so that both see the same machine. It reports the median
 // events/s of each, their ratio (goal >= 0.8), and the CPU time per event
 // of each (process user+system: steadier than wall time on a shared box).
+// A third series reads and decodes every event but folds nothing: the
+// part of a replay's cost that is not the projections'.
 func BenchmarkReplay(b *testing.B) {
 	n := benchSize("KEYPLANE_BENCH_REPLAY_EVENTS", 200_000)
 	l := openBenchLog(b, b.TempDir())
@@ -141,12 +143,20 @@ func BenchmarkReplay(b *testing.B) {
 		}
 		return err
 	}
-	var rawRate, replayRate, rawCPU, replayCPU []float64
+	decodeOnly := func() error {
+		count := 0
+		err := l.ReadRange(ctx, eventlog.Range{}, func(domain.Event) error { count++; return nil })
+		if err == nil && count != n {
+			err = fmt.Errorf("decoded %d of %d", count, n)
+		}
+		return err
+	}
+	var rawRate, replayRate, rawCPU, replayCPU, decodeRate, decodeCPU []float64
 	for b.Loop() {
 		for _, m := range []struct {
 			run       func() error
 			rate, cpu *[]float64
-		}{{raw, &rawRate, &rawCPU}, {replay, &replayRate, &replayCPU}} {
+		}{{raw, &rawRate, &rawCPU}, {decodeOnly, &decodeRate, &decodeCPU}, {replay, &replayRate, &replayCPU}} {
 			runtime.GC()
 			t0, c0 := time.Now(), cpuTime()
 			if err := m.run(); err != nil {
@@ -161,6 +171,8 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportMetric(median(replayRate)/median(rawRate), "replay/raw")
 	b.ReportMetric(median(rawCPU), "raw-cpu-µs/event")
 	b.ReportMetric(median(replayCPU), "replay-cpu-µs/event")
+	b.ReportMetric(median(decodeRate)/median(rawRate), "decode-only/raw")
+	b.ReportMetric(median(decodeCPU), "decode-only-cpu-µs/event")
 }
 
 func median(v []float64) float64 {

@@ -1,5 +1,6 @@
 # Sourced by scripts/bench (filter "replay"): issue 6's figures.
-# - replay events/s against a raw ordered-consumer read of the same stream,
+# - replay events/s against a raw ordered-consumer read of the same stream
+#   and against a read that decodes every event but folds nothing,
 #   measured alternately in each of 3 iterations (medians, and CPU/event);
 # - cold start with 1,000,000 keys from a snapshot and by full replay, 3
 #   starts each inside one run (the fixture takes minutes to write, so this
