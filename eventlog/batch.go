@@ -64,13 +64,53 @@ type committer struct {
 	stop chan struct{}
 	done chan struct{}
 
+	// A pipelined round is published, then handed to the acker, which
+	// waits for its acknowledgements and answers its commands while the
+	// next round is gathered and published: the server never idles between
+	// rounds. acks holds one round besides the one being answered; a full
+	// acks holds the committer up, so queued commands pile up into an
+	// atomic batch instead.
+	acks      chan []pending
+	answered  chan struct{} // a round was answered (its subjects are free)
+	ackerDone chan struct{}
+	inflight  inflight
+
 	closeOnce sync.Once
 }
 
 func newCommitter(l *Log) *committer {
-	c := &committer{l: l, in: make(chan *request, 4*maxBatchEvents), stop: make(chan struct{}), done: make(chan struct{})}
+	c := &committer{l: l, in: make(chan *request, 4*maxBatchEvents), stop: make(chan struct{}), done: make(chan struct{}),
+		acks: make(chan []pending, 1), answered: make(chan struct{}, 1), ackerDone: make(chan struct{})}
+	go c.acker()
 	go c.run()
 	return c
+}
+
+// inflight is the subjects of pipelined commands not answered yet. A
+// command on one of them waits for a later round, as a second command on a
+// subject in one round does (see split).
+type inflight struct {
+	mu       sync.Mutex
+	subjects map[string]bool
+}
+
+func (f *inflight) has(subject string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.subjects[subject]
+}
+
+func (f *inflight) set(subject string, on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.subjects == nil {
+		f.subjects = map[string]bool{}
+	}
+	if on {
+		f.subjects[subject] = true
+	} else {
+		delete(f.subjects, subject)
+	}
 }
 
 // submit queues apps as one command and waits for its outcome.
@@ -96,6 +136,7 @@ func (c *committer) close() {
 
 func (c *committer) run() {
 	defer close(c.done)
+	defer func() { close(c.acks); <-c.ackerDone }()
 	var carry []*request
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
@@ -116,11 +157,25 @@ func (c *committer) run() {
 		}
 		carry = c.gather(carry, lastRound, lastEnd, gatherWait(lastCost), wait)
 		var batch []*request
-		batch, carry = split(carry)
+		batch, carry = split(carry, c.inflight.has)
+		if len(batch) == 0 {
+			// Everything queued is on subjects still in flight; the acker
+			// frees them within its bounded wait for their answers.
+			select {
+			case <-c.answered:
+			case r := <-c.in:
+				carry = append(carry, r)
+			}
+			continue
+		}
 		t0 := time.Now()
-		c.commit(batch)
+		pipelined := c.commit(batch)
 		lastEnd = time.Now()
 		lastRound, lastCost = len(batch), lastEnd.Sub(t0)
+		if pipelined {
+			// Its clients are answered later, by the acker: nobody to wait for.
+			lastCost = 0
+		}
 	}
 }
 
@@ -185,13 +240,16 @@ func (c *committer) gather(carry []*request, lastRound int, lastEnd time.Time, p
 // most one command per subject. A second command on a subject waits for the
 // next batch, after the first is applied: it keeps its order, and it is not
 // bound to conflict with the first inside one atomic batch.
-func split(queue []*request) (batch, rest []*request) {
+//
+// busy tells of subjects taken outside the queue (pipelined commands not
+// answered yet): a command on one of them waits as well.
+func split(queue []*request, busy func(subject string) bool) (batch, rest []*request) {
 	subjects := map[string]bool{}
 	n := 0
 	for _, r := range queue {
 		clash := false
 		for _, a := range r.apps {
-			if subjects[a.Event.Subject()] {
+			if subjects[a.Event.Subject()] || busy(a.Event.Subject()) {
 				clash = true
 			}
 		}
@@ -223,8 +281,9 @@ func (c *committer) failQueued() {
 	}
 }
 
-// commit writes the commands of batch, in order, and answers each.
-func (c *committer) commit(batch []*request) {
+// commit writes the commands of batch, in order, and answers each. It
+// reports whether it pipelined them: then the acker answers them, later.
+func (c *committer) commit(batch []*request) (pipelined bool) {
 	live := batch[:0]
 	for _, r := range batch {
 		if r.ctx.Err() != nil {
@@ -234,7 +293,7 @@ func (c *committer) commit(batch []*request) {
 		live = append(live, r)
 	}
 	if len(live) == 0 {
-		return
+		return false
 	}
 	events := 0
 	for _, r := range live {
@@ -242,7 +301,7 @@ func (c *committer) commit(batch []*request) {
 	}
 	if events < minAtomicBatch && len(live) > 1 || len(live) == 1 && len(live[0].apps) == 1 {
 		c.pipeline(live)
-		return
+		return true
 	}
 	var all []Append
 	for _, r := range live {
@@ -254,7 +313,7 @@ func (c *committer) commit(batch []*request) {
 			r.done <- result{seqs: seqs[:len(r.apps)]}
 			seqs = seqs[len(r.apps):]
 		}
-		return
+		return false
 	}
 	var rej *batchRejected
 	if !errors.As(err, &rej) || len(live) == 1 {
@@ -264,38 +323,59 @@ func (c *committer) commit(batch []*request) {
 		for _, r := range live {
 			r.done <- result{err: err}
 		}
-		return
+		return false
 	}
 	mid := len(live) / 2
 	c.commit(live[:mid])
 	c.commit(live[mid:])
+	return false
+}
+
+// pending is a pipelined command waiting for its acknowledgement.
+type pending struct {
+	r   *request
+	ack jetstream.PubAckFuture
+	err error
 }
 
 // pipeline publishes each single-event command without waiting for the
-// previous answer, then collects the answers: one round trip for all.
+// previous answer, and hands them to the acker: one round trip for all.
 // Commands with several events go alone, as atomic batches.
 func (c *committer) pipeline(live []*request) {
-	type pending struct {
-		r   *request
-		ack jetstream.PubAckFuture
-		err error
-	}
 	var ps []pending
 	for _, r := range live {
 		if len(r.apps) != 1 {
 			c.commitAtomic(r)
 			continue
 		}
+		c.inflight.set(r.apps[0].Event.Subject(), true)
 		ack, err := c.l.publishAsync(r.apps[0])
 		ps = append(ps, pending{r: r, ack: ack, err: err})
 	}
-	for _, p := range ps {
-		if p.err != nil {
-			p.r.done <- result{err: unavailable("append", p.err)}
-			continue
+	if len(ps) > 0 {
+		c.acks <- ps
+	}
+}
+
+// acker answers the pipelined rounds, in the order they were published.
+func (c *committer) acker() {
+	defer close(c.ackerDone)
+	for ps := range c.acks {
+		for _, p := range ps {
+			res := result{err: unavailable("append", p.err)}
+			if p.err == nil {
+				seq, err := c.l.awaitAck(p.r.ctx, p.r.apps[0], p.ack)
+				res = result{seqs: []uint64{seq}, err: err}
+			}
+			// Free the subject first: its client may send the next command
+			// on it as soon as it has the answer.
+			c.inflight.set(p.r.apps[0].Event.Subject(), false)
+			p.r.done <- res
 		}
-		seq, err := c.l.awaitAck(p.r.ctx, p.r.apps[0], p.ack)
-		p.r.done <- result{seqs: []uint64{seq}, err: err}
+		select {
+		case c.answered <- struct{}{}:
+		default:
+		}
 	}
 }
 

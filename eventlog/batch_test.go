@@ -77,14 +77,14 @@ func TestCommandsOnOneAggregateKeepTheirOrder(t *testing.T) {
 	a2 := req(Append{Event: keyEvent("3", "a", domain.KeyInvalidated{})})
 	c1 := req(Append{Event: keyEvent("4", "c", domain.KeyInvalidated{})})
 	a3 := req(Append{Event: keyEvent("5", "a", domain.KeyInvalidated{})})
-	batch, rest := split([]*request{a1, b1, a2, c1, a3})
+	batch, rest := split([]*request{a1, b1, a2, c1, a3}, noneBusy)
 	if len(batch) != 3 || batch[0] != a1 || batch[1] != b1 || batch[2] != c1 {
 		t.Fatalf("batch %v", batch)
 	}
 	if len(rest) != 2 || rest[0] != a2 || rest[1] != a3 {
 		t.Fatalf("rest %v", rest)
 	}
-	batch, rest = split(rest)
+	batch, rest = split(rest, noneBusy)
 	if len(batch) != 1 || batch[0] != a2 || len(rest) != 1 || rest[0] != a3 {
 		t.Fatal("the second command on a subject must go before the third")
 	}
@@ -168,5 +168,58 @@ func TestATimedOutPublishIsResolvedFromTheSubject(t *testing.T) {
 	}
 	if n, _ := l.LastSeq(ctx); n != seqs[0]+1 {
 		t.Fatalf("stream holds %d events, want %d", n, seqs[0]+1)
+	}
+}
+
+func noneBusy(string) bool { return false }
+
+func TestSplitHoldsCommandsOnSubjectsInFlight(t *testing.T) {
+	a1 := req(Append{Event: keyEvent("1", "a", domain.KeyInvalidated{})})
+	b1 := req(Append{Event: keyEvent("2", "b", domain.KeyInvalidated{})})
+	busy := func(subject string) bool { return subject == a1.apps[0].Event.Subject() }
+	batch, rest := split([]*request{a1, b1}, busy)
+	if len(batch) != 1 || batch[0] != b1 || len(rest) != 1 || rest[0] != a1 {
+		t.Fatalf("batch %v rest %v: a command on a subject in flight must wait", batch, rest)
+	}
+}
+
+// TestPipelinedRoundsKeepEachAggregatesOrder queues commands on ten
+// aggregates, five each, interleaved, straight into the committer (so the
+// order they were queued in is known), and checks that every aggregate's
+// events are stored in that order while rounds overlap in flight.
+func TestPipelinedRoundsKeepEachAggregatesOrder(t *testing.T) {
+	l := openTest(t)
+	ctx := context.Background()
+	var reqs []*request
+	for n := range 5 {
+		for agg := range 10 {
+			r := req(Append{Event: keyEvent(fmt.Sprintf("k%d-%d", agg, n), fmt.Sprint("k", agg), domain.KeyInvalidated{}), AnySeq: true})
+			r.at = time.Now()
+			reqs = append(reqs, r)
+			l.commit.in <- r
+		}
+	}
+	for _, r := range reqs {
+		if res := <-r.done; res.err != nil {
+			t.Fatal(res.err)
+		}
+	}
+	for agg := range 10 {
+		var got []string
+		err := l.ReadRange(ctx, Range{Subject: keyEvent("", fmt.Sprint("k", agg), domain.KeyInvalidated{}).Subject()}, func(ev domain.Event) error {
+			got = append(got, ev.ID)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, id := range got {
+			if want := fmt.Sprintf("k%d-%d", agg, n); id != want {
+				t.Fatalf("aggregate k%d: events %v, want them in the order queued", agg, got)
+			}
+		}
+		if len(got) != 5 {
+			t.Fatalf("aggregate k%d: %d events, want 5", agg, len(got))
+		}
 	}
 }
