@@ -86,6 +86,9 @@ type App struct {
 	wg       sync.WaitGroup
 	runErr   chan error
 	snap     snapshots // checkpointing (snapshot.go)
+	// collectorHold ends the collector's pause while a snapshot loads
+	// (loadSnapshot); nil when none was taken. Calling it again is a no-op.
+	collectorHold func()
 }
 
 // Start opens the log, catches the projections up with it, bootstraps an
@@ -133,6 +136,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	a.resumeCollector()
 	return a, nil
 }
 
@@ -169,7 +173,8 @@ func (a *App) startProjections(ctx context.Context) error {
 		return err
 	}
 	if last > a.Runner.Applied()+bulkFoldMin {
-		defer foldingInBulk()() // a long catch-up is a bulk fold (replay.go)
+		a.resumeCollector()     // a long catch-up makes garbage to collect
+		defer foldingInBulk()() // and is a bulk fold (replay.go)
 		if a.Runner.Applied() == 0 {
 			if n, err := a.Log.Aggregates(ctx); err == nil {
 				a.Runner.Reserve(n)
@@ -252,6 +257,7 @@ func (a *App) URL() string { return "http://" + a.listener.Addr().String() }
 // Close stops serving (letting requests in flight finish), the projections
 // and the log.
 func (a *App) Close() {
+	a.resumeCollector()
 	if a.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = a.http.Shutdown(ctx)

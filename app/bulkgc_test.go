@@ -39,3 +39,48 @@ func TestABulkFoldRelaxesTheCollectorOnlyWhileItLasts(t *testing.T) {
 		}
 	}
 }
+
+// TestPausesAndBulkFoldsEndInAnyOrder: a snapshot's pause and bulk folds
+// (several apps in one process) may overlap; the collector is off while any
+// pause lasts, relaxed while only folds do, and back as it was after all,
+// whichever ends first.
+func TestPausesAndBulkFoldsEndInAnyOrder(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	debug.SetGCPercent(100)
+	pause := pausingCollector()
+	fold := foldingInBulk()
+	if got := gcPercent(); got != -1 {
+		t.Fatalf("%d with a pause and a fold, want -1 (off)", got)
+	}
+	pause()
+	pause() // a second call is a no-op: it must not end another's hold
+	if got := gcPercent(); got != bulkGCPercent {
+		t.Fatalf("%d with only a fold left, want %d", got, bulkGCPercent)
+	}
+	again := pausingCollector()
+	fold()
+	if got := gcPercent(); got != -1 {
+		t.Fatalf("%d with only a pause left, want -1", got)
+	}
+	again()
+	if got := gcPercent(); got != 100 {
+		t.Fatalf("%d after all, want 100 back", got)
+	}
+}
+
+// TestStartLeavesTheCollectorAsItFoundIt: a start from a snapshot pauses
+// the collector until it serves; once Start returned it is back on.
+func TestStartLeavesTheCollectorAsItFoundIt(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	dir := t.TempDir()
+	a := startApp(t, dir, nil)
+	a.Close() // saves a snapshot
+	a = startApp(t, dir, nil)
+	defer a.Close()
+	if a.ResumedFrom() == 0 {
+		t.Fatal("the second start did not load the snapshot")
+	}
+	if got := gcPercent(); got != 100 {
+		t.Fatalf("collector at %d after Start, want 100", got)
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
@@ -58,7 +56,9 @@ func Rebuild(ctx context.Context, cfg Config, log *eventlog.Log, to uint64, prog
 // nothing).
 func Restarted(ctx context.Context, cfg Config, log *eventlog.Log, to uint64) (r *projections.Runner, from uint64, err error) {
 	a := offline(cfg, log)
-	if err := a.loadSnapshot(ctx); err != nil {
+	err = a.loadSnapshot(ctx)
+	a.resumeCollector()
+	if err != nil {
 		return nil, 0, err
 	}
 	from = a.ResumedFrom()
@@ -82,32 +82,3 @@ const bulkGCPercent = 300
 // bulkFoldMin is how far behind the log the projections must start for
 // their catch-up to count as a bulk fold.
 const bulkFoldMin = 10_000
-
-// bulk counts the bulk folds under way in the process: the first one
-// relaxes the collector, the last one to end puts it back.
-var bulk struct {
-	sync.Mutex
-	folds int
-	gc    int // the setting to put back
-}
-
-// foldingInBulk relaxes the collector for a bulk fold, unless it already
-// collects less often (or not at all); call what it returns when done.
-func foldingInBulk() (done func()) {
-	bulk.Lock()
-	defer bulk.Unlock()
-	if bulk.folds == 0 {
-		bulk.gc = debug.SetGCPercent(bulkGCPercent)
-		if bulk.gc < 0 || bulk.gc >= bulkGCPercent {
-			debug.SetGCPercent(bulk.gc)
-		}
-	}
-	bulk.folds++
-	return func() {
-		bulk.Lock()
-		defer bulk.Unlock()
-		if bulk.folds--; bulk.folds == 0 {
-			debug.SetGCPercent(bulk.gc)
-		}
-	}
-}

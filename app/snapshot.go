@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,17 +46,27 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 	}
 	log := a.Config.Logger
 	start := time.Now()
+	// Reading a snapshot and restoring it allocates the whole state at once
+	// and frees next to nothing: collecting meanwhile (a million keys:
+	// several cycles over a growing heap, then one of 200+ ms over all of
+	// it) is work for nothing on the way to serving. The collector stays
+	// off until the server serves or a long catch-up starts
+	// (resumeCollector); without a usable snapshot, at once.
+	a.collectorHold = pausingCollector()
 	s, why := a.readSnapshot(ctx)
 	if why != "" {
+		a.resumeCollector()
 		log.Warn("snapshot ignored, replaying the log", "reason", why)
 		return nil
 	}
 	if s == nil {
+		a.resumeCollector()
 		return nil
 	}
 	read := time.Since(start)
-	behind, err := a.resume(*s)
+	behind, err := a.Runner.Resume(*s)
 	if err != nil {
+		a.resumeCollector()
 		log.Warn("snapshot ignored, replaying the log", "reason", err.Error())
 		a.build() // the failed restore may have half-filled them
 		return nil
@@ -77,14 +86,12 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 	return nil
 }
 
-// resume restores the projections with the garbage collector paused: a
-// restore allocates the whole state at once and frees almost nothing, so
-// collecting meanwhile (a million keys: several cycles over a growing
-// heap) is work for nothing. Nothing else runs before the projections are
-// up.
-func (a *App) resume(s projections.SavedState) ([]projections.Applier, error) {
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	return a.Runner.Resume(s)
+// resumeCollector ends the collector's pause for loading a snapshot, if
+// one is under way (loadSnapshot).
+func (a *App) resumeCollector() {
+	if a.collectorHold != nil {
+		a.collectorHold()
+	}
 }
 
 // readSnapshot fetches and checks the latest snapshot: nil without one,
