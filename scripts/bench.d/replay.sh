@@ -5,7 +5,7 @@
 # - cold start with 1,000,000 keys from a snapshot and by full replay, 3
 #   in-process starts each, and 3 of `keyplane serve` as a new process from
 #   the snapshot (what a restart really costs: every page faulted in anew),
-#   starts each inside one run (the fixture takes minutes to write, so this
+#   all inside one run (the fixture takes minutes to write, so this
 #   one runs once and reports its own medians, median-ms);
 # - live heap of the auth index per key at 1,000,000 keys (bytes/key), and
 #   of the audit index per event at 1,000,000 events (bytes/event).
