@@ -87,9 +87,10 @@ func (e *brokenSub) Error() string { return "subscription broke: " + e.err.Error
 func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) error) error {
 	name := "kp-follow-" + uuid.NewString()
 	cctx, cancel := context.WithTimeout(ctx, followSetupTimeout)
+	// No filter: the stream holds only kp.>, and a filter would make the
+	// server match every event's subject (see Scan).
 	cons, err := l.js.CreateConsumer(cctx, l.name, jetstream.ConsumerConfig{
 		Name:              name,
-		FilterSubject:     "kp.>",
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       from,
 		AckPolicy:         jetstream.AckNonePolicy,
