@@ -163,9 +163,8 @@ func startEmbedded(o Options) (*server.Server, error) {
 // slower than one later.
 const DuplicateWindow = 2 * time.Minute
 
-// ensureStream creates or updates the stream. JetStream may not be ready
-// the moment the server accepts connections (meta leader election), so
-// creation is retried until ctx ends.
+// ensureStream creates or updates the stream, retried while JetStream is
+// not ready yet (meta leader election; see retrySetup).
 func (l *Log) ensureStream(ctx context.Context) error {
 	cfg := jetstream.StreamConfig{
 		Name:               l.name,
@@ -179,23 +178,14 @@ func (l *Log) ensureStream(ctx context.Context) error {
 		AllowAtomicPublish: true,
 		MaxMsgSize:         1 << 20,
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		s, err := l.js.CreateOrUpdateStream(cctx, cfg)
-		cancel()
-		if err == nil {
-			l.stream = s
-			return nil
-		}
-		if ctx.Err() != nil || time.Now().After(deadline) {
-			return fmt.Errorf("eventlog: create stream %s: %w", l.name, err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
-		}
+	err := retrySetup(ctx, func(ctx context.Context) (err error) {
+		l.stream, err = l.js.CreateOrUpdateStream(ctx, cfg)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("eventlog: create stream %s: %w", l.name, err)
 	}
+	return nil
 }
 
 // Close drains the connection and stops an embedded server.
