@@ -242,13 +242,7 @@ func (w *writer) jsonMap(n int, isNil bool, v any) error {
 }
 
 func (r *reader) jsonMap(dst any, empty func()) error {
-	if len(r.buf) == 0 {
-		r.fail("json tag")
-		return r.err
-	}
-	tag := r.buf[0]
-	r.buf = r.buf[1:]
-	switch tag {
+	switch r.u8("json tag") { // 0, jsonNil, when there is none
 	case jsonNil:
 	case jsonEmpty:
 		empty()
@@ -359,13 +353,7 @@ func (w *writer) any(v any) {
 }
 
 func (r *reader) any() any {
-	if len(r.buf) == 0 {
-		r.fail("value")
-		return nil
-	}
-	tag := r.buf[0]
-	r.buf = r.buf[1:]
-	switch tag {
+	switch r.u8("value") { // 0, anyNull, when there is none
 	case anyNull:
 		return nil
 	case anyFalse:

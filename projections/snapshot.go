@@ -213,15 +213,18 @@ func (r *reader) bytes() []byte {
 
 func (r *reader) str() string { return string(r.bytes()) }
 
-func (r *reader) bool() bool {
+// u8 reads one byte (a flag or a tag); 0 when none is left.
+func (r *reader) u8(what string) byte {
 	if len(r.buf) == 0 {
-		r.fail("bool")
-		return false
+		r.fail(what)
+		return 0
 	}
 	b := r.buf[0]
 	r.buf = r.buf[1:]
-	return b == 1
+	return b
 }
+
+func (r *reader) bool() bool { return r.u8("bool") == 1 }
 
 func (r *reader) time() time.Time {
 	if !r.bool() {
