@@ -1,8 +1,6 @@
 package projections
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"sync"
 
@@ -140,7 +138,8 @@ func (ix *KeyIndex) Scan(t domain.TenantID, pr domain.ProjectID, fn func(*KeyRec
 	}
 }
 
-// Name of the index in snapshots and digests.
+// Name of the index in snapshots and digests (its digest is DigestOf's:
+// the SHA-256 of its snapshot).
 func (ix *KeyIndex) Name() string { return "keyindex@1" }
 
 // Snapshot encodes the index canonically: projects sorted by id (JSON sorts
@@ -172,16 +171,6 @@ func (ix *KeyIndex) Restore(b []byte) error {
 	ix.projects, ix.where, ix.paths = projects, fresh.where, fresh.paths
 	ix.mu.Unlock()
 	return nil
-}
-
-// Digest is the SHA-256 of the canonical snapshot.
-func (ix *KeyIndex) Digest() (string, error) {
-	b, err := ix.Snapshot()
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
 }
 
 // Len is the number of indexed keys.

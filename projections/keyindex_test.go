@@ -85,8 +85,8 @@ func TestKeyIndexSnapshotRestoresTheSameState(t *testing.T) {
 	if err := restored.Restore(b); err != nil {
 		t.Fatal(err)
 	}
-	d1, _ := folded.Digest()
-	d2, _ := restored.Digest()
+	_, d1, _, _ := DigestOf(folded)
+	_, d2, _, _ := DigestOf(restored)
 	if d1 != d2 || restored.Len() != 2 {
 		t.Fatal("restored index differs from the folded one")
 	}
