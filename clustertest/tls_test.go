@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -41,31 +40,16 @@ func TestMutualTLS(t *testing.T) {
 	}
 	must(t, "GET", r.URL()+"/api/v1/whoami", "ApiKey "+k.encoded, nil, http.StatusOK)
 
-	bin, err := testproc.Build(testproc.KeyplanePkg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--nats-url", url, "--data-dir", t.TempDir(), "--nats-tls-ca", pki.ca)
-	cmd.Env = append(os.Environ(), "KEYPLANE_BOOTSTRAP_OWNER="+testproc.Owner)
-	done := make(chan error, 1)
-	out, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		b := make([]byte, 64<<10)
-		n, _ := out.Read(b)
-		t.Logf("without a client certificate: %.300s", b[:n])
-		done <- cmd.Wait()
-	}()
+	p := testproc.StartKeyplane(t, "keyplane-no-cert", "serve", "--addr", "127.0.0.1:0", "--nats-url", url,
+		"--data-dir", t.TempDir(), "--nats-tls-ca", pki.ca)
 	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("keyplane without a client certificate exited 0")
-		}
+	case <-p.Done():
 	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
 		t.Fatal("keyplane without a client certificate did not give up")
+	}
+	t.Logf("without a client certificate: %.300s", p.Tail())
+	if p.ExitCode() == 0 {
+		t.Fatal("keyplane without a client certificate exited 0")
 	}
 }
 

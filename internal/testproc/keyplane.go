@@ -45,10 +45,6 @@ func (r *Replica) URL() string { return "http://" + r.Addr }
 func (r *Replica) start(name string) *Proc {
 	t := r.t
 	t.Helper()
-	bin, err := Build(KeyplanePkg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	addr := make(chan string, 1)
 	watch := func(line string) {
 		if m := servingRE.FindStringSubmatch(line); m != nil {
@@ -58,13 +54,7 @@ func (r *Replica) start(name string) *Proc {
 			}
 		}
 	}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, r.args...)
-	p, err := start(name, bin, args, []string{"KEYPLANE_BOOTSTRAP_OWNER=" + Owner}, watch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.logTailOnFailure(t)
-	t.Cleanup(p.Kill)
+	p := startKeyplane(t, name, append([]string{"serve", "--addr", "127.0.0.1:0"}, r.args...), watch)
 	select {
 	case r.Addr = <-addr:
 		return p
@@ -75,4 +65,27 @@ func (r *Replica) start(name string) *Proc {
 		t.Fatalf("%s did not serve within 90s:\n%s", name, p.Tail())
 	}
 	return nil
+}
+
+// StartKeyplane runs `keyplane args...` with the bootstrap owner set and
+// waits for nothing: for a process that is expected to give up, say. It is
+// killed when the test ends.
+func StartKeyplane(t testing.TB, name string, args ...string) *Proc {
+	t.Helper()
+	return startKeyplane(t, name, args, nil)
+}
+
+func startKeyplane(t testing.TB, name string, args []string, watch func(string)) *Proc {
+	t.Helper()
+	bin, err := Build(KeyplanePkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := start(name, bin, args, []string{"KEYPLANE_BOOTSTRAP_OWNER=" + Owner}, watch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.logTailOnFailure(t)
+	t.Cleanup(p.Kill)
+	return p
 }

@@ -93,6 +93,9 @@ func (p *Proc) Exited() bool {
 	}
 }
 
+// Done is closed when the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
 // Kill ends the process with SIGKILL, as a crash would, and waits for it.
 func (p *Proc) Kill() {
 	if !p.Exited() {
