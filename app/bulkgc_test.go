@@ -1,8 +1,12 @@
 package app
 
 import (
+	"context"
 	"runtime/debug"
 	"testing"
+
+	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/projections"
 )
 
 // gcPercent reads the collector's setting (by setting it back at once).
@@ -82,5 +86,54 @@ func TestStartLeavesTheCollectorAsItFoundIt(t *testing.T) {
 	}
 	if got := gcPercent(); got != 100 {
 		t.Fatalf("collector at %d after Start, want 100", got)
+	}
+}
+
+// TestLoadingASnapshotPausesTheCollectorOnlyForTheRestore: a restore keeps
+// the collector off (until serving), but a projection without a snapshot
+// of its version is folded from the log, which makes garbage: then, and
+// when there is no snapshot to load, the collector is on again when
+// loadSnapshot returns.
+func TestLoadingASnapshotPausesTheCollectorOnlyForTheRestore(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	dir := t.TempDir()
+	a := startApp(t, dir, nil)
+	history(t, a)
+	a.Close() // saves a snapshot
+	for _, tt := range []struct {
+		name   string
+		tamper func(s *projections.SavedState)
+		want   int
+	}{
+		{"every projection in the snapshot", func(*projections.SavedState) {}, -1},
+		{"one projection folded from the log", func(s *projections.SavedState) { delete(s.Parts, "keys@1") }, 100},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			withLog(t, dir, func(ctx context.Context, l *eventlog.Log) {
+				good, err := l.GetSnapshot(ctx, snapshotName)
+				if err != nil || good == nil {
+					t.Fatalf("no snapshot: %v", err)
+				}
+				s, err := projections.DecodeSavedState(good)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.tamper(&s)
+				if err := l.PutSnapshot(ctx, snapshotName, s.Encode()); err != nil {
+					t.Fatal(err)
+				}
+				o := offline(Config{}, l)
+				if err := o.loadSnapshot(ctx); err != nil {
+					t.Fatal(err)
+				}
+				defer o.resumeCollector()
+				if o.ResumedFrom() == 0 {
+					t.Fatal("the snapshot was not used")
+				}
+				if got := gcPercent(); got != tt.want {
+					t.Fatalf("collector at %d after loadSnapshot, want %d", got, tt.want)
+				}
+			})
+		})
 	}
 }

@@ -51,27 +51,34 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 	// several cycles over a growing heap, then one of 200+ ms over all of
 	// it) is work for nothing on the way to serving. The collector stays
 	// off until the server serves or a long catch-up starts
-	// (resumeCollector); without a usable snapshot, at once.
+	// (resumeCollector); without a usable snapshot, or with projections to
+	// fold from the log, it is back on before loadSnapshot returns.
 	a.collectorHold = pausingCollector()
+	restored := false
+	defer func() {
+		if !restored {
+			a.resumeCollector()
+		}
+	}()
 	s, why := a.readSnapshot(ctx)
 	if why != "" {
-		a.resumeCollector()
 		log.Warn("snapshot ignored, replaying the log", "reason", why)
 		return nil
 	}
 	if s == nil {
-		a.resumeCollector()
 		return nil
 	}
 	read := time.Since(start)
 	behind, err := a.Runner.Resume(*s)
 	if err != nil {
-		a.resumeCollector()
 		log.Warn("snapshot ignored, replaying the log", "reason", err.Error())
 		a.build() // the failed restore may have half-filled them
 		return nil
 	}
+	restored = true
 	if len(behind) > 0 {
+		// Folding the log up to the snapshot makes garbage: not paused.
+		a.resumeCollector()
 		err := a.Log.ReadRange(ctx, eventlog.Range{To: s.Seq}, func(ev domain.Event) error {
 			return applyAll(behind, ev)
 		})
