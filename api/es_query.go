@@ -177,8 +177,8 @@ func pageOf(req esQueryRequest) (from, size int, err error) {
 		return 0, 0, domain.Invalid("[from] parameter cannot be negative but was [%d]", from)
 	case size < 0:
 		return 0, 0, domain.Invalid("[size] parameter cannot be negative but was [%d]", size)
-	case from+size > maxResultWindow:
-		return 0, 0, domain.Invalid("Result window is too large, from + size must be less than or equal to: [%d] but was [%d]", maxResultWindow, from+size)
+	case uint64(from)+uint64(size) > maxResultWindow: // unsigned: two huge ints must not wrap to a small window
+		return 0, 0, domain.Invalid("Result window is too large, from + size must be less than or equal to: [%d] but was [%d]", maxResultWindow, uint64(from)+uint64(size))
 	}
 	return from, size, nil
 }

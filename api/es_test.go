@@ -124,6 +124,8 @@ func TestProjectsAreSeparateClusters(t *testing.T) {
 func TestElasticsearchErrorsAreJSON(t *testing.T) {
 	a := startApp(t)
 	owner := basic(ownerAuth)
+	// A key for the query rows to find: paging past it must still be a 400.
+	esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "k"}`).must(t, 200)
 	for _, tt := range []struct {
 		method, path, auth, body string
 		status                   int
@@ -138,6 +140,7 @@ func TestElasticsearchErrorsAreJSON(t *testing.T) {
 		{"POST", "/_security/api_key", owner, `{"name": "x", "role_descriptors": {"r": {"cluster": ["fly"]}}}`, 400, "action_request_validation_exception"},
 		{"POST", "/_security/_query/api_key", owner, `{"query": {"fuzzy": {"name": "x"}}}`, 400, "action_request_validation_exception"},
 		{"POST", "/_security/_query/api_key", owner, `{"size": 20000}`, 400, "action_request_validation_exception"},
+		{"POST", "/_security/_query/api_key", owner, `{"from": 9223372036854775807, "size": 1}`, 400, "action_request_validation_exception"},
 		{"PUT", "/_security/api_key/nope", owner, `{}`, 404, "resource_not_found_exception"},
 		{"GET", "/_security/nothing", owner, "", 404, "resource_not_found_exception"},
 		{"PATCH", "/_security/api_key", owner, "", 405, "method_not_allowed_exception"},
