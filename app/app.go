@@ -176,9 +176,7 @@ func (a *App) startProjections(ctx context.Context) error {
 		a.resumeCollector()     // a long catch-up makes garbage to collect
 		defer foldingInBulk()() // and is a bulk fold (replay.go)
 		if a.Runner.Applied() == 0 {
-			if n, err := a.Log.Aggregates(ctx); err == nil {
-				a.Runner.Reserve(n)
-			}
+			reserve(ctx, a.Log, a.Runner)
 		}
 	}
 	rctx, cancel := context.WithCancel(context.Background())

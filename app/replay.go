@@ -34,9 +34,7 @@ func offline(cfg Config, log *eventlog.Log) *App {
 func Rebuild(ctx context.Context, cfg Config, log *eventlog.Log, to uint64, progress func(seq uint64)) (*projections.Runner, error) {
 	a := offline(cfg, log)
 	defer foldingInBulk()()
-	if n, err := log.Aggregates(ctx); err == nil {
-		a.Runner.Reserve(n)
-	}
+	reserve(ctx, log, a.Runner)
 	err := log.ReadRange(ctx, eventlog.Range{To: to}, func(ev domain.Event) error {
 		if err := a.Runner.Apply(ev); err != nil {
 			return err
@@ -68,6 +66,15 @@ func Restarted(ctx context.Context, cfg Config, log *eventlog.Log, to uint64) (r
 	defer foldingInBulk()()
 	err = log.ReadRange(ctx, eventlog.Range{From: from + 1, To: to}, a.Runner.Apply)
 	return a.Runner, from, err
+}
+
+// reserve sizes the projections for a fold from the first event, from
+// the log's count of subjects. Without the count they grow as they go:
+// slower, not wrong.
+func reserve(ctx context.Context, log *eventlog.Log, r *projections.Runner) {
+	if n, err := log.Aggregates(ctx); err == nil {
+		r.Reserve(n)
+	}
 }
 
 // bulkGCPercent is the collector's target (GOGC) while a long stretch of
