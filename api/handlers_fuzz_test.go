@@ -2,17 +2,12 @@ package api_test
 
 import (
 	"bytes"
-	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/keyplane/keyplane/app"
 )
 
 // fuzzRoutes are the requests with a JSON body, console and Elasticsearch
@@ -47,9 +42,9 @@ var fuzzRoutes = []struct{ method, path string }{
 // (the server turns a panic into a 500, so this catches panics too), and
 // an error is a JSON body.
 func FuzzHandlers(f *testing.F) {
-	a := fuzzApp(f)
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:alice-password"))
-	id := fuzzKeyID(f, a.URL(), auth)
+	a := startApp(f)
+	auth := basic(ownerAuth)
+	id := esDo(f, "POST", a.URL()+"/api/v1/orgs/default/api-keys", auth, `{"name":"fuzz-target"}`).must(f, http.StatusCreated).str("id")
 	client := &http.Client{Timeout: 30 * time.Second}
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
@@ -73,35 +68,4 @@ func FuzzHandlers(f *testing.F) {
 			t.Fatalf("%s %s %q: error %d is not JSON: %s", rt.method, path, body, res.StatusCode, raw)
 		}
 	})
-}
-
-// fuzzApp runs keyplane for the fuzz target's process.
-func fuzzApp(f *testing.F) *app.App {
-	f.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	a, err := app.Start(ctx, app.Config{DataDir: f.TempDir(), Addr: "127.0.0.1:0", BootstrapOwner: "alice:alice-password",
-		NeverAllowed: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(a.Close)
-	return a
-}
-
-// fuzzKeyID creates the key the {id} routes point at.
-func fuzzKeyID(f *testing.F, base, auth string) string {
-	f.Helper()
-	req, _ := http.NewRequest("POST", base+"/api/v1/orgs/default/api-keys", strings.NewReader(`{"name":"fuzz-target"}`))
-	req.Header.Set("Authorization", auth)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out struct{ ID string }
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusCreated {
-		f.Fatalf("create: %d %v", res.StatusCode, err)
-	}
-	return out.ID
 }
