@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/keyplane/keyplane/internal/testproc"
 )
 
@@ -25,7 +26,7 @@ type acked struct {
 func create(ctx context.Context, client *http.Client, addr, name string) (acked, bool) {
 	body, _ := json.Marshal(map[string]any{"name": name})
 	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/api/v1/orgs/default/api-keys", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("alice:alice-password")))
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(testproc.Owner)))
 	req.Header.Set("Idempotency-Key", name)
 	res, err := client.Do(req)
 	if err != nil {
@@ -92,21 +93,13 @@ func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 
 			r := testproc.StartReplica(t, "keyplane-restarted", "--data-dir", dir)
 			check := func(path, auth string) map[string]any {
-				req, _ := http.NewRequest("GET", "http://"+r.Addr+path, nil)
-				req.Header.Set("Authorization", auth)
-				res, err := client.Do(req)
-				if err != nil {
-					t.Fatal(err)
+				res := testhttp.Do(t, "GET", r.URL()+path, nil, "Authorization", auth)
+				if res.Status != 200 {
+					t.Fatalf("%s: status %d %s", path, res.Status, res.Raw)
 				}
-				defer res.Body.Close()
-				var out map[string]any
-				_ = json.NewDecoder(res.Body).Decode(&out)
-				if res.StatusCode != 200 {
-					t.Fatalf("%s: status %d %v", path, res.StatusCode, out)
-				}
-				return out
+				return res.Body
 			}
-			owner := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:alice-password"))
+			owner := "Basic " + base64.StdEncoding.EncodeToString([]byte(testproc.Owner))
 			for _, k := range got {
 				check("/api/v1/whoami", "ApiKey "+k.encoded)
 				list := check("/api/v1/orgs/default/api-keys?name="+k.name, owner)
