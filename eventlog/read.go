@@ -159,8 +159,9 @@ func (b *readBatch) decode(d *domain.Decoder, spare <-chan []domain.Event) {
 
 // Scan is ReadRange without decoding: fn gets each event's sequence and raw
 // JSON, which is that message's own buffer (nats.go copies each payload out
-// of its read buffer), so fn may keep it but must not change it. It exists so that the cost of reading
-// the log can be told apart from the cost of folding it.
+// of its read buffer), so fn may keep it but must not change it. It exists
+// so that the cost of reading the log can be told apart from the cost of
+// folding it.
 func (l *Log) Scan(ctx context.Context, r Range, fn func(seq uint64, data []byte) error) error {
 	to, err := l.rangeEnd(ctx, r)
 	if err != nil || to == 0 || to < r.From {
