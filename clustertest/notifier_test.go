@@ -15,11 +15,8 @@ import (
 // each recipient: both scans record it (create-if-absent keeps one), and
 // the shared durable consumer hands it to one replica's worker.
 func TestNotifierOnTwoReplicasSendsEachNoticeOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts three nats-servers and keyplane replicas")
-	}
-	box := startMailbox(t)
 	s := startSetup(t, 0)
+	box := startMailbox(t)
 	flags := []string{"--smtp-addr", box.addr, "--smtp-from", "keyplane <noreply@example.com>", "--notify-schedule", "@every 1s"}
 	for _, name := range []string{"keyplane-a", "keyplane-b"} {
 		s.replicas = append(s.replicas, s.startReplica(t, name, flags...))
