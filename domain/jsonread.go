@@ -124,9 +124,12 @@ func (r *jsonReader) once(seen *uint32, bit uint32) {
 }
 
 // isNull consumes a null if one is next.
-func (r *jsonReader) isNull() bool {
-	if r.peek() == 'n' && len(r.b)-r.i >= 4 && string(r.b[r.i:r.i+4]) == "null" {
-		r.i += 4
+func (r *jsonReader) isNull() bool { return r.literal("null") }
+
+// literal consumes lit (null, true or false) if it is next.
+func (r *jsonReader) literal(lit string) bool {
+	if r.peek() == lit[0] && len(r.b)-r.i >= len(lit) && string(r.b[r.i:r.i+len(lit)]) == lit {
+		r.i += len(lit)
 		return true
 	}
 	return false
@@ -297,14 +300,11 @@ func (r *jsonReader) aggIDOr() string {
 
 func (r *jsonReader) boolean() bool {
 	switch {
-	case r.peek() == 't' && len(r.b)-r.i >= 4 && string(r.b[r.i:r.i+4]) == "true":
-		r.i += 4
+	case r.literal("true"):
 		return true
-	case r.peek() == 'f' && len(r.b)-r.i >= 5 && string(r.b[r.i:r.i+5]) == "false":
-		r.i += 5
-		return false
+	case !r.literal("false"):
+		r.fail()
 	}
-	r.fail()
 	return false
 }
 
