@@ -44,12 +44,7 @@ func keyField(name string) (esquery.Field[rec], bool) {
 	if path, ok := strings.CutPrefix(name, "metadata"); ok && (path == "" || path[0] == '.') && !strings.ContainsAny(path, "*?") {
 		path = strings.TrimPrefix(path, ".")
 		return esquery.Field[rec]{Type: esquery.Keyword, Any: func(k rec, p func(string) bool) bool {
-			for i := range k.Metadata {
-				if leaf := &k.Metadata[i]; (path == "" || leaf.Path == path) && p(leaf.Value) {
-					return true
-				}
-			}
-			return false
+			return esquery.AnyMetadata(k.Metadata, path, p)
 		}}, true
 	}
 	return esquery.Field[rec]{}, false

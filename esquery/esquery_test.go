@@ -44,7 +44,7 @@ func field(name string) (Field[*doc], bool) {
 	if name == "metadata" || strings.HasPrefix(name, "metadata.") {
 		path := strings.TrimPrefix(strings.TrimPrefix(name, "metadata"), ".")
 		return Field[*doc]{Type: Keyword, Any: func(d *doc, p func(string) bool) bool {
-			return AnyFlattened(map[string]any(d.meta), path, p)
+			return AnyMetadata(domain.FlattenMetadata(d.meta, nil), path, p)
 		}}, true
 	}
 	return Field[*doc]{}, false

@@ -48,60 +48,15 @@ type Schema[D any] struct {
 // for it: strings as they are, numbers and booleans as their text.
 func KeywordOf(v any) (string, bool) { return domain.MetadataKeyword(v) }
 
-// AnyFlattened walks the keyword values of a flattened object field: the
-// leaves under the dotted key path ("" for every leaf), lists included. It
-// reports whether pred holds for one of them. Named paths are looked up,
-// not searched, so a query on "metadata.team" costs a map lookup per key.
-func AnyFlattened(v any, path string, pred func(string) bool) bool {
-	switch x := v.(type) {
-	case map[string]any:
-		if path == "" {
-			for _, child := range x {
-				if AnyFlattened(child, "", pred) {
-					return true
-				}
-			}
-			return false
-		}
-		if child, ok := x[path]; ok && anyLeaf(child, pred) {
+// AnyMetadata reports whether pred holds for one of a flattened object
+// field's leaves (domain.FlattenMetadata) under the dotted key path, or for
+// any leaf when path is "". Leaves name their whole path, so "a.b" matches
+// {"a": {"b": ...}} and {"a.b": ...} alike, as Elasticsearch's flattened
+// type does.
+func AnyMetadata(leaves []domain.MetadataLeaf, path string, pred func(string) bool) bool {
+	for i := range leaves {
+		if leaf := &leaves[i]; (path == "" || leaf.Path == path) && pred(leaf.Value) {
 			return true
-		}
-		// "a.b" may also be key "a" holding key "b" (or "a.x" holding "y"...).
-		for i := 0; i < len(path); i++ {
-			if path[i] == '.' {
-				if child, ok := x[path[:i]]; ok && AnyFlattened(child, path[i+1:], pred) {
-					return true
-				}
-			}
-		}
-	case []any:
-		for _, child := range x {
-			if AnyFlattened(child, path, pred) {
-				return true
-			}
-		}
-	default:
-		if s, ok := KeywordOf(v); ok && path == "" {
-			return pred(s)
-		}
-	}
-	return false
-}
-
-// anyLeaf tests the scalar values of v and of lists of scalars; objects
-// below belong to longer key paths.
-func anyLeaf(v any, pred func(string) bool) bool {
-	switch x := v.(type) {
-	case []any:
-		for _, c := range x {
-			if anyLeaf(c, pred) {
-				return true
-			}
-		}
-	case map[string]any:
-	default:
-		if s, ok := KeywordOf(v); ok {
-			return pred(s)
 		}
 	}
 	return false
