@@ -1,8 +1,8 @@
 package api
 
 import (
+	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -156,9 +156,9 @@ func (s *Server) checkPassword(r *http.Request, name string, check func() (domai
 
 // sourceAddr is the request's peer address without its port.
 func sourceAddr(r *http.Request) string {
-	addr := r.RemoteAddr
-	if i := strings.LastIndexByte(addr, ':'); i > 0 {
-		addr = addr[:i]
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
 	}
-	return strings.Trim(addr, "[]")
+	return host
 }
