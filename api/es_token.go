@@ -32,23 +32,19 @@ type esToken struct {
 
 const esTokenPrefix = "kpt1."
 
-// tokenKey is the signing key of access tokens, derived from the shared
-// secret so that it is never the secret of idempotent creates itself. It is
-// derived once (the secret is set before the server serves), not on every
-// Bearer request.
-func (s *Server) tokenKey() []byte {
-	s.tokenKeyOnce.Do(func() {
-		m := hmac.New(sha256.New, s.Commands.SecretKey)
-		m.Write([]byte("keyplane es oauth2 token v1"))
-		s.tokenKeyBytes = m.Sum(nil)
-	})
-	return s.tokenKeyBytes
+// tokenKeyOf derives the signing key of access tokens from the shared
+// secret, so that it is never the secret of idempotent creates itself.
+// Handler derives it once, not on every Bearer request.
+func tokenKeyOf(secret []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("keyplane es oauth2 token v1"))
+	return m.Sum(nil)
 }
 
 func (s *Server) signToken(t esToken) string {
 	body, _ := json.Marshal(t)
 	payload := base64.RawURLEncoding.EncodeToString(body)
-	m := hmac.New(sha256.New, s.tokenKey())
+	m := hmac.New(sha256.New, s.tokenKey)
 	m.Write([]byte(payload))
 	return esTokenPrefix + payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
@@ -132,7 +128,7 @@ func (s *Server) tokenPayload(tok string) ([]byte, bool) {
 	if !ok || !ok2 || len(tok) > 1024 {
 		return nil, false
 	}
-	m := hmac.New(sha256.New, s.tokenKey())
+	m := hmac.New(sha256.New, s.tokenKey)
 	m.Write([]byte(payload))
 	got, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, m.Sum(nil)) {

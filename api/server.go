@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,10 +45,8 @@ type Server struct {
 	sessions *sessions
 	// EndedSessions is the console logouts of every replica (session.go).
 	EndedSessions *projections.EndedSessions
-	// tokenKeyOnce derives tokenKeyBytes, the access tokens' signing key
-	// (es_token.go).
-	tokenKeyOnce  sync.Once
-	tokenKeyBytes []byte
+	// tokenKey signs access tokens (es_token.go).
+	tokenKey []byte
 	// throttle slows password guessing (throttle.go).
 	throttle *throttle
 }
@@ -69,6 +66,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.mux = http.NewServeMux()
 	s.throttle = newThrottle()
+	if s.Commands != nil {
+		s.tokenKey = tokenKeyOf(s.Commands.SecretKey)
+	}
 	s.routes()
 	return http.HandlerFunc(s.serve)
 }
