@@ -145,9 +145,8 @@ func FuzzUpdateKeyRequest(f *testing.F) {
 			clientError(t, err, domain.KindInvalid, domain.KindTooLarge)
 			return
 		}
-		u := domain.UpdateKey{RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata, Expiration: req.Expiration}
 		key := k // DecideUpdateKey must not change the key it is given
-		ev, err := domain.DecideUpdateKey(fuzzOwner, &key, u, fuzzNow)
+		ev, err := domain.DecideUpdateKey(fuzzOwner, &key, req.command(), fuzzNow)
 		if err != nil {
 			clientError(t, err, domain.KindInvalid, domain.KindForbidden)
 			return

@@ -290,6 +290,11 @@ type updateKeyRequest struct {
 	Expiration      *string         `json:"expiration"`
 }
 
+// command is the request as the domain's command.
+func (req updateKeyRequest) command() domain.UpdateKey {
+	return domain.UpdateKey{RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata, Expiration: req.Expiration}
+}
+
 func (s *Server) updateKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req updateKeyRequest
 	if err := decodeBody(r, &req, false); err != nil {
@@ -301,8 +306,7 @@ func (s *Server) updateKey(w http.ResponseWriter, r *http.Request, p domain.Prin
 	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
-	u := domain.UpdateKey{RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata, Expiration: req.Expiration}
-	updated, err := s.Commands.UpdateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, u)
+	updated, err := s.Commands.UpdateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, req.command())
 	if err != nil {
 		return err
 	}
