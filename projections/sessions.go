@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"container/heap"
 	"sync"
 	"time"
 
@@ -15,10 +16,34 @@ import (
 type EndedSessions struct {
 	mu sync.RWMutex
 	m  map[string]time.Time // hex SHA-256 of the session id -> its expiry
+	// byExpiry orders m's entries by expiry, so that dropping the expired
+	// ones costs what they are, not a walk over every live one. It is
+	// derived from m (Restore rebuilds it); an entry whose session was
+	// ended again with another expiry is stale and skipped.
+	byExpiry sessionQueue
 }
 
 // NewEndedSessions returns an empty projection.
 func NewEndedSessions() *EndedSessions { return &EndedSessions{m: map[string]time.Time{}} }
+
+// sessionQueue is a min-heap of ended sessions by expiry.
+type sessionQueue []endedSession
+
+type endedSession struct {
+	expires time.Time
+	hash    string
+}
+
+func (q sessionQueue) Len() int           { return len(q) }
+func (q sessionQueue) Less(i, j int) bool { return q[i].expires.Before(q[j].expires) }
+func (q sessionQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *sessionQueue) Push(x any)        { *q = append(*q, x.(endedSession)) }
+func (q *sessionQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}
 
 // Apply folds SessionEnded events.
 func (e *EndedSessions) Apply(ev domain.Event) error {
@@ -32,13 +57,16 @@ func (e *EndedSessions) Apply(ev domain.Event) error {
 	s := p.(domain.SessionEnded)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for h, exp := range e.m {
-		if !ev.Time.Before(exp) {
-			delete(e.m, h)
+	for len(e.byExpiry) > 0 && !ev.Time.Before(e.byExpiry[0].expires) {
+		x := heap.Pop(&e.byExpiry).(endedSession)
+		if exp, ok := e.m[x.hash]; ok && exp.Equal(x.expires) {
+			delete(e.m, x.hash)
 		}
 	}
 	if ev.Time.Before(s.Expires) {
-		e.m[s.Session] = s.Expires.UTC()
+		exp := s.Expires.UTC()
+		e.m[s.Session] = exp
+		heap.Push(&e.byExpiry, endedSession{expires: exp, hash: s.Session})
 	}
 	return nil
 }
@@ -73,15 +101,18 @@ func (e *EndedSessions) Restore(b []byte) error {
 	r := reader{buf: b}
 	n := r.count()
 	m := make(map[string]time.Time, n)
+	q := make(sessionQueue, 0, n)
 	for range n {
-		h := r.str()
-		m[h] = r.time()
+		h, exp := r.str(), r.time()
+		m[h] = exp
+		q = append(q, endedSession{expires: exp, hash: h})
 	}
 	if err := r.done(); err != nil {
 		return err
 	}
+	heap.Init(&q)
 	e.mu.Lock()
-	e.m = m
+	e.m, e.byExpiry = m, q
 	e.mu.Unlock()
 	return nil
 }

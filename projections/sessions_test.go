@@ -2,6 +2,8 @@ package projections
 
 import (
 	"bytes"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +74,61 @@ func TestEndedSessionsRejectsCorruptSnapshot(t *testing.T) {
 	snap, _ := e.Snapshot()
 	if err := NewEndedSessions().Restore(snap[:len(snap)-2]); err == nil {
 		t.Fatal("a truncated snapshot was accepted")
+	}
+}
+
+// TestARestoredEndedSessionsStillForgetsExpiredOnes: a restore must leave
+// the projection able to drop entries as the log's time passes, like one
+// that folded the same events.
+func TestARestoredEndedSessionsStillForgetsExpiredOnes(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	h1, h2 := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	e := NewEndedSessions()
+	if err := e.Apply(sessionEnded(t, h1, t0, t0.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := e.Snapshot()
+	restored := NewEndedSessions()
+	if err := restored.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	later := sessionEnded(t, h2, t0.Add(2*time.Hour), t0.Add(9*time.Hour))
+	for _, p := range []*EndedSessions{e, restored} {
+		if err := p.Apply(later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := e.Snapshot()
+	b, _ := restored.Snapshot()
+	if !bytes.Equal(a, b) || restored.Ended(h1) || !restored.Ended(h2) {
+		t.Fatal("the restored projection kept an expired session the folded one dropped")
+	}
+}
+
+// BenchmarkEndedSessionsApply folds one logout into a projection holding
+// n sessions that are still live: the cost of dropping expired entries
+// must not grow with those that are not.
+func BenchmarkEndedSessionsApply(b *testing.B) {
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	for _, n := range []int{100, 10_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			e := NewEndedSessions()
+			for i := range n {
+				h := fmt.Sprintf("%064x", i)
+				ev := domain.NewEvent("e", domain.SystemTenant, domain.AggSession, h, domain.Meta{Time: t0},
+					domain.SessionEnded{Session: h, User: "alice", Expires: t0.Add(time.Hour)})
+				if err := e.Apply(ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+			h := fmt.Sprintf("%064x", n)
+			ev := domain.NewEvent("e", domain.SystemTenant, domain.AggSession, h, domain.Meta{Time: t0.Add(time.Minute)},
+				domain.SessionEnded{Session: h, User: "alice", Expires: t0.Add(time.Hour)})
+			for b.Loop() {
+				if err := e.Apply(ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
