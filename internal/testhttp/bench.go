@@ -1,6 +1,7 @@
 package testhttp
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -42,7 +43,10 @@ func CompareWithNoop(b *testing.B, name, url, auth string) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					get(b, c, url, auth)
+					if err := get(c, url, auth); err != nil {
+						b.Error(err) // not Fatal: this is not the benchmark's goroutine
+						return
+					}
 				}
 			})
 			*nsop = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
@@ -68,21 +72,22 @@ func CompareWithNoop(b *testing.B, name, url, auth string) {
 }
 
 // get sends one GET and reads the whole answer, which must be 200.
-func get(b *testing.B, c *http.Client, url, auth string) {
+func get(c *http.Client, url, auth string) error {
 	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
-		b.Fatal(err)
+		return err
 	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
 	res, err := c.Do(req)
 	if err != nil {
-		b.Fatal(err)
+		return err
 	}
 	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		b.Fatalf("GET %s: status %d", url, res.StatusCode)
+		return fmt.Errorf("GET %s: status %d", url, res.StatusCode)
 	}
+	return nil
 }
