@@ -26,7 +26,7 @@ func TestThrottle(t *testing.T) {
 		}
 		return out
 	}
-	same := func(string) func(int) string { return func(int) string { return "alice" } }("")
+	same := func(int) string { return "alice" }
 	tests := []struct {
 		name     string
 		attempts []attempt
