@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -257,28 +256,9 @@ func (s *Server) ownerPermission(k *domain.Key) domain.RoleDescriptors {
 		return p.Permission[0]
 	}
 	if role, ok := s.Dir.RoleOf(k.Tenant, k.Owner.User); ok {
-		return memberPermission(role)
+		return domain.RolePermission(role)
 	}
 	return domain.RoleDescriptors{}
-}
-
-// memberPermissions are the member roles' descriptors, built once: every
-// key authentication needs its owner's, and they never change.
-var memberPermissions = sync.OnceValue(func() map[domain.Role]domain.RoleDescriptors {
-	m := map[domain.Role]domain.RoleDescriptors{}
-	for _, r := range []domain.Role{domain.RoleOwner, domain.RoleAdmin, domain.RoleViewer} {
-		m[r] = domain.RolePermission(r)
-	}
-	return m
-})
-
-// memberPermission is domain.RolePermission, shared: callers must not
-// modify it.
-func memberPermission(r domain.Role) domain.RoleDescriptors {
-	if rd, ok := memberPermissions()[r]; ok {
-		return rd
-	}
-	return domain.RolePermission(r)
 }
 
 // target is the request's project as an authorization target.

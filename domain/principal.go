@@ -118,18 +118,24 @@ func (p Principal) describe() string {
 }
 
 // RolePermission maps a member role to the role descriptors it grants.
+// The value is shared (every request by a member, every authentication of
+// a member's key needs one): callers must not modify it.
 func RolePermission(r Role) RoleDescriptors {
-	all := []IndexPrivileges{{Names: StringList{"*"}, Privileges: StringList{"all"}, AllowRestrictedIndices: false}}
-	apps := []ApplicationPrivileges{{Application: "*", Privileges: StringList{"*"}, Resources: StringList{"*"}}}
-	switch r {
-	case RoleOwner:
-		return RoleDescriptors{"owner": {Cluster: StringList{"all"}, Indices: all, Applications: apps, RunAs: StringList{"*"}}}
-	case RoleAdmin:
-		// Admins manage keys, projects and contacts; only owners add owners.
-		return RoleDescriptors{"admin": {Cluster: StringList{"manage", "manage_security"}, Indices: all, Applications: apps}}
-	case RoleViewer:
-		return RoleDescriptors{"viewer": {Cluster: StringList{"monitor", "read_security"},
-			Indices: []IndexPrivileges{{Names: StringList{"*"}, Privileges: StringList{"read", "view_index_metadata"}}}}}
+	if rd, ok := rolePermissions[r]; ok {
+		return rd
 	}
 	return RoleDescriptors{}
 }
+
+// rolePermissions are the member roles' descriptors, built once.
+var rolePermissions = func() map[Role]RoleDescriptors {
+	all := []IndexPrivileges{{Names: StringList{"*"}, Privileges: StringList{"all"}, AllowRestrictedIndices: false}}
+	apps := []ApplicationPrivileges{{Application: "*", Privileges: StringList{"*"}, Resources: StringList{"*"}}}
+	return map[Role]RoleDescriptors{
+		RoleOwner: {"owner": {Cluster: StringList{"all"}, Indices: all, Applications: apps, RunAs: StringList{"*"}}},
+		// Admins manage keys, projects and contacts; only owners add owners.
+		RoleAdmin: {"admin": {Cluster: StringList{"manage", "manage_security"}, Indices: all, Applications: apps}},
+		RoleViewer: {"viewer": {Cluster: StringList{"monitor", "read_security"},
+			Indices: []IndexPrivileges{{Names: StringList{"*"}, Privileges: StringList{"read", "view_index_metadata"}}}}},
+	}
+}()
