@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/internal/testsmtp"
 )
 
 // TestNotifierOnTwoReplicasSendsEachNoticeOnce runs the expiry notifier on
@@ -16,8 +18,8 @@ import (
 // the shared durable consumer hands it to one replica's worker.
 func TestNotifierOnTwoReplicasSendsEachNoticeOnce(t *testing.T) {
 	s := startSetup(t, 0)
-	box := startMailbox(t)
-	flags := []string{"--smtp-addr", box.addr, "--smtp-from", "keyplane <noreply@example.com>", "--notify-schedule", "@every 1s"}
+	box := testsmtp.New(t).Start()
+	flags := []string{"--smtp-addr", box.Addr(), "--smtp-from", "keyplane <noreply@example.com>", "--notify-schedule", "@every 1s"}
 	for _, name := range []string{"keyplane-a", "keyplane-b"} {
 		s.replicas = append(s.replicas, s.startReplica(t, name, flags...))
 	}
@@ -34,7 +36,7 @@ func TestNotifierOnTwoReplicasSendsEachNoticeOnce(t *testing.T) {
 	for _, url := range []string{a, b} {
 		waitMetric(t, url, "keyplane_notices_delivered_total", n*recipients, 60*time.Second)
 	}
-	mails := box.byMessageID()
+	mails := byMessageID(box.Mails())
 	if len(mails) != n*recipients {
 		t.Fatalf("%d distinct (Message-ID, recipient) mailed, want %d", len(mails), n*recipients)
 	}

@@ -3,25 +3,17 @@ package notifier_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/base64"
-	"errors"
 	"io"
 	"log/slog"
-	"mime"
-	"mime/multipart"
-	"net"
-	"net/mail"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 	"github.com/keyplane/keyplane/app"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/internal/testhttp"
+	"github.com/keyplane/keyplane/internal/testsmtp"
 	"github.com/keyplane/keyplane/notifier"
 )
 
@@ -45,164 +37,6 @@ func (c *clock) Set(t time.Time) {
 	c.mu.Lock()
 	c.t = t
 	c.mu.Unlock()
-}
-
-// received is one mail as the SMTP server got it.
-type received struct {
-	From   string
-	To     []string
-	Header mail.Header
-	Text   string
-	HTML   string
-	Raw    string
-}
-
-// mailServer is a real SMTP server (emersion/go-smtp) on loopback that
-// keeps what it receives. It can be stopped and started again on the same
-// address, to play a mail server that is down.
-type mailServer struct {
-	t    *testing.T
-	addr string
-	// user:password when AUTH is required; reject refuses these recipients
-	// with a permanent error.
-	auth   string
-	reject map[string]bool
-	tls    *tls.Config
-
-	mu     sync.Mutex
-	mails  []received
-	authed []string
-	srv    *smtp.Server
-	ln     net.Listener
-}
-
-func newMailServer(t *testing.T) *mailServer {
-	return &mailServer{t: t, addr: "127.0.0.1:0", reject: map[string]bool{}}
-}
-
-// start listens (again) on the server's address.
-func (m *mailServer) start() *mailServer {
-	m.t.Helper()
-	ln, err := net.Listen("tcp", m.addr)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	m.addr = ln.Addr().String()
-	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{m: m}, nil }))
-	s.Domain, s.AllowInsecureAuth, s.TLSConfig = "localhost", m.tls == nil, m.tls
-	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
-	m.mu.Lock()
-	m.srv, m.ln = s, ln
-	m.mu.Unlock()
-	go func() { _ = s.Serve(ln) }()
-	m.t.Cleanup(m.stop)
-	return m
-}
-
-func (m *mailServer) stop() {
-	m.mu.Lock()
-	s, ln := m.srv, m.ln
-	m.srv, m.ln = nil, nil
-	m.mu.Unlock()
-	if s != nil {
-		// Close the listener too: Serve may not have taken it over yet.
-		_ = ln.Close()
-		_ = s.Close()
-	}
-}
-
-func (m *mailServer) received() []received {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]received(nil), m.mails...)
-}
-
-// session is one SMTP conversation.
-type session struct {
-	m        *mailServer
-	from     string
-	to       []string
-	loggedIn bool
-}
-
-func (s *session) AuthMechanisms() []string {
-	if s.m.auth == "" {
-		return nil
-	}
-	return []string{sasl.Plain}
-}
-
-func (s *session) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user+":"+pass != s.m.auth {
-			return errors.New("invalid credentials")
-		}
-		s.loggedIn = true
-		s.m.mu.Lock()
-		s.m.authed = append(s.m.authed, user)
-		s.m.mu.Unlock()
-		return nil
-	}), nil
-}
-
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
-	if s.m.auth != "" && !s.loggedIn {
-		return smtp.ErrAuthRequired
-	}
-	s.from = from
-	return nil
-}
-
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if s.m.reject[to] {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
-	}
-	s.to = append(s.to, to)
-	return nil
-}
-
-func (s *session) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	got := received{From: s.from, To: s.to, Raw: string(raw)}
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	got.Header = msg.Header
-	got.Text, got.HTML = parts(s.m.t, msg)
-	s.m.mu.Lock()
-	s.m.mails = append(s.m.mails, got)
-	s.m.mu.Unlock()
-	return nil
-}
-
-func (s *session) Reset()        { s.from, s.to = "", nil }
-func (s *session) Logout() error { return nil }
-
-// parts returns the decoded text/plain and text/html alternatives.
-func parts(t *testing.T, msg *mail.Message) (text, html string) {
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || !strings.HasPrefix(mt, "multipart/") {
-		t.Errorf("mail is %q, want multipart/alternative", msg.Header.Get("Content-Type"))
-		return "", ""
-	}
-	r := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := r.NextPart() // decodes quoted-printable
-		if err != nil {
-			return text, html
-		}
-		body, _ := io.ReadAll(p)
-		switch ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); ct {
-		case "text/plain":
-			text = string(body)
-		case "text/html":
-			html = string(body)
-		}
-	}
 }
 
 // logBuffer collects the app's log lines.
@@ -263,8 +97,8 @@ func startApp(t *testing.T, o options) *env {
 }
 
 // smtpTo configures delivery to m with fast retries.
-func smtpTo(m *mailServer) notifier.Config {
-	return notifier.Config{SMTP: notifier.SMTP{Addr: m.addr, From: "keyplane <noreply@keyplane.example>", Timeout: 5 * time.Second},
+func smtpTo(m *testsmtp.Server) notifier.Config {
+	return notifier.Config{SMTP: notifier.SMTP{Addr: m.Addr(), From: "keyplane <noreply@keyplane.example>", Timeout: 5 * time.Second},
 		RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, MaxAttempts: 1000}
 }
 

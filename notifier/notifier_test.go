@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/internal/testsmtp"
 	"github.com/keyplane/keyplane/notifier"
 )
 
-func subject(t *testing.T, m received) string {
+func subject(t *testing.T, m testsmtp.Mail) string {
 	t.Helper()
 	s, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
 	if err != nil {
@@ -26,7 +27,7 @@ func subject(t *testing.T, m received) string {
 
 // tally counts mails per (window, recipient), the window read from the
 // body, and checks that every Message-ID is distinct.
-func tally(t *testing.T, mails []received) map[string]int {
+func tally(t *testing.T, mails []testsmtp.Mail) map[string]int {
 	t.Helper()
 	out := map[string]int{}
 	ids := map[string]bool{}
@@ -46,7 +47,7 @@ func tally(t *testing.T, mails []received) map[string]int {
 	return out
 }
 
-func wantTally(t *testing.T, mails []received, windows ...string) {
+func wantTally(t *testing.T, mails []testsmtp.Mail, windows ...string) {
 	t.Helper()
 	got := tally(t, mails)
 	want := map[string]int{}
@@ -61,7 +62,7 @@ func wantTally(t *testing.T, mails []received, windows ...string) {
 }
 
 func TestEachWindowMailsEachRecipientOnce(t *testing.T) {
-	box := newMailServer(t).start()
+	box := testsmtp.New(t).Start()
 	c := newClock()
 	e := startApp(t, options{clock: c, notify: smtpTo(box)})
 	e.withCarol()
@@ -89,12 +90,12 @@ func TestEachWindowMailsEachRecipientOnce(t *testing.T) {
 		if res.Expired != s.expired {
 			t.Fatalf("%s: %d expiries recorded, want %d", s.name, res.Expired, s.expired)
 		}
-		wantTally(t, box.received(), s.windows...)
+		wantTally(t, box.Mails(), s.windows...)
 	}
 
 	// The content of the 7d notice to the operational contact.
-	var m received
-	for _, x := range box.received() {
+	var m testsmtp.Mail
+	for _, x := range box.Mails() {
 		if x.To[0] == "ops@example.com" && strings.Contains(x.Text, `notice "7d"`) {
 			m = x
 		}
@@ -124,7 +125,7 @@ func TestEachWindowMailsEachRecipientOnce(t *testing.T) {
 	if m.From != "noreply@keyplane.example" || m.Header.Get("Auto-Submitted") != "auto-generated" {
 		t.Errorf("from %q, Auto-Submitted %q", m.From, m.Header.Get("Auto-Submitted"))
 	}
-	for _, x := range box.received() {
+	for _, x := range box.Mails() {
 		if strings.Contains(x.Raw, secret) {
 			t.Fatal("a mail holds the key's secret")
 		}
@@ -155,7 +156,7 @@ func freePort(t *testing.T) string {
 }
 
 func TestTwoReplicasMailOnce(t *testing.T) {
-	box := newMailServer(t).start()
+	box := testsmtp.New(t).Start()
 	c := newClock()
 	natsAddr := freePort(t)
 	a := startApp(t, options{clock: c, notify: smtpTo(box), natsListen: natsAddr})
@@ -189,15 +190,15 @@ func TestTwoReplicasMailOnce(t *testing.T) {
 			t.Fatalf("step %d: %d notices and %d expiries in the log, want %d and %d", i, notices, expiries, want, i/3)
 		}
 	}
-	wantTally(t, box.received(), "30d", "7d", "1d")
+	wantTally(t, box.Mails(), "30d", "7d", "1d")
 	if got := len(events[domain.NoticeDelivered](t, b.App)); got != 6 {
 		t.Fatalf("%d NoticeDelivered events, want 6", got)
 	}
 }
 
 func TestNoticesWaitForTheMailServer(t *testing.T) {
-	box := newMailServer(t).start()
-	box.stop() // down, and its address known
+	box := testsmtp.New(t).Start()
+	box.Stop() // down, and its address known
 	c := newClock()
 	e := startApp(t, options{clock: c, notify: smtpTo(box)})
 	e.withCarol()
@@ -209,9 +210,9 @@ func TestNoticesWaitForTheMailServer(t *testing.T) {
 	if e.Notices.Len() != 1 {
 		t.Fatal("the notice must wait for the mail server")
 	}
-	box.start()
+	box.Start()
 	e.settled()
-	wantTally(t, box.received(), "30d")
+	wantTally(t, box.Mails(), "30d")
 	for _, d := range events[domain.NoticeDelivered](t, e.App) {
 		if d.Attempts < 2 {
 			t.Fatalf("delivered at attempt %d while the server was down at the first", d.Attempts)
@@ -238,10 +239,10 @@ func TestNoticesWithoutSMTPAreKeptUntilItIsConfigured(t *testing.T) {
 	e.must(200, carolAuth, "PUT", projectKeys+"/"+string(extended), map[string]any{"expiration": "90d"})
 	e.Close()
 
-	box := newMailServer(t).start()
+	box := testsmtp.New(t).Start()
 	e = startApp(t, options{dir: dir, clock: c, notify: smtpTo(box)})
 	e.settled()
-	mails := box.received()
+	mails := box.Mails()
 	wantTally(t, mails, "30d")
 	for _, m := range mails {
 		if !strings.Contains(m.Text, `"kept"`) {
@@ -259,7 +260,7 @@ func TestNoticesWithoutSMTPAreKeptUntilItIsConfigured(t *testing.T) {
 }
 
 func TestRevokedAndExtendedKeys(t *testing.T) {
-	box := newMailServer(t).start()
+	box := testsmtp.New(t).Start()
 	c := newClock()
 	e := startApp(t, options{clock: c, notify: smtpTo(box)})
 	e.withCarol()
@@ -285,7 +286,7 @@ func TestRevokedAndExtendedKeys(t *testing.T) {
 		t.Fatalf("new 30d window: %+v", res)
 	}
 	e.settled()
-	mails := box.received()
+	mails := box.Mails()
 	if len(mails) != 4 {
 		t.Fatalf("%d mails, want 2 for the old expiry's 30d window and 2 for the new one's", len(mails))
 	}
@@ -300,9 +301,9 @@ func TestRevokedAndExtendedKeys(t *testing.T) {
 }
 
 func TestFailuresAreRecordedAfterMaxAttempts(t *testing.T) {
-	box := newMailServer(t)
-	box.reject["ops@example.com"] = true // a permanent 550: not retried
-	box.start()
+	box := testsmtp.New(t)
+	box.Reject["ops@example.com"] = true // a permanent 550: not retried
+	box.Start()
 	c := newClock()
 	cfg := smtpTo(box)
 	cfg.MaxAttempts = 3
@@ -315,12 +316,12 @@ func TestFailuresAreRecordedAfterMaxAttempts(t *testing.T) {
 	if len(failed) != 1 || failed[0].Recipient != "ops@example.com" || failed[0].Attempts != 1 || !strings.Contains(failed[0].Error, "550") {
 		t.Fatalf("failed: %+v", failed)
 	}
-	if len(box.received()) != 1 {
-		t.Fatalf("%d mails, want carol's", len(box.received()))
+	if len(box.Mails()) != 1 {
+		t.Fatalf("%d mails, want carol's", len(box.Mails()))
 	}
 
 	// A server that stays down: three attempts, then NoticeFailed.
-	box.stop()
+	box.Stop()
 	c.Set(t0.Add(day + time.Minute)) // the 7d window
 	e.scan(c)
 	e.settled()
@@ -331,7 +332,7 @@ func TestFailuresAreRecordedAfterMaxAttempts(t *testing.T) {
 }
 
 func TestTheScheduleIsReal(t *testing.T) {
-	box := newMailServer(t).start()
+	box := testsmtp.New(t).Start()
 	cfg := smtpTo(box)
 	cfg.Schedule = "@every 1s"
 	e := startApp(t, options{notify: cfg})
@@ -339,13 +340,13 @@ func TestTheScheduleIsReal(t *testing.T) {
 	// The scan at start may or may not find the first key; it is over once
 	// that key's mails are in, so only the schedule can find the second.
 	e.createKey("soon", "2d")
-	waitFor(t, "the first key's mails", func() bool { return len(box.received()) == 2 })
+	waitFor(t, "the first key's mails", func() bool { return len(box.Mails()) == 2 })
 	e.createKey("later", "2d")
-	waitFor(t, "a scheduled scan's mails", func() bool { return len(box.received()) == 4 })
+	waitFor(t, "a scheduled scan's mails", func() bool { return len(box.Mails()) == 4 })
 }
 
 func TestANoticeWithNobodyToTellIsRecordedAndSaysSo(t *testing.T) {
-	box := newMailServer(t).start()
+	box := testsmtp.New(t).Start()
 	c := newClock()
 	e := startApp(t, options{clock: c, notify: smtpTo(box)})
 	// alice, the bootstrap owner, has no email, and there are no contacts.
@@ -354,7 +355,7 @@ func TestANoticeWithNobodyToTellIsRecordedAndSaysSo(t *testing.T) {
 		t.Fatalf("scan: %+v", res)
 	}
 	e.settled()
-	if len(box.received()) != 0 || !strings.Contains(e.logs.String(), "nobody to tell") {
-		t.Fatalf("%d mails; log:\n%s", len(box.received()), e.logs.String())
+	if len(box.Mails()) != 0 || !strings.Contains(e.logs.String(), "nobody to tell") {
+		t.Fatalf("%d mails; log:\n%s", len(box.Mails()), e.logs.String())
 	}
 }

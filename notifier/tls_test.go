@@ -10,6 +10,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/internal/testsmtp"
 )
 
 // selfSigned returns a server certificate for 127.0.0.1 and a pool that
@@ -47,14 +49,14 @@ func TestSMTPAuthWithAndWithoutSTARTTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			box := newMailServer(t)
+			box := testsmtp.New(t)
 			// With TLS configured the server refuses AUTH before STARTTLS, so a
 			// login proves the conversation was encrypted.
-			box.auth = "keyplane:s3cret"
+			box.Auth = "keyplane:s3cret"
 			if tt.starttls {
-				box.tls = &tls.Config{Certificates: []tls.Certificate{cert}}
+				box.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 			}
-			box.start()
+			box.Start()
 			c := newClock()
 			cfg := smtpTo(box)
 			cfg.SMTP.User, cfg.SMTP.Password, cfg.SMTP.StartTLS = "keyplane", "s3cret", tt.starttls
@@ -66,11 +68,9 @@ func TestSMTPAuthWithAndWithoutSTARTTLS(t *testing.T) {
 			e.createKey("k", "2d")
 			e.scan(c)
 			e.settled()
-			wantTally(t, box.received(), "7d")
-			box.mu.Lock()
-			defer box.mu.Unlock()
-			if len(box.authed) != 1 || box.authed[0] != "keyplane" {
-				t.Fatalf("logins: %v (one session for both recipients)", box.authed)
+			wantTally(t, box.Mails(), "7d")
+			if logins := box.Logins(); len(logins) != 1 || logins[0] != "keyplane" {
+				t.Fatalf("logins: %v (one session for both recipients)", logins)
 			}
 		})
 	}
