@@ -207,6 +207,7 @@ func filterAndSearch(t *testing.T, b *browser) {
 
 func contacts(t *testing.T, b *browser, api client) {
 	b.do("open settings", chromedp.Click(chromedp.ID("nav-settings")), chromedp.WaitVisible(chromedp.ID("contacts")))
+	b.waitJS("the stored contacts are in", `!document.querySelector('#contacts').disabled`)
 	b.setValue("#contacts", "ops@example.com\nnot-an-email")
 	b.do("save bad contacts", chromedp.Click(chromedp.ID("save-contacts")))
 	b.waitJS("the bad address is named", `document.querySelector('#contacts-error').textContent.includes('not-an-email')`)

@@ -52,9 +52,14 @@ export async function renderSettings(main, ctx) {
     }
   });
 
+  // Nothing to edit or save until the stored contacts are in: what was
+  // typed before they arrive would be overwritten by them.
+  emails.disabled = save.disabled = true;
   const [contacts, people] = await Promise.allSettled([get(`${base}/contacts`), get(`${base}/members`)]);
-  if (contacts.status === 'fulfilled') emails.value = contacts.value.emails.join('\n');
-  else contactsField.setError(contacts.reason.message);
+  if (contacts.status === 'fulfilled') {
+    emails.value = contacts.value.emails.join('\n');
+    emails.disabled = save.disabled = false;
+  } else contactsField.setError(contacts.reason.message);
   if (people.status === 'fulfilled') {
     members.replaceChildren(...people.value.members.map((m) =>
       h('tr', {}, h('td', { 'data-label': 'Name' }, m.name), h('td', { 'data-label': 'Email' }, m.email || ''), h('td', { 'data-label': 'Role' }, m.role))));
