@@ -7,13 +7,16 @@ import (
 
 // The garbage collector's setting is the process's, and more than one
 // thing here changes it for a while (several apps may run in one process,
-// as in the tests): bulk folds relax it, a snapshot's restore turns it off.
-// collector counts the holds of each kind; the first one saves the setting
-// and the last one to end puts it back, whatever the order they end in.
+// as in the tests): bulk folds relax it, a snapshot's restore turns it off,
+// an offline replay turns it off up to a memory limit. collector counts the
+// holds of each kind; the first one saves the settings and the last one to
+// end puts them back, whatever the order they end in.
 var collector struct {
 	sync.Mutex
-	pauses, folds int
-	base          int // the setting before the first hold
+	pauses, replays, folds int
+	base                   int   // the GC percent before the first hold
+	baseLimit              int64 // the memory limit before the first hold
+	replayLimit            int64 // the limit replays run under; 0: unknown
 }
 
 // foldingInBulk relaxes the collector for a bulk fold (bulkGCPercent),
@@ -26,11 +29,28 @@ func foldingInBulk() (done func()) { return holdCollector(&collector.folds) }
 // nothing, where collecting is work for nothing.
 func pausingCollector() (done func()) { return holdCollector(&collector.pauses) }
 
+// replayingOffline turns the collector off for a rebuild in a process that
+// does nothing else (keyplane replay), up to a memory limit of half the
+// memory the process may have (machine or cgroup; GOMEMLIMIT when lower):
+// past it the runtime collects as it must. A rebuild keeps most of what it
+// allocates and the rest is garbage at once, so every collection before the
+// end marks a growing heap to free little: at bulkGCPercent that was still
+// a quarter of a replay's CPU. Where the memory cannot be learnt, a replay
+// is a bulk fold.
+func replayingOffline() (done func()) {
+	limit := processMemory() / 2
+	collector.Lock()
+	collector.replayLimit = limit
+	collector.Unlock()
+	return holdCollector(&collector.replays)
+}
+
 func holdCollector(count *int) func() {
 	collector.Lock()
 	defer collector.Unlock()
-	if collector.pauses+collector.folds == 0 {
+	if collector.pauses+collector.replays+collector.folds == 0 {
 		collector.base = debug.SetGCPercent(100) // read it; setCollector sets it
+		collector.baseLimit = debug.SetMemoryLimit(-1)
 	}
 	*count++
 	setCollector()
@@ -47,13 +67,18 @@ func holdCollector(count *int) func() {
 
 // setCollector applies the holds under way. collector is locked.
 func setCollector() {
-	base := collector.base
+	base, limited := collector.base, collector.replays > 0 && collector.replayLimit > 0
 	switch {
-	case collector.pauses > 0:
+	case collector.pauses > 0 || limited:
 		debug.SetGCPercent(-1)
-	case collector.folds > 0 && base >= 0 && base < bulkGCPercent:
+	case collector.folds+collector.replays > 0 && base >= 0 && base < bulkGCPercent:
 		debug.SetGCPercent(bulkGCPercent)
 	default:
 		debug.SetGCPercent(base)
+	}
+	if limited {
+		debug.SetMemoryLimit(min(collector.baseLimit, collector.replayLimit))
+	} else {
+		debug.SetMemoryLimit(collector.baseLimit)
 	}
 }

@@ -30,10 +30,12 @@ func offline(cfg Config, log *eventlog.Log) *App {
 
 // Rebuild folds every projection, wired as Start wires them, from the first
 // event of the log up to sequence to (0: the last one), and returns their
-// runner. progress, when set, is called with each applied sequence.
+// runner. progress, when set, is called with each applied sequence. It is
+// meant for a process that does little else meanwhile (keyplane replay):
+// the collector is off up to a memory limit while it runs (replayingOffline).
 func Rebuild(ctx context.Context, cfg Config, log *eventlog.Log, to uint64, progress func(seq uint64)) (*projections.Runner, error) {
 	a := offline(cfg, log)
-	defer foldingInBulk()()
+	defer replayingOffline()()
 	reserve(ctx, log, a.Runner)
 	err := log.ReadRange(ctx, eventlog.Range{To: to}, func(ev domain.Event) error {
 		if err := a.Runner.Apply(ev); err != nil {
@@ -63,7 +65,7 @@ func Restarted(ctx context.Context, cfg Config, log *eventlog.Log, to uint64) (r
 	if to != 0 && from > to {
 		return nil, from, domain.Invalid("the snapshot (sequence %d) is past sequence %d", from, to)
 	}
-	defer foldingInBulk()()
+	defer replayingOffline()()
 	err = log.ReadRange(ctx, eventlog.Range{From: from + 1, To: to}, a.Runner.Apply)
 	return a.Runner, from, err
 }

@@ -122,7 +122,10 @@ func openBenchLog(tb testing.TB, dir string) *eventlog.Log {
 // events/s of each, their ratio (goal >= 0.8), and the CPU time per event
 // of each (process user+system: steadier than wall time on a shared box).
 // A third series reads and decodes every event but folds nothing: the
-// part of a replay's cost that is not the projections'.
+// part of a replay's cost that is not the projections'. A fourth is the raw
+// read again under the replay's collector setting (off up to a memory
+// limit): replay/raw-same-gc is the replay's cost with the collector's
+// share of the difference taken out.
 func BenchmarkReplay(b *testing.B) {
 	n := benchSize("KEYPLANE_BENCH_REPLAY_EVENTS", 200_000)
 	l := openBenchLog(b, b.TempDir())
@@ -152,12 +155,19 @@ func BenchmarkReplay(b *testing.B) {
 		}
 		return err
 	}
-	var rawRate, replayRate, rawCPU, replayCPU, decodeRate, decodeCPU []float64
+	// The replay runs with the collector off up to a memory limit
+	// (replayingOffline); so does this raw read, to tell how much of the
+	// difference is the collector's.
+	rawReplayGC := func() error {
+		defer replayingOffline()()
+		return raw()
+	}
+	var rawRate, replayRate, rawCPU, replayCPU, decodeRate, decodeCPU, rawGCRate, rawGCCPU []float64
 	for b.Loop() {
 		for _, m := range []struct {
 			run       func() error
 			rate, cpu *[]float64
-		}{{raw, &rawRate, &rawCPU}, {decodeOnly, &decodeRate, &decodeCPU}, {replay, &replayRate, &replayCPU}} {
+		}{{raw, &rawRate, &rawCPU}, {decodeOnly, &decodeRate, &decodeCPU}, {replay, &replayRate, &replayCPU}, {rawReplayGC, &rawGCRate, &rawGCCPU}} {
 			runtime.GC()
 			t0, c0 := time.Now(), cpuTime()
 			if err := m.run(); err != nil {
@@ -174,6 +184,8 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportMetric(median(replayCPU), "replay-cpu-µs/event")
 	b.ReportMetric(median(decodeRate)/median(rawRate), "decode-only/raw")
 	b.ReportMetric(median(decodeCPU), "decode-only-cpu-µs/event")
+	b.ReportMetric(median(replayRate)/median(rawGCRate), "replay/raw-same-gc")
+	b.ReportMetric(median(rawGCCPU), "raw-same-gc-cpu-µs/event")
 }
 
 func median(v []float64) float64 {
