@@ -58,7 +58,14 @@ func envelope(data []byte, shared map[string]string, payloads bool) (Event, erro
 	if r.envelope(&ev); r.end() {
 		return ev, nil
 	}
-	ev = Event{}
+	return envelopeSlow(data)
+}
+
+// envelopeSlow is encoding/json's reading of an event, for whatever shape
+// envelope does not read. It is a function of its own so that handing an
+// Event to encoding/json does not put envelope's on the heap.
+func envelopeSlow(data []byte) (Event, error) {
+	var ev Event
 	err := json.Unmarshal(data, &ev)
 	return ev, err
 }
@@ -128,16 +135,14 @@ func (r *jsonReader) envelope(ev *Event) {
 // known (typed) and a fast decoder takes it; else merely stepped over.
 func (r *jsonReader) data(ev *Event, typed bool) []byte {
 	if r.payloads && typed && !r.bad {
-		if f, ok := fastDecoders[decoderKey{ev.Type, ev.Version}]; ok {
-			r.ws()
-			saved := *r
-			r.aggID = ev.AggID
-			if p := f(r); !r.bad {
-				ev.payload = p
-				return r.b[saved.i:r.i]
-			}
-			*r = saved // a shape it does not take: leave it to Decode
+		r.ws()
+		saved := *r
+		r.aggID = ev.AggID
+		if p, ok := fastPayload(r, decoderKey{ev.Type, ev.Version}); ok && !r.bad {
+			ev.payload = p
+			return r.b[saved.i:r.i]
 		}
+		*r = saved // no fast decoder, or a shape it does not take: leave it to Decode
 	}
 	return r.raw()
 }

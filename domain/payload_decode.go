@@ -2,16 +2,24 @@ package domain
 
 import "time"
 
-// fastDecoders read the payloads that make up most of a log (a key's
-// creation, updates and revocation) with jsonReader. Decode tries them
-// first; when one says no (a shape it does not take), the registered
-// encoding/json decoder reads the same bytes, so they change only how fast
-// an event decodes, never what it decodes to. Old versions (KeyUpdated v1)
-// are rare and go through encoding/json and their upcast.
-var fastDecoders = map[decoderKey]func(*jsonReader) Payload{
-	{KeyCreated{}.EventType(), KeyCreated{}.EventVersion()}:         fastKeyCreated,
-	{KeyUpdated{}.EventType(), KeyUpdated{}.EventVersion()}:         fastKeyUpdated,
-	{KeyInvalidated{}.EventType(), KeyInvalidated{}.EventVersion()}: fastKeyInvalidated,
+// fastPayload reads the payloads that make up most of a log (a key's
+// creation, updates and revocation) with jsonReader; ok is false for any
+// other type. Decode tries it first; when it says no (r goes bad on a
+// shape it does not take), the registered encoding/json decoder reads the
+// same bytes, so it changes only how fast an event decodes, never what it
+// decodes to. Old versions (KeyUpdated v1) are rare and go through
+// encoding/json and their upcast. It is a switch, not a table of funcs:
+// a call through a func value would put every reader on the heap.
+func fastPayload(r *jsonReader, k decoderKey) (p Payload, ok bool) {
+	switch k {
+	case decoderKey{KeyCreated{}.EventType(), KeyCreated{}.EventVersion()}:
+		return fastKeyCreated(r), true
+	case decoderKey{KeyUpdated{}.EventType(), KeyUpdated{}.EventVersion()}:
+		return fastKeyUpdated(r), true
+	case decoderKey{KeyInvalidated{}.EventType(), KeyInvalidated{}.EventVersion()}:
+		return fastKeyInvalidated(r), true
+	}
+	return nil, false
 }
 
 // Each reads one payload at r's cursor (r goes bad when it cannot). They
@@ -45,13 +53,9 @@ func fastKeyInvalidated(r *jsonReader) Payload {
 // decodeFast decodes b, a whole payload of type k, if a fast decoder takes
 // it.
 func decodeFast(k decoderKey, b []byte, shared map[string]string, aggID string) (Payload, bool) {
-	f, ok := fastDecoders[k]
-	if !ok {
-		return nil, false
-	}
 	r := jsonReader{b: b, shared: shared, aggID: aggID}
-	p := f(&r)
-	return p, r.end()
+	p, ok := fastPayload(&r, k)
+	return p, ok && r.end()
 }
 
 func decodeKeyCreated(r *jsonReader, p *KeyCreated) {
