@@ -55,11 +55,12 @@ func (h SecretHash) String() string { return hex.EncodeToString(h[:]) }
 // ParseSecretHash reads the hex form.
 func ParseSecretHash(s string) (SecretHash, error) {
 	var h SecretHash
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(h) {
+	if len(s) != hex.EncodedLen(len(h)) {
 		return h, Invalid("bad secret hash")
 	}
-	copy(h[:], b)
+	if _, err := hex.AppendDecode(h[:0], []byte(s)); err != nil {
+		return SecretHash{}, Invalid("bad secret hash")
+	}
 	return h, nil
 }
 

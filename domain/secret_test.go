@@ -66,6 +66,21 @@ func TestSecretsAndHashes(t *testing.T) {
 	}
 }
 
+// TestParseSecretHashRefusesWhatIsNotOne: a stored hash is 64 hex digits;
+// anything else is refused, never half-read. Reading one does not
+// allocate: every key's creation is read this way on a replay.
+func TestParseSecretHashRefusesWhatIsNotOne(t *testing.T) {
+	good := HashSecret([]byte("secret")).String()
+	for _, bad := range []string{"", "zz", good[:62], good + "00", good[:62] + "zz", "\x00" + good[1:]} {
+		if h, err := ParseSecretHash(bad); err == nil || h != (SecretHash{}) {
+			t.Errorf("ParseSecretHash(%q) = %x, %v; want an error and no hash", bad, h, err)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = ParseSecretHash(good) }); n != 0 {
+		t.Errorf("%v allocations per parse, want 0", n)
+	}
+}
+
 func FuzzParseAPIKeyCredential(f *testing.F) {
 	f.Add(base64.StdEncoding.EncodeToString([]byte("id:secret")))
 	f.Add("")
