@@ -104,14 +104,15 @@ func (a *App) resumeCollector() {
 // readSnapshot fetches and checks the latest snapshot: nil without one,
 // and a reason when it exists but cannot be used.
 func (a *App) readSnapshot(ctx context.Context) (*projections.SavedState, string) {
-	b, err := a.Log.GetSnapshot(ctx, snapshotName)
+	var sum projections.SnapshotHasher // checks it as it is read
+	b, err := a.Log.ReadSnapshot(ctx, snapshotName, &sum)
 	if err != nil {
 		return nil, err.Error()
 	}
 	if b == nil {
 		return nil, ""
 	}
-	s, err := projections.DecodeSavedState(b)
+	s, err := projections.DecodeHashedState(b, &sum)
 	if err != nil {
 		return nil, err.Error()
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
 	"time"
 
@@ -71,12 +72,60 @@ func (s SavedState) Encode() []byte {
 // DecodeSavedState checks and decodes a snapshot; any problem is
 // ErrSnapshotUnusable with the reason.
 func DecodeSavedState(b []byte) (SavedState, error) {
+	var h SnapshotHasher
+	h.Write(b)
+	return DecodeHashedState(b, &h)
+}
+
+// SnapshotHasher computes a snapshot's checksum from its bytes as they are
+// read (an io.Writer: see eventlog.Log.ReadSnapshot), so that
+// DecodeHashedState need not read them all again: a snapshot of a million
+// keys is 200+ MB. Its zero value is ready.
+type SnapshotHasher struct {
+	body hash.Hash
+	n    int
+	tail [sha256.Size]byte // the last bytes seen: the checksum, if they are the last
+}
+
+// Write hashes p, all but the last sha256.Size bytes seen so far.
+func (h *SnapshotHasher) Write(p []byte) (int, error) {
+	if h.body == nil {
+		h.body = sha256.New()
+	}
+	held := min(h.n, sha256.Size) // bytes of tail in use, oldest first
+	if len(p) >= sha256.Size {
+		h.body.Write(h.tail[:held])
+		h.body.Write(p[:len(p)-sha256.Size])
+		copy(h.tail[:], p[len(p)-sha256.Size:])
+	} else if spill := held + len(p) - sha256.Size; spill > 0 {
+		h.body.Write(h.tail[:spill])
+		copy(h.tail[:], h.tail[spill:held])
+		copy(h.tail[held-spill:], p)
+	} else {
+		copy(h.tail[held:], p)
+	}
+	h.n += len(p)
+	return len(p), nil
+}
+
+// matches says whether the hasher saw exactly b and b's trailing checksum
+// is that of the rest.
+func (h *SnapshotHasher) matches(b []byte) bool {
+	if h.body == nil || h.n != len(b) || h.n < sha256.Size || !bytes.Equal(h.tail[:], b[len(b)-sha256.Size:]) {
+		return false
+	}
+	return bytes.Equal(h.body.Sum(nil), h.tail[:])
+}
+
+// DecodeHashedState is DecodeSavedState for a snapshot whose bytes h has
+// seen as they were read.
+func DecodeHashedState(b []byte, h *SnapshotHasher) (SavedState, error) {
 	var s SavedState
 	if len(b) < len(snapMagic)+sha256.Size || !bytes.HasPrefix(b, snapMagic) {
 		return s, fmt.Errorf("%w: not a keyplane snapshot", ErrSnapshotUnusable)
 	}
-	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
-	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+	body := b[:len(b)-sha256.Size]
+	if !h.matches(b) {
 		return s, fmt.Errorf("%w: checksum mismatch (corrupt)", ErrSnapshotUnusable)
 	}
 	r := reader{buf: body[len(snapMagic):]}

@@ -175,6 +175,46 @@ func TestSavedStateRefusesCorruptAndForeignSnapshots(t *testing.T) {
 	}
 }
 
+// TestSnapshotHasherChecksAsItReads: the checksum taken from the bytes as
+// they arrive, in pieces of any size (some shorter than the checksum, so
+// that it straddles them), accepts exactly what DecodeSavedState accepts,
+// and refuses bytes other than those it saw.
+func TestSnapshotHasherChecksAsItReads(t *testing.T) {
+	parts := map[string][]byte{"keys@1": bytes.Repeat([]byte{1, 2, 3}, 100), "audit@1": nil}
+	good := SavedState{Seq: 42, EventID: "e42", Time: t0, Parts: parts}.Encode()
+	flipped := append([]byte{}, good...)
+	flipped[len(flipped)/2] ^= 1
+	hashed := func(b []byte, piece int) *SnapshotHasher {
+		var h SnapshotHasher
+		for rest := b; len(rest) > 0; {
+			n := min(piece, len(rest))
+			h.Write(rest[:n])
+			rest = rest[n:]
+		}
+		return &h
+	}
+	for _, piece := range []int{1, 5, 31, 32, 33, 100, len(good)} {
+		s, err := DecodeHashedState(good, hashed(good, piece))
+		if err != nil || s.Seq != 42 || !bytes.Equal(s.Parts["keys@1"], parts["keys@1"]) {
+			t.Errorf("pieces of %d: %+v, %v", piece, s, err)
+		}
+		if _, err := DecodeHashedState(flipped, hashed(flipped, piece)); !errors.Is(err, ErrSnapshotUnusable) {
+			t.Errorf("pieces of %d: a flipped bit gave %v, want ErrSnapshotUnusable", piece, err)
+		}
+	}
+	for name, h := range map[string]*SnapshotHasher{
+		"saw other bytes":  hashed(flipped, 7),
+		"saw a part":       hashed(good[:len(good)-1], 7),
+		"saw more":         hashed(append(append([]byte{}, good...), 0), 7),
+		"saw nothing":      {},
+		"saw bytes before": hashed(append([]byte{9}, good...), 7),
+	} {
+		if _, err := DecodeHashedState(good, h); !errors.Is(err, ErrSnapshotUnusable) {
+			t.Errorf("a hasher that %s: %v, want ErrSnapshotUnusable", name, err)
+		}
+	}
+}
+
 // resum recomputes the checksum of a snapshot edited on purpose.
 func resum(b []byte) []byte {
 	body := append([]byte{}, b[:len(b)-sha256.Size]...)
