@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,12 @@ type Log struct {
 	// conflicts counts appends refused for a stale expected sequence
 	// (health.go reports it).
 	conflicts atomic.Uint64
+
+	// snapStore is the snapshot object store once opened (snapshot.go).
+	snapStore struct {
+		sync.Mutex
+		obs jetstream.ObjectStore
+	}
 }
 
 // Open connects to (or starts) the log and makes sure the stream exists.

@@ -24,7 +24,17 @@ const snapshotChunk = 1000 << 10
 // few hundred megabytes on a busy machine.
 const snapshotTimeout = 2 * time.Minute
 
+// snapshots is the snapshot store, created (or its settings updated) on
+// first use and then kept: every get and put used to repeat that request,
+// which in a cluster goes through the meta leader. A failed get or put
+// drops it (snapshotFailed), so that a store deleted meanwhile is made
+// again on the next one.
 func (l *Log) snapshots(ctx context.Context) (jetstream.ObjectStore, error) {
+	l.snapStore.Lock()
+	defer l.snapStore.Unlock()
+	if l.snapStore.obs != nil {
+		return l.snapStore.obs, nil
+	}
 	obs, err := l.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      snapshotBucket,
 		Description: "keyplane projection snapshots (a cache of the KEYPLANE stream)",
@@ -34,7 +44,17 @@ func (l *Log) snapshots(ctx context.Context) (jetstream.ObjectStore, error) {
 	if err != nil {
 		return nil, unavailable("snapshot store", err)
 	}
+	l.snapStore.obs = obs
 	return obs, nil
+}
+
+// snapshotFailed forgets the store after a failed get or put and returns
+// the failure as the log being unavailable.
+func (l *Log) snapshotFailed(op string, err error) error {
+	l.snapStore.Lock()
+	l.snapStore.obs = nil
+	l.snapStore.Unlock()
+	return unavailable(op, err)
 }
 
 // PutSnapshot stores b under name, replacing what was there. The previous
@@ -50,7 +70,7 @@ func (l *Log) PutSnapshot(ctx context.Context, name string, b []byte) error {
 	// 200 MB snapshot is twice as fast as with the default 128 KB.
 	meta := jetstream.ObjectMeta{Name: name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: snapshotChunk}}
 	if _, err := obs.Put(ctx, meta, bytes.NewReader(b)); err != nil {
-		return unavailable("snapshot put", err)
+		return l.snapshotFailed("snapshot put", err)
 	}
 	return nil
 }
@@ -75,7 +95,7 @@ func (l *Log) ReadSnapshot(ctx context.Context, name string, tee io.Writer) ([]b
 		return nil, nil
 	}
 	if err != nil {
-		return nil, unavailable("snapshot get", err)
+		return nil, l.snapshotFailed("snapshot get", err)
 	}
 	defer res.Close()
 	// Read into a buffer of the object's size: GetBytes grows one from
@@ -90,7 +110,7 @@ func (l *Log) ReadSnapshot(ctx context.Context, name string, tee io.Writer) ([]b
 		from = io.TeeReader(res, tee)
 	}
 	if _, err := buf.ReadFrom(from); err != nil {
-		return nil, unavailable("snapshot get", err)
+		return nil, l.snapshotFailed("snapshot get", err)
 	}
 	return buf.Bytes(), nil
 }

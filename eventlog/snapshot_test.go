@@ -31,3 +31,32 @@ func TestSnapshotsAreStoredReplacedAndReadBack(t *testing.T) {
 		}
 	}
 }
+
+// TestASnapshotStoreDeletedMeanwhileIsMadeAgain: the store is opened once
+// and kept, but a store deleted behind the server's back (it is a cache of
+// the log) costs at most one failed snapshot, not all the later ones.
+func TestASnapshotStoreDeletedMeanwhileIsMadeAgain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := Open(ctx, Options{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.PutSnapshot(ctx, "projections", []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.JetStream().DeleteObjectStore(ctx, snapshotBucket); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.PutSnapshot(ctx, "projections", []byte("second")); err != nil {
+		t.Logf("the first put after the deletion failed, as it may: %v", err)
+		if err := l.PutSnapshot(ctx, "projections", []byte("second")); err != nil {
+			t.Fatalf("the store was not made again: %v", err)
+		}
+	}
+	got, err := l.GetSnapshot(ctx, "projections")
+	if err != nil || string(got) != "second" {
+		t.Fatalf("read back %q, %v; want second", got, err)
+	}
+}
