@@ -1,8 +1,6 @@
 package tenants
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"sort"
 
@@ -69,14 +67,4 @@ func (d *Directory) Restore(b []byte) error {
 	d.orgs, d.orgByName, d.users, d.nameClaims = fresh.orgs, fresh.orgByName, fresh.users, fresh.nameClaims
 	d.mu.Unlock()
 	return nil
-}
-
-// Digest is the SHA-256 of the canonical snapshot.
-func (d *Directory) Digest() (string, error) {
-	b, err := d.Snapshot()
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
 }

@@ -1,8 +1,6 @@
 package tenants
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"sort"
 	"time"
@@ -75,14 +73,4 @@ func (rs *Realms) Restore(b []byte) error {
 	rs.realms = fresh
 	rs.mu.Unlock()
 	return nil
-}
-
-// Digest is the SHA-256 of the canonical snapshot.
-func (rs *Realms) Digest() (string, error) {
-	b, err := rs.Snapshot()
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
 }
