@@ -52,16 +52,31 @@ func (s *Server) signToken(t esToken) string {
 // readToken verifies a token's signature and lifetime, and that it was not
 // invalidated.
 func (s *Server) readToken(tok string) (esToken, error) {
+	t, ok := s.parseToken(tok)
+	if !ok {
+		return t, domain.Unauthenticated("token malformed or expired")
+	}
+	return t, s.tokenLive(tok, t)
+}
+
+// parseToken reads a token of ours: its signature checked, its lifetime
+// not.
+func (s *Server) parseToken(tok string) (esToken, bool) {
 	var t esToken
-	bad := domain.Unauthenticated("token malformed or expired")
 	body, ok := s.tokenPayload(tok)
-	if !ok || json.Unmarshal(body, &t) != nil || s.now().Unix() >= t.Expires {
-		return t, bad
+	return t, ok && json.Unmarshal(body, &t) == nil
+}
+
+// tokenLive says why a token of ours, parsed, can no longer be used: it
+// expired or was invalidated.
+func (s *Server) tokenLive(tok string, t esToken) error {
+	if s.now().Unix() >= t.Expires {
+		return domain.Unauthenticated("token malformed or expired")
 	}
 	if s.EndedSessions != nil && s.EndedSessions.Ended(bearerHash(tok)) {
-		return t, domain.Unauthenticated("token has been invalidated")
+		return domain.Unauthenticated("token has been invalidated")
 	}
-	return t, nil
+	return nil
 }
 
 // esInvalidateToken ends an access token before its expiry, on every
@@ -89,12 +104,11 @@ func (s *Server) esInvalidateToken(x *esReq) error {
 	case req.Token == "":
 		return domain.Invalid("Validation Failed: 1: one of [token], [refresh_token], [realm_name] or [username] must be specified;")
 	}
-	var t esToken
-	body, ours := s.tokenPayload(req.Token)
-	if !ours || json.Unmarshal(body, &t) != nil || t.Tenant != x.org.ID || t.Project != x.pr.ID {
+	t, ours := s.parseToken(req.Token)
+	if !ours || t.Tenant != x.org.ID || t.Project != x.pr.ID {
 		return domain.NotFound("token not found")
 	}
-	if _, err := s.readToken(req.Token); err != nil {
+	if err := s.tokenLive(req.Token, t); err != nil {
 		// Expired or invalidated already: nothing left to end.
 		return x.write(http.StatusOK, tokenInvalidation(0, 1))
 	}
