@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -27,9 +26,8 @@ func TestMutualTLS(t *testing.T) {
 		t.Skip("starts a nats-server and keyplane")
 	}
 	pki := newPKI(t)
-	nats := testproc.StartCluster(t, testproc.ClusterOptions{Nodes: 1, SyncAlways: true, Config: fmt.Sprintf(
-		"tls {\n  cert_file: %q\n  key_file: %q\n  ca_file: %q\n  verify: true\n  timeout: 5\n}\n",
-		pki.serverCert, pki.serverKey, pki.ca)})
+	nats := testproc.StartCluster(t, testproc.ClusterOptions{Nodes: 1, SyncAlways: true,
+		TLS: &testproc.ServerTLS{Cert: pki.serverCert, Key: pki.serverKey, CA: pki.ca}})
 	url := nats.ClientURLs()
 
 	r := testproc.StartReplica(t, "keyplane-tls", "--nats-url", url, "--data-dir", t.TempDir(),

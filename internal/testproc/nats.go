@@ -27,7 +27,7 @@ type Node struct {
 	Port, ClusterPort, HTTPPort int
 	Dir                         string // config file and JetStream store
 	bin                         string
-	scheme                      string // nats, or tls when the config has a tls block
+	scheme                      string // nats, or tls with ClusterOptions.TLS
 	proc                        *Proc
 	t                           testing.TB
 }
@@ -39,8 +39,25 @@ type ClusterOptions struct {
 	// SyncAlways makes every server fsync before acknowledging
 	// (jetstream sync_interval: always), keyplane's durability promise.
 	SyncAlways bool
-	// Config is added to every server's configuration (a tls block, say).
+	// TLS, when set, makes clients connect with TLS and present a
+	// certificate the CA signed (tls:// URLs).
+	TLS *ServerTLS
+	// Config is added to every server's configuration.
 	Config string
+}
+
+// ServerTLS are the PEM files of the servers' TLS: their certificate and
+// key, and the CA that must have signed a client's certificate.
+type ServerTLS struct {
+	Cert, Key, CA string
+}
+
+// block is the server configuration's tls block for t.
+func (t *ServerTLS) block() string {
+	if t == nil {
+		return ""
+	}
+	return fmt.Sprintf("tls {\n  cert_file: %q\n  key_file: %q\n  ca_file: %q\n  verify: true\n  timeout: 5\n}\n", t.Cert, t.Key, t.CA)
 }
 
 // StartCluster starts a cluster and waits until every server reports
@@ -61,7 +78,7 @@ func StartCluster(t testing.TB, o ClusterOptions) *Cluster {
 	for i := range o.Nodes {
 		n := &Node{Name: fmt.Sprintf("n%d", i+1), Port: ports[3*i], ClusterPort: ports[3*i+1], HTTPPort: ports[3*i+2],
 			Dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1)), bin: bin, scheme: "nats", t: t}
-		if strings.Contains(o.Config, "tls {") {
+		if o.TLS != nil {
 			n.scheme = "tls"
 		}
 		c.Nodes = append(c.Nodes, n)
@@ -162,7 +179,7 @@ jetstream {
   store_dir: %q%s
 }
 %s%s
-`, n.Name, n.Port, n.HTTPPort, filepath.Join(n.Dir, "js"), sync, cluster, o.Config)
+`, n.Name, n.Port, n.HTTPPort, filepath.Join(n.Dir, "js"), sync, cluster, o.TLS.block()+o.Config)
 	return os.WriteFile(filepath.Join(n.Dir, "server.conf"), []byte(conf), 0o644)
 }
 
