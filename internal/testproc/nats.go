@@ -42,8 +42,6 @@ type ClusterOptions struct {
 	// TLS, when set, makes clients connect with TLS and present a
 	// certificate the CA signed (tls:// URLs).
 	TLS *ServerTLS
-	// Config is added to every server's configuration.
-	Config string
 }
 
 // ServerTLS are the PEM files of the servers' TLS: their certificate and
@@ -179,7 +177,7 @@ jetstream {
   store_dir: %q%s
 }
 %s%s
-`, n.Name, n.Port, n.HTTPPort, filepath.Join(n.Dir, "js"), sync, cluster, o.TLS.block()+o.Config)
+`, n.Name, n.Port, n.HTTPPort, filepath.Join(n.Dir, "js"), sync, cluster, o.TLS.block())
 	return os.WriteFile(filepath.Join(n.Dir, "server.conf"), []byte(conf), 0o644)
 }
 
