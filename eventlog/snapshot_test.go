@@ -2,21 +2,12 @@ package eventlog
 
 import (
 	"bytes"
-	"context"
-	"io"
-	"log/slog"
 	"testing"
-	"time"
 )
 
 func TestSnapshotsAreStoredReplacedAndReadBack(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	l, err := Open(ctx, Options{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	ctx := t.Context()
+	l := openTest(t)
 	if b, err := l.GetSnapshot(ctx, "projections"); b != nil || err != nil {
 		t.Fatalf("nothing stored yet: %d bytes, %v", len(b), err)
 	}
@@ -36,13 +27,8 @@ func TestSnapshotsAreStoredReplacedAndReadBack(t *testing.T) {
 // and kept, but a store deleted behind the server's back (it is a cache of
 // the log) costs at most one failed snapshot, not all the later ones.
 func TestASnapshotStoreDeletedMeanwhileIsMadeAgain(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	l, err := Open(ctx, Options{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	ctx := t.Context()
+	l := openTest(t)
 	if err := l.PutSnapshot(ctx, "projections", []byte("first")); err != nil {
 		t.Fatal(err)
 	}
