@@ -78,7 +78,10 @@ func (l *Log) Commit(ctx context.Context, w Waiter, apps ...Append) ([]uint64, e
 	if err != nil {
 		return nil, err
 	}
-	return seqs, Await(ctx, w, apps, seqs)
+	if aa, ok := w.(AckedApplier); ok {
+		aa.ApplyAcked(appended(apps, seqs))
+	}
+	return seqs, w.WaitFor(ctx, seqs[len(seqs)-1])
 }
 
 // AwaitLast returns once the projections behind w hold the subject's last
@@ -89,18 +92,9 @@ func (l *Log) Commit(ctx context.Context, w Waiter, apps ...Append) ([]uint64, e
 func (l *Log) AwaitLast(ctx context.Context, w Waiter, subj string) error {
 	last, err := l.LastSettled(ctx, subj)
 	if err != nil || last == nil {
-		return &domain.Error{Kind: domain.KindUnavailable, Op: "create if absent", Reason: "the event log is unavailable, retry later", Err: err}
+		return unavailable("create if absent", err)
 	}
 	return w.WaitFor(ctx, last.Seq)
-}
-
-// Await returns once the projections behind w have applied apps, just
-// appended at seqs: the caller then reads its own write.
-func Await(ctx context.Context, w Waiter, apps []Append, seqs []uint64) error {
-	if aa, ok := w.(AckedApplier); ok {
-		aa.ApplyAcked(appended(apps, seqs))
-	}
-	return w.WaitFor(ctx, seqs[len(seqs)-1])
 }
 
 // appended is apps' events as stored at seqs.
