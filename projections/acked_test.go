@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/keyplane/keyplane/domain"
@@ -57,7 +58,7 @@ func TestApplyAcked(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if !equalSeqs(s.seqs, tt.want) {
+			if !slices.Equal(s.seqs, tt.want) {
 				t.Fatalf("folded %v, want each of %v exactly once in order", s.seqs, tt.want)
 			}
 		})
@@ -88,16 +89,4 @@ func TestApplyAckedFailureStopsRunner(t *testing.T) {
 	if r.Applied() != 2 {
 		t.Fatalf("applied %d after a failed fold, want 2", r.Applied())
 	}
-}
-
-func equalSeqs(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
