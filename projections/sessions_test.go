@@ -11,11 +11,10 @@ import (
 	"github.com/keyplane/keyplane/domain"
 )
 
-func sessionEnded(t *testing.T, hash string, at, expires time.Time) domain.Event {
-	t.Helper()
-	ev := domain.NewEvent("ev-"+hash[:4], domain.SystemTenant, domain.AggSession, hash, domain.Meta{Time: at},
+// sessionEnded is alice's session with this hash logged out at at.
+func sessionEnded(hash string, at, expires time.Time) domain.Event {
+	return domain.NewEvent("ev-"+hash[:4], domain.SystemTenant, domain.AggSession, hash, domain.Meta{Time: at},
 		domain.SessionEnded{Session: hash, User: "alice", Expires: expires})
-	return ev
 }
 
 func TestEndedSessions(t *testing.T) {
@@ -27,12 +26,12 @@ func TestEndedSessions(t *testing.T) {
 		ended  []string
 		live   []string
 	}{
-		{"a logout ends its session", []domain.Event{sessionEnded(t, h1, t0, t0.Add(8*time.Hour))}, []string{h1}, []string{h2}},
-		{"an already expired session is not kept", []domain.Event{sessionEnded(t, h1, t0, t0.Add(-time.Second))}, nil, []string{h1}},
+		{"a logout ends its session", []domain.Event{sessionEnded(h1, t0, t0.Add(8*time.Hour))}, []string{h1}, []string{h2}},
+		{"an already expired session is not kept", []domain.Event{sessionEnded(h1, t0, t0.Add(-time.Second))}, nil, []string{h1}},
 		{"expired entries are dropped as the log's time passes", []domain.Event{
-			sessionEnded(t, h1, t0, t0.Add(time.Hour)),
-			sessionEnded(t, h2, t0.Add(2*time.Hour), t0.Add(9*time.Hour)),
-			sessionEnded(t, h3, t0.Add(2*time.Hour), t0.Add(10*time.Hour)),
+			sessionEnded(h1, t0, t0.Add(time.Hour)),
+			sessionEnded(h2, t0.Add(2*time.Hour), t0.Add(9*time.Hour)),
+			sessionEnded(h3, t0.Add(2*time.Hour), t0.Add(10*time.Hour)),
 		}, []string{h2, h3}, []string{h1}},
 	}
 	for _, tt := range tests {
@@ -70,7 +69,7 @@ func TestEndedSessions(t *testing.T) {
 
 func TestEndedSessionsRejectsCorruptSnapshot(t *testing.T) {
 	e := NewEndedSessions()
-	_ = e.Apply(sessionEnded(t, strings.Repeat("a", 64), time.Now(), time.Now().Add(time.Hour)))
+	_ = e.Apply(sessionEnded(strings.Repeat("a", 64), time.Now(), time.Now().Add(time.Hour)))
 	snap, _ := e.Snapshot()
 	if err := NewEndedSessions().Restore(snap[:len(snap)-2]); err == nil {
 		t.Fatal("a truncated snapshot was accepted")
@@ -84,7 +83,7 @@ func TestARestoredEndedSessionsStillForgetsExpiredOnes(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	h1, h2 := strings.Repeat("a", 64), strings.Repeat("b", 64)
 	e := NewEndedSessions()
-	if err := e.Apply(sessionEnded(t, h1, t0, t0.Add(time.Hour))); err != nil {
+	if err := e.Apply(sessionEnded(h1, t0, t0.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	snap, _ := e.Snapshot()
@@ -92,7 +91,7 @@ func TestARestoredEndedSessionsStillForgetsExpiredOnes(t *testing.T) {
 	if err := restored.Restore(snap); err != nil {
 		t.Fatal(err)
 	}
-	later := sessionEnded(t, h2, t0.Add(2*time.Hour), t0.Add(9*time.Hour))
+	later := sessionEnded(h2, t0.Add(2*time.Hour), t0.Add(9*time.Hour))
 	for _, p := range []*EndedSessions{e, restored} {
 		if err := p.Apply(later); err != nil {
 			t.Fatal(err)
@@ -114,16 +113,11 @@ func BenchmarkEndedSessionsApply(b *testing.B) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			e := NewEndedSessions()
 			for i := range n {
-				h := fmt.Sprintf("%064x", i)
-				ev := domain.NewEvent("e", domain.SystemTenant, domain.AggSession, h, domain.Meta{Time: t0},
-					domain.SessionEnded{Session: h, User: "alice", Expires: t0.Add(time.Hour)})
-				if err := e.Apply(ev); err != nil {
+				if err := e.Apply(sessionEnded(fmt.Sprintf("%064x", i), t0, t0.Add(time.Hour))); err != nil {
 					b.Fatal(err)
 				}
 			}
-			h := fmt.Sprintf("%064x", n)
-			ev := domain.NewEvent("e", domain.SystemTenant, domain.AggSession, h, domain.Meta{Time: t0.Add(time.Minute)},
-				domain.SessionEnded{Session: h, User: "alice", Expires: t0.Add(time.Hour)})
+			ev := sessionEnded(fmt.Sprintf("%064x", n), t0.Add(time.Minute), t0.Add(time.Hour))
 			for b.Loop() {
 				if err := e.Apply(ev); err != nil {
 					b.Fatal(err)
