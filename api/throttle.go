@@ -59,6 +59,12 @@ type throttleKey struct {
 }
 
 func throttleKeys(name, addr string) [3]throttleKey {
+	if !domain.ValidUserName(name) {
+		// No login has such a name, so no check can accept it: count all
+		// of them as one rather than keep each, which a Basic header can
+		// make a megabyte long, in two keys.
+		name = "\x00invalid"
+	}
 	return [3]throttleKey{{"p:" + addr + ":" + name, freePair}, {"a:" + addr, freeAddr}, {"n:" + name, freeName}}
 }
 

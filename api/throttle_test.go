@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,26 @@ func TestThrottleBounded(t *testing.T) {
 	th.failed("late", "10.0.0.2", now)
 	if len(th.keys) > maxTracked {
 		t.Fatalf("%d keys tracked, want at most %d", len(th.keys), maxTracked)
+	}
+}
+
+// A name no login can have is not kept: a Basic header can carry a
+// megabyte of it.
+func TestThrottleInvalidNames(t *testing.T) {
+	th := newThrottle()
+	now := time.Now()
+	for i := 0; i <= freePair; i++ {
+		th.failed(fmt.Sprint(i, strings.Repeat("x", 1<<20)), "10.0.0.1", now)
+	}
+	for k := range th.keys {
+		if len(k) > 100 {
+			t.Fatalf("throttle keeps a key of %d bytes", len(k))
+		}
+	}
+	if err := th.check("y"+strings.Repeat("x", 1<<20), "10.0.0.1", now); domain.KindOf(err) != domain.KindThrottled {
+		t.Fatalf("check after %d invalid names = %v, want throttled", freePair+1, err)
+	}
+	if err := th.check("alice", "10.0.0.1", now); err != nil {
+		t.Fatalf("a valid name from the same address: %v, want let through", err)
 	}
 }
