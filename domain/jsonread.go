@@ -87,14 +87,7 @@ func (r *jsonReader) open() bool {
 //
 //	for n := 0; r.member(n); n++ { switch string(r.key) { ... } }
 func (r *jsonReader) member(n int) bool {
-	if r.bad {
-		return false
-	}
-	if r.consume('}') {
-		return false
-	}
-	if n > 0 && !r.consume(',') {
-		r.fail()
+	if !r.next(n, '}') {
 		return false
 	}
 	tok, simple := r.strToken()
@@ -412,7 +405,7 @@ func (r *jsonReader) skip(depth int) {
 		}
 	case c == '[':
 		r.i++
-		for n := 0; r.element(n); n++ {
+		for n := 0; r.next(n, ']'); n++ {
 			r.skip(depth + 1)
 		}
 	case c == '"':
@@ -428,13 +421,11 @@ func (r *jsonReader) skip(depth int) {
 	}
 }
 
-// element prepares the n-th element of an array whose '[' was consumed;
-// false at its ']'.
-func (r *jsonReader) element(n int) bool {
-	if r.bad {
-		return false
-	}
-	if r.consume(']') {
+// next steps to the n-th member or element of the object or array whose
+// opening was consumed, up to its name or value; false at its closing
+// byte, or once r is bad.
+func (r *jsonReader) next(n int, closing byte) bool {
+	if r.bad || r.consume(closing) {
 		return false
 	}
 	if n > 0 && !r.consume(',') {
@@ -457,7 +448,7 @@ func (r *jsonReader) anyValue(depth int) any {
 	case c == '[':
 		r.i++
 		s := make([]any, 0)
-		for n := 0; r.element(n); n++ {
+		for n := 0; r.next(n, ']'); n++ {
 			s = append(s, r.anyValue(depth+1))
 		}
 		return s
@@ -489,17 +480,7 @@ func (r *jsonReader) anyObject(depth int) map[string]any {
 		return nil
 	}
 	m := make(map[string]any)
-	for n := 0; ; n++ {
-		if r.bad {
-			return nil
-		}
-		if r.consume('}') {
-			return m
-		}
-		if n > 0 && !r.consume(',') {
-			r.fail()
-			return nil
-		}
+	for n := 0; r.next(n, '}'); n++ {
 		k := r.str()
 		if !r.consume(':') {
 			r.fail()
@@ -507,6 +488,10 @@ func (r *jsonReader) anyObject(depth int) map[string]any {
 		}
 		m[k] = r.anyValue(depth + 1)
 	}
+	if r.bad {
+		return nil
+	}
+	return m
 }
 
 // emptyObject consumes an empty object, {}, if one is next.
