@@ -3,8 +3,6 @@ package api
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -42,11 +40,14 @@ func tokenKeyOf(secret []byte) []byte {
 }
 
 func (s *Server) signToken(t esToken) string {
-	body, _ := json.Marshal(t)
-	payload := base64.RawURLEncoding.EncodeToString(body)
+	return esTokenPrefix + seal(t, s.tokenMAC)
+}
+
+// tokenMAC signs and checks the claims of access tokens (sealed.go).
+func (s *Server) tokenMAC(body string) []byte {
 	m := hmac.New(sha256.New, s.tokenKey)
-	m.Write([]byte(payload))
-	return esTokenPrefix + payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	m.Write([]byte(body))
+	return m.Sum(nil)
 }
 
 // readToken verifies a token's signature and lifetime, and that it was not
@@ -63,8 +64,8 @@ func (s *Server) readToken(tok string) (esToken, error) {
 // not.
 func (s *Server) parseToken(tok string) (esToken, bool) {
 	var t esToken
-	body, ok := s.tokenPayload(tok)
-	return t, ok && json.Unmarshal(body, &t) == nil
+	rest, ok := strings.CutPrefix(tok, esTokenPrefix)
+	return t, ok && len(tok) <= maxSealed && unseal(rest, s.tokenMAC, &t)
 }
 
 // tokenLive says why a token of ours, parsed, can no longer be used: it
@@ -132,22 +133,4 @@ func (s *Server) esInvalidateToken(x *esReq) error {
 func tokenInvalidation(invalidated, previously int) map[string]any {
 	return map[string]any{"invalidated_tokens": invalidated, "previously_invalidated_tokens": previously,
 		"error_count": 0, "error_details": []any{}}
-}
-
-// tokenPayload is the claims of a token that carries this cluster's
-// signature, whatever its lifetime.
-func (s *Server) tokenPayload(tok string) ([]byte, bool) {
-	rest, ok := strings.CutPrefix(tok, esTokenPrefix)
-	payload, sig, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 || len(tok) > 1024 {
-		return nil, false
-	}
-	m := hmac.New(sha256.New, s.tokenKey)
-	m.Write([]byte(payload))
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, m.Sum(nil)) {
-		return nil, false
-	}
-	body, err := base64.RawURLEncoding.DecodeString(payload)
-	return body, err == nil
 }

@@ -35,7 +35,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"mime"
 	"net/http"
 	"net/url"
@@ -101,24 +100,15 @@ func (ss *sessions) issue(user, pass string, now time.Time) (sessionClaims, stri
 	_, _ = rand.Read(id[:])
 	c := sessionClaims{ID: b64.EncodeToString(id[:]), User: user, Issued: now.Unix(),
 		Expires: now.Add(sessionLifetime).Unix(), Pass: pass}
-	raw, _ := json.Marshal(c)
-	body := b64.EncodeToString(raw)
-	return c, body + "." + b64.EncodeToString(ss.mac("session", body))
+	return c, seal(c, ss.cookieMAC)
 }
+
+func (ss *sessions) cookieMAC(body string) []byte { return ss.mac("session", body) }
 
 // check verifies a cookie value: signature, expiry and revocation.
 func (ss *sessions) check(value string, now time.Time) (sessionClaims, bool) {
-	body, sig, ok := strings.Cut(value, ".")
-	if !ok || len(value) > 1024 {
-		return sessionClaims{}, false
-	}
-	got, err := b64.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, ss.mac("session", body)) {
-		return sessionClaims{}, false
-	}
-	raw, err := b64.DecodeString(body)
 	var c sessionClaims
-	if err != nil || json.Unmarshal(raw, &c) != nil || c.ID == "" || now.Unix() >= c.Expires {
+	if !unseal(value, ss.cookieMAC, &c) || c.ID == "" || now.Unix() >= c.Expires {
 		return sessionClaims{}, false
 	}
 	ss.mu.Lock()
