@@ -20,10 +20,13 @@ type burst struct {
 	workers int
 
 	// kill, if set, runs in the background (the acknowledging worker goes
-	// on) when the killAt-th command is acknowledged; killedAt is when.
+	// on) when the killAt-th command is acknowledged; killedAt is when it
+	// returned, the process dead, so that what is acknowledged after it was
+	// served without the victim. run waits for it.
 	kill     func()
 	killAt   int64
 	killedAt time.Time
+	killing  sync.WaitGroup
 
 	mu       sync.Mutex
 	acked    map[string]key
@@ -55,6 +58,7 @@ func (b *burst) run(ctx context.Context) {
 		})
 	}
 	wg.Wait()
+	b.killing.Wait()
 }
 
 func (b *burst) createUntilAcked(ctx context.Context, name string, next int) int {
@@ -91,8 +95,10 @@ func (b *burst) ack(k key) {
 	}
 	b.mu.Unlock()
 	if n := b.acks.Add(1); b.kill != nil && n == b.killAt {
-		b.killedAt = time.Now()
-		go b.kill()
+		b.killing.Go(func() {
+			b.kill()
+			b.killedAt = time.Now()
+		})
 	}
 }
 
