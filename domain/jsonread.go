@@ -220,10 +220,13 @@ func isHex4(b []byte) bool {
 	return true
 }
 
-// str reads a string value. Escapes and non-ASCII text are left to
-// encoding/json, which knows what to make of bad UTF-8 and lone surrogates.
-func (r *jsonReader) str() string {
-	tok, simple := r.strToken()
+// str reads a string value.
+func (r *jsonReader) str() string { return r.strOf(r.strToken()) }
+
+// strOf is the value of what strToken just read. Escapes and non-ASCII
+// text are left to encoding/json, which knows what to make of bad UTF-8
+// and lone surrogates.
+func (r *jsonReader) strOf(tok []byte, simple bool) string {
 	if r.bad {
 		return ""
 	}
@@ -248,8 +251,7 @@ func (r *jsonReader) known(consts ...string) string {
 			}
 		}
 	}
-	r.i -= len(tok)
-	return r.str()
+	return r.strOf(tok, simple)
 }
 
 // interned reads a string that is most often a key of m, and returns m's
@@ -261,8 +263,7 @@ func (r *jsonReader) interned(m map[string]string) string {
 			return s
 		}
 	}
-	r.i -= len(tok)
-	return r.str()
+	return r.strOf(tok, simple)
 }
 
 // sharedStr reads a string that is likely to recur, and returns the copy
@@ -270,8 +271,7 @@ func (r *jsonReader) interned(m map[string]string) string {
 func (r *jsonReader) sharedStr() string {
 	tok, simple := r.strToken()
 	if !simple || r.shared == nil {
-		r.i -= len(tok)
-		return r.str()
+		return r.strOf(tok, simple)
 	}
 	if s, ok := r.shared[string(tok[1:len(tok)-1])]; ok {
 		return s
@@ -287,8 +287,7 @@ func (r *jsonReader) aggIDOr() string {
 	if simple && string(tok[1:len(tok)-1]) == r.aggID {
 		return r.aggID
 	}
-	r.i -= len(tok)
-	return r.str()
+	return r.strOf(tok, simple)
 }
 
 func (r *jsonReader) boolean() bool {
