@@ -104,15 +104,21 @@ func (e Event) Decode() (Payload, error) {
 	if e.payload != nil {
 		return e.payload, nil
 	}
-	k := decoderKey{e.Type, e.Version}
-	if p, ok := decodeFast(k, e.Data, nil, ""); ok {
+	return decodePayload(decoderKey{e.Type, e.Version}, e.Data, nil, "")
+}
+
+// decodePayload decodes data, the payload of an event of type k: with a
+// fast decoder when one takes it (sharing strings through shared, and
+// aggID, the event's aggregate id), else with the registered one.
+func decodePayload(k decoderKey, data []byte, shared map[string]string, aggID string) (Payload, error) {
+	if p, ok := decodeFast(k, data, shared, aggID); ok {
 		return p, nil
 	}
 	f, ok := decoders[k]
 	if !ok {
-		return nil, E(KindInternal, "unknown event %s v%d", e.Type, e.Version)
+		return nil, E(KindInternal, "unknown event %s v%d", k.typ, k.v)
 	}
-	return f(e.Data)
+	return f(data)
 }
 
 // Decoded returns e with its payload decoded, so that the projections it is

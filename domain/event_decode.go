@@ -35,9 +35,7 @@ func (d *Decoder) Event(data []byte) (Event, error) {
 	if err != nil || ev.payload != nil {
 		return ev, err
 	}
-	if p, ok := decodeFast(decoderKey{ev.Type, ev.Version}, ev.Data, d.shared, ev.AggID); ok {
-		ev.payload = p
-	} else if p, err := ev.Decode(); err == nil {
+	if p, err := decodePayload(decoderKey{ev.Type, ev.Version}, ev.Data, d.shared, ev.AggID); err == nil {
 		ev.payload = p
 	}
 	return ev, nil
