@@ -104,7 +104,7 @@ func (r *jsonReader) envelope(ev *Event) {
 			ev.Tenant = TenantID(r.sharedStr())
 		case "agg_type":
 			r.once(&seen, fAggType)
-			ev.AggType = r.known(AggKey, AggOrg, AggUser, AggOrgName, AggIdem, AggNotice)
+			ev.AggType = r.known(AggKey, AggOrg, AggUser, AggOrgName, AggIdem, AggNotice, AggRealm, AggSession)
 		case "agg_id":
 			r.once(&seen, fAggID)
 			ev.AggID = r.str()
