@@ -14,7 +14,9 @@ import (
 // name from anywhere. Each has free failures (freePair, freeAddr, freeName);
 // each failure after those locks its key for twice as long as the one before
 // (1 s, 2 s, 4 s ... up to maxLock), and while a key is locked even the right
-// password is refused, so the lock cannot be used to test guesses.
+// password is refused, so the lock cannot be used to test guesses. Past its
+// free failures, a key's attempts are checked one at a time, so that
+// concurrent guesses cannot all slip in before the first one locks it.
 //
 // The pair count stops one client guessing one password; the address count
 // stops it spraying guesses across many names (with room for one office
@@ -49,6 +51,11 @@ type failures struct {
 	n     int
 	last  time.Time
 	until time.Time // locked until then
+	// trying is set while an attempt is checked that would lock the key
+	// if it failed (n is at its free count or past it): the next waits for
+	// its outcome, or a burst of concurrent guesses would all pass check
+	// before the first of them failed.
+	trying bool
 }
 
 func newThrottle() *throttle { return &throttle{keys: map[string]*failures{}} }
@@ -68,17 +75,45 @@ func throttleKeys(name, addr string) [3]throttleKey {
 	return [3]throttleKey{{"p:" + addr + ":" + name, freePair}, {"a:" + addr, freeAddr}, {"n:" + name, freeName}}
 }
 
-// check refuses an attempt while any of its keys is locked.
+// check refuses an attempt while any of its keys is locked or checks
+// another attempt that could lock it. An attempt it lets through must be
+// released once its outcome is counted.
 func (t *throttle) check(name, addr string, now time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, k := range throttleKeys(name, addr) {
-		if f := t.keys[k.key]; f != nil && now.Before(f.until) {
-			return &domain.Error{Kind: domain.KindThrottled, RetryAfter: f.until.Sub(now),
-				Reason: "too many failed authentication attempts, retry later"}
+	keys := throttleKeys(name, addr)
+	for _, k := range keys {
+		f := t.keys[k.key]
+		switch {
+		case f == nil:
+		case now.Before(f.until):
+			return throttled(f.until.Sub(now))
+		case f.trying:
+			return throttled(time.Second)
+		}
+	}
+	for _, k := range keys {
+		if f := t.keys[k.key]; f != nil && f.n >= k.free && now.Sub(f.last) <= forgetAfter {
+			f.trying = true
 		}
 	}
 	return nil
+}
+
+func throttled(retry time.Duration) error {
+	return &domain.Error{Kind: domain.KindThrottled, RetryAfter: retry,
+		Reason: "too many failed authentication attempts, retry later"}
+}
+
+// release ends an attempt check let through.
+func (t *throttle) release(name, addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range throttleKeys(name, addr) {
+		if f := t.keys[k.key]; f != nil {
+			f.trying = false
+		}
+	}
 }
 
 // failed counts a wrong password for name from addr.
@@ -150,6 +185,8 @@ func (s *Server) checkPassword(r *http.Request, name string, check func() (domai
 		s.log.Warn("authentication throttled", "user", name, "addr", addr)
 		return domain.Principal{}, err
 	}
+	// Deferred: a check that panics must not hold its keys forever.
+	defer s.throttle.release(name, addr)
 	p, err := check()
 	switch {
 	case err == nil:

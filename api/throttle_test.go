@@ -76,6 +76,7 @@ func TestThrottle(t *testing.T) {
 				} else {
 					th.failed(a.name, a.addr, now)
 				}
+				th.release(a.name, a.addr)
 			}
 		})
 	}
@@ -126,5 +127,37 @@ func TestThrottleInvalidNames(t *testing.T) {
 	}
 	if err := th.check("alice", "10.0.0.1", now); err != nil {
 		t.Fatalf("a valid name from the same address: %v, want let through", err)
+	}
+}
+
+// Once a key has used its free failures, its attempts are checked one at a
+// time: otherwise a burst of concurrent guesses would all pass the check
+// before the first of them failed and locked the key.
+func TestThrottleConcurrentAttempts(t *testing.T) {
+	th := newThrottle()
+	now := time.Now()
+	for i := 0; i < freePair; i++ {
+		th.failed("alice", "10.0.0.1", now)
+	}
+	if err := th.check("alice", "10.0.0.1", now); err != nil {
+		t.Fatalf("first attempt after the free failures: %v, want let through", err)
+	}
+	if err := th.check("alice", "10.0.0.1", now); domain.KindOf(err) != domain.KindThrottled {
+		t.Fatalf("a second attempt while the first is checked: %v, want throttled", err)
+	}
+	if err := th.check("alice", "10.0.0.2", now); err != nil {
+		t.Fatalf("another address meanwhile: %v, want let through", err)
+	}
+	th.release("alice", "10.0.0.1")
+	if err := th.check("alice", "10.0.0.1", now); err != nil {
+		t.Fatalf("an attempt after the first ended: %v, want let through", err)
+	}
+	// Below the free failures, concurrent attempts (a script's parallel
+	// Basic requests) all pass.
+	th = newThrottle()
+	for i := 0; i < 2*freePair; i++ {
+		if err := th.check("bob", "10.0.0.1", now); err != nil {
+			t.Fatalf("concurrent attempt %d without failures: %v", i, err)
+		}
 	}
 }
