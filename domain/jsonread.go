@@ -223,15 +223,21 @@ func isHex4(b []byte) bool {
 // str reads a string value.
 func (r *jsonReader) str() string { return r.strOf(r.strToken()) }
 
-// strOf is the value of what strToken just read. Escapes and non-ASCII
-// text are left to encoding/json, which knows what to make of bad UTF-8
-// and lone surrogates.
+// strOf is the value of what strToken just read. It inlines: a call here
+// would cost every string of a replay.
 func (r *jsonReader) strOf(tok []byte, simple bool) string {
-	if r.bad {
-		return ""
-	}
 	if simple {
 		return string(tok[1 : len(tok)-1])
+	}
+	return r.unescape(tok)
+}
+
+// unescape leaves a string with escapes or non-ASCII text to
+// encoding/json, which knows what to make of bad UTF-8 and lone
+// surrogates.
+func (r *jsonReader) unescape(tok []byte) string {
+	if r.bad {
+		return ""
 	}
 	var s string
 	if json.Unmarshal(tok, &s) != nil {
