@@ -76,9 +76,10 @@ func throttleKeys(name, addr string) [3]throttleKey {
 }
 
 // check refuses an attempt while any of its keys is locked or checks
-// another attempt that could lock it. An attempt it lets through must be
-// released once its outcome is counted.
-func (t *throttle) check(name, addr string, now time.Time) error {
+// another attempt that could lock it. An attempt it lets through must call
+// release once its outcome is counted: that frees exactly the keys this
+// attempt held, never one another attempt took meanwhile.
+func (t *throttle) check(name, addr string, now time.Time) (release func(), err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	keys := throttleKeys(name, addr)
@@ -87,33 +88,30 @@ func (t *throttle) check(name, addr string, now time.Time) error {
 		switch {
 		case f == nil:
 		case now.Before(f.until):
-			return throttled(f.until.Sub(now))
+			return nil, throttled(f.until.Sub(now))
 		case f.trying:
-			return throttled(time.Second)
+			return nil, throttled(time.Second)
 		}
 	}
+	var held []*failures
 	for _, k := range keys {
 		if f := t.keys[k.key]; f != nil && f.n >= k.free && now.Sub(f.last) <= forgetAfter {
 			f.trying = true
+			held = append(held, f)
 		}
 	}
-	return nil
+	return func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for _, f := range held {
+			f.trying = false
+		}
+	}, nil
 }
 
 func throttled(retry time.Duration) error {
 	return &domain.Error{Kind: domain.KindThrottled, RetryAfter: retry,
 		Reason: "too many failed authentication attempts, retry later"}
-}
-
-// release ends an attempt check let through.
-func (t *throttle) release(name, addr string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, k := range throttleKeys(name, addr) {
-		if f := t.keys[k.key]; f != nil {
-			f.trying = false
-		}
-	}
 }
 
 // failed counts a wrong password for name from addr.
@@ -181,12 +179,13 @@ func prune(m map[string]*failures, now time.Time) {
 func (s *Server) checkPassword(r *http.Request, name string, check func() (domain.Principal, error)) (domain.Principal, error) {
 	addr := sourceAddr(r)
 	now := s.now()
-	if err := s.throttle.check(name, addr, now); err != nil {
+	release, err := s.throttle.check(name, addr, now)
+	if err != nil {
 		s.log.Warn("authentication throttled", "user", name, "addr", addr)
 		return domain.Principal{}, err
 	}
 	// Deferred: a check that panics must not hold its keys forever.
-	defer s.throttle.release(name, addr)
+	defer release()
 	p, err := check()
 	switch {
 	case err == nil:

@@ -62,7 +62,7 @@ func TestThrottle(t *testing.T) {
 			th := newThrottle()
 			for i, a := range tt.attempts {
 				now := t0.Add(a.at)
-				err := th.check(a.name, a.addr, now)
+				release, err := th.check(a.name, a.addr, now)
 				switch {
 				case err == nil && a.want == domain.KindThrottled:
 					t.Fatalf("attempt %d (%s from %s) let through, want throttled", i, a.name, a.addr)
@@ -76,7 +76,7 @@ func TestThrottle(t *testing.T) {
 				} else {
 					th.failed(a.name, a.addr, now)
 				}
-				th.release(a.name, a.addr)
+				release()
 			}
 		})
 	}
@@ -88,7 +88,7 @@ func TestThrottleRetryAfter(t *testing.T) {
 	for i := 0; i < freePair+3; i++ {
 		th.failed("alice", "10.0.0.1", now)
 	}
-	err := th.check("alice", "10.0.0.1", now)
+	_, err := th.check("alice", "10.0.0.1", now)
 	if domain.KindOf(err) != domain.KindThrottled {
 		t.Fatalf("check = %v, want throttled", err)
 	}
@@ -122,10 +122,10 @@ func TestThrottleInvalidNames(t *testing.T) {
 			t.Fatalf("throttle keeps a key of %d bytes", len(k))
 		}
 	}
-	if err := th.check("y"+strings.Repeat("x", 1<<20), "10.0.0.1", now); domain.KindOf(err) != domain.KindThrottled {
+	if _, err := th.check("y"+strings.Repeat("x", 1<<20), "10.0.0.1", now); domain.KindOf(err) != domain.KindThrottled {
 		t.Fatalf("check after %d invalid names = %v, want throttled", freePair+1, err)
 	}
-	if err := th.check("alice", "10.0.0.1", now); err != nil {
+	if _, err := th.check("alice", "10.0.0.1", now); err != nil {
 		t.Fatalf("a valid name from the same address: %v, want let through", err)
 	}
 }
@@ -139,24 +139,43 @@ func TestThrottleConcurrentAttempts(t *testing.T) {
 	for i := 0; i < freePair; i++ {
 		th.failed("alice", "10.0.0.1", now)
 	}
-	if err := th.check("alice", "10.0.0.1", now); err != nil {
+	release, err := th.check("alice", "10.0.0.1", now)
+	if err != nil {
 		t.Fatalf("first attempt after the free failures: %v, want let through", err)
 	}
-	if err := th.check("alice", "10.0.0.1", now); domain.KindOf(err) != domain.KindThrottled {
+	if _, err := th.check("alice", "10.0.0.1", now); domain.KindOf(err) != domain.KindThrottled {
 		t.Fatalf("a second attempt while the first is checked: %v, want throttled", err)
 	}
-	if err := th.check("alice", "10.0.0.2", now); err != nil {
+	if _, err := th.check("alice", "10.0.0.2", now); err != nil {
 		t.Fatalf("another address meanwhile: %v, want let through", err)
 	}
-	th.release("alice", "10.0.0.1")
-	if err := th.check("alice", "10.0.0.1", now); err != nil {
+	release()
+	if _, err := th.check("alice", "10.0.0.1", now); err != nil {
 		t.Fatalf("an attempt after the first ended: %v, want let through", err)
+	}
+	// An attempt that began below the free count holds nothing; when it
+	// ends it must not free the key a later attempt holds.
+	th = newThrottle()
+	for i := 0; i < freePair-1; i++ {
+		th.failed("carol", "10.0.0.1", now)
+	}
+	early, err := th.check("carol", "10.0.0.1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.failed("carol", "10.0.0.1", now) // another attempt's failure reaches the free count
+	if _, err := th.check("carol", "10.0.0.1", now); err != nil {
+		t.Fatalf("the attempt at the free count: %v, want let through", err)
+	}
+	early()
+	if _, err := th.check("carol", "10.0.0.1", now); domain.KindOf(err) != domain.KindThrottled {
+		t.Fatalf("an earlier attempt's end freed the key another holds: %v, want throttled", err)
 	}
 	// Below the free failures, concurrent attempts (a script's parallel
 	// Basic requests) all pass.
 	th = newThrottle()
 	for i := 0; i < 2*freePair; i++ {
-		if err := th.check("bob", "10.0.0.1", now); err != nil {
+		if _, err := th.check("bob", "10.0.0.1", now); err != nil {
 			t.Fatalf("concurrent attempt %d without failures: %v", i, err)
 		}
 	}
