@@ -108,10 +108,10 @@ func (e Event) Decode() (Payload, error) {
 }
 
 // decodePayload decodes data, the payload of an event of type k: with a
-// fast decoder when one takes it (sharing strings through shared, and
-// aggID, the event's aggregate id), else with the registered one.
-func decodePayload(k decoderKey, data []byte, shared map[string]string, aggID string) (Payload, error) {
-	if p, ok := decodeFast(k, data, shared, aggID); ok {
+// fast decoder when one takes it (sharing what recurs through d, when set,
+// and aggID, the event's aggregate id), else with the registered one.
+func decodePayload(k decoderKey, data []byte, d *Decoder, aggID string) (Payload, error) {
+	if p, ok := decodeFast(k, data, d, aggID); ok {
 		return p, nil
 	}
 	f, ok := decoders[k]

@@ -21,38 +21,48 @@ func DecodeEvent(data []byte) (Event, error) {
 // one copy. A Decoder is for one goroutine at a time; its zero value is
 // ready.
 type Decoder struct {
-	shared map[string]string
+	strs  map[string]string
+	metas map[string]map[string]any // by their JSON (jsonReader.metadata)
 }
 
-// maxShared bounds a Decoder's table of shared strings: past it the table
-// starts over, so that a run of ever new values cannot grow it forever.
-const maxShared = 4096
+// maxShared and maxSharedMetadata bound a Decoder's tables: past them a
+// table starts over, so that a run of ever new values cannot grow it
+// forever.
+const (
+	maxShared         = 4096
+	maxSharedMetadata = 1024
+)
 
 // Event is DecodeEvent, and its payload decoded too (Event.Decoded) when
 // that succeeds; when it does not, Decode will report why.
 func (d *Decoder) Event(data []byte) (Event, error) {
-	ev, err := envelope(data, d.table(), true)
+	d.bound()
+	ev, err := envelope(data, d, true)
 	if err != nil || ev.payload != nil {
 		return ev, err
 	}
-	if p, err := decodePayload(decoderKey{ev.Type, ev.Version}, ev.Data, d.shared, ev.AggID); err == nil {
+	if p, err := decodePayload(decoderKey{ev.Type, ev.Version}, ev.Data, d, ev.AggID); err == nil {
 		ev.payload = p
 	}
 	return ev, nil
 }
 
-func (d *Decoder) table() map[string]string {
-	if d.shared == nil || len(d.shared) >= maxShared {
-		d.shared = make(map[string]string, 64)
+// bound makes the tables, or makes them anew once full.
+func (d *Decoder) bound() {
+	if d.strs == nil || len(d.strs) >= maxShared {
+		d.strs = make(map[string]string, 64)
 	}
-	return d.shared
+	if d.metas == nil || len(d.metas) >= maxSharedMetadata {
+		d.metas = make(map[string]map[string]any, 16)
+	}
 }
 
 // envelope decodes data; with payloads it also decodes the payload in the
-// same pass when it can (Event.payload), instead of stepping over it.
-func envelope(data []byte, shared map[string]string, payloads bool) (Event, error) {
+// same pass when it can (Event.payload), instead of stepping over it. d,
+// when set, shares what recurs.
+func envelope(data []byte, d *Decoder, payloads bool) (Event, error) {
 	var ev Event
-	r := jsonReader{b: data, shared: shared, payloads: payloads}
+	r := jsonReader{b: data, d: d, payloads: payloads}
 	if r.envelope(&ev); r.end() {
 		return ev, nil
 	}

@@ -126,21 +126,81 @@ func TestDecodeEventGivesWhatEncodingJSONGives(t *testing.T) {
 	}
 }
 
-func TestADecodersSharedStringsAreBounded(t *testing.T) {
-	var d Decoder
-	for i := range 3 * maxShared {
-		ev := NewEvent("e", TenantID("org"+strconv.Itoa(i)), AggKey, "k", Meta{}, KeyInvalidated{})
-		b, err := json.Marshal(ev)
+func TestADecodersTablesAreBounded(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		max   int
+		event func(i int) Event
+		size  func(d *Decoder) int
+	}{
+		{"strings", maxShared, func(i int) Event {
+			return NewEvent("e", TenantID("org"+strconv.Itoa(i)), AggKey, "k", Meta{}, KeyInvalidated{})
+		}, func(d *Decoder) int { return len(d.strs) }},
+		{"metadata", maxSharedMetadata, func(i int) Event {
+			return NewEvent("e", "org", AggKey, "k", Meta{}, KeyCreated{KeyID: "k", Metadata: map[string]any{"n": float64(i)}})
+		}, func(d *Decoder) int { return len(d.metas) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var d Decoder
+			for i := range 3 * c.max {
+				ev := c.event(i)
+				b, err := json.Marshal(ev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := d.Event(b)
+				if err != nil || got.Tenant != ev.Tenant {
+					t.Fatalf("event %d: %v, tenant %q", i, err, got.Tenant)
+				}
+				if n := c.size(&d); n > c.max {
+					t.Fatalf("%d values shared after %d events", n, i+1)
+				}
+			}
+		})
+	}
+}
+
+// TestADecoderSharesMetadataSpeltAlike: keys whose metadata is the same
+// JSON hold one map; other metadata, or the same read without a Decoder,
+// gets its own.
+func TestADecoderSharesMetadataSpeltAlike(t *testing.T) {
+	decode := func(d *Decoder, md map[string]any) map[string]any {
+		t.Helper()
+		b, err := json.Marshal(NewEvent("e", "org", AggKey, "k", Meta{}, KeyCreated{KeyID: "k", Metadata: md}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := d.Event(b)
-		if err != nil || got.Tenant != ev.Tenant {
-			t.Fatalf("event %d: %v, tenant %q", i, err, got.Tenant)
+		ev, err := DecodeEvent(b)
+		if d != nil {
+			ev, err = d.Event(b)
 		}
-		if len(d.shared) > maxShared {
-			t.Fatalf("%d strings shared after %d events", len(d.shared), i+1)
+		if err != nil {
+			t.Fatal(err)
 		}
+		p, err := ev.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := p.(KeyCreated).Metadata
+		if !reflect.DeepEqual(got, md) {
+			t.Fatalf("metadata %v, want %v", got, md)
+		}
+		return got
+	}
+	same := func(a, b map[string]any) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	var d Decoder
+	team := map[string]any{"team": "infra", "tags": []any{"a"}}
+	first := decode(&d, team)
+	if !same(first, decode(&d, map[string]any{"team": "infra", "tags": []any{"a"}})) {
+		t.Error("the same metadata twice gave two maps")
+	}
+	if same(first, decode(&d, map[string]any{"team": "web"})) {
+		t.Error("other metadata gave the first map")
+	}
+	if same(decode(nil, team), decode(nil, team)) {
+		t.Error("decoding without a Decoder shared a map")
 	}
 }
 

@@ -23,8 +23,8 @@ type jsonReader struct {
 	bad bool
 	key []byte // the member name member() just read, without quotes
 
-	// shared, when set, holds strings to hand out again (Decoder).
-	shared map[string]string
+	// d, when set, holds values to hand out again (Decoder).
+	d *Decoder
 	// aggID is the event's aggregate id, which a payload often repeats.
 	aggID string
 	// payloads: decode an event's payload along with its envelope.
@@ -276,15 +276,40 @@ func (r *jsonReader) interned(m map[string]string) string {
 // of it that r.shared holds, if any (adding it).
 func (r *jsonReader) sharedStr() string {
 	tok, simple := r.strToken()
-	if !simple || r.shared == nil {
+	if !simple || r.d == nil {
 		return r.strOf(tok, simple)
 	}
-	if s, ok := r.shared[string(tok[1:len(tok)-1])]; ok {
+	if s, ok := r.d.strs[string(tok[1:len(tok)-1])]; ok {
 		return s
 	}
 	s := string(tok[1 : len(tok)-1])
-	r.shared[s] = s
+	r.d.strs[s] = s
 	return s
+}
+
+// metadata reads a key's metadata object. With a Decoder, an object spelt
+// byte for byte as one read before is that one's map: keys of one
+// application tend to carry the same metadata, and a map costs a few
+// hundred bytes a key to hold. The maps are never changed once decoded
+// (Key.Metadata), so sharing them is safe.
+func (r *jsonReader) metadata() map[string]any {
+	if r.d == nil {
+		return r.anyObject(0)
+	}
+	start := r.i
+	raw := r.raw()
+	if r.bad {
+		return nil
+	}
+	if m, ok := r.d.metas[string(raw)]; ok {
+		return m
+	}
+	r.i = start
+	m := r.anyObject(0)
+	if !r.bad {
+		r.d.metas[string(raw)] = m
+	}
+	return m
 }
 
 // aggIDOr reads a string, returned as r.aggID when equal to it.

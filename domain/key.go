@@ -29,10 +29,12 @@ type Key struct {
 	Hash            SecretHash
 	RoleDescriptors RoleDescriptors
 	LimitedBy       []RoleDescriptors
-	Metadata        map[string]any
-	Invalidated     bool
-	InvalidatedAt   time.Time
-	Updated         time.Time
+	// Metadata is never changed in place: keys with the same metadata may
+	// share one map (Decoder, and a snapshot's restore).
+	Metadata      map[string]any
+	Invalidated   bool
+	InvalidatedAt time.Time
+	Updated       time.Time
 	// Seq is the stream sequence of the key's last event: the expected
 	// last subject sequence of its next append.
 	Seq uint64

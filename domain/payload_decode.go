@@ -52,8 +52,8 @@ func fastKeyInvalidated(r *jsonReader) Payload {
 
 // decodeFast decodes b, a whole payload of type k, if a fast decoder takes
 // it.
-func decodeFast(k decoderKey, b []byte, shared map[string]string, aggID string) (Payload, bool) {
-	r := jsonReader{b: b, shared: shared, aggID: aggID}
+func decodeFast(k decoderKey, b []byte, d *Decoder, aggID string) (Payload, bool) {
+	r := jsonReader{b: b, d: d, aggID: aggID}
 	p, ok := fastPayload(&r, k)
 	return p, ok && r.end()
 }
@@ -102,7 +102,7 @@ func decodeKeyCreated(r *jsonReader, p *KeyCreated) {
 		case "metadata":
 			r.once(&seen, 1<<10)
 			if !r.isNull() {
-				p.Metadata = r.anyObject(0)
+				p.Metadata = r.metadata()
 			}
 		default:
 			r.fail()
@@ -145,7 +145,7 @@ func decodeKeyUpdated(r *jsonReader, p *KeyUpdated) {
 		case "metadata":
 			r.once(&seen, 1<<1)
 			if !r.isNull() {
-				m := r.anyObject(0)
+				m := r.metadata()
 				p.Metadata = &m
 			}
 		case "expires":
