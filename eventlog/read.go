@@ -182,6 +182,7 @@ func (l *Log) Scan(ctx context.Context, r Range, fn func(seq uint64, data []byte
 	if err != nil {
 		return unavailable("read", err)
 	}
+	defer l.dropReader(cons)
 	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
 	if err != nil {
 		return unavailable("read", err)
@@ -215,6 +216,21 @@ func (l *Log) Scan(ctx context.Context, r Range, fn func(seq uint64, data []byte
 			return nil
 		}
 	}
+}
+
+// dropReader deletes a finished read's consumer from the server. nats.go
+// leaves an ordered consumer there when its reader stops, for the server
+// to drop after five idle minutes: a server answering as-of queries and
+// exports would keep one, and its three goroutines, for every read of the
+// last five minutes. A delete that fails leaves it to that timeout.
+func (l *Log) dropReader(cons jetstream.Consumer) {
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.ackTimeout())
+	defer cancel()
+	_ = l.stream.DeleteConsumer(ctx, info.Name)
 }
 
 // rangeEnd is the sequence of the last event the read delivers: r.To

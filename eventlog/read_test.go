@@ -140,3 +140,35 @@ func TestReadRangeKeepsOrderAcrossDecodedBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestAReadLeavesNoConsumerBehind: however a read ends (at its end, told
+// to stop, cancelled), the server holds no consumer for it afterwards.
+func TestAReadLeavesNoConsumerBehind(t *testing.T) {
+	l := openReadLog(t)
+	consumers := func() int {
+		t.Helper()
+		info, err := l.stream.Info(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Consumers
+	}
+	before := consumers()
+	cancelled, cancel := context.WithCancel(t.Context())
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		r    Range
+		fn   func(domain.Event) error
+	}{
+		{"to the end", t.Context(), Range{}, func(domain.Event) error { return nil }},
+		{"one tenant", t.Context(), Range{Subject: TenantSubjects("t1")}, func(domain.Event) error { return nil }},
+		{"stopped", t.Context(), Range{}, func(domain.Event) error { return ErrStop }},
+		{"cancelled", cancelled, Range{}, func(domain.Event) error { cancel(); return nil }},
+	} {
+		_ = l.ReadRange(c.ctx, c.r, c.fn)
+		if n := consumers(); n != before {
+			t.Errorf("%s: %d consumers after the read, %d before", c.name, n, before)
+		}
+	}
+}
