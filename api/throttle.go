@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -181,7 +182,7 @@ func (s *Server) checkPassword(r *http.Request, name string, check func() (domai
 	now := s.now()
 	release, err := s.throttle.check(name, addr, now)
 	if err != nil {
-		s.log.Warn("authentication throttled", "user", name, "addr", addr)
+		s.log.Warn("authentication throttled", "user", loggedUser(name), "addr", addr)
 		return domain.Principal{}, err
 	}
 	// Deferred: a check that panics must not hold its keys forever.
@@ -194,6 +195,16 @@ func (s *Server) checkPassword(r *http.Request, name string, check func() (domai
 		s.throttle.failed(name, addr, now)
 	}
 	return p, err
+}
+
+// loggedUser is name as a log line may show it: a name no login can have
+// (too long, or with bytes a name never holds) is only described, since a
+// Basic header can make it a megabyte long.
+func loggedUser(name string) string {
+	if domain.ValidUserName(name) {
+		return name
+	}
+	return fmt.Sprintf("(not a user name, %d bytes)", len(name))
 }
 
 // sourceAddr is the request's peer address without its port.

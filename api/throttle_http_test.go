@@ -1,10 +1,17 @@
 package api_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/app"
 )
 
 // Password guessing over real HTTP: Basic on the console API, the console's
@@ -64,5 +71,55 @@ func checkThrottled(t *testing.T, status int, retryAfter string, body io.Reader)
 	}
 	if status != 429 || e.Status != 429 || e.Error.Type != "too_many_requests_exception" || e.Error.Reason == "" || retryAfter != "1" {
 		t.Fatalf("throttled answer: %d %+v Retry-After %q", status, e, retryAfter)
+	}
+}
+
+// lockedBuffer is a log destination the server's goroutines may share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A throttled attempt is logged, but a user name no login can have is not
+// copied into the log: a Basic header can make it a megabyte long.
+func TestThrottledAttemptsLogNoHugeName(t *testing.T) {
+	var logs lockedBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, err := app.Start(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", BootstrapOwner: owner + ":" + password,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	huge := basic(strings.Repeat("x", 64<<10) + ":guess")
+	throttled := false
+	for i := 0; i < 20 && !throttled; i++ {
+		res := call(t, "GET", a.URL()+"/_security/_authenticate", "", "", "Authorization", huge)
+		throttled = res.StatusCode == 429
+	}
+	if !throttled {
+		t.Fatal("20 wrong guesses with one name were never throttled")
+	}
+	out := logs.String()
+	if !strings.Contains(out, "authentication throttled") {
+		t.Fatalf("no throttle warning in the log:\n%.2000s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if len(line) > 1000 {
+			t.Fatalf("a log line of %d bytes: %.300s...", len(line), line)
+		}
 	}
 }
