@@ -46,12 +46,7 @@ func (s *Server) esProject(ref string) (*domain.Org, *domain.Project, bool) {
 			return def, pr, true
 		}
 	}
-	for _, o := range s.Dir.Orgs() {
-		if pr, ok := o.Projects[domain.ProjectID(ref)]; ok {
-			return o, pr, true
-		}
-	}
-	return nil, nil, false
+	return s.Dir.Project(domain.ProjectID(ref))
 }
 
 // esDefault is where "/" acts: project "default" of organization t, or of

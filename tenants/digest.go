@@ -53,6 +53,7 @@ func (d *Directory) Restore(b []byte) error {
 			o.Members = map[string]domain.Role{}
 		}
 		fresh.orgs[o.ID] = o
+		fresh.indexProjects(o)
 	}
 	for _, u := range s.Users {
 		fresh.users[u.Name] = u
@@ -64,7 +65,7 @@ func (d *Directory) Restore(b []byte) error {
 		fresh.nameClaims[k] = v
 	}
 	d.mu.Lock()
-	d.orgs, d.orgByName, d.users, d.nameClaims = fresh.orgs, fresh.orgByName, fresh.users, fresh.nameClaims
+	d.orgs, d.orgByName, d.users, d.nameClaims, d.projectOrg = fresh.orgs, fresh.orgByName, fresh.users, fresh.nameClaims, fresh.projectOrg
 	d.mu.Unlock()
 	return nil
 }

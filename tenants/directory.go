@@ -15,12 +15,15 @@ type Directory struct {
 	users     map[string]*domain.User
 	// nameClaims are organization-name claims: name -> org id.
 	nameClaims map[string]domain.TenantID
+	// projectOrg finds a project's organization by the project's id, which
+	// every Elasticsearch request under /projects/{id} needs.
+	projectOrg map[domain.ProjectID]domain.TenantID
 }
 
 // NewDirectory returns an empty directory.
 func NewDirectory() *Directory {
 	return &Directory{orgs: map[domain.TenantID]*domain.Org{}, orgByName: map[string]domain.TenantID{},
-		users: map[string]*domain.User{}, nameClaims: map[string]domain.TenantID{}}
+		users: map[string]*domain.User{}, nameClaims: map[string]domain.TenantID{}, projectOrg: map[domain.ProjectID]domain.TenantID{}}
 }
 
 // Apply folds organization and user events.
@@ -45,6 +48,7 @@ func (d *Directory) Apply(ev domain.Event) error {
 		}
 		d.orgs[id] = &next
 		d.orgByName[next.Name] = id
+		d.indexProjects(&next)
 	case domain.AggUser:
 		var u domain.User
 		if err := u.Apply(ev); err != nil {
@@ -60,6 +64,17 @@ func (d *Directory) Apply(ev domain.Event) error {
 		d.nameClaims[c.Name] = c.OrgID
 	}
 	return nil
+}
+
+// indexProjects adds o's projects to projectOrg. Project ids are UUIDs the
+// service draws, so no two organizations share one; were it otherwise, the
+// first to hold it keeps it.
+func (d *Directory) indexProjects(o *domain.Org) {
+	for id := range o.Projects {
+		if _, ok := d.projectOrg[id]; !ok {
+			d.projectOrg[id] = o.ID
+		}
+	}
 }
 
 // cloneOrg copies o so readers holding the old pointer never see a change.
@@ -88,6 +103,19 @@ func (d *Directory) Org(ref string) (*domain.Org, bool) {
 		return d.orgs[id], true
 	}
 	return nil, false
+}
+
+// Project finds a project of any organization by its id, and that
+// organization. The results are shared and must not be modified.
+func (d *Directory) Project(id domain.ProjectID) (*domain.Org, *domain.Project, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	o, ok := d.orgs[d.projectOrg[id]]
+	if !ok {
+		return nil, nil, false
+	}
+	pr, ok := o.Projects[id]
+	return o, pr, ok
 }
 
 // Orgs lists the organizations, sorted by name.

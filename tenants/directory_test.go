@@ -1,0 +1,104 @@
+package tenants
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/domain"
+)
+
+// orgEvents creates n organizations with a project each, and a second
+// project in the first one.
+func orgEvents(n int) (evs []domain.Event, projects []domain.ProjectID) {
+	seq := uint64(0)
+	add := func(org domain.TenantID, p domain.Payload) {
+		seq++
+		ev := domain.NewEvent(uuid.NewString(), org, domain.AggOrg, string(org), domain.Meta{}, p)
+		ev.Seq = seq
+		evs = append(evs, ev)
+	}
+	var orgs []domain.TenantID
+	for i := range n {
+		org := domain.NewTenantID()
+		orgs = append(orgs, org)
+		add(org, domain.OrgCreated{OrgID: org, Name: "org" + strconv.Itoa(i), Owner: "ann"})
+		p := domain.NewProjectID()
+		projects = append(projects, p)
+		add(org, domain.ProjectCreated{ProjectID: p, Name: "default"})
+	}
+	p := domain.NewProjectID()
+	projects = append(projects, p)
+	add(orgs[0], domain.ProjectCreated{ProjectID: p, Name: "second"})
+	return evs, projects
+}
+
+func TestDirectoryFindsAProjectByID(t *testing.T) {
+	evs, projects := orgEvents(3)
+	folded := NewDirectory()
+	for _, ev := range evs {
+		if err := folded.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := folded.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := NewDirectory()
+	if err := restored.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range map[string]*Directory{"folded": folded, "restored": restored} {
+		for i, id := range projects {
+			o, pr, ok := d.Project(id)
+			owner := i
+			if i == len(projects)-1 {
+				owner = 0 // the second project of the first organization
+			}
+			if !ok || pr.ID != id || o.Name != "org"+strconv.Itoa(owner) {
+				t.Errorf("%s: project %d: %v %+v in %+v, want it in org%d", name, i, ok, pr, o, owner)
+			}
+		}
+		if _, _, ok := d.Project(domain.NewProjectID()); ok {
+			t.Errorf("%s: an unknown project id was found", name)
+		}
+		if _, _, ok := d.Project(""); ok {
+			t.Errorf("%s: the empty project id was found", name)
+		}
+	}
+}
+
+// BenchmarkProjectByID finds a project by id among 10,000 organizations:
+// with the directory's index, and by a scan of Orgs() (how a request under
+// /projects/{id} found it before), the baseline.
+func BenchmarkProjectByID(b *testing.B) {
+	evs, projects := orgEvents(10_000)
+	d := NewDirectory()
+	for _, ev := range evs {
+		if err := d.Apply(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	id := projects[len(projects)/2]
+	b.Run("index", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, ok := d.Project(id); !ok {
+				b.Fatal("not found")
+			}
+		}
+	})
+	b.Run("scan-of-Orgs", func(b *testing.B) {
+		for b.Loop() {
+			found := false
+			for _, o := range d.Orgs() {
+				if _, found = o.Projects[id]; found {
+					break
+				}
+			}
+			if !found {
+				b.Fatal("not found")
+			}
+		}
+	})
+}
