@@ -125,7 +125,11 @@ func openBenchLog(tb testing.TB, dir string) *eventlog.Log {
 // part of a replay's cost that is not the projections'. A fourth is the raw
 // read again under the replay's collector setting (off up to a memory
 // limit): replay/raw-same-gc is the replay's cost with the collector's
-// share of the difference taken out.
+// share of the difference taken out. Page faults per event are reported
+// for the raw read and the replay: with the collector off, every byte a
+// replay allocates is memory the process touches for the first time,
+// unless an earlier run left it mapped, and each 4 KiB page of it costs
+// a fault.
 func BenchmarkReplay(b *testing.B) {
 	n := benchSize("KEYPLANE_BENCH_REPLAY_EVENTS", 200_000)
 	l := openBenchLog(b, b.TempDir())
@@ -162,19 +166,21 @@ func BenchmarkReplay(b *testing.B) {
 		defer replayingOffline()()
 		return raw()
 	}
-	var rawRate, replayRate, rawCPU, replayCPU, decodeRate, decodeCPU, rawGCRate, rawGCCPU []float64
+	var rawRate, replayRate, rawCPU, replayCPU, decodeRate, decodeCPU, rawGCRate, rawGCCPU, rawFaults, replayFaults, none []float64
 	for b.Loop() {
 		for _, m := range []struct {
-			run       func() error
-			rate, cpu *[]float64
-		}{{raw, &rawRate, &rawCPU}, {decodeOnly, &decodeRate, &decodeCPU}, {replay, &replayRate, &replayCPU}, {rawReplayGC, &rawGCRate, &rawGCCPU}} {
+			run               func() error
+			rate, cpu, faults *[]float64
+		}{{raw, &rawRate, &rawCPU, &rawFaults}, {decodeOnly, &decodeRate, &decodeCPU, &none},
+			{replay, &replayRate, &replayCPU, &replayFaults}, {rawReplayGC, &rawGCRate, &rawGCCPU, &none}} {
 			runtime.GC()
-			t0, c0 := time.Now(), cpuTime()
+			t0, c0, f0 := time.Now(), cpuTime(), pageFaults()
 			if err := m.run(); err != nil {
 				b.Fatal(err)
 			}
 			*m.rate = append(*m.rate, float64(n)/time.Since(t0).Seconds())
 			*m.cpu = append(*m.cpu, float64((cpuTime()-c0).Nanoseconds())/1e3/float64(n))
+			*m.faults = append(*m.faults, float64(pageFaults()-f0)/float64(n))
 		}
 	}
 	b.ReportMetric(median(rawRate), "raw-events/s")
@@ -186,6 +192,8 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportMetric(median(decodeCPU), "decode-only-cpu-µs/event")
 	b.ReportMetric(median(replayRate)/median(rawGCRate), "replay/raw-same-gc")
 	b.ReportMetric(median(rawGCCPU), "raw-same-gc-cpu-µs/event")
+	b.ReportMetric(median(rawFaults), "raw-faults/event")
+	b.ReportMetric(median(replayFaults), "replay-faults/event")
 }
 
 func median(v []float64) float64 {
@@ -195,6 +203,15 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// pageFaults is the number of page faults the process has taken so far
+// that needed no disk read: on a fresh page, that is the kernel handing
+// it over zeroed.
+func pageFaults() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Minflt
 }
 
 // cpuTime is the process's user plus system CPU time so far.
