@@ -1,0 +1,59 @@
+package domain
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// goldenKeyAndOrgEvents are the released versions of the events that
+// every key and organization writes, as testdata/events holds them.
+func goldenKeyAndOrgEvents(t *testing.T) []golden {
+	exp := time.Date(2027, 2, 28, 12, 0, 0, 0, time.UTC)
+	rds, err := ParseRoleDescriptors([]byte(`{"read_logs":{"cluster":["monitor"],"indices":[{"names":["logs-*"],"privileges":["read"]}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []golden{
+		{"KeyCreated.v1.json", KeyCreated{KeyID: "k1", Name: "deploy", Scope: ScopeProject, Project: "p1", Type: KeyPersonal,
+			Owner: Owner{User: "ann", Realm: RealmMembers}, Hash: "sha256:" + strings.Repeat("ab", 32), Expires: &exp,
+			RoleDescriptors: rds, LimitedBy: []RoleDescriptors{rds}, Metadata: map[string]any{"team": "infra", "tier": 2.0}}},
+		{"KeyInvalidated.v1.json", KeyInvalidated{Reason: "rotated"}},
+		{"OrgCreated.v1.json", OrgCreated{OrgID: "org1", Name: "acme", Owner: "ann"}},
+		{"OrgNameClaimed.v1.json", OrgNameClaimed{Name: "acme", OrgID: "org1"}},
+		{"ProjectCreated.v1.json", ProjectCreated{ProjectID: "p1", Name: "default"}},
+		{"MemberAdded.v1.json", MemberAdded{User: "bob", Role: RoleAdmin}},
+		{"ContactsSet.v1.json", ContactsSet{Emails: []string{"ops@example.com", "sre@example.com"}}},
+		{"UserCreated.v1.json", UserCreated{Name: "ann", Email: "ann@example.com", FullName: "Ann Smith",
+			PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"}},
+		{"IdempotencyKeyClaimed.v1.json", IdempotencyKeyClaimed{KeyID: "k1", Request: strings.Repeat("cd", 32)}},
+		{"SessionEnded.v1.json", SessionEnded{Session: strings.Repeat("ef", 32), Kind: SessionToken, User: "ann", Expires: exp}},
+	}
+}
+
+// TestKeyAndOrgEventsV1StayReadable reads the golden events: a released
+// version never changes meaning, and the current one is still written
+// byte for byte as it was.
+func TestKeyAndOrgEventsV1StayReadable(t *testing.T) {
+	checkGolden(t, goldenKeyAndOrgEvents(t))
+}
+
+// testOnlyEvents are registered by tests only (upcast_test.go).
+var testOnlyEvents = map[string]bool{"TestNote": true}
+
+// TestEveryReleasedEventVersionHasAGoldenFile: each event type and version
+// this binary reads has a golden file, so that no released version can
+// change meaning without a test failing.
+func TestEveryReleasedEventVersionHasAGoldenFile(t *testing.T) {
+	for k := range decoders {
+		if testOnlyEvents[k.typ] {
+			continue
+		}
+		name := fmt.Sprintf("testdata/events/%s.v%d.json", k.typ, k.v)
+		if _, err := os.Stat(name); err != nil {
+			t.Errorf("%s v%d has no golden file: %v", k.typ, k.v, err)
+		}
+	}
+}
