@@ -1,17 +1,16 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/keyplane/keyplane/app"
+	"github.com/keyplane/keyplane/internal/testlog"
 )
 
 // Password guessing over real HTTP: Basic on the console API, the console's
@@ -74,28 +73,10 @@ func checkThrottled(t *testing.T, status int, retryAfter string, body io.Reader)
 	}
 }
 
-// lockedBuffer is a log destination the server's goroutines may share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // A throttled attempt is logged, but a user name no login can have is not
 // copied into the log: a Basic header can make it a megabyte long.
 func TestThrottledAttemptsLogNoHugeName(t *testing.T) {
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	a, err := app.Start(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", BootstrapOwner: owner + ":" + password,

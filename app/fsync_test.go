@@ -1,27 +1,15 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/internal/testlog"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestRelaxedFsyncSaysSo: durability is only relaxed out loud.
 func TestRelaxedFsyncSaysSo(t *testing.T) {
@@ -29,7 +17,7 @@ func TestRelaxedFsyncSaysSo(t *testing.T) {
 		interval time.Duration
 		warns    bool
 	}{{0, false}, {2 * time.Minute, true}} {
-		var logs syncBuffer
+		var logs testlog.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		a, err := Start(ctx, Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, FsyncInterval: tt.interval,
 			Logger: slog.New(slog.NewTextHandler(&logs, nil)), Out: io.Discard})

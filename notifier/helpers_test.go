@@ -1,7 +1,6 @@
 package notifier_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/keyplane/keyplane/app"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/internal/testhttp"
+	"github.com/keyplane/keyplane/internal/testlog"
 	"github.com/keyplane/keyplane/internal/testsmtp"
 	"github.com/keyplane/keyplane/notifier"
 )
@@ -39,29 +39,11 @@ func (c *clock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
-// logBuffer collects the app's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // env is one running keyplane with its clock and log.
 type env struct {
 	*app.App
 	t    *testing.T
-	logs *logBuffer
+	logs *testlog.Buffer
 }
 
 // options for startApp.
@@ -79,7 +61,7 @@ func startApp(t *testing.T, o options) *env {
 	if o.dir == "" && o.natsURL == "" {
 		o.dir = t.TempDir()
 	}
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	var now func() time.Time
 	if o.clock != nil {
 		now = o.clock.Now
@@ -190,7 +172,7 @@ func events[P domain.Payload](t *testing.T, a *app.App) []P {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool, logs ...*logBuffer) {
+func waitFor(t *testing.T, what string, cond func() bool, logs ...*testlog.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
