@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
@@ -187,4 +189,24 @@ func FuzzBulkDeleteRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAServerWithoutTheSharedSecretSignsWithAKeyOfItsOwn: a Server built
+// without Commands (as the fuzz tests build it) signs access tokens with a
+// random key of its own, so that a token signed with an empty key, which
+// anyone could make, is refused.
+func TestAServerWithoutTheSharedSecretSignsWithAKeyOfItsOwn(t *testing.T) {
+	s := fuzzServer(t)
+	tok := esToken{Project: "p1", User: "ann", Expires: fuzzNow.Add(time.Hour).Unix()}
+	emptyKey := func(body string) []byte {
+		m := hmac.New(sha256.New, nil)
+		m.Write([]byte(body))
+		return m.Sum(nil)
+	}
+	if _, ok := s.parseToken(esTokenPrefix + seal(tok, emptyKey)); ok {
+		t.Fatal("a token signed with an empty key was accepted")
+	}
+	if got, ok := s.parseToken(s.signToken(tok)); !ok || got != tok {
+		t.Fatalf("the server's own token: %+v %v", got, ok)
+	}
 }

@@ -66,11 +66,24 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.mux = http.NewServeMux()
 	s.throttle = newThrottle()
-	if s.Commands != nil {
-		s.tokenKey = tokenKeyOf(s.Commands.SecretKey)
-	}
+	root := s.secretRoot()
+	s.tokenKey = tokenKeyOf(root)
+	s.sessions = newSessions(root)
 	s.routes()
 	return http.HandlerFunc(s.serve)
+}
+
+// secretRoot is what access tokens and console sessions are signed from:
+// the secret the replicas share, or, for a Server built without one (as
+// the fuzz tests build it), a random key of this process. Never an empty
+// key, with which anyone could sign.
+func (s *Server) secretRoot() []byte {
+	if s.Commands != nil && len(s.Commands.SecretKey) > 0 {
+		return s.Commands.SecretKey
+	}
+	root := make([]byte, 32)
+	_, _ = rand.Read(root)
+	return root
 }
 
 // serve wraps every request: request id, panic recovery, JSON 404/405.

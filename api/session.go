@@ -71,14 +71,9 @@ type sessions struct {
 	revoked map[[32]byte]time.Time // SHA-256 of the session id -> its expiry
 }
 
-// newSessions derives the signing key from root (the log's shared secret,
-// so that every replica derives the same key). Without a root, as when a
-// Server is built by hand, the key is random and sessions are per process.
+// newSessions derives the signing key from root (Server.secretRoot: the
+// log's shared secret, so that every replica derives the same key).
 func newSessions(root []byte) *sessions {
-	if len(root) == 0 {
-		root = make([]byte, 32)
-		_, _ = rand.Read(root)
-	}
 	m := hmac.New(sha256.New, root)
 	m.Write([]byte("keyplane console session v1"))
 	return &sessions{key: m.Sum(nil), revoked: map[[32]byte]time.Time{}}
@@ -217,11 +212,6 @@ func (s *Server) session(value string) (sessionClaims, error) {
 
 // consoleRoutes mounts the web console: its files and its session endpoints.
 func (s *Server) consoleRoutes() {
-	var root []byte
-	if s.Commands != nil {
-		root = s.Commands.SecretKey
-	}
-	s.sessions = newSessions(root)
 	files := console.Handler("/console/")
 	s.mux.Handle("GET /console/", s.browserOnly(files.ServeHTTP))
 	s.mux.HandleFunc("POST /console/login", s.browserOnly(s.consoleLogin))
