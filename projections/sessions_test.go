@@ -104,24 +104,47 @@ func TestARestoredEndedSessionsStillForgetsExpiredOnes(t *testing.T) {
 	}
 }
 
-// BenchmarkEndedSessionsApply folds one logout into a projection holding
-// n sessions that are still live: the cost of dropping expired entries
-// must not grow with those that are not.
+// BenchmarkEndedSessionsApply folds logouts into a projection that holds
+// n live sessions throughout: each logout comes a step after the last and
+// its session expires n steps later, so each one drops the session that
+// expired meanwhile. The cost of dropping expired entries must not grow
+// with those that are not.
 func BenchmarkEndedSessionsApply(b *testing.B) {
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	const step, run = time.Second, 1 << 15
 	for _, n := range []int{100, 10_000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			e := NewEndedSessions()
-			for i := range n {
-				if err := e.Apply(sessionEnded(fmt.Sprintf("%064x", i), t0, t0.Add(time.Hour))); err != nil {
+			// Session i ends at step i and expires n steps later. The events
+			// come decoded, as the runner hands them over.
+			events := make([]domain.Event, n+run)
+			for i := range events {
+				t := t0.Add(time.Duration(i) * step)
+				ev, err := sessionEnded(fmt.Sprintf("%064x", i), t, t.Add(time.Duration(n)*step)).Decoded()
+				if err != nil {
 					b.Fatal(err)
 				}
+				events[i] = ev
 			}
-			ev := sessionEnded(fmt.Sprintf("%064x", n), t0.Add(time.Minute), t0.Add(time.Hour))
+			var e *EndedSessions
+			next := len(events)
 			for b.Loop() {
-				if err := e.Apply(ev); err != nil {
+				if next == len(events) { // start over with n live sessions
+					b.StopTimer()
+					e, next = NewEndedSessions(), n
+					for _, ev := range events[:n] {
+						if err := e.Apply(ev); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+				}
+				if err := e.Apply(events[next]); err != nil {
 					b.Fatal(err)
 				}
+				next++
+			}
+			if live := len(e.m); live != n {
+				b.Fatalf("%d live sessions, want %d", live, n)
 			}
 		})
 	}
