@@ -78,9 +78,9 @@ func (p PastKeys) StatusTime(at AsOf) time.Time {
 func (p PastKeys) All(tenant domain.TenantID) []domain.Key {
 	p.mu.RLock()
 	out := make([]domain.Key, 0, len(p.byID))
-	for _, k := range p.byID {
-		if tenant == "" || k.Tenant == tenant {
-			out = append(out, *k)
+	for _, ref := range p.byID {
+		if tenant == "" || ref.key.Tenant == tenant {
+			out = append(out, *ref.key)
 		}
 	}
 	p.mu.RUnlock()

@@ -9,7 +9,7 @@ import "github.com/keyplane/keyplane/domain"
 func (ks *Keys) Scan(t domain.TenantID, fn func(*domain.Key)) {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
-	for _, k := range ks.byTenant[t] {
+	for _, k := range ks.tenant(t) {
 		fn(k)
 	}
 }

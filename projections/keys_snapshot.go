@@ -24,8 +24,8 @@ func (ks *Keys) Snapshot() ([]byte, error) { return ks.Capture()() }
 func (ks *Keys) Capture() func() ([]byte, error) {
 	ks.mu.RLock()
 	keys := make([]*domain.Key, 0, len(ks.byID))
-	for _, k := range ks.byID {
-		keys = append(keys, k)
+	for _, ref := range ks.byID {
+		keys = append(keys, ref.key)
 	}
 	ks.mu.RUnlock()
 	return func() ([]byte, error) {
@@ -42,64 +42,54 @@ func (ks *Keys) Capture() func() ([]byte, error) {
 }
 
 // Restore replaces the key list with a snapshot's. The keys live in one
-// slab: a million of them cost one allocation, not a million. Both maps
-// are made at their final size (growing a map of a million keys rehashes
-// it over and over); byID is filled on another goroutine while the keys
-// are still being decoded, byTenant once their tenants are counted.
+// slab: a million of them cost one allocation, not a million. byID is made
+// at its final size (growing a map of a million keys rehashes it over and
+// over), and it and the tenants' lists are filled on another goroutine
+// while the keys are still being decoded.
 func (ks *Keys) Restore(b []byte) error {
 	r := reader{buf: b}
 	n := r.count()
 	slab := make([]domain.Key, n)
-	byID := make(map[domain.KeyID]*domain.Key, n)
+	fresh := &Keys{byID: make(map[domain.KeyID]keyRef, n), byTenant: map[domain.TenantID]*tenantKeys{}}
 	decoded := make(chan []domain.Key, 16)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for run := range decoded {
 			for i := range run {
-				byID[run[i].ID] = &run[i]
+				k := &run[i]
+				fresh.byID[k.ID] = fresh.add(k.Tenant, k)
 			}
 		}
 	})
-	perTenant, err := decodeKeys(&r, slab, decoded)
+	err := decodeKeys(&r, slab, decoded)
 	close(decoded)
+	wg.Wait()
 	if err == nil {
 		err = r.done()
 	}
 	if err != nil {
-		wg.Wait()
 		return err
 	}
-	byTenant := make(map[domain.TenantID]map[domain.KeyID]*domain.Key, len(perTenant))
-	for t, c := range perTenant {
-		byTenant[t] = make(map[domain.KeyID]*domain.Key, c)
-	}
-	for i := range slab {
-		k := &slab[i]
-		byTenant[k.Tenant][k.ID] = k
-	}
-	wg.Wait()
 	ks.mu.Lock()
-	ks.byID, ks.byTenant = byID, byTenant
+	ks.byID, ks.byTenant = fresh.byID, fresh.byTenant
 	ks.mu.Unlock()
 	return nil
 }
 
 // decodeKeys decodes the slab's keys, handing each run of them to decoded
-// as it is done, and counts them per tenant.
-func decodeKeys(r *reader, slab []domain.Key, decoded chan<- []domain.Key) (map[domain.TenantID]int, error) {
+// as it is done.
+func decodeKeys(r *reader, slab []domain.Key, decoded chan<- []domain.Key) error {
 	const run = 4096
-	perTenant := map[domain.TenantID]int{}
 	for start := 0; start < len(slab); start += run {
 		keys := slab[start:min(start+run, len(slab))]
 		for i := range keys {
 			if err := decodeKey(r, &keys[i]); err != nil {
-				return nil, err
+				return err
 			}
-			perTenant[keys[i].Tenant]++
 		}
 		decoded <- keys
 	}
-	return perTenant, nil
+	return nil
 }
 
 func encodeKey(w *writer, k *domain.Key) error {
