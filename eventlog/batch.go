@@ -362,8 +362,10 @@ func (c *committer) acker() {
 	defer close(c.ackerDone)
 	for ps := range c.acks {
 		for _, p := range ps {
-			res := result{err: unavailable("append", p.err)}
-			if p.err == nil {
+			var res result
+			if p.err != nil {
+				res.err = unavailable("append", p.err)
+			} else {
 				seq, err := c.l.awaitAck(p.r.ctx, p.r.apps[0], p.ack)
 				res = result{seqs: []uint64{seq}, err: err}
 			}
