@@ -73,19 +73,8 @@ func TestKeyIndexFoldsProjectKeys(t *testing.T) {
 
 func TestKeyIndexSnapshotRestoresTheSameState(t *testing.T) {
 	folded := NewKeyIndex()
-	for _, ev := range keyIndexEvents(t) {
-		if err := folded.Apply(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := folded.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	restored := NewKeyIndex()
-	if err := restored.Restore(b); err != nil {
-		t.Fatal(err)
-	}
+	fold(t, []Snapshotter{folded}, keyIndexEvents(t))
+	restored := restoreInto(t, folded, NewKeyIndex())
 	d1, d2 := digests(t, []Snapshotter{folded}), digests(t, []Snapshotter{restored})
 	if !maps.Equal(d1, d2) || restored.Len() != 2 {
 		t.Fatal("restored index differs from the folded one")

@@ -46,14 +46,7 @@ func TestKeysListEachTenantsLatestVersions(t *testing.T) {
 	tail := []domain.Event{created(6, "o1", "d"), keyEvent(7, "o2", "c", domain.KeyInvalidated{}), keyEvent(8, "o1", "a", domain.KeyInvalidated{})}
 	folded := NewKeys()
 	fold(t, []Snapshotter{folded}, head)
-	snap, err := folded.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	restored := NewKeys()
-	if err := restored.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
+	restored := restoreInto(t, folded, NewKeys())
 	for _, c := range []struct {
 		name   string
 		events []domain.Event

@@ -83,20 +83,9 @@ func TestARestoredEndedSessionsStillForgetsExpiredOnes(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	h1, h2 := strings.Repeat("a", 64), strings.Repeat("b", 64)
 	e := NewEndedSessions()
-	if err := e.Apply(sessionEnded(h1, t0, t0.Add(time.Hour))); err != nil {
-		t.Fatal(err)
-	}
-	snap, _ := e.Snapshot()
-	restored := NewEndedSessions()
-	if err := restored.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
-	later := sessionEnded(h2, t0.Add(2*time.Hour), t0.Add(9*time.Hour))
-	for _, p := range []*EndedSessions{e, restored} {
-		if err := p.Apply(later); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fold(t, []Snapshotter{e}, []domain.Event{sessionEnded(h1, t0, t0.Add(time.Hour))})
+	restored := restoreInto(t, e, NewEndedSessions())
+	fold(t, []Snapshotter{e, restored}, []domain.Event{sessionEnded(h2, t0.Add(2*time.Hour), t0.Add(9*time.Hour))})
 	a, _ := e.Snapshot()
 	b, _ := restored.Snapshot()
 	if !bytes.Equal(a, b) || restored.Ended(h1) || !restored.Ended(h2) {

@@ -66,6 +66,19 @@ func digests(t *testing.T, ps []Snapshotter) map[string]string {
 	return out
 }
 
+// restoreInto restores a snapshot of from into to, and returns to.
+func restoreInto[S Snapshotter](t *testing.T, from, to S) S {
+	t.Helper()
+	b, err := from.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := to.Restore(b); err != nil {
+		t.Fatal(err)
+	}
+	return to
+}
+
 func TestARestoredProjectionEqualsTheFoldedOneAndKeepsFolding(t *testing.T) {
 	evs := richTrail(t)
 	head, tail := evs[:len(evs)-3], evs[len(evs)-3:]
