@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/keyplane/keyplane/app"
 	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/keyplane/keyplane/projections"
 )
 
@@ -38,25 +38,11 @@ func rpStart(t *testing.T, dir, natsListen string) *app.App {
 // rpDo sends one request as the owner and decodes the JSON answer.
 func rpDo(t *testing.T, a *app.App, method, path string, body any, want int) map[string]any {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+	res := testhttp.Do(t, method, a.URL()+path, body, "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(rpOwner)))
+	if res.Status != want {
+		t.Fatalf("%s %s: %d, want %d: %s", method, path, res.Status, want, res.Raw)
 	}
-	req, _ := http.NewRequest(method, a.URL()+path, rd)
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(rpOwner)))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		t.Fatalf("%s %s: %d, want %d: %s", method, path, res.StatusCode, want, raw)
-	}
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return out
+	return res.Body
 }
 
 // rpHistory creates two keys, revokes one, and returns the revoked key's
