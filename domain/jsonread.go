@@ -273,7 +273,7 @@ func (r *jsonReader) interned(m map[string]string) string {
 }
 
 // sharedStr reads a string that is likely to recur, and returns the copy
-// of it that r.shared holds, if any (adding it).
+// of it that the Decoder holds, if any (adding it).
 func (r *jsonReader) sharedStr() string {
 	tok, simple := r.strToken()
 	if !simple || r.d == nil {
