@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,16 +45,24 @@ func TestKeyAndOrgEventsV1StayReadable(t *testing.T) {
 var testOnlyEvents = map[string]bool{"TestNote": true}
 
 // TestEveryReleasedEventVersionHasAGoldenFile: each event type and version
-// this binary reads has a golden file, so that no released version can
-// change meaning without a test failing.
+// this binary reads has a golden file, and a payload in one of the golden
+// tables that file must decode to, so that no released version can change
+// meaning without a test failing.
 func TestEveryReleasedEventVersionHasAGoldenFile(t *testing.T) {
+	checked := map[string]bool{}
+	for _, g := range slices.Concat(goldenKeyAndOrgEvents(t), goldenRealmEvents(t), goldenNoticeEvents()) {
+		checked[g.file] = true
+	}
 	for k := range decoders {
 		if testOnlyEvents[k.typ] {
 			continue
 		}
-		name := fmt.Sprintf("testdata/events/%s.v%d.json", k.typ, k.v)
-		if _, err := os.Stat(name); err != nil {
+		file := fmt.Sprintf("%s.v%d.json", k.typ, k.v)
+		if _, err := os.Stat("testdata/events/" + file); err != nil {
 			t.Errorf("%s v%d has no golden file: %v", k.typ, k.v, err)
+		}
+		if !checked[file] {
+			t.Errorf("%s v%d: no golden table says what %s decodes to", k.typ, k.v, file)
 		}
 	}
 }

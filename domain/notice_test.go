@@ -152,15 +152,21 @@ func TestNoticeRecipientsEachAddressOnce(t *testing.T) {
 // TestNoticeEventsV1StayReadable reads the golden v1 events: a released
 // version never changes meaning.
 func TestNoticeEventsV1StayReadable(t *testing.T) {
+	checkGolden(t, goldenNoticeEvents())
+}
+
+// goldenNoticeEvents are the released versions of the expiry notices'
+// events, as testdata/events holds them.
+func goldenNoticeEvents() []golden {
 	exp := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	checkGolden(t, []golden{
+	return []golden{
 		{"ExpiryNoticeRecorded.v1.json", ExpiryNoticeRecorded{KeyID: "k1", Window: NoticeWindow(7 * day), Expires: exp,
 			Recipients: []string{"carol@example.com", "ops@example.com"}}},
 		{"NoticeDelivered.v1.json", NoticeDelivered{Recipient: "ops@example.com", Attempts: 2, MessageID: "0123456789abcdef0123456789abcdef@example.com"}},
 		{"NoticeFailed.v1.json", NoticeFailed{Recipient: "ops@example.com", Attempts: 12, Error: "dial tcp 127.0.0.1:25: connection refused"}},
 		{"NoticeCanceled.v1.json", NoticeCanceled{Reason: "the key was revoked"}},
 		{"KeyExpired.v1.json", KeyExpired{Expires: exp}},
-	})
+	}
 }
 
 func TestKeyExpiredKeepsTheKeyAndMovesItsSequence(t *testing.T) {
