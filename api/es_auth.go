@@ -38,15 +38,20 @@ func (s *Server) es(h esHandler) http.HandlerFunc {
 	}
 }
 
-// esProject resolves {project}: a project id of any organization, or a
-// project name of the "default" organization.
+// esProject resolves {project}: a project id of any organization, or else
+// a project name of the "default" organization. Ids come first, so that
+// no project of "default" can be named into another organization's
+// address.
 func (s *Server) esProject(ref string) (*domain.Org, *domain.Project, bool) {
+	if o, pr, ok := s.Dir.Project(domain.ProjectID(ref)); ok {
+		return o, pr, true
+	}
 	if def, ok := s.Dir.Org("default"); ok {
 		if pr, ok := def.ProjectNamed(ref); ok {
 			return def, pr, true
 		}
 	}
-	return s.Dir.Project(domain.ProjectID(ref))
+	return nil, nil, false
 }
 
 // esDefault is where "/" acts: project "default" of organization t, or of

@@ -257,3 +257,16 @@ func TestManageOwnReachesOnlyOwnKeys(t *testing.T) {
 		t.Fatalf("owner=true invalidation: %s", inv.raw)
 	}
 }
+
+// A project id reaches its project whatever the organization "default"
+// names its own projects: a default project named after another
+// organization's project id must not take that project's address.
+func TestProjectIDsComeBeforeDefaultProjectNames(t *testing.T) {
+	a := startApp(t)
+	owner := basic(ownerAuth)
+	acme := esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "acme"}`).must(t, 201).str("id")
+	id := esDo(t, "POST", a.URL()+"/api/v1/orgs/"+acme+"/projects", owner, `{"name": "p"}`).must(t, 201).str("id")
+	key := esDo(t, "POST", a.URL()+"/projects/"+id+"/_security/api_key", owner, `{"name": "k"}`).must(t, 200)
+	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "`+id+`"}`).must(t, 201)
+	esDo(t, "GET", a.URL()+"/projects/"+id+"/_security/_authenticate", "ApiKey "+key.str("encoded"), nil).must(t, 200)
+}
