@@ -35,20 +35,7 @@ func orgEvents(n int) (evs []domain.Event, projects []domain.ProjectID) {
 
 func TestDirectoryFindsAProjectByID(t *testing.T) {
 	evs, projects := orgEvents(3)
-	folded := NewDirectory()
-	for _, ev := range evs {
-		if err := folded.Apply(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	snap, err := folded.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	restored := NewDirectory()
-	if err := restored.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
+	folded, restored := foldAndRestore(t, NewDirectory, evs)
 	for name, d := range map[string]*Directory{"folded": folded, "restored": restored} {
 		for i, id := range projects {
 			o, pr, ok := d.Project(id)
@@ -74,12 +61,7 @@ func TestDirectoryFindsAProjectByID(t *testing.T) {
 // /projects/{id} found it before), the baseline.
 func BenchmarkProjectByID(b *testing.B) {
 	evs, projects := orgEvents(10_000)
-	d := NewDirectory()
-	for _, ev := range evs {
-		if err := d.Apply(ev); err != nil {
-			b.Fatal(err)
-		}
-	}
+	d := fold(b, NewDirectory(), evs)
 	id := projects[len(projects)/2]
 	b.Run("index", func(b *testing.B) {
 		for b.Loop() {

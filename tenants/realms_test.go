@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
-	"github.com/keyplane/keyplane/projections"
 )
 
 func realmEvents() []domain.Event {
@@ -30,12 +29,7 @@ func realmEvents() []domain.Event {
 }
 
 func TestRealmsFoldAndAnswer(t *testing.T) {
-	rs := NewRealms()
-	for _, ev := range realmEvents() {
-		if err := rs.Apply(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rs := fold(t, NewRealms(), realmEvents())
 	p, roles, missing, ok := rs.Principal("org1", "p1", "u1")
 	if !ok || len(roles) != 1 || roles[0] != "user_role" || len(missing) != 1 || !p.PermissionIn("org1").HasCluster("manage_own_api_key") {
 		t.Fatalf("u1: %+v %v %v %v", p, roles, missing, ok)
@@ -66,28 +60,7 @@ func TestRealmsFoldAndAnswer(t *testing.T) {
 }
 
 func TestRealmsSnapshotRestoresTheSameState(t *testing.T) {
-	folded := NewRealms()
-	for _, ev := range realmEvents() {
-		if err := folded.Apply(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := folded.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	restored := NewRealms()
-	if err := restored.Restore(b); err != nil {
-		t.Fatal(err)
-	}
-	_, d1, ok1, err1 := projections.DigestOf(folded)
-	_, d2, ok2, err2 := projections.DigestOf(restored)
-	if !ok1 || !ok2 || err1 != nil || err2 != nil || d1 == "" {
-		t.Fatalf("realms have no digest: %v %v %v %v", ok1, ok2, err1, err2)
-	}
-	if d1 != d2 {
-		t.Fatal("restored realms differ from folded ones")
-	}
+	_, restored := foldAndRestore(t, NewRealms, realmEvents())
 	if u, ok := restored.User("org1", "p1", "u1"); !ok || !CheckPassword(u.PasswordHash, "secret-1") {
 		t.Fatal("the password hash survives a restore")
 	}
