@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -77,14 +76,7 @@ func checkThrottled(t *testing.T, status int, retryAfter string, body io.Reader)
 // copied into the log: a Basic header can make it a megabyte long.
 func TestThrottledAttemptsLogNoHugeName(t *testing.T) {
 	var logs testlog.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	a, err := app.Start(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", BootstrapOwner: owner + ":" + password,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
+	a := startAppIn(t, t.TempDir(), func(c *app.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	huge := basic(strings.Repeat("x", 64<<10) + ":guess")
 	throttled := false
 	for i := 0; i < 20 && !throttled; i++ {
