@@ -1,8 +1,6 @@
 package api
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"net/http"
 	"strings"
 	"time"
@@ -33,22 +31,14 @@ const esTokenPrefix = "kpt1."
 // tokenKeyOf derives the signing key of access tokens from the shared
 // secret, so that it is never the secret of idempotent creates itself.
 // Handler derives it once, not on every Bearer request.
-func tokenKeyOf(secret []byte) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("keyplane es oauth2 token v1"))
-	return m.Sum(nil)
-}
+func tokenKeyOf(secret []byte) []byte { return hmacSHA256(secret, "keyplane es oauth2 token v1") }
 
 func (s *Server) signToken(t esToken) string {
 	return esTokenPrefix + seal(t, s.tokenMAC)
 }
 
 // tokenMAC signs and checks the claims of access tokens (sealed.go).
-func (s *Server) tokenMAC(body string) []byte {
-	m := hmac.New(sha256.New, s.tokenKey)
-	m.Write([]byte(body))
-	return m.Sum(nil)
-}
+func (s *Server) tokenMAC(body string) []byte { return hmacSHA256(s.tokenKey, body) }
 
 // readToken verifies a token's signature and lifetime, and that it was not
 // invalidated.

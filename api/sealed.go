@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"strings"
 )
@@ -12,6 +13,16 @@ import (
 
 // maxSealed bounds what unseal reads: claims are well under it.
 const maxSealed = 1024
+
+// hmacSHA256 is the HMAC-SHA256 of parts, one after the other, under key:
+// the keys derived from the shared secret and the MACs made with them.
+func hmacSHA256(key []byte, parts ...string) []byte {
+	m := hmac.New(sha256.New, key)
+	for _, p := range parts {
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
+}
 
 // seal encodes v's claims and signs them with mac.
 func seal(v any, mac func(body string) []byte) string {

@@ -74,18 +74,10 @@ type sessions struct {
 // newSessions derives the signing key from root (Server.secretRoot: the
 // log's shared secret, so that every replica derives the same key).
 func newSessions(root []byte) *sessions {
-	m := hmac.New(sha256.New, root)
-	m.Write([]byte("keyplane console session v1"))
-	return &sessions{key: m.Sum(nil), revoked: map[[32]byte]time.Time{}}
+	return &sessions{key: hmacSHA256(root, "keyplane console session v1"), revoked: map[[32]byte]time.Time{}}
 }
 
-func (ss *sessions) mac(label, v string) []byte {
-	m := hmac.New(sha256.New, ss.key)
-	m.Write([]byte(label))
-	m.Write([]byte{0})
-	m.Write([]byte(v))
-	return m.Sum(nil)
-}
+func (ss *sessions) mac(label, v string) []byte { return hmacSHA256(ss.key, label, "\x00", v) }
 
 var b64 = base64.RawURLEncoding
 
