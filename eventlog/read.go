@@ -55,17 +55,33 @@ func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) erro
 			}
 		}()
 	}
+	err, early := deliver(ordered, spare, fn)
+	// However the read ends, its scan has ended when ReadRange returns, and
+	// with it the read's consumer on the server (dropReader).
+	cancel()
+	for range ordered { // a scan blocked on a full channel sees the cancel
+	}
+	scanned := <-scanErr
+	if early {
+		return err
+	}
+	return scanned
+}
+
+// deliver hands the events of the batches in ordered to fn, in order, each
+// once decoded. early says fn or a batch ended the read before ordered did.
+func deliver(ordered <-chan *readBatch, spare chan<- []domain.Event, fn func(domain.Event) error) (err error, early bool) {
 	for b := range ordered {
 		<-b.done
 		if b.err != nil {
-			return b.err
+			return b.err, true
 		}
 		for _, ev := range b.events {
 			if err := fn(ev); err != nil {
 				if errors.Is(err, ErrStop) {
-					return nil
+					return nil, true
 				}
-				return err
+				return err, true
 			}
 		}
 		clear(b.events) // drop what they point to
@@ -74,7 +90,7 @@ func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) erro
 		default:
 		}
 	}
-	return <-scanErr
+	return nil, false
 }
 
 // scanBatches reads r in batches, each sent in log order to ordered (where
