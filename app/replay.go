@@ -30,19 +30,20 @@ func offline(cfg Config, log *eventlog.Log) *App {
 
 // Rebuild folds every projection, wired as Start wires them, from the first
 // event of the log up to sequence to (0: the last one), and returns their
-// runner. progress, when set, is called with each applied sequence. It is
+// runner. progress, when set, is called with the last sequence of each run
+// of events applied. It is
 // meant for a process that does little else meanwhile (keyplane replay):
 // the collector is off up to a memory limit while it runs (replayingOffline).
 func Rebuild(ctx context.Context, cfg Config, log *eventlog.Log, to uint64, progress func(seq uint64)) (*projections.Runner, error) {
 	a := offline(cfg, log)
 	defer replayingOffline()()
 	reserve(ctx, log, a.Runner)
-	err := log.ReadRange(ctx, eventlog.Range{To: to}, func(ev domain.Event) error {
-		if err := a.Runner.Apply(ev); err != nil {
+	err := log.ReadBatches(ctx, eventlog.Range{To: to}, func(evs []domain.Event) error {
+		if err := a.Runner.ApplyAll(evs); err != nil {
 			return err
 		}
 		if progress != nil {
-			progress(ev.Seq)
+			progress(evs[len(evs)-1].Seq)
 		}
 		return nil
 	})
@@ -66,7 +67,7 @@ func Restarted(ctx context.Context, cfg Config, log *eventlog.Log, to uint64) (r
 		return nil, from, domain.Invalid("the snapshot (sequence %d) is past sequence %d", from, to)
 	}
 	defer replayingOffline()()
-	err = log.ReadRange(ctx, eventlog.Range{From: from + 1, To: to}, a.Runner.Apply)
+	err = log.ReadBatches(ctx, eventlog.Range{From: from + 1, To: to}, a.Runner.ApplyAll)
 	return a.Runner, from, err
 }
 

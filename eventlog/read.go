@@ -34,16 +34,30 @@ func KeySubjects(t domain.TenantID) string { return "kp." + string(t) + "." + do
 // as-of query and an export read history. Events come with their payload
 // decoded (domain.Event.Decoded); an event this binary cannot decode comes
 // as it is, for fn to judge.
+func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) error) error {
+	return l.ReadBatches(ctx, r, func(evs []domain.Event) error {
+		for _, ev := range evs {
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ReadBatches is ReadRange delivering runs of consecutive events: what a
+// fold of millions takes, paying per run what it would otherwise pay per
+// event (Runner.ApplyAll). evs is fn's only during the call.
 //
 // Decoding JSON is most of what a replay costs, so it runs on other
 // goroutines, a few batches ahead of fn, while fn folds in order.
-func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) error) error {
+func (l *Log) ReadBatches(ctx context.Context, r Range, fn func(evs []domain.Event) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ordered := make(chan *readBatch, 2*readWorkers)
 	work := make(chan *readBatch, 2*readWorkers)
-	// fn gets copies of the events, so a batch's array of them is free
-	// again once fn saw them all: spare hands it to the next batch.
+	// A batch's array of events is free again once fn returned: spare
+	// hands it to the next batch.
 	spare := make(chan []domain.Event, 2*readWorkers+2)
 	scanErr := make(chan error, 1)
 	go func() { scanErr <- l.scanBatches(ctx, r, ordered, work) }()
@@ -56,8 +70,8 @@ func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) erro
 		}()
 	}
 	err, early := deliver(ordered, spare, fn)
-	// However the read ends, its scan has ended when ReadRange returns, and
-	// with it the read's consumer on the server (dropReader).
+	// However the read ends, its scan has ended when ReadBatches returns,
+	// and with it the read's consumer on the server (dropReader).
 	cancel()
 	for range ordered { // a scan blocked on a full channel sees the cancel
 	}
@@ -68,21 +82,19 @@ func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) erro
 	return scanned
 }
 
-// deliver hands the events of the batches in ordered to fn, in order, each
-// once decoded. early says fn or a batch ended the read before ordered did.
-func deliver(ordered <-chan *readBatch, spare chan<- []domain.Event, fn func(domain.Event) error) (err error, early bool) {
+// deliver hands the batches in ordered to fn, in order, each once decoded.
+// early says fn or a batch ended the read before ordered did.
+func deliver(ordered <-chan *readBatch, spare chan<- []domain.Event, fn func([]domain.Event) error) (err error, early bool) {
 	for b := range ordered {
 		<-b.done
 		if b.err != nil {
 			return b.err, true
 		}
-		for _, ev := range b.events {
-			if err := fn(ev); err != nil {
-				if errors.Is(err, ErrStop) {
-					return nil, true
-				}
-				return err, true
+		if err := fn(b.events); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil, true
 			}
+			return err, true
 		}
 		clear(b.events) // drop what they point to
 		select {

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"testing"
@@ -121,6 +122,21 @@ func TestReadRangeKeepsOrderAcrossDecodedBatches(t *testing.T) {
 		if r != strconv.Itoa(i) {
 			t.Fatalf("event %d carries %s: out of order", i, r)
 		}
+	}
+	// ReadBatches delivers the same events, in runs of consecutive ones.
+	next, runs := uint64(6), 0
+	err = l.ReadBatches(ctx, Range{From: 6}, func(evs []domain.Event) error {
+		runs++
+		for _, ev := range evs {
+			if ev.Seq != next {
+				return fmt.Errorf("run %d: sequence %d where %d was due", runs, ev.Seq, next)
+			}
+			next++
+		}
+		return nil
+	})
+	if err != nil || next != 6+n || runs < 2 {
+		t.Fatalf("read up to %d in %d runs: %v", next, runs, err)
 	}
 	stopAt, boom := readBatchSize+5, errors.New("boom")
 	for _, c := range []struct {

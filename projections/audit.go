@@ -103,6 +103,20 @@ func Audited(ev domain.Event) bool {
 
 // Apply indexes one event.
 func (a *Audit) Apply(ev domain.Event) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.apply(ev)
+}
+
+// ApplyAll indexes a run of events (BatchApplier).
+func (a *Audit) ApplyAll(evs []domain.Event) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return applyEach(evs, a.apply)
+}
+
+// apply indexes one event; a.mu is held.
+func (a *Audit) apply(ev domain.Event) error {
 	if !Audited(ev) {
 		return nil
 	}
@@ -123,8 +137,6 @@ func (a *Audit) Apply(ev domain.Event) error {
 			project = x.ProjectID
 		}
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	r := auditRec{seq: ev.Seq, nanos: ev.Time.UnixNano(), actor: a.actors.id(ev.Actor), typ: uint16(a.types.id(ev.Type))}
 	switch ev.AggType {
 	case domain.AggKey:

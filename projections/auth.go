@@ -35,6 +35,20 @@ func (a *AuthIndex) Reserve(n int) {
 
 // Apply folds key events.
 func (a *AuthIndex) Apply(ev domain.Event) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.apply(ev)
+}
+
+// ApplyAll folds a run of events (BatchApplier).
+func (a *AuthIndex) ApplyAll(evs []domain.Event) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return applyEach(evs, a.apply)
+}
+
+// apply folds one event; a.mu is held.
+func (a *AuthIndex) apply(ev domain.Event) error {
 	if ev.AggType != domain.AggKey {
 		return nil
 	}
@@ -43,8 +57,6 @@ func (a *AuthIndex) Apply(ev domain.Event) error {
 		return err
 	}
 	id := domain.KeyID(ev.AggID)
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	e := a.entries[id]
 	switch x := p.(type) {
 	case domain.KeyCreated:

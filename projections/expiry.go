@@ -65,6 +65,20 @@ func (x *Expiry) Windows() []domain.NoticeWindow { return x.windows }
 
 // Apply folds key events and recorded notices; everything else is ignored.
 func (x *Expiry) Apply(ev domain.Event) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.apply(ev)
+}
+
+// ApplyAll folds a run of events (BatchApplier).
+func (x *Expiry) ApplyAll(evs []domain.Event) (int, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return applyEach(evs, x.apply)
+}
+
+// apply folds one event; x.mu is held.
+func (x *Expiry) apply(ev domain.Event) error {
 	if ev.AggType != domain.AggKey && ev.AggType != domain.AggNotice {
 		return nil
 	}
@@ -72,8 +86,6 @@ func (x *Expiry) Apply(ev domain.Event) error {
 	if err != nil {
 		return err
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	if ev.AggType == domain.AggNotice {
 		if n, ok := p.(domain.ExpiryNoticeRecorded); ok {
 			x.noticed(n)

@@ -58,6 +58,20 @@ func (ix *KeyIndex) intern(p string) string {
 
 // Apply folds key events.
 func (ix *KeyIndex) Apply(ev domain.Event) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.apply(ev)
+}
+
+// ApplyAll folds a run of events (BatchApplier).
+func (ix *KeyIndex) ApplyAll(evs []domain.Event) (int, error) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return applyEach(evs, ix.apply)
+}
+
+// apply folds one event; ix.mu is held.
+func (ix *KeyIndex) apply(ev domain.Event) error {
 	if ev.AggType != domain.AggKey {
 		return nil
 	}
@@ -66,8 +80,6 @@ func (ix *KeyIndex) Apply(ev domain.Event) error {
 		return err
 	}
 	id := domain.KeyID(ev.AggID)
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
 	if c, ok := p.(domain.KeyCreated); ok {
 		ix.create(ev, c)
 		return nil

@@ -49,11 +49,23 @@ func (ks *Keys) Reserve(n int) {
 
 // Apply folds key events; other aggregates are ignored.
 func (ks *Keys) Apply(ev domain.Event) error {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	return ks.apply(ev)
+}
+
+// ApplyAll folds a run of events (BatchApplier).
+func (ks *Keys) ApplyAll(evs []domain.Event) (int, error) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	return applyEach(evs, ks.apply)
+}
+
+// apply folds one event; ks.mu is held.
+func (ks *Keys) apply(ev domain.Event) error {
 	if ev.AggType != domain.AggKey {
 		return nil
 	}
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
 	id := domain.KeyID(ev.AggID)
 	// Fold into a copy that replaces the key: a failed apply leaves the old
 	// state in place, and a *domain.Key, once in the maps, never changes

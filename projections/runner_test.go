@@ -2,6 +2,9 @@ package projections
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strings"
 	"runtime"
 	"sync"
 	"testing"
@@ -36,5 +39,63 @@ func TestEveryWaiterWakesWhenItsSequenceIsApplied(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// batchProjections are the projections that fold runs of events under one
+// lock (BatchApplier), with one that folds event by event among them.
+func batchProjections() []Applier {
+	return []Applier{NewKeys(), NewAuthIndex(), NewClaims(), NewAudit(),
+		NewExpiry([]domain.NoticeWindow{domain.NoticeWindow(7 * 24 * time.Hour)}), NewKeyIndex()}
+}
+
+// Folding runs of events must leave every projection as folding them one
+// by one does, whatever the runs' lengths, and a run that starts with
+// events already applied folds only the rest.
+func TestApplyAllFoldsAsApplyDoes(t *testing.T) {
+	evs := richTrail(t)
+	one := NewRunner(batchProjections()...)
+	for _, ev := range evs {
+		if err := one.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, want, err := one.Digests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{1, 2, 3, 5, len(evs)} {
+		runs := NewRunner(batchProjections()...)
+		for i := 0; i < len(evs); i += size {
+			from := max(0, i-1) // each run repeats the event before it
+			if err := runs.ApplyAll(slices.Clone(evs[from:min(i+size, len(evs))])); err != nil {
+				t.Fatalf("runs of %d: %v", size, err)
+			}
+		}
+		seq, got, err := runs.Digests()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq != evs[len(evs)-1].Seq || !maps.Equal(got, want) {
+			t.Errorf("runs of %d: at %d\n%v\nwant\n%v", size, seq, got, want)
+		}
+	}
+}
+
+// A run with an event a projection cannot fold names the projection and
+// the event, and the runner does not count the run as applied.
+func TestApplyAllNamesTheEventAProjectionRefuses(t *testing.T) {
+	evs := trail()[:4]
+	bad := domain.NewEvent("x", "o1", domain.AggKey, "k7", domain.Meta{Time: t0},
+		domain.KeyCreated{KeyID: "k7", Name: "bad", Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Hash: "not hex"})
+	bad.Seq = 4
+	evs[3] = bad
+	r := NewRunner(NewKeys(), NewAuthIndex())
+	err := r.ApplyAll(evs)
+	if err == nil || !strings.Contains(err.Error(), "projection *projections.Keys at sequence 4 (KeyCreated)") {
+		t.Fatalf("err = %v", err)
+	}
+	if r.Applied() != 0 {
+		t.Fatalf("applied %d after a failed run", r.Applied())
 	}
 }
