@@ -172,11 +172,11 @@ func (a *App) startProjections(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	start, bulk := time.Now(), uint64(0)
 	if last > a.Runner.Applied()+bulkFoldMin {
-		a.resumeCollector()     // a long catch-up makes garbage to collect
-		defer foldingInBulk()() // and is a bulk fold (replay.go)
-		if a.Runner.Applied() == 0 {
-			reserve(ctx, a.Log, a.Runner)
+		bulk = last - a.Runner.Applied()
+		if err := a.foldInBulk(ctx, last); err != nil {
+			return fmt.Errorf("catching up projections: %w", err)
 		}
 	}
 	rctx, cancel := context.WithCancel(context.Background())
@@ -191,13 +191,25 @@ func (a *App) startProjections(ctx context.Context) error {
 		}
 		a.runErr <- err
 	}()
-	start := time.Now()
 	if err := a.Runner.WaitFor(ctx, last); err != nil {
 		return fmt.Errorf("catching up projections: %w", err)
 	}
-	a.Config.Logger.Info("projections caught up", "events", last, "took", time.Since(start).Round(time.Millisecond))
+	a.Config.Logger.Info("projections caught up", "events", last, "in_bulk", bulk, "took", time.Since(start).Round(time.Millisecond))
 	a.startSnapshots(rctx)
 	return nil
+}
+
+// foldInBulk folds the log up to last the way a replay does (decoded
+// ahead on other goroutines, folded in runs) rather than event by event as
+// the runner follows it: a start far behind the log, the whole log when
+// there is no snapshot.
+func (a *App) foldInBulk(ctx context.Context, last uint64) error {
+	a.resumeCollector()     // a long catch-up makes garbage to collect
+	defer foldingInBulk()() // and is a bulk fold (replay.go)
+	if a.Runner.Applied() == 0 {
+		reserve(ctx, a.Log, a.Runner)
+	}
+	return a.Log.ReadBatches(ctx, eventlog.Range{From: a.Runner.Applied() + 1, To: last}, a.Runner.ApplyAll)
 }
 
 func (a *App) bootstrap(ctx context.Context) error {

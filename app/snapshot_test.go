@@ -3,13 +3,16 @@ package app
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/internal/testlog"
 	"github.com/keyplane/keyplane/projections"
 )
 
@@ -190,4 +193,50 @@ func TestCloseWithTheLogDownDoesNotWaitForTheSnapshot(t *testing.T) {
 	case <-time.After(45 * time.Second):
 		t.Fatal("Close still waiting 45 s after the log went down")
 	}
+}
+
+// A start more than bulkFoldMin events behind the log folds them as a
+// replay does (foldInBulk: decoded ahead, folded in runs), then follows the
+// log event by event. What it holds must equal folding the same events one
+// by one, and it must go on following.
+func TestAStartFarBehindTheLogFoldsItInBulkThenFollows(t *testing.T) {
+	dir := t.TempDir()
+	l := openBenchLog(t, dir)
+	fillLog(t, l, bulkFoldMin+2_000, keyHistory)
+	l.Close()
+	var logs testlog.Buffer
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	a, err := Start(ctx, Config{DataDir: dir, Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, NeverAllowed: true,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Out: io.Discard})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	if !strings.Contains(logs.String(), fmt.Sprintf("in_bulk=%d ", bulkFoldMin+2_000)) {
+		t.Fatalf("the start did not fold the log in bulk:\n%s", logs.String())
+	}
+	seq, bulk, err := a.Runner.Digests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seq < bulkFoldMin+2_000 {
+		t.Fatalf("started at sequence %d", seq)
+	}
+	one := offline(Config{}, a.Log)
+	if err := a.Log.ReadRange(t.Context(), eventlog.Range{To: seq}, one.Runner.Apply); err != nil {
+		t.Fatal(err)
+	}
+	_, byOne, err := one.Runner.Digests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(bulk, byOne) {
+		t.Fatalf("a bulk start differs from folding one by one:\n%v\n%v", bulk, byOne)
+	}
+	history(t, a)
+	if a.Runner.Applied() <= seq {
+		t.Fatalf("nothing applied after the start (at %d)", seq)
+	}
+	mustMatchRebuild(t, a)
 }
