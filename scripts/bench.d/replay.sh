@@ -1,7 +1,10 @@
 # Sourced by scripts/bench (filter "replay"): issue 6's figures.
 # - replay events/s against a raw ordered-consumer read of the same stream
 #   and against a read that decodes every event but folds nothing,
-#   measured alternately in each of 3 iterations (medians, and CPU/event);
+#   measured alternately in each of 3 iterations (medians, and CPU/event),
+#   and the replay again right after one, its memory still mapped
+#   (replay-again/raw: the cost of decoding and folding without the page
+#   faults of fresh memory);
 # - cold start with 1,000,000 keys from a snapshot and by full replay, 3
 #   in-process starts each, and 3 of `keyplane serve` as a new process from
 #   the snapshot (what a restart really costs: every page faulted in anew),
