@@ -141,9 +141,12 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 }
 
 func (a *App) build() {
-	a.Keys, a.Auth, a.Claims, a.Dir = projections.NewKeys(), projections.NewAuthIndex(), projections.NewClaims(), tenants.NewDirectory()
+	// The projections that keep something per key share one numbering of
+	// the keys (projections.KeyTable): a key event is one hash lookup.
+	keys := projections.NewKeyTable()
+	a.Keys, a.Auth, a.Claims, a.Dir = projections.NewKeysIn(keys), projections.NewAuthIndexIn(keys), projections.NewClaims(), tenants.NewDirectory()
 	a.Audit = projections.NewAudit()
-	a.Expiry, a.Notices = projections.NewExpiry(a.Config.Notify.WithDefaults().Windows), projections.NewNotices()
+	a.Expiry, a.Notices = projections.NewExpiryIn(a.Config.Notify.WithDefaults().Windows, keys), projections.NewNotices()
 	a.Realms, a.KeyIndex = tenants.NewRealms(), projections.NewKeyIndex()
 	ended := projections.NewEndedSessions()
 	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Expiry, a.Notices, a.Realms, a.KeyIndex, ended)

@@ -77,9 +77,9 @@ func (p PastKeys) StatusTime(at AsOf) time.Time {
 // tenant, then creation, then id.
 func (p PastKeys) All(tenant domain.TenantID) []domain.Key {
 	p.mu.RLock()
-	out := make([]domain.Key, 0, len(p.byID))
-	for _, ref := range p.byID {
-		if tenant == "" || ref.key.Tenant == tenant {
+	out := make([]domain.Key, 0, p.count)
+	for _, ref := range p.refs {
+		if ref.key != nil && (tenant == "" || ref.key.Tenant == tenant) {
 			out = append(out, *ref.key)
 		}
 	}

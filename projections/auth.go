@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"sync"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
@@ -12,52 +11,71 @@ import (
 type authEntry struct {
 	hash        domain.SecretHash
 	expiresMs   int64 // 0: never
+	known       bool  // false: no key in this slot
 	invalidated bool
 }
 
-// AuthIndex verifies credentials with one map lookup and one SHA-256.
+// AuthIndex verifies credentials with one lookup in its key table and one
+// SHA-256. The table's lock guards the index too: a verification, on
+// every request, takes one read lock, not one for the table and one for
+// the index (two cores verifying at once spent a quarter more time per
+// verification with two).
 type AuthIndex struct {
-	mu      sync.RWMutex
-	entries map[domain.KeyID]authEntry
+	table *KeyTable
+	// entries are by slot (KeyTable).
+	entries []authEntry
+	count   int
 }
 
-// NewAuthIndex returns an empty index.
-func NewAuthIndex() *AuthIndex { return &AuthIndex{entries: map[domain.KeyID]authEntry{}} }
+// NewAuthIndex returns an empty index with a key table of its own.
+func NewAuthIndex() *AuthIndex { return NewAuthIndexIn(NewKeyTable()) }
+
+// NewAuthIndexIn returns an empty index numbering keys in table t, which
+// it may share with other projections.
+func NewAuthIndexIn(t *KeyTable) *AuthIndex { return &AuthIndex{table: t} }
 
 // Reserve makes room for n keys in an empty index (see Keys.Reserve).
 func (a *AuthIndex) Reserve(n int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.table.Reserve(n)
+	a.table.mu.Lock()
+	defer a.table.mu.Unlock()
 	if len(a.entries) == 0 {
-		a.entries = make(map[domain.KeyID]authEntry, n)
+		a.entries = make([]authEntry, 0, n)
 	}
 }
 
 // Apply folds key events.
 func (a *AuthIndex) Apply(ev domain.Event) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	if ev.AggType != domain.AggKey {
+		return nil
+	}
+	a.table.mu.Lock()
+	defer a.table.mu.Unlock()
 	return a.apply(ev)
 }
 
 // ApplyAll folds a run of events (BatchApplier).
 func (a *AuthIndex) ApplyAll(evs []domain.Event) (int, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.table.mu.Lock()
+	defer a.table.mu.Unlock()
 	return applyEach(evs, a.apply)
 }
 
-// apply folds one event; a.mu is held.
+// apply folds one event; a.table.mu is held.
 func (a *AuthIndex) apply(ev domain.Event) error {
 	if ev.AggType != domain.AggKey {
 		return nil
 	}
+	slot := a.table.assignLocked(domain.KeyID(ev.AggID))
 	p, err := ev.Decode()
 	if err != nil {
 		return err
 	}
-	id := domain.KeyID(ev.AggID)
-	e := a.entries[id]
+	var e authEntry
+	if int(slot) < len(a.entries) {
+		e = a.entries[slot]
+	}
+	known := e.known
 	switch x := p.(type) {
 	case domain.KeyCreated:
 		h, err := domain.ParseSecretHash(x.Hash)
@@ -79,7 +97,12 @@ func (a *AuthIndex) apply(ev domain.Event) error {
 	default:
 		return nil
 	}
-	a.entries[id] = e
+	e.known = true
+	a.entries = fit(a.entries, slot)
+	a.entries[slot] = e
+	if !known {
+		a.count++
+	}
 	return nil
 }
 
@@ -96,10 +119,13 @@ const (
 
 // Verify checks id and secret at now. It does not allocate.
 func (a *AuthIndex) Verify(id, secret []byte, now time.Time) Verdict {
-	a.mu.RLock()
-	e, ok := a.entries[domain.KeyID(id)]
-	a.mu.RUnlock()
-	if !ok {
+	a.table.mu.RLock()
+	var e authEntry
+	if slot, ok := a.table.slots[domain.KeyID(id)]; ok && int(slot) < len(a.entries) {
+		e = a.entries[slot]
+	}
+	a.table.mu.RUnlock()
+	if !e.known {
 		// Hash anyway so that unknown ids and wrong secrets take the same time.
 		_ = domain.HashSecret(secret)
 		return UnknownKey
@@ -118,7 +144,7 @@ func (a *AuthIndex) Verify(id, secret []byte, now time.Time) Verdict {
 
 // Len is the number of keys indexed.
 func (a *AuthIndex) Len() int {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return len(a.entries)
+	a.table.mu.RLock()
+	defer a.table.mu.RUnlock()
+	return a.count
 }

@@ -19,12 +19,15 @@ func (a *AuthIndex) Capture() func() ([]byte, error) {
 		id domain.KeyID
 		e  authEntry
 	}
-	a.mu.RLock()
-	all := make([]pair, 0, len(a.entries))
-	for id, e := range a.entries {
-		all = append(all, pair{id, e})
+	a.table.mu.RLock()
+	ids := a.table.ids
+	all := make([]pair, 0, a.count)
+	for slot, e := range a.entries {
+		if e.known {
+			all = append(all, pair{ids[slot], e})
+		}
 	}
-	a.mu.RUnlock()
+	a.table.mu.RUnlock()
 	return func() ([]byte, error) {
 		sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
 		w := writer{buf: make([]byte, 0, 16+len(all)*60)}
@@ -43,20 +46,35 @@ func (a *AuthIndex) Capture() func() ([]byte, error) {
 func (a *AuthIndex) Restore(b []byte) error {
 	r := reader{buf: b}
 	n := r.count()
-	entries := make(map[domain.KeyID]authEntry, n)
+	ids := make([]domain.KeyID, 0, n)
+	read := make([]authEntry, 0, n)
 	for range n {
-		id := domain.KeyID(r.str())
-		var e authEntry
+		ids = append(ids, domain.KeyID(r.str()))
+		e := authEntry{known: true}
 		r.fixed(e.hash[:])
 		e.expiresMs = r.int()
 		e.invalidated = r.bool()
-		entries[id] = e
+		read = append(read, e)
 	}
 	if err := r.done(); err != nil {
 		return err
 	}
-	a.mu.Lock()
-	a.entries = entries
-	a.mu.Unlock()
+	entries, count := make([]authEntry, 0, n), 0
+	a.table.Reserve(n)
+	var slots []uint32
+	for start := 0; start < n; start += restoreRun {
+		run := ids[start:min(start+restoreRun, n)]
+		slots = a.table.slotsOfIDs(len(run), func(i int) domain.KeyID { return run[i] }, slots)
+		for i, slot := range slots {
+			entries = fit(entries, slot)
+			if !entries[slot].known {
+				count++
+			}
+			entries[slot] = read[start+i]
+		}
+	}
+	a.table.mu.Lock()
+	a.entries, a.count = entries, count
+	a.table.mu.Unlock()
 	return nil
 }

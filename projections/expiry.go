@@ -21,8 +21,12 @@ type Expiry struct {
 	windows []domain.NoticeWindow // longest first
 
 	mu    sync.RWMutex
-	byID  map[domain.KeyID]*expiryEntry
-	queue expiryQueue
+	table *KeyTable
+	// bySlot are the scheduled keys by slot (KeyTable), nil where none.
+	bySlot []*expiryEntry
+	count  int
+	queue  expiryQueue
+	slots  []uint32 // scratch of ApplyAll
 }
 
 // expiryEntry is one scheduled key, kept small: the schedule may hold
@@ -36,7 +40,8 @@ type expiryEntry struct {
 	// notices are the notices recorded for this key, for any expiry it has
 	// had: an expiration changed back still knows what was sent.
 	notices []noticeMark
-	pos     int // index in the queue
+	pos     int    // index in the queue
+	slot    uint32 // in the key table
 }
 
 type noticeMark struct {
@@ -44,19 +49,25 @@ type noticeMark struct {
 	expires int64 // unix seconds, as in the notice's id
 }
 
-// NewExpiry returns an empty schedule for the given notice windows.
-func NewExpiry(windows []domain.NoticeWindow) *Expiry {
+// NewExpiry returns an empty schedule for the given notice windows, with a
+// key table of its own.
+func NewExpiry(windows []domain.NoticeWindow) *Expiry { return NewExpiryIn(windows, NewKeyTable()) }
+
+// NewExpiryIn returns an empty schedule numbering keys in table t, which
+// it may share with other projections.
+func NewExpiryIn(windows []domain.NoticeWindow, t *KeyTable) *Expiry {
 	ws := append([]domain.NoticeWindow(nil), windows...)
 	sort.Slice(ws, func(i, j int) bool { return ws[i] > ws[j] })
-	return &Expiry{windows: ws, byID: map[domain.KeyID]*expiryEntry{}}
+	return &Expiry{windows: ws, table: t}
 }
 
 // Reserve makes room for n keys in an empty schedule (see Keys.Reserve).
 func (x *Expiry) Reserve(n int) {
+	x.table.Reserve(n)
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if len(x.byID) == 0 {
-		x.byID = make(map[domain.KeyID]*expiryEntry, n)
+	if len(x.bySlot) == 0 {
+		x.bySlot = make([]*expiryEntry, 0, n)
 	}
 }
 
@@ -65,20 +76,29 @@ func (x *Expiry) Windows() []domain.NoticeWindow { return x.windows }
 
 // Apply folds key events and recorded notices; everything else is ignored.
 func (x *Expiry) Apply(ev domain.Event) error {
+	if ev.AggType != domain.AggKey && ev.AggType != domain.AggNotice {
+		return nil
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.apply(ev)
+	slot := uint32(0)
+	if ev.AggType == domain.AggKey {
+		slot = x.table.slotFor(domain.KeyID(ev.AggID))
+	}
+	return x.apply(ev, slot)
 }
 
 // ApplyAll folds a run of events (BatchApplier).
 func (x *Expiry) ApplyAll(evs []domain.Event) (int, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return applyEach(evs, x.apply)
+	x.slots = x.table.slotsOfEvents(evs, x.slots)
+	return applyEachSlot(evs, x.slots, x.apply)
 }
 
-// apply folds one event; x.mu is held.
-func (x *Expiry) apply(ev domain.Event) error {
+// apply folds one event, about the key in slot when it is a key's; x.mu is
+// held.
+func (x *Expiry) apply(ev domain.Event, slot uint32) error {
 	if ev.AggType != domain.AggKey && ev.AggType != domain.AggNotice {
 		return nil
 	}
@@ -96,27 +116,35 @@ func (x *Expiry) apply(ev domain.Event) error {
 	switch k := p.(type) {
 	case domain.KeyCreated:
 		if k.Expires != nil {
-			x.schedule(&expiryEntry{tenant: ev.Tenant, id: id, expires: *k.Expires}, ev.Seq)
+			x.schedule(&expiryEntry{tenant: ev.Tenant, id: id, expires: *k.Expires, slot: slot}, ev.Seq)
 		}
 	case domain.KeyUpdated:
-		x.updated(ev.Tenant, id, k, ev.Seq)
+		x.updated(ev.Tenant, id, slot, k, ev.Seq)
 	case domain.KeyInvalidated, domain.KeyExpired:
-		x.remove(id)
+		x.remove(slot)
 	default:
-		if e := x.byID[id]; e != nil {
+		if e := x.at(slot); e != nil {
 			e.keySeq = ev.Seq
 		}
 	}
 	return nil
 }
 
-func (x *Expiry) updated(t domain.TenantID, id domain.KeyID, u domain.KeyUpdated, seq uint64) {
-	e := x.byID[id]
+// at is the key scheduled in slot, nil when there is none. x.mu is held.
+func (x *Expiry) at(slot uint32) *expiryEntry {
+	if int(slot) < len(x.bySlot) {
+		return x.bySlot[slot]
+	}
+	return nil
+}
+
+func (x *Expiry) updated(t domain.TenantID, id domain.KeyID, slot uint32, u domain.KeyUpdated, seq uint64) {
+	e := x.at(slot)
 	switch {
 	case u.NeverExpires:
-		x.remove(id)
+		x.remove(slot)
 	case e == nil && u.Expires != nil: // a key that never expired now does
-		x.schedule(&expiryEntry{tenant: t, id: id, expires: *u.Expires}, seq)
+		x.schedule(&expiryEntry{tenant: t, id: id, expires: *u.Expires, slot: slot}, seq)
 	case e != nil && u.Expires != nil:
 		e.expires = *u.Expires
 		e.keySeq = seq
@@ -127,7 +155,10 @@ func (x *Expiry) updated(t domain.TenantID, id domain.KeyID, u domain.KeyUpdated
 }
 
 func (x *Expiry) noticed(n domain.ExpiryNoticeRecorded) {
-	e := x.byID[n.KeyID]
+	var e *expiryEntry
+	if slot, ok := x.table.Slot(n.KeyID); ok {
+		e = x.at(slot)
+	}
 	if e == nil {
 		return // revoked or expired meanwhile
 	}
@@ -136,12 +167,12 @@ func (x *Expiry) noticed(n domain.ExpiryNoticeRecorded) {
 }
 
 func (x *Expiry) schedule(e *expiryEntry, seq uint64) {
-	if old := x.byID[e.id]; old != nil {
-		x.remove(e.id)
-	}
+	x.remove(e.slot)
 	e.keySeq = seq
 	e.due = domain.NextNoticeAt(e.expires, x.windows, e.noticedFor()).UnixNano()
-	x.byID[e.id] = e
+	x.bySlot = fit(x.bySlot, e.slot)
+	x.bySlot[e.slot] = e
+	x.count++
 	heap.Push(&x.queue, e)
 }
 
@@ -150,13 +181,14 @@ func (x *Expiry) reschedule(e *expiryEntry) {
 	heap.Fix(&x.queue, e.pos)
 }
 
-func (x *Expiry) remove(id domain.KeyID) {
-	e := x.byID[id]
+func (x *Expiry) remove(slot uint32) {
+	e := x.at(slot)
 	if e == nil {
 		return
 	}
 	heap.Remove(&x.queue, e.pos)
-	delete(x.byID, id)
+	x.bySlot[slot] = nil
+	x.count--
 }
 
 // noticedFor is the most urgent window noticed for the current expiry, 0
@@ -206,7 +238,7 @@ func (x *Expiry) Due(now time.Time, buf []DueKey) []DueKey {
 func (x *Expiry) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.byID)
+	return x.count
 }
 
 // expiryQueue is a min-heap on due time.

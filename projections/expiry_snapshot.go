@@ -2,6 +2,7 @@ package projections
 
 import (
 	"container/heap"
+	"sort"
 	"strings"
 
 	"github.com/keyplane/keyplane/domain"
@@ -17,11 +18,16 @@ func (x *Expiry) Name() string { return "expiry@1" }
 func (x *Expiry) Snapshot() ([]byte, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	ids := sortedKeys(x.byID)
-	w := writer{buf: make([]byte, 0, 16+len(ids)*40)}
-	w.uint(uint64(len(ids)))
-	for _, id := range ids {
-		e := x.byID[id]
+	all := make([]*expiryEntry, 0, x.count)
+	for _, e := range x.bySlot {
+		if e != nil {
+			all = append(all, e)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
+	w := writer{buf: make([]byte, 0, 16+len(all)*40)}
+	w.uint(uint64(len(all)))
+	for _, e := range all {
 		w.sym(string(e.tenant))
 		w.str(string(e.id))
 		w.time(e.expires)
@@ -39,7 +45,6 @@ func (x *Expiry) Snapshot() ([]byte, error) {
 func (x *Expiry) Restore(b []byte) error {
 	r := reader{buf: b}
 	n := r.count()
-	byID := make(map[domain.KeyID]*expiryEntry, n)
 	queue := make(expiryQueue, 0, n)
 	slab := make([]expiryEntry, n) // one allocation instead of n
 	for i := range n {
@@ -51,14 +56,29 @@ func (x *Expiry) Restore(b []byte) error {
 		}
 		e.due = domain.NextNoticeAt(e.expires, x.windows, e.noticedFor()).UnixNano()
 		e.pos = len(queue)
-		byID[e.id], queue = e, append(queue, e)
+		queue = append(queue, e)
 	}
 	if err := r.done(); err != nil {
 		return err
 	}
+	bySlot, count := make([]*expiryEntry, 0, n), 0
+	x.table.Reserve(n)
+	var slots []uint32
+	for start := 0; start < n; start += restoreRun {
+		run := slab[start:min(start+restoreRun, n)]
+		slots = x.table.slotsOfIDs(len(run), func(i int) domain.KeyID { return run[i].id }, slots)
+		for i, slot := range slots {
+			run[i].slot = slot
+			bySlot = fit(bySlot, slot)
+			if bySlot[slot] == nil {
+				count++
+			}
+			bySlot[slot] = &run[i]
+		}
+	}
 	heap.Init(&queue)
 	x.mu.Lock()
-	x.byID, x.queue = byID, queue
+	x.bySlot, x.count, x.queue = bySlot, count, queue
 	x.mu.Unlock()
 	return nil
 }

@@ -13,8 +13,12 @@ import (
 // tenant. The command side reads its aggregates from here too, so the
 // request path never re-reads history from the stream.
 type Keys struct {
-	mu   sync.RWMutex
-	byID map[domain.KeyID]keyRef
+	mu    sync.RWMutex
+	table *KeyTable
+	// refs are the keys by slot (KeyTable); a zero keyRef is no key.
+	refs  []keyRef
+	count int
+	slots []uint32 // scratch of ApplyAll
 	// byTenant lists each tenant's keys. Listing is all it is for, and an
 	// append costs a fold less than a map insert: with a map per tenant,
 	// the insert was a quarter of a replay's folding.
@@ -32,46 +36,55 @@ type keyRef struct {
 	pos  int
 }
 
-// NewKeys returns an empty key list.
-func NewKeys() *Keys {
-	return &Keys{byID: map[domain.KeyID]keyRef{}, byTenant: map[domain.TenantID]*tenantKeys{}}
+// NewKeys returns an empty key list with a key table of its own.
+func NewKeys() *Keys { return NewKeysIn(NewKeyTable()) }
+
+// NewKeysIn returns an empty key list numbering keys in table t, which it
+// may share with other projections.
+func NewKeysIn(t *KeyTable) *Keys {
+	return &Keys{table: t, byTenant: map[domain.TenantID]*tenantKeys{}}
 }
 
 // Reserve makes room for n keys in an empty list, before a bulk fold: a
 // map grown one doubling at a time rehashes every key it holds each time.
 func (ks *Keys) Reserve(n int) {
+	ks.table.Reserve(n)
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	if len(ks.byID) == 0 {
-		ks.byID = make(map[domain.KeyID]keyRef, n)
+	if len(ks.refs) == 0 {
+		ks.refs = make([]keyRef, 0, n)
 	}
 }
 
 // Apply folds key events; other aggregates are ignored.
 func (ks *Keys) Apply(ev domain.Event) error {
+	if ev.AggType != domain.AggKey {
+		return nil
+	}
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	return ks.apply(ev)
+	return ks.apply(ev, ks.table.slotFor(domain.KeyID(ev.AggID)))
 }
 
 // ApplyAll folds a run of events (BatchApplier).
 func (ks *Keys) ApplyAll(evs []domain.Event) (int, error) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	return applyEach(evs, ks.apply)
+	ks.slots = ks.table.slotsOfEvents(evs, ks.slots)
+	return applyEachSlot(evs, ks.slots, ks.apply)
 }
 
-// apply folds one event; ks.mu is held.
-func (ks *Keys) apply(ev domain.Event) error {
+// apply folds one event about the key in slot; ks.mu is held.
+func (ks *Keys) apply(ev domain.Event, slot uint32) error {
 	if ev.AggType != domain.AggKey {
 		return nil
 	}
-	id := domain.KeyID(ev.AggID)
 	// Fold into a copy that replaces the key: a failed apply leaves the old
-	// state in place, and a *domain.Key, once in the maps, never changes
+	// state in place, and a *domain.Key, once in the list, never changes
 	// (a snapshot captures pointers and encodes them later: Capture).
 	next := new(domain.Key)
-	ref, ok := ks.byID[id]
+	ref := ks.at(slot)
+	ok := ref.key != nil
 	if ok {
 		*next = *ref.key
 	}
@@ -84,8 +97,28 @@ func (ks *Keys) apply(ev domain.Event) error {
 		ref = ks.add(ev.Tenant, next)
 	}
 	ref.key = next
-	ks.byID[id] = ref
+	ks.refs = fit(ks.refs, slot)
+	ks.refs[slot] = ref
+	if !ok {
+		ks.count++
+	}
 	return nil
+}
+
+// at is the key in slot, a zero keyRef when there is none. ks.mu is held.
+func (ks *Keys) at(slot uint32) keyRef {
+	if int(slot) < len(ks.refs) {
+		return ks.refs[slot]
+	}
+	return keyRef{}
+}
+
+// byID is key id, a zero keyRef when there is none. ks.mu is held.
+func (ks *Keys) byID(id domain.KeyID) keyRef {
+	if slot, ok := ks.table.Slot(id); ok {
+		return ks.at(slot)
+	}
+	return keyRef{}
 }
 
 // add appends k to tenant t's list and returns where it is.
@@ -111,8 +144,8 @@ func (ks *Keys) tenant(t domain.TenantID) []*domain.Key {
 func (ks *Keys) Get(t domain.TenantID, id domain.KeyID) (domain.Key, bool) {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
-	ref, ok := ks.byID[id]
-	if !ok || ref.key.Tenant != t {
+	ref := ks.byID(id)
+	if ref.key == nil || ref.key.Tenant != t {
 		return domain.Key{}, false
 	}
 	return *ref.key, true
@@ -122,8 +155,8 @@ func (ks *Keys) Get(t domain.TenantID, id domain.KeyID) (domain.Key, bool) {
 func (ks *Keys) ByID(id domain.KeyID) (domain.Key, bool) {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
-	ref, ok := ks.byID[id]
-	if !ok {
+	ref := ks.byID(id)
+	if ref.key == nil {
 		return domain.Key{}, false
 	}
 	return *ref.key, true
@@ -133,7 +166,7 @@ func (ks *Keys) ByID(id domain.KeyID) (domain.Key, bool) {
 func (ks *Keys) Len() int {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
-	return len(ks.byID)
+	return ks.count
 }
 
 // Filter selects keys of one tenant.

@@ -23,9 +23,11 @@ func (ks *Keys) Snapshot() ([]byte, error) { return ks.Capture()() }
 // the encoding.
 func (ks *Keys) Capture() func() ([]byte, error) {
 	ks.mu.RLock()
-	keys := make([]*domain.Key, 0, len(ks.byID))
-	for _, ref := range ks.byID {
-		keys = append(keys, ref.key)
+	keys := make([]*domain.Key, 0, ks.count)
+	for _, ref := range ks.refs {
+		if ref.key != nil {
+			keys = append(keys, ref.key)
+		}
 	}
 	ks.mu.RUnlock()
 	return func() ([]byte, error) {
@@ -42,22 +44,29 @@ func (ks *Keys) Capture() func() ([]byte, error) {
 }
 
 // Restore replaces the key list with a snapshot's. The keys live in one
-// slab: a million of them cost one allocation, not a million. byID is made
-// at its final size (growing a map of a million keys rehashes it over and
-// over), and it and the tenants' lists are filled on another goroutine
-// while the keys are still being decoded.
+// slab: a million of them cost one allocation, not a million. The slots
+// and the tenants' lists are filled on another goroutine while the keys
+// are still being decoded, a run of keys resolved in the key table at a
+// time.
 func (ks *Keys) Restore(b []byte) error {
 	r := reader{buf: b}
 	n := r.count()
 	slab := make([]domain.Key, n)
-	fresh := &Keys{byID: make(map[domain.KeyID]keyRef, n), byTenant: map[domain.TenantID]*tenantKeys{}}
+	ks.table.Reserve(n)
+	fresh := &Keys{refs: make([]keyRef, 0, n), byTenant: map[domain.TenantID]*tenantKeys{}}
 	decoded := make(chan []domain.Key, 16)
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		var slots []uint32
 		for run := range decoded {
+			slots = ks.table.slotsOfIDs(len(run), func(i int) domain.KeyID { return run[i].ID }, slots)
 			for i := range run {
 				k := &run[i]
-				fresh.byID[k.ID] = fresh.add(k.Tenant, k)
+				fresh.refs = fit(fresh.refs, slots[i])
+				if fresh.refs[slots[i]].key == nil {
+					fresh.count++
+				}
+				fresh.refs[slots[i]] = fresh.add(k.Tenant, k)
 			}
 		}
 	})
@@ -71,7 +80,7 @@ func (ks *Keys) Restore(b []byte) error {
 		return err
 	}
 	ks.mu.Lock()
-	ks.byID, ks.byTenant = fresh.byID, fresh.byTenant
+	ks.refs, ks.count, ks.byTenant = fresh.refs, fresh.count, fresh.byTenant
 	ks.mu.Unlock()
 	return nil
 }

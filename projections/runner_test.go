@@ -3,9 +3,9 @@ package projections
 import (
 	"context"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
-	"runtime"
 	"sync"
 	"testing"
 	"time"

@@ -1,0 +1,104 @@
+package projections
+
+import (
+	"sync"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// KeyTable numbers key ids densely, in the order they are first seen: an
+// id's slot. The projections that keep something for every key (Keys,
+// AuthIndex, Expiry) share one and hold their per-key state in slices
+// indexed by slot. A key event is then looked up in one hash table, which
+// the first projection to fold it has just brought into the cache, instead
+// of in a map of each projection's own: at a million keys each of those
+// was a cache and a TLB miss per new key, a third of a replay's folding.
+// Slots live only in memory; snapshots and digests name keys by id. A
+// table only grows: an id keeps its slot, as the auth index keeps every key
+// ever created. Its lock also guards the AuthIndex on it (auth.go).
+type KeyTable struct {
+	mu    sync.RWMutex
+	slots map[domain.KeyID]uint32
+	ids   []domain.KeyID // by slot
+}
+
+// NewKeyTable returns an empty table.
+func NewKeyTable() *KeyTable { return &KeyTable{slots: map[domain.KeyID]uint32{}} }
+
+// Reserve makes room for n ids in an empty table (see Keys.Reserve).
+func (t *KeyTable) Reserve(n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.slots) == 0 {
+		t.slots = make(map[domain.KeyID]uint32, n)
+		t.ids = make([]domain.KeyID, 0, n)
+	}
+}
+
+// Slot is id's slot; ok is false when id has none.
+func (t *KeyTable) Slot(id domain.KeyID) (slot uint32, ok bool) {
+	t.mu.RLock()
+	slot, ok = t.slots[id]
+	t.mu.RUnlock()
+	return slot, ok
+}
+
+// slotFor is id's slot, the next free one when id has none yet.
+func (t *KeyTable) slotFor(id domain.KeyID) uint32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.assignLocked(id)
+}
+
+// assignLocked is slotFor with t.mu held.
+func (t *KeyTable) assignLocked(id domain.KeyID) uint32 {
+	if s, ok := t.slots[id]; ok {
+		return s
+	}
+	s := uint32(len(t.ids))
+	t.slots[id] = s
+	t.ids = append(t.ids, id)
+	return s
+}
+
+// slotsOfEvents sets slots[i] to the slot of the key that evs[i] is about,
+// giving new ids theirs, under one hold of the lock: how a projection
+// folding a run of events resolves them. Events of other aggregates get 0,
+// which their folds do not read.
+func (t *KeyTable) slotsOfEvents(evs []domain.Event, slots []uint32) []uint32 {
+	slots = slots[:0]
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range evs {
+		s := uint32(0)
+		if evs[i].AggType == domain.AggKey {
+			s = t.assignLocked(domain.KeyID(evs[i].AggID))
+		}
+		slots = append(slots, s)
+	}
+	return slots
+}
+
+// slotsOfIDs is slotsOfEvents for ids: how a restore resolves a run of keys.
+func (t *KeyTable) slotsOfIDs(n int, id func(int) domain.KeyID, slots []uint32) []uint32 {
+	slots = slots[:0]
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range n {
+		slots = append(slots, t.assignLocked(id(i)))
+	}
+	return slots
+}
+
+// restoreRun is how many ids a restore resolves in one hold of the table's
+// lock: projections restore at once, and share the table.
+const restoreRun = 4096
+
+// fit returns s long enough to be indexed by slot, new elements zero.
+func fit[T any](s []T, slot uint32) []T {
+	var zero T
+	for len(s) <= int(slot) {
+		s = append(s, zero)
+	}
+	return s
+}

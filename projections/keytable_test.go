@@ -1,0 +1,133 @@
+package projections
+
+import (
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+func TestAKeyTableNumbersIDsInTheOrderFirstSeen(t *testing.T) {
+	tbl := NewKeyTable()
+	for i, id := range []domain.KeyID{"b", "a", "b", "c", "a"} {
+		want := map[domain.KeyID]uint32{"b": 0, "a": 1, "c": 2}[id]
+		if got := tbl.slotFor(id); got != want {
+			t.Fatalf("id %d (%s): slot %d, want %d", i, id, got, want)
+		}
+	}
+	if _, ok := tbl.Slot("z"); ok {
+		t.Fatal("an id never seen has a slot")
+	}
+	if ids := tbl.ids; !slices.Equal(ids, []domain.KeyID{"b", "a", "c"}) {
+		t.Fatalf("ids by slot: %v", ids)
+	}
+	evs := []domain.Event{
+		domain.NewEvent("1", "o1", domain.AggKey, "d", domain.Meta{}, domain.KeyInvalidated{}),
+		domain.NewEvent("2", "o1", domain.AggOrg, "o1", domain.Meta{}, domain.OrgCreated{OrgID: "o1"}),
+		domain.NewEvent("3", "o1", domain.AggKey, "a", domain.Meta{}, domain.KeyInvalidated{}),
+	}
+	if got := tbl.slotsOfEvents(evs, nil); !slices.Equal(got, []uint32{3, 0, 1}) {
+		t.Fatalf("slots of a run: %v", got)
+	}
+}
+
+// keyTrio are the projections that keep keys by slot, on one table.
+type keyTrio struct {
+	keys   *Keys
+	auth   *AuthIndex
+	expiry *Expiry
+}
+
+func newTrio(shared bool) keyTrio {
+	w := []domain.NoticeWindow{domain.NoticeWindow(30 * 24 * time.Hour), domain.NoticeWindow(7 * 24 * time.Hour)}
+	if !shared {
+		return keyTrio{NewKeys(), NewAuthIndex(), NewExpiry(w)}
+	}
+	tbl := NewKeyTable()
+	return keyTrio{NewKeysIn(tbl), NewAuthIndexIn(tbl), NewExpiryIn(w, tbl)}
+}
+
+func (k keyTrio) all() []Snapshotter { return []Snapshotter{k.keys, k.auth, k.expiry} }
+
+// Projections that share a key table hold and answer exactly what each
+// holds on a table of its own, folded one by one or in runs, and restored
+// from snapshots at once.
+func TestProjectionsSharingAKeyTableAnswerAsOnTheirOwn(t *testing.T) {
+	evs := richTrail(t)
+	own, shared := newTrio(false), newTrio(true)
+	fold(t, own.all(), evs)
+	r := NewRunner(appliers(shared.all())...)
+	for i := 0; i < len(evs); i += 4 {
+		if err := r.ApplyAll(slices.Clone(evs[i:min(i+4, len(evs))])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := digests(t, own.all())
+	if got := digests(t, shared.all()); !maps.Equal(got, want) {
+		t.Fatalf("shared table:\n%v\nown tables:\n%v", got, want)
+	}
+	sameAnswers(t, own, shared)
+
+	// Restored at once, as a start restores them (Runner.Resume).
+	restored := newTrio(true)
+	var wg sync.WaitGroup
+	for i, p := range shared.all() {
+		b, err := p.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			if err := restored.all()[i].Restore(b); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := digests(t, restored.all()); !maps.Equal(got, want) {
+		t.Fatalf("restored on a shared table:\n%v\nown tables:\n%v", got, want)
+	}
+	sameAnswers(t, own, restored)
+}
+
+// sameAnswers checks what the request path and the notifier ask of the
+// projections: a key by id, a credential's verdict, the keys due.
+func sameAnswers(t *testing.T, want, got keyTrio) {
+	t.Helper()
+	if want.keys.Len() != got.keys.Len() || want.auth.Len() != got.auth.Len() || want.expiry.Len() != got.expiry.Len() {
+		t.Fatalf("lengths %d/%d/%d, want %d/%d/%d", got.keys.Len(), got.auth.Len(), got.expiry.Len(),
+			want.keys.Len(), want.auth.Len(), want.expiry.Len())
+	}
+	for _, id := range []domain.KeyID{"k1", "k2", "k3", "k9", "nope"} {
+		w, wok := want.keys.ByID(id)
+		g, gok := got.keys.ByID(id)
+		if wok != gok || w.Name != g.Name || w.Seq != g.Seq {
+			t.Errorf("key %s: %v %+v, want %v %+v", id, gok, g, wok, w)
+		}
+		for _, secret := range []string{"test", "wrong"} {
+			now := t0.Add(24 * time.Hour)
+			if w, g := want.auth.Verify([]byte(id), []byte(secret), now), got.auth.Verify([]byte(id), []byte(secret), now); w != g {
+				t.Errorf("verify %s with %q: %v, want %v", id, secret, g, w)
+			}
+		}
+	}
+	far := t0.Add(10 * 365 * 24 * time.Hour)
+	if w, g := want.expiry.Due(far, nil), got.expiry.Due(far, nil); !slices.Equal(w, g) {
+		t.Errorf("due:\n%v\nwant\n%v", g, w)
+	}
+}
+
+// Verifying a credential must not allocate: it runs on every request.
+func TestVerifyDoesNotAllocate(t *testing.T) {
+	trio := newTrio(true)
+	fold(t, trio.all(), richTrail(t))
+	id, secret, now := []byte("k3"), []byte("test"), t0
+	if v := trio.auth.Verify(id, secret, now); v != Valid {
+		t.Fatalf("verdict %v", v)
+	}
+	if n := testing.AllocsPerRun(100, func() { trio.auth.Verify(id, secret, now) }); n != 0 {
+		t.Fatalf("%v allocations per verification", n)
+	}
+}
