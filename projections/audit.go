@@ -103,9 +103,8 @@ func Audited(ev domain.Event) bool {
 
 // Apply indexes one event.
 func (a *Audit) Apply(ev domain.Event) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.apply(ev)
+	_, err := a.ApplyAll([]domain.Event{ev})
+	return err
 }
 
 // ApplyAll indexes a run of events (BatchApplier).

@@ -46,12 +46,8 @@ func (a *AuthIndex) Reserve(n int) {
 
 // Apply folds key events.
 func (a *AuthIndex) Apply(ev domain.Event) error {
-	if ev.AggType != domain.AggKey {
-		return nil
-	}
-	a.table.mu.Lock()
-	defer a.table.mu.Unlock()
-	return a.apply(ev)
+	_, err := a.ApplyAll([]domain.Event{ev})
+	return err
 }
 
 // ApplyAll folds a run of events (BatchApplier).

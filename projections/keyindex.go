@@ -58,9 +58,8 @@ func (ix *KeyIndex) intern(p string) string {
 
 // Apply folds key events.
 func (ix *KeyIndex) Apply(ev domain.Event) error {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	return ix.apply(ev)
+	_, err := ix.ApplyAll([]domain.Event{ev})
+	return err
 }
 
 // ApplyAll folds a run of events (BatchApplier).

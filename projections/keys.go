@@ -58,12 +58,8 @@ func (ks *Keys) Reserve(n int) {
 
 // Apply folds key events; other aggregates are ignored.
 func (ks *Keys) Apply(ev domain.Event) error {
-	if ev.AggType != domain.AggKey {
-		return nil
-	}
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	return ks.apply(ev, ks.table.slotFor(domain.KeyID(ev.AggID)))
+	_, err := ks.ApplyAll([]domain.Event{ev})
+	return err
 }
 
 // ApplyAll folds a run of events (BatchApplier).
