@@ -67,10 +67,7 @@ func (a *AuthIndex) apply(ev domain.Event) error {
 	if err != nil {
 		return err
 	}
-	var e authEntry
-	if int(slot) < len(a.entries) {
-		e = a.entries[slot]
-	}
+	e := at(a.entries, slot)
 	known := e.known
 	switch x := p.(type) {
 	case domain.KeyCreated:
@@ -94,8 +91,7 @@ func (a *AuthIndex) apply(ev domain.Event) error {
 		return nil
 	}
 	e.known = true
-	a.entries = fit(a.entries, slot)
-	a.entries[slot] = e
+	a.entries = put(a.entries, slot, e)
 	if !known {
 		a.count++
 	}
@@ -117,8 +113,8 @@ const (
 func (a *AuthIndex) Verify(id, secret []byte, now time.Time) Verdict {
 	a.table.mu.RLock()
 	var e authEntry
-	if slot, ok := a.table.slots[domain.KeyID(id)]; ok && int(slot) < len(a.entries) {
-		e = a.entries[slot]
+	if slot, ok := a.table.slots[domain.KeyID(id)]; ok {
+		e = at(a.entries, slot)
 	}
 	a.table.mu.RUnlock()
 	if !e.known {

@@ -61,18 +61,14 @@ func (a *AuthIndex) Restore(b []byte) error {
 	}
 	entries, count := make([]authEntry, 0, n), 0
 	a.table.Reserve(n)
-	var slots []uint32
-	for start := 0; start < n; start += restoreRun {
-		run := ids[start:min(start+restoreRun, n)]
-		slots = a.table.slotsOfIDs(len(run), func(i int) domain.KeyID { return run[i] }, slots)
+	a.table.resolveIDs(n, func(i int) domain.KeyID { return ids[i] }, func(start int, slots []uint32) {
 		for i, slot := range slots {
-			entries = fit(entries, slot)
-			if !entries[slot].known {
+			if !at(entries, slot).known {
 				count++
 			}
-			entries[slot] = read[start+i]
+			entries = put(entries, slot, read[start+i])
 		}
-	}
+	})
 	a.table.mu.Lock()
 	a.entries, a.count = entries, count
 	a.table.mu.Unlock()

@@ -115,23 +115,15 @@ func (x *Expiry) apply(ev domain.Event, slot uint32) error {
 	case domain.KeyInvalidated, domain.KeyExpired:
 		x.remove(slot)
 	default:
-		if e := x.at(slot); e != nil {
+		if e := at(x.bySlot, slot); e != nil {
 			e.keySeq = ev.Seq
 		}
 	}
 	return nil
 }
 
-// at is the key scheduled in slot, nil when there is none. x.mu is held.
-func (x *Expiry) at(slot uint32) *expiryEntry {
-	if int(slot) < len(x.bySlot) {
-		return x.bySlot[slot]
-	}
-	return nil
-}
-
 func (x *Expiry) updated(t domain.TenantID, id domain.KeyID, slot uint32, u domain.KeyUpdated, seq uint64) {
-	e := x.at(slot)
+	e := at(x.bySlot, slot)
 	switch {
 	case u.NeverExpires:
 		x.remove(slot)
@@ -149,7 +141,7 @@ func (x *Expiry) updated(t domain.TenantID, id domain.KeyID, slot uint32, u doma
 func (x *Expiry) noticed(n domain.ExpiryNoticeRecorded) {
 	var e *expiryEntry
 	if slot, ok := x.table.Slot(n.KeyID); ok {
-		e = x.at(slot)
+		e = at(x.bySlot, slot)
 	}
 	if e == nil {
 		return // revoked or expired meanwhile
@@ -162,8 +154,7 @@ func (x *Expiry) schedule(e *expiryEntry, seq uint64) {
 	x.remove(e.slot)
 	e.keySeq = seq
 	e.due = domain.NextNoticeAt(e.expires, x.windows, e.noticedFor()).UnixNano()
-	x.bySlot = fit(x.bySlot, e.slot)
-	x.bySlot[e.slot] = e
+	x.bySlot = put(x.bySlot, e.slot, e)
 	x.count++
 	heap.Push(&x.queue, e)
 }
@@ -174,7 +165,7 @@ func (x *Expiry) reschedule(e *expiryEntry) {
 }
 
 func (x *Expiry) remove(slot uint32) {
-	e := x.at(slot)
+	e := at(x.bySlot, slot)
 	if e == nil {
 		return
 	}

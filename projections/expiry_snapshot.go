@@ -63,19 +63,16 @@ func (x *Expiry) Restore(b []byte) error {
 	}
 	bySlot, count := make([]*expiryEntry, 0, n), 0
 	x.table.Reserve(n)
-	var slots []uint32
-	for start := 0; start < n; start += restoreRun {
-		run := slab[start:min(start+restoreRun, n)]
-		slots = x.table.slotsOfIDs(len(run), func(i int) domain.KeyID { return run[i].id }, slots)
+	x.table.resolveIDs(n, func(i int) domain.KeyID { return slab[i].id }, func(start int, slots []uint32) {
 		for i, slot := range slots {
-			run[i].slot = slot
-			bySlot = fit(bySlot, slot)
-			if bySlot[slot] == nil {
+			e := &slab[start+i]
+			e.slot = slot
+			if at(bySlot, slot) == nil {
 				count++
 			}
-			bySlot[slot] = &run[i]
+			bySlot = put(bySlot, slot, e)
 		}
-	}
+	})
 	heap.Init(&queue)
 	x.mu.Lock()
 	x.bySlot, x.count, x.queue = bySlot, count, queue

@@ -79,7 +79,7 @@ func (ks *Keys) apply(ev domain.Event, slot uint32) error {
 	// state in place, and a *domain.Key, once in the list, never changes
 	// (a snapshot captures pointers and encodes them later: Capture).
 	next := new(domain.Key)
-	ref := ks.at(slot)
+	ref := at(ks.refs, slot)
 	ok := ref.key != nil
 	if ok {
 		*next = *ref.key
@@ -93,26 +93,17 @@ func (ks *Keys) apply(ev domain.Event, slot uint32) error {
 		ref = ks.add(ev.Tenant, next)
 	}
 	ref.key = next
-	ks.refs = fit(ks.refs, slot)
-	ks.refs[slot] = ref
+	ks.refs = put(ks.refs, slot, ref)
 	if !ok {
 		ks.count++
 	}
 	return nil
 }
 
-// at is the key in slot, a zero keyRef when there is none. ks.mu is held.
-func (ks *Keys) at(slot uint32) keyRef {
-	if int(slot) < len(ks.refs) {
-		return ks.refs[slot]
-	}
-	return keyRef{}
-}
-
 // byID is key id, a zero keyRef when there is none. ks.mu is held.
 func (ks *Keys) byID(id domain.KeyID) keyRef {
 	if slot, ok := ks.table.Slot(id); ok {
-		return ks.at(slot)
+		return at(ks.refs, slot)
 	}
 	return keyRef{}
 }

@@ -57,17 +57,15 @@ func (ks *Keys) Restore(b []byte) error {
 	decoded := make(chan []domain.Key, 16)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		var slots []uint32
 		for run := range decoded {
-			slots = ks.table.slotsOfIDs(len(run), func(i int) domain.KeyID { return run[i].ID }, slots)
-			for i := range run {
-				k := &run[i]
-				fresh.refs = fit(fresh.refs, slots[i])
-				if fresh.refs[slots[i]].key == nil {
-					fresh.count++
+			ks.table.resolveIDs(len(run), func(i int) domain.KeyID { return run[i].ID }, func(_ int, slots []uint32) {
+				for i, slot := range slots {
+					if at(fresh.refs, slot).key == nil {
+						fresh.count++
+					}
+					fresh.refs = put(fresh.refs, slot, fresh.add(run[i].Tenant, &run[i]))
 				}
-				fresh.refs[slots[i]] = fresh.add(k.Tenant, k)
-			}
+			})
 		}
 	})
 	err := decodeKeys(&r, slab, decoded)

@@ -73,26 +73,44 @@ func (t *KeyTable) slotsOfEvents(evs []domain.Event, slots []uint32) []uint32 {
 	return slots
 }
 
-// slotsOfIDs is slotsOfEvents for ids: how a restore resolves a run of keys.
-func (t *KeyTable) slotsOfIDs(n int, id func(int) domain.KeyID, slots []uint32) []uint32 {
-	slots = slots[:0]
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for i := range n {
-		slots = append(slots, t.assignLocked(id(i)))
+// resolveIDs resolves the slots of n ids (id(i)), giving new ids theirs,
+// and hands use those of ids start to start+len(slots)-1 a run at a time:
+// how a restore places its keys. It holds the lock for restoreRun ids at a
+// time, because projections restore at once and share the table.
+func (t *KeyTable) resolveIDs(n int, id func(int) domain.KeyID, use func(start int, slots []uint32)) {
+	slots := make([]uint32, 0, min(n, restoreRun))
+	for start := 0; start < n; start += restoreRun {
+		end := min(start+restoreRun, n)
+		slots = slots[:0]
+		t.mu.Lock()
+		for i := start; i < end; i++ {
+			slots = append(slots, t.assignLocked(id(i)))
+		}
+		t.mu.Unlock()
+		use(start, slots)
 	}
-	return slots
 }
 
-// restoreRun is how many ids a restore resolves in one hold of the table's
-// lock: projections restore at once, and share the table.
+// restoreRun is how many ids a restore resolves in one hold of the lock.
 const restoreRun = 4096
 
-// fit returns s long enough to be indexed by slot, new elements zero.
-func fit[T any](s []T, slot uint32) []T {
+// at is s[slot], zero past the end of s: a projection's slices reach only
+// as far as the slots it has filled, and other projections sharing the
+// table may have given out later ones.
+func at[T any](s []T, slot uint32) T {
+	if int(slot) < len(s) {
+		return s[slot]
+	}
+	var zero T
+	return zero
+}
+
+// put sets s[slot] to v, growing s with zeros as far as slot, and returns s.
+func put[T any](s []T, slot uint32, v T) []T {
 	var zero T
 	for len(s) <= int(slot) {
 		s = append(s, zero)
 	}
+	s[slot] = v
 	return s
 }
