@@ -118,7 +118,8 @@ type BatchApplier interface {
 // of its lock, before the next starts. A reader may so see one projection
 // ahead of another by part of the run, as it may by one event between the
 // projections of Apply. Like Apply's, an error leaves the projections
-// part-way through: the runner is not to be used on.
+// part-way through: the runner is not to be used on. evs is decoded in
+// place (domain.Event.Decoded), once for every projection.
 func (r *Runner) ApplyAll(evs []domain.Event) error {
 	r.fold.Lock()
 	defer r.fold.Unlock()
