@@ -103,8 +103,9 @@ func Audited(ev domain.Event) bool {
 
 // Apply indexes one event.
 func (a *Audit) Apply(ev domain.Event) error {
-	_, err := a.ApplyAll([]domain.Event{ev})
-	return err
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.apply(ev)
 }
 
 // ApplyAll indexes a run of events (BatchApplier).

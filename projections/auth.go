@@ -46,8 +46,12 @@ func (a *AuthIndex) Reserve(n int) {
 
 // Apply folds key events.
 func (a *AuthIndex) Apply(ev domain.Event) error {
-	_, err := a.ApplyAll([]domain.Event{ev})
-	return err
+	if ev.AggType != domain.AggKey {
+		return nil
+	}
+	a.table.mu.Lock()
+	defer a.table.mu.Unlock()
+	return a.apply(ev)
 }
 
 // ApplyAll folds a run of events (BatchApplier).

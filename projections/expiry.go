@@ -76,8 +76,16 @@ func (x *Expiry) Windows() []domain.NoticeWindow { return x.windows }
 
 // Apply folds key events and recorded notices; everything else is ignored.
 func (x *Expiry) Apply(ev domain.Event) error {
-	_, err := x.ApplyAll([]domain.Event{ev})
-	return err
+	if ev.AggType != domain.AggKey && ev.AggType != domain.AggNotice {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	slot := uint32(0)
+	if ev.AggType == domain.AggKey {
+		slot = x.table.slotFor(domain.KeyID(ev.AggID))
+	}
+	return x.apply(ev, slot)
 }
 
 // ApplyAll folds a run of events (BatchApplier).

@@ -58,8 +58,9 @@ func (ix *KeyIndex) intern(p string) string {
 
 // Apply folds key events.
 func (ix *KeyIndex) Apply(ev domain.Event) error {
-	_, err := ix.ApplyAll([]domain.Event{ev})
-	return err
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.apply(ev)
 }
 
 // ApplyAll folds a run of events (BatchApplier).

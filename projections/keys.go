@@ -58,8 +58,12 @@ func (ks *Keys) Reserve(n int) {
 
 // Apply folds key events; other aggregates are ignored.
 func (ks *Keys) Apply(ev domain.Event) error {
-	_, err := ks.ApplyAll([]domain.Event{ev})
-	return err
+	if ev.AggType != domain.AggKey {
+		return nil
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	return ks.apply(ev, ks.table.slotFor(domain.KeyID(ev.AggID)))
 }
 
 // ApplyAll folds a run of events (BatchApplier).

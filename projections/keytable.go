@@ -43,8 +43,14 @@ func (t *KeyTable) Slot(id domain.KeyID) (slot uint32, ok bool) {
 	return slot, ok
 }
 
-// assignLocked is id's slot, the next free one when id has none yet;
-// t.mu is held.
+// slotFor is id's slot, the next free one when id has none yet.
+func (t *KeyTable) slotFor(id domain.KeyID) uint32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.assignLocked(id)
+}
+
+// assignLocked is slotFor with t.mu held.
 func (t *KeyTable) assignLocked(id domain.KeyID) uint32 {
 	if s, ok := t.slots[id]; ok {
 		return s

@@ -14,9 +14,7 @@ func TestAKeyTableNumbersIDsInTheOrderFirstSeen(t *testing.T) {
 	tbl := NewKeyTable()
 	for i, id := range []domain.KeyID{"b", "a", "b", "c", "a"} {
 		want := map[domain.KeyID]uint32{"b": 0, "a": 1, "c": 2}[id]
-		got := uint32(99)
-		tbl.resolveIDs(1, func(int) domain.KeyID { return id }, func(_ int, s []uint32) { got = s[0] })
-		if got != want {
+		if got := tbl.slotFor(id); got != want {
 			t.Fatalf("id %d (%s): slot %d, want %d", i, id, got, want)
 		}
 	}
