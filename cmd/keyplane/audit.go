@@ -95,16 +95,27 @@ func parseWindow(since, until string) (timeWindow, error) {
 	return w, nil
 }
 
+// exportSkew is how far past --until an event's stamp must be before an
+// export stops reading the log. The log is in the order events were
+// appended, not quite the order of their stamps: a command stamps its
+// events when it decides and appends them within its deadline (15 s), and
+// replicas stamp with their own clocks. An hour covers both with room to
+// spare, and an export of last quarter still skips the rest of the log.
+const exportSkew = time.Hour
+
 // exportAudit writes the tenant's audited events in the window, one JSON
 // object a line. It folds an audit index of the tenant on the way, which
 // is how entries of a key's later events know its project.
-func exportAudit(ctx context.Context, log *eventlog.Log, tenant domain.TenantID, w timeWindow, out io.Writer) (int, error) {
+func exportAudit(ctx context.Context, log projections.RangeReader, tenant domain.TenantID, w timeWindow, out io.Writer) (int, error) {
 	bw := bufio.NewWriter(out)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	index := projections.NewAudit()
 	n := 0
 	err := log.ReadRange(ctx, eventlog.Range{Subject: eventlog.TenantSubjects(tenant)}, func(ev domain.Event) error {
+		if !w.until.IsZero() && ev.Time.After(w.until.Add(exportSkew)) {
+			return eventlog.ErrStop
+		}
 		if !projections.Audited(ev) {
 			return nil
 		}
