@@ -200,6 +200,11 @@ func (l *Log) Scan(ctx context.Context, r Range, fn func(seq uint64, data []byte
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:   from,
 	}
+	// An ordered consumer rather than the stream's direct batch gets
+	// without headers (no_hdr): those spare the client its header maps
+	// but cost the server a fresh buffer per message, 3.1 KB allocated
+	// an event against 2.6 KB, at the same CPU (nats-server 2.15).
+	//
 	// The whole stream is read without a filter: the stream holds only
 	// kp.>, and a filter, even that one, makes the server match every
 	// event's subject on the way (an eighth of a raw read's CPU).
