@@ -41,6 +41,6 @@ func (s *Server) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.P
 		out[i].Status = keys[i].Status(f.Now)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out,
-		"as_of": map[string]any{"seq": past.Seq, "time": past.Time}})
+		"as_of": map[string]any{"seq": past.Seq, "time": past.When()}})
 	return nil
 }

@@ -61,6 +61,11 @@ func TestAsOfBeforeAndAfterARevokeGivesDifferentLists(t *testing.T) {
 		})
 	}
 	alice.t = t
+	// Before any key event the list is empty and has no time (not the
+	// year 1).
+	if r := alice.do("GET", base+"?as_of=2020-01-01T00:00:00Z", nil).must(t, 200); r.body["as_of"].(map[string]any)["time"] != nil {
+		t.Fatalf("as_of before anything: %s", r.raw)
+	}
 	// Filters and the project route apply to the past list too.
 	r := alice.do("GET", base+"?as_of="+strconv.FormatUint(seqBefore, 10)+"&name=kept", nil).must(t, 200)
 	if r.body["total"].(float64) != 1 || r.body["as_of"].(map[string]any)["seq"].(float64) == 0 {

@@ -64,6 +64,16 @@ func KeysAsOf(ctx context.Context, log RangeReader, tenant domain.TenantID, at A
 	return out, err
 }
 
+// When is the time of the last event folded; nil before any, which a
+// caller shows as such rather than as the year 1.
+func (p PastKeys) When() *time.Time {
+	if p.Seq == 0 {
+		return nil
+	}
+	t := p.Time
+	return &t
+}
+
 // StatusTime is when the past list's statuses are judged: the asked time,
 // or for a sequence, the time of its last event.
 func (p PastKeys) StatusTime(at AsOf) time.Time {

@@ -247,6 +247,10 @@ func printAsOf(ctx context.Context, log *eventlog.Log, orgRef string, at project
 	if asJSON {
 		return writeAsOfJSON(stdout, past, now, keys)
 	}
+	if past.Seq == 0 {
+		fmt.Fprintln(stdout, "key list before any key event: no keys")
+		return 0
+	}
 	fmt.Fprintf(stdout, "key list as of sequence %d (%s), statuses at %s\n", past.Seq, past.Time.Format(time.RFC3339), now.Format(time.RFC3339))
 	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tORG\tSCOPE\tOWNER\tSTATUS\tCREATED\tEXPIRES")
@@ -296,7 +300,11 @@ func writeAsOfJSON(w io.Writer, past projections.PastKeys, now time.Time, keys [
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(map[string]any{"as_of": map[string]any{"seq": past.Seq, "time": past.Time, "status_time": now}, "api_keys": out})
+	var statusTime *time.Time
+	if !now.IsZero() {
+		statusTime = &now
+	}
+	_ = enc.Encode(map[string]any{"as_of": map[string]any{"seq": past.Seq, "time": past.When(), "status_time": statusTime}, "api_keys": out})
 	return 0
 }
 

@@ -167,6 +167,14 @@ func TestReplayAsOfPrintsThePastKeyList(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "STATUS") || !strings.Contains(out, "doomed") {
 		t.Fatalf("table: exit %d\n%s", code, out)
 	}
+	// Before any key event: an empty list, without a time of the year 1.
+	past := "2020-01-01T00:00:00Z"
+	if code, out, _ := run("replay", "--data-dir", dir, "--as-of", past); code != 0 || !strings.Contains(out, "before any key event") {
+		t.Fatalf("table before anything: exit %d\n%s", code, out)
+	}
+	if code, out, _ := run("replay", "--data-dir", dir, "--json", "--as-of", past); code != 0 || !strings.Contains(out, `"time": null`) || strings.Contains(out, "0001") {
+		t.Fatalf("json before anything: exit %d\n%s", code, out)
+	}
 	for _, bad := range [][]string{{"--as-of", "last tuesday"}, {"--org"}, {"stray"}} {
 		if code, _, _ := run(append([]string{"replay", "--data-dir", dir}, bad...)...); code != 2 {
 			t.Errorf("replay %v: exit %d, want 2", bad, code)
