@@ -23,7 +23,7 @@ func (s *Server) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.P
 	if err := p.Authorize(domain.ActionAuditRead, domain.Target{Tenant: ks.org.ID, Project: ks.project}); err != nil {
 		return err
 	}
-	at, err := projections.ParseAsOf(r.URL.Query().Get("as_of"))
+	at, err := projections.ParseAsOf(r.URL.Query().Get("as_of"), s.now())
 	if err != nil {
 		return err
 	}

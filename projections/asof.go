@@ -21,15 +21,26 @@ type AsOf struct {
 	Time time.Time
 }
 
-// ParseAsOf reads a sequence number or an RFC 3339 time.
-func ParseAsOf(s string) (AsOf, error) {
+// asOfSkew is how far past now an as-of time may be: a client's clock
+// runs a little ahead of the server's now and then.
+const asOfSkew = 5 * time.Minute
+
+// ParseAsOf reads a sequence number or an RFC 3339 time, which must not be
+// later than now. A later time has no state in the log: the list would be
+// today's with statuses judged then (every key past its expiry shown
+// expired), which an auditor who mistyped a year would take for history.
+func ParseAsOf(s string, now time.Time) (AsOf, error) {
 	if n, err := strconv.ParseUint(s, 10, 64); err == nil && n > 0 {
 		return AsOf{Seq: n}, nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return AsOf{Time: t}, nil
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return AsOf{}, domain.Invalid("as_of must be a sequence number (1 or more) or an RFC 3339 time such as 2026-03-10T14:02:00Z, not [%s]", s)
 	}
-	return AsOf{}, domain.Invalid("as_of must be a sequence number (1 or more) or an RFC 3339 time such as 2026-03-10T14:02:00Z, not [%s]", s)
+	if t.After(now.Add(asOfSkew)) {
+		return AsOf{}, domain.Invalid("as_of [%s] is in the future (now is %s): the log holds no state after now", s, now.UTC().Format(time.RFC3339))
+	}
+	return AsOf{Time: t}, nil
 }
 
 // PastKeys is the key list as it was at a point of the log's past.

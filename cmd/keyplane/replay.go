@@ -76,7 +76,7 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var at projections.AsOf
 	if *asOf != "" {
 		var err error
-		if at, err = projections.ParseAsOf(*asOf); err != nil {
+		if at, err = projections.ParseAsOf(*asOf, time.Now()); err != nil {
 			fmt.Fprintf(stderr, "keyplane replay: %s\n", domain.ReasonOf(err))
 			return 2
 		}
