@@ -31,9 +31,9 @@ func offline(cfg Config, log *eventlog.Log) *App {
 // Rebuild folds every projection, wired as Start wires them, from the first
 // event of the log up to sequence to (0: the last one), and returns their
 // runner. progress, when set, is called with the last sequence of each run
-// of events applied. It is
-// meant for a process that does little else meanwhile (keyplane replay):
-// the collector is off up to a memory limit while it runs (replayingOffline).
+// of events applied. It is meant for a process that does little else
+// meanwhile (keyplane replay): the collector is off up to a memory limit
+// while it runs (replayingOffline).
 func Rebuild(ctx context.Context, cfg Config, log *eventlog.Log, to uint64, progress func(seq uint64)) (*projections.Runner, error) {
 	a := offline(cfg, log)
 	defer replayingOffline()()

@@ -26,7 +26,7 @@ type Expiry struct {
 	bySlot []*expiryEntry
 	count  int
 	queue  expiryQueue
-	slots  []uint32 // scratch of ApplyAll
+	slots  []uint32 // ApplyAll's scratch (KeyTable.foldRun)
 }
 
 // expiryEntry is one scheduled key, kept small: the schedule may hold
@@ -92,8 +92,7 @@ func (x *Expiry) Apply(ev domain.Event) error {
 func (x *Expiry) ApplyAll(evs []domain.Event) (int, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.slots = x.table.slotsOfEvents(evs, x.slots)
-	return applyEachSlot(evs, x.slots, x.apply)
+	return x.table.foldRun(evs, &x.slots, x.apply)
 }
 
 // apply folds one event, about the key in slot when it is a key's; x.mu is

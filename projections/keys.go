@@ -18,7 +18,7 @@ type Keys struct {
 	// refs are the keys by slot (KeyTable); a zero keyRef is no key.
 	refs  []keyRef
 	count int
-	slots []uint32 // scratch of ApplyAll
+	slots []uint32 // ApplyAll's scratch (KeyTable.foldRun)
 	// byTenant lists each tenant's keys. Listing is all it is for, and an
 	// append costs a fold less than a map insert: with a map per tenant,
 	// the insert was a quarter of a replay's folding.
@@ -70,8 +70,7 @@ func (ks *Keys) Apply(ev domain.Event) error {
 func (ks *Keys) ApplyAll(evs []domain.Event) (int, error) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	ks.slots = ks.table.slotsOfEvents(evs, ks.slots)
-	return applyEachSlot(evs, ks.slots, ks.apply)
+	return ks.table.foldRun(evs, &ks.slots, ks.apply)
 }
 
 // apply folds one event about the key in slot; ks.mu is held.

@@ -79,6 +79,21 @@ func (t *KeyTable) slotsOfEvents(evs []domain.Event, slots []uint32) []uint32 {
 	return slots
 }
 
+// foldRun is how a projection that keeps keys by slot folds a run of
+// events, its own lock held (BatchApplier): the run's slots are resolved
+// under one hold of the table's lock, into *scratch, then apply folds each
+// event with its key's slot. It returns how many events apply folded.
+func (t *KeyTable) foldRun(evs []domain.Event, scratch *[]uint32, apply func(domain.Event, uint32) error) (int, error) {
+	slots := t.slotsOfEvents(evs, *scratch)
+	*scratch = slots
+	for i, ev := range evs {
+		if err := apply(ev, slots[i]); err != nil {
+			return i, err
+		}
+	}
+	return len(evs), nil
+}
+
 // resolveIDs resolves the slots of n ids (id(i)), giving new ids theirs,
 // and hands use those of ids start to start+len(slots)-1 a run at a time:
 // how a restore places its keys. It holds the lock for restoreRun ids at a

@@ -172,17 +172,6 @@ func applyEach(evs []domain.Event, apply func(domain.Event) error) (int, error) 
 	return len(evs), nil
 }
 
-// applyEachSlot is applyEach for the projections that keep keys by slot
-// (KeyTable): slots[i] is the slot of evs[i]'s key.
-func applyEachSlot(evs []domain.Event, slots []uint32, apply func(domain.Event, uint32) error) (int, error) {
-	for i, ev := range evs {
-		if err := apply(ev, slots[i]); err != nil {
-			return i, err
-		}
-	}
-	return len(evs), nil
-}
-
 func foldError(a Applier, ev domain.Event, err error) error {
 	return fmt.Errorf("projection %T at sequence %d (%s): %w", a, ev.Seq, ev.Type, err)
 }
