@@ -39,11 +39,13 @@ func pausingCollector() (done func()) { return holdCollector(&collector.pauses) 
 // is a bulk fold.
 //
 // With the collector off, each page a replay allocates is one the kernel
-// hands over fresh (a fault of 2-4 µs on a VM). Collecting whenever the
-// heap grew 128 or 256 MB past the live one, so that garbage is reused,
-// cut the faults from about 0.6 to 0.2-0.35 an event but cost more than
-// it saved: 12-13 µs of CPU an event against 9.4-10.4 (BenchmarkReplay),
-// as each collection marks the growing projections and sweeps the heap.
+// hands over fresh (a fault of about 3 µs on a VM). Collecting so that
+// garbage is reused costs as much as the faults it saves, as each
+// collection marks the growing projections and sweeps the heap. In a new
+// process, 200,000 events: collecting at each 128-512 MB of growth cut
+// the faults from 1.1 to 0.4-0.75 an event and added as much user CPU
+// (160-188k events/s against 161-172k, same session); GOGC 100-400, 0.45-
+// 0.86 faults and 171-207k events/s against 197-202k off.
 func replayingOffline() (done func()) {
 	limit := processMemory() / 2
 	collector.Lock()
