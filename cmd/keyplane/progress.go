@@ -9,33 +9,35 @@ import (
 
 // progress shows how a long read goes: on a terminal, a bar redrawn in
 // place (events, events/s, ETA); otherwise, a plain line every few
-// seconds, which a log file or CI output can keep.
+// seconds, which a log file or CI output can keep. It is told sequences:
+// a replay reads the log from its first event, so the sequence it is at
+// is the number of events done.
 type progress struct {
 	w     io.Writer
 	tty   bool
 	total uint64
+	now   func() time.Time
 	start time.Time
 	shown time.Time
-	n     uint64
 }
 
 func newProgress(w io.Writer, total uint64) *progress {
-	now := time.Now()
-	return &progress{w: w, tty: isTerminal(w), total: total, start: now, shown: now}
+	return newProgressAt(w, total, isTerminal(w), time.Now)
 }
 
-// update is called with every applied sequence; it looks at the clock
-// only every 1024 events.
+func newProgressAt(w io.Writer, total uint64, tty bool, now func() time.Time) *progress {
+	t := now()
+	return &progress{w: w, tty: tty, total: total, now: now, start: t, shown: t}
+}
+
+// update is called with the last sequence of each run of events applied
+// (a few hundred at a time), so it can afford the clock every call.
 func (p *progress) update(seq uint64) {
-	p.n++
-	if p.n%1024 != 0 {
-		return
-	}
 	every := 2 * time.Second
 	if p.tty {
 		every = 100 * time.Millisecond
 	}
-	if now := time.Now(); now.Sub(p.shown) >= every {
+	if now := p.now(); now.Sub(p.shown) >= every {
 		p.shown = now
 		p.show(seq, false)
 	}
@@ -45,8 +47,8 @@ func (p *progress) update(seq uint64) {
 func (p *progress) done(seq uint64) { p.show(seq, true) }
 
 func (p *progress) show(seq uint64, final bool) {
-	el := time.Since(p.start)
-	rate := float64(p.n) / max(el.Seconds(), 1e-9)
+	el := p.now().Sub(p.start)
+	rate := float64(seq) / max(el.Seconds(), 1e-9)
 	eta := "-"
 	if rate > 0 && p.total > seq {
 		eta = time.Duration(float64(p.total-seq) / rate * float64(time.Second)).Round(time.Second).String()
