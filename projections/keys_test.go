@@ -2,6 +2,7 @@ package projections
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/keyplane/keyplane/domain"
@@ -24,7 +25,7 @@ func listed(ks *Keys, t domain.TenantID) []string {
 	keys, total := ks.List(Filter{Tenant: t}, Page{Sort: "id", Size: -1})
 	out := make([]string, 0, total)
 	for _, k := range keys {
-		s := string(k.ID) + "@" + string(rune('0'+k.Seq))
+		s := string(k.ID) + "@" + strconv.FormatUint(k.Seq, 10)
 		if k.Invalidated {
 			s += "x"
 		}

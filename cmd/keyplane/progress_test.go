@@ -11,23 +11,22 @@ import (
 // last sequence of each run of 256 events, at 200,000 events/s on a fake
 // clock) and checks the rate, the ETA and how often it draws.
 func TestProgressCountsEventsNotRuns(t *testing.T) {
-	const total, run = 1_000_000, 256
-	perRun := 1280 * time.Microsecond // 256 events at 200,000/s
+	const total, run, upTo = 1_000_000, 256, 600_000 // updates stop at upTo, then done(total)
+	perRun := 1280 * time.Microsecond                // 256 events at 200,000/s
 	for _, c := range []struct {
 		name  string
 		tty   bool
-		upTo  uint64   // updates stop at this sequence, then done(total)
 		lines int      // plain lines, or bar redraws, before done
 		want  []string // in the first line drawn
 	}{
-		{"plain lines every 2 s", false, 600_000, 1, []string{"replay: 400128/1000000 events  200000 events/s  ETA 3s\n"}},
-		{"a bar redrawn every 100 ms", true, 600_000, 29, []string{"\r[" + strings.Repeat(".", 30) + "]", "] 20224/1000000 events  200000 events/s  ETA 5s"}},
+		{"plain lines every 2 s", false, 1, []string{"replay: 400128/1000000 events  200000 events/s  ETA 3s\n"}},
+		{"a bar redrawn every 100 ms", true, 29, []string{"\r[" + strings.Repeat(".", 30) + "]", "] 20224/1000000 events  200000 events/s  ETA 5s"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out bytes.Buffer
 			clock := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 			p := newProgressAt(&out, total, c.tty, func() time.Time { return clock })
-			for seq := uint64(run); seq <= c.upTo; seq += run {
+			for seq := uint64(run); seq <= upTo; seq += run {
 				clock = clock.Add(perRun)
 				p.update(seq)
 			}
