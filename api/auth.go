@@ -13,6 +13,11 @@ import (
 // authenticate reads the Authorization header: "ApiKey <base64(id:key)>"
 // (scheme case-insensitive, as the Go client sends "APIKey") or Basic.
 func (s *Server) authenticate(r *http.Request) (domain.Principal, error) {
+	if r.Header.Get(runAsHeader) != "" {
+		// Refused, never ignored: ignoring it would run the request with
+		// the caller's own, larger rights.
+		return domain.Principal{}, domain.Forbidden("run as [%s] is only supported on the Elasticsearch API", runAsHeader)
+	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		// The web console's session cookie (session.go) is the third way.

@@ -128,7 +128,7 @@ func (s *Server) esHasPrivileges(x *esReq) error {
 				if !domain.IndexPrivilegeKnown(priv) {
 					return domain.Invalid("unknown index privilege [%s]. a privilege must be either one of the predefined fixed indices privileges or a pattern over one of the available index actions", priv)
 				}
-				index[n][priv] = perm.HasIndex(n, priv)
+				index[n][priv] = perm.HasIndex(n, priv, ip.AllowRestrictedIndices)
 				all = all && index[n][priv]
 			}
 		}
@@ -178,11 +178,6 @@ func (s *Server) esPutUser(x *esReq) error {
 	name := x.r.PathValue("username")
 	if err := x.authorize(domain.ActionPutUser, false); err != nil {
 		return err
-	}
-	// A project user named like a keyplane login would shadow the login's
-	// Basic authentication in this project.
-	if _, taken := s.Dir.User(name); taken {
-		return domain.Conflict("user [%s] already exists as a keyplane login: choose another name", name)
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
@@ -455,7 +450,11 @@ func (s *Server) esGetToken(x *esReq) error {
 		return err
 	}
 	exp := s.now().Add(esTokenLifetime)
-	tok := s.signToken(esToken{ID: uuid.NewString(), Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: realmOf(p), Expires: exp.Unix()})
+	t := esToken{ID: uuid.NewString(), Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: realmOf(p), Expires: exp.Unix()}
+	if t.Realm == domain.RealmProject {
+		t.Since, _ = s.Realm.Realms.UserSince(x.org.ID, x.pr.ID, p.User)
+	}
+	tok := s.signToken(t)
 	who := *x
 	who.p = p
 	who.roles, who.missing = s.esRoleNames(x.org, x.pr, p)

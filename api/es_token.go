@@ -24,6 +24,24 @@ type esToken struct {
 	User    string           `json:"u"`
 	Realm   string           `json:"r,omitempty"`
 	Expires int64            `json:"e"` // Unix seconds
+	// Since is the project user's RealmUser.Since when the token was
+	// made: a token of a deleted user never acts for a new user of the
+	// same name.
+	Since uint64 `json:"s,omitempty"`
+}
+
+// tokenUser is the principal a live token acts for, if its user is still
+// the one it was issued to.
+func (s *Server) tokenUser(o *domain.Org, pr *domain.Project, t esToken) (domain.Principal, bool) {
+	if t.Tenant != o.ID || t.Project != pr.ID {
+		return domain.Principal{}, false
+	}
+	if t.Realm == domain.RealmProject {
+		if since, ok := s.Realm.Realms.UserSince(o.ID, pr.ID, t.User); !ok || since != t.Since {
+			return domain.Principal{}, false
+		}
+	}
+	return s.esUser(o, pr, t.User, t.Realm)
 }
 
 const esTokenPrefix = "kpt1."

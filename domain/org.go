@@ -95,8 +95,10 @@ func DecideAddMember(p Principal, o *Org, user string, role Role) (MemberAdded, 
 	if !ValidRole(role) {
 		return MemberAdded{}, Invalid("role must be owner, admin or viewer, not [%s]", role)
 	}
-	if role == RoleOwner && p.Kind == ActorUser && p.Memberships[o.ID] != RoleOwner {
-		return MemberAdded{}, Forbidden("only owners can add owners")
+	if role == RoleOwner || o.Members[user] == RoleOwner {
+		if err := p.Authorize(ActionOwnersManage, Target{Tenant: o.ID}); err != nil {
+			return MemberAdded{}, Forbidden("only owners can add, promote or demote owners")
+		}
 	}
 	if cur, ok := o.Members[user]; ok && cur == RoleOwner && role != RoleOwner && o.owners() == 1 {
 		return MemberAdded{}, Conflict("an organization keeps at least one owner")
