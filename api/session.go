@@ -15,7 +15,10 @@ package api
 // issue and expiry times, and a fingerprint of the member's password hash, so
 // that a password change ends every session on every replica. Memberships
 // are read from the directory on each request, so a removed member loses
-// access at once.
+// access at once. Removing or demoting a member, or forcing its password
+// reset, also appends SessionsRevoked: every replica then refuses the
+// login's sessions issued before it (projections.EndedSessions), whatever
+// organization they were used for.
 //
 // Logout clears the cookie, puts the session id's SHA-256 on this replica's
 // revocation list, and appends a SessionEnded event with that hash to the
