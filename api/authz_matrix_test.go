@@ -129,7 +129,7 @@ func buildWorld(t *testing.T) world {
 	// a viewer may do.
 	_, enc = newKey(t, w.base, w.viewer, keys, map[string]any{"name": "viewer-key"})
 	w.viewerKey = keyCaller("viewer's key (made as an admin)", enc)
-	addMember(t, w.base, w.owner, "default", "vera", "vera-password", "viewer")
+	mustStatus(t, w.owner.do(t, "PUT", w.base+"/api/v1/orgs/default/members/vera", map[string]any{"role": "viewer"}), 200, "demote vera")
 	_, enc = newKey(t, w.base, w.owner, keys, map[string]any{"name": "narrow",
 		"role_descriptors": map[string]any{"r": map[string]any{"cluster": []string{"read_security"}}}})
 	w.narrowKey = keyCaller("owner's read-only key", enc)
@@ -159,11 +159,11 @@ func buildWorld(t *testing.T) world {
 	return w
 }
 
-// addMember makes name a member of org with role.
+// addMember invites name to org with role; name accepts with a login of
+// its own.
 func addMember(t *testing.T, base string, by caller, org, name, pw, role string) {
 	t.Helper()
-	mustStatus(t, by.do(t, "POST", base+"/api/v1/orgs/"+org+"/members",
-		map[string]any{"name": name, "password": pw, "role": role, "email": name + "@example.com"}), 201, "add member "+name)
+	testhttp.AddMember(t, base, by.header[1], org, testhttp.Member{Name: name, Password: pw, Role: role})
 }
 
 // TestAuthorizationMatrix: every refusal here held for some principal
@@ -171,6 +171,8 @@ func addMember(t *testing.T, base string, by caller, org, name, pw, role string)
 func TestAuthorizationMatrix(t *testing.T) {
 	w := buildWorld(t)
 	const org = "/api/v1/orgs/default"
+	ownerRole, viewerRole := map[string]any{"role": "owner"}, map[string]any{"role": "viewer"}
+	inviteOwner := map[string]any{"email": "new-owner@example.com", "role": "owner"}
 	widen := map[string]any{"role_descriptors": map[string]any{"all": map[string]any{"cluster": []string{"all"}}}, "expiration": "never"}
 	grantAsOwner := map[string]any{"grant_type": "password", "username": "pu", "password": "pu-password", "run_as": "alice",
 		"api_key": map[string]any{"name": "minted"}}
@@ -183,14 +185,24 @@ func TestAuthorizationMatrix(t *testing.T) {
 		want         int
 	}{
 		// Only owners add, promote or demote owners, however an admin asks.
-		{"an admin promotes themself", w.admin, "POST", org + "/members", map[string]any{"name": "adam", "role": "owner"}, 403},
-		{"an admin promotes themself", w.adminSess, "POST", org + "/members", map[string]any{"name": "adam", "role": "owner"}, 403},
-		{"an admin promotes themself", w.adminKey, "POST", org + "/members", map[string]any{"name": "adam", "role": "owner"}, 403},
-		{"an admin demotes an owner", w.admin, "POST", org + "/members", map[string]any{"name": "olga", "role": "viewer"}, 403},
-		{"an admin demotes an owner", w.adminKey, "POST", org + "/members", map[string]any{"name": "olga", "role": "viewer"}, 403},
-		{"an owner's narrowed key adds an owner", w.narrowKey, "POST", org + "/members", map[string]any{"name": "vera", "role": "owner"}, 403},
-		{"a viewer adds a member", w.viewer, "POST", org + "/members", map[string]any{"name": "vera", "role": "admin"}, 403},
-		{"another organization's key adds a member", w.otherKey, "POST", org + "/members", map[string]any{"name": "vera", "role": "admin"}, 404},
+		{"an admin promotes themself", w.admin, "PUT", org + "/members/adam", ownerRole, 403},
+		{"an admin promotes themself", w.adminSess, "PUT", org + "/members/adam", ownerRole, 403},
+		{"an admin promotes themself", w.adminKey, "PUT", org + "/members/adam", ownerRole, 403},
+		{"an admin invites an owner", w.admin, "POST", org + "/invitations", inviteOwner, 403},
+		{"an admin invites an owner", w.adminSess, "POST", org + "/invitations", inviteOwner, 403},
+		{"an admin invites an owner", w.adminKey, "POST", org + "/invitations", inviteOwner, 403},
+		{"an admin demotes an owner", w.admin, "PUT", org + "/members/olga", viewerRole, 403},
+		{"an admin demotes an owner", w.adminKey, "PUT", org + "/members/olga", viewerRole, 403},
+		{"an admin removes an owner", w.admin, "DELETE", org + "/members/olga", nil, 403},
+		{"an admin removes an owner", w.adminSess, "DELETE", org + "/members/olga", nil, 403},
+		{"an admin removes an owner", w.adminKey, "DELETE", org + "/members/olga", nil, 403},
+		{"an owner's narrowed key promotes a member", w.narrowKey, "PUT", org + "/members/vera", ownerRole, 403},
+		{"an owner's narrowed key invites an owner", w.narrowKey, "POST", org + "/invitations", inviteOwner, 403},
+		{"a viewer promotes themself", w.viewer, "PUT", org + "/members/vera", map[string]any{"role": "admin"}, 403},
+		{"a viewer's key invites a member", w.viewerKey, "POST", org + "/invitations", map[string]any{"email": "x@example.com", "role": "viewer"}, 403},
+		{"a project user's key invites a member", w.puserKey, "POST", org + "/invitations", map[string]any{"email": "x@example.com", "role": "viewer"}, 403},
+		{"another organization's key promotes a member", w.otherKey, "PUT", org + "/members/vera", ownerRole, 404},
+		{"another organization's key invites a member", w.otherKey, "POST", org + "/invitations", inviteOwner, 404},
 
 		// A key's privileges, metadata and expiration are its owner's to change.
 		{"an admin rewrites an owner's key", w.admin, "PUT", org + "/api-keys/" + w.ownerKeyID, widen, 403},
@@ -251,7 +263,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"an admin revokes an owner's key", w.admin, "DELETE", org + "/api-keys/" + w.owner2KeyID, nil, 200},
 		{"an owner updates their own key", w.owner, "PUT", org + "/api-keys/" + w.ownerKeyID, map[string]any{"metadata": map[string]any{"team": "a"}}, 200},
 		{"a project superuser runs as another project user", w.puser.with("es-security-runas-user", "pu2"), "GET", "/_security/_authenticate", nil, 200},
-		{"an owner adds an owner", w.owner, "POST", org + "/members", map[string]any{"name": "vera", "role": "owner"}, 201},
+		{"an owner invites an owner", w.owner, "POST", org + "/invitations", inviteOwner, 201},
+		{"an owner's key promotes a member", w.ownerKey, "PUT", org + "/members/vera", ownerRole, 200},
 	}
 	for _, tt := range allowed {
 		t.Run(tt.what+" as "+tt.who.name, func(t *testing.T) {

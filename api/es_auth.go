@@ -251,7 +251,7 @@ func (s *Server) esUser(o *domain.Org, pr *domain.Project, name, realm string) (
 		p, _, _, ok := s.Realm.Realms.Principal(o.ID, pr.ID, name)
 		return p, ok
 	}
-	if _, ok := s.Dir.User(name); !ok {
+	if u, ok := s.Dir.User(name); !ok || u.MustChangePassword {
 		return domain.Principal{}, false
 	}
 	p := domain.Principal{Kind: domain.ActorUser, User: name, Memberships: s.Dir.Memberships(name)}

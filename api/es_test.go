@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
 // The create example of Elasticsearch's documentation (seeds/004), sent to
@@ -109,7 +111,7 @@ func TestProjectsAreSeparateClusters(t *testing.T) {
 		t.Fatalf("default project has other's users: %s", users.raw)
 	}
 	// A member of another organization is unknown in this one.
-	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/members", owner, `{"name": "carol", "password": "carol-password", "role": "viewer"}`).must(t, 201)
+	testhttp.AddMember(t, a.URL(), owner, "default", testhttp.Member{Name: "carol", Password: "carol-password", Role: "viewer"})
 	carol := basic("carol:carol-password")
 	esDo(t, "POST", a.URL()+"/api/v1/orgs", carol, `{"name": "carolco"}`).must(t, 201)
 	esDo(t, "GET", a.URL()+"/_security/_authenticate", carol, nil).must(t, 200)

@@ -207,7 +207,7 @@ func TestKeyPermissionsAreBoundedByTheirDescriptors(t *testing.T) {
 	// itself, as in Elasticsearch, not its owner's other keys.
 	_, own := alice.createKey(base, map[string]any{"name": "own",
 		"role_descriptors": map[string]any{"own": map[string]any{"cluster": []string{"manage_own_api_key"}}}})
-	alice.do("POST", "/api/v1/orgs/default/members", map[string]any{"name": "carol", "password": "carol-password", "role": "admin"}).must(t, 201)
+	a.addMember(t, ownerAuth, "default", "carol", "admin")
 	carol := a.as(t, basic("carol:carol-password"))
 	carolKeyID, _ := carol.createKey(base, map[string]any{"name": "carols"})
 	ok := a.as(t, apiKey(own))

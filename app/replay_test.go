@@ -76,9 +76,9 @@ func TestAsOfBeforeAndAfterARevokeGivesDifferentLists(t *testing.T) {
 func TestAsOfIsForOwners(t *testing.T) {
 	a := startApp(t, t.TempDir(), nil)
 	alice := a.as(t, basic(ownerAuth))
-	alice.do("POST", "/api/v1/orgs/default/members", map[string]any{"name": "ada", "password": "ada-password", "role": "admin"}).must(t, 201)
+	a.addMember(t, ownerAuth, "default", "ada", "admin")
 	alice.do("POST", "/api/v1/orgs", map[string]any{"name": "other"}).must(t, 201)
-	alice.do("POST", "/api/v1/orgs/other/members", map[string]any{"name": "olga", "password": "olga-password", "role": "owner"}).must(t, 201)
+	a.addMember(t, ownerAuth, "other", "olga", "owner")
 	path := "/api/v1/orgs/default/api-keys?as_of=1"
 	alice.do("GET", path, nil).must(t, 200)
 	a.as(t, basic("ada:ada-password")).do("GET", path, nil).must(t, 403)

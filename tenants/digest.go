@@ -52,8 +52,15 @@ func (d *Directory) Restore(b []byte) error {
 		if o.Members == nil {
 			o.Members = map[string]domain.Role{}
 		}
+		if o.MemberEmails == nil {
+			o.MemberEmails = map[string]string{}
+		}
+		if o.Invitations == nil {
+			o.Invitations = map[string]*domain.Invitation{}
+		}
 		fresh.orgs[o.ID] = o
 		fresh.indexProjects(o)
+		fresh.indexInvitations(o)
 	}
 	for _, u := range s.Users {
 		fresh.users[u.Name] = u
@@ -66,6 +73,7 @@ func (d *Directory) Restore(b []byte) error {
 	}
 	d.mu.Lock()
 	d.orgs, d.orgByName, d.users, d.nameClaims, d.projectOrg = fresh.orgs, fresh.orgByName, fresh.users, fresh.nameClaims, fresh.projectOrg
+	d.invitations = fresh.invitations
 	d.mu.Unlock()
 	return nil
 }
