@@ -152,7 +152,7 @@ func (s *Server) esBasicAuth(x *esReq, cred string) error {
 // esPassword checks a user name and password in a project, under the
 // password throttle: its own users first, then the organization's members.
 func (s *Server) esPassword(r *http.Request, o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
-	return s.checkPassword(r, name, func() (domain.Principal, error) { return s.esRealmPassword(o, pr, name, pw) })
+	return s.checkPassword(r, s.esSubject(o, pr, name), func() (domain.Principal, error) { return s.esRealmPassword(o, pr, name, pw) })
 }
 
 func (s *Server) esRealmPassword(o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
