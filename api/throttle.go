@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -258,14 +257,16 @@ func (a *attempt) take(ctx context.Context, i int) error {
 	return nil
 }
 
-// failed counts a wrong password on every key of the attempt.
-func (a *attempt) failed(ctx context.Context) {
+// failed counts a wrong password on every key of the attempt. A count it
+// cannot store makes this replica refuse password checks for a while.
+func (a *attempt) failed(ctx context.Context) error {
 	for i := range a.keys {
 		if err := a.update(ctx, i, a.failure); err != nil {
 			a.t.down(a.now)
-			return
+			return err
 		}
 	}
+	return nil
 }
 
 func (a *attempt) failure(i int, rec record) record {
@@ -280,7 +281,7 @@ func (a *attempt) failure(i int, rec record) record {
 }
 
 // succeeded clears the principal's counts; the address keeps its own.
-func (a *attempt) succeeded(ctx context.Context) {
+func (a *attempt) succeeded(ctx context.Context) error {
 	for _, i := range []int{0, 2} {
 		if a.revs[i] != 0 {
 			// Best effort: a count that stays only refuses more.
@@ -288,14 +289,16 @@ func (a *attempt) succeeded(ctx context.Context) {
 		}
 	}
 	a.release(ctx, 1)
+	return nil
 }
 
 // abandon ends an attempt whose outcome says nothing of the password (the
 // check itself failed): it counts nothing and frees its leases.
-func (a *attempt) abandon(ctx context.Context) {
+func (a *attempt) abandon(ctx context.Context) error {
 	for i := range a.keys {
 		a.release(ctx, i)
 	}
+	return nil
 }
 
 func (a *attempt) release(ctx context.Context, i int) {
@@ -431,7 +434,11 @@ func (s *Server) checkPassword(r *http.Request, who subject, check func() (domai
 	}
 	end := a.abandon
 	// Deferred: a check that panics must not hold its leases.
-	defer func() { end(ctx) }()
+	defer func() {
+		if err := end(ctx); err != nil {
+			s.log.Error("a failed password could not be counted: password checks refused", "for", storeBackoff, "err", err)
+		}
+	}()
 	p, err := check()
 	switch {
 	case err == nil:
@@ -445,16 +452,6 @@ func (s *Server) checkPassword(r *http.Request, who subject, check func() (domai
 // logID names a principal in the throttle's log lines without its name,
 // which is often a mistyped password: the start of its count's key.
 func (t *throttle) logID(who subject) string { return t.keys(who, "")[2].id[:14] }
-
-// loggedUser is name as a log line may show it: a name no login can have
-// (too long, or with bytes a name never holds) is only described, since a
-// Basic header can make it a megabyte long.
-func loggedUser(name string) string {
-	if domain.ValidUserName(name) {
-		return name
-	}
-	return fmt.Sprintf("(not a user name, %d bytes)", len(name))
-}
 
 // sourceAddr is the request's peer address without its port.
 func sourceAddr(r *http.Request) string {

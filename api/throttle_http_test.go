@@ -191,3 +191,21 @@ func TestThrottleCountsPerProjectUser(t *testing.T) {
 		}
 	}
 }
+
+// The throttle's log lines name no user: a name field often holds a
+// mistyped password.
+func TestThrottledAttemptsLogNoUserName(t *testing.T) {
+	var logs testlog.Buffer
+	a := startAppIn(t, t.TempDir(), func(c *app.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	const typo = "Tr0ub4dor-typed-as-name"
+	for i := 1; i <= 7; i++ {
+		res := call(t, "GET", a.URL()+"/_security/_authenticate", "", "", "Authorization", basic(typo+":guess"))
+		if want := map[bool]int{true: 429, false: 401}[i == 7]; res.StatusCode != want {
+			t.Fatalf("attempt %d: %d, want %d", i, res.StatusCode, want)
+		}
+	}
+	out := logs.String()
+	if !strings.Contains(out, "authentication throttled") || strings.Contains(out, typo) {
+		t.Fatalf("log:\n%.3000s", out)
+	}
+}

@@ -368,7 +368,9 @@ func TestThrottleFailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
-	a.failed(ctx) // cannot be stored
+	if err := a.failed(ctx); domain.KindOf(err) != domain.KindUnavailable {
+		t.Fatalf("counting with the log closed: %v, want unavailable", err)
+	}
 	for _, who := range []subject{memberSubject("erin"), memberSubject("frank")} {
 		_, err := th.begin(ctx, who, "10.0.0.9", now.Add(time.Second))
 		if domain.KindOf(err) != domain.KindUnavailable || retryAfterSeconds(err) != 4 {
