@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -238,7 +237,12 @@ func (a *attempt) read(ctx context.Context) error {
 		wg.Go(func() { a.recs[i], a.revs[i], errs[i] = a.t.get(ctx, k.id, a.now) })
 	}
 	wg.Wait()
-	return errors.Join(errs[:]...)
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // take leases key i to this attempt. Another write since begin read it
