@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -207,5 +208,29 @@ func TestThrottledAttemptsLogNoUserName(t *testing.T) {
 	out := logs.String()
 	if !strings.Contains(out, "authentication throttled") || strings.Contains(out, typo) {
 		t.Fatalf("log:\n%.3000s", out)
+	}
+}
+
+// With the log's bucket out of reach, a password is not checked at all:
+// 503 with Retry-After, never a guess let through uncounted.
+func TestPasswordChecksFailClosedWithoutTheBucket(t *testing.T) {
+	nats := fmt.Sprint("127.0.0.1:", testproc.FreePorts(t, 1)[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	host, err := app.Start(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, NatsListen: nats,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := startAppIn(t, "", func(c *app.Config) { c.NatsURL = "nats://" + nats })
+	if res := call(t, "GET", other.URL()+"/api/v1/whoami", "", "", "Authorization", basic(ownerAuth)); res.StatusCode != 200 {
+		t.Fatalf("before: %d, want 200", res.StatusCode)
+	}
+	host.Close() // and the NATS server it embeds
+	for _, pw := range []string{"wrong-password", "alice-password"} {
+		res := call(t, "GET", other.URL()+"/api/v1/whoami", "", "", "Authorization", basic("alice:"+pw))
+		if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s without the bucket: %d Retry-After %q, want 503 with Retry-After", pw, res.StatusCode, res.Header.Get("Retry-After"))
+		}
 	}
 }
