@@ -355,21 +355,29 @@ func TestADeletedProjectUsersKeysAndTokensDoNotComeBackWithTheName(t *testing.T)
 
 func TestAProjectUserNeverShadowsAMember(t *testing.T) {
 	w := buildWorld(t)
-	// A project user may take a member's name (no 409 telling which
-	// logins exist anywhere) ...
-	mustStatus(t, w.owner.do(t, "PUT", w.base+"/_security/user/adam", map[string]any{"password": "local-adam-password", "roles": []string{"superuser"}}), 200, "project user adam")
-	// ... but the member still signs in as herself, and the project user
-	// as itself.
-	r := mustStatus(t, w.admin.do(t, "GET", w.base+"/_security/_authenticate", nil), 200, "member adam")
+	// A new project user may not take a member's name; the answer names
+	// only this organization's member, never logins elsewhere ...
+	mustStatus(t, w.owner.do(t, "PUT", w.base+"/_security/user/adam", map[string]any{"password": "local-adam-password", "roles": []string{"superuser"}}), 409, "project user adam")
+	mustStatus(t, w.owner.do(t, "PUT", w.base+"/_security/user/carol", map[string]any{"password": "local-carol-password", "roles": []string{"superuser"}}), 200, "project user carol, a login elsewhere")
+	// ... and one that came first does not shadow a member who joins
+	// later: Basic with the name is the member's.
+	mustStatus(t, w.owner.do(t, "PUT", w.base+"/_security/user/zed", map[string]any{"password": "local-zed-password", "roles": []string{"superuser"}}), 200, "project user zed")
+	local := basicCaller("zed", "local-zed-password")
+	tok := mustStatus(t, local.do(t, "POST", w.base+"/_security/oauth2/token",
+		map[string]any{"grant_type": "password", "username": "zed", "password": "local-zed-password"}), 200, "token")
+	localToken := caller{"project user zed's token", []string{"Authorization", "Bearer " + tok.Body["access_token"].(string)}}
+	addMember(t, w.base, w.owner, "default", "zed", "member-zed-password", "admin")
+	member := basicCaller("zed", "member-zed-password")
+	r := mustStatus(t, member.do(t, "GET", w.base+"/_security/_authenticate", nil), 200, "member zed")
 	if r.Body["authentication_realm"].(map[string]any)["name"] != "native" {
-		t.Fatalf("member adam authenticated as %s", r.Raw)
+		t.Fatalf("member zed authenticated as %s", r.Raw)
 	}
-	local := basicCaller("adam", "local-adam-password")
-	r = mustStatus(t, local.do(t, "GET", w.base+"/_security/_authenticate", nil), 200, "project user adam")
+	mustStatus(t, local.do(t, "GET", w.base+"/_security/_authenticate", nil), 401, "project user zed by password")
+	r = mustStatus(t, localToken.do(t, "GET", w.base+"/_security/_authenticate", nil), 200, "project user zed by token")
 	if r.Body["authentication_realm"].(map[string]any)["name"] != "default_native" {
-		t.Fatalf("project user adam authenticated as %s", r.Raw)
+		t.Fatalf("project user zed's token authenticated as %s", r.Raw)
 	}
-	// They never share an Idempotency-Key claim.
+	// The two never share an Idempotency-Key claim.
 	create := func(c caller) string {
 		r := c.with("Idempotency-Key", "same-key").do(t, "POST", w.base+"/_security/api_key", map[string]any{"name": "k"})
 		if r.Status != 200 {
@@ -377,7 +385,7 @@ func TestAProjectUserNeverShadowsAMember(t *testing.T) {
 		}
 		return r.Body["id"].(string)
 	}
-	if a, b := create(w.admin), create(local); a == b {
+	if a, b := create(member), create(localToken); a == b {
 		t.Fatalf("member and project user of one name share the key %s", a)
 	}
 }

@@ -157,7 +157,7 @@ func (s *Server) esBasicAuth(x *esReq, cred string) error {
 	if x.org == nil && x.ref != "" {
 		// An unknown project: the members' check still runs, so that the
 		// answer and its cost are those of another tenant's project.
-		if _, err := s.checkPassword(x.r, name, func() (domain.Principal, error) { return s.Tenants.Authenticate(name, pw) }); err != nil {
+		if _, err := s.checkPassword(x.r, memberSubject(name), func() (domain.Principal, error) { return s.Tenants.Authenticate(name, pw) }); err != nil {
 			return err
 		}
 		return x.notHere(name)
@@ -176,23 +176,20 @@ func (s *Server) esBasicAuth(x *esReq, cred string) error {
 }
 
 // esPassword checks a user name and password in a project, under the
-// password throttle: its own users first, then the organization's members.
+// password throttle: the organization's members first, then the project's
+// own users.
 func (s *Server) esPassword(r *http.Request, o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
-	return s.checkPassword(r, name, func() (domain.Principal, error) { return s.esRealmPassword(r, o, pr, name, pw) })
+	return s.checkPassword(r, s.esSubject(o, pr, name), func() (domain.Principal, error) { return s.esRealmPassword(r, o, pr, name, pw) })
 }
 
 func (s *Server) esRealmPassword(r *http.Request, o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
 	if _, member := s.Dir.RoleOf(o.ID, name); member {
-		// A project user never shadows a member's login: the member's
-		// password is tried first, a project user of the same name second.
-		p, err := s.Tenants.Authenticate(name, pw)
-		if err == nil {
-			return p, nil
-		}
-		if up, known, uerr := s.Realm.Authenticate(o.ID, pr.ID, name, pw); known && uerr == nil {
-			return up, nil
-		}
-		return p, err
+		// A project user never shadows a member's login: a name that is a
+		// member of the organization is the member's, here too. (A project
+		// user cannot be created under such a name; one that came first
+		// is reached by its tokens and keys, not by Basic.) One name is
+		// one principal, so the throttle counts it exactly (esSubject).
+		return s.Tenants.Authenticate(name, pw)
 	}
 	p, known, err := s.Realm.Authenticate(o.ID, pr.ID, name, pw)
 	if known {

@@ -179,6 +179,15 @@ func (s *Server) esPutUser(x *esReq) error {
 	if err := x.authorize(domain.ActionPutUser, false); err != nil {
 		return err
 	}
+	// A member's name is the member's in every project of the
+	// organization (esRealmPassword): a new project user may not take it.
+	// Only this organization's members are looked at, never logins
+	// elsewhere.
+	if _, member := s.Dir.RoleOf(x.org.ID, name); member {
+		if _, exists := s.Realm.Realms.User(x.org.ID, x.pr.ID, name); !exists {
+			return domain.Conflict("user [%s] is a member of this organization: choose another name", name)
+		}
+	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
 	u := domain.PutUser{Name: name, FullName: req.FullName, Email: req.Email, Roles: req.Roles, Metadata: req.Metadata, Enabled: req.Enabled}

@@ -116,10 +116,11 @@ func TestProjectsAreSeparateClusters(t *testing.T) {
 	esDo(t, "POST", a.URL()+"/api/v1/orgs", carol, `{"name": "carolco"}`).must(t, 201)
 	esDo(t, "GET", a.URL()+"/_security/_authenticate", carol, nil).must(t, 200)
 	esDo(t, "PUT", a.URL()+"/_security/user/mallory", carol, `{"password": "mallory-pw", "roles": []}`).must(t, 403)
-	// A project user may take the name of a keyplane login (which
-	// answers nothing about logins elsewhere); it never shadows a member
-	// (TestAProjectUserNeverShadowsAMember).
-	esDo(t, "PUT", other+"/_security/user/carol", owner, `{"password": "carol-other", "roles": []}`).must(t, 200)
+	// A project user may not take the name of a member of its own
+	// organization, which would shadow the member's Basic credentials
+	// (TestAProjectUserNeverShadowsAMember); logins elsewhere are never
+	// looked at.
+	esDo(t, "PUT", other+"/_security/user/carol", owner, `{"password": "carol-other", "roles": []}`).must(t, 409)
 	// An unknown project answers as another tenant's does: 401.
 	esDo(t, "GET", a.URL()+"/projects/nope/_security/_authenticate", owner, nil).must(t, 401)
 }
