@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -387,5 +388,54 @@ func TestAProjectUserNeverShadowsAMember(t *testing.T) {
 	}
 	if a, b := create(member), create(localToken); a == b {
 		t.Fatalf("member and project user of one name share the key %s", a)
+	}
+}
+
+// TestAuthorizationGrid sweeps operations of both surfaces against every
+// kind of principal. Each row is one operation; each column one principal:
+//
+//	owner, owner's session, owner's key, admin, admin's session, admin's
+//	key, viewer, viewer's key (made as an admin), the owner's read-only
+//	key, the admin's manage_own_api_key key, a project superuser, its key,
+//	its token, another organization's key and project key.
+//
+// Sessions are the console's: the Elasticsearch surface does not take
+// them (401). A key creating a key makes a derived key, which must be
+// asked without privileges (400).
+func TestAuthorizationGrid(t *testing.T) {
+	w := buildWorld(t)
+	cols := []caller{w.owner, w.ownerSess, w.ownerKey, w.admin, w.adminSess, w.adminKey, w.viewer, w.viewerKey,
+		w.narrowKey, w.ownKey, w.puser, w.puserKey, w.puserToken, w.otherKey, w.otherProjectKey}
+	const org, es = "/api/v1/orgs/default", "/projects/default/_security"
+	rows := []struct {
+		method, path string
+		body         any
+		want         string
+	}{
+		{"GET", org + "/api-keys", nil, "200 200 200 200 200 200 200 200 200 200 401 403 401 404 404"},
+		{"GET", org + "/members", nil, "200 200 200 200 200 200 200 200 200 403 401 403 401 404 404"},
+		{"GET", org + "/projects", nil, "200 200 200 200 200 200 200 200 200 403 401 200 401 404 404"},
+		{"GET", org + "/audit", nil, "200 200 200 200 200 200 403 403 403 403 401 403 401 404 404"},
+		{"PUT", org + "/contacts", map[string]any{"emails": []string{"ops@example.com"}}, "200 200 200 200 200 200 403 403 403 403 401 403 401 404 404"},
+		{"POST", org + "/api-keys", map[string]any{"name": "m"}, "201 201 400 201 201 400 403 403 403 400 401 403 401 404 404"},
+		{"GET", es + "/api_key", nil, "200 401 200 200 401 200 200 200 200 403 200 200 200 401 401"},
+		{"POST", es + "/api_key", map[string]any{"name": "m"}, "200 401 400 200 401 400 403 403 403 400 200 400 200 401 401"},
+		{"GET", es + "/user", nil, "200 401 200 200 401 200 200 200 200 403 200 200 200 401 401"},
+		{"PUT", es + "/role/r1", map[string]any{"cluster": []string{"monitor"}}, "200 401 200 200 401 200 403 403 403 403 200 200 200 401 401"},
+	}
+	for _, row := range rows {
+		want := strings.Fields(row.want)
+		if len(want) != len(cols) {
+			t.Fatalf("%s %s: %d answers for %d principals", row.method, row.path, len(want), len(cols))
+		}
+		for i, c := range cols {
+			r := c.do(t, row.method, w.base+row.path, row.body)
+			if got := strconv.Itoa(r.Status); got != want[i] {
+				t.Errorf("%s %s as %s: %s, want %s: %.300s", row.method, row.path, c.name, got, want[i], r.Raw)
+			}
+			if strings.Contains(r.Raw, "secret-project") || strings.Contains(r.Raw, "bobco") {
+				t.Errorf("%s %s as %s names another tenant's resource: %s", row.method, row.path, c.name, r.Raw)
+			}
+		}
 	}
 }

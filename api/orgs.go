@@ -134,6 +134,10 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p domain.P
 	if err != nil {
 		return err
 	}
+	// As getOrg: a project key asks for its own project.
+	if err := p.Authorize(domain.ActionOrgRead, domain.Target{Tenant: o.ID, Project: p.Project}); err != nil {
+		return err
+	}
 	out := []projectView{}
 	for _, pr := range o.Projects {
 		if p.InProject(o.ID, pr.ID) {
