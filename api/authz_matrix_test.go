@@ -439,3 +439,24 @@ func TestAuthorizationGrid(t *testing.T) {
 		}
 	}
 }
+
+func TestAMemberInvitedBackDoesNotGetTheirOldKeysOrTokensBack(t *testing.T) {
+	w := buildWorld(t)
+	_, enc := newKey(t, w.base, w.admin, "/api/v1/orgs/default/api-keys", map[string]any{"name": "before-removal"})
+	oldKey := keyCaller("adam's key from before", enc)
+	tok := mustStatus(t, w.admin.do(t, "POST", w.base+"/_security/oauth2/token",
+		map[string]any{"grant_type": "password", "username": "adam", "password": "adam-password"}), 200, "token")
+	oldToken := caller{"adam's token from before", []string{"Authorization", "Bearer " + tok.Body["access_token"].(string)}}
+	mustStatus(t, oldKey.do(t, "GET", w.base+"/api/v1/orgs/default/api-keys", nil), 200, "old key before")
+	mustStatus(t, oldToken.do(t, "GET", w.base+"/_security/api_key", nil), 200, "old token before")
+
+	mustStatus(t, w.owner.do(t, "DELETE", w.base+"/api/v1/orgs/default/members/adam", nil), 200, "remove adam")
+	mustStatus(t, oldKey.do(t, "GET", w.base+"/api/v1/orgs/default/api-keys", nil), 403, "old key after removal")
+	inv := mustStatus(t, w.owner.do(t, "POST", w.base+"/api/v1/orgs/default/invitations",
+		map[string]any{"email": "adam@example.com", "role": "admin"}), 201, "invite adam back")
+	mustStatus(t, w.admin.do(t, "POST", w.base+"/api/v1/invitations/_accept", map[string]any{"token": inv.Body["token"]}), 200, "adam accepts")
+
+	mustStatus(t, w.admin.do(t, "GET", w.base+"/api/v1/orgs/default/api-keys", nil), 200, "adam, back")
+	mustStatus(t, oldKey.do(t, "GET", w.base+"/api/v1/orgs/default/api-keys", nil), 403, "a key from before the removal")
+	mustStatus(t, oldToken.do(t, "GET", w.base+"/_security/api_key", nil), 401, "a token from before the removal")
+}

@@ -301,6 +301,11 @@ func (s *Server) ownerPermission(k *domain.Key) domain.RoleDescriptors {
 		}
 		return p.Permission[0]
 	}
+	// A member removed and invited back is a new membership: keys from
+	// before the removal stay without privileges.
+	if since, ok := s.Dir.MemberSince(k.Tenant, k.Owner.User); !ok || oldest < since {
+		return domain.RoleDescriptors{}
+	}
 	if role, ok := s.Dir.RoleOf(k.Tenant, k.Owner.User); ok {
 		return domain.RolePermission(role)
 	}

@@ -460,9 +460,7 @@ func (s *Server) esGetToken(x *esReq) error {
 	}
 	exp := s.now().Add(esTokenLifetime)
 	t := esToken{ID: uuid.NewString(), Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: realmOf(p), Expires: exp.Unix()}
-	if t.Realm == domain.RealmProject {
-		t.Since, _ = s.Realm.Realms.UserSince(x.org.ID, x.pr.ID, p.User)
-	}
+	t.Since, _ = s.tokenSince(x.org, x.pr, p.User, t.Realm)
 	tok := s.signToken(t)
 	who := *x
 	who.p = p

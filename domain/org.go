@@ -27,6 +27,11 @@ type Org struct {
 	MemberEmails map[string]string
 	// Invitations are the pending ones (and expired ones not yet pruned).
 	Invitations map[string]*Invitation
+	// MemberSince is the stream sequence at which each member's current
+	// membership began. A member removed and invited back is a new
+	// membership: keys and tokens from before the removal stay without
+	// privileges (their creation is older).
+	MemberSince map[string]uint64
 	Contacts    []string
 	Seq         uint64
 }
@@ -40,14 +45,16 @@ func (o *Org) Apply(e Event) error {
 	switch ev := p.(type) {
 	case OrgCreated:
 		*o = Org{ID: ev.OrgID, Name: ev.Name, Created: e.Time, Projects: map[ProjectID]*Project{},
-			Members: map[string]Role{ev.Owner: RoleOwner}, MemberEmails: map[string]string{}, Invitations: map[string]*Invitation{}}
+			Members: map[string]Role{ev.Owner: RoleOwner}, MemberEmails: map[string]string{}, Invitations: map[string]*Invitation{},
+			MemberSince: map[string]uint64{ev.Owner: e.Seq}}
 	case ProjectCreated:
 		o.Projects[ev.ProjectID] = &Project{ID: ev.ProjectID, Name: ev.Name, Created: e.Time}
 	case MemberAdded:
-		o.Members[ev.User] = ev.Role
+		o.join(ev.User, ev.Role, e.Seq)
 	case MemberRemoved:
 		delete(o.Members, ev.User)
 		delete(o.MemberEmails, ev.User)
+		delete(o.MemberSince, ev.User)
 	case InvitationCreated:
 		o.pruneInvitations(e.Time)
 		o.Invitations[ev.ID] = &Invitation{ID: ev.ID, Email: ev.Email, Role: ev.Role, TokenHash: ev.TokenHash, Created: e.Time, Expires: ev.Expires}
@@ -55,7 +62,7 @@ func (o *Org) Apply(e Event) error {
 		delete(o.Invitations, ev.ID)
 	case InvitationAccepted:
 		delete(o.Invitations, ev.ID)
-		o.Members[ev.User] = ev.Role
+		o.join(ev.User, ev.Role, e.Seq)
 		o.MemberEmails[ev.User] = ev.Email
 	case ContactsSet:
 		o.Contacts = append([]string(nil), ev.Emails...)
@@ -64,6 +71,18 @@ func (o *Org) Apply(e Event) error {
 	}
 	o.Seq = e.Seq
 	return nil
+}
+
+// join gives user role; a membership that begins now starts at seq (a
+// role change keeps the membership's start).
+func (o *Org) join(user string, role Role, seq uint64) {
+	if _, already := o.Members[user]; !already {
+		if o.MemberSince == nil {
+			o.MemberSince = map[string]uint64{}
+		}
+		o.MemberSince[user] = seq
+	}
+	o.Members[user] = role
 }
 
 // pruneInvitations forgets invitations expired at now (the event's time, so

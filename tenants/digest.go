@@ -19,7 +19,7 @@ type dirState struct {
 }
 
 // Name of the directory in snapshots and digests.
-func (d *Directory) Name() string { return "directory@1" }
+func (d *Directory) Name() string { return "directory@2" }
 
 // Snapshot encodes the directory canonically. It holds the logins'
 // argon2id hashes, as the log itself does.
@@ -57,6 +57,9 @@ func (d *Directory) Restore(b []byte) error {
 		}
 		if o.Invitations == nil {
 			o.Invitations = map[string]*domain.Invitation{}
+		}
+		if o.MemberSince == nil {
+			o.MemberSince = map[string]uint64{}
 		}
 		fresh.orgs[o.ID] = o
 		fresh.indexProjects(o)

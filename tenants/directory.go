@@ -151,6 +151,10 @@ func cloneOrg(o *domain.Org) domain.Org {
 	for k, v := range o.Invitations {
 		c.Invitations[k] = v
 	}
+	c.MemberSince = make(map[string]uint64, len(o.MemberSince))
+	for k, v := range o.MemberSince {
+		c.MemberSince[k] = v
+	}
 	return c
 }
 
@@ -224,6 +228,21 @@ func (d *Directory) RoleOf(t domain.TenantID, user string) (domain.Role, bool) {
 	}
 	r, ok := o.Members[user]
 	return r, ok
+}
+
+// MemberSince is the sequence at which user's current membership of t
+// began (domain.Org.MemberSince); ok is false for a non-member.
+func (d *Directory) MemberSince(t domain.TenantID, user string) (since uint64, ok bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	o, found := d.orgs[t]
+	if !found {
+		return 0, false
+	}
+	if _, ok = o.Members[user]; ok {
+		since = o.MemberSince[user]
+	}
+	return since, ok
 }
 
 // NameClaim returns the organization that claimed name.
