@@ -460,3 +460,24 @@ func TestAMemberInvitedBackDoesNotGetTheirOldKeysOrTokensBack(t *testing.T) {
 	mustStatus(t, oldKey.do(t, "GET", w.base+"/api/v1/orgs/default/api-keys", nil), 403, "a key from before the removal")
 	mustStatus(t, oldToken.do(t, "GET", w.base+"/_security/api_key", nil), 401, "a token from before the removal")
 }
+
+// A login of another organization, right password or wrong, gets the same
+// answer from a project that is not its: its password is not checked
+// there, so no project is an oracle (or a fresh guessing budget) for it,
+// and the answer tells nothing of which names the project has.
+func TestAProjectIsNoPasswordOracleForOtherLogins(t *testing.T) {
+	w := buildWorld(t)
+	addMember(t, w.base, basicCaller("bob", "bob-password"), "bobco", "carl", "carl-password", "admin")
+	right := basicCaller("carl", "carl-password").do(t, "GET", w.base+"/projects/default/_security/_authenticate", nil)
+	wrong := basicCaller("carl", "not-carls-password").do(t, "GET", w.base+"/projects/default/_security/_authenticate", nil)
+	member := basicCaller("adam", "not-adams-password").do(t, "GET", w.base+"/projects/default/_security/_authenticate", nil)
+	puser := basicCaller("pu", "not-pus-password").do(t, "GET", w.base+"/projects/default/_security/_authenticate", nil)
+	for _, r := range []testhttp.Response{right, wrong} {
+		if r.Status != 401 || r.Raw != strings.ReplaceAll(member.Raw, "adam", "carl") {
+			t.Errorf("carl: %d %s, want the answer a wrong password of a member gets: %s", r.Status, r.Raw, member.Raw)
+		}
+	}
+	if puser.Raw != strings.ReplaceAll(member.Raw, "adam", "pu") {
+		t.Errorf("a project user's wrong password answers %s, a member's %s", puser.Raw, member.Raw)
+	}
+}

@@ -155,12 +155,13 @@ func (s *Server) esBasicAuth(x *esReq, cred string) error {
 		return domain.Unauthenticated("invalid basic authentication header")
 	}
 	if x.org == nil && x.ref != "" {
-		// An unknown project: the members' check still runs, so that the
-		// answer and its cost are those of another tenant's project.
-		if _, err := s.checkPassword(x.r, memberSubject(name), func() (domain.Principal, error) { return s.Tenants.Authenticate(name, pw) }); err != nil {
-			return err
-		}
-		return x.notHere(name)
+		// An unknown project answers, and costs, as a project that has
+		// nobody of that name (esRealmPassword).
+		_, err := s.checkPassword(x.r, projectUserSubject("", domain.ProjectID(x.ref), name), func() (domain.Principal, error) {
+			s.Tenants.SpendCheck(pw)
+			return domain.Principal{}, x.notHere(name)
+		})
+		return err
 	}
 	if x.org == nil {
 		if x.org, x.pr, err = s.esDefault(""); err != nil {
@@ -179,7 +180,14 @@ func (s *Server) esBasicAuth(x *esReq, cred string) error {
 // password throttle: the organization's members first, then the project's
 // own users.
 func (s *Server) esPassword(r *http.Request, o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
-	return s.checkPassword(r, s.esSubject(o, pr, name), func() (domain.Principal, error) { return s.esRealmPassword(r, o, pr, name, pw) })
+	p, err := s.checkPassword(r, s.esSubject(o, pr, name), func() (domain.Principal, error) { return s.esRealmPassword(r, o, pr, name, pw) })
+	if domain.KindOf(err) == domain.KindUnauthenticated {
+		// One answer for every failed password, whoever the name is here:
+		// a member, a project user, a disabled one or nobody. Names are
+		// the tenant's to know.
+		err = unknownHere(r, name)
+	}
+	return p, err
 }
 
 func (s *Server) esRealmPassword(r *http.Request, o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
@@ -195,14 +203,12 @@ func (s *Server) esRealmPassword(r *http.Request, o *domain.Org, pr *domain.Proj
 	if known {
 		return p, err
 	}
-	p, err = s.Tenants.Authenticate(name, pw)
-	if err != nil {
-		return p, err
-	}
-	if !p.InTenant(o.ID) {
-		return domain.Principal{}, unknownHere(r, name)
-	}
-	return p, nil
+	// Nobody of that name here. A login of another organization is not
+	// checked: its password is not this project's business, and checking
+	// it would give a guesser a fresh budget in every project. The cost
+	// of a check is spent all the same.
+	s.Tenants.SpendCheck(pw)
+	return domain.Principal{}, unknownHere(r, name)
 }
 
 // unknownHere is the 401 of a user whose credentials hold nowhere in the

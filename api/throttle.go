@@ -99,15 +99,13 @@ func projectUserSubject(t domain.TenantID, pr domain.ProjectID, name string) sub
 
 // esSubject is whose password Basic on a project's Elasticsearch surface
 // tests: a member of the organization, else the project's user of that
-// name if there is one, else the member (esRealmPassword).
+// name, whether or not there is one (esRealmPassword), so that the counts
+// tell nothing of which names the project has.
 func (s *Server) esSubject(o *domain.Org, pr *domain.Project, name string) subject {
 	if _, member := s.Dir.RoleOf(o.ID, name); member {
 		return memberSubject(name)
 	}
-	if _, ok := s.Realm.Realms.User(o.ID, pr.ID, name); ok {
-		return projectUserSubject(o.ID, pr.ID, name)
-	}
-	return memberSubject(name)
+	return projectUserSubject(o.ID, pr.ID, name)
 }
 
 // record is one key's run of failed attempts, as stored.
