@@ -136,8 +136,8 @@ func TestNamesWithInvisibleOrControlCharactersAreRefused(t *testing.T) {
 	owner := basic(ownerAuth)
 	es := a.URL() + "/projects/default"
 	for _, bad := range []string{
-		"key\u0085name",    // NEL, a C1 control
-		"key\u009bname",    // CSI, a C1 control
+		"key\u0085name",     // NEL, a C1 control
+		"key\u009bname",     // CSI, a C1 control
 		"evil\u202egpj.exe", // right-to-left override
 		"ad\u200bmin",       // zero-width space
 		"\u2066name\u2069",  // isolates
@@ -172,8 +172,8 @@ func TestLookAlikeOrgAndProjectNamesConflict(t *testing.T) {
 	a := startApp(t)
 	owner := basic(ownerAuth)
 	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "finance"}`).must(t, 201)
-	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "\ufb01nance"}`).must(t, 409)   // "fi" ligature
-	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "ｆｉｎａｎｃｅ"}`).must(t, 409) // fullwidth
+	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "\ufb01nance"}`).must(t, 409) // "fi" ligature
+	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "ｆｉｎａｎｃｅ"}`).must(t, 409)     // fullwidth
 	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "prod"}`).must(t, 201)
 	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "ｐｒｏｄ"}`).must(t, 409)
 	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "Prod"}`).must(t, 201) // case is not folded
