@@ -17,6 +17,9 @@ const MaxEventBytes = 1<<20 - 8<<10
 // events are written (eventlog's Append), turns that into a 400 for the
 // one request that asked for it.
 func EncodeEvent(e Event) ([]byte, error) {
+	if e.unencodable != nil {
+		return nil, unstorable(e, e.unencodable)
+	}
 	data, err := json.Marshal(e)
 	if err != nil {
 		return nil, unstorable(e, err)
