@@ -182,6 +182,9 @@ func stringEnd(raw []byte, i int) int {
 // kindOfMember reads a member name as encoding/json matches it to a field:
 // escapes decoded, case folded.
 func kindOfMember(tok []byte) memberKind {
+	if len(tok) < 2 || tok[len(tok)-1] != '"' {
+		return memberOther // unterminated: the decoder refuses it
+	}
 	name := string(tok[1 : len(tok)-1])
 	if strings.IndexByte(name, '\\') >= 0 {
 		if json.Unmarshal(tok, &name) != nil {
