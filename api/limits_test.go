@@ -225,3 +225,21 @@ func TestUnsupportedRoleDescriptorFieldsAreRefused(t *testing.T) {
 			`{"name": "k", "role_descriptors": {"r": `+rd+`}}`), "["+field+"] is not supported")
 	}
 }
+
+// A body within the limit whose event would not fit the log (the stream
+// takes messages up to 1 MiB) is refused as too large, 413, rather than
+// failing as an unavailable log.
+func TestAChangeTooLargeToStoreIs413(t *testing.T) {
+	a := startApp(t)
+	owner := basic(ownerAuth)
+	body := `{"name": "k", "metadata": {"pad": "` + strings.Repeat("x", domain.MaxBodyBytes-100) + `"}}`
+	r := esDo(t, "POST", a.URL()+"/projects/default/_security/api_key", owner, body)
+	errObj, _ := r.body["error"].(map[string]any)
+	reason, _ := errObj["reason"].(string)
+	if r.status != http.StatusRequestEntityTooLarge || errObj["type"] != "content_too_long_exception" || !strings.Contains(reason, "too large to store") {
+		t.Fatalf("status %d: %.300s; want 413 content_too_long_exception, too large to store", r.status, r.raw)
+	}
+	if got := esDo(t, "GET", a.URL()+"/projects/default/_security/api_key?name=k", owner, nil).must(t, 200); got.raw != `{"api_keys":[]}`+"\n" {
+		t.Fatalf("a refused key was stored: %.300s", got.raw)
+	}
+}

@@ -6,9 +6,10 @@ import (
 )
 
 // MaxEventBytes bounds an event as stored: the stream refuses messages
-// over 1 MiB, headers included, so an event is refused before it gets
-// there, as too large, rather than failing as an unavailable log.
-const MaxEventBytes = 1<<20 - 8<<10
+// over 1 MiB, headers (a few hundred bytes) included, so an event is
+// refused before it gets there, as too large, rather than failing as an
+// unavailable log (503).
+const MaxEventBytes = 1<<20 - 1<<10
 
 // EncodeEvent is e as the log stores it, and refuses to give it unless
 // keyplane's readers read it back (Readable). The log keeps every event
