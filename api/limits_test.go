@@ -243,3 +243,61 @@ func TestAChangeTooLargeToStoreIs413(t *testing.T) {
 		t.Fatalf("a refused key was stored: %.300s", got.raw)
 	}
 }
+
+// Role descriptors, _has_privileges and _query/api_key are bounded in
+// counts and lengths (the matchers are linear in what they match, so these
+// bound their cost); each refusal names its limit, and the limit itself is
+// taken.
+func TestCountsAndLengthsOverTheLimitsAreRefused(t *testing.T) {
+	a := startApp(t)
+	owner := basic(ownerAuth)
+	es := a.URL() + "/projects/default"
+	x := func(n int) string { return strings.Repeat("x", n) }
+	list := func(n int, item string) string {
+		return `["` + strings.TrimSuffix(strings.Repeat(item+`","`, n), `","`) + `"]`
+	}
+	descriptors := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `"r%d": {}`, i)
+		}
+		return "{" + b.String() + "}"
+	}
+	key := func(rds string) string { return `{"name": "k", "role_descriptors": ` + rds + `}` }
+	role := func(field string) string { return `{"r": {"indices": [{"names": ` + field + `, "privileges": ["read"]}]}}` }
+	hasPriv := es + "/_security/user/_has_privileges"
+	query := es + "/_security/_query/api_key"
+	for _, c := range []struct {
+		name, method, url, over, at, limit string
+	}{
+		{"index pattern bytes", "POST", es + "/_security/api_key", key(role(`["` + x(256) + `"]`)), key(role(`["` + x(255) + `"]`)), "limit of 255"},
+		{"index patterns per entry", "POST", es + "/_security/api_key", key(role(list(257, "i"))), key(role(list(256, "i"))), "limit of 256"},
+		{"descriptors per key", "POST", es + "/_security/api_key", key(descriptors(65)), key(descriptors(64)), "limit of 64"},
+		{"run_as entry bytes", "PUT", es + "/_security/role/r", `{"run_as": ["` + x(1025) + `"]}`, `{"run_as": ["` + x(1024) + `"]}`, "limit of 1024"},
+		{"application name bytes", "PUT", es + "/_security/role/r",
+			`{"applications": [{"application": "` + x(256) + `", "privileges": ["p"], "resources": ["*"]}]}`,
+			`{"applications": [{"application": "` + x(255) + `", "privileges": ["p"], "resources": ["*"]}]}`, "limit of 255"},
+		{"has_privileges index name bytes", "POST", hasPriv,
+			`{"index": [{"names": ["` + x(256) + `"], "privileges": ["read"]}]}`, `{"index": [{"names": ["` + x(255) + `"], "privileges": ["read"]}]}`, "limit of 255"},
+		{"has_privileges resources", "POST", hasPriv,
+			`{"application": [{"application": "a", "privileges": ["p"], "resources": ` + list(257, "r") + `}]}`,
+			`{"application": [{"application": "a", "privileges": ["p"], "resources": ` + list(256, "r") + `}]}`, "limit of 256"},
+		{"has_privileges resource bytes", "POST", hasPriv,
+			`{"application": [{"application": "a", "privileges": ["p"], "resources": ["` + x(1025) + `"]}]}`,
+			`{"application": [{"application": "a", "privileges": ["p"], "resources": ["` + x(1024) + `"]}]}`, "limit of 1024"},
+		{"wildcard query value", "POST", query, `{"query": {"wildcard": {"name": "` + x(1025) + `*"}}}`,
+			`{"query": {"wildcard": {"name": "` + x(1023) + `*"}}}`, "limit of 1024"},
+		{"prefix query value", "POST", query, `{"query": {"prefix": {"name": "` + x(1025) + `"}}}`,
+			`{"query": {"prefix": {"name": "` + x(1024) + `"}}}`, "limit of 1024"},
+		{"term query value", "POST", query, `{"query": {"term": {"metadata.a": "` + x(1025) + `"}}}`,
+			`{"query": {"term": {"metadata.a": "` + x(1024) + `"}}}`, "limit of 1024"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			refusedFor(t, esDo(t, c.method, c.url, owner, c.over), c.limit)
+			esDo(t, c.method, c.url, owner, c.at).must(t, 200)
+		})
+	}
+}
