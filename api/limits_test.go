@@ -267,7 +267,9 @@ func TestCountsAndLengthsOverTheLimitsAreRefused(t *testing.T) {
 		return "{" + b.String() + "}"
 	}
 	key := func(rds string) string { return `{"name": "k", "role_descriptors": ` + rds + `}` }
-	role := func(field string) string { return `{"r": {"indices": [{"names": ` + field + `, "privileges": ["read"]}]}}` }
+	role := func(field string) string {
+		return `{"r": {"indices": [{"names": ` + field + `, "privileges": ["read"]}]}}`
+	}
 	hasPriv := es + "/_security/user/_has_privileges"
 	query := es + "/_security/_query/api_key"
 	for _, c := range []struct {
