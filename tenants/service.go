@@ -80,7 +80,10 @@ func (s *Service) CreateOrg(ctx context.Context, p domain.Principal, m domain.Me
 	if err != nil {
 		return nil, err
 	}
-	if taken, ok := s.Dir.OrgNamedLike(name); ok && taken != name {
+	if taken, ok := s.Dir.OrgNamedLike(name); ok {
+		if taken == name {
+			return nil, domain.Conflict("organization [%s] already exists", name)
+		}
 		return nil, domain.Conflict("organization [%s] already exists as [%s]: names are compared after NFKC normalization", name, taken)
 	}
 	m.Time = s.now()
