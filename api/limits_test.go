@@ -92,8 +92,11 @@ func TestMetadataDeeperThan20LevelsIsRefused(t *testing.T) {
 			esDo(t, rt.method, rt.url, rt.auth, rt.body(nestedJSON(20))).must(t, rt.ok)
 		})
 	}
-	// The log still reads: the keys list serves, and so does the audit.
+	// The log still reads: the keys list, the audit trail and the health
+	// of the replica that answered.
 	esDo(t, "GET", es+"/_security/api_key", owner, nil).must(t, 200)
+	esDo(t, "GET", a.URL()+"/api/v1/orgs/default/audit", owner, nil).must(t, 200)
+	esDo(t, "GET", a.URL()+"/healthz", "", nil).must(t, 200)
 }
 
 // A role descriptor nests at most 20 levels below itself, whatever field
