@@ -12,16 +12,21 @@ import (
 )
 
 // MaxBody is the largest request body accepted.
-const MaxBody = 1 << 20
+const MaxBody = domain.MaxBodyBytes
 
-// readBody reads the request body, refusing one over MaxBody.
+// readBody reads the request body, refusing one over MaxBody (413) and one
+// that nests deeper than the limits (domain.CheckBodyDepth): both before
+// anything decodes it.
 func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		return nil, domain.Invalid("could not read the request body")
 	}
 	if len(body) > MaxBody {
-		return nil, &domain.Error{Kind: domain.KindTooLarge, Reason: "request body is larger than 1 MiB"}
+		return nil, &domain.Error{Kind: domain.KindTooLarge, Reason: "request body is larger than the limit of 1048576 bytes (1 MiB)"}
+	}
+	if err := domain.CheckBodyDepth(body); err != nil {
+		return nil, err
 	}
 	return body, nil
 }

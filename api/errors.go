@@ -35,7 +35,7 @@ func statusOf(k domain.Kind) (int, string) {
 	case domain.KindInvalid:
 		return http.StatusBadRequest, "action_request_validation_exception"
 	case domain.KindTooLarge:
-		return http.StatusBadRequest, "content_too_long_exception"
+		return http.StatusRequestEntityTooLarge, "content_too_long_exception"
 	case domain.KindUnauthenticated:
 		return http.StatusUnauthorized, "security_exception"
 	case domain.KindForbidden:

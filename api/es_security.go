@@ -108,6 +108,9 @@ func (s *Server) esHasPrivileges(x *esReq) error {
 	if err := decodeBody(x.r, &req, false); err != nil {
 		return err
 	}
+	if err := req.within(); err != nil {
+		return err
+	}
 	perm := x.p.PermissionIn(x.org.ID)
 	all := true
 	cluster := map[string]bool{}

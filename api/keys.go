@@ -142,9 +142,23 @@ func writeKeyCSV(w http.ResponseWriter, id domain.KeyID, name string, expMs int6
 	}
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"id", "name", "expiration", "api_key", "encoded"})
-	_ = cw.Write([]string{string(id), name, exp, secret, encoded})
+	_ = cw.Write([]string{string(id), csvCell(name), exp, secret, encoded})
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvCell keeps a spreadsheet from reading a cell of the caller's text (a
+// key's name) as a formula: one that starts with =, +, - or @ (or a tab or
+// carriage return, which some spreadsheets skip before one) gets a leading
+// single quote, OWASP's way. The id, secret and encoded credential are
+// keyplane's, drawn from base64 alphabets that hold no formula syntax, and
+// are written as they are so that the credential copied from the file
+// still works.
+func csvCell(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 // readableKeys decides which keys of the scope p may list: all, or only

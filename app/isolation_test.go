@@ -147,7 +147,7 @@ func TestBadInputGetsAClear4xx(t *testing.T) {
 		{"role descriptor wrong type", "POST", keys, "", `{"name":"a","role_descriptors":[1]}`, 400},
 		{"reserved metadata", "POST", keys, "", `{"name":"a","metadata":{"_sys":1}}`, 400},
 		{"metadata not an object", "POST", keys, "", `{"name":"a","metadata":[1]}`, 400},
-		{"oversize body", "POST", keys, "", huge, 400},
+		{"oversize body", "POST", keys, "", huge, 413}, // as Elasticsearch
 		{"bad status filter", "GET", keys + "?status=weird", "", "", 400},
 		{"bad sort", "GET", keys + "?sort=secret", "", "", 400},
 		{"bad size", "GET", keys + "?size=-1", "", "", 400},

@@ -17,7 +17,7 @@ const (
 	KindForbidden                   // authenticated but not allowed: 403
 	KindNotFound                    // unknown, or another tenant's: 404
 	KindConflict                    // concurrent change or duplicate: 409
-	KindTooLarge                    // body over the limit: 400 with its own type
+	KindTooLarge                    // body over the limit: 413, as Elasticsearch
 	KindUnavailable                 // the log cannot be reached: 503
 	KindThrottled                   // too many failed attempts, retry later: 429
 )

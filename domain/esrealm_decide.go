@@ -68,6 +68,9 @@ func DecidePutUser(p Principal, r *Realm, u PutUser) (ev RealmUserPut, created b
 	if !exists && u.PasswordHash == "" {
 		return ev, false, Invalid("Validation Failed: 1: password must be specified unless you are updating an existing user;")
 	}
+	if len(u.Roles) > MaxListEntries {
+		return ev, false, Invalid("Validation Failed: 1: [roles] lists %d entries, over the limit of %d;", len(u.Roles), MaxListEntries)
+	}
 	for _, role := range u.Roles {
 		if !ValidName(role) {
 			return ev, false, Invalid("Validation Failed: 1: invalid role name [%s];", role)
@@ -192,8 +195,13 @@ func parseAppPrivilege(app, name string, raw json.RawMessage) (AppPrivilege, err
 		return AppPrivilege{}, Invalid("Validation Failed: 1: invalid application privilege name [%s];", name)
 	case len(in.Actions) == 0:
 		return AppPrivilege{}, Invalid("Validation Failed: 1: application privileges must have at least one action;")
+	case len(in.Actions) > MaxListEntries:
+		return AppPrivilege{}, Invalid("Validation Failed: 1: [actions] lists %d entries, over the limit of %d;", len(in.Actions), MaxListEntries)
 	}
 	for _, a := range in.Actions {
+		if len(a) > MaxEntryBytes {
+			return AppPrivilege{}, Invalid("Validation Failed: 1: an action is %d bytes, over the limit of %d;", len(a), MaxEntryBytes)
+		}
 		if !strings.ContainsAny(a, "/*:") {
 			return AppPrivilege{}, Invalid("Validation Failed: 1: action [%s] must contain one of [/*:];", a)
 		}
@@ -229,7 +237,7 @@ func DecideDeletePrivileges(p Principal, r *Realm, app string, names []string) (
 }
 
 func validAppName(s string) bool {
-	if s == "" || len(s) > 256 || s[0] < 'a' || s[0] > 'z' {
+	if s == "" || len(s) > MaxAppNameBytes || s[0] < 'a' || s[0] > 'z' {
 		return false
 	}
 	return strings.IndexFunc(s, func(c rune) bool {
@@ -238,7 +246,7 @@ func validAppName(s string) bool {
 }
 
 func validPrivilegeName(s string) bool {
-	if s == "" || len(s) > 256 || s[0] < 'a' || s[0] > 'z' {
+	if s == "" || len(s) > MaxAppNameBytes || s[0] < 'a' || s[0] > 'z' {
 		return false
 	}
 	return strings.IndexFunc(s, func(c rune) bool {

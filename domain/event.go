@@ -70,6 +70,9 @@ type Event struct {
 	Seq uint64 `json:"-"`
 	// payload is Data decoded once (Decoded), for several folds of one event.
 	payload Payload
+	// unencodable is why NewEvent could not encode the payload: EncodeEvent
+	// refuses the event for it, so nothing writes it.
+	unencodable error
 }
 
 // Subject is where the event's aggregate lives in the log.
@@ -86,15 +89,16 @@ type Payload interface {
 	EventVersion() int
 }
 
-// NewEvent wraps payload p for aggregate (tenant, aggType, aggID).
+// NewEvent wraps payload p for aggregate (tenant, aggType, aggID). A
+// payload that does not encode (a role descriptor past encoding/json's
+// depth) makes an event that EncodeEvent refuses: a request's content,
+// not a programming error, can cause it.
 func NewEvent(id string, t TenantID, aggType, aggID string, m Meta, p Payload) Event {
 	data, err := json.Marshal(p)
-	if err != nil {
-		panic("domain: payload does not marshal: " + err.Error()) // a programming error
-	}
 	return Event{
 		ID: id, Type: p.EventType(), Version: p.EventVersion(), Tenant: t, AggType: aggType, AggID: aggID,
 		Actor: m.Actor, Source: m.Source, CorrelationID: m.CorrelationID, Time: m.Time.UTC(), Data: data,
+		unencodable: err,
 	}
 }
 

@@ -3,7 +3,6 @@ package domain
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"strings"
 
 	"github.com/google/uuid"
 )
@@ -44,21 +43,6 @@ func ValidToken(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// ValidName reports whether s is an acceptable display name for an
-// organization, project, member or key: 1 to 256 bytes, no control characters,
-// and no leading or trailing space.
-func ValidName(s string) bool {
-	if s == "" || len(s) > 256 || strings.TrimSpace(s) != s {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
 			return false
 		}
 	}

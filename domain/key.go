@@ -138,7 +138,7 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 		return ev, err
 	}
 	if !ValidName(c.Name) {
-		return ev, Invalid("api key name must be 1 to 256 characters, without control characters or surrounding spaces")
+		return ev, Invalid("api key name must be 1 to 256 bytes, without control, format (bidi, zero-width) characters or surrounding spaces")
 	}
 	rds, err := ParseRoleDescriptors(c.RoleDescriptors)
 	if err != nil {

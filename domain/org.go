@@ -114,7 +114,7 @@ func DecideCreateOrg(p Principal, id TenantID, name string) (OrgCreated, error) 
 		return OrgCreated{}, Forbidden("API keys cannot create organizations")
 	}
 	if !ValidName(name) {
-		return OrgCreated{}, Invalid("organization name must be 1 to 256 characters without control characters")
+		return OrgCreated{}, Invalid("organization name must be 1 to 256 bytes, without control, format (bidi, zero-width) characters or surrounding spaces")
 	}
 	return OrgCreated{OrgID: id, Name: name, Owner: p.User}, nil
 }
@@ -125,10 +125,15 @@ func DecideCreateProject(p Principal, o *Org, id ProjectID, name string) (Projec
 		return ProjectCreated{}, err
 	}
 	if !ValidName(name) {
-		return ProjectCreated{}, Invalid("project name must be 1 to 256 characters without control characters")
+		return ProjectCreated{}, Invalid("project name must be 1 to 256 bytes, without control, format (bidi, zero-width) characters or surrounding spaces")
 	}
 	if _, taken := o.ProjectNamed(name); taken {
 		return ProjectCreated{}, Conflict("project [%s] already exists", name)
+	}
+	for _, pr := range o.Projects {
+		if SameName(pr.Name, name) {
+			return ProjectCreated{}, Conflict("project [%s] already exists as [%s]: names are compared after NFKC normalization", name, pr.Name)
+		}
 	}
 	return ProjectCreated{ProjectID: id, Name: name}, nil
 }

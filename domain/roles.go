@@ -63,18 +63,35 @@ type RoleDescriptors map[string]RoleDescriptor
 // Elasticsearch's alias of "indices".
 var roleDescriptorFields = map[string]bool{
 	"cluster": true, "indices": true, "index": true, "applications": true, "run_as": true,
-	"metadata": true, "transient_metadata": true, "description": true, "global": true,
-	"remote_indices": true, "remote_cluster": true, "restriction": true,
+	"metadata": true, "transient_metadata": true, "description": true,
+}
+
+// unsupportedDescriptorFields are Elasticsearch's fields that keyplane
+// cannot honour. Each is refused rather than dropped: a dropped
+// restriction (which narrows a key to its workflows) would leave the key
+// wider than asked, and the others grant on clusters or globally where
+// keyplane has nothing to grant.
+var unsupportedDescriptorFields = map[string]string{
+	"restriction":    "keyplane has no workflows to restrict a key to",
+	"remote_indices": "keyplane has no remote clusters",
+	"remote_cluster": "keyplane has no remote clusters",
+	"global":         "keyplane has no global privileges",
 }
 
 // ParseRoleDescriptor reads and validates one descriptor named name.
 func ParseRoleDescriptor(name string, raw []byte) (RoleDescriptor, error) {
 	var rd RoleDescriptor
+	if err := CheckDescriptorDepth(raw); err != nil {
+		return rd, err
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return rd, Invalid("failed to parse role [%s]: expected an object", name)
 	}
 	for f, v := range fields {
+		if why, ok := unsupportedDescriptorFields[f]; ok {
+			return rd, Invalid("failed to parse role [%s]. field [%s] is not supported: %s", name, f, why)
+		}
 		if !roleDescriptorFields[f] {
 			return rd, Invalid("failed to parse role [%s]. unexpected field [%s]", name, f)
 		}
@@ -101,9 +118,15 @@ func ParseRoleDescriptors(raw json.RawMessage) (RoleDescriptors, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return RoleDescriptors{}, nil
 	}
+	if err := checkDescriptorsDepth(raw); err != nil {
+		return nil, err
+	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, Invalid("failed to parse role_descriptors: expected an object of named role descriptors")
+	}
+	if len(m) > MaxDescriptors {
+		return nil, Invalid("[role_descriptors] holds %d descriptors, over the limit of %d", len(m), MaxDescriptors)
 	}
 	out := make(RoleDescriptors, len(m))
 	for name, v := range m {
@@ -121,6 +144,9 @@ func ParseRoleDescriptors(raw json.RawMessage) (RoleDescriptors, error) {
 
 // Validate checks privilege names and patterns.
 func (rd RoleDescriptor) Validate(name string) error {
+	if err := rd.checkLimits(name); err != nil {
+		return err
+	}
 	for _, p := range rd.Cluster {
 		if _, ok := clusterPrivileges[p]; !ok && !strings.HasPrefix(p, "cluster:") {
 			return Invalid("unknown cluster privilege [%s] in role [%s]", p, name)
@@ -156,8 +182,11 @@ func (rd RoleDescriptor) Validate(name string) error {
 }
 
 // CheckMetadata refuses metadata keys beginning with "_": they are reserved
-// for the system.
+// for the system; and metadata nested deeper than MaxMetadataDepth.
 func CheckMetadata(m map[string]any) error {
+	if !metadataWithin(m, 1) {
+		return limitMetadata.refusal()
+	}
 	for k := range m {
 		if strings.HasPrefix(k, "_") {
 			return Invalid("metadata keys may not start with [_]: [%s] is reserved", k)

@@ -181,6 +181,9 @@ func (c *compiler[D]) equals(f Field[D], name string, v any, ci bool) (Query[D],
 	if !ok {
 		return nil, domain.Invalid("field [%s] expects a string, number or boolean value", name)
 	}
+	if err := valueWithin(name, s); err != nil {
+		return nil, err
+	}
 	if ci {
 		return func(d D) bool { return f.Any(d, func(x string) bool { return strings.EqualFold(x, s) }) }, nil
 	}
@@ -236,6 +239,9 @@ func (c *compiler[D]) prefix(typ string, f Field[D], name string, arg any) (Quer
 	if !ok {
 		return nil, domain.Invalid("[prefix] query expects a string for field [%s]", name)
 	}
+	if err := valueWithin(name, p); err != nil {
+		return nil, err
+	}
 	if caseInsensitive(opts) {
 		p = strings.ToLower(p)
 		return func(d D) bool {
@@ -262,6 +268,9 @@ func (c *compiler[D]) wildcard(typ string, f Field[D], name string, arg any) (Qu
 	p, ok := v.(string)
 	if !ok {
 		return nil, domain.Invalid("[wildcard] query expects a string for field [%s]", name)
+	}
+	if err := valueWithin(name, p); err != nil {
+		return nil, err
 	}
 	if caseInsensitive(opts) {
 		p = strings.ToLower(p)
@@ -511,6 +520,15 @@ func (c *compiler[D]) fieldNames(v any) ([]string, error) {
 	return out, nil
 }
 
+// valueWithin bounds a term, prefix or wildcard value (the matchers are
+// linear in it, and an index holds many values to match against).
+func valueWithin(field, v string) error {
+	if len(v) > domain.MaxQueryValueBytes {
+		return domain.Invalid("a query value for [%s] is %d bytes, over the limit of %d", field, len(v), domain.MaxQueryValueBytes)
+	}
+	return nil
+}
+
 // simpleQueryString supports terms, "quoted phrases", prefix*, +must,
 // -must_not and | (or), over keyword fields (a date field too when the
 // term is a date), with default_operator or (default) or and.
@@ -545,6 +563,9 @@ func (c *compiler[D]) simpleQueryString(body any) (Query[D], error) {
 	}
 	var must, should, not []Query[D]
 	for _, tok := range tokenize(text) {
+		if err := valueWithin("simple_query_string", tok.text); err != nil {
+			return nil, err
+		}
 		q := c.tokenQuery(fields, tok.text, tok.prefix)
 		switch {
 		case tok.sign == '-':

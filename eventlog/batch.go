@@ -414,7 +414,7 @@ func (l *Log) publishBatch(apps []Append) ([]uint64, error) {
 	id := uuid.NewString()
 	var last *nats.Msg
 	for i, a := range apps {
-		data, err := json.Marshal(a.Event)
+		data, err := a.encoded()
 		if err != nil {
 			return nil, err
 		}

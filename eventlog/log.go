@@ -229,14 +229,37 @@ type Append struct {
 	// the subject must be empty. AnySeq skips the check.
 	Expect uint64
 	AnySeq bool
+
+	// data is Event as stored, once Append has checked that it reads back.
+	data []byte
+}
+
+// encoded is the event as stored: as Append checked it, else encoded now.
+func (a Append) encoded() ([]byte, error) {
+	if a.data != nil {
+		return a.data, nil
+	}
+	return json.Marshal(a.Event)
 }
 
 // Append writes the events of one command atomically, each with its
 // concurrency check, and returns their stream sequences. Concurrent calls
 // are committed together (see batch.go).
+//
+// Every event is written only once keyplane's readers have read it back
+// (domain.EncodeEvent): whatever is in the log decodes. One that would
+// not is refused, and nothing of the command is written.
 func (l *Log) Append(ctx context.Context, apps ...Append) ([]uint64, error) {
 	if len(apps) == 0 {
 		return nil, nil
+	}
+	apps = append([]Append(nil), apps...) // the caller's stay as they were
+	for i := range apps {
+		data, err := domain.EncodeEvent(apps[i].Event)
+		if err != nil {
+			return nil, err
+		}
+		apps[i].data = data
 	}
 	if !l.Connected() {
 		// While the client reconnects, a publish would sit in its buffer
@@ -268,7 +291,7 @@ func (l *Log) ackTimeout() time.Duration {
 
 // publishAsync sends one event with its message id and concurrency check.
 func (l *Log) publishAsync(a Append) (jetstream.PubAckFuture, error) {
-	data, err := json.Marshal(a.Event)
+	data, err := a.encoded()
 	if err != nil {
 		return nil, err
 	}

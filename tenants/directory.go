@@ -253,6 +253,27 @@ func (d *Directory) NameClaim(name string) (domain.TenantID, bool) {
 	return id, ok
 }
 
+// OrgNamedLike finds an organization name, claimed or in use, that is
+// the same as name after NFKC normalization (domain.SameName). Claims
+// made before names were normalized sit on their own subjects, so a
+// create looks here too. It normalizes every name: organizations number in
+// the thousands (digest.go), and only a create asks.
+func (d *Directory) OrgNamedLike(name string) (string, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for n := range d.nameClaims {
+		if domain.SameName(n, name) {
+			return n, true
+		}
+	}
+	for n := range d.orgByName {
+		if domain.SameName(n, name) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
 // Empty reports whether no organization exists yet.
 func (d *Directory) Empty() bool {
 	d.mu.RLock()

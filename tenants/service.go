@@ -102,8 +102,14 @@ func (s *Service) CreateOrg(ctx context.Context, p domain.Principal, m domain.Me
 	if err != nil {
 		return nil, err
 	}
+	if taken, ok := s.Dir.OrgNamedLike(name); ok {
+		if taken == name {
+			return nil, domain.Conflict("organization [%s] already exists", name)
+		}
+		return nil, domain.Conflict("organization [%s] already exists as [%s]: names are compared after NFKC normalization", name, taken)
+	}
 	m.Time = s.now()
-	claim := event(domain.SystemTenant, domain.AggOrgName, domain.UserAggID(name), m, domain.OrgNameClaimed{Name: name, OrgID: id})
+	claim := event(domain.SystemTenant, domain.AggOrgName, domain.OrgNameClaimID(name), m, domain.OrgNameClaimed{Name: name, OrgID: id})
 	if _, err := s.Log.Append(ctx, eventlog.Append{Event: claim, Expect: 0}); err != nil {
 		if domain.IsKind(err, domain.KindConflict) {
 			return nil, domain.Conflict("organization [%s] already exists", name)
@@ -200,7 +206,7 @@ func (s *Service) Bootstrap(ctx context.Context, owner, password string) (create
 func (s *Service) resumeOrg(ctx context.Context, m domain.Meta, name, owner string) (*domain.Org, error) {
 	// LastSettled: on a cluster the claim that refused ours may still be in
 	// flight right after the refusal.
-	claim, err := s.Log.LastSettled(ctx, domain.Subject(domain.SystemTenant, domain.AggOrgName, domain.UserAggID(name)))
+	claim, err := s.Log.LastSettled(ctx, domain.Subject(domain.SystemTenant, domain.AggOrgName, domain.OrgNameClaimID(name)))
 	if err != nil || claim == nil {
 		return nil, domain.E(domain.KindUnavailable, "organization [%s] is claimed but its claim cannot be read", name)
 	}
