@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/projections"
 )
 
 // LogHealth is what the probes ask the log (an *eventlog.Log).
@@ -35,6 +36,9 @@ type Probe struct {
 	TTL time.Duration
 	// Now is the clock events are stamped with (the app's).
 	Now func() time.Time
+	// Quarantined, when set, lists the events the projections could not
+	// fold and so refuse what they concern (projections.Quarantine).
+	Quarantined func() []projections.Poisoned
 
 	mu       sync.Mutex
 	lookedAt time.Time // wall clock of the last look at the stream
@@ -65,7 +69,18 @@ type Readiness struct {
 	LagSequences uint64   `json:"lag_sequences"`
 	LagSeconds   float64  `json:"lag_seconds"`
 	Warnings     []string `json:"warnings,omitempty"`
+	// Poisoned are the first MaxPoisonedShown events the projections could
+	// not fold, by sequence and subject; PoisonedCount counts them all.
+	// The replica stays ready: it folds on past them and refuses what they
+	// concern (a key, an organization's keys), which a restart would not
+	// change. An operator reads them here, in the log and in
+	// keyplane_projection_poisoned_events_total.
+	PoisonedCount int                    `json:"poisoned_count,omitempty"`
+	Poisoned      []projections.Poisoned `json:"poisoned_events,omitempty"`
 }
+
+// MaxPoisonedShown bounds the poisoned events /readyz lists.
+const MaxPoisonedShown = 100
 
 // Check looks at the connection, the stream and the projections.
 func (p *Probe) Check(ctx context.Context) Readiness {
@@ -75,6 +90,14 @@ func (p *Probe) Check(ctx context.Context) Readiness {
 		out.Stream = &h
 		out.Warnings = warnings(h)
 		out.LagSequences, out.LagSeconds, err = p.lag(ctx, h.LastSeq, out.Applied)
+	}
+	if p.Quarantined != nil {
+		poisoned := p.Quarantined()
+		out.PoisonedCount = len(poisoned)
+		out.Poisoned = poisoned[:min(len(poisoned), MaxPoisonedShown)]
+		if len(poisoned) > 0 {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%d event(s) in the log cannot be folded here: what they concern is refused (poisoned_events)", len(poisoned)))
+		}
 	}
 	maxLag := p.MaxLag
 	if maxLag <= 0 {

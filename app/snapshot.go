@@ -80,7 +80,8 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 		// Folding the log up to the snapshot makes garbage: not paused.
 		a.resumeCollector()
 		err := a.Log.ReadRange(ctx, eventlog.Range{To: s.Seq}, func(ev domain.Event) error {
-			return applyAll(behind, ev)
+			a.Runner.ApplyTo(behind, ev)
+			return nil
 		})
 		if err != nil {
 			return err
@@ -208,13 +209,4 @@ func (a *App) finalSnapshot() {
 	if err := a.saveSnapshot(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		a.Config.Logger.Warn("snapshot not saved on shutdown", "err", err)
 	}
-}
-
-func applyAll(ps []projections.Applier, ev domain.Event) error {
-	for _, p := range ps {
-		if err := p.Apply(ev); err != nil {
-			return err
-		}
-	}
-	return nil
 }

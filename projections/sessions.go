@@ -21,6 +21,9 @@ type EndedSessions struct {
 	// derived from m (Restore rebuilds it); an entry whose session was
 	// ended again with another expiry is stale and skipped.
 	byExpiry sessionQueue
+	// Quarantine, when set, ends the sessions whose events this replica
+	// could not fold: one of them may have been the logout.
+	Quarantine *Quarantine
 }
 
 // NewEndedSessions returns an empty projection.
@@ -71,8 +74,12 @@ func (e *EndedSessions) Apply(ev domain.Event) error {
 	return nil
 }
 
-// Ended tells whether the session with this hash was logged out.
+// Ended tells whether the session with this hash was logged out (or is
+// quarantined).
 func (e *EndedSessions) Ended(hash string) bool {
+	if e.Quarantine != nil && e.Quarantine.RefusesSession(hash) {
+		return true
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	_, ok := e.m[hash]
