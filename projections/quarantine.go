@@ -3,7 +3,6 @@ package projections
 import (
 	"encoding/hex"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -104,7 +103,7 @@ func (q *Quarantine) refuse(t domain.TenantID, aggType, id string) {
 		setAdd(&q.keys, domain.KeyID(id))
 		return
 	case aggType == domain.AggNotice:
-		if k, ok := noticeKey(id); ok {
+		if k, ok := domain.NoticeKeyID(id); ok {
 			setAdd(&q.keys, k)
 			return
 		}
@@ -123,20 +122,6 @@ func (q *Quarantine) refuse(t domain.TenantID, aggType, id string) {
 		return
 	}
 	q.all = true
-}
-
-// noticeKey is the key of a notice's aggregate id <key-id>-<window>-<expiry>
-// (key ids may hold '-' themselves).
-func noticeKey(id string) (domain.KeyID, bool) {
-	i := strings.LastIndexByte(id, '-')
-	if i < 0 {
-		return "", false
-	}
-	j := strings.LastIndexByte(id[:i], '-')
-	if j <= 0 {
-		return "", false
-	}
-	return domain.KeyID(id[:j]), true
 }
 
 func setAdd[K comparable](m *map[K]struct{}, k K) {
