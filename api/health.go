@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/projections"
 )
@@ -73,8 +75,9 @@ type Readiness struct {
 	// not fold, by sequence and subject; PoisonedCount counts them all.
 	// The replica stays ready: it folds on past them and refuses what they
 	// concern (a key, an organization's keys), which a restart would not
-	// change. An operator reads them here, in the log and in
-	// keyplane_projection_poisoned_events_total.
+	// change. The probe needs no credentials, so a subject shows only its
+	// aggregate type (kp.*.key.*): which organization and which key are in
+	// the replica's log line, and in the log at that sequence.
 	PoisonedCount int                    `json:"poisoned_count,omitempty"`
 	Poisoned      []projections.Poisoned `json:"poisoned_events,omitempty"`
 }
@@ -94,7 +97,10 @@ func (p *Probe) Check(ctx context.Context) Readiness {
 	if p.Quarantined != nil {
 		poisoned := p.Quarantined()
 		out.PoisonedCount = len(poisoned)
-		out.Poisoned = poisoned[:min(len(poisoned), MaxPoisonedShown)]
+		for _, ev := range poisoned[:min(len(poisoned), MaxPoisonedShown)] {
+			ev.Subject = tenantless(ev.Subject)
+			out.Poisoned = append(out.Poisoned, ev)
+		}
 		if len(poisoned) > 0 {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("%d event(s) in the log cannot be folded here: what they concern is refused (poisoned_events)", len(poisoned)))
 		}
@@ -120,6 +126,20 @@ func (p *Probe) Check(ctx context.Context) Readiness {
 		out.Ready = true
 	}
 	return out
+}
+
+// tenantless is a subject kp.<tenant>.<type>.<id> as kp.*.<type>.*: what
+// a probe anyone may call can say without naming an organization or a key.
+// Subjects of no organization (kp._sys.…) keep their tenant.
+func tenantless(subject string) string {
+	parts := strings.SplitN(subject, ".", 4)
+	if len(parts) != 4 || parts[0] != "kp" {
+		return "*"
+	}
+	if parts[1] != string(domain.SystemTenant) {
+		parts[1] = "*"
+	}
+	return parts[0] + "." + parts[1] + "." + parts[2] + ".*"
 }
 
 // look returns the stream's health, asking the log at most once per TTL.
