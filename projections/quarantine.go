@@ -3,6 +3,7 @@ package projections
 import (
 	"encoding/hex"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -55,6 +56,12 @@ type Quarantine struct {
 	owners   map[string]struct{}
 	sessions map[string]struct{}
 	all      bool
+}
+
+// Undecoded says the event was quarantined because it did not decode, or
+// its type or version was unknown: a later binary may read it.
+func (p Poisoned) Undecoded() bool {
+	return p.Cause == causeUndecodable || strings.HasPrefix(p.Cause, causeUnknown)
 }
 
 // NewQuarantine returns an empty quarantine.
