@@ -3,7 +3,16 @@ package app
 import (
 	"context"
 	"encoding/binary"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
@@ -51,5 +60,88 @@ func TestASnapshotThatQuarantinedAnEventThisBinaryReadsIsReplayedOver(t *testing
 	b.as(t, apiKey(encoded)).do("GET", "/api/v1/whoami", nil).must(t, 200)
 	if n := b.Runner.Quarantine().Len(); n != 0 {
 		t.Fatalf("%d events quarantined after the replay", n)
+	}
+}
+
+// startAppWithNATS is startApp with the embedded NATS server listening on
+// loopback, and its URL: for a test that writes to the log past keyplane.
+func startAppWithNATS(t *testing.T) (*App, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, err := Start(ctx, Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", NatsListen: addr, BootstrapOwner: ownerAuth,
+		NeverAllowed: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a, "nats://" + addr
+}
+
+// appendUndecodable appends to subject, past keyplane and with the headers
+// it writes, an event no decoder reads; it returns its sequence.
+func appendUndecodable(t *testing.T, url, subject string) uint64 {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := js.Stream(ctx, eventlog.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := nats.NewMsg(subject)
+	m.Header.Set(jetstream.MsgIDHeader, "poison-"+subject)
+	if last, err := stream.GetLastMsgForSubject(ctx, subject); err == nil {
+		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(last.Sequence, 10))
+	}
+	m.Data = []byte(`{"id":"x","type":"MemberAdded","v":1,"data":` + strings.Repeat("[", 10_001) + strings.Repeat("]", 10_001) + `}`)
+	ack, err := js.PublishMsg(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ack.Sequence
+}
+
+// An organization's event that cannot be folded (its member list may lack a
+// removal) refuses every key of that organization and every member's role
+// in it, on the ES surface's project users too; other organizations work on.
+func TestAnOrganizationEventThatCannotBeFoldedRefusesTheOrganization(t *testing.T) {
+	a, url := startAppWithNATS(t)
+	alice := a.as(t, basic(ownerAuth))
+	alice.do("POST", "/api/v1/orgs", map[string]any{"name": "other"}).must(t, 201)
+	_, here := alice.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "here"})
+	_, there := alice.createKey("/api/v1/orgs/other/api-keys", map[string]any{"name": "there"})
+	org := alice.do("GET", "/api/v1/orgs/default", nil).must(t, 200).str("id")
+	seq := appendUndecodable(t, url, "kp."+org+".org."+org)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Runner.WaitFor(ctx, seq); err != nil {
+		t.Fatal(err)
+	}
+	a.as(t, apiKey(here)).do("GET", "/api/v1/whoami", nil).must(t, 401)
+	a.as(t, apiKey(there)).do("GET", "/api/v1/whoami", nil).must(t, 200)
+	if r := alice.do("GET", "/api/v1/orgs/default/api-keys", nil); r.status != 403 && r.status != 404 {
+		t.Fatalf("a member of the refused organization lists its keys: %d %s", r.status, r.raw)
+	}
+	alice.do("GET", "/api/v1/orgs/other/api-keys", nil).must(t, 200)
+	_, later := alice.createKey("/api/v1/orgs/other/api-keys", map[string]any{"name": "later"})
+	a.as(t, apiKey(later)).do("GET", "/api/v1/whoami", nil).must(t, 200)
+	ready := a.as(t, "").do("GET", "/readyz", nil).must(t, 200)
+	if !strings.Contains(ready.raw, `"subject":"kp.*.org.*"`) || strings.Contains(ready.raw, org) {
+		t.Fatalf("/readyz: %s", ready.raw)
 	}
 }

@@ -32,15 +32,16 @@ type Poisoned struct {
 //
 //	key.<id>, notice.<id>-<window>-<expiry>   that key
 //	session.<hash>                            that console session
-//	_sys user.<hex(name)>                     that member's keys
+//	_sys user.<hex(name)>                     that member: their keys and memberships
 //	_sys orgname.<hex(name)>                  nothing: a claim of a name authenticates no one
-//	any other aggregate of an organization    every key of the organization
-//	anything else                             every key (the replica cannot tell)
+//	any other aggregate of an organization    the organization: every key, every membership
+//	anything else                             every key and membership (it cannot tell)
 //
 // It is a projection (a no-op fold) only so that snapshots carry it: a
 // replica restarted from a snapshot taken past such an event still refuses
 // what it concerns. A key table holds one (KeyTable.Quarantine), which
-// the projections on that table consult.
+// the projections on that table consult, and so does the directory of
+// organizations (tenants.Directory) for members.
 type Quarantine struct {
 	// some is false while nothing is quarantined: then a check is one
 	// atomic load, on the path of every authentication.
@@ -175,6 +176,33 @@ func (q *Quarantine) RefusesKey(k *domain.Key) bool {
 		}
 	}
 	return false
+}
+
+// RefusesOrg says whether members act in organization t no more: an
+// event of one of its aggregates other than a key could not be folded (a
+// member's removal, say), or the replica cannot tell what one concerned.
+func (q *Quarantine) RefusesOrg(t domain.TenantID) bool {
+	if !q.some.Load() {
+		return false
+	}
+	q.mu.RLock()
+	_, ok := q.orgs[t]
+	ok = ok || q.all
+	q.mu.RUnlock()
+	return ok
+}
+
+// RefusesMember says whether the member (console user) name acts in no
+// organization any more: an event of their login could not be folded.
+func (q *Quarantine) RefusesMember(name string) bool {
+	if !q.some.Load() {
+		return false
+	}
+	q.mu.RLock()
+	_, ok := q.owners[name]
+	ok = ok || q.all
+	q.mu.RUnlock()
+	return ok
 }
 
 // RefusesSession says whether the console session whose id hashes to hash
