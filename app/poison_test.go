@@ -125,6 +125,10 @@ func TestAnOrganizationEventThatCannotBeFoldedRefusesTheOrganization(t *testing.
 	alice.do("POST", "/api/v1/orgs", map[string]any{"name": "other"}).must(t, 201)
 	_, here := alice.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "here"})
 	_, there := alice.createKey("/api/v1/orgs/other/api-keys", map[string]any{"name": "there"})
+	alice.do("PUT", "/_security/role/r", map[string]any{"cluster": []string{"manage_own_api_key"}}).must(t, 200)
+	alice.do("PUT", "/_security/user/dave", map[string]any{"password": "dave-password", "roles": []string{"r"}}).must(t, 200)
+	dave := a.as(t, basic("dave:dave-password"))
+	dave.do("GET", "/_security/_authenticate", nil).must(t, 200)
 	org := alice.do("GET", "/api/v1/orgs/default", nil).must(t, 200).str("id")
 	seq := appendUndecodable(t, url, "kp."+org+".org."+org)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -133,6 +137,7 @@ func TestAnOrganizationEventThatCannotBeFoldedRefusesTheOrganization(t *testing.
 		t.Fatal(err)
 	}
 	a.as(t, apiKey(here)).do("GET", "/api/v1/whoami", nil).must(t, 401)
+	dave.do("GET", "/_security/_authenticate", nil).must(t, 401)
 	a.as(t, apiKey(there)).do("GET", "/api/v1/whoami", nil).must(t, 200)
 	if r := alice.do("GET", "/api/v1/orgs/default/api-keys", nil); r.status != 403 && r.status != 404 {
 		t.Fatalf("a member of the refused organization lists its keys: %d %s", r.status, r.raw)
