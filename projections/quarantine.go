@@ -110,11 +110,13 @@ func (q *Quarantine) refuse(t domain.TenantID, aggType, id string) {
 	case aggType == domain.AggKey:
 		setAdd(&q.keys, domain.KeyID(id))
 		return
-	case aggType == domain.AggNotice:
+	case aggType == domain.AggNotice && t != domain.SystemTenant:
 		if k, ok := domain.NoticeKeyID(id); ok {
 			setAdd(&q.keys, k)
-			return
+		} else {
+			setAdd(&q.orgs, t)
 		}
+		return
 	case aggType == domain.AggSession:
 		setAdd(&q.sessions, id)
 		return

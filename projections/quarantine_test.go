@@ -87,6 +87,7 @@ func TestAnEventThatCannotBeFoldedRefusesWhatItConcernsAndTheRestFoldsOn(t *test
 		{"refused by a projection, on a key", refused, causeRefused + "*projections.Keys", []string{"k1"}},
 		{"a key's expiry notice", undecodable("kp.o1.notice.k-1-7d-1767225600"), causeUndecodable, nil},
 		{"a notice of k1", undecodable("kp.o1.notice.k1-7d-1767225600"), causeUndecodable, []string{"k1"}},
+		{"a notice it cannot place", undecodable("kp.o1.notice.k1"), causeUndecodable, []string{"k1", "k3", "k4"}},
 		{"an organization", undecodable("kp.o1.org.o1"), causeUndecodable, []string{"k1", "k3", "k4"}},
 		{"a project's realm", undecodable("kp.o1.esrealm.p1"), causeUndecodable, []string{"k1", "k3", "k4"}},
 		{"a member", undecodable("kp._sys.user." + hexName("bob")), causeUndecodable, []string{"k3", "k4"}},
