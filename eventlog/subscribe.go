@@ -133,7 +133,9 @@ func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) err
 		// An event that does not decode comes as Undecodable: one bad
 		// event must not stop every projection at it for good.
 		ev, err := decodeWith(&d, msg.Data(), md.Sequence.Stream)
-		ev = readable(ev, err, md.Sequence.Stream, msg.Subject(), msg.Headers().Get(jetstream.MsgIDHeader))
+		if err != nil {
+			ev = Undecodable(md.Sequence.Stream, msg.Subject(), msg.Headers().Get(jetstream.MsgIDHeader))
+		}
 		if err := fn(ev); err != nil {
 			return err
 		}
