@@ -17,10 +17,10 @@ func (s *Server) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.P
 	if s.Trail == nil {
 		return domain.Invalid("as_of is not available on this server")
 	}
-	if role, ok := s.Dir.RoleOf(ks.org.ID, p.User); !ok || role != domain.RoleOwner {
-		return domain.Forbidden("as_of is for owners of the organization")
-	}
-	if err := p.Authorize(domain.ActionAuditRead, domain.Target{Tenant: ks.org.ID, Project: ks.project}); err != nil {
+	if err := p.Authorize(domain.ActionKeysAsOf, domain.Target{Tenant: ks.org.ID, Project: ks.project}); err != nil {
+		if domain.IsKind(err, domain.KindForbidden) {
+			return domain.Forbidden("as_of is for owners of the organization")
+		}
 		return err
 	}
 	at, err := projections.ParseAsOf(r.URL.Query().Get("as_of"), s.now())

@@ -13,6 +13,11 @@ import (
 // authenticate reads the Authorization header: "ApiKey <base64(id:key)>"
 // (scheme case-insensitive, as the Go client sends "APIKey") or Basic.
 func (s *Server) authenticate(r *http.Request) (domain.Principal, error) {
+	if r.Header.Get(runAsHeader) != "" {
+		// Refused, never ignored: ignoring it would run the request with
+		// the caller's own, larger rights.
+		return domain.Principal{}, domain.Forbidden("run as [%s] is only supported on the Elasticsearch API", runAsHeader)
+	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		// The web console's session cookie (session.go) is the third way.
@@ -35,7 +40,7 @@ func (s *Server) authenticate(r *http.Request) (domain.Principal, error) {
 		if !ok {
 			return domain.Principal{}, domain.Unauthenticated("invalid basic authentication header")
 		}
-		return s.checkPassword(r, name, func() (domain.Principal, error) { return s.Tenants.Authenticate(name, pw) })
+		return s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Tenants.Authenticate(name, pw) })
 	}
 	return domain.Principal{}, domain.Unauthenticated("unsupported authentication scheme [%s]", scheme)
 }

@@ -17,6 +17,8 @@ type esReq struct {
 	p   domain.Principal
 	org *domain.Org
 	pr  *domain.Project
+	// ref is the {project} of the path, "" at "/".
+	ref string
 	// roles and missing are the caller's role names, for denial messages.
 	roles, missing []string
 }
@@ -76,11 +78,12 @@ var errBadCredentials = domain.Unauthenticated("unable to authenticate with prov
 // Elasticsearch cluster would be.
 func (s *Server) esAuthenticate(w http.ResponseWriter, r *http.Request) (*esReq, error) {
 	x := &esReq{w: w, r: r, s: s}
-	if ref := r.PathValue("project"); ref != "" {
-		var ok bool
-		if x.org, x.pr, ok = s.esProject(ref); !ok {
-			return nil, domain.NotFound("project [%s] not found", ref)
-		}
+	// The project is looked up, but an unknown one is not told apart
+	// before the credential is checked: a caller without valid
+	// credentials gets the same 401 for an unknown project as for another
+	// tenant's, and no answer names a project it cannot see.
+	if x.ref = r.PathValue("project"); x.ref != "" {
+		x.org, x.pr, _ = s.esProject(x.ref)
 	}
 	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	cred = strings.TrimSpace(cred)
@@ -101,14 +104,29 @@ func (s *Server) esAuthenticate(w http.ResponseWriter, r *http.Request) (*esReq,
 		return nil, err
 	}
 	setKeyExpiration(w, x.p)
+	if name := r.Header.Get(runAsHeader); name != "" {
+		// Elasticsearch's run_as: the request runs with the named user's
+		// rights, if the caller's run_as privileges name it; never
+		// ignored, or the caller would act with its own, larger rights.
+		if x.p, err = s.runAs(x, x.p, name); err != nil {
+			return nil, err
+		}
+		x.roles, x.missing = s.esRoleNames(x.org, x.pr, x.p)
+	}
 	return x, nil
 }
+
+// runAsHeader names the user a request runs as (Elasticsearch's header).
+const runAsHeader = "es-security-runas-user"
 
 // esKeyAuth: at "/" a project key acts in its own project.
 func (s *Server) esKeyAuth(x *esReq, cred string) error {
 	p, err := s.authenticateKey(cred)
 	if err != nil {
 		return err
+	}
+	if x.org == nil && x.ref != "" {
+		return errBadCredentials
 	}
 	if x.org == nil {
 		if p.Scope == domain.ScopeProject {
@@ -136,6 +154,15 @@ func (s *Server) esBasicAuth(x *esReq, cred string) error {
 	if err != nil || !ok {
 		return domain.Unauthenticated("invalid basic authentication header")
 	}
+	if x.org == nil && x.ref != "" {
+		// An unknown project answers, and costs, as a project that has
+		// nobody of that name (esRealmPassword).
+		_, err := s.checkPassword(x.r, projectUserSubject("", domain.ProjectID(x.ref), name), func() (domain.Principal, error) {
+			s.Tenants.SpendCheck(pw)
+			return domain.Principal{}, x.notHere(name)
+		})
+		return err
+	}
 	if x.org == nil {
 		if x.org, x.pr, err = s.esDefault(""); err != nil {
 			return err
@@ -150,31 +177,56 @@ func (s *Server) esBasicAuth(x *esReq, cred string) error {
 }
 
 // esPassword checks a user name and password in a project, under the
-// password throttle: its own users first, then the organization's members.
+// password throttle: the organization's members first, then the project's
+// own users.
 func (s *Server) esPassword(r *http.Request, o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
-	return s.checkPassword(r, name, func() (domain.Principal, error) { return s.esRealmPassword(o, pr, name, pw) })
+	p, err := s.checkPassword(r, s.esSubject(o, pr, name), func() (domain.Principal, error) { return s.esRealmPassword(r, o, pr, name, pw) })
+	if domain.KindOf(err) == domain.KindUnauthenticated {
+		// One answer for every failed password, whoever the name is here:
+		// a member, a project user, a disabled one or nobody. Names are
+		// the tenant's to know.
+		err = unknownHere(r, name)
+	}
+	return p, err
 }
 
-func (s *Server) esRealmPassword(o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
+func (s *Server) esRealmPassword(r *http.Request, o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
+	if _, member := s.Dir.RoleOf(o.ID, name); member {
+		// A project user never shadows a member's login: a name that is a
+		// member of the organization is the member's, here too. (A project
+		// user cannot be created under such a name; one that came first
+		// is reached by its tokens and keys, not by Basic.) One name is
+		// one principal, so the throttle counts it exactly (esSubject).
+		return s.Tenants.Authenticate(name, pw)
+	}
 	p, known, err := s.Realm.Authenticate(o.ID, pr.ID, name, pw)
 	if known {
 		return p, err
 	}
-	p, err = s.Tenants.Authenticate(name, pw)
-	if err != nil {
-		return p, err
-	}
-	if !p.InTenant(o.ID) {
-		return domain.Principal{}, domain.Unauthenticated("unable to authenticate user [%s] for REST request [%s]", name, "project "+pr.Name)
-	}
-	return p, nil
+	// Nobody of that name here. A login of another organization is not
+	// checked: its password is not this project's business, and checking
+	// it would give a guesser a fresh budget in every project. The cost
+	// of a check is spent all the same.
+	s.Tenants.SpendCheck(pw)
+	return domain.Principal{}, unknownHere(r, name)
 }
+
+// unknownHere is the 401 of a user whose credentials hold nowhere in the
+// project asked for: it names only what the caller sent.
+func unknownHere(r *http.Request, name string) error {
+	return domain.Unauthenticated("unable to authenticate user [%s] for REST request [%s]", name, r.URL.Path)
+}
+
+func (x *esReq) notHere(name string) error { return unknownHere(x.r, name) }
 
 // esBearerAuth accepts the access tokens of /_security/oauth2/token.
 func (s *Server) esBearerAuth(x *esReq, cred string) error {
 	t, err := s.readToken(cred)
 	if err != nil {
 		return err
+	}
+	if x.org == nil && x.ref != "" {
+		return errBadCredentials
 	}
 	if x.org == nil {
 		o, ok := s.Dir.Org(string(t.Tenant))
@@ -186,7 +238,7 @@ func (s *Server) esBearerAuth(x *esReq, cred string) error {
 	if x.org.ID != t.Tenant || x.pr.ID != t.Project {
 		return errBadCredentials
 	}
-	p, ok := s.esUser(x.org, x.pr, t.User, t.Realm)
+	p, ok := s.tokenUser(x.org, x.pr, t)
 	if !ok {
 		return domain.Unauthenticated("token malformed or expired")
 	}
@@ -202,7 +254,7 @@ func (s *Server) esUser(o *domain.Org, pr *domain.Project, name, realm string) (
 		p, _, _, ok := s.Realm.Realms.Principal(o.ID, pr.ID, name)
 		return p, ok
 	}
-	if _, ok := s.Dir.User(name); !ok {
+	if u, ok := s.Dir.User(name); !ok || u.MustChangePassword {
 		return domain.Principal{}, false
 	}
 	p := domain.Principal{Kind: domain.ActorUser, User: name, Memberships: s.Dir.Memberships(name)}
@@ -225,28 +277,28 @@ func (s *Server) esRoleNames(o *domain.Org, pr *domain.Project, p domain.Princip
 }
 
 // realmOf is the realm name of the principal's user.
-func realmOf(p domain.Principal) string {
-	if p.Realm != "" {
-		return p.Realm
-	}
-	return domain.RealmMembers
-}
+func realmOf(p domain.Principal) string { return p.RealmName() }
 
 // ownerPermission is the live permission of a key's owner, the last set of
 // the key's effective permission: a member's organization role, or a
 // project-local user's current roles. A derived key's owner is found
 // through the key that created it.
 func (s *Server) ownerPermission(k *domain.Key) domain.RoleDescriptors {
-	realm := k.Owner.Realm
+	realm, oldest := k.Owner.Realm, k.CreatedSeq
 	for by, hops := k.Owner.ByKey, 0; by != "" && hops < 8; hops++ {
 		parent, ok := s.Keys.Get(k.Tenant, by)
 		if !ok {
 			return domain.RoleDescriptors{}
 		}
-		realm, by = parent.Owner.Realm, parent.Owner.ByKey
+		realm, by, oldest = parent.Owner.Realm, parent.Owner.ByKey, min(oldest, parent.CreatedSeq)
 	}
 	if realm == domain.RealmProject {
 		if s.Realm == nil {
+			return domain.RoleDescriptors{}
+		}
+		// A key of a deleted user stays without privileges when another
+		// user takes the name: it is older than that user.
+		if since, ok := s.Realm.Realms.UserSince(k.Tenant, k.Project, k.Owner.User); !ok || oldest < since {
 			return domain.RoleDescriptors{}
 		}
 		p, _, _, ok := s.Realm.Realms.Principal(k.Tenant, k.Project, k.Owner.User)
@@ -254,6 +306,11 @@ func (s *Server) ownerPermission(k *domain.Key) domain.RoleDescriptors {
 			return domain.RoleDescriptors{}
 		}
 		return p.Permission[0]
+	}
+	// A member removed and invited back is a new membership: keys from
+	// before the removal stay without privileges.
+	if since, ok := s.Dir.MemberSince(k.Tenant, k.Owner.User); !ok || oldest < since {
+		return domain.RoleDescriptors{}
 	}
 	if role, ok := s.Dir.RoleOf(k.Tenant, k.Owner.User); ok {
 		return domain.RolePermission(role)

@@ -42,14 +42,8 @@ func (s *Server) esView(k *domain.Key, withLimitedBy bool) esKeyView {
 	return v
 }
 
-// esOwns reports whether the caller owns k as Elasticsearch sees it: an
-// API key owns only itself; a user owns the keys it created in its realm.
-func esOwns(p domain.Principal, k *domain.Key) bool {
-	if p.Kind == domain.ActorKey {
-		return k.ID == p.KeyID
-	}
-	return k.Owner.User == p.User && k.Owner.Realm == realmOf(p)
-}
+// esOwns reports whether the caller owns k (domain.Principal.Owns).
+func esOwns(p domain.Principal, k *domain.Key) bool { return k.OwnedBy(p) }
 
 // inProject reports whether k is a key of the request's project.
 func (x *esReq) inProject(k *domain.Key) bool {
@@ -177,7 +171,7 @@ func (s *Server) grantee(x *esReq, g esGrant) (domain.Principal, error) {
 		var t esToken
 		if t, err = s.readToken(g.AccessToken); err == nil {
 			var ok bool
-			if p, ok = s.esUser(x.org, x.pr, t.User, t.Realm); !ok || t.Tenant != x.org.ID || t.Project != x.pr.ID {
+			if p, ok = s.tokenUser(x.org, x.pr, t); !ok {
 				err = domain.Unauthenticated("token malformed or expired")
 			}
 		}
@@ -185,22 +179,28 @@ func (s *Server) grantee(x *esReq, g esGrant) (domain.Principal, error) {
 	if err != nil || g.RunAs == "" {
 		return p, err
 	}
-	target, ok := s.esFindUser(x.org, x.pr, g.RunAs)
-	if !ok || !p.PermissionIn(x.org.ID).AllowsRunAs(g.RunAs) {
+	target, err := s.runAs(x, p, g.RunAs)
+	if err != nil {
 		return p, domain.Forbidden("action [%s] is unauthorized for user [%s], because user [%s] is unauthorized to run as [%s]",
 			domain.ActionGrantKey, x.p.User, p.User, g.RunAs)
 	}
 	return target, nil
 }
 
-// esFindUser finds a user of the project, else a member of the
-// organization, by name.
-func (s *Server) esFindUser(o *domain.Org, pr *domain.Project, name string) (domain.Principal, bool) {
-	if p, ok := s.esUser(o, pr, name, domain.RealmProject); ok {
-		return p, true
+// runAs is the principal p may run as in the request's project: a user of
+// the project's own realm that p's run_as privileges name. Members are
+// never reached: a project-local superuser must not act, or mint keys, as
+// the organization's owner.
+func (s *Server) runAs(x *esReq, p domain.Principal, name string) (domain.Principal, error) {
+	target, ok := s.esUser(x.org, x.pr, name, domain.RealmProject)
+	if !ok || !p.PermissionIn(x.org.ID).AllowsRunAs(name) {
+		return domain.Principal{}, domain.Forbidden("action [%s] is unauthorized for user [%s] run as [%s]", runAsAction, p.User, name)
 	}
-	return s.esUser(o, pr, name, domain.RealmMembers)
+	return target, nil
 }
+
+// runAsAction names run_as in denials, as Elasticsearch does.
+const runAsAction = "indices:data/read/run_as"
 
 func (s *Server) esGrantKey(x *esReq) error {
 	var req struct {

@@ -67,10 +67,7 @@ var keySchema = esquery.Schema[rec]{
 
 // ownsRecord is esOwns for an index record.
 func ownsRecord(p domain.Principal, k rec) bool {
-	if p.Kind == domain.ActorKey {
-		return k.ID == p.KeyID
-	}
-	return k.User == p.User && k.Realm == realmOf(p)
+	return p.Owns(k.ID, domain.Owner{User: k.User, Realm: k.Realm})
 }
 
 // maxResultWindow bounds from+size, as Elasticsearch's index setting does.

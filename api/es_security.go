@@ -128,7 +128,7 @@ func (s *Server) esHasPrivileges(x *esReq) error {
 				if !domain.IndexPrivilegeKnown(priv) {
 					return domain.Invalid("unknown index privilege [%s]. a privilege must be either one of the predefined fixed indices privileges or a pattern over one of the available index actions", priv)
 				}
-				index[n][priv] = perm.HasIndex(n, priv)
+				index[n][priv] = perm.HasIndex(n, priv, ip.AllowRestrictedIndices)
 				all = all && index[n][priv]
 			}
 		}
@@ -179,10 +179,14 @@ func (s *Server) esPutUser(x *esReq) error {
 	if err := x.authorize(domain.ActionPutUser, false); err != nil {
 		return err
 	}
-	// A project user named like a keyplane login would shadow the login's
-	// Basic authentication in this project.
-	if _, taken := s.Dir.User(name); taken {
-		return domain.Conflict("user [%s] already exists as a keyplane login: choose another name", name)
+	// A member's name is the member's in every project of the
+	// organization (esRealmPassword): a new project user may not take it.
+	// Only this organization's members are looked at, never logins
+	// elsewhere.
+	if _, member := s.Dir.RoleOf(x.org.ID, name); member {
+		if _, exists := s.Realm.Realms.User(x.org.ID, x.pr.ID, name); !exists {
+			return domain.Conflict("user [%s] is a member of this organization: choose another name", name)
+		}
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
@@ -455,7 +459,9 @@ func (s *Server) esGetToken(x *esReq) error {
 		return err
 	}
 	exp := s.now().Add(esTokenLifetime)
-	tok := s.signToken(esToken{ID: uuid.NewString(), Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: realmOf(p), Expires: exp.Unix()})
+	t := esToken{ID: uuid.NewString(), Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: realmOf(p), Expires: exp.Unix()}
+	t.Since, _ = s.tokenSince(x.org, x.pr, p.User, t.Realm)
+	tok := s.signToken(t)
 	who := *x
 	who.p = p
 	who.roles, who.missing = s.esRoleNames(x.org, x.pr, p)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
 // The create example of Elasticsearch's documentation (seeds/004), sent to
@@ -109,14 +111,18 @@ func TestProjectsAreSeparateClusters(t *testing.T) {
 		t.Fatalf("default project has other's users: %s", users.raw)
 	}
 	// A member of another organization is unknown in this one.
-	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/members", owner, `{"name": "carol", "password": "carol-password", "role": "viewer"}`).must(t, 201)
+	testhttp.AddMember(t, a.URL(), owner, "default", testhttp.Member{Name: "carol", Password: "carol-password", Role: "viewer"})
 	carol := basic("carol:carol-password")
 	esDo(t, "POST", a.URL()+"/api/v1/orgs", carol, `{"name": "carolco"}`).must(t, 201)
 	esDo(t, "GET", a.URL()+"/_security/_authenticate", carol, nil).must(t, 200)
 	esDo(t, "PUT", a.URL()+"/_security/user/mallory", carol, `{"password": "mallory-pw", "roles": []}`).must(t, 403)
-	// A project user may not take the name of a keyplane login.
+	// A project user may not take the name of a member of its own
+	// organization, which would shadow the member's Basic credentials
+	// (TestAProjectUserNeverShadowsAMember); logins elsewhere are never
+	// looked at.
 	esDo(t, "PUT", other+"/_security/user/carol", owner, `{"password": "carol-other", "roles": []}`).must(t, 409)
-	esDo(t, "GET", a.URL()+"/projects/nope/_security/_authenticate", owner, nil).must(t, 404)
+	// An unknown project answers as another tenant's does: 401.
+	esDo(t, "GET", a.URL()+"/projects/nope/_security/_authenticate", owner, nil).must(t, 401)
 }
 
 // Errors are JSON in Elasticsearch's shape, with the product header, for

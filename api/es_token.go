@@ -24,6 +24,31 @@ type esToken struct {
 	User    string           `json:"u"`
 	Realm   string           `json:"r,omitempty"`
 	Expires int64            `json:"e"` // Unix seconds
+	// Since is the project user's RealmUser.Since when the token was
+	// made: a token of a deleted user never acts for a new user of the
+	// same name.
+	Since uint64 `json:"s,omitempty"`
+}
+
+// tokenSince is when the account a token names began: a project user's
+// creation, or a member's current membership.
+func (s *Server) tokenSince(o *domain.Org, pr *domain.Project, user, realm string) (uint64, bool) {
+	if realm == domain.RealmProject {
+		return s.Realm.Realms.UserSince(o.ID, pr.ID, user)
+	}
+	return s.Dir.MemberSince(o.ID, user)
+}
+
+// tokenUser is the principal a live token acts for, if its user is still
+// the one it was issued to.
+func (s *Server) tokenUser(o *domain.Org, pr *domain.Project, t esToken) (domain.Principal, bool) {
+	if t.Tenant != o.ID || t.Project != pr.ID {
+		return domain.Principal{}, false
+	}
+	if since, ok := s.tokenSince(o, pr, t.User, t.Realm); !ok || since != t.Since {
+		return domain.Principal{}, false
+	}
+	return s.esUser(o, pr, t.User, t.Realm)
 }
 
 const esTokenPrefix = "kpt1."

@@ -34,6 +34,9 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"PUT", "/_security/privilege"},
 	{"POST", "/_security/oauth2/token"},
 	{"POST", "/_security/api_key/_bulk_grant"},
+	{"POST", "/api/v1/orgs/default/invitations"},
+	{"POST", "/api/v1/invitations/_accept"},
+	{"PUT", "/api/v1/orgs/default/members/nobody"},
 }
 
 // FuzzHandlers sends arbitrary bodies to every route that decodes one,

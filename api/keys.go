@@ -151,9 +151,6 @@ func writeKeyCSV(w http.ResponseWriter, id domain.KeyID, name string, expMs int6
 // its own (manage_own_api_key).
 func (s *Server) readableKeys(p domain.Principal, ks keyScope) (func(*domain.Key) bool, error) {
 	t := domain.Target{Tenant: ks.org.ID, Project: ks.project}
-	if ks.project == "" && p.Kind == domain.ActorKey && p.Scope == domain.ScopeProject {
-		return nil, domain.Forbidden("a project API key cannot act on organization-level resources")
-	}
 	if p.Authorize(domain.ActionGetKey, t) == nil {
 		return nil, nil
 	}
@@ -264,8 +261,7 @@ func (s *Server) keyInScope(r *http.Request, p domain.Principal) (keyScope, doma
 // else is not found, whoever owns it.
 func (s *Server) findKey(p domain.Principal, ks keyScope, id domain.KeyID) (domain.Key, error) {
 	k, ok := s.Keys.Get(ks.org.ID, id)
-	if !ok || (ks.project != "" && k.Project != ks.project) || !p.InProject(ks.org.ID, k.Project) ||
-		(p.Kind == domain.ActorKey && p.Scope == domain.ScopeProject && k.Scope != domain.ScopeProject) {
+	if !ok || (ks.project != "" && k.Project != ks.project) || !p.InProject(ks.org.ID, k.Project) {
 		return domain.Key{}, domain.NotFound("api key [%s] not found", id)
 	}
 	return k, nil

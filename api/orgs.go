@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
-	"github.com/keyplane/keyplane/tenants"
 )
 
 type orgView struct {
@@ -135,6 +134,10 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p domain.P
 	if err != nil {
 		return err
 	}
+	// As getOrg: a project key asks for its own project.
+	if err := p.Authorize(domain.ActionOrgRead, domain.Target{Tenant: o.ID, Project: p.Project}); err != nil {
+		return err
+	}
 	out := []projectView{}
 	for _, pr := range o.Projects {
 		if p.InProject(o.ID, pr.ID) {
@@ -143,31 +146,6 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p domain.P
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
-	return nil
-}
-
-func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
-	var req struct {
-		Name     string      `json:"name"`
-		Email    string      `json:"email"`
-		FullName string      `json:"full_name"`
-		Password string      `json:"password"`
-		Role     domain.Role `json:"role"`
-	}
-	if err := decodeBody(r, &req, false); err != nil {
-		return err
-	}
-	o, err := s.org(r, p)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := cmdCtx(r)
-	defer cancel()
-	u := tenants.NewUser{Name: req.Name, Email: req.Email, FullName: req.FullName, Password: req.Password}
-	if err := s.Tenants.AddMember(ctx, p, s.meta(w, r, p), string(o.ID), u, req.Role); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"name": req.Name, "role": req.Role})
 	return nil
 }
 
@@ -186,10 +164,9 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, p domain.Pr
 	}
 	out := []member{}
 	for name, role := range o.Members {
-		m := member{Name: name, Role: role}
-		if u, ok := s.Dir.User(name); ok {
-			m.Email = u.Email
-		}
+		// The address the member was invited at: the organization's own
+		// data, never the login's, which other organizations may know.
+		m := member{Name: name, Role: role, Email: o.MemberEmails[name]}
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

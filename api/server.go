@@ -47,8 +47,11 @@ type Server struct {
 	EndedSessions *projections.EndedSessions
 	// tokenKey signs access tokens (es_token.go).
 	tokenKey []byte
-	// throttle slows password guessing (throttle.go).
+	// throttle slows password guessing (throttle.go), keeping its counts
+	// in Counters: the log's bucket every replica shares, or without one
+	// (a Server built without a log) this process's memory.
 	throttle *throttle
+	Counters Counters
 }
 
 func (s *Server) now() time.Time {
@@ -65,8 +68,11 @@ func (s *Server) Handler() http.Handler {
 		s.log = slog.Default()
 	}
 	s.mux = http.NewServeMux()
-	s.throttle = newThrottle()
 	root := s.secretRoot()
+	s.throttle = newThrottle(s.Counters, hmacSHA256(root, "keyplane password throttle v1"))
+	if s.Counters == nil {
+		s.throttle.store = newMemCounters()
+	}
 	s.tokenKey = tokenKeyOf(root)
 	s.sessions = newSessions(root)
 	s.routes()

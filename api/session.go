@@ -15,7 +15,10 @@ package api
 // issue and expiry times, and a fingerprint of the member's password hash, so
 // that a password change ends every session on every replica. Memberships
 // are read from the directory on each request, so a removed member loses
-// access at once.
+// access at once. Removing or demoting a member, or forcing its password
+// reset, also appends SessionsRevoked: every replica then refuses the
+// login's sessions issued before it (projections.EndedSessions), whatever
+// organization they were used for.
 //
 // Logout clears the cookie, puts the session id's SHA-256 on this replica's
 // revocation list, and appends a SessionEnded event with that hash to the
@@ -44,6 +47,7 @@ import (
 
 	"github.com/keyplane/keyplane/api/console"
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/tenants"
 )
 
 const (
@@ -55,10 +59,13 @@ const (
 
 // sessionClaims is what a session cookie asserts.
 type sessionClaims struct {
-	ID      string `json:"sid"`
-	User    string `json:"usr"`
-	Issued  int64  `json:"iat"`
-	Expires int64  `json:"exp"`
+	ID     string `json:"sid"`
+	User   string `json:"usr"`
+	Issued int64  `json:"iat"`
+	// IssuedMs is Issued in milliseconds, which a revocation of every
+	// session issued before a time (SessionsRevoked) compares against.
+	IssuedMs int64 `json:"iatm,omitempty"`
+	Expires  int64 `json:"exp"`
 	// Pass fingerprints the member's password hash (never the password).
 	Pass string `json:"pwd"`
 }
@@ -85,7 +92,7 @@ var b64 = base64.RawURLEncoding
 func (ss *sessions) issue(user, pass string, now time.Time) (sessionClaims, string) {
 	var id [16]byte
 	_, _ = rand.Read(id[:])
-	c := sessionClaims{ID: b64.EncodeToString(id[:]), User: user, Issued: now.Unix(),
+	c := sessionClaims{ID: b64.EncodeToString(id[:]), User: user, Issued: now.Unix(), IssuedMs: now.UnixMilli(),
 		Expires: now.Add(sessionLifetime).Unix(), Pass: pass}
 	return c, seal(c, ss.cookieMAC)
 }
@@ -166,23 +173,45 @@ func scriptRequest(r *http.Request) bool {
 // false when there is no cookie at all, so that the caller can ask for
 // credentials as usual.
 func (s *Server) sessionPrincipal(r *http.Request) (p domain.Principal, ok bool, err error) {
+	c, ok, err := s.sessionClaimsOf(r)
+	if !ok || err != nil {
+		return domain.Principal{}, ok, err
+	}
+	if u, found := s.Dir.User(c.User); found && u.MustChangePassword {
+		return domain.Principal{}, true, tenants.ErrMustChangePassword(c.User)
+	}
+	return domain.Principal{Kind: domain.ActorUser, User: c.User, Memberships: s.Dir.Memberships(c.User)}, true, nil
+}
+
+// sessionClaimsOf checks a request's session cookie, and for a state change
+// its origin and CSRF token. ok is false when there is no cookie at all.
+func (s *Server) sessionClaimsOf(r *http.Request) (c sessionClaims, ok bool, err error) {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return domain.Principal{}, false, nil
+		return sessionClaims{}, false, nil
 	}
-	c, err := s.session(ck.Value)
+	c, err = s.session(ck.Value)
 	if err != nil {
-		return domain.Principal{}, true, err
+		return sessionClaims{}, true, err
 	}
 	if !safeMethod(r.Method) {
 		if !sameOrigin(r) {
-			return domain.Principal{}, true, domain.Forbidden("cross-origin request refused: the console accepts state changes only from its own pages")
+			return sessionClaims{}, true, domain.Forbidden("cross-origin request refused: the console accepts state changes only from its own pages")
 		}
 		if !s.sessions.csrfValid(c, r.Header.Get(csrfHeader)) {
-			return domain.Principal{}, true, domain.Forbidden("missing or invalid CSRF token: a request that changes state with a console session must send the session's token in the %s header", csrfHeader)
+			return sessionClaims{}, true, domain.Forbidden("missing or invalid CSRF token: a request that changes state with a console session must send the session's token in the %s header", csrfHeader)
 		}
 	}
-	return domain.Principal{Kind: domain.ActorUser, User: c.User, Memberships: s.Dir.Memberships(c.User)}, true, nil
+	return c, true, nil
+}
+
+// issuedAt is when a session was issued, to the millisecond where the
+// cookie says so (cookies issued before IssuedMs existed, to the second).
+func (c sessionClaims) issuedAt() time.Time {
+	if c.IssuedMs != 0 {
+		return time.UnixMilli(c.IssuedMs)
+	}
+	return time.Unix(c.Issued, 0)
 }
 
 // session checks a cookie value against the signature, the clock, logouts
@@ -190,7 +219,9 @@ func (s *Server) sessionPrincipal(r *http.Request) (p domain.Principal, ok bool,
 func (s *Server) session(value string) (sessionClaims, error) {
 	c, ok := s.sessions.check(value, s.now())
 	if ok && s.EndedSessions != nil {
-		ok = !s.EndedSessions.Ended(sessionHash(c))
+		// Logged out, or every session of the login revoked since (removed,
+		// demoted, forced to reset its password), on any replica.
+		ok = !s.EndedSessions.Ended(sessionHash(c)) && !s.EndedSessions.Revoked(c.User, c.issuedAt())
 	}
 	if ok {
 		u, found := s.Dir.User(c.User)
@@ -247,7 +278,7 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 	name, pw, err := readLogin(w, r, form)
 	var p domain.Principal
 	if err == nil {
-		p, err = s.checkPassword(r, name, func() (domain.Principal, error) { return s.Tenants.Authenticate(name, pw) })
+		p, err = s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Tenants.Authenticate(name, pw) })
 	}
 	if err != nil {
 		if form && domain.KindOf(err) == domain.KindUnauthenticated {

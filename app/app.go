@@ -176,6 +176,10 @@ func (a *App) startProjections(ctx context.Context) error {
 		return err
 	}
 	a.Commands.SecretKey = key
+	// The password throttle's counts, shared by every replica.
+	if a.API.Counters, err = a.Log.Counters(ctx); err != nil {
+		return err
+	}
 	last, err := a.Log.LastSeq(ctx)
 	if err != nil {
 		return err

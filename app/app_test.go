@@ -87,3 +87,10 @@ func (c *client) createKey(path string, body any) (string, string) {
 }
 
 func apiKey(encoded string) string { return "ApiKey " + encoded }
+
+// addMember has auth invite name to org with role, and name accept the
+// invitation with a new login whose password is name + "-password".
+func (a *App) addMember(t testing.TB, auth, org, name, role string) {
+	t.Helper()
+	testhttp.AddMember(t, a.URL(), basic(auth), org, testhttp.Member{Name: name, Password: name + "-password", Role: role})
+}

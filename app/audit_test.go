@@ -30,7 +30,7 @@ func field(e map[string]any, path ...string) string {
 func TestAuditTrailShowsWhoDidWhatToAKeyFromWhere(t *testing.T) {
 	a := startApp(t, t.TempDir(), nil)
 	alice := a.as(t, basic(ownerAuth))
-	alice.do("POST", "/api/v1/orgs/default/members", map[string]any{"name": "bob", "password": "bob-password", "role": "admin"}).must(t, 201)
+	a.addMember(t, ownerAuth, "default", "bob", "admin")
 	bob := a.as(t, basic("bob:bob-password"))
 	base := "/api/v1/orgs/default/projects/default/api-keys"
 
@@ -141,12 +141,12 @@ func TestAuditTrailIsForOwnersAndAdminsOfTheOrganizationOnly(t *testing.T) {
 	a := startApp(t, t.TempDir(), nil)
 	alice := a.as(t, basic(ownerAuth))
 	for _, m := range []struct{ name, role string }{{"ada", "admin"}, {"vic", "viewer"}} {
-		alice.do("POST", "/api/v1/orgs/default/members", map[string]any{"name": m.name, "password": m.name + "-password", "role": m.role}).must(t, 201)
+		a.addMember(t, ownerAuth, "default", m.name, m.role)
 	}
 	alice.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "alice-key"})
 	// Mallory owns another organization.
 	alice.do("POST", "/api/v1/orgs", map[string]any{"name": "evilcorp"}).must(t, 201)
-	alice.do("POST", "/api/v1/orgs/evilcorp/members", map[string]any{"name": "mallory", "password": "mallory-password", "role": "owner"}).must(t, 201)
+	a.addMember(t, ownerAuth, "evilcorp", "mallory", "owner")
 	mallory := a.as(t, basic("mallory:mallory-password"))
 	mallory.createKey("/api/v1/orgs/evilcorp/api-keys", map[string]any{"name": "mallory-key"})
 	_, projectKey := alice.createKey("/api/v1/orgs/default/projects/default/api-keys", map[string]any{"name": "p"})

@@ -41,7 +41,7 @@ func TestTenantsNeverSeeEachOther(t *testing.T) {
 	a := startApp(t, t.TempDir(), nil)
 	alice := a.as(t, basic(ownerAuth))
 	// Bob gets his own organization.
-	alice.do("POST", "/api/v1/orgs/default/members", map[string]any{"name": "bob", "password": "bob-password", "role": "viewer"}).must(t, 201)
+	a.addMember(t, ownerAuth, "default", "bob", "viewer")
 	bob := a.as(t, basic("bob:bob-password"))
 	bob.do("POST", "/api/v1/orgs", map[string]any{"name": "bobco"}).must(t, 201)
 	bobKeyID, bobKey := bob.createKey("/api/v1/orgs/bobco/api-keys", map[string]any{"name": "bob-key"})
@@ -159,7 +159,7 @@ func TestBadInputGetsAClear4xx(t *testing.T) {
 		{"bulk without ids", "POST", keys + "/_bulk_delete", "", `{"ids":[]}`, 400},
 		{"duplicate project", "POST", "/api/v1/orgs/default/projects", "", `{"name":"default"}`, 409},
 		{"bad contact", "PUT", "/api/v1/orgs/default/contacts", "", `{"emails":["not an email"]}`, 400},
-		{"bad member role", "POST", "/api/v1/orgs/default/members", "", `{"name":"c","password":"long-enough","role":"god"}`, 400},
+		{"bad member role", "POST", "/api/v1/orgs/default/members", "", `{"email":"c@example.com","role":"god"}`, 400},
 		{"short member password", "POST", "/api/v1/orgs/default/members", "", `{"name":"c","password":"x","role":"viewer"}`, 400},
 		{"duplicate org", "POST", "/api/v1/orgs", "", `{"name":"default"}`, 409},
 		{"unknown route", "GET", "/api/v1/nothing", "", "", 404},

@@ -145,7 +145,13 @@ func (s *Service) matchClaim(prev domain.IdempotencyKeyClaimed, reqHash string) 
 // scope) and hashes the request, so a reuse with another body is detected.
 func idempotencyIDs(p domain.Principal, c domain.CreateKey, idemKey string) (claimID, reqHash string) {
 	h := sha256.New()
-	for _, s := range []string{string(p.Kind), p.User, string(p.KeyID), string(c.Scope), string(c.Project), idemKey} {
+	parts := []string{string(p.Kind), p.User, string(p.KeyID), string(c.Scope), string(c.Project), idemKey}
+	if p.RealmName() != domain.RealmMembers {
+		// Claims are per principal: a project user and a member of the
+		// same name never share one. Members' claim ids are as before.
+		parts = append(parts, p.RealmName())
+	}
+	for _, s := range parts {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}

@@ -143,17 +143,22 @@ func indexActions(priv string) []string {
 }
 
 // HasIndex reports whether every set grants priv on all indices the name
-// (maybe a pattern) could match.
-func (p Permission) HasIndex(name, priv string) bool {
+// (maybe a pattern) could match. allowRestricted is the request's
+// allow_restricted_indices: with it, a pattern that could match a
+// restricted index (.security) asks for those too; a restricted index
+// named outright is asked for whatever it says. Either way only grants
+// that allow restricted indices count for it, as in Elasticsearch.
+func (p Permission) HasIndex(name, priv string, allowRestricted bool) bool {
 	if len(p) == 0 || !IndexPrivilegeKnown(priv) {
 		return false
 	}
+	restricted := RestrictedIndex(name) || allowRestricted && mayMatchRestricted(name)
 	want := indexActions(priv)
 	for _, set := range p {
 		var granted []string
 		for _, rd := range set {
 			for _, ip := range rd.Indices {
-				if anyCovers(ip.Names, name) {
+				if (ip.AllowRestrictedIndices || !restricted) && anyCovers(ip.Names, name) {
 					for _, gp := range ip.Privileges {
 						granted = append(granted, indexActions(gp)...)
 					}
@@ -279,4 +284,18 @@ func DeniedReason(p Principal, roles, missing []string, action string) string {
 		msg += ", this action is granted by the cluster privileges [" + strings.Join(privs, ",") + "]"
 	}
 	return msg
+}
+
+// RestrictedIndex reports whether name is one of Elasticsearch's restricted
+// (security) indices, which a pattern grants only with
+// allow_restricted_indices.
+func RestrictedIndex(name string) bool {
+	return name == ".security" || strings.HasPrefix(name, ".security-") || strings.HasPrefix(name, ".security_") ||
+		strings.HasPrefix(name, ".async-search") || strings.HasPrefix(name, ".fleet-secrets")
+}
+
+// mayMatchRestricted is a safe over-approximation of "the pattern matches
+// some restricted index": every restricted index starts with a dot.
+func mayMatchRestricted(pattern string) bool {
+	return pattern != "" && (pattern[0] == '.' || pattern[0] == '*' || pattern[0] == '?')
 }

@@ -64,7 +64,7 @@ func TestPermissionChecksLikeElasticsearch(t *testing.T) {
 		{"index-b", "read", true}, {"index-b", "write", true}, {"index-b", "indices:data/write/bulk", true},
 		{"index-c", "read", false}, {"index-a", "fly", false},
 	} {
-		if got := p.HasIndex(tt.index, tt.priv); got != tt.want {
+		if got := p.HasIndex(tt.index, tt.priv, false); got != tt.want {
 			t.Errorf("HasIndex(%s, %s) = %v, want %v", tt.index, tt.priv, got, tt.want)
 		}
 	}
@@ -135,5 +135,32 @@ func TestDenialMessagesNameTheGrantingPrivileges(t *testing.T) {
 	}
 	if got := DeniedReason(user, []string{"a"}, []string{"b"}, ActionPutUser); !strings.Contains(got, "(assigned roles [b] were not found)") {
 		t.Fatalf("missing roles not named: %s", got)
+	}
+}
+
+func TestRestrictedIndicesNeedAllowRestrictedIndices(t *testing.T) {
+	plain := mustRDs(t, `{"r": {"indices": [{"names": ["*"], "privileges": ["read"]}]}}`)
+	open := mustRDs(t, `{"r": {"indices": [{"names": ["*"], "privileges": ["read"], "allow_restricted_indices": true}]}}`)
+	for _, tt := range []struct {
+		name            string
+		grant           RoleDescriptors
+		index           string
+		allowRestricted bool
+		want            bool
+	}{
+		{"restricted index named outright, plain grant", plain, ".security", false, false},
+		{"restricted index named outright, even when asked with the flag", plain, ".security-7", true, false},
+		{"restricted index, grant allows restricted", open, ".security", false, true},
+		{"pattern without the flag leaves restricted indices out", plain, "*", false, true},
+		{"pattern with the flag asks for restricted indices too", plain, "*", true, false},
+		{"pattern with the flag, grant allows restricted", open, "*", true, true},
+		{"ordinary index, plain grant", plain, "logs", false, true},
+		{"pattern that cannot match a restricted index, with the flag", plain, "logs-*", true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (Permission{tt.grant}).HasIndex(tt.index, "read", tt.allowRestricted); got != tt.want {
+				t.Errorf("HasIndex(%q, read, %v) = %v, want %v", tt.index, tt.allowRestricted, got, tt.want)
+			}
+		})
 	}
 }

@@ -43,6 +43,10 @@ type RealmUser struct {
 	Enabled  bool           `json:"enabled"`
 	// PasswordHash is an argon2id PHC string, never shown.
 	PasswordHash string `json:"-"`
+	// Since is the stream sequence of the event that created this user:
+	// a user deleted and created again is another account, and the keys
+	// and tokens of the first never act for the second.
+	Since uint64 `json:"-"`
 }
 
 // AppPrivilege names a set of actions of an application, as Elasticsearch's
@@ -150,8 +154,13 @@ func (r *Realm) Apply(e Event) error {
 	case RealmUserPut:
 		u := RealmUser{Name: ev.Name, FullName: ev.FullName, Email: ev.Email, Roles: ev.Roles, Metadata: ev.Metadata,
 			Enabled: ev.Enabled, PasswordHash: ev.PasswordHash}
+		old, exists := r.Users[ev.Name]
 		if u.PasswordHash == "" {
-			u.PasswordHash = r.Users[ev.Name].PasswordHash
+			u.PasswordHash = old.PasswordHash
+		}
+		u.Since = e.Seq
+		if exists {
+			u.Since = old.Since
 		}
 		r.Users[ev.Name] = u
 	case RealmUserDeleted:

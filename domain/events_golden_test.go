@@ -30,6 +30,14 @@ func goldenKeyAndOrgEvents(t *testing.T) []golden {
 			PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"}},
 		{"IdempotencyKeyClaimed.v1.json", IdempotencyKeyClaimed{KeyID: "k1", Request: strings.Repeat("cd", 32)}},
 		{"SessionEnded.v1.json", SessionEnded{Session: strings.Repeat("ef", 32), Kind: SessionToken, User: "ann", Expires: exp}},
+		{"MemberRemoved.v1.json", MemberRemoved{User: "bob", Role: RoleAdmin}},
+		{"InvitationCreated.v1.json", InvitationCreated{ID: "inv1", Email: "bob@example.com", Role: RoleAdmin,
+			TokenHash: strings.Repeat("ab", 32), Expires: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)}},
+		{"InvitationRevoked.v1.json", InvitationRevoked{ID: "inv1"}},
+		{"InvitationAccepted.v1.json", InvitationAccepted{ID: "inv1", User: "bob", Role: RoleAdmin, Email: "bob@example.com"}},
+		{"PasswordChanged.v1.json", PasswordChanged{PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"}},
+		{"PasswordResetForced.v1.json", PasswordResetForced{Org: "org1"}},
+		{"SessionsRevoked.v1.json", SessionsRevoked{User: "ann", Before: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}},
 	}
 }
 

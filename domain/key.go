@@ -38,6 +38,10 @@ type Key struct {
 	// Seq is the stream sequence of the key's last event: the expected
 	// last subject sequence of its next append.
 	Seq uint64
+	// CreatedSeq is the stream sequence of the key's creation: a key made
+	// before its owner's account was deleted and its name taken again
+	// belongs to the old account, not the new one (RealmUser.Since).
+	CreatedSeq uint64
 }
 
 // Status of the key at now.
@@ -69,6 +73,7 @@ func (k *Key) Apply(e Event) error {
 		if ev.Expires != nil {
 			k.Expires = *ev.Expires
 		}
+		k.CreatedSeq = e.Seq
 	case KeyUpdated:
 		if ev.RoleDescriptors != nil {
 			k.RoleDescriptors = *ev.RoleDescriptors
@@ -97,15 +102,8 @@ func (k *Key) Apply(e Event) error {
 	return nil
 }
 
-// OwnedBy reports whether the principal owns the key: the same member, or
-// the key itself. A project-local user and a member of the same name are
-// different people (esrealm.go).
-func (k *Key) OwnedBy(p Principal) bool {
-	if p.Kind == ActorKey && p.KeyID == k.ID {
-		return true
-	}
-	return p.User != "" && p.User == k.Owner.User && (p.Realm == RealmProject) == (k.Owner.Realm == RealmProject)
-}
+// OwnedBy reports whether the principal owns the key (Principal.Owns).
+func (k *Key) OwnedBy(p Principal) bool { return p.Owns(k.ID, k.Owner) }
 
 // CreateKey is the command to create a key.
 type CreateKey struct {
@@ -236,6 +234,12 @@ func DecideUpdateKey(p Principal, k *Key, u UpdateKey, now time.Time) (KeyUpdate
 	}
 	if p.Kind == ActorKey {
 		return ev, Invalid("an API key cannot be used to update API keys")
+	}
+	// Elasticsearch's rule: privileges, metadata and expiration are the
+	// owner's to change. Owners and admins may revoke others' keys, not
+	// rewrite them (an admin could otherwise widen an owner's key).
+	if !k.OwnedBy(p) {
+		return ev, Forbidden("only the owner of API key [%s] can update it", k.ID)
 	}
 	if st := k.Status(now); st != StatusActive {
 		return ev, Invalid("cannot update %s API key [%s]", st, k.ID)

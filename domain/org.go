@@ -22,8 +22,18 @@ type Org struct {
 	Created  time.Time
 	Projects map[ProjectID]*Project
 	Members  map[string]Role
-	Contacts []string
-	Seq      uint64
+	// MemberEmails are the addresses members were invited at: what the
+	// organization knows of them (a login's own email is not its to see).
+	MemberEmails map[string]string
+	// Invitations are the pending ones (and expired ones not yet pruned).
+	Invitations map[string]*Invitation
+	// MemberSince is the stream sequence at which each member's current
+	// membership began. A member removed and invited back is a new
+	// membership: keys and tokens from before the removal stay without
+	// privileges (their creation is older).
+	MemberSince map[string]uint64
+	Contacts    []string
+	Seq         uint64
 }
 
 // Apply folds one organization event.
@@ -35,11 +45,25 @@ func (o *Org) Apply(e Event) error {
 	switch ev := p.(type) {
 	case OrgCreated:
 		*o = Org{ID: ev.OrgID, Name: ev.Name, Created: e.Time, Projects: map[ProjectID]*Project{},
-			Members: map[string]Role{ev.Owner: RoleOwner}}
+			Members: map[string]Role{ev.Owner: RoleOwner}, MemberEmails: map[string]string{}, Invitations: map[string]*Invitation{},
+			MemberSince: map[string]uint64{ev.Owner: e.Seq}}
 	case ProjectCreated:
 		o.Projects[ev.ProjectID] = &Project{ID: ev.ProjectID, Name: ev.Name, Created: e.Time}
 	case MemberAdded:
-		o.Members[ev.User] = ev.Role
+		o.join(ev.User, ev.Role, e.Seq)
+	case MemberRemoved:
+		delete(o.Members, ev.User)
+		delete(o.MemberEmails, ev.User)
+		delete(o.MemberSince, ev.User)
+	case InvitationCreated:
+		o.pruneInvitations(e.Time)
+		o.Invitations[ev.ID] = &Invitation{ID: ev.ID, Email: ev.Email, Role: ev.Role, TokenHash: ev.TokenHash, Created: e.Time, Expires: ev.Expires}
+	case InvitationRevoked:
+		delete(o.Invitations, ev.ID)
+	case InvitationAccepted:
+		delete(o.Invitations, ev.ID)
+		o.join(ev.User, ev.Role, e.Seq)
+		o.MemberEmails[ev.User] = ev.Email
 	case ContactsSet:
 		o.Contacts = append([]string(nil), ev.Emails...)
 	default:
@@ -47,6 +71,28 @@ func (o *Org) Apply(e Event) error {
 	}
 	o.Seq = e.Seq
 	return nil
+}
+
+// join gives user role; a membership that begins now starts at seq (a
+// role change keeps the membership's start).
+func (o *Org) join(user string, role Role, seq uint64) {
+	if _, already := o.Members[user]; !already {
+		if o.MemberSince == nil {
+			o.MemberSince = map[string]uint64{}
+		}
+		o.MemberSince[user] = seq
+	}
+	o.Members[user] = role
+}
+
+// pruneInvitations forgets invitations expired at now (the event's time, so
+// that a replay folds to the same state).
+func (o *Org) pruneInvitations(now time.Time) {
+	for id, inv := range o.Invitations {
+		if !now.Before(inv.Expires) {
+			delete(o.Invitations, id)
+		}
+	}
 }
 
 // ProjectNamed finds a project by id or unique name.
@@ -85,23 +131,6 @@ func DecideCreateProject(p Principal, o *Org, id ProjectID, name string) (Projec
 		return ProjectCreated{}, Conflict("project [%s] already exists", name)
 	}
 	return ProjectCreated{ProjectID: id, Name: name}, nil
-}
-
-// DecideAddMember validates adding user with role to o.
-func DecideAddMember(p Principal, o *Org, user string, role Role) (MemberAdded, error) {
-	if err := p.Authorize(ActionMembersManage, Target{Tenant: o.ID}); err != nil {
-		return MemberAdded{}, err
-	}
-	if !ValidRole(role) {
-		return MemberAdded{}, Invalid("role must be owner, admin or viewer, not [%s]", role)
-	}
-	if role == RoleOwner && p.Kind == ActorUser && p.Memberships[o.ID] != RoleOwner {
-		return MemberAdded{}, Forbidden("only owners can add owners")
-	}
-	if cur, ok := o.Members[user]; ok && cur == RoleOwner && role != RoleOwner && o.owners() == 1 {
-		return MemberAdded{}, Conflict("an organization keeps at least one owner")
-	}
-	return MemberAdded{User: user, Role: role}, nil
 }
 
 func (o *Org) owners() int {
@@ -157,7 +186,10 @@ type User struct {
 	Email        string
 	FullName     string
 	PasswordHash string
-	Seq          uint64
+	// MustChangePassword: an owner forced a reset; until the login changes
+	// its password, its password and sessions open nothing else.
+	MustChangePassword bool
+	Seq                uint64
 }
 
 // Apply folds a user event.
@@ -166,11 +198,18 @@ func (u *User) Apply(e Event) error {
 	if err != nil {
 		return err
 	}
-	ev, ok := p.(UserCreated)
-	if !ok {
+	switch ev := p.(type) {
+	case UserCreated:
+		*u = User{Name: ev.Name, Email: ev.Email, FullName: ev.FullName, PasswordHash: ev.PasswordHash}
+	case PasswordChanged:
+		u.PasswordHash, u.MustChangePassword = ev.PasswordHash, false
+	case PasswordResetForced:
+		u.MustChangePassword = true
+	case SessionsRevoked:
+	default:
 		return E(KindInternal, "user aggregate cannot apply %s", e.Type)
 	}
-	*u = User{Name: ev.Name, Email: ev.Email, FullName: ev.FullName, PasswordHash: ev.PasswordHash, Seq: e.Seq}
+	u.Seq = e.Seq
 	return nil
 }
 

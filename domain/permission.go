@@ -21,6 +21,11 @@ const (
 	ActionMembersManage = "cluster:admin/xpack/security/user/put"
 	ActionAuditRead     = "cluster:admin/keyplane/audit/get"
 	ActionHealth        = "cluster:monitor/health"
+	// Owner-only actions: only the cluster privilege "all" (the owner
+	// role) grants them, so an admin's key, session or password alike
+	// cannot add, promote, demote or remove owners, nor read past states.
+	ActionOwnersManage = "cluster:admin/keyplane/owner/members"
+	ActionKeysAsOf     = "cluster:admin/keyplane/owner/keys_as_of"
 )
 
 // Permission is the intersection of role descriptor sets: an action is

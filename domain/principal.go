@@ -35,6 +35,32 @@ func (p Principal) Actor() Actor {
 	return Actor{Kind: ActorUser, ID: p.User, Name: p.User, Realm: p.Realm}
 }
 
+// RealmName is the realm the principal's user lives in: the project's
+// realm for a project-local user, the members' realm otherwise.
+func (p Principal) RealmName() string {
+	if p.Realm != "" {
+		return p.Realm
+	}
+	return RealmMembers
+}
+
+// Owns reports whether the principal owns the key with this id and owner,
+// as Elasticsearch sees it: an API key owns only itself (a key limited to
+// manage_own_api_key acts on itself, not on its owner's other keys); a user
+// owns the keys it created in its own realm (a project-local user and a
+// member of the same name are different people). Every ownership decision,
+// on every surface, asks this.
+func (p Principal) Owns(id KeyID, o Owner) bool {
+	if p.Kind == ActorKey {
+		return id == p.KeyID
+	}
+	realm := o.Realm
+	if realm == "" {
+		realm = RealmMembers
+	}
+	return p.User != "" && o.User == p.User && realm == p.RealmName()
+}
+
 // carriesPermission reports whether the principal is bound to one
 // organization and brings its own permission: an API key, or a
 // project-local user (whose roles live in its project, not in memberships).

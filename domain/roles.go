@@ -201,9 +201,10 @@ type clusterPrivilege struct {
 }
 
 var clusterPrivileges = map[string]clusterPrivilege{
-	"all":                    {actions: []string{"cluster:*"}},
-	"manage":                 {actions: []string{"cluster:*"}, excludes: []string{"cluster:admin/xpack/security/*", "cluster:admin/keyplane/*"}},
-	"manage_security":        {actions: []string{"cluster:admin/xpack/security/*", "cluster:admin/keyplane/*", "cluster:monitor/*"}},
+	"all":    {actions: []string{"cluster:*"}},
+	"manage": {actions: []string{"cluster:*"}, excludes: []string{"cluster:admin/xpack/security/*", "cluster:admin/keyplane/*"}},
+	"manage_security": {actions: []string{"cluster:admin/xpack/security/*", "cluster:admin/keyplane/*", "cluster:monitor/*"},
+		excludes: []string{"cluster:admin/keyplane/owner/*"}},
 	"manage_api_key":         {actions: []string{"cluster:admin/xpack/security/api_key/*"}},
 	"manage_own_api_key":     {actions: []string{"cluster:admin/xpack/security/api_key/*"}, own: true},
 	"read_security":          {actions: []string{"cluster:admin/xpack/security/*/get", "cluster:admin/xpack/security/*/query", "cluster:admin/xpack/security/api_key/get", "cluster:monitor/*"}},

@@ -26,6 +26,9 @@
 //	         snapshot of every projection and the sequence it covers; a
 //	         cache of the stream, never a source of truth (snapshot.go)
 //	kv       KEYPLANE_CONFIG: shared secrets (idempotency, operator token)
+//	kv       KEYPLANE_THROTTLE (memory, an hour's TTL): the password
+//	         throttle's counts, keyed by hashes, compare-and-swap writes
+//	         (counters.go)
 //	lock     <data-dir>/keyplane.lock: one process per embedded data dir
 //
 // A "wrong last sequence" answer becomes domain.ErrConflict. A publish whose

@@ -111,8 +111,8 @@ var recipients = []string{"carol@example.com", "ops@example.com"}
 // withCarol adds carol (an admin with an email) and the contacts.
 func (e *env) withCarol() {
 	e.t.Helper()
-	e.must(201, ownerAuth, "POST", "/api/v1/orgs/default/members",
-		map[string]any{"name": "carol", "email": "carol@example.com", "password": "carol-password", "role": "admin"})
+	testhttp.AddMember(e.t, e.URL(), "Basic "+base64.StdEncoding.EncodeToString([]byte(ownerAuth)), "default",
+		testhttp.Member{Name: "carol", Email: "carol@example.com", Password: "carol-password", Role: "admin"})
 	e.must(200, ownerAuth, "PUT", "/api/v1/orgs/default/contacts", map[string]any{"emails": []string{"ops@example.com", "CAROL@example.com"}})
 }
 

@@ -47,6 +47,9 @@ type AuditChange struct {
 	User            string                  `json:"user,omitempty"`
 	Role            domain.Role             `json:"role,omitempty"`
 	Emails          []string                `json:"emails,omitempty"`
+	// Invitation and Email are an invitation's id and the address it went to.
+	Invitation string `json:"invitation,omitempty"`
+	Email      string `json:"email,omitempty"`
 }
 
 // AuditEntryOf renders an event of the audit trail. projectOf finds the
@@ -76,7 +79,8 @@ var knownAuditPayloads = map[string]bool{}
 
 func init() {
 	for _, p := range []domain.Payload{domain.KeyCreated{}, domain.KeyUpdated{}, domain.KeyInvalidated{}, domain.KeyExpired{},
-		domain.OrgCreated{}, domain.ProjectCreated{}, domain.MemberAdded{}, domain.ContactsSet{}} {
+		domain.OrgCreated{}, domain.ProjectCreated{}, domain.MemberAdded{}, domain.ContactsSet{},
+		domain.MemberRemoved{}, domain.InvitationCreated{}, domain.InvitationRevoked{}, domain.InvitationAccepted{}} {
 		knownAuditPayloads[p.EventType()] = true
 	}
 }
@@ -116,6 +120,16 @@ func changeOf(p domain.Payload, e *AuditEntry) AuditChange {
 		return AuditChange{User: x.User, Role: x.Role}
 	case domain.ContactsSet:
 		return AuditChange{Emails: append([]string{}, x.Emails...)}
+	case domain.MemberRemoved:
+		// Who removed: the entry's actor; whom: user.
+		return AuditChange{User: x.User, Role: x.Role}
+	case domain.InvitationCreated:
+		// Never the token's hash.
+		return AuditChange{Invitation: x.ID, Email: x.Email, Role: x.Role, Expiration: expiration(&x.Expires, false)}
+	case domain.InvitationRevoked:
+		return AuditChange{Invitation: x.ID}
+	case domain.InvitationAccepted:
+		return AuditChange{Invitation: x.ID, User: x.User, Role: x.Role, Email: x.Email}
 	}
 	return AuditChange{}
 }

@@ -3,6 +3,7 @@ package projections
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -188,6 +189,32 @@ func TestAuditFilesNoticesUnderTheirKey(t *testing.T) {
 	for _, q := range []AuditQuery{{Tenant: "o1", KeyID: "k1", Size: 10}, {Tenant: "o1", Project: "p1", Size: 10}} {
 		if got, _ := a.Find(q); !slices.Contains(got, 4) {
 			t.Errorf("%+v: %v, want the notice (4) among them", q, got)
+		}
+	}
+}
+
+func TestAuditEntriesOfMembersSayWhomButNoInvitationToken(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	hash := strings.Repeat("9f", 32)
+	byAlice := domain.Meta{Time: t0, Actor: alice}
+	for _, c := range []struct {
+		p    domain.Payload
+		want AuditChange
+	}{
+		{domain.InvitationCreated{ID: "i1", Email: "bob@example.com", Role: domain.RoleAdmin, TokenHash: hash, Expires: t0},
+			AuditChange{Invitation: "i1", Email: "bob@example.com", Role: domain.RoleAdmin, Expiration: t0.Format(time.RFC3339Nano)}},
+		{domain.InvitationAccepted{ID: "i1", User: "bob", Role: domain.RoleAdmin, Email: "bob@example.com"},
+			AuditChange{Invitation: "i1", User: "bob", Role: domain.RoleAdmin, Email: "bob@example.com"}},
+		{domain.InvitationRevoked{ID: "i1"}, AuditChange{Invitation: "i1"}},
+		{domain.MemberRemoved{User: "bob", Role: domain.RoleAdmin}, AuditChange{User: "bob", Role: domain.RoleAdmin}},
+	} {
+		e, err := AuditEntryOf(domain.NewEvent("x", "o1", domain.AggOrg, "o1", byAlice, c.p), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(e)
+		if e.Actor.ID != "alice" || !reflect.DeepEqual(e.Change, c.want) || strings.Contains(string(raw), hash) {
+			t.Errorf("%s: %s", c.p.EventType(), raw)
 		}
 	}
 }

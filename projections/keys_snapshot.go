@@ -12,7 +12,7 @@ import (
 
 // Name of the key list in snapshots and digests. The version goes up when
 // keyEncoding changes (a test counts domain.Key's fields to remind).
-func (ks *Keys) Name() string { return "keys@1" }
+func (ks *Keys) Name() string { return "keys@2" }
 
 // Snapshot encodes every key, sorted by id.
 func (ks *Keys) Snapshot() ([]byte, error) { return ks.Capture()() }
@@ -128,6 +128,7 @@ func encodeKey(w *writer, k *domain.Key) error {
 	w.time(k.InvalidatedAt)
 	w.time(k.Updated)
 	w.uint(k.Seq)
+	w.uint(k.CreatedSeq)
 	return nil
 }
 
@@ -154,6 +155,7 @@ func decodeKey(r *reader, k *domain.Key) error {
 	k.Invalidated = r.bool()
 	k.InvalidatedAt, k.Updated = r.time(), r.time()
 	k.Seq = r.uint()
+	k.CreatedSeq = r.uint()
 	return r.err
 }
 

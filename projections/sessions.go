@@ -24,10 +24,16 @@ type EndedSessions struct {
 	// Quarantine, when set, ends the sessions whose events this replica
 	// could not fold: one of them may have been the logout.
 	Quarantine *Quarantine
+	// voidBefore is, per login, the time before which every session issued
+	// to it is void (SessionsRevoked: removed, demoted, forced to reset).
+	// One entry per login that ever had its sessions revoked.
+	voidBefore map[string]time.Time
 }
 
 // NewEndedSessions returns an empty projection.
-func NewEndedSessions() *EndedSessions { return &EndedSessions{m: map[string]time.Time{}} }
+func NewEndedSessions() *EndedSessions {
+	return &EndedSessions{m: map[string]time.Time{}, voidBefore: map[string]time.Time{}}
+}
 
 // sessionQueue is a min-heap of ended sessions by expiry.
 type sessionQueue []endedSession
@@ -48,9 +54,13 @@ func (q *sessionQueue) Pop() any {
 	return x
 }
 
-// Apply folds SessionEnded events.
+// Apply folds SessionEnded and SessionsRevoked events.
 func (e *EndedSessions) Apply(ev domain.Event) error {
-	if ev.Type != (domain.SessionEnded{}).EventType() {
+	switch ev.Type {
+	case (domain.SessionEnded{}).EventType():
+	case (domain.SessionsRevoked{}).EventType():
+		return e.applyRevoked(ev)
+	default:
 		return nil
 	}
 	p, err := ev.Decode()
@@ -74,6 +84,33 @@ func (e *EndedSessions) Apply(ev domain.Event) error {
 	return nil
 }
 
+func (e *EndedSessions) applyRevoked(ev domain.Event) error {
+	p, err := ev.Decode()
+	if err != nil {
+		return err
+	}
+	r := p.(domain.SessionsRevoked)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r.Before.After(e.voidBefore[r.User]) {
+		e.voidBefore[r.User] = r.Before.UTC()
+	}
+	return nil
+}
+
+// Revoked tells whether a session of user issued at issued was voided by a
+// later SessionsRevoked, or the user is quarantined (an event of their
+// login, such as a revocation, could not be folded).
+func (e *EndedSessions) Revoked(user string, issued time.Time) bool {
+	if e.Quarantine != nil && e.Quarantine.RefusesMember(user) {
+		return true
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	before, ok := e.voidBefore[user]
+	return ok && issued.Before(before)
+}
+
 // Ended tells whether the session with this hash was logged out (or is
 // quarantined).
 func (e *EndedSessions) Ended(hash string) bool {
@@ -87,7 +124,7 @@ func (e *EndedSessions) Ended(hash string) bool {
 }
 
 // Name of the ended sessions in snapshots and digests.
-func (e *EndedSessions) Name() string { return "sessions@1" }
+func (e *EndedSessions) Name() string { return "sessions@2" }
 
 // Snapshot encodes the entries sorted by hash.
 func (e *EndedSessions) Snapshot() ([]byte, error) {
@@ -99,6 +136,12 @@ func (e *EndedSessions) Snapshot() ([]byte, error) {
 	for _, h := range hashes {
 		w.str(h)
 		w.time(e.m[h])
+	}
+	users := sortedKeys(e.voidBefore)
+	w.uint(uint64(len(users)))
+	for _, u := range users {
+		w.str(u)
+		w.time(e.voidBefore[u])
 	}
 	return w.buf, nil
 }
@@ -114,12 +157,18 @@ func (e *EndedSessions) Restore(b []byte) error {
 		m[h] = exp
 		q = append(q, endedSession{expires: exp, hash: h})
 	}
+	nu := r.count()
+	void := make(map[string]time.Time, nu)
+	for range nu {
+		u, before := r.str(), r.time()
+		void[u] = before
+	}
 	if err := r.done(); err != nil {
 		return err
 	}
 	heap.Init(&q)
 	e.mu.Lock()
-	e.m, e.byExpiry = m, q
+	e.m, e.byExpiry, e.voidBefore = m, q, void
 	e.mu.Unlock()
 	return nil
 }

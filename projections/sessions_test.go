@@ -138,3 +138,39 @@ func BenchmarkEndedSessionsApply(b *testing.B) {
 		})
 	}
 }
+
+func TestRevokedSessionsAreThoseIssuedBeforeTheRevocation(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	revoked := func(user string, before time.Time) domain.Event {
+		return domain.NewEvent("ev-"+user, domain.SystemTenant, domain.AggUser, domain.UserAggID(user), domain.Meta{Time: before},
+			domain.SessionsRevoked{User: user, Before: before})
+	}
+	e := NewEndedSessions()
+	for _, ev := range []domain.Event{revoked("bob", t0.Add(time.Hour)), revoked("bob", t0), revoked("cy", t0)} {
+		if err := e.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restored := NewEndedSessions()
+	snap, _ := e.Snapshot()
+	if err := restored.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*EndedSessions{e, restored} {
+		for _, c := range []struct {
+			user   string
+			issued time.Time
+			want   bool
+		}{
+			{"bob", t0.Add(30 * time.Minute), true}, // an earlier revocation never narrows a later one
+			{"bob", t0.Add(time.Hour), false},
+			{"cy", t0.Add(-time.Millisecond), true},
+			{"cy", t0.Add(time.Millisecond), false},
+			{"dee", t0, false},
+		} {
+			if got := p.Revoked(c.user, c.issued); got != c.want {
+				t.Errorf("%s issued %v: revoked %v, want %v", c.user, c.issued, got, c.want)
+			}
+		}
+	}
+}

@@ -19,7 +19,7 @@ type dirState struct {
 }
 
 // Name of the directory in snapshots and digests.
-func (d *Directory) Name() string { return "directory@1" }
+func (d *Directory) Name() string { return "directory@2" }
 
 // Snapshot encodes the directory canonically. It holds the logins'
 // argon2id hashes, as the log itself does.
@@ -52,8 +52,18 @@ func (d *Directory) Restore(b []byte) error {
 		if o.Members == nil {
 			o.Members = map[string]domain.Role{}
 		}
+		if o.MemberEmails == nil {
+			o.MemberEmails = map[string]string{}
+		}
+		if o.Invitations == nil {
+			o.Invitations = map[string]*domain.Invitation{}
+		}
+		if o.MemberSince == nil {
+			o.MemberSince = map[string]uint64{}
+		}
 		fresh.orgs[o.ID] = o
 		fresh.indexProjects(o)
+		fresh.indexInvitations(o)
 	}
 	for _, u := range s.Users {
 		fresh.users[u.Name] = u
@@ -66,6 +76,7 @@ func (d *Directory) Restore(b []byte) error {
 	}
 	d.mu.Lock()
 	d.orgs, d.orgByName, d.users, d.nameClaims, d.projectOrg = fresh.orgs, fresh.orgByName, fresh.users, fresh.nameClaims, fresh.projectOrg
+	d.invitations = fresh.invitations
 	d.mu.Unlock()
 	return nil
 }

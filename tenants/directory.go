@@ -1,6 +1,7 @@
 package tenants
 
 import (
+	"encoding/hex"
 	"sort"
 	"sync"
 
@@ -18,11 +19,19 @@ type Directory struct {
 	// projectOrg finds a project's organization by the project's id, which
 	// every Elasticsearch request under /projects/{id} needs.
 	projectOrg map[domain.ProjectID]domain.TenantID
+	// invitations finds a pending invitation by its token's hash, which is
+	// all an invitee brings.
+	invitations map[string]invitationRef
 	// Quarantine, when set, is what the replica refuses because it could
 	// not fold an event about it (projections.Quarantine): the members of
 	// a refused organization, and a refused member, have no role here, so
 	// that no one acts on a state that may lack the event (a removal).
 	Quarantine Refuser
+}
+
+type invitationRef struct {
+	org domain.TenantID
+	id  string
 }
 
 // Refuser names the organizations and members a replica refuses.
@@ -39,7 +48,8 @@ func (d *Directory) refused(t domain.TenantID, user string) bool {
 // NewDirectory returns an empty directory.
 func NewDirectory() *Directory {
 	return &Directory{orgs: map[domain.TenantID]*domain.Org{}, orgByName: map[string]domain.TenantID{},
-		users: map[string]*domain.User{}, nameClaims: map[string]domain.TenantID{}, projectOrg: map[domain.ProjectID]domain.TenantID{}}
+		users: map[string]*domain.User{}, nameClaims: map[string]domain.TenantID{}, projectOrg: map[domain.ProjectID]domain.TenantID{},
+		invitations: map[string]invitationRef{}}
 }
 
 // Apply folds organization and user events.
@@ -62,11 +72,16 @@ func (d *Directory) Apply(ev domain.Event) error {
 		if err := next.Apply(ev); err != nil {
 			return err
 		}
+		d.unindexInvitations(o)
 		d.orgs[id] = &next
 		d.orgByName[next.Name] = id
 		d.indexProjects(&next)
+		d.indexInvitations(&next)
 	case domain.AggUser:
 		var u domain.User
+		if prev := d.userByAgg(ev.AggID); prev != nil {
+			u = *prev
+		}
 		if err := u.Apply(ev); err != nil {
 			return err
 		}
@@ -93,6 +108,46 @@ func (d *Directory) indexProjects(o *domain.Org) {
 	}
 }
 
+// userByAgg finds a login by its aggregate id (the name in hex).
+func (d *Directory) userByAgg(aggID string) *domain.User {
+	name, err := hex.DecodeString(aggID)
+	if err != nil {
+		return nil
+	}
+	return d.users[string(name)]
+}
+
+// indexInvitations adds o's invitations to the token index; an organization
+// holds a few hundred at most, so re-indexing them on its events is cheap.
+func (d *Directory) indexInvitations(o *domain.Org) {
+	for id, inv := range o.Invitations {
+		d.invitations[inv.TokenHash] = invitationRef{org: o.ID, id: id}
+	}
+}
+
+func (d *Directory) unindexInvitations(o *domain.Org) {
+	if o == nil {
+		return
+	}
+	for _, inv := range o.Invitations {
+		delete(d.invitations, inv.TokenHash)
+	}
+}
+
+// Invitation finds the organization and pending invitation of a token's
+// hash. The results are shared and must not be modified.
+func (d *Directory) Invitation(tokenHash string) (*domain.Org, *domain.Invitation, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	ref, ok := d.invitations[tokenHash]
+	if !ok {
+		return nil, nil, false
+	}
+	o := d.orgs[ref.org]
+	inv, ok := o.Invitations[ref.id]
+	return o, inv, ok
+}
+
 // cloneOrg copies o so readers holding the old pointer never see a change.
 func cloneOrg(o *domain.Org) domain.Org {
 	c := *o
@@ -103,6 +158,18 @@ func cloneOrg(o *domain.Org) domain.Org {
 	c.Members = make(map[string]domain.Role, len(o.Members))
 	for k, v := range o.Members {
 		c.Members[k] = v
+	}
+	c.MemberEmails = make(map[string]string, len(o.MemberEmails))
+	for k, v := range o.MemberEmails {
+		c.MemberEmails[k] = v
+	}
+	c.Invitations = make(map[string]*domain.Invitation, len(o.Invitations))
+	for k, v := range o.Invitations {
+		c.Invitations[k] = v
+	}
+	c.MemberSince = make(map[string]uint64, len(o.MemberSince))
+	for k, v := range o.MemberSince {
+		c.MemberSince[k] = v
 	}
 	return c
 }
@@ -178,6 +245,21 @@ func (d *Directory) RoleOf(t domain.TenantID, user string) (domain.Role, bool) {
 	}
 	r, ok := o.Members[user]
 	return r, ok
+}
+
+// MemberSince is the sequence at which user's current membership of t
+// began (domain.Org.MemberSince); ok is false for a non-member.
+func (d *Directory) MemberSince(t domain.TenantID, user string) (since uint64, ok bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	o, found := d.orgs[t]
+	if !found {
+		return 0, false
+	}
+	if _, ok = o.Members[user]; ok {
+		since = o.MemberSince[user]
+	}
+	return since, ok
 }
 
 // NameClaim returns the organization that claimed name.

@@ -3,6 +3,7 @@ package tenants
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/keyplane/keyplane/domain"
@@ -83,4 +84,47 @@ func BenchmarkProjectByID(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestDirectoryFindsAPendingInvitationByItsTokenAndFoldsLogins(t *testing.T) {
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	org := domain.NewTenantID()
+	hash := InvitationTokenHash("kpinv_secret")
+	var evs []domain.Event
+	add := func(agg, id string, p domain.Payload) {
+		tenant := org
+		if agg == domain.AggUser {
+			tenant = domain.SystemTenant
+		}
+		ev := domain.NewEvent(uuid.NewString(), tenant, agg, id, domain.Meta{Time: at}, p)
+		ev.Seq = uint64(len(evs) + 1)
+		evs = append(evs, ev)
+	}
+	add(domain.AggOrg, string(org), domain.OrgCreated{OrgID: org, Name: "acme", Owner: "ann"})
+	add(domain.AggOrg, string(org), domain.InvitationCreated{ID: "inv1", Email: "cy@example.com", Role: domain.RoleViewer,
+		TokenHash: hash, Expires: at.Add(domain.InvitationLifetime)})
+	add(domain.AggUser, domain.UserAggID("cy"), domain.UserCreated{Name: "cy", PasswordHash: "h1"})
+	add(domain.AggUser, domain.UserAggID("cy"), domain.PasswordResetForced{Org: org})
+	folded, restored := foldAndRestore(t, NewDirectory, evs)
+	for name, d := range map[string]*Directory{"folded": folded, "restored": restored} {
+		o, inv, ok := d.Invitation(hash)
+		if !ok || o.ID != org || inv.Email != "cy@example.com" {
+			t.Fatalf("%s: invitation not found by its token's hash", name)
+		}
+		if u, _ := d.User("cy"); !u.MustChangePassword || u.PasswordHash != "h1" {
+			t.Fatalf("%s: login under a forced reset: %+v", name, u)
+		}
+	}
+	add(domain.AggOrg, string(org), domain.InvitationAccepted{ID: "inv1", User: "cy", Role: domain.RoleViewer, Email: "cy@example.com"})
+	add(domain.AggUser, domain.UserAggID("cy"), domain.PasswordChanged{PasswordHash: "h2"})
+	d := fold(t, NewDirectory(), evs)
+	if _, _, ok := d.Invitation(hash); ok {
+		t.Fatal("an accepted invitation is still found")
+	}
+	if u, _ := d.User("cy"); u.MustChangePassword || u.PasswordHash != "h2" {
+		t.Fatalf("after the change: %+v", u)
+	}
+	if r, _ := d.RoleOf(org, "cy"); r != domain.RoleViewer {
+		t.Fatalf("cy's role: %q", r)
+	}
 }

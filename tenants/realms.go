@@ -83,6 +83,17 @@ func (rs *Realms) Principal(t domain.TenantID, pr domain.ProjectID, name string)
 	return p, roles, missing, ok
 }
 
+// UserSince is the sequence that created the project user now holding
+// name (RealmUser.Since); ok is false if there is none.
+func (rs *Realms) UserSince(t domain.TenantID, pr domain.ProjectID, name string) (since uint64, ok bool) {
+	rs.View(t, pr, func(r *domain.Realm) {
+		var u domain.RealmUser
+		u, ok = r.Users[name]
+		since = u.Since
+	})
+	return since, ok
+}
+
 // Resolver resolves application privilege names of one project's realm;
 // it takes the read lock on each call.
 func (rs *Realms) Resolver(t domain.TenantID, pr domain.ProjectID) domain.PrivilegeResolver {

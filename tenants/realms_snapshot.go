@@ -25,10 +25,11 @@ type realmState struct {
 type realmUserState struct {
 	domain.RealmUser
 	PasswordHash string `json:"password_hash"`
+	Since        uint64 `json:"since"`
 }
 
 // Name of the realms in snapshots and digests.
-func (rs *Realms) Name() string { return "esrealms@1" }
+func (rs *Realms) Name() string { return "esrealms@2" }
 
 // Snapshot encodes every realm canonically.
 func (rs *Realms) Snapshot() ([]byte, error) {
@@ -38,7 +39,7 @@ func (rs *Realms) Snapshot() ([]byte, error) {
 	for _, r := range rs.realms {
 		s := realmState{Tenant: r.Tenant, Project: r.Project, Roles: r.Roles, Privileges: r.Privileges, Updated: r.Updated, Seq: r.Seq}
 		for _, u := range r.Users {
-			s.Users = append(s.Users, realmUserState{RealmUser: u, PasswordHash: u.PasswordHash})
+			s.Users = append(s.Users, realmUserState{RealmUser: u, PasswordHash: u.PasswordHash, Since: u.Since})
 		}
 		sort.Slice(s.Users, func(i, j int) bool { return s.Users[i].Name < s.Users[j].Name })
 		out = append(out, s)
@@ -57,7 +58,7 @@ func (rs *Realms) Restore(b []byte) error {
 	for _, s := range in {
 		r := domain.NewRealm(s.Tenant, s.Project)
 		for _, u := range s.Users {
-			u.RealmUser.PasswordHash = u.PasswordHash
+			u.RealmUser.PasswordHash, u.RealmUser.Since = u.PasswordHash, u.Since
 			r.Users[u.Name] = u.RealmUser
 		}
 		for n, rd := range s.Roles {

@@ -29,8 +29,26 @@ func event(t domain.TenantID, aggType, aggID string, m domain.Meta, p domain.Pay
 	return domain.NewEvent(uuid.NewString(), t, aggType, aggID, m, p)
 }
 
-// Authenticate checks a member's name and password.
+// Authenticate checks a member's name and password. A login an owner forced
+// to reset its password is refused (403) until it changes it.
 func (s *Service) Authenticate(name, password string) (domain.Principal, error) {
+	p, err := s.AuthenticateForPasswordChange(name, password)
+	if err == nil {
+		if u, ok := s.Dir.User(name); ok && u.MustChangePassword {
+			return domain.Principal{}, ErrMustChangePassword(name)
+		}
+	}
+	return p, err
+}
+
+// ErrMustChangePassword is the answer to a login under a forced reset.
+func ErrMustChangePassword(name string) error {
+	return domain.Forbidden("user [%s] must change its password first: PUT /api/v1/users/_password {\"current_password\",\"password\"}", name)
+}
+
+// AuthenticateForPasswordChange checks a name and password, also for a
+// login under a forced reset: the password change is what it may do.
+func (s *Service) AuthenticateForPasswordChange(name, password string) (domain.Principal, error) {
 	u, ok := s.Dir.User(name)
 	if !ok || !s.pwOK.check(u.PasswordHash, password) {
 		if !ok {
@@ -44,6 +62,10 @@ func (s *Service) Authenticate(name, password string) (domain.Principal, error) 
 
 var dummyHash = HashPassword("keyplane-dummy-password")
 
+// SpendCheck costs what a password check costs and checks nothing: a name
+// that cannot be here is answered as slowly as one that can.
+func (s *Service) SpendCheck(password string) { CheckPassword(dummyHash, password) }
+
 // NewUser describes a login to create.
 type NewUser struct {
 	Name, Email, FullName, Password string
@@ -54,8 +76,8 @@ func (s *Service) CreateUser(ctx context.Context, m domain.Meta, u NewUser) erro
 	if !domain.ValidUserName(u.Name) {
 		return domain.Invalid("user name must be 1 to 64 letters, digits or ._@+-")
 	}
-	if len(u.Password) < 8 || len(u.Password) > 256 {
-		return domain.Invalid("password must be 8 to 256 characters")
+	if err := validPassword(u.Password); err != nil {
+		return err
 	}
 	if u.Email != "" {
 		if _, err := domain.ParseEmail(u.Email); err != nil {
@@ -127,26 +149,6 @@ func (s *Service) CreateProject(ctx context.Context, p domain.Principal, m domai
 	}
 	o, _ := s.Dir.Org(org)
 	return o.Projects[id], nil
-}
-
-// AddMember adds a member with a role, creating the login if it is new.
-func (s *Service) AddMember(ctx context.Context, p domain.Principal, m domain.Meta, org string, u NewUser, role domain.Role) error {
-	o, ok := s.Dir.Org(org)
-	if !ok || !p.InTenant(o.ID) {
-		return domain.NotFound("organization [%s] not found", org)
-	}
-	// Check the caller may do it before creating a login.
-	if _, err := domain.DecideAddMember(p, o, u.Name, role); err != nil {
-		return err
-	}
-	if _, exists := s.Dir.User(u.Name); !exists {
-		if err := s.CreateUser(ctx, m, u); err != nil && !domain.IsKind(err, domain.KindConflict) {
-			return err
-		}
-	}
-	return s.onOrg(ctx, org, m, func(o *domain.Org) (domain.Payload, error) {
-		return domain.DecideAddMember(p, o, u.Name, role)
-	})
 }
 
 // SetContacts replaces the organization's operational contacts.

@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
 // TestConsole is what an organization owner does in the console, in a real
@@ -36,6 +38,7 @@ func TestConsole(t *testing.T) {
 	bulkDelete(t, b, api)
 	filterAndSearch(t, b)
 	contacts(t, b, api)
+	members(t, b, api)
 	audit(t, b, api, id)
 	cookie := sessionCookie(t, b)
 	csrfRefused(t, b, api, cookie)
@@ -219,6 +222,31 @@ func contacts(t *testing.T, b *browser, api client) {
 		t.Fatalf("contacts: %s", r.raw)
 	}
 	b.shot("08-settings")
+}
+
+// members invites by email from the settings page, shows the pending
+// invitation, and removes a member.
+func members(t *testing.T, b *browser, api client) {
+	testhttp.AddMember(t, api.base, basicAuth(), "default", testhttp.Member{Name: "dora", Password: "dora-password", Role: "viewer"})
+	b.do("reload settings", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("invite-email")))
+	b.waitJS("dora is listed", `!!document.querySelector('tr[data-member="dora"]')`)
+	b.setValue("#invite-email", "newbie@example.com")
+	b.setValue("#invite-role", "admin")
+	b.do("invite", chromedp.Click(chromedp.ID("send-invite")))
+	b.waitJS("the token is shown once", `(document.querySelector('#invite-token') || {}).value?.startsWith('kpinv_')`)
+	b.waitJS("the invitation is pending", `[...document.querySelectorAll('#invitations tr[data-invitation]')].some(r => r.textContent.includes('newbie@example.com'))`)
+	b.shot("08b-invitation")
+	pending := api.do("GET", "/api/v1/orgs/default/invitations", nil, "Authorization", basicAuth()).must(t, 200)
+	if !strings.Contains(pending.raw, "newbie@example.com") || strings.Contains(pending.raw, "kpinv_") {
+		t.Fatalf("pending invitations: %s", pending.raw)
+	}
+	b.do("remove dora", chromedp.Click(chromedp.CSS(`tr[data-member="dora"] .remove-member`)), chromedp.WaitVisible(chromedp.ID("confirm-action")))
+	b.do("confirm", chromedp.Click(chromedp.ID("confirm-action")))
+	b.waitJS("dora is gone", `!document.querySelector('tr[data-member="dora"]') && document.querySelector('#toast').textContent.includes('Removed dora')`)
+	list := api.do("GET", "/api/v1/orgs/default/members", nil, "Authorization", basicAuth()).must(t, 200)
+	if strings.Contains(list.raw, `"dora"`) {
+		t.Fatalf("dora still a member: %s", list.raw)
+	}
 }
 
 // audit shows the organization's timeline and the key's. Until the audit

@@ -61,3 +61,32 @@ func Do(t testing.TB, method, url string, body any, header ...string) Response {
 	_ = json.Unmarshal(raw, &out.Body)
 	return out
 }
+
+// Member is a login to add to an organization through the invitation flow.
+type Member struct {
+	Name, Password, Role string
+	// Email is where the invitation goes and the new login's email;
+	// empty: name@example.com.
+	Email string
+}
+
+// AddMember invites m to org as auth (an Authorization header value) and
+// accepts the invitation without credentials, creating m's own login, as
+// an invitee does. Any other answer than success fails the test.
+func AddMember(t testing.TB, baseURL, auth, org string, m Member) {
+	t.Helper()
+	if m.Email == "" {
+		m.Email = m.Name + "@example.com"
+	}
+	inv := Do(t, "POST", baseURL+"/api/v1/orgs/"+org+"/invitations", map[string]any{"email": m.Email, "role": m.Role},
+		"Authorization", auth, "Content-Type", "application/json")
+	token, _ := inv.Body["token"].(string)
+	if inv.Status != http.StatusCreated || token == "" {
+		t.Fatalf("inviting %s to %s: status %d: %s", m.Name, org, inv.Status, inv.Raw)
+	}
+	acc := Do(t, "POST", baseURL+"/api/v1/invitations/_accept",
+		map[string]any{"token": token, "name": m.Name, "password": m.Password, "email": m.Email}, "Content-Type", "application/json")
+	if acc.Status != http.StatusOK {
+		t.Fatalf("%s accepting the invitation to %s: status %d: %s", m.Name, org, acc.Status, acc.Raw)
+	}
+}

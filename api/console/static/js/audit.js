@@ -19,7 +19,11 @@ export const eventTypes = {
   NoticeDelivered: 'Expiry notice sent',
   NoticeFailed: 'Expiry notice failed',
   ProjectCreated: 'Project created',
-  MemberAdded: 'Member added',
+  MemberAdded: 'Member added or role changed',
+  MemberRemoved: 'Member removed',
+  InvitationCreated: 'Member invited',
+  InvitationRevoked: 'Invitation revoked',
+  InvitationAccepted: 'Invitation accepted',
   ContactsSet: 'Operational contacts changed',
   OrgCreated: 'Organization created',
 };
@@ -112,6 +116,12 @@ function detail(ctx, e) {
       return c.reason ? `Reason: ${c.reason}` : 'The key can no longer be used';
     case 'MemberAdded':
       return `${c.user} as ${c.role}`;
+    case 'MemberRemoved':
+      return `${c.user} (${c.role}) removed`;
+    case 'InvitationCreated':
+      return `${c.email} as ${c.role}`;
+    case 'InvitationAccepted':
+      return `${c.user} joined as ${c.role} (invited at ${c.email})`;
     case 'ContactsSet':
       return c.emails && c.emails.length ? c.emails.join(', ') : 'No operational contacts';
     case 'ProjectCreated':

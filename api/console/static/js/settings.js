@@ -1,8 +1,10 @@
 // Organization settings: the operational contacts that are emailed, with
-// each key's creator, before a key expires; and the members, read-only.
+// each key's creator, before a key expires; the members, the invitations
+// that bring new ones (an email address and a role: the invitee accepts
+// with their own login), and removing a member.
 
-import { get, put, enc } from './api.js';
-import { h, field, toast } from './dom.js';
+import { get, put, post, del, enc } from './api.js';
+import { h, field, toast, confirmDialog } from './dom.js';
 
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -18,6 +20,14 @@ export async function renderSettings(main, ctx) {
     contactsField,
     h('div', { class: 'button-row' }, save));
   const members = h('tbody');
+  const invitations = h('tbody');
+  const inviteEmail = h('input', { id: 'invite-email', type: 'email', autocomplete: 'off', spellcheck: 'false' });
+  const inviteEmailField = field('Email address', inviteEmail, 'The invitee accepts with their own login and password.');
+  const inviteRole = h('select', { id: 'invite-role' }, ['viewer', 'admin', 'owner'].map((r) => h('option', { value: r }, r)));
+  const inviteButton = h('button', { type: 'submit', class: 'btn primary', id: 'send-invite' }, 'Invite');
+  const inviteResult = h('div', { id: 'invite-result' });
+  const inviteForm = h('form', { class: 'stack', novalidate: true, 'aria-label': 'Invite a member' },
+    inviteEmailField, field('Role', inviteRole), h('div', { class: 'button-row' }, inviteButton), inviteResult);
   main.replaceChildren(
     h('div', { class: 'page-head' }, h('div', {},
       h('h1', { tabindex: '-1' }, 'Settings'),
@@ -26,8 +36,82 @@ export async function renderSettings(main, ctx) {
     h('section', { class: 'card', 'aria-labelledby': 'members-title' },
       h('h2', { id: 'members-title' }, 'Members'),
       h('div', { class: 'table-wrap' }, h('table', { class: 'simple-table' },
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Email'), h('th', { scope: 'col' }, 'Role'))),
-        members))));
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Email'), h('th', { scope: 'col' }, 'Role'),
+          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
+        members))),
+    h('section', { class: 'card stack', 'aria-labelledby': 'invitations-title' },
+      h('h2', { id: 'invitations-title' }, 'Invitations'),
+      inviteForm,
+      h('div', { class: 'table-wrap' }, h('table', { class: 'simple-table', id: 'invitations' },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Email'), h('th', { scope: 'col' }, 'Role'), h('th', { scope: 'col' }, 'Expires'),
+          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
+        invitations))));
+
+  const showMembers = async () => {
+    try {
+      const res = await get(`${base}/members`);
+      members.replaceChildren(...res.members.map((m) =>
+        h('tr', { 'data-member': m.name }, h('td', { 'data-label': 'Name' }, m.name), h('td', { 'data-label': 'Email' }, m.email || ''),
+          h('td', { 'data-label': 'Role' }, m.role),
+          h('td', {}, h('button', { type: 'button', class: 'btn danger remove-member', onclick: () => removeMember(m.name) }, 'Remove')))));
+    } catch (err) {
+      members.replaceChildren(h('tr', {}, h('td', { colspan: 4 }, err.message)));
+    }
+  };
+  const showInvitations = async () => {
+    try {
+      const res = await get(`${base}/invitations`);
+      invitations.replaceChildren(...res.invitations.map((i) =>
+        h('tr', { 'data-invitation': i.id }, h('td', { 'data-label': 'Email' }, i.email), h('td', { 'data-label': 'Role' }, i.role),
+          h('td', { 'data-label': 'Expires' }, new Date(i.expires).toLocaleString()),
+          h('td', {}, h('button', { type: 'button', class: 'btn danger revoke-invitation', onclick: () => revokeInvitation(i) }, 'Revoke')))));
+    } catch (err) {
+      invitations.replaceChildren(h('tr', {}, h('td', { colspan: 4 }, err.message)));
+    }
+  };
+  const removeMember = async (name) => {
+    if (!await confirmDialog(`Remove ${name}?`, `${name} loses access to this organization at once: their console sessions end and their API keys stop working.`, 'Remove member')) return;
+    try {
+      await del(`${base}/members/${enc(name)}`);
+      toast(`Removed ${name}`);
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+    showMembers();
+  };
+  const revokeInvitation = async (inv) => {
+    try {
+      await del(`${base}/invitations/${enc(inv.id)}`);
+      toast(`Revoked the invitation of ${inv.email}`);
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+    showInvitations();
+  };
+  inviteForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const email = inviteEmail.value.trim();
+    if (!emailPattern.test(email)) {
+      inviteEmailField.setError('Enter an email address.');
+      inviteEmail.focus();
+      return;
+    }
+    inviteEmailField.setError('');
+    inviteButton.disabled = true;
+    try {
+      const inv = await post(`${base}/invitations`, { email, role: inviteRole.value });
+      const token = h('textarea', { id: 'invite-token', rows: 2, readonly: true, 'aria-label': 'Invitation token' }, inv.token);
+      inviteResult.replaceChildren(h('p', {}, `Send this token to ${inv.email}; it is shown only once and expires ${new Date(inv.expires).toLocaleString()}. `
+        + 'They accept it with POST /api/v1/invitations/_accept.'), h('div', { class: 'copy-row' }, token));
+      inviteEmail.value = '';
+      toast(`Invited ${inv.email}`);
+      showInvitations();
+    } catch (err) {
+      inviteEmailField.setError(err.message);
+    } finally {
+      inviteButton.disabled = false;
+    }
+  });
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -55,15 +139,9 @@ export async function renderSettings(main, ctx) {
   // Nothing to edit or save until the stored contacts are in: what was
   // typed before they arrive would be overwritten by them.
   emails.disabled = save.disabled = true;
-  const [contacts, people] = await Promise.allSettled([get(`${base}/contacts`), get(`${base}/members`)]);
+  const [contacts] = await Promise.allSettled([get(`${base}/contacts`), showMembers(), showInvitations()]);
   if (contacts.status === 'fulfilled') {
     emails.value = contacts.value.emails.join('\n');
     emails.disabled = save.disabled = false;
   } else contactsField.setError(contacts.reason.message);
-  if (people.status === 'fulfilled') {
-    members.replaceChildren(...people.value.members.map((m) =>
-      h('tr', {}, h('td', { 'data-label': 'Name' }, m.name), h('td', { 'data-label': 'Email' }, m.email || ''), h('td', { 'data-label': 'Role' }, m.role))));
-  } else {
-    members.replaceChildren(h('tr', {}, h('td', { colspan: 3 }, people.reason.message)));
-  }
 }
