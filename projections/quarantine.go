@@ -32,7 +32,7 @@ type Poisoned struct {
 //
 //	key.<id>, notice.<id>-<window>-<expiry>   that key
 //	session.<hash>                            that console session
-//	_sys user.<hex(name)>                     that member: their keys and memberships
+//	_sys user.<hex(name)>                     that member: their keys, memberships and sessions
 //	_sys orgname.<hex(name)>                  nothing: a claim of a name authenticates no one
 //	any other aggregate of an organization    the organization: every key, every membership
 //	anything else                             every key and membership (it cannot tell)
@@ -121,7 +121,7 @@ func (q *Quarantine) refuse(t domain.TenantID, aggType, id string) {
 		setAdd(&q.sessions, id)
 		return
 	case t == domain.SystemTenant && aggType == domain.AggUser:
-		if name, err := hex.DecodeString(id); err == nil {
+		if name, err := hex.DecodeString(id); err == nil { // domain.UserAggID
 			setAdd(&q.owners, string(name))
 			return
 		}

@@ -126,7 +126,7 @@ func TestAnEventThatCannotBeFoldedRefusesWhatItConcernsAndTheRestFoldsOn(t *test
 	}
 }
 
-func TestAQuarantinedSessionIsEnded(t *testing.T) {
+func TestAQuarantinedSessionOrLoginIsEnded(t *testing.T) {
 	tbl := NewKeyTable()
 	ended := NewEndedSessions()
 	ended.Quarantine = tbl.Quarantine()
@@ -136,6 +136,14 @@ func TestAQuarantinedSessionIsEnded(t *testing.T) {
 	}
 	if !ended.Ended("abc") || ended.Ended("abd") {
 		t.Fatalf("ended abc %v, abd %v: want only abc", ended.Ended("abc"), ended.Ended("abd"))
+	}
+	// An event of a login (a revocation of its sessions, say) revokes its
+	// sessions, and no other's.
+	if err := r.Apply(eventlog.Undecodable(2, "kp._sys.user."+domain.UserAggID("bob"), "")); err != nil {
+		t.Fatal(err)
+	}
+	if !ended.Revoked("bob", t0) || ended.Revoked("carol", t0) {
+		t.Fatalf("revoked bob %v, carol %v: want only bob", ended.Revoked("bob", t0), ended.Revoked("carol", t0))
 	}
 }
 
