@@ -38,9 +38,10 @@ type Probe struct {
 	TTL time.Duration
 	// Now is the clock events are stamped with (the app's).
 	Now func() time.Time
-	// Quarantined, when set, lists the events the projections could not
-	// fold and so refuse what they concern (projections.Quarantine).
-	Quarantined func() []projections.Poisoned
+	// Quarantined, when set, gives the first n events the projections
+	// could not fold, and so refuse what they concern, and how many there
+	// are (projections.Quarantine.First).
+	Quarantined func(n int) (first []projections.Poisoned, total int)
 
 	mu       sync.Mutex
 	lookedAt time.Time // wall clock of the last look at the stream
@@ -95,14 +96,14 @@ func (p *Probe) Check(ctx context.Context) Readiness {
 		out.LagSequences, out.LagSeconds, err = p.lag(ctx, h.LastSeq, out.Applied)
 	}
 	if p.Quarantined != nil {
-		poisoned := p.Quarantined()
-		out.PoisonedCount = len(poisoned)
-		for _, ev := range poisoned[:min(len(poisoned), MaxPoisonedShown)] {
+		first, total := p.Quarantined(MaxPoisonedShown)
+		out.PoisonedCount = total
+		for _, ev := range first {
 			ev.Subject = tenantless(ev.Subject)
 			out.Poisoned = append(out.Poisoned, ev)
 		}
-		if len(poisoned) > 0 {
-			out.Warnings = append(out.Warnings, fmt.Sprintf("%d event(s) in the log cannot be folded here: what they concern is refused (poisoned_events)", len(poisoned)))
+		if total > 0 {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%d event(s) in the log cannot be folded here: what they concern is refused (poisoned_events)", total))
 		}
 	}
 	maxLag := p.MaxLag

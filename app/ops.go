@@ -13,7 +13,7 @@ import (
 // apps in one process keep apart.
 func (a *App) wireOps() {
 	a.API.Probe = &api.Probe{Log: a.Log, Applied: a.Runner.Applied, Failed: a.failed.get, Now: a.Config.Now,
-		Quarantined: a.Runner.Quarantine().Events}
+		Quarantined: a.Runner.Quarantine().First}
 	m := api.NewMetrics()
 	m.CounterFunc("keyplane_conflicts_total",
 		"Appends refused because the aggregate had moved on (optimistic concurrency); most are retried and succeed.",

@@ -227,6 +227,14 @@ func (q *Quarantine) Events() []Poisoned {
 	return slices.Clone(q.events)
 }
 
+// First is the first n quarantined events, by sequence, and how many there
+// are in all: what a probe shows without copying every one.
+func (q *Quarantine) First(n int) (first []Poisoned, total int) {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	return slices.Clone(q.events[:min(n, len(q.events))]), len(q.events)
+}
+
 // Len is how many events are quarantined.
 func (q *Quarantine) Len() int {
 	q.mu.RLock()

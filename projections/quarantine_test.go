@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"encoding/hex"
 	"maps"
 	"slices"
@@ -196,5 +197,45 @@ func TestVerifyDoesNotAllocateWithAQuarantine(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { auth.Verify([]byte(id), []byte("test"), now) }); n != 0 {
 			t.Fatalf("%s: %v allocations per verification", id, n)
 		}
+	}
+}
+
+// eventsAt is a log to read audit entries back from, by sequence.
+type eventsAt map[uint64]domain.Event
+
+func (l eventsAt) Event(_ context.Context, seq uint64) (domain.Event, error) { return l[seq], nil }
+
+// The audit trail indexes an event it cannot read and shows it marked
+// unreadable, with what its envelope or subject says, instead of failing
+// the organization's whole trail.
+func TestTheAuditTrailMarksAnEventItCannotRead(t *testing.T) {
+	badPayload := domain.Event{ID: "bp", Type: "KeyCreated", Version: 1, Tenant: "o1", AggType: domain.AggKey, AggID: "k1",
+		Time: t0, Data: []byte(`{"key_id": [`)}
+	log := eventsAt{}
+	for i, ev := range []domain.Event{eventlog.Undecodable(0, "kp.o1.key.k1", "bad"), badPayload, trail()[2]} {
+		ev.Seq = uint64(i + 1)
+		log[ev.Seq] = ev
+	}
+	r := NewRunner(NewAudit())
+	for seq := uint64(1); seq <= 3; seq++ {
+		if err := r.Apply(log[seq]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	audit := r.appliers[0].(*Audit)
+	entries, _, err := audit.Page(context.Background(), log, AuditQuery{Tenant: "o1", Size: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 3 {
+		t.Fatalf("%d entries, want 3: %+v", len(entries), entries)
+	}
+	for _, e := range entries {
+		if e.Unreadable != (e.Seq != 3) || e.KeyID != "k1" {
+			t.Errorf("entry %d: unreadable %v, key %q", e.Seq, e.Unreadable, e.KeyID)
+		}
+	}
+	if got := r.Quarantine().Len(); got != 2 {
+		t.Errorf("%d events quarantined, want 2", got)
 	}
 }
