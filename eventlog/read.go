@@ -3,6 +3,7 @@ package eventlog
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/keyplane/keyplane/domain"
 	"github.com/nats-io/nats.go/jetstream"
@@ -120,8 +121,8 @@ func (l *Log) scanBatches(ctx context.Context, r Range, ordered, work chan<- *re
 		b = newReadBatch()
 		return true
 	}
-	err := l.scan(ctx, r, func(seq uint64, subject string, data []byte) error {
-		b.add(seq, subject, data)
+	err := l.scan(ctx, r, func(seq uint64, subject string, at time.Time, data []byte) error {
+		b.add(seq, subject, at, data)
 		if len(b.seqs) == readBatchSize && !flush() {
 			return ctx.Err()
 		}
@@ -144,7 +145,8 @@ const (
 // Data share: nothing is copied.
 type readBatch struct {
 	seqs   []uint64
-	subjs  []string // for an event that does not decode (Undecodable)
+	subjs  []string    // for an event that does not decode (Undecodable)
+	times  []time.Time // the same
 	raw    [][]byte
 	events []domain.Event
 	done   chan struct{}
@@ -154,14 +156,16 @@ func newReadBatch() *readBatch {
 	return &readBatch{
 		seqs:  make([]uint64, 0, readBatchSize),
 		subjs: make([]string, 0, readBatchSize),
+		times: make([]time.Time, 0, readBatchSize),
 		raw:   make([][]byte, 0, readBatchSize),
 		done:  make(chan struct{}),
 	}
 }
 
-func (b *readBatch) add(seq uint64, subject string, data []byte) {
+func (b *readBatch) add(seq uint64, subject string, at time.Time, data []byte) {
 	b.seqs = append(b.seqs, seq)
 	b.subjs = append(b.subjs, subject)
+	b.times = append(b.times, at)
 	b.raw = append(b.raw, data)
 }
 
@@ -179,7 +183,7 @@ func (b *readBatch) decode(d *domain.Decoder, spare <-chan []domain.Event) {
 	}
 	for i, seq := range b.seqs {
 		ev, err := decodeWith(d, b.raw[i], seq)
-		b.events[i] = readable(ev, err, seq, b.subjs[i], "")
+		b.events[i] = readable(ev, err, seq, b.subjs[i], "", b.times[i])
 	}
 }
 
@@ -189,11 +193,12 @@ func (b *readBatch) decode(d *domain.Decoder, spare <-chan []domain.Event) {
 // so that the cost of reading the log can be told apart from the cost of
 // folding it.
 func (l *Log) Scan(ctx context.Context, r Range, fn func(seq uint64, data []byte) error) error {
-	return l.scan(ctx, r, func(seq uint64, _ string, data []byte) error { return fn(seq, data) })
+	return l.scan(ctx, r, func(seq uint64, _ string, _ time.Time, data []byte) error { return fn(seq, data) })
 }
 
-// scan is Scan giving each event's subject too.
-func (l *Log) scan(ctx context.Context, r Range, fn func(seq uint64, subject string, data []byte) error) error {
+// scan is Scan giving each event's subject and the time the log stored it
+// too.
+func (l *Log) scan(ctx context.Context, r Range, fn func(seq uint64, subject string, at time.Time, data []byte) error) error {
 	to, err := l.rangeEnd(ctx, r)
 	if err != nil || to == 0 || to < r.From {
 		return err
@@ -242,7 +247,7 @@ func (l *Log) scan(ctx context.Context, r Range, fn func(seq uint64, subject str
 		if seq > to {
 			return nil
 		}
-		if err := fn(seq, msg.Subject(), msg.Data()); err != nil {
+		if err := fn(seq, msg.Subject(), md.Timestamp, msg.Data()); err != nil {
 			if errors.Is(err, ErrStop) {
 				return nil
 			}
@@ -305,5 +310,5 @@ func (l *Log) Event(ctx context.Context, seq uint64) (domain.Event, error) {
 		return domain.Event{}, unavailable("read event", err)
 	}
 	ev, err := decode(msg.Data, msg.Sequence)
-	return readable(ev, err, msg.Sequence, msg.Subject, msg.Header.Get(jetstream.MsgIDHeader)), nil
+	return readable(ev, err, msg.Sequence, msg.Subject, msg.Header.Get(jetstream.MsgIDHeader), msg.Time), nil
 }

@@ -134,7 +134,7 @@ func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) err
 		// event must not stop every projection at it for good.
 		ev, err := decodeWith(&d, msg.Data(), md.Sequence.Stream)
 		if err != nil {
-			ev = Undecodable(md.Sequence.Stream, msg.Subject(), msg.Headers().Get(jetstream.MsgIDHeader))
+			ev = readable(ev, err, md.Sequence.Stream, msg.Subject(), msg.Headers().Get(jetstream.MsgIDHeader), md.Timestamp)
 		}
 		if err := fn(ev); err != nil {
 			return err

@@ -68,15 +68,12 @@ func KeysAsOf(ctx context.Context, log RangeReader, tenant domain.TenantID, at A
 		r.Subject = eventlog.KeySubjects(tenant)
 	}
 	err := log.ReadRange(ctx, r, func(ev domain.Event) error {
-		// An event that does not decode has no time: it is folded (and
-		// quarantined) wherever it comes in the log.
+		// (An event that does not decode has the time the log stored it.)
 		if !at.Time.IsZero() && ev.Time.After(at.Time) {
 			return eventlog.ErrStop
 		}
 		_ = fold.Apply(ev) // never fails: it quarantines
-		if !eventlog.IsUndecodable(ev) {
-			out.Seq, out.Time = ev.Seq, ev.Time
-		}
+		out.Seq, out.Time = ev.Seq, ev.Time
 		return nil
 	})
 	return out, err

@@ -110,9 +110,8 @@ const exportSkew = time.Hour
 // exportAudit writes the tenant's audited events in the window, one JSON
 // object a line. It folds an audit index of the tenant on the way, which
 // is how entries of a key's later events know its project. An event it
-// cannot read is written marked unreadable, and its sequence returned: an
-// event that does not decode at all has no time, and is written whatever
-// the window.
+// cannot read is written marked unreadable (one that does not decode at
+// all with the time the log stored it), and its sequence returned.
 func exportAudit(ctx context.Context, log projections.RangeReader, tenant domain.TenantID, w timeWindow, out io.Writer) (n int, unreadable []uint64, err error) {
 	bw := bufio.NewWriter(out)
 	enc := json.NewEncoder(bw)
@@ -128,7 +127,7 @@ func exportAudit(ctx context.Context, log projections.RangeReader, tenant domain
 		if err := index.Apply(ev); err != nil {
 			return err
 		}
-		if !w.holds(ev.Time) && !eventlog.IsUndecodable(ev) {
+		if !w.holds(ev.Time) {
 			return nil
 		}
 		e, err := projections.AuditEntryOf(ev, index.ProjectOfKey)
