@@ -40,7 +40,14 @@ func (s *Server) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.P
 		out[i] = s.viewKey(&keys[i])
 		out[i].Status = keys[i].Status(f.Now)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out,
-		"as_of": map[string]any{"seq": past.Seq, "time": past.When()}})
+	body := map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out,
+		"as_of": map[string]any{"seq": past.Seq, "time": past.When()}}
+	if poisoned := past.Poisoned(); len(poisoned) > 0 {
+		// Events this keyplane cannot read: the keys they concern are
+		// left out of the list rather than shown in a state that may lack
+		// them.
+		body["unreadable_events"] = poisoned
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/projections"
 )
 
 // LogHealth is what the probes ask the log (an *eventlog.Log).
@@ -35,6 +38,10 @@ type Probe struct {
 	TTL time.Duration
 	// Now is the clock events are stamped with (the app's).
 	Now func() time.Time
+	// Quarantined, when set, gives the first n events the projections
+	// could not fold, and so refuse what they concern, and how many there
+	// are (projections.Quarantine.First).
+	Quarantined func(n int) (first []projections.Poisoned, total int)
 
 	mu       sync.Mutex
 	lookedAt time.Time // wall clock of the last look at the stream
@@ -65,7 +72,19 @@ type Readiness struct {
 	LagSequences uint64   `json:"lag_sequences"`
 	LagSeconds   float64  `json:"lag_seconds"`
 	Warnings     []string `json:"warnings,omitempty"`
+	// Poisoned are the first MaxPoisonedShown events the projections could
+	// not fold, by sequence and subject; PoisonedCount counts them all.
+	// The replica stays ready: it folds on past them and refuses what they
+	// concern (a key, an organization's keys), which a restart would not
+	// change. The probe needs no credentials, so a subject shows only its
+	// aggregate type (kp.*.key.*): which organization and which key are in
+	// the replica's log line, and in the log at that sequence.
+	PoisonedCount int                    `json:"poisoned_count,omitempty"`
+	Poisoned      []projections.Poisoned `json:"poisoned_events,omitempty"`
 }
+
+// MaxPoisonedShown bounds the poisoned events /readyz lists.
+const MaxPoisonedShown = 100
 
 // Check looks at the connection, the stream and the projections.
 func (p *Probe) Check(ctx context.Context) Readiness {
@@ -75,6 +94,17 @@ func (p *Probe) Check(ctx context.Context) Readiness {
 		out.Stream = &h
 		out.Warnings = warnings(h)
 		out.LagSequences, out.LagSeconds, err = p.lag(ctx, h.LastSeq, out.Applied)
+	}
+	if p.Quarantined != nil {
+		first, total := p.Quarantined(MaxPoisonedShown)
+		out.PoisonedCount = total
+		for _, ev := range first {
+			ev.Subject = tenantless(ev.Subject)
+			out.Poisoned = append(out.Poisoned, ev)
+		}
+		if total > 0 {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%d event(s) in the log cannot be folded here: what they concern is refused (poisoned_events)", total))
+		}
 	}
 	maxLag := p.MaxLag
 	if maxLag <= 0 {
@@ -97,6 +127,20 @@ func (p *Probe) Check(ctx context.Context) Readiness {
 		out.Ready = true
 	}
 	return out
+}
+
+// tenantless is a subject kp.<tenant>.<type>.<id> as kp.*.<type>.*: what
+// a probe anyone may call can say without naming an organization or a key.
+// Subjects of no organization (kp._sys.…) keep their tenant.
+func tenantless(subject string) string {
+	parts := strings.SplitN(subject, ".", 4)
+	if len(parts) != 4 || parts[0] != "kp" {
+		return "*"
+	}
+	if parts[1] != string(domain.SystemTenant) {
+		parts[1] = "*"
+	}
+	return parts[0] + "." + parts[1] + "." + parts[2] + ".*"
 }
 
 // look returns the stream's health, asking the log at most once per TTL.

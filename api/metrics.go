@@ -21,8 +21,8 @@ type Metrics struct {
 	malformed prometheus.Counter
 }
 
-// numVerdicts bounds projections.Verdict values (Valid..Invalidated).
-const numVerdicts = int(projections.Invalidated) + 1
+// numVerdicts bounds projections.Verdict values (Valid..Quarantined).
+const numVerdicts = int(projections.Quarantined) + 1
 
 var verdictNames = [numVerdicts]string{
 	projections.Valid:       "valid",
@@ -30,6 +30,7 @@ var verdictNames = [numVerdicts]string{
 	projections.WrongSecret: "wrong_secret",
 	projections.Expired:     "expired",
 	projections.Invalidated: "invalidated",
+	projections.Quarantined: "quarantined",
 }
 
 // NewMetrics returns the metrics of one replica, with Go runtime and
@@ -42,7 +43,7 @@ func NewMetrics() *Metrics {
 	}, []string{"command", "outcome"})
 	auth := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keyplane_auth_total",
-		Help: "API key authentications by verdict: valid, unknown_key, wrong_secret, expired, invalidated, malformed.",
+		Help: "API key authentications by verdict: valid, unknown_key, wrong_secret, expired, invalidated, quarantined, malformed.",
 	}, []string{"verdict"})
 	for v, name := range verdictNames {
 		m.auth[v] = auth.WithLabelValues(name)

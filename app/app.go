@@ -149,7 +149,12 @@ func (a *App) build() {
 	a.Expiry, a.Notices = projections.NewExpiryIn(a.Config.Notify.WithDefaults().Windows, keys), projections.NewNotices()
 	a.Realms, a.KeyIndex = tenants.NewRealms(), projections.NewKeyIndex()
 	ended := projections.NewEndedSessions()
-	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Expiry, a.Notices, a.Realms, a.KeyIndex, ended)
+	// What no projection could fold is quarantined where the key table's
+	// projections and the sessions refuse it (fail closed), and reported.
+	q := keys.Quarantine()
+	q.Notify = a.poisoned
+	ended.Quarantine, a.Dir.Quarantine, a.Realms.Quarantine = q, q, q
+	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Expiry, a.Notices, a.Realms, a.KeyIndex, ended, q)
 	a.Tenants = &tenants.Service{Log: a.Log, Dir: a.Dir, Wait: a.Runner, Now: a.Config.Now}
 	a.Commands = &commands.Service{Log: a.Log, Wait: a.Runner, Keys: a.Keys, Claims: a.Claims,
 		NeverAllowed: a.Config.NeverAllowed, Now: a.Config.Now}

@@ -5,13 +5,15 @@ import (
 
 	"github.com/keyplane/keyplane/api"
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/projections"
 )
 
 // wireOps gives the API its probes (/healthz, /readyz) and its metrics
 // (/metrics), each replica its own: a dedicated registry, so that several
 // apps in one process keep apart.
 func (a *App) wireOps() {
-	a.API.Probe = &api.Probe{Log: a.Log, Applied: a.Runner.Applied, Failed: a.failed.get, Now: a.Config.Now}
+	a.API.Probe = &api.Probe{Log: a.Log, Applied: a.Runner.Applied, Failed: a.failed.get, Now: a.Config.Now,
+		Quarantined: a.Runner.Quarantine().First}
 	m := api.NewMetrics()
 	m.CounterFunc("keyplane_conflicts_total",
 		"Appends refused because the aggregate had moved on (optimistic concurrency); most are retried and succeed.",
@@ -30,7 +32,17 @@ func (a *App) wireOps() {
 	m.CounterFunc("keyplane_notices_failed_total",
 		"Expiry notice recipients given up on after the last retry, as recorded in the log by any replica (use max over replicas, not sum).",
 		func() float64 { return float64(a.logCounts.failed.Load()) })
+	m.CounterFunc("keyplane_projection_poisoned_events_total",
+		"Events in the log this replica's projections could not fold (undecodable, unknown or refused): it refuses what each concerns (see /readyz).",
+		func() float64 { return float64(a.Runner.Quarantine().Len()) })
 	a.API.Metrics = m
+}
+
+// poisoned reports an event the projections could not fold, by sequence
+// and subject only: its content may hold anything, secrets included.
+func (a *App) poisoned(p projections.Poisoned) {
+	a.Config.Logger.Error("projections quarantined an event they cannot fold; refusing what it concerns",
+		"seq", p.Seq, "subject", p.Subject, "cause", p.Cause)
 }
 
 // logCounts is a projection that counts the notifier's outcomes as the log

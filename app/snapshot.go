@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,9 +71,12 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 	}
 	read := time.Since(start)
 	behind, err := a.Runner.Resume(*s)
+	if err == nil {
+		err = a.outgrownQuarantine(ctx)
+	}
 	if err != nil {
 		log.Warn("snapshot ignored, replaying the log", "reason", err.Error())
-		a.build() // the failed restore may have half-filled them
+		a.rebuild() // the failed restore may have half-filled them
 		return nil
 	}
 	restored = true
@@ -80,7 +84,8 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 		// Folding the log up to the snapshot makes garbage: not paused.
 		a.resumeCollector()
 		err := a.Log.ReadRange(ctx, eventlog.Range{To: s.Seq}, func(ev domain.Event) error {
-			return applyAll(behind, ev)
+			a.Runner.ApplyTo(behind, ev)
+			return nil
 		})
 		if err != nil {
 			return err
@@ -91,6 +96,32 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 	log.Info("projections restored from snapshot", "seq", s.Seq, "taken", s.Time.Format(time.RFC3339),
 		"folded_from_log", len(behind), "read", read.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// outgrownQuarantine is an error when the snapshot quarantined an event
+// that this binary decodes: one of a newer version, say, that an older
+// replica could not read. The projections then lack an event they can
+// fold: the log is replayed instead, rather than refusing its key forever.
+func (a *App) outgrownQuarantine(ctx context.Context) error {
+	for _, p := range a.Runner.Quarantine().Events() {
+		if !p.Undecoded() {
+			continue
+		}
+		ev, err := a.Log.Event(ctx, p.Seq)
+		if err != nil {
+			return err
+		}
+		if _, err := ev.Decode(); err == nil && !eventlog.IsUndecodable(ev) {
+			return fmt.Errorf("it quarantined the event at sequence %d, which this keyplane reads", p.Seq)
+		}
+	}
+	return nil
+}
+
+// rebuild wires fresh projections, and the probes and metrics on them.
+func (a *App) rebuild() {
+	a.build()
+	a.wireOps()
 }
 
 // resumeCollector ends the collector's pause for loading a snapshot, if
@@ -208,13 +239,4 @@ func (a *App) finalSnapshot() {
 	if err := a.saveSnapshot(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		a.Config.Logger.Warn("snapshot not saved on shutdown", "err", err)
 	}
-}
-
-func applyAll(ps []projections.Applier, ev domain.Event) error {
-	for _, p := range ps {
-		if err := p.Apply(ev); err != nil {
-			return err
-		}
-	}
-	return nil
 }

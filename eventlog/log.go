@@ -368,9 +368,7 @@ func (l *Log) Last(ctx context.Context, subj string) (*domain.Event, error) {
 		return nil, unavailable("read last", err)
 	}
 	ev, err := decode(msg.Data, msg.Sequence)
-	if err != nil {
-		return nil, err
-	}
+	ev = readable(ev, err, msg.Sequence, msg.Subject, msg.Header.Get(jetstream.MsgIDHeader), msg.Time)
 	return &ev, nil
 }
 

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/keyplane/keyplane/domain"
 	"github.com/nats-io/nats.go/jetstream"
@@ -33,7 +34,8 @@ func KeySubjects(t domain.TenantID) string { return "kp." + string(t) + "." + do
 // last one was delivered. Unlike Subscribe it ends: it is how a replay, an
 // as-of query and an export read history. Events come with their payload
 // decoded (domain.Event.Decoded); an event this binary cannot decode comes
-// as it is, for fn to judge.
+// as it is, for fn to judge, and one whose envelope does not decode comes
+// as Undecodable.
 func (l *Log) ReadRange(ctx context.Context, r Range, fn func(domain.Event) error) error {
 	return l.ReadBatches(ctx, r, func(evs []domain.Event) error {
 		for _, ev := range evs {
@@ -87,9 +89,6 @@ func (l *Log) ReadBatches(ctx context.Context, r Range, fn func(evs []domain.Eve
 func deliver(ordered <-chan *readBatch, spare chan<- []domain.Event, fn func([]domain.Event) error) (err error, early bool) {
 	for b := range ordered {
 		<-b.done
-		if b.err != nil {
-			return b.err, true
-		}
 		if err := fn(b.events); err != nil {
 			if errors.Is(err, ErrStop) {
 				return nil, true
@@ -122,8 +121,8 @@ func (l *Log) scanBatches(ctx context.Context, r Range, ordered, work chan<- *re
 		b = newReadBatch()
 		return true
 	}
-	err := l.Scan(ctx, r, func(seq uint64, data []byte) error {
-		b.add(seq, data)
+	err := l.scan(ctx, r, func(seq uint64, subject string, at time.Time, data []byte) error {
+		b.add(seq, subject, at, data)
 		if len(b.seqs) == readBatchSize && !flush() {
 			return ctx.Err()
 		}
@@ -146,27 +145,34 @@ const (
 // Data share: nothing is copied.
 type readBatch struct {
 	seqs   []uint64
+	subjs  []string    // for an event that does not decode (Undecodable)
+	times  []time.Time // the same
 	raw    [][]byte
 	events []domain.Event
-	err    error
 	done   chan struct{}
 }
 
 func newReadBatch() *readBatch {
 	return &readBatch{
-		seqs: make([]uint64, 0, readBatchSize),
-		raw:  make([][]byte, 0, readBatchSize),
-		done: make(chan struct{}),
+		seqs:  make([]uint64, 0, readBatchSize),
+		subjs: make([]string, 0, readBatchSize),
+		times: make([]time.Time, 0, readBatchSize),
+		raw:   make([][]byte, 0, readBatchSize),
+		done:  make(chan struct{}),
 	}
 }
 
-func (b *readBatch) add(seq uint64, data []byte) {
+func (b *readBatch) add(seq uint64, subject string, at time.Time, data []byte) {
 	b.seqs = append(b.seqs, seq)
+	b.subjs = append(b.subjs, subject)
+	b.times = append(b.times, at)
 	b.raw = append(b.raw, data)
 }
 
 // decode decodes the batch's events with their payloads (an event whose
-// payload this binary cannot decode comes without, for fn to judge).
+// payload this binary cannot decode comes without, for fn to judge; one
+// that does not decode at all comes as Undecodable, without its id, which
+// a batch does not read).
 func (b *readBatch) decode(d *domain.Decoder, spare <-chan []domain.Event) {
 	defer close(b.done)
 	select {
@@ -177,11 +183,7 @@ func (b *readBatch) decode(d *domain.Decoder, spare <-chan []domain.Event) {
 	}
 	for i, seq := range b.seqs {
 		ev, err := decodeWith(d, b.raw[i], seq)
-		if err != nil {
-			b.err = err
-			return
-		}
-		b.events[i] = ev
+		b.events[i] = readable(ev, err, seq, b.subjs[i], "", b.times[i])
 	}
 }
 
@@ -191,6 +193,12 @@ func (b *readBatch) decode(d *domain.Decoder, spare <-chan []domain.Event) {
 // so that the cost of reading the log can be told apart from the cost of
 // folding it.
 func (l *Log) Scan(ctx context.Context, r Range, fn func(seq uint64, data []byte) error) error {
+	return l.scan(ctx, r, func(seq uint64, _ string, _ time.Time, data []byte) error { return fn(seq, data) })
+}
+
+// scan is Scan giving each event's subject and the time the log stored it
+// too.
+func (l *Log) scan(ctx context.Context, r Range, fn func(seq uint64, subject string, at time.Time, data []byte) error) error {
 	to, err := l.rangeEnd(ctx, r)
 	if err != nil || to == 0 || to < r.From {
 		return err
@@ -239,7 +247,7 @@ func (l *Log) Scan(ctx context.Context, r Range, fn func(seq uint64, data []byte
 		if seq > to {
 			return nil
 		}
-		if err := fn(seq, msg.Data()); err != nil {
+		if err := fn(seq, msg.Subject(), md.Timestamp, msg.Data()); err != nil {
 			if errors.Is(err, ErrStop) {
 				return nil
 			}
@@ -291,7 +299,8 @@ func (l *Log) rangeEnd(ctx context.Context, r Range) (uint64, error) {
 }
 
 // Event reads the event stored at seq: how the audit trail shows an entry
-// straight from the log. A sequence that holds nothing is not found.
+// straight from the log. A sequence that holds nothing is not found; one
+// that does not decode comes as Undecodable.
 func (l *Log) Event(ctx context.Context, seq uint64) (domain.Event, error) {
 	msg, err := l.stream.GetMsg(ctx, seq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -300,5 +309,6 @@ func (l *Log) Event(ctx context.Context, seq uint64) (domain.Event, error) {
 	if err != nil {
 		return domain.Event{}, unavailable("read event", err)
 	}
-	return decode(msg.Data, msg.Sequence)
+	ev, err := decode(msg.Data, msg.Sequence)
+	return readable(ev, err, msg.Sequence, msg.Subject, msg.Header.Get(jetstream.MsgIDHeader), msg.Time), nil
 }

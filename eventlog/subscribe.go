@@ -130,9 +130,11 @@ func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) err
 			return &brokenSub{err: fmt.Errorf("gap in deliveries: %d after %d", md.Sequence.Consumer, delivered), delivered: delivered > 0}
 		}
 		delivered = md.Sequence.Consumer
+		// An event that does not decode comes as Undecodable: one bad
+		// event must not stop every projection at it for good.
 		ev, err := decodeWith(&d, msg.Data(), md.Sequence.Stream)
 		if err != nil {
-			return err
+			ev = readable(ev, err, md.Sequence.Stream, msg.Subject(), msg.Headers().Get(jetstream.MsgIDHeader), md.Timestamp)
 		}
 		if err := fn(ev); err != nil {
 			return err

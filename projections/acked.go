@@ -11,8 +11,8 @@ import "github.com/keyplane/keyplane/domain"
 // before them. The subscription later skips what was applied here.
 //
 // evs must carry their stream sequences, contiguous and ascending, and be
-// the events exactly as appended. A projection that fails stops the runner,
-// as it would on the subscription.
+// the events exactly as appended. An event a projection refuses is
+// quarantined, as it would be on the subscription (Apply).
 func (r *Runner) ApplyAcked(evs []domain.Event) {
 	if len(evs) == 0 {
 		return
@@ -26,9 +26,7 @@ func (r *Runner) ApplyAcked(evs []domain.Event) {
 		if i > 0 && ev.Seq != evs[i-1].Seq+1 {
 			return
 		}
-		if err := r.applyLocked(ev); err != nil {
-			r.fail(err)
-			return
-		}
+		r.applyTo(r.appliers, ev)
+		r.advance(ev.Seq)
 	}
 }

@@ -78,15 +78,24 @@ func TestApplyAckedReadYourWrite(t *testing.T) {
 	}
 }
 
-func TestApplyAckedFailureStopsRunner(t *testing.T) {
-	r := NewRunner(failing{at: 3})
+func TestApplyAckedQuarantinesWhatAProjectionRefusesAndFoldsOn(t *testing.T) {
+	s := &seen{}
+	r := NewRunner(failing{at: 3}, s)
 	r.SetApplied(2)
-	r.ApplyAcked(evs(3))
-	err := r.WaitFor(context.Background(), 3)
-	if !domain.IsKind(err, domain.KindUnavailable) {
-		t.Fatalf("WaitFor after a projection failed = %v, want unavailable", err)
+	acked := evs(3, 4)
+	for i := range acked { // events that decode: only the projection refuses
+		acked[i] = domain.NewEvent("e", "t", domain.AggOrg, "t", domain.Meta{}, domain.OrgCreated{OrgID: "t", Name: "acme"})
+		acked[i].Seq = uint64(3 + i)
 	}
-	if r.Applied() != 2 {
-		t.Fatalf("applied %d after a failed fold, want 2", r.Applied())
+	r.ApplyAcked(acked)
+	if err := r.WaitFor(context.Background(), 4); err != nil {
+		t.Fatalf("WaitFor after a projection refused an event: %v", err)
+	}
+	if !slices.Equal(s.seqs, []uint64{3, 4}) {
+		t.Fatalf("the other projection folded %v, want [3 4]", s.seqs)
+	}
+	want := []Poisoned{{Seq: 3, Subject: "kp.t.org.t", Cause: "refused by projection projections.failing"}}
+	if got := r.Quarantine().Events(); !slices.Equal(got, want) {
+		t.Fatalf("quarantined %+v, want %+v", got, want)
 	}
 }

@@ -56,24 +56,32 @@ type PastKeys struct {
 // sequence at.Seq, or every event up to the first one stamped after
 // at.Time (so the list is always the state after one event, never a mix).
 // A tenant limits the read to that organization's keys; "" reads all.
+//
+// An event it cannot fold is quarantined as the live projections do
+// (Runner): the key it concerns is left out of the list, and Poisoned
+// names the event, instead of the whole answer failing for it.
 func KeysAsOf(ctx context.Context, log RangeReader, tenant domain.TenantID, at AsOf) (PastKeys, error) {
 	out := PastKeys{Keys: NewKeys()}
+	fold := NewRunner(out.Keys, out.table.Quarantine())
 	r := eventlog.Range{To: at.Seq}
 	if tenant != "" {
 		r.Subject = eventlog.KeySubjects(tenant)
 	}
 	err := log.ReadRange(ctx, r, func(ev domain.Event) error {
+		// (An event that does not decode has the time the log stored it.)
 		if !at.Time.IsZero() && ev.Time.After(at.Time) {
 			return eventlog.ErrStop
 		}
-		if err := out.Apply(ev); err != nil {
-			return err
-		}
+		_ = fold.Apply(ev) // never fails: it quarantines
 		out.Seq, out.Time = ev.Seq, ev.Time
 		return nil
 	})
 	return out, err
 }
+
+// Poisoned are the events the past list could not fold, by sequence: the
+// keys they concern are left out of it.
+func (p PastKeys) Poisoned() []Poisoned { return p.table.Quarantine().Events() }
 
 // When is the time of the last event folded; nil before any, which a
 // caller shows as such rather than as the year 1.
@@ -95,12 +103,12 @@ func (p PastKeys) StatusTime(at AsOf) time.Time {
 }
 
 // All is the past list's keys of one tenant ("" for every tenant), by
-// tenant, then creation, then id.
+// tenant, then creation, then id; not those Poisoned concern.
 func (p PastKeys) All(tenant domain.TenantID) []domain.Key {
 	p.mu.RLock()
 	out := make([]domain.Key, 0, p.count)
 	for _, ref := range p.refs {
-		if ref.key != nil && (tenant == "" || ref.key.Tenant == tenant) {
+		if ref.key != nil && (tenant == "" || ref.key.Tenant == tenant) && !p.table.quarantine.RefusesKey(ref.key) {
 			out = append(out, *ref.key)
 		}
 	}

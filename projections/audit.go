@@ -124,12 +124,11 @@ func (a *Audit) apply(ev domain.Event) error {
 	// never depends on a payload it does not understand.
 	var project domain.ProjectID
 	var created domain.KeyID
+	// One that does not decode is indexed all the same, by its envelope
+	// (or subject): its entry shows it unreadable (AuditEntryOf).
 	switch ev.Type {
 	case (domain.KeyCreated{}).EventType(), (domain.ProjectCreated{}).EventType():
-		p, err := ev.Decode()
-		if err != nil {
-			return err
-		}
+		p, _ := ev.Decode()
 		switch x := p.(type) {
 		case domain.KeyCreated:
 			project, created = x.Project, domain.KeyID(ev.AggID)

@@ -22,6 +22,11 @@ type AuditEntry struct {
 	KeyID         domain.KeyID     `json:"key_id,omitempty"`
 	Project       domain.ProjectID `json:"project,omitempty"`
 	Change        AuditChange      `json:"change"`
+	// Unreadable marks an event this keyplane cannot read: it does not
+	// decode, or its payload is of a type or version it does not know.
+	// The entry shows what its envelope, or only its subject, says; the
+	// replicas refuse what it concerns (projections.Quarantine).
+	Unreadable bool `json:"unreadable,omitempty"`
 }
 
 // AuditChange says what an event changed. It is built field by field from
@@ -49,6 +54,8 @@ type AuditChange struct {
 
 // AuditEntryOf renders an event of the audit trail. projectOf finds the
 // project of a key whose event does not name it (updates, revocations).
+// An event it cannot read is an entry marked Unreadable, not an error: one
+// such event must not take the organization's whole trail down with it.
 func AuditEntryOf(ev domain.Event, projectOf func(domain.KeyID) domain.ProjectID) (AuditEntry, error) {
 	e := AuditEntry{Seq: ev.Seq, ID: ev.ID, Time: ev.Time.UTC(), Org: ev.Tenant, Type: ev.Type, Actor: ev.Actor,
 		Source: ev.Source, CorrelationID: ev.CorrelationID}
@@ -58,14 +65,13 @@ func AuditEntryOf(ev domain.Event, projectOf func(domain.KeyID) domain.ProjectID
 			e.Project = projectOf(e.KeyID)
 		}
 	}
-	if !knownAuditPayloads[ev.Type] {
-		return e, nil
-	}
 	p, err := ev.Decode()
-	if err != nil {
-		return e, err
+	switch {
+	case err != nil:
+		e.Unreadable = true
+	case knownAuditPayloads[ev.Type]:
+		e.Change = changeOf(p, &e)
 	}
-	e.Change = changeOf(p, &e)
 	return e, nil
 }
 

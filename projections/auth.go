@@ -111,6 +111,9 @@ const (
 	WrongSecret
 	Expired
 	Invalidated
+	// Quarantined: an event about the key could not be folded here
+	// (Quarantine), so what the index holds of it may be stale.
+	Quarantined
 )
 
 // Verify checks id and secret at now. It does not allocate.
@@ -128,6 +131,9 @@ func (a *AuthIndex) Verify(id, secret []byte, now time.Time) Verdict {
 	}
 	if !domain.HashSecret(secret).Equal(e.hash) {
 		return WrongSecret
+	}
+	if a.table.quarantine.RefusesKeyID(id) {
+		return Quarantined
 	}
 	if e.invalidated {
 		return Invalidated

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
 )
 
 // filledIndex holds n keys; it returns one valid credential.
@@ -79,4 +80,21 @@ func BenchmarkVerifyParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkVerifyWithAQuarantine is BenchmarkVerify on a replica that has
+// quarantined another key: each check then also looks the key up among the
+// quarantined ones (Quarantine.RefusesKeyID).
+func BenchmarkVerifyWithAQuarantine(b *testing.B) {
+	a, id, secret := filledIndex(b, 100_000)
+	a.table.Quarantine().add(Poisoned{Seq: 1, Subject: "kp.t.key.other"}, eventlog.Undecodable(1, "kp.t.key.other", ""))
+	idb, sb := []byte(id), []byte(secret)
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if a.Verify(idb, sb, now) != Valid {
+			b.Fatal("not valid")
+		}
+	}
 }

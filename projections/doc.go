@@ -5,7 +5,10 @@
 // (read-your-writes: a revoked key is refused on the very next request).
 //
 // Every projection records the last sequence it applied; folds are
-// deterministic, so replaying the log rebuilds the same state.
+// deterministic, so replaying the log rebuilds the same state. An event
+// that does not decode or that a projection refuses neither stops the
+// runner nor is skipped silently: it is quarantined (quarantine.go), and
+// what it concerns is refused from then on.
 //
 // The audit index (audit.go) finds an organization's events by actor, key,
 // type, project and time; its entries are read back from the log. A

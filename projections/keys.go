@@ -130,23 +130,26 @@ func (ks *Keys) tenant(t domain.TenantID) []*domain.Key {
 	return nil
 }
 
-// Get returns a copy of key id if it belongs to tenant t.
+// Get returns a copy of key id if it belongs to tenant t. A quarantined
+// key (Quarantine) is not there: its state here may be stale, so no
+// command acts on it and no one authenticates with it.
 func (ks *Keys) Get(t domain.TenantID, id domain.KeyID) (domain.Key, bool) {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
 	ref := ks.byID(id)
-	if ref.key == nil || ref.key.Tenant != t {
+	if ref.key == nil || ref.key.Tenant != t || ks.table.quarantine.RefusesKey(ref.key) {
 		return domain.Key{}, false
 	}
 	return *ref.key, true
 }
 
-// ByID returns a copy of key id whatever its tenant: for authentication only.
+// ByID returns a copy of key id whatever its tenant: for authentication
+// only. A quarantined key is not there (Get).
 func (ks *Keys) ByID(id domain.KeyID) (domain.Key, bool) {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
 	ref := ks.byID(id)
-	if ref.key == nil {
+	if ref.key == nil || ks.table.quarantine.RefusesKey(ref.key) {
 		return domain.Key{}, false
 	}
 	return *ref.key, true
@@ -189,12 +192,13 @@ var SortFields = map[string]bool{"name": true, "created": true, "expiration": tr
 // List returns the matching keys, sorted and paged, and the total count.
 // Matching keys are sorted as pointers under the read lock and only the
 // page is copied out, so a page of 50 out of 10,000 copies 50 keys.
+// Quarantined keys are left out (Get).
 func (ks *Keys) List(f Filter, p Page) ([]domain.Key, int) {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
 	var match []*domain.Key
 	for _, k := range ks.tenant(f.Tenant) {
-		if f.accepts(k) {
+		if f.accepts(k) && !ks.table.quarantine.RefusesKey(k) {
 			match = append(match, k)
 		}
 	}

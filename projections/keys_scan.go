@@ -6,10 +6,13 @@ import "github.com/keyplane/keyplane/domain"
 // copying them, so that a query can look at many keys cheaply. fn must not
 // keep the pointer, modify the key or call back into ks; it copies what it
 // needs (a key read later with Get may have changed meanwhile).
+// Quarantined keys are left out (Get).
 func (ks *Keys) Scan(t domain.TenantID, fn func(*domain.Key)) {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
 	for _, k := range ks.tenant(t) {
-		fn(k)
+		if !ks.table.quarantine.RefusesKey(k) {
+			fn(k)
+		}
 	}
 }

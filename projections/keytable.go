@@ -20,10 +20,19 @@ type KeyTable struct {
 	mu    sync.RWMutex
 	slots map[domain.KeyID]uint32
 	ids   []domain.KeyID // by slot
+	// quarantine is what the projections on the table refuse (hide, fail
+	// to authenticate) because an event about it could not be folded.
+	quarantine *Quarantine
 }
 
-// NewKeyTable returns an empty table.
-func NewKeyTable() *KeyTable { return &KeyTable{slots: map[domain.KeyID]uint32{}} }
+// NewKeyTable returns an empty table, with an empty quarantine.
+func NewKeyTable() *KeyTable {
+	return &KeyTable{slots: map[domain.KeyID]uint32{}, quarantine: NewQuarantine()}
+}
+
+// Quarantine is what the projections on t refuse: give it to the runner
+// that feeds them (NewRunner), so that it records there what it cannot fold.
+func (t *KeyTable) Quarantine() *Quarantine { return t.quarantine }
 
 // Reserve makes room for n ids in an empty table (see Keys.Reserve).
 func (t *KeyTable) Reserve(n int) {

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
 )
 
 // Applier is a projection: a fold of events.
@@ -22,7 +23,10 @@ type Source interface {
 // Runner feeds every applier from one subscription, in log order.
 type Runner struct {
 	appliers []Applier
-	applied  atomic.Uint64
+	// quarantine records the events no projection could fold (poison):
+	// the one among appliers, so that snapshots carry it, else its own.
+	quarantine *Quarantine
+	applied    atomic.Uint64
 	// fold is held while one event is folded, so that Pause (pause.go)
 	// sees every projection between two events.
 	fold sync.Mutex
@@ -35,10 +39,23 @@ type Runner struct {
 	err    error
 }
 
-// NewRunner returns a runner over the given projections.
+// NewRunner returns a runner over the given projections. Events they
+// cannot fold are quarantined in the *Quarantine among them, if any.
 func NewRunner(appliers ...Applier) *Runner {
-	return &Runner{appliers: appliers, notify: make(chan struct{})}
+	r := &Runner{appliers: appliers, notify: make(chan struct{})}
+	for _, a := range appliers {
+		if q, ok := a.(*Quarantine); ok {
+			r.quarantine = q
+		}
+	}
+	if r.quarantine == nil {
+		r.quarantine = NewQuarantine()
+	}
+	return r
 }
+
+// Quarantine is where the runner records the events it could not fold.
+func (r *Runner) Quarantine() *Quarantine { return r.quarantine }
 
 // reserver is a projection that can make room for n aggregates up front.
 type reserver interface{ Reserve(n int) }
@@ -55,8 +72,7 @@ func (r *Runner) Reserve(n int) {
 }
 
 // Run subscribes from the sequence after the last applied one and applies
-// events until ctx ends. An event a projection cannot apply stops the runner:
-// a projection that silently skipped events would answer wrongly forever.
+// events until ctx ends or the subscription fails for good.
 func (r *Runner) Run(ctx context.Context, src Source) error {
 	err := src.Subscribe(ctx, r.applied.Load()+1, r.Apply)
 	if err != nil && ctx.Err() == nil {
@@ -78,29 +94,61 @@ func (r *Runner) fail(err error) {
 
 // Apply folds one event into every projection. Events at or below the last
 // applied sequence are ignored (a resumed subscription may repeat some).
+//
+// An event that does not decode, or that a projection refuses, is
+// quarantined (Quarantine) and the runner goes on: the replica fails
+// closed for what the event concerns, and keeps folding the rest. A
+// runner that stopped at it would stop every later revocation too; one
+// that skipped it silently would answer wrongly forever. Apply so never
+// fails; the error is there for Source.
 func (r *Runner) Apply(ev domain.Event) error {
 	r.fold.Lock()
 	defer r.fold.Unlock()
-	return r.applyLocked(ev)
-}
-
-// applyLocked is Apply with r.fold held.
-func (r *Runner) applyLocked(ev domain.Event) error {
 	if ev.Seq != 0 && ev.Seq <= r.applied.Load() {
 		return nil
 	}
-	// Decode once for every projection. An event this binary cannot decode
-	// is left to the projections: those that fold it will say so.
-	if d, err := ev.Decoded(); err == nil {
-		ev = d
-	}
-	for _, a := range r.appliers {
-		if err := a.Apply(ev); err != nil {
-			return foldError(a, ev, err)
-		}
-	}
+	r.applyTo(r.appliers, ev)
 	r.advance(ev.Seq)
 	return nil
+}
+
+// ApplyTo folds ev into ps only, quarantining as Apply does: how the
+// projections a snapshot did not cover catch up with it (Resume).
+func (r *Runner) ApplyTo(ps []Applier, ev domain.Event) {
+	r.fold.Lock()
+	defer r.fold.Unlock()
+	r.applyTo(ps, ev)
+}
+
+// applyTo folds ev into ps, decoded once for all of them; r.fold is held.
+// An event that does not decode is quarantined, and still handed to the
+// projections that look only at its envelope (those that decode it refuse
+// it).
+func (r *Runner) applyTo(ps []Applier, ev domain.Event) {
+	if d, err := ev.Decoded(); err == nil {
+		ev = d
+	} else {
+		r.poison(ev, nil)
+	}
+	for _, a := range ps {
+		if err := a.Apply(ev); err != nil {
+			r.poison(ev, a)
+		}
+	}
+}
+
+// poison quarantines ev, which does not decode (by nil) or which a refused.
+func (r *Runner) poison(ev domain.Event, by Applier) {
+	p := Poisoned{Seq: ev.Seq, Subject: ev.Subject()}
+	switch {
+	case by != nil:
+		p.Cause = causeRefused + fmt.Sprintf("%T", by)
+	case eventlog.IsUndecodable(ev):
+		p.Cause = causeUndecodable
+	default:
+		p.Cause = causeUnknown + fmt.Sprintf(" (%s v%d)", ev.Type, ev.Version)
+	}
+	r.quarantine.add(p, ev)
 }
 
 // BatchApplier is a projection that folds a run of events under one hold
@@ -117,9 +165,9 @@ type BatchApplier interface {
 // but projection by projection: each folds the whole run, under one hold
 // of its lock, before the next starts. A reader may so see one projection
 // ahead of another by part of the run, as it may by one event between the
-// projections of Apply. Like Apply's, an error leaves the projections
-// part-way through: the runner is not to be used on. evs is decoded in
-// place (domain.Event.Decoded), once for every projection.
+// projections of Apply. Events are quarantined as Apply's are, and it
+// never fails either. evs is decoded in place (domain.Event.Decoded), once
+// for every projection.
 func (r *Runner) ApplyAll(evs []domain.Event) error {
 	r.fold.Lock()
 	defer r.fold.Unlock()
@@ -133,32 +181,36 @@ func (r *Runner) ApplyAll(evs []domain.Event) error {
 	for i, ev := range evs {
 		if d, err := ev.Decoded(); err == nil {
 			evs[i] = d
+		} else {
+			r.poison(ev, nil)
 		}
 	}
 	for _, a := range r.appliers {
-		if err := applyAll(a, evs); err != nil {
-			return err
-		}
+		r.applyAll(a, evs)
 	}
 	r.advance(evs[len(evs)-1].Seq)
 	return nil
 }
 
-// applyAll folds evs into a, in one call when a can take them so.
-func applyAll(a Applier, evs []domain.Event) error {
+// applyAll folds evs into a, in one call when a can take them so, and
+// quarantines each event a refuses and folds on past it.
+func (r *Runner) applyAll(a Applier, evs []domain.Event) {
+	for len(evs) > 0 {
+		n, err := applyRun(a, evs)
+		if err == nil {
+			return
+		}
+		r.poison(evs[n], a)
+		evs = evs[n+1:]
+	}
+}
+
+// applyRun folds evs into a until one fails, and says how many it folded.
+func applyRun(a Applier, evs []domain.Event) (int, error) {
 	if b, ok := a.(BatchApplier); ok {
-		n, err := b.ApplyAll(evs)
-		if err != nil {
-			return foldError(a, evs[n], err)
-		}
-		return nil
+		return b.ApplyAll(evs)
 	}
-	for _, ev := range evs {
-		if err := a.Apply(ev); err != nil {
-			return foldError(a, ev, err)
-		}
-	}
-	return nil
+	return applyEach(evs, a.Apply)
 }
 
 // applyEach is how a BatchApplier folds a run, its lock held, with apply
@@ -170,10 +222,6 @@ func applyEach(evs []domain.Event, apply func(domain.Event) error) (int, error) 
 		}
 	}
 	return len(evs), nil
-}
-
-func foldError(a Applier, ev domain.Event, err error) error {
-	return fmt.Errorf("projection %T at sequence %d (%s): %w", a, ev.Seq, ev.Type, err)
 }
 
 // advance records seq as applied and wakes whoever waits for it.

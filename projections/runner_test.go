@@ -5,7 +5,6 @@ import (
 	"maps"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,20 +81,23 @@ func TestApplyAllFoldsAsApplyDoes(t *testing.T) {
 	}
 }
 
-// A run with an event a projection cannot fold names the projection and
-// the event, and the runner does not count the run as applied.
-func TestApplyAllNamesTheEventAProjectionRefuses(t *testing.T) {
-	evs := trail()[:4]
+// A run with an event a projection cannot fold quarantines it, naming the
+// projection and the event, and folds the rest of the run.
+func TestApplyAllQuarantinesTheEventAProjectionRefuses(t *testing.T) {
+	evs := trail()[:5]
 	bad := domain.NewEvent("x", "o1", domain.AggKey, "k7", domain.Meta{Time: t0},
 		domain.KeyCreated{KeyID: "k7", Name: "bad", Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Hash: "not hex"})
 	bad.Seq = 4
 	evs[3] = bad
 	r := NewRunner(NewKeys(), NewAuthIndex())
-	err := r.ApplyAll(evs)
-	if err == nil || !strings.Contains(err.Error(), "projection *projections.Keys at sequence 4 (KeyCreated)") {
-		t.Fatalf("err = %v", err)
+	if err := r.ApplyAll(evs); err != nil {
+		t.Fatal(err)
 	}
-	if r.Applied() != 0 {
-		t.Fatalf("applied %d after a failed run", r.Applied())
+	want := []Poisoned{{Seq: 4, Subject: "kp.o1.key.k7", Cause: "refused by projection *projections.Keys"}}
+	if got := r.Quarantine().Events(); !slices.Equal(got, want) {
+		t.Fatalf("quarantined %+v, want %+v", got, want)
+	}
+	if r.Applied() != 5 {
+		t.Fatalf("applied %d, want the whole run (5)", r.Applied())
 	}
 }

@@ -21,6 +21,9 @@ type EndedSessions struct {
 	// derived from m (Restore rebuilds it); an entry whose session was
 	// ended again with another expiry is stale and skipped.
 	byExpiry sessionQueue
+	// Quarantine, when set, ends the sessions whose events this replica
+	// could not fold: one of them may have been the logout.
+	Quarantine *Quarantine
 	// voidBefore is, per login, the time before which every session issued
 	// to it is void (SessionsRevoked: removed, demoted, forced to reset).
 	// One entry per login that ever had its sessions revoked.
@@ -96,16 +99,24 @@ func (e *EndedSessions) applyRevoked(ev domain.Event) error {
 }
 
 // Revoked tells whether a session of user issued at issued was voided by a
-// later SessionsRevoked.
+// later SessionsRevoked, or the user is quarantined (an event of their
+// login, such as a revocation, could not be folded).
 func (e *EndedSessions) Revoked(user string, issued time.Time) bool {
+	if e.Quarantine != nil && e.Quarantine.RefusesMember(user) {
+		return true
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	before, ok := e.voidBefore[user]
 	return ok && issued.Before(before)
 }
 
-// Ended tells whether the session with this hash was logged out.
+// Ended tells whether the session with this hash was logged out (or is
+// quarantined).
 func (e *EndedSessions) Ended(hash string) bool {
+	if e.Quarantine != nil && e.Quarantine.RefusesSession(hash) {
+		return true
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	_, ok := e.m[hash]

@@ -22,11 +22,27 @@ type Directory struct {
 	// invitations finds a pending invitation by its token's hash, which is
 	// all an invitee brings.
 	invitations map[string]invitationRef
+	// Quarantine, when set, is what the replica refuses because it could
+	// not fold an event about it (projections.Quarantine): the members of
+	// a refused organization, and a refused member, have no role here, so
+	// that no one acts on a state that may lack the event (a removal).
+	Quarantine Refuser
 }
 
 type invitationRef struct {
 	org domain.TenantID
 	id  string
+}
+
+// Refuser names the organizations and members a replica refuses.
+type Refuser interface {
+	RefusesOrg(domain.TenantID) bool
+	RefusesMember(name string) bool
+}
+
+// refused says whether user has no role in org t here; d.mu is held.
+func (d *Directory) refused(t domain.TenantID, user string) bool {
+	return d.Quarantine != nil && (d.Quarantine.RefusesOrg(t) || d.Quarantine.RefusesMember(user))
 }
 
 // NewDirectory returns an empty directory.
@@ -205,25 +221,26 @@ func (d *Directory) User(name string) (*domain.User, bool) {
 	return u, ok
 }
 
-// Memberships returns a user's role in each organization.
+// Memberships returns a user's role in each organization, but those the
+// replica refuses (Quarantine).
 func (d *Directory) Memberships(user string) map[domain.TenantID]domain.Role {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	out := map[domain.TenantID]domain.Role{}
 	for id, o := range d.orgs {
-		if r, ok := o.Members[user]; ok {
+		if r, ok := o.Members[user]; ok && !d.refused(id, user) {
 			out[id] = r
 		}
 	}
 	return out
 }
 
-// RoleOf is user's role in org t, if a member.
+// RoleOf is user's role in org t, if a member and not refused.
 func (d *Directory) RoleOf(t domain.TenantID, user string) (domain.Role, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	o, ok := d.orgs[t]
-	if !ok {
+	if !ok || d.refused(t, user) {
 		return "", false
 	}
 	r, ok := o.Members[user]

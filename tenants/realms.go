@@ -13,6 +13,9 @@ import (
 type Realms struct {
 	mu     sync.RWMutex
 	realms map[domain.ProjectID]*domain.Realm
+	// Quarantine, when set, refuses the users of an organization whose
+	// events the replica could not all fold (Directory.Quarantine).
+	Quarantine Refuser
 }
 
 // NewRealms returns an empty projection.
@@ -60,8 +63,12 @@ func (rs *Realms) User(t domain.TenantID, pr domain.ProjectID, name string) (u d
 }
 
 // Principal returns the principal of an enabled project-local user, with
-// the names of its roles that exist and of those that do not.
+// the names of its roles that exist and of those that do not. A refused
+// organization's users have none (Quarantine).
 func (rs *Realms) Principal(t domain.TenantID, pr domain.ProjectID, name string) (p domain.Principal, roles, missing []string, ok bool) {
+	if rs.Quarantine != nil && rs.Quarantine.RefusesOrg(t) {
+		return p, nil, nil, false
+	}
 	rs.View(t, pr, func(r *domain.Realm) {
 		if p, ok = r.UserPrincipal(name); ok {
 			set, miss := r.UserRoles(r.Users[name])

@@ -60,12 +60,16 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "keyplane audit export: %s\n", domain.ReasonOf(err))
 		return 1
 	}
-	n, err := exportAudit(ctx, log, tenant, window, stdout)
+	n, unreadable, err := exportAudit(ctx, log, tenant, window, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "keyplane audit export: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stderr, "keyplane audit export: %d entries of organization %s\n", n, tenant)
+	if len(unreadable) > 0 {
+		fmt.Fprintf(stderr, "keyplane audit export: %d of them cannot be read by this keyplane (\"unreadable\": true), at sequence(s) %v\n",
+			len(unreadable), unreadable)
+	}
 	return 0
 }
 
@@ -105,14 +109,15 @@ const exportSkew = time.Hour
 
 // exportAudit writes the tenant's audited events in the window, one JSON
 // object a line. It folds an audit index of the tenant on the way, which
-// is how entries of a key's later events know its project.
-func exportAudit(ctx context.Context, log projections.RangeReader, tenant domain.TenantID, w timeWindow, out io.Writer) (int, error) {
+// is how entries of a key's later events know its project. An event it
+// cannot read is written marked unreadable (one that does not decode at
+// all with the time the log stored it), and its sequence returned.
+func exportAudit(ctx context.Context, log projections.RangeReader, tenant domain.TenantID, w timeWindow, out io.Writer) (n int, unreadable []uint64, err error) {
 	bw := bufio.NewWriter(out)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	index := projections.NewAudit()
-	n := 0
-	err := log.ReadRange(ctx, eventlog.Range{Subject: eventlog.TenantSubjects(tenant)}, func(ev domain.Event) error {
+	err = log.ReadRange(ctx, eventlog.Range{Subject: eventlog.TenantSubjects(tenant)}, func(ev domain.Event) error {
 		if !w.until.IsZero() && ev.Time.After(w.until.Add(exportSkew)) {
 			return eventlog.ErrStop
 		}
@@ -129,11 +134,14 @@ func exportAudit(ctx context.Context, log projections.RangeReader, tenant domain
 		if err != nil {
 			return err
 		}
+		if e.Unreadable {
+			unreadable = append(unreadable, e.Seq)
+		}
 		n++
 		return enc.Encode(e)
 	})
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
-	return n, err
+	return n, unreadable, err
 }

@@ -60,7 +60,7 @@ func TestAuditExportStopsReadingAnHourPastUntil(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			n, err := exportAudit(ctx, l, tenant, tt.window, &out)
+			n, _, err := exportAudit(ctx, l, tenant, tt.window, &out)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -117,6 +117,7 @@ func verify(ctx context.Context, log *eventlog.Log, server string, stdout, stder
 		fmt.Fprintf(stderr, "keyplane replay: %v\n", err)
 		return 1
 	}
+	reportPoisoned(stderr, r.Quarantine().Events())
 	took := time.Since(start)
 	fmt.Fprintf(stdout, "rebuilt %d events in %s (%.0f events/s)\n", r.Applied(), took.Round(time.Millisecond),
 		float64(r.Applied())/max(took.Seconds(), 1e-9))
@@ -242,6 +243,7 @@ func printAsOf(ctx context.Context, log *eventlog.Log, orgRef string, at project
 		fmt.Fprintf(stderr, "keyplane replay: %v\n", err)
 		return 1
 	}
+	reportPoisoned(stderr, past.Poisoned())
 	now := past.StatusTime(at)
 	keys := past.All(tenant)
 	if asJSON {
@@ -264,6 +266,19 @@ func printAsOf(ctx context.Context, log *eventlog.Log, orgRef string, at project
 	}
 	tw.Flush()
 	return 0
+}
+
+// reportPoisoned tells of the events a fold could not read and went past,
+// by sequence and subject only (their content may hold secrets): a replay
+// carries on past them, as a server does (projections.Quarantine).
+func reportPoisoned(w io.Writer, poisoned []projections.Poisoned) {
+	if len(poisoned) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "keyplane replay: %d event(s) cannot be folded; what each concerns is refused (left out):\n", len(poisoned))
+	for _, p := range poisoned {
+		fmt.Fprintf(w, "  sequence %d on %s: %s\n", p.Seq, p.Subject, p.Cause)
+	}
 }
 
 func scopeOf(k *domain.Key) string {

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/eventlog"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestReplayAndAuditExportCarryOnPastAnEventTheyCannotRead: an event on a
+// key's subject that does not decode (written past keyplane) is reported
+// by sequence and subject, never by content, and replay, as-of and the
+// export read the rest of the log.
+func TestReplayAndAuditExportCarryOnPastAnEventTheyCannotRead(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsAddr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	a := rpStart(t, dir, natsAddr)
+	base := "/api/v1/orgs/default/api-keys"
+	k := rpDo(t, a, "POST", base, map[string]any{"name": "poisoned"}, 201)
+	org := rpDo(t, a, "GET", "/api/v1/orgs/default", nil, 200)["id"].(string)
+	subject := "kp." + org + ".key." + k["id"].(string)
+	seq := rpPublishUndecodable(t, "nats://"+natsAddr, subject)
+	later := rpDo(t, a, "POST", base, map[string]any{"name": "later"}, 201)
+	rpDo(t, a, "DELETE", base+"/"+later["id"].(string), nil, 200)
+	a.Close()
+
+	reported := "sequence " + strconv.FormatUint(seq, 10) + " on " + subject
+	code, out, errs := run("replay", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "OK") || !strings.Contains(errs, reported) {
+		t.Fatalf("replay: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = run("replay", "--data-dir", dir, "--as-of", strconv.FormatUint(seq+3, 10))
+	if code != 0 || !strings.Contains(errs, reported) || strings.Contains(out, "poisoned") || !strings.Contains(out, "invalidated") {
+		t.Fatalf("replay --as-of: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = run("audit", "export", "--data-dir", dir, "--org", "default")
+	if code != 0 || !strings.Contains(out, `"unreadable":true`) || !strings.Contains(errs, "at sequence(s) ["+strconv.FormatUint(seq, 10)+"]") ||
+		!strings.Contains(out, `"type":"KeyInvalidated"`) {
+		t.Fatalf("audit export: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, s := range []string{out, errs} {
+		if strings.Contains(s, "nested") {
+			t.Fatalf("the event's content is repeated: %s", s)
+		}
+	}
+}
+
+// rpPublishUndecodable appends to subject, past keyplane, an event nested
+// deeper than any decoder reads, and returns its sequence.
+func rpPublishUndecodable(t *testing.T, url, subject string) uint64 {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m := nats.NewMsg(subject)
+	m.Header.Set(jetstream.MsgIDHeader, "poison-"+strconv.FormatInt(time.Now().UnixNano(), 10))
+	m.Data = []byte(`{"id":"x","type":"KeyUpdated","v":2,"data":{"metadata":` + strings.Repeat(`{"nested":`, 10_001) + `1` + strings.Repeat("}", 10_001) + `}}`)
+	ack, err := js.PublishMsg(ctx, m, jetstream.WithExpectStream(eventlog.DefaultStream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ack.Sequence
+}
