@@ -2,7 +2,11 @@ package api_test
 
 import (
 	"reflect"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/api"
 )
 
 // Against the server: two paths into the keys' array keep both fields (the
@@ -20,5 +24,52 @@ func TestFilterPathKeepsFieldsOfSeveralPathsInOneArray(t *testing.T) {
 	meta, _ := k["metadata"].(map[string]any)
 	if len(k) != 3 || k["id"] == nil || k["name"] != "fp-key" || !reflect.DeepEqual(meta, map[string]any{"team": map[string]any{"id": "t1"}}) {
 		t.Fatalf("filtered key: %s", got.raw)
+	}
+}
+
+// A query evaluates on a copy of the project's records, without the key
+// index's lock: parked in the middle of its evaluation (the test hook), it
+// holds up neither a create nor a revoke, both of which fold into the
+// index before they answer. With the evaluation under the read lock, as
+// before, both waited for the query to finish.
+func TestAQueryBeingEvaluatedHoldsUpNoCreateOrRevoke(t *testing.T) {
+	a := startApp(t)
+	owner := basic(ownerAuth)
+	k := esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "to-revoke"}`).must(t, 200)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	defer api.SetSearchHook(func() {
+		once.Do(func() { close(entered); <-release })
+	})()
+	queried := make(chan esResp, 1)
+	go func() {
+		queried <- esDo(t, "POST", a.URL()+"/_security/_query/api_key", owner, `{"query": {"wildcard": {"name": "*revoke*"}}}`)
+	}()
+	deadline := time.After(10 * time.Second)
+	select {
+	case <-entered:
+	case <-deadline:
+		t.Fatal("the query never reached its evaluation")
+	}
+	done := make(chan [2]esResp, 1)
+	go func() {
+		created := esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "created-meanwhile"}`)
+		done <- [2]esResp{created, esDo(t, "DELETE", a.URL()+"/_security/api_key", owner, `{"ids": ["`+k.str("id")+`"]}`)}
+	}()
+	select {
+	case got := <-done:
+		got[0].must(t, 200)
+		got[1].must(t, 200)
+	case <-deadline:
+		close(release)
+		t.Fatal("a create and a revoke waited for a query's evaluation")
+	}
+	esDo(t, "GET", a.URL()+"/_security/_authenticate", "ApiKey "+k.str("encoded"), nil).must(t, 401)
+	close(release)
+	// The query goes on with the records it copied.
+	q := (<-queried).must(t, 200)
+	keys, _ := q.body["api_keys"].([]any)
+	if len(keys) != 1 {
+		t.Fatalf("query: %s", q.raw)
 	}
 }
