@@ -16,8 +16,9 @@ import "strings"
 // A segment without '?' is found by a linear substring search (segSearch),
 // one with '?' by shift-and over ⌈len/64⌉ words (qSearch). Time is
 // O(len(pattern) + len(name)·⌈L/64⌉), L the longest segment holding '?'
-// (at most 1024 by the input limits, so at most 16 words a byte); space is
-// O(len(pattern)), whatever the name.
+// (at most 1024 by the input limits: at most 16 words a byte of name);
+// space is O(len(pattern)), at most 32 bytes a byte of a long segment
+// holding '?', and nothing for the name.
 
 // glob reports whether name matches pattern. With subjectIsPattern, name
 // is itself a pattern whose '*' stands for any run: a '?' of pattern then
@@ -112,7 +113,7 @@ func segSearch(s, seg string) int {
 // qSearch finds seg, which holds '?', in s by shift-and: bit i of the state
 // says seg[:i+1] matches the bytes just read. One word for segments up to
 // 64 bytes (its tables on the stack); longer ones take ⌈len/64⌉ words a
-// step, their tables sized by the distinct bytes of seg.
+// step, with a row of masks for each distinct byte of seg.
 func qSearch(s, seg string, subjectIsPattern bool) int {
 	if len(seg) > len(s) {
 		return -1
@@ -121,39 +122,39 @@ func qSearch(s, seg string, subjectIsPattern bool) int {
 		return qSearch64(s, seg, subjectIsPattern)
 	}
 	words := (len(seg) + 63) / 64
-	// slot[c] is 1+ the row of byte c in lit, 0 for bytes seg lacks.
-	var slot [256]uint16
-	rows := 0
+	// row[c] is the row of masks of byte c: row 0 for bytes seg lacks
+	// (its '?' only), one per distinct literal byte, and a last, empty one
+	// for a '*' of a subject pattern, which no '?' matches.
+	var row [256]uint16
+	rows := 1
 	for i := 0; i < len(seg); i++ {
-		if c := seg[i]; c != '?' && slot[c] == 0 {
+		if c := seg[i]; c != '?' && row[c] == 0 {
+			row[c] = uint16(rows)
 			rows++
-			slot[c] = uint16(rows)
 		}
 	}
-	lit := make([]uint64, (rows+1)*words) // row 0: no literal
-	wildPos := make([]uint64, words)      // positions holding '?'
-	state := make([]uint64, words)
+	if subjectIsPattern {
+		row['*'] = uint16(rows) // seg holds no '*'
+	}
+	masks := make([]uint64, (rows+1)*words+words)
+	state := masks[(rows+1)*words:]
 	for i := 0; i < len(seg); i++ {
+		bit := uint64(1) << (i % 64)
 		if c := seg[i]; c == '?' {
-			wildPos[i/64] |= 1 << (i % 64)
+			for r := 0; r < rows; r++ {
+				masks[r*words+i/64] |= bit
+			}
 		} else {
-			lit[int(slot[c])*words+i/64] |= 1 << (i % 64)
+			masks[int(row[c])*words+i/64] |= bit
 		}
 	}
 	top, topBit := (len(seg)-1)/64, uint64(1)<<((len(seg)-1)%64)
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		row := lit[int(slot[c])*words:][:words]
-		wild := !(subjectIsPattern && c == '*')
+		m := masks[int(row[s[i]])*words:][:len(state)]
 		carry := uint64(1)
-		for w := range state {
-			next := state[w] >> 63
-			m := row[w]
-			if wild {
-				m |= wildPos[w]
-			}
-			state[w] = (state[w]<<1 | carry) & m
-			carry = next
+		for w, st := range state {
+			state[w] = (st<<1 | carry) & m[w]
+			carry = st >> 63
 		}
 		if state[top]&topBit != 0 {
 			return i - len(seg) + 1
