@@ -152,6 +152,11 @@ func FuzzMatch(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, pattern, name string) {
 		checkGlob(t, pattern, name)
+		// Each byte 33 times: segments past 64 bytes, for the multi-word
+		// shift-and and KMP, still held to the reference.
+		if len(pattern)+len(name) <= 64 {
+			checkGlob(t, stretch(pattern, 33), stretch(name, 33))
+		}
 	})
 }
 
@@ -200,4 +205,12 @@ func TestGlobOf60KBPatternAnd60KBNameTakesLinearSpace(t *testing.T) {
 			t.Fatalf("%d bytes: HasIndex granted %v, refused %v, allocated %d bytes", n, granted, refused, got)
 		}
 	}
+}
+
+func stretch(s string, k int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		b.WriteString(strings.Repeat(s[i:i+1], k))
+	}
+	return b.String()
 }
