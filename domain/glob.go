@@ -13,17 +13,25 @@ import "strings"
 // end, and each one between is found leftmost, left to right, after the
 // previous one. Leftmost is always right: a segment has a fixed length, so
 // an earlier occurrence leaves more of the name to the segments after it.
-// A segment without '?' is found by a linear substring search (segSearch),
-// one with '?' by shift-and over ⌈len/64⌉ words (qSearch). Time is
-// O(len(pattern) + len(name)·⌈L/64⌉), L the longest segment holding '?'
-// (at most 1024 by the input limits: at most 16 words a byte of name);
-// space is O(len(pattern)), at most 32 bytes a byte of a long segment
-// holding '?', and nothing for the name.
+// A segment without '?' is found by a linear substring search (KMP, or
+// strings.Index when short), one with '?' by shift-and over ⌈len/64⌉
+// words (qTable). Time is O(len(pattern) + len(name)·⌈L/64⌉), L the
+// longest segment holding '?' (at most 1024 bytes by the input limits: at
+// most 16 word operations a byte of name); space is O(len(pattern)), at
+// most 32 bytes a byte of a long segment holding '?', none for the name.
+// Wildcard keeps the segments' tables, for matching many names.
 
 // glob reports whether name matches pattern. With subjectIsPattern, name
 // is itself a pattern whose '*' stands for any run: a '?' of pattern then
 // does not match it (one byte cannot cover a run); see globCovers.
 func glob(pattern, name string, subjectIsPattern bool) bool {
+	return globWith(pattern, name, subjectIsPattern, nil)
+}
+
+// globWith is glob with the search tables of pattern's middle segments
+// built beforehand (Wildcard), or built as they are needed when tables is
+// nil.
+func globWith(pattern, name string, subjectIsPattern bool, tables []segTable) bool {
 	star := strings.IndexByte(pattern, '*')
 	if star < 0 {
 		return len(pattern) == len(name) && segEqual(pattern, name, subjectIsPattern)
@@ -36,6 +44,7 @@ func glob(pattern, name string, subjectIsPattern bool) bool {
 		return false
 	}
 	rest := name[len(first) : len(name)-len(tail)]
+	n := 0
 	for mid := pattern[star+1 : last+1]; mid != ""; {
 		end := strings.IndexByte(mid, '*')
 		seg := mid[:end]
@@ -43,13 +52,76 @@ func glob(pattern, name string, subjectIsPattern bool) bool {
 		if seg == "" {
 			continue
 		}
-		at := segIndex(rest, seg, subjectIsPattern)
+		var at int
+		if tables != nil {
+			at = tables[n].index(rest, seg)
+		} else {
+			at = segIndex(rest, seg, subjectIsPattern)
+		}
 		if at < 0 {
 			return false
 		}
+		n++
 		rest = rest[at+len(seg):]
 	}
 	return true
+}
+
+// Wildcard is a pattern compiled for matching many names (a query's
+// wildcard against every key's values): glob's answers, with the search
+// tables of its segments built once.
+type Wildcard struct {
+	pattern string
+	tables  []segTable
+}
+
+// CompileWildcard compiles pattern ('*' and '?' as MatchWildcard reads them).
+func CompileWildcard(pattern string) *Wildcard {
+	w := &Wildcard{pattern: pattern}
+	star, last := strings.IndexByte(pattern, '*'), strings.LastIndexByte(pattern, '*')
+	w.tables = []segTable{} // not nil: globWith uses them
+	if star == last {
+		return w // no middle segments
+	}
+	for _, seg := range strings.Split(pattern[star+1:last], "*") {
+		if seg != "" {
+			w.tables = append(w.tables, newSegTable(seg, false))
+		}
+	}
+	return w
+}
+
+// Match reports whether name matches the pattern.
+func (w *Wildcard) Match(name string) bool {
+	return w.pattern == "*" || w.pattern == name || globWith(w.pattern, name, false, w.tables)
+}
+
+// segTable is what finding one middle segment takes: nothing for short
+// literals, a KMP table for long ones, shift-and masks for those holding '?'.
+type segTable struct {
+	fail []int32
+	q    *qTable
+}
+
+func newSegTable(seg string, subjectIsPattern bool) segTable {
+	switch {
+	case strings.IndexByte(seg, '?') >= 0:
+		return segTable{q: newQTable(seg, subjectIsPattern)}
+	case len(seg) > shortLiteral:
+		return segTable{fail: kmpTable(seg)}
+	}
+	return segTable{}
+}
+
+// index is the start of seg's leftmost occurrence in s, or -1.
+func (t segTable) index(s, seg string) int {
+	switch {
+	case t.q != nil:
+		return t.q.search(s, len(seg))
+	case t.fail != nil:
+		return kmpSearch(s, seg, t.fail)
+	}
+	return strings.Index(s, seg)
 }
 
 // segEqual reports whether seg (no '*') matches s, of the same length.
@@ -62,12 +134,18 @@ func segEqual(seg, s string, subjectIsPattern bool) bool {
 	return true
 }
 
-// segIndex is the start of seg's leftmost occurrence in s, or -1.
+// segIndex is the start of seg's leftmost occurrence in s, or -1, its
+// search table built for this one search.
 func segIndex(s, seg string, subjectIsPattern bool) int {
-	if strings.IndexByte(seg, '?') >= 0 {
-		return qSearch(s, seg, subjectIsPattern)
+	switch {
+	case len(seg) > len(s):
+		return -1
+	case strings.IndexByte(seg, '?') < 0 && len(seg) <= shortLiteral:
+		return strings.Index(s, seg)
+	case len(seg) <= 64 && strings.IndexByte(seg, '?') >= 0:
+		return qSearch64(s, seg, subjectIsPattern) // tables on the stack
 	}
-	return segSearch(s, seg)
+	return newSegTable(seg, subjectIsPattern).index(s, seg)
 }
 
 // shortLiteral bounds the literal segments left to strings.Index: up to it,
@@ -76,16 +154,9 @@ func segIndex(s, seg string, subjectIsPattern bool) int {
 // Rabin-Karp fallback at every position with crafted hash collisions.
 const shortLiteral = 64
 
-// segSearch finds the literal seg in s: strings.Index for short segments,
-// Knuth-Morris-Pratt (O(len(s)+len(seg)), a table of len(seg)) for long.
-func segSearch(s, seg string) int {
-	if len(seg) <= shortLiteral {
-		return strings.Index(s, seg)
-	}
-	if len(seg) > len(s) {
-		return -1
-	}
-	// fail[i]: length of the longest proper border of seg[:i+1].
+// kmpTable is Knuth-Morris-Pratt's failure table of seg: fail[i] is the
+// length of the longest proper border of seg[:i+1].
+func kmpTable(seg string) []int32 {
 	fail := make([]int32, len(seg))
 	for i, k := 1, int32(0); i < len(seg); i++ {
 		for k > 0 && seg[i] != seg[k] {
@@ -95,6 +166,14 @@ func segSearch(s, seg string) int {
 			k++
 		}
 		fail[i] = k
+	}
+	return fail
+}
+
+// kmpSearch finds the literal seg in s in O(len(s)) steps.
+func kmpSearch(s, seg string, fail []int32) int {
+	if len(seg) > len(s) {
+		return -1
 	}
 	for i, k := 0, int32(0); i < len(s); i++ {
 		for k > 0 && s[i] != seg[k] {
@@ -110,59 +189,81 @@ func segSearch(s, seg string) int {
 	return -1
 }
 
-// qSearch finds seg, which holds '?', in s by shift-and: bit i of the state
-// says seg[:i+1] matches the bytes just read. One word for segments up to
-// 64 bytes (its tables on the stack); longer ones take ⌈len/64⌉ words a
-// step, with a row of masks for each distinct byte of seg.
-func qSearch(s, seg string, subjectIsPattern bool) int {
-	if len(seg) > len(s) {
-		return -1
-	}
-	if len(seg) <= 64 {
-		return qSearch64(s, seg, subjectIsPattern)
-	}
-	words := (len(seg) + 63) / 64
-	// row[c] is the row of masks of byte c: row 0 for bytes seg lacks
-	// (its '?' only), one per distinct literal byte, and a last, empty one
-	// for a '*' of a subject pattern, which no '?' matches.
-	var row [256]uint16
+// qTable is shift-and's table for a segment holding '?': bit i of the
+// state says seg[:i+1] matches the bytes just read, a state of
+// ⌈len/64⌉ words. row[c] is the row of masks of byte c: row 0 for bytes
+// seg lacks (its '?' only), one per distinct literal byte, and a last,
+// empty one for a '*' of a subject pattern, which no '?' matches.
+type qTable struct {
+	words int
+	row   [256]uint16
+	masks []uint64 // rows × words
+}
+
+func newQTable(seg string, subjectIsPattern bool) *qTable {
+	t := &qTable{words: (len(seg) + 63) / 64}
 	rows := 1
 	for i := 0; i < len(seg); i++ {
-		if c := seg[i]; c != '?' && row[c] == 0 {
-			row[c] = uint16(rows)
+		if c := seg[i]; c != '?' && t.row[c] == 0 {
+			t.row[c] = uint16(rows)
 			rows++
 		}
 	}
 	if subjectIsPattern {
-		row['*'] = uint16(rows) // seg holds no '*'
+		t.row['*'] = uint16(rows) // seg holds no '*'
 	}
-	masks := make([]uint64, (rows+1)*words+words)
-	state := masks[(rows+1)*words:]
+	t.masks = make([]uint64, (rows+1)*t.words)
 	for i := 0; i < len(seg); i++ {
 		bit := uint64(1) << (i % 64)
 		if c := seg[i]; c == '?' {
 			for r := 0; r < rows; r++ {
-				masks[r*words+i/64] |= bit
+				t.masks[r*t.words+i/64] |= bit
 			}
 		} else {
-			masks[int(row[c])*words+i/64] |= bit
+			t.masks[int(t.row[c])*t.words+i/64] |= bit
 		}
 	}
-	top, topBit := (len(seg)-1)/64, uint64(1)<<((len(seg)-1)%64)
+	return t
+}
+
+// search finds the segment, n bytes long, in s.
+func (t *qTable) search(s string, n int) int {
+	if n > len(s) {
+		return -1
+	}
+	if t.words == 1 {
+		top, state := uint64(1)<<(n-1), uint64(0)
+		for i := 0; i < len(s); i++ {
+			if state = (state<<1 | 1) & t.masks[t.row[s[i]]]; state&top != 0 {
+				return i - n + 1
+			}
+		}
+		return -1
+	}
+	var buf [16]uint64 // the limits' 1024 bytes: no allocation
+	state := buf[:0]
+	if t.words > len(buf) {
+		state = make([]uint64, t.words)
+	} else {
+		state = buf[:t.words]
+	}
+	top, topBit := (n-1)/64, uint64(1)<<((n-1)%64)
 	for i := 0; i < len(s); i++ {
-		m := masks[int(row[s[i]])*words:][:len(state)]
+		m := t.masks[int(t.row[s[i]])*t.words:][:len(state)]
 		carry := uint64(1)
 		for w, st := range state {
 			state[w] = (st<<1 | carry) & m[w]
 			carry = st >> 63
 		}
 		if state[top]&topBit != 0 {
-			return i - len(seg) + 1
+			return i - n + 1
 		}
 	}
 	return -1
 }
 
+// qSearch64 is shift-and for a segment of at most 64 bytes holding '?',
+// its tables on the stack: what glob uses when it compiles nothing.
 func qSearch64(s, seg string, subjectIsPattern bool) int {
 	var lit [256]uint64
 	var wildPos uint64

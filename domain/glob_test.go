@@ -108,6 +108,9 @@ func checkGlob(t *testing.T, pattern, name string) {
 			t.Fatalf("glob(%q, %q, %v) = %v, regexp says %v", pattern, name, sub, got, want)
 		}
 	}
+	if got, want := CompileWildcard(pattern).Match(name), match(pattern, name); got != want {
+		t.Fatalf("CompileWildcard(%q).Match(%q) = %v, match says %v", pattern, name, got, want)
+	}
 	if len(pattern)*len(name) <= 1<<16 {
 		// The old match took a '*' of the pattern for a literal when the
 		// name held '*' there, and then could not backtrack to it ("*x"
