@@ -142,11 +142,22 @@ func segIndex(s, seg string, subjectIsPattern bool) int {
 		return -1
 	case strings.IndexByte(seg, '?') < 0 && len(seg) <= shortLiteral:
 		return strings.Index(s, seg)
+	case strings.IndexByte(seg, '?') < 0 && len(seg) <= stackTable:
+		var fail [stackTable]int32 // an index pattern's table on the stack
+		return kmpSearch(s, seg, kmpTableIn(seg, fail[:len(seg)]))
 	case len(seg) <= 64 && strings.IndexByte(seg, '?') >= 0:
 		return qSearch64(s, seg, subjectIsPattern) // tables on the stack
+	case len(seg) <= stackTable && strings.IndexByte(seg, '?') >= 0:
+		var masks [stackTable]uint64
+		t := makeQTable(seg, subjectIsPattern, masks[:])
+		return t.search(s, len(seg))
 	}
 	return newSegTable(seg, subjectIsPattern).index(s, seg)
 }
+
+// stackTable bounds the segments whose search tables glob keeps on the
+// stack: index patterns (255 bytes at most) then allocate nothing.
+const stackTable = 256
 
 // shortLiteral bounds the literal segments left to strings.Index: up to it,
 // strings.Index costs at most shortLiteral steps a byte of s even when it
@@ -156,8 +167,10 @@ const shortLiteral = 64
 
 // kmpTable is Knuth-Morris-Pratt's failure table of seg: fail[i] is the
 // length of the longest proper border of seg[:i+1].
-func kmpTable(seg string) []int32 {
-	fail := make([]int32, len(seg))
+func kmpTable(seg string) []int32 { return kmpTableIn(seg, make([]int32, len(seg))) }
+
+// kmpTableIn is kmpTable in fail, of len(seg).
+func kmpTableIn(seg string, fail []int32) []int32 {
 	for i, k := 1, int32(0); i < len(seg); i++ {
 		for k > 0 && seg[i] != seg[k] {
 			k = fail[k-1]
@@ -201,7 +214,14 @@ type qTable struct {
 }
 
 func newQTable(seg string, subjectIsPattern bool) *qTable {
-	t := &qTable{words: (len(seg) + 63) / 64}
+	t := makeQTable(seg, subjectIsPattern, nil)
+	return &t
+}
+
+// makeQTable builds the table, its masks in buf when they fit.
+func makeQTable(seg string, subjectIsPattern bool, buf []uint64) qTable {
+	var t qTable
+	t.words = (len(seg) + 63) / 64
 	rows := 1
 	for i := 0; i < len(seg); i++ {
 		if c := seg[i]; c != '?' && t.row[c] == 0 {
@@ -212,7 +232,12 @@ func newQTable(seg string, subjectIsPattern bool) *qTable {
 	if subjectIsPattern {
 		t.row['*'] = uint16(rows) // seg holds no '*'
 	}
-	t.masks = make([]uint64, (rows+1)*t.words)
+	if need := (rows + 1) * t.words; need <= len(buf) {
+		t.masks = buf[:need]
+		clear(t.masks)
+	} else {
+		t.masks = make([]uint64, need)
+	}
 	for i := 0; i < len(seg); i++ {
 		bit := uint64(1) << (i % 64)
 		if c := seg[i]; c == '?' {
