@@ -1,7 +1,11 @@
 package api_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"reflect"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,5 +75,43 @@ func TestAQueryBeingEvaluatedHoldsUpNoCreateOrRevoke(t *testing.T) {
 	keys, _ := q.body["api_keys"].([]any)
 	if len(keys) != 1 {
 		t.Fatalf("query: %s", q.raw)
+	}
+}
+
+// _has_privileges at the limits (64 index patterns of 255 bytes, asked
+// about 64 names of 255 bytes and two privileges, about 8,000 checks)
+// allocates a few hundred KB: the old check kept a memo of pattern × name
+// bytes for each pattern it tried, 142 MB for this request (and a 60 KB
+// pattern against a 60 KB name took 3.6 GB, issue 20). The server runs in this process, so
+// its allocations are this process's.
+func TestHasPrivilegesAtTheLimitsAllocatesLittle(t *testing.T) {
+	a := startApp(t)
+	owner := basic(ownerAuth)
+	const n = 255
+	var entries []map[string]any
+	for i := 0; i < 16; i++ {
+		entries = append(entries, map[string]any{"privileges": []string{"read"}, "names": []string{
+			strings.Repeat("*a", n/2) + "*", "*" + strings.Repeat("a?", n/2-2) + "b*", "*" + strings.Repeat("a", n-3) + "b*", strings.Repeat("a", n-1) + "*"}})
+	}
+	create, _ := json.Marshal(map[string]any{"name": "hp", "role_descriptors": map[string]any{"r": map[string]any{"indices": entries}}})
+	k := esDo(t, "POST", a.URL()+"/_security/api_key", owner, string(create)).must(t, 200)
+	var names []string
+	for i := 0; i < 64; i++ {
+		names = append(names, strings.Repeat("a", n-3)+fmt.Sprintf("%03d", i))
+	}
+	req, _ := json.Marshal(map[string]any{"index": []any{map[string]any{"names": names, "privileges": []string{"read", "write"}}}})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got := esDo(t, "POST", a.URL()+"/_security/user/_has_privileges", "ApiKey "+k.str("encoded"), string(req)).must(t, 200)
+	runtime.ReadMemStats(&after)
+	if got.body["has_all_requested"] != false {
+		t.Fatalf("answer: %s", got.raw)
+	}
+	index, _ := got.body["index"].(map[string]any)
+	if first, _ := index[names[0]].(map[string]any); len(index) != 64 || first["read"] != true || first["write"] != false {
+		t.Fatalf("answer: %s", got.raw)
+	}
+	if used := after.TotalAlloc - before.TotalAlloc; used > 8<<20 {
+		t.Fatalf("one _has_privileges request allocated %d MB", used>>20)
 	}
 }
