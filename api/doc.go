@@ -12,6 +12,7 @@
 // the root. Each project is its own "cluster": credentials of another
 // project are unknown there, its users, roles and application privileges
 // are the project's native realm (tenants.Realms), and the query API key
-// API scans the project's key records (projections.KeyIndex) with the
-// query DSL of package esquery.
+// API scans a copy of the project's key records (projections.KeyIndex),
+// taken under the index's lock and evaluated without it, with the query
+// DSL of package esquery.
 package api

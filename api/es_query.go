@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/esquery"
@@ -140,7 +143,10 @@ func (s *Server) esQueryKeys(x *esReq) error {
 			return err
 		}
 	}
-	page, total := x.search(q, srt, after, onlyOwn, from, size)
+	page, total, err := x.search(q, srt, after, onlyOwn, from, size)
+	if err != nil {
+		return err
+	}
 	views := make([]esKeyView, 0, len(page))
 	for _, h := range page {
 		k, ok := s.Keys.Get(x.org.ID, h.id)
@@ -175,12 +181,25 @@ func pageOf(req esQueryRequest) (from, size int, err error) {
 	return from, size, nil
 }
 
-// search evaluates the query over the project's key records under the
-// index's read lock, keeping only the from+size best hits in a bounded
-// heap (a scan allocates for kept hits only); total counts every match
-// (search_after does not change it, as in Elasticsearch). The page is
-// returned in order.
-func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, onlyOwn bool, from, size int) ([]hit, int) {
+// search evaluates the query over the project's key records, keeping only
+// the from+size best hits in a bounded heap (a scan allocates for kept hits
+// only); total counts every match (search_after does not change it, as in
+// Elasticsearch). The page is returned in order.
+//
+// The index's lock is held only to copy the record pointers (records never
+// change once indexed): a slow query does not hold up the folding of
+// creates and revocations. The scan stops when the client has gone.
+func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, onlyOwn bool, from, size int) ([]hit, int, error) {
+	buf := recordBufs.Get().(*[]rec)
+	recs := x.s.KeyIndex.Records(x.org.ID, x.pr.ID, (*buf)[:0])
+	defer func() {
+		clear(recs) // a pooled buffer must not keep records alive
+		*buf = recs[:0]
+		recordBufs.Put(buf)
+	}()
+	if hook := searchHook.Load(); hook != nil {
+		(*hook)()
+	}
 	top := &topHits{k: from + size, less: func(a, b *hit) bool {
 		if c := srt.Compare(a.key, b.key); c != 0 {
 			return c < 0
@@ -192,26 +211,44 @@ func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquer
 	}}
 	total := 0
 	var scratch esquery.Key
-	x.s.KeyIndex.Scan(x.org.ID, x.pr.ID, func(k rec) {
+	ctx := x.r.Context()
+	for i, k := range recs {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, 0, clientGone(ctx)
+		}
 		if onlyOwn && !ownsRecord(x.p, k) || !q(k) {
-			return
+			continue
 		}
 		total++
 		h := hit{id: k.ID, created: k.Created}
 		if srt.Len() > 0 {
 			scratch = srt.KeyInto(scratch, k)
 			if after != nil && srt.Compare(scratch, after) <= 0 {
-				return // before the page; still counted in total
+				continue // before the page; still counted in total
 			}
 			h.key = scratch
 		}
 		top.offer(h)
-	})
+	}
 	page := top.sorted()
 	if from >= len(page) {
-		return nil, total
+		return nil, total, nil
 	}
-	return page[from:], total
+	return page[from:], total, nil
+}
+
+// recordBufs are the buffers queries copy a project's record pointers into:
+// 800 KB for 100,000 keys, not to be allocated anew by every query.
+var recordBufs = sync.Pool{New: func() any { return new([]rec) }}
+
+// searchHook, when set (by tests), runs when a query has copied its
+// records, before it evaluates: the index's lock is not held there.
+var searchHook atomic.Pointer[func()]
+
+// clientGone is the error of a request whose client went away mid-work:
+// nobody reads the answer, the work just stops.
+func clientGone(ctx context.Context) error {
+	return &domain.Error{Kind: domain.KindUnavailable, Reason: "the request ended before its answer was ready", Err: context.Cause(ctx)}
 }
 
 // topHits is a max-heap of the k best hits: the worst kept sits on top,

@@ -112,6 +112,9 @@ func (s *Server) esHasPrivileges(x *esReq) error {
 		return err
 	}
 	perm := x.p.PermissionIn(x.org.ID)
+	// Each answer checks every pattern of the caller's descriptors: many
+	// of them for a large request, so a client that has gone stops it.
+	ctx := x.r.Context()
 	all := true
 	cluster := map[string]bool{}
 	for _, c := range req.Cluster {
@@ -128,6 +131,9 @@ func (s *Server) esHasPrivileges(x *esReq) error {
 				index[n] = map[string]bool{}
 			}
 			for _, priv := range ip.Privileges {
+				if ctx.Err() != nil {
+					return clientGone(ctx)
+				}
 				if !domain.IndexPrivilegeKnown(priv) {
 					return domain.Invalid("unknown index privilege [%s]. a privilege must be either one of the predefined fixed indices privileges or a pattern over one of the available index actions", priv)
 				}
@@ -147,6 +153,9 @@ func (s *Server) esHasPrivileges(x *esReq) error {
 				apps[ap.Application][res] = map[string]bool{}
 			}
 			for _, priv := range ap.Privileges {
+				if ctx.Err() != nil {
+					return clientGone(ctx)
+				}
 				ok := perm.HasApplication(ap.Application, priv, res, resolve)
 				apps[ap.Application][res][priv] = ok
 				all = all && ok

@@ -71,7 +71,7 @@ func esWrite(w http.ResponseWriter, r *http.Request, status int, v any) {
 			enc.SetIndent("", "  ")
 		}
 		if fp := q.Get("filter_path"); fp != "" {
-			v = filterPath(v, strings.Split(fp, ","))
+			v = filterPath(r.Context(), v, strings.Split(fp, ","))
 		}
 	}
 	if err := enc.Encode(v); err != nil {
@@ -82,86 +82,6 @@ func esWrite(w http.ResponseWriter, r *http.Request, status int, v any) {
 	if r.Method != http.MethodHead {
 		_, _ = io.Copy(w, &buf)
 	}
-}
-
-// filterPath keeps the parts of v named by Elasticsearch's filter_path
-// (dotted paths, * for one level, ** for any depth). It works on the JSON
-// form of v.
-func filterPath(v any, paths []string) any {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return v
-	}
-	var doc any
-	_ = json.Unmarshal(raw, &doc)
-	var keep any = map[string]any{}
-	for _, p := range paths {
-		if p = strings.TrimSpace(p); p != "" {
-			keep = mergeFiltered(keep, pick(doc, strings.Split(p, ".")))
-		}
-	}
-	return keep
-}
-
-// pick returns the part of v under path, nil when nothing matches.
-func pick(v any, path []string) any {
-	if len(path) == 0 {
-		return v
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, child := range x {
-			switch {
-			case path[0] == "**":
-				if got := pick(child, path[1:]); got != nil {
-					out[k] = got
-				} else if got := pick(child, path); got != nil {
-					out[k] = got
-				}
-			case domain.MatchWildcard(path[0], k):
-				if got := pick(child, path[1:]); got != nil {
-					out[k] = got
-				}
-			}
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		return out
-	case []any:
-		var out []any
-		for _, child := range x {
-			if got := pick(child, path); got != nil {
-				out = append(out, got)
-			}
-		}
-		if out == nil {
-			return nil
-		}
-		return out
-	}
-	return nil
-}
-
-// mergeFiltered combines the picks of several paths.
-func mergeFiltered(a, b any) any {
-	am, ok1 := a.(map[string]any)
-	bm, ok2 := b.(map[string]any)
-	if b == nil {
-		return a
-	}
-	if !ok1 || !ok2 {
-		return b
-	}
-	for k, v := range bm {
-		if cur, ok := am[k]; ok {
-			am[k] = mergeFiltered(cur, v)
-		} else {
-			am[k] = v
-		}
-	}
-	return am
 }
 
 // esProduct is the X-Elastic-Product header of every answer of the

@@ -119,7 +119,6 @@ func runClients(b *testing.B, clients, n int, op func(i int) error) {
 	}
 }
 
-
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v

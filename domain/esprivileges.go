@@ -14,38 +14,10 @@ import (
 // matched by pattern g ('*' any run, '?' one character). It is exact for
 // the patterns role descriptors use: g's '*' may absorb anything of r,
 // r's '*' only g's '*', r's '?' g's '?' or '*'.
-func globCovers(g, r string) bool {
-	// memo[i][j]: g[i:] covers r[j:]; 0 unknown, 1 yes, 2 no.
-	memo := make([][]uint8, len(g)+1)
-	for i := range memo {
-		memo[i] = make([]uint8, len(r)+1)
-	}
-	var covers func(i, j int) bool
-	covers = func(i, j int) bool {
-		if m := memo[i][j]; m != 0 {
-			return m == 1
-		}
-		var ok bool
-		switch {
-		case i == len(g):
-			ok = j == len(r)
-		case g[i] == '*':
-			ok = covers(i+1, j) || (j < len(r) && covers(i, j+1))
-		case j == len(r):
-			ok = false
-		case g[i] == '?':
-			ok = r[j] != '*' && covers(i+1, j+1)
-		default:
-			ok = r[j] == g[i] && covers(i+1, j+1)
-		}
-		memo[i][j] = 2
-		if ok {
-			memo[i][j] = 1
-		}
-		return ok
-	}
-	return covers(0, 0)
-}
+//
+// That is glob matching of r's bytes with a '?' of g that does not match a
+// '*' of r, which glob does in linear time and space.
+func globCovers(g, r string) bool { return glob(g, r, true) }
 
 func anyCovers(gs []string, r string) bool {
 	for _, g := range gs {

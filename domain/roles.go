@@ -286,33 +286,10 @@ func IsClusterPrivilege(p string) bool { _, ok := clusterPrivileges[p]; return o
 func IsIndexPrivilege(p string) bool   { _, ok := indexPrivileges[p]; return ok }
 
 // match reports whether name matches an Elasticsearch-style pattern with
-// '*' (any run, '/' included) and '?' (one byte) wildcards.
+// '*' (any run, '/' included) and '?' (one byte) wildcards, in time and
+// space linear in both (glob).
 func match(pattern, name string) bool {
-	if pattern == "*" || pattern == name {
-		return true
-	}
-	p, n := 0, 0
-	star, mark := -1, 0
-	for n < len(name) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == name[n]):
-			p++
-			n++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, n
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			n = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
+	return pattern == "*" || pattern == name || glob(pattern, name, false)
 }
 
 // MatchWildcard is match, exported for name filters in queries.

@@ -272,13 +272,15 @@ func (c *compiler[D]) wildcard(typ string, f Field[D], name string, arg any) (Qu
 	if err := valueWithin(name, p); err != nil {
 		return nil, err
 	}
+	// Compiled once, matched against every value in time linear in it.
 	if caseInsensitive(opts) {
-		p = strings.ToLower(p)
+		w := domain.CompileWildcard(strings.ToLower(p))
 		return func(d D) bool {
-			return f.Any(d, func(x string) bool { return domain.MatchWildcard(p, strings.ToLower(x)) })
+			return f.Any(d, func(x string) bool { return w.Match(strings.ToLower(x)) })
 		}, nil
 	}
-	return func(d D) bool { return f.Any(d, func(x string) bool { return domain.MatchWildcard(p, x) }) }, nil
+	w := domain.CompileWildcard(p)
+	return func(d D) bool { return f.Any(d, w.Match) }, nil
 }
 
 func (c *compiler[D]) rangeQuery(typ string, f Field[D], name string, arg any) (Query[D], error) {

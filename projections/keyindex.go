@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/json"
+	"fmt"
 	"sync"
 
 	"github.com/keyplane/keyplane/domain"
@@ -29,6 +30,11 @@ type KeyRecord struct {
 // walks one dense slice instead of every key of the organization, which is
 // what keeps the query API fast at 100,000 keys. Organization-level keys
 // are not indexed (the Elasticsearch surface is per project).
+//
+// A record, once in the index, never changes: an update replaces it with a
+// changed copy. So a query copies the project's record pointers under the
+// read lock (Records) and evaluates without it: a slow query never holds
+// up the folding of creates and revocations behind it.
 type KeyIndex struct {
 	mu       sync.RWMutex
 	projects map[domain.ProjectID]*projectRecords
@@ -38,7 +44,7 @@ type KeyIndex struct {
 
 type projectRecords struct {
 	Tenant  domain.TenantID      `json:"tenant"`
-	Records []KeyRecord          `json:"records"`
+	Records []*KeyRecord         `json:"records"`
 	pos     map[domain.KeyID]int // index in Records
 }
 
@@ -84,10 +90,12 @@ func (ix *KeyIndex) apply(ev domain.Event) error {
 		ix.create(ev, c)
 		return nil
 	}
-	r := ix.record(id)
-	if r == nil {
+	old := ix.record(id)
+	if old == nil {
 		return nil // an organization-level key
 	}
+	r := new(KeyRecord)
+	*r = **old
 	switch x := p.(type) {
 	case domain.KeyUpdated:
 		if x.Metadata != nil {
@@ -100,7 +108,10 @@ func (ix *KeyIndex) apply(ev domain.Event) error {
 		}
 	case domain.KeyInvalidated:
 		r.Invalidated, r.InvalidatedAt = true, ev.Time.UnixMilli()
+	default:
+		return nil
 	}
+	*old = r // replaced, not changed: queries may be reading the old one
 	return nil
 }
 
@@ -113,7 +124,7 @@ func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated) {
 		pr = &projectRecords{Tenant: ev.Tenant, pos: map[domain.KeyID]int{}}
 		ix.projects[c.Project] = pr
 	}
-	rec := KeyRecord{ID: c.KeyID, Name: c.Name, User: c.Owner.User, Realm: c.Owner.Realm, Created: ev.Time.UnixMilli(),
+	rec := &KeyRecord{ID: c.KeyID, Name: c.Name, User: c.Owner.User, Realm: c.Owner.Realm, Created: ev.Time.UnixMilli(),
 		Metadata: domain.FlattenMetadata(c.Metadata, ix.intern)}
 	if c.Expires != nil {
 		rec.Expires = c.Expires.UnixMilli()
@@ -123,7 +134,8 @@ func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated) {
 	ix.where[c.KeyID] = c.Project
 }
 
-func (ix *KeyIndex) record(id domain.KeyID) *KeyRecord {
+// record is where key id's record sits, nil for keys not indexed.
+func (ix *KeyIndex) record(id domain.KeyID) **KeyRecord {
 	pr, ok := ix.projects[ix.where[id]]
 	if !ok {
 		return nil
@@ -135,19 +147,18 @@ func (ix *KeyIndex) record(id domain.KeyID) *KeyRecord {
 	return &pr.Records[i]
 }
 
-// Scan calls fn with each key record of project pr of tenant t, oldest
-// first, under the read lock: fn must not keep the pointer, modify the
-// record or call back into the index.
-func (ix *KeyIndex) Scan(t domain.TenantID, pr domain.ProjectID, fn func(*KeyRecord)) {
+// Records appends to buf the records of project pr of tenant t, oldest
+// first: a copy of their pointers, the only work done under the lock. The
+// records never change (see KeyIndex), so the caller reads them without
+// it, for as long as it likes; it must not modify them.
+func (ix *KeyIndex) Records(t domain.TenantID, pr domain.ProjectID, buf []*KeyRecord) []*KeyRecord {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	p, ok := ix.projects[pr]
 	if !ok || p.Tenant != t {
-		return
+		return buf
 	}
-	for i := range p.Records {
-		fn(&p.Records[i])
-	}
+	return append(buf, p.Records...)
 }
 
 // Name of the index in snapshots and digests (its digest is DigestOf's:
@@ -172,6 +183,9 @@ func (ix *KeyIndex) Restore(b []byte) error {
 	for id, pr := range projects {
 		pr.pos = make(map[domain.KeyID]int, len(pr.Records))
 		for i, r := range pr.Records {
+			if r == nil {
+				return fmt.Errorf("keyindex snapshot: project %s holds a null record", id)
+			}
 			pr.pos[r.ID] = i
 			fresh.where[r.ID] = id
 			for j := range r.Metadata {

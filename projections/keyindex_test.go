@@ -3,6 +3,7 @@ package projections
 import (
 	"encoding/json"
 	"maps"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,9 @@ func keyIndexEvents(t *testing.T) []domain.Event {
 
 func scanned(ix *KeyIndex, t domain.TenantID, pr domain.ProjectID) []KeyRecord {
 	var out []KeyRecord
-	ix.Scan(t, pr, func(r *KeyRecord) { out = append(out, *r) })
+	for _, r := range ix.Records(t, pr, nil) {
+		out = append(out, *r)
+	}
 	return out
 }
 
@@ -83,5 +86,32 @@ func TestKeyIndexSnapshotRestoresTheSameState(t *testing.T) {
 	more := domain.NewEvent("e7", "org1", domain.AggKey, "k1", domain.Meta{Time: time.Now()}, domain.KeyInvalidated{})
 	if err := restored.Apply(more); err != nil || !scanned(restored, "org1", "p1")[0].Invalidated {
 		t.Fatalf("apply after restore: %v", err)
+	}
+}
+
+// Records hands out a copy of the record pointers, and a record once
+// handed out never changes: an update or a revocation replaces it. So a
+// query reads its copy without the lock while the index folds on.
+func TestKeyIndexRecordsHandedOutNeverChange(t *testing.T) {
+	ix := NewKeyIndex()
+	evs := keyIndexEvents(t)
+	for _, ev := range evs[:3] {
+		if err := ix.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := ix.Records("org1", "p1", nil)
+	k1, k3 := *before[0], *before[1]
+	for _, ev := range evs[3:] {
+		if err := ix.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reflect.DeepEqual(*before[0], k1) || !reflect.DeepEqual(*before[1], k3) || before[1].Invalidated {
+		t.Fatal("folding changed a record a query was reading")
+	}
+	after := ix.Records("org1", "p1", nil)
+	if after[0] == before[0] || after[0].Metadata[0].Value != "b" || !after[1].Invalidated {
+		t.Fatalf("the index did not fold the update and the revocation: %+v %+v", *after[0], *after[1])
 	}
 }

@@ -1,18 +1,29 @@
 package projections
 
-import "github.com/keyplane/keyplane/domain"
+import (
+	"slices"
 
-// Scan calls fn with every key of tenant t, under the read lock and without
-// copying them, so that a query can look at many keys cheaply. fn must not
-// keep the pointer, modify the key or call back into ks; it copies what it
-// needs (a key read later with Get may have changed meanwhile).
-// Quarantined keys are left out (Get).
+	"github.com/keyplane/keyplane/domain"
+)
+
+// Scan calls fn with every key of tenant t, without copying them, so that
+// a query can look at many keys cheaply. The read lock is held only to
+// copy the key pointers: a key in the list never changes (an update
+// replaces it), so fn runs without the lock. fn must not modify the key;
+// a key read later with Get may have changed meanwhile. Quarantined keys
+// are left out (Get).
 func (ks *Keys) Scan(t domain.TenantID, fn func(*domain.Key)) {
-	ks.mu.RLock()
-	defer ks.mu.RUnlock()
-	for _, k := range ks.tenant(t) {
+	for _, k := range ks.snapshotOf(t) {
 		if !ks.table.quarantine.RefusesKey(k) {
 			fn(k)
 		}
 	}
+}
+
+// snapshotOf is a copy of tenant t's key pointers, taken under the read
+// lock.
+func (ks *Keys) snapshotOf(t domain.TenantID) []*domain.Key {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	return slices.Clone(ks.tenant(t))
 }
