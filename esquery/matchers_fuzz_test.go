@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/keyplane/keyplane/domain"
 )
 
 // wildcardRegexp is a wildcard value as a regular expression over runes
@@ -44,6 +46,9 @@ func FuzzWildcardQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, value, name string, ci bool) {
 		if !utf8.ValidString(value) || !utf8.ValidString(name) {
 			return // JSON would spell them otherwise
+		}
+		if len(value) > domain.MaxQueryValueBytes {
+			return // refused before any matching (api TestCountsAndLengthsOverTheLimitsAreRefused)
 		}
 		opts := map[string]any{"value": value, "case_insensitive": ci}
 		d := &doc{name: name}
