@@ -1,20 +1,17 @@
 package api_test
 
 import (
-	"context"
 	"encoding/base64"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/keyplane/keyplane/app"
 
+	"github.com/keyplane/keyplane/internal/testapp"
 	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
-const ownerAuth = "alice:alice-password"
+const ownerAuth = testapp.Owner + ":" + testapp.Password
 
 func basic(userpass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(userpass))
@@ -31,19 +28,7 @@ func startApp(tb testing.TB) *app.App {
 // tweak, if given, adjusts the configuration.
 func startAppIn(tb testing.TB, dir string, tweak ...func(*app.Config)) *app.App {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cfg := app.Config{DataDir: dir, Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, NeverAllowed: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard}
-	for _, f := range tweak {
-		f(&cfg)
-	}
-	a, err := app.Start(ctx, cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(a.Close)
-	return a
+	return testapp.StartIn(tb, dir, tweak...)
 }
 
 // esResp is one answer of the Elasticsearch surface.

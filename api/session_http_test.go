@@ -3,11 +3,9 @@ package api_test
 // The console's session endpoints over real HTTP against a real keyplane.
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,9 +14,10 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/app"
+	"github.com/keyplane/keyplane/internal/testapp"
 )
 
-const owner, password = "alice", "alice-password"
+const owner, password = testapp.Owner, testapp.Password
 
 type clock struct {
 	mu sync.Mutex
@@ -30,15 +29,7 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 
 func start(t *testing.T, now func() time.Time) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	a, err := app.Start(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", BootstrapOwner: owner + ":" + password,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a.URL()
+	return testapp.Start(t, func(c *app.Config) { c.Now = now }).URL()
 }
 
 // call sends one request without following redirects.

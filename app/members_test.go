@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/internal/testhttp"
+	"github.com/keyplane/keyplane/internal/testwait"
 )
 
 // twoReplicas runs two keyplanes on one log: a embeds the NATS server, b
@@ -70,13 +71,7 @@ func (s consoleSession) do(t *testing.T, base, method, path string, body any) te
 // a moment later.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 10s: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, 10*time.Second, what, cond)
 }
 
 func projectID(t *testing.T, c *client, org, name string) string {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/internal/testlog"
+	"github.com/keyplane/keyplane/internal/testwait"
 	"github.com/keyplane/keyplane/projections"
 )
 
@@ -102,12 +103,8 @@ func TestAPeriodicSnapshotCoversWhatWasApplied(t *testing.T) {
 	defer a.Close()
 	history(t, a)
 	// Wait (poll) for the saver to catch up with what was applied.
-	deadline := time.Now().Add(20 * time.Second)
-	for a.snap.saved.Load() != a.Runner.Applied() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no snapshot of sequence %d, last one at %d", a.Runner.Applied(), a.snap.saved.Load())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testwait.Until(20*time.Second, func() bool { return a.snap.saved.Load() == a.Runner.Applied() }) {
+		t.Fatalf("no snapshot of sequence %d, last one at %d", a.Runner.Applied(), a.snap.saved.Load())
 	}
 	b, err := a.Log.GetSnapshot(ctx, snapshotName)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/internal/testproc"
+	"github.com/keyplane/keyplane/internal/testwait"
 )
 
 const keysPath = "/api/v1/orgs/default/api-keys"
@@ -97,16 +98,13 @@ func create(ctx context.Context, base, name string) (key, answer, error) {
 // waitStatus polls until GET path with auth (and hdr) answers status.
 func waitStatus(t testing.TB, base, path, auth string, status int, timeout time.Duration, hdr ...string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		a, err := call(context.Background(), "GET", base+path, auth, nil, hdr...)
-		if err == nil && a.status == status {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s%s did not answer %d within %v (last: %d %v %s)", base, path, status, timeout, a.status, err, a.raw)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var a answer
+	var err error
+	if !testwait.Until(timeout, func() bool {
+		a, err = call(context.Background(), "GET", base+path, auth, nil, hdr...)
+		return err == nil && a.status == status
+	}) {
+		t.Fatalf("GET %s%s did not answer %d within %v (last: %d %v %s)", base, path, status, timeout, a.status, err, a.raw)
 	}
 }
 
@@ -132,12 +130,11 @@ func checkAllOnce(t testing.TB, base, pattern string, acked map[string]key) {
 	t.Helper()
 	// A replica sees what others wrote a moment later (after a failover,
 	// seconds): wait until it shows every acknowledged key, then count.
-	deadline := time.Now().Add(30 * time.Second)
-	counts := keysNamed(t, base, pattern)
-	for missing(counts, acked) > 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
+	var counts map[string]int
+	testwait.Until(30*time.Second, func() bool {
 		counts = keysNamed(t, base, pattern)
-	}
+		return missing(counts, acked) == 0
+	})
 	for name, k := range acked {
 		if counts[name] != 1 {
 			t.Errorf("%s: acknowledged key %s exists %d times", base, name, counts[name])
@@ -176,19 +173,20 @@ func readyz(base string) (answer, error) {
 // replica's /readyz reports it.
 func streamLeader(t testing.TB, base string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		a, err := readyz(base)
-		if err == nil {
-			if s, ok := a.body["stream"].(map[string]any); ok && s["leader"] != nil && s["leader"] != "" {
-				return s["leader"].(string)
+	var a answer
+	var err error
+	var leader string
+	if !testwait.Until(30*time.Second, func() bool {
+		if a, err = readyz(base); err == nil {
+			if s, ok := a.body["stream"].(map[string]any); ok {
+				leader, _ = s["leader"].(string)
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no stream leader reported by %s: %v %s", base, err, a.raw)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return leader != ""
+	}) {
+		t.Fatalf("no stream leader reported by %s: %v %s", base, err, a.raw)
 	}
+	return leader
 }
 
 func keyName(prefix string, i int) string { return fmt.Sprintf("%s-%04d", prefix, i) }

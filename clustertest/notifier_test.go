@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/internal/testsmtp"
+	"github.com/keyplane/keyplane/internal/testwait"
 )
 
 // TestNotifierOnTwoReplicasSendsEachNoticeOnce runs the expiry notifier on
@@ -50,9 +51,8 @@ func TestNotifierOnTwoReplicasSendsEachNoticeOnce(t *testing.T) {
 // waitMetric polls a replica's /metrics until sample reaches want.
 func waitMetric(t testing.TB, base, sample string, want float64, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	var got float64
-	for {
+	if !testwait.Until(timeout, func() bool {
 		a, err := call(context.Background(), "GET", base+"/metrics", "", nil)
 		if err == nil {
 			for _, line := range strings.Split(a.raw, "\n") {
@@ -60,13 +60,9 @@ func waitMetric(t testing.TB, base, sample string, want float64, timeout time.Du
 					got, _ = strconv.ParseFloat(v, 64)
 				}
 			}
-			if got >= want {
-				return
-			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s at %s is %v after %v, want %v", sample, base, got, timeout, want)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return err == nil && got >= want
+	}) {
+		t.Fatalf("%s at %s is %v after %v, want %v", sample, base, got, timeout, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/internal/testwait"
 )
 
 func noticeEvent(id string) domain.Event {
@@ -38,13 +39,7 @@ func (c *consumed) count() int {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, 20*time.Second, what, cond)
 }
 
 func TestConsumeSharesOneDurableAcrossProcesses(t *testing.T) {

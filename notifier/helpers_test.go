@@ -14,6 +14,7 @@ import (
 	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/keyplane/keyplane/internal/testlog"
 	"github.com/keyplane/keyplane/internal/testsmtp"
+	"github.com/keyplane/keyplane/internal/testwait"
 	"github.com/keyplane/keyplane/notifier"
 )
 
@@ -174,14 +175,10 @@ func events[P domain.Payload](t *testing.T, a *app.App) []P {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool, logs ...*testlog.Buffer) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			for _, l := range logs {
-				t.Log(l.String())
-			}
-			t.Fatalf("timed out waiting for %s", what)
+	if !testwait.Until(30*time.Second, cond) {
+		for _, l := range logs {
+			t.Log(l.String())
 		}
-		time.Sleep(10 * time.Millisecond)
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }

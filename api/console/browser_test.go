@@ -9,8 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,8 +19,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
 	"github.com/keyplane/keyplane/app"
 
+	"github.com/keyplane/keyplane/internal/testapp"
 	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
@@ -56,15 +56,7 @@ func chromium(t testing.TB) string {
 // startKeyplane runs keyplane on a loopback port with its log in a temp dir.
 func startKeyplane(t testing.TB) *app.App {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	a, err := app.Start(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", BootstrapOwner: owner + ":" + password,
-		NeverAllowed: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
+	return testapp.Start(t)
 }
 
 // screenshotDir is $KEYPLANE_SCREENSHOTS, or screenshots/ at the root of

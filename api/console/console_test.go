@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/keyplane/keyplane/internal/testhttp"
+	"github.com/keyplane/keyplane/internal/testwait"
 )
 
 // TestConsole is what an organization owner does in the console, in a real
@@ -69,13 +70,9 @@ func seed(t *testing.T, api client) {
 		api.do("POST", k.path, k.body, "Authorization", auth).must(t, 201)
 	}
 	old := api.do("POST", "/api/v1/orgs/default/api-keys", map[string]any{"name": "old-cron", "expiration": "1s"}, "Authorization", auth).must(t, 201)
-	deadline := time.Now().Add(15 * time.Second)
-	for api.do("GET", "/api/v1/orgs/default/api-keys/"+old.str("id"), nil, "Authorization", auth).str("status") != "expired" {
-		if time.Now().After(deadline) {
-			t.Fatal("the one-second key never expired")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testwait.For(t, 15*time.Second, "the one-second key to expire", func() bool {
+		return api.do("GET", "/api/v1/orgs/default/api-keys/"+old.str("id"), nil, "Authorization", auth).str("status") == "expired"
+	})
 }
 
 func login(t *testing.T, b *browser) {
@@ -393,15 +390,14 @@ func download(t *testing.T, b *browser, sel, name string) string {
 		t.Fatal(err)
 	}
 	b.do("download", chromedp.Click(chromedp.CSS(sel)))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if raw, err := os.ReadFile(filepath.Join(dir, name)); err == nil && len(raw) > 0 {
-			return string(raw)
-		}
-		if time.Now().After(deadline) {
-			entries, _ := os.ReadDir(dir)
-			t.Fatalf("no %s downloaded; the folder has %v", name, entries)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var raw []byte
+	if !testwait.Until(10*time.Second, func() bool {
+		var err error
+		raw, err = os.ReadFile(filepath.Join(dir, name))
+		return err == nil && len(raw) > 0
+	}) {
+		entries, _ := os.ReadDir(dir)
+		t.Fatalf("no %s downloaded; the folder has %v", name, entries)
 	}
+	return string(raw)
 }

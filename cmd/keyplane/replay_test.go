@@ -16,23 +16,16 @@ import (
 
 	"github.com/keyplane/keyplane/app"
 	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/internal/testapp"
 	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/keyplane/keyplane/projections"
 )
 
-const rpOwner = "alice:alice-password"
+const rpOwner = testapp.Owner + ":" + testapp.Password
 
 func rpStart(t *testing.T, dir, natsListen string) *app.App {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	a, err := app.Start(ctx, app.Config{DataDir: dir, Addr: "127.0.0.1:0", NatsListen: natsListen, BootstrapOwner: rpOwner,
-		NeverAllowed: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
+	return testapp.StartIn(t, dir, func(c *app.Config) { c.NatsListen = natsListen })
 }
 
 // rpDo sends one request as the owner and decodes the JSON answer.
