@@ -30,7 +30,11 @@ type esHandler func(x *esReq) error
 func (s *Server) es(h esHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["X-Elastic-Product"] = esProduct
-		x, err := s.esAuthenticate(w, r)
+		err := filterPathWithin(r)
+		var x *esReq
+		if err == nil {
+			x, err = s.esAuthenticate(w, r)
+		}
 		if err == nil {
 			err = h(x)
 		}

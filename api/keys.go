@@ -205,6 +205,11 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p domain.Princ
 func listParams(r *http.Request) (projections.Filter, projections.Page, error) {
 	q := r.URL.Query()
 	f := projections.Filter{Name: q.Get("name"), Owner: q.Get("owner")}
+	for _, v := range []struct{ param, value string }{{"name", f.Name}, {"owner", f.Owner}} {
+		if len(v.value) > domain.MaxQueryValueBytes {
+			return f, projections.Page{}, domain.Invalid("[%s] is %d bytes, over the limit of %d", v.param, len(v.value), domain.MaxQueryValueBytes)
+		}
+	}
 	pg := projections.Page{Sort: q.Get("sort"), Size: 100}
 	for k := range q {
 		switch k {

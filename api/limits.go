@@ -1,6 +1,11 @@
 package api
 
-import "github.com/keyplane/keyplane/domain"
+import (
+	"net/http"
+	"strings"
+
+	"github.com/keyplane/keyplane/domain"
+)
 
 // within bounds a _has_privileges request before anything is evaluated:
 // each list at most domain.MaxHasPrivilegesEntries long, index and
@@ -25,6 +30,17 @@ func (req *esHasPrivilegesRequest) within() error {
 	if len(req.Application) > domain.MaxHasPrivilegesEntries {
 		return tooMany("application", len(req.Application))
 	}
+	checks := len(req.Cluster)
+	for _, ip := range req.Index {
+		checks += len(ip.Names) * len(ip.Privileges)
+	}
+	for _, ap := range req.Application {
+		checks += len(ap.Resources) * len(ap.Privileges)
+	}
+	if checks > domain.MaxHasPrivilegesChecks {
+		return domain.Invalid("the request asks %d privilege checks (cluster privileges, names times privileges, resources times privileges), over the limit of %d",
+			checks, domain.MaxHasPrivilegesChecks)
+	}
 	for _, ap := range req.Application {
 		if len(ap.Application) > domain.MaxAppNameBytes {
 			return domain.Invalid("[application.application] is %d bytes, over the limit of %d", len(ap.Application), domain.MaxAppNameBytes)
@@ -34,6 +50,28 @@ func (req *esHasPrivilegesRequest) within() error {
 		}
 		if err := listWithin("application.resources", ap.Resources, domain.MaxEntryBytes); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// filterPathWithin bounds ?filter_path before a request does any work: at
+// most domain.MaxFilterPaths paths of domain.MaxFilterPathBytes each.
+func filterPathWithin(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	fp := r.URL.Query().Get("filter_path")
+	if fp == "" {
+		return nil
+	}
+	paths := strings.Split(fp, ",")
+	if len(paths) > domain.MaxFilterPaths {
+		return domain.Invalid("[filter_path] lists %d paths, over the limit of %d", len(paths), domain.MaxFilterPaths)
+	}
+	for _, p := range paths {
+		if len(p) > domain.MaxFilterPathBytes {
+			return domain.Invalid("a path of [filter_path] is %d bytes, over the limit of %d", len(p), domain.MaxFilterPathBytes)
 		}
 	}
 	return nil

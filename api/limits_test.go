@@ -277,6 +277,9 @@ func TestCountsAndLengthsOverTheLimitsAreRefused(t *testing.T) {
 		return `{"r": {"indices": [{"names": ` + field + `, "privileges": ["read"]}]}}`
 	}
 	hasPriv := es + "/_security/user/_has_privileges"
+	clauses := func(n int) string {
+		return "[" + strings.TrimSuffix(strings.Repeat(`{"wildcard": {"name": "*a*"}},`, n), ",") + "]"
+	}
 	query := es + "/_security/_query/api_key"
 	for _, c := range []struct {
 		name, method, url, over, at, limit string
@@ -302,10 +305,36 @@ func TestCountsAndLengthsOverTheLimitsAreRefused(t *testing.T) {
 			`{"query": {"prefix": {"name": "` + x(1024) + `"}}}`, "limit of 1024"},
 		{"term query value", "POST", query, `{"query": {"term": {"metadata.a": "` + x(1025) + `"}}}`,
 			`{"query": {"term": {"metadata.a": "` + x(1024) + `"}}}`, "limit of 1024"},
+		// Each list is bounded; so is their product, which is the work.
+		{"has_privileges checks in all", "POST", hasPriv,
+			`{"application": [{"application": "a", "privileges": ` + list(65, "p") + `, "resources": ` + list(64, "r") + `}]}`,
+			`{"application": [{"application": "a", "privileges": ` + list(64, "p") + `, "resources": ` + list(64, "r") + `}]}`, "limit of 4096"},
+		{"has_privileges index checks in all", "POST", hasPriv,
+			`{"index": [{"names": ` + list(256, "n") + `, "privileges": ` + list(16, "read") + `}, {"names": ["n"], "privileges": ["read"]}]}`,
+			`{"index": [{"names": ` + list(256, "n") + `, "privileges": ` + list(16, "read") + `}]}`, "limit of 4096"},
+		{"query clauses", "POST", query, `{"query": {"bool": {"should": ` + clauses(128) + `}}}`,
+			`{"query": {"bool": {"should": ` + clauses(127) + `}}}`, "limit of 128"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			refusedFor(t, esDo(t, c.method, c.url, owner, c.over), c.limit)
 			esDo(t, c.method, c.url, owner, c.at).must(t, 200)
+		})
+	}
+}
+
+func TestFilterPathAndListFiltersOverTheLimitsAreRefused(t *testing.T) {
+	a := startApp(t)
+	owner := basic(ownerAuth)
+	paths := func(n int) string { return strings.TrimSuffix(strings.Repeat("api_keys.name,", n), ",") }
+	for _, c := range []struct{ name, over, at, limit string }{
+		{"filter_path paths", "/_security/api_key?filter_path=" + paths(65), "/_security/api_key?filter_path=" + paths(64), "limit of 64"},
+		{"filter_path path bytes", "/_security/api_key?filter_path=" + strings.Repeat("a", 257), "/_security/api_key?filter_path=" + strings.Repeat("a", 256), "limit of 256"},
+		{"console name filter", "/api/v1/orgs/default/api-keys?name=" + strings.Repeat("*", 1025), "/api/v1/orgs/default/api-keys?name=" + strings.Repeat("*", 1024), "limit of 1024"},
+		{"console owner filter", "/api/v1/orgs/default/api-keys?owner=" + strings.Repeat("a", 1025), "/api/v1/orgs/default/api-keys?owner=" + strings.Repeat("a", 1024), "limit of 1024"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			refusedFor(t, esDo(t, "GET", a.URL()+c.over, owner, nil), c.limit)
+			esDo(t, "GET", a.URL()+c.at, owner, nil).must(t, 200)
 		})
 	}
 }

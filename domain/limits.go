@@ -54,6 +54,21 @@ const (
 	// MaxHasPrivilegesEntries bounds each list of a _has_privileges
 	// request (indices, applications, privileges, resources).
 	MaxHasPrivilegesEntries = 256
+	// MaxHasPrivilegesChecks bounds what a _has_privileges request asks in
+	// all: its cluster privileges, plus index names times their
+	// privileges, plus resources times their privileges. Each list alone
+	// is bounded above, but not their product, which is the work (and
+	// the size of the answer).
+	MaxHasPrivilegesChecks = 4096
+	// MaxQueryClauses bounds the queries a _query/api_key request
+	// compiles (Elasticsearch's max_clause_count, smaller: every clause is
+	// evaluated against every key of the project).
+	MaxQueryClauses = 128
+	// MaxFilterPaths bounds the paths of a filter_path, and
+	// MaxFilterPathBytes each path: the filter's work is the answer's size
+	// times its paths.
+	MaxFilterPaths     = 64
+	MaxFilterPathBytes = 256
 )
 
 // depthLimit says which limit bounds a JSON value's nesting.

@@ -45,11 +45,17 @@ func decode(raw []byte) (any, error) {
 type compiler[D any] struct {
 	s   Schema[D]
 	now time.Time
+	// compiled counts the queries compiled: each is evaluated against
+	// every record, so their number bounds a request's work.
+	compiled int
 }
 
 func (c *compiler[D]) query(v any, depth int) (Query[D], error) {
 	if depth > maxDepth {
 		return nil, domain.Invalid("query is nested more than %d levels deep", maxDepth)
+	}
+	if c.compiled++; c.compiled > domain.MaxQueryClauses {
+		return nil, domain.Invalid("the query holds more clauses than the limit of %d", domain.MaxQueryClauses)
 	}
 	m, ok := v.(map[string]any)
 	if !ok || len(m) != 1 {
