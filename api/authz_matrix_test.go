@@ -481,3 +481,40 @@ func TestAProjectIsNoPasswordOracleForOtherLogins(t *testing.T) {
 		t.Errorf("a project user's wrong password answers %s, a member's %s", puser.Raw, member.Raw)
 	}
 }
+
+// A departing admin cannot come back through an invitation they left
+// pending: removing or demoting a member withdraws the invitations they
+// made (by password, session or key).
+func TestRemovingOrDemotingAMemberWithdrawsTheirInvitations(t *testing.T) {
+	w := buildWorld(t)
+	invite := func(by caller) string {
+		r := mustStatus(t, by.do(t, "POST", w.base+"/api/v1/orgs/default/invitations",
+			map[string]any{"email": "way-back@example.com", "role": "admin"}), 201, by.name+" invites")
+		return r.Body["token"].(string)
+	}
+	accept := func(token, name string) int {
+		return testhttp.Do(t, "POST", w.base+"/api/v1/invitations/_accept",
+			map[string]any{"token": token, "name": name, "password": name + "-password"}, "Content-Type", "application/json").Status
+	}
+	byPassword, byKey := invite(w.admin), invite(w.adminKey)
+	olgas := invite(w.owner2)
+	mustStatus(t, w.owner.do(t, "DELETE", w.base+"/api/v1/orgs/default/members/adam", nil), 200, "remove adam")
+	if s := accept(byPassword, "back-door-1"); s != 404 {
+		t.Errorf("an invitation of a removed admin was accepted: %d", s)
+	}
+	if s := accept(byKey, "back-door-2"); s != 404 {
+		t.Errorf("an invitation made by a removed admin's key was accepted: %d", s)
+	}
+	// Vera was made admin and demoted in buildWorld; promote her, let
+	// her invite, demote her again.
+	mustStatus(t, w.owner.do(t, "PUT", w.base+"/api/v1/orgs/default/members/vera", map[string]any{"role": "admin"}), 200, "promote vera")
+	veras := invite(w.viewer)
+	mustStatus(t, w.owner.do(t, "PUT", w.base+"/api/v1/orgs/default/members/vera", map[string]any{"role": "viewer"}), 200, "demote vera")
+	if s := accept(veras, "back-door-3"); s != 404 {
+		t.Errorf("an invitation of a demoted admin was accepted: %d", s)
+	}
+	// Others' invitations stand.
+	if s := accept(olgas, "olgas-invitee"); s != 200 {
+		t.Errorf("an invitation of a member still in place was refused: %d", s)
+	}
+}

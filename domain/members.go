@@ -24,6 +24,10 @@ type Invitation struct {
 	TokenHash string
 	Created   time.Time
 	Expires   time.Time
+	// By is the member who invited (for a key, its owner): removing or
+	// demoting them withdraws the invitations they left pending, so a
+	// departing admin cannot come back through one.
+	By string
 }
 
 // MemberRemoved v1: a member left the organization (removed by the actor).

@@ -50,14 +50,19 @@ func (o *Org) Apply(e Event) error {
 	case ProjectCreated:
 		o.Projects[ev.ProjectID] = &Project{ID: ev.ProjectID, Name: ev.Name, Created: e.Time}
 	case MemberAdded:
+		if cur, ok := o.Members[ev.User]; ok && cur != ev.Role {
+			o.dropInvitationsBy(ev.User)
+		}
 		o.join(ev.User, ev.Role, e.Seq)
 	case MemberRemoved:
+		o.dropInvitationsBy(ev.User)
 		delete(o.Members, ev.User)
 		delete(o.MemberEmails, ev.User)
 		delete(o.MemberSince, ev.User)
 	case InvitationCreated:
 		o.pruneInvitations(e.Time)
-		o.Invitations[ev.ID] = &Invitation{ID: ev.ID, Email: ev.Email, Role: ev.Role, TokenHash: ev.TokenHash, Created: e.Time, Expires: ev.Expires}
+		o.Invitations[ev.ID] = &Invitation{ID: ev.ID, Email: ev.Email, Role: ev.Role, TokenHash: ev.TokenHash, Created: e.Time, Expires: ev.Expires,
+			By: inviter(e.Actor)}
 	case InvitationRevoked:
 		delete(o.Invitations, ev.ID)
 	case InvitationAccepted:
@@ -71,6 +76,23 @@ func (o *Org) Apply(e Event) error {
 	}
 	o.Seq = e.Seq
 	return nil
+}
+
+// inviter is the member an invitation's actor acts for.
+func inviter(a Actor) string {
+	if a.Kind == ActorKey {
+		return a.User
+	}
+	return a.ID
+}
+
+// dropInvitationsBy withdraws the pending invitations user made.
+func (o *Org) dropInvitationsBy(user string) {
+	for id, inv := range o.Invitations {
+		if inv.By == user {
+			delete(o.Invitations, id)
+		}
+	}
 }
 
 // join gives user role; a membership that begins now starts at seq (a
