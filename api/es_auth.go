@@ -313,13 +313,11 @@ func (s *Server) ownerPermission(k *domain.Key) domain.RoleDescriptors {
 	}
 	// A member removed and invited back is a new membership: keys from
 	// before the removal stay without privileges.
-	if since, ok := s.Dir.MemberSince(k.Tenant, k.Owner.User); !ok || oldest < since {
+	role, since, ok := s.Dir.Membership(k.Tenant, k.Owner.User)
+	if !ok || oldest < since {
 		return domain.RoleDescriptors{}
 	}
-	if role, ok := s.Dir.RoleOf(k.Tenant, k.Owner.User); ok {
-		return domain.RolePermission(role)
-	}
-	return domain.RoleDescriptors{}
+	return domain.RolePermission(role)
 }
 
 // target is the request's project as an authorization target.

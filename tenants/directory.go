@@ -250,16 +250,23 @@ func (d *Directory) RoleOf(t domain.TenantID, user string) (domain.Role, bool) {
 // MemberSince is the sequence at which user's current membership of t
 // began (domain.Org.MemberSince); ok is false for a non-member.
 func (d *Directory) MemberSince(t domain.TenantID, user string) (since uint64, ok bool) {
+	_, since, ok = d.Membership(t, user)
+	return since, ok
+}
+
+// Membership is user's role in t and the sequence its membership began,
+// under one read lock (a key's authentication asks both).
+func (d *Directory) Membership(t domain.TenantID, user string) (role domain.Role, since uint64, ok bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	o, found := d.orgs[t]
 	if !found {
-		return 0, false
+		return "", 0, false
 	}
-	if _, ok = o.Members[user]; ok {
+	if role, ok = o.Members[user]; ok {
 		since = o.MemberSince[user]
 	}
-	return since, ok
+	return role, since, ok
 }
 
 // NameClaim returns the organization that claimed name.
