@@ -518,3 +518,25 @@ func TestRemovingOrDemotingAMemberWithdrawsTheirInvitations(t *testing.T) {
 		t.Errorf("an invitation of a member still in place was refused: %d", s)
 	}
 }
+
+// An access token ends with the password it was granted under, as a
+// console session does.
+func TestAPasswordChangeEndsTheAccessTokensOfTheOldPassword(t *testing.T) {
+	w := buildWorld(t)
+	token := func(name, pw string) caller {
+		r := mustStatus(t, basicCaller(name, pw).do(t, "POST", w.base+"/_security/oauth2/token",
+			map[string]any{"grant_type": "password", "username": name, "password": pw}), 200, "token of "+name)
+		return caller{name + "'s token", []string{"Authorization", "Bearer " + r.Body["access_token"].(string)}}
+	}
+	member, puser := token("adam", "adam-password"), token("pu2", "pu2-password")
+	mustStatus(t, member.do(t, "GET", w.base+"/_security/_authenticate", nil), 200, "member's token before")
+	mustStatus(t, puser.do(t, "GET", w.base+"/_security/_authenticate", nil), 200, "project user's token before")
+
+	mustStatus(t, w.admin.do(t, "PUT", w.base+"/api/v1/users/_password",
+		map[string]any{"current_password": "adam-password", "password": "adam-new-password"}), 200, "adam changes his password")
+	mustStatus(t, w.owner.do(t, "PUT", w.base+"/_security/user/pu2", map[string]any{"password": "pu2-new-password", "roles": []string{"superuser"}}), 200, "pu2's password changed")
+
+	mustStatus(t, member.do(t, "GET", w.base+"/_security/_authenticate", nil), 401, "member's token after the change")
+	mustStatus(t, puser.do(t, "GET", w.base+"/_security/_authenticate", nil), 401, "project user's token after the change")
+	mustStatus(t, token("adam", "adam-new-password").do(t, "GET", w.base+"/_security/_authenticate", nil), 200, "a token of the new password")
+}

@@ -472,7 +472,7 @@ func (s *Server) esGetToken(x *esReq) error {
 	}
 	exp := s.now().Add(esTokenLifetime)
 	t := esToken{ID: uuid.NewString(), Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: realmOf(p), Expires: exp.Unix()}
-	t.Since, _ = s.tokenSince(x.org, x.pr, p.User, t.Realm)
+	s.tokenClaims(&t, x.org, x.pr)
 	tok := s.signToken(t)
 	who := *x
 	who.p = p

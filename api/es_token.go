@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/hmac"
 	"net/http"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ type esToken struct {
 	// made: a token of a deleted user never acts for a new user of the
 	// same name.
 	Since uint64 `json:"s,omitempty"`
+	// Pass fingerprints the user's password hash when the token was made
+	// (as a console session's does): a password change or a forced reset
+	// ends the tokens of the old password.
+	Pass string `json:"f,omitempty"`
 }
 
 // tokenSince is when the account a token names began: a project user's
@@ -39,6 +44,26 @@ func (s *Server) tokenSince(o *domain.Org, pr *domain.Project, user, realm strin
 	return s.Dir.MemberSince(o.ID, user)
 }
 
+// tokenPass is the fingerprint of the password hash a token's user has
+// now (Pass).
+func (s *Server) tokenPass(o *domain.Org, pr *domain.Project, user, realm string) string {
+	if realm == domain.RealmProject {
+		u, _ := s.Realm.Realms.User(o.ID, pr.ID, user)
+		return passFingerprint(u.PasswordHash)
+	}
+	u, _ := s.Dir.User(user)
+	if u == nil {
+		return passFingerprint("")
+	}
+	return passFingerprint(u.PasswordHash)
+}
+
+// tokenClaims are what ties a token to its user's account and password.
+func (s *Server) tokenClaims(t *esToken, o *domain.Org, pr *domain.Project) {
+	t.Since, _ = s.tokenSince(o, pr, t.User, t.Realm)
+	t.Pass = s.tokenPass(o, pr, t.User, t.Realm)
+}
+
 // tokenUser is the principal a live token acts for, if its user is still
 // the one it was issued to.
 func (s *Server) tokenUser(o *domain.Org, pr *domain.Project, t esToken) (domain.Principal, bool) {
@@ -46,6 +71,9 @@ func (s *Server) tokenUser(o *domain.Org, pr *domain.Project, t esToken) (domain
 		return domain.Principal{}, false
 	}
 	if since, ok := s.tokenSince(o, pr, t.User, t.Realm); !ok || since != t.Since {
+		return domain.Principal{}, false
+	}
+	if !hmac.Equal([]byte(s.tokenPass(o, pr, t.User, t.Realm)), []byte(t.Pass)) {
 		return domain.Principal{}, false
 	}
 	return s.esUser(o, pr, t.User, t.Realm)
