@@ -280,8 +280,6 @@ func (s *Server) esRoleNames(o *domain.Org, pr *domain.Project, p domain.Princip
 	return nil, nil
 }
 
-// realmOf is the realm name of the principal's user.
-func realmOf(p domain.Principal) string { return p.RealmName() }
 
 // ownerPermission is the live permission of a key's owner, the last set of
 // the key's effective permission: a member's organization role, or a

@@ -24,7 +24,7 @@ func (x *esReq) ownsRequest(ids []string, username, realm string, owner bool) bo
 		}
 		return true
 	}
-	return owner || username != "" && realm != "" && username == x.p.User && realm == realmOf(x.p)
+	return owner || username != "" && realm != "" && username == x.p.User && realm == x.p.RealmName()
 }
 
 // keyFilter selects keys as get and invalidate do.

@@ -50,7 +50,7 @@ var (
 
 func (s *Server) esWhoAmI(x *esReq) esAuthView {
 	v := esAuthView{Username: x.p.User, Roles: noRoles, Metadata: noMetadata, Enabled: true, AuthenticationType: "realm"}
-	realm := esRealmRef{Name: realmOf(x.p), Type: domain.RealmType(realmOf(x.p))}
+	realm := esRealmRef{Name: x.p.RealmName(), Type: domain.RealmType(x.p.RealmName())}
 	switch {
 	case x.p.Kind == domain.ActorKey:
 		realm = esRealmRef{Name: domain.RealmAPIKey, Type: domain.RealmAPIKey}
@@ -471,7 +471,7 @@ func (s *Server) esGetToken(x *esReq) error {
 		return err
 	}
 	exp := s.now().Add(esTokenLifetime)
-	t := esToken{ID: uuid.NewString(), Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: realmOf(p), Expires: exp.Unix()}
+	t := esToken{ID: uuid.NewString(), Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: p.RealmName(), Expires: exp.Unix()}
 	s.tokenClaims(&t, x.org, x.pr)
 	tok := s.signToken(t)
 	who := *x

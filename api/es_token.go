@@ -156,7 +156,7 @@ func (s *Server) esInvalidateToken(x *esReq) error {
 		// Expired or invalidated already: nothing left to end.
 		return x.write(http.StatusOK, tokenInvalidation(0, 1))
 	}
-	if t.User != x.p.User || t.Realm != realmOf(x.p) {
+	if t.User != x.p.User || t.Realm != x.p.RealmName() {
 		if err := x.authorize(domain.ActionInvalidateToken, false); err != nil {
 			return err
 		}

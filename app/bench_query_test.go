@@ -63,8 +63,6 @@ func BenchmarkCreateUnderHeavyQuery(b *testing.B) {
 		if withQuery {
 			wg.Add(1)
 			go func() { defer wg.Done(); heavy(ctx, &queries) }()
-			// Let the first query get under way before the creates start.
-			time.Sleep(50 * time.Millisecond)
 		}
 		var lat latencies
 		runClients(b, 50, 2000, func(i int) error {
