@@ -280,7 +280,6 @@ func (s *Server) esRoleNames(o *domain.Org, pr *domain.Project, p domain.Princip
 	return nil, nil
 }
 
-
 // ownerPermission is the live permission of a key's owner, the last set of
 // the key's effective permission: a member's organization role, or a
 // project-local user's current roles. A derived key's owner is found
