@@ -378,6 +378,11 @@ func (s *Server) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain
 	if err != nil {
 		return err
 	}
+	// A caller who may revoke no key here, not even its own, is refused
+	// as a whole, as a single revoke would be.
+	if err := p.Authorize(domain.ActionInvalidateKey, domain.Target{Tenant: ks.org.ID, Project: ks.project, Own: true}); err != nil {
+		return err
+	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
 	fresh, prev := []domain.KeyID{}, []domain.KeyID{}
