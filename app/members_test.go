@@ -324,3 +324,32 @@ func TestAForcedResetAllowsOnlyThePasswordChange(t *testing.T) {
 	a.as(t, basic("bob:bob-chosen-pw")).do("GET", "/api/v1/orgs/default", nil).must(t, 200)
 	bob.do("GET", "/api/v1/orgs/default", nil).must(t, 401)
 }
+
+// A demotion and a forced reset end the member's console sessions on
+// every replica, not only the one that took the command.
+func TestDemotionAndForcedResetEndSessionsOnEveryReplica(t *testing.T) {
+	a, b := twoReplicas(t, nil)
+	alice := a.as(t, basic(ownerAuth))
+	a.addMember(t, ownerAuth, "default", "ada", "admin")
+	a.addMember(t, ownerAuth, "default", "bob", "admin")
+	for _, name := range []string{"ada", "bob"} {
+		eventually(t, name+" on replica b", func() bool {
+			return b.as(t, basic(name+":"+name+"-password")).do("GET", "/api/v1/orgs/default", nil).status == 200
+		})
+	}
+	ada := consoleLogin(t, b.URL(), "ada", "ada-password")
+	bob := consoleLogin(t, b.URL(), "bob", "bob-password")
+	for _, s := range []consoleSession{ada, bob} {
+		if r := s.do(t, b.URL(), "GET", "/api/v1/orgs/default/members", nil); r.Status != 200 {
+			t.Fatalf("a session on replica b before: %d %s", r.Status, r.Raw)
+		}
+	}
+	alice.do("PUT", "/api/v1/orgs/default/members/ada", map[string]any{"role": "viewer"}).must(t, 200)
+	alice.do("POST", "/api/v1/orgs/default/members/bob/_force_password_reset", nil).must(t, 200)
+	eventually(t, "the demoted member's session refused on replica b", func() bool {
+		return ada.do(t, b.URL(), "GET", "/api/v1/orgs/default/members", nil).Status == 401
+	})
+	eventually(t, "the session of a member under a forced reset refused on replica b", func() bool {
+		return bob.do(t, b.URL(), "GET", "/api/v1/orgs/default/members", nil).Status == 401
+	})
+}
