@@ -6,16 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/internal/testproc"
 	"github.com/keyplane/keyplane/projections"
 )
 
@@ -84,38 +81,6 @@ func startAppWithNATS(t *testing.T) (*App, string) {
 	return a, "nats://" + addr
 }
 
-// appendUndecodable appends to subject, past keyplane and with the headers
-// it writes, an event no decoder reads; it returns its sequence.
-func appendUndecodable(t *testing.T, url, subject string) uint64 {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	stream, err := js.Stream(ctx, eventlog.DefaultStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := nats.NewMsg(subject)
-	m.Header.Set(jetstream.MsgIDHeader, "poison-"+subject)
-	if last, err := stream.GetLastMsgForSubject(ctx, subject); err == nil {
-		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(last.Sequence, 10))
-	}
-	m.Data = []byte(`{"id":"x","type":"MemberAdded","v":1,"data":` + strings.Repeat("[", 10_001) + strings.Repeat("]", 10_001) + `}`)
-	ack, err := js.PublishMsg(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ack.Sequence
-}
-
 // An organization's event that cannot be folded (its member list may lack a
 // removal) refuses every key of that organization and every member's role
 // in it, on the ES surface's project users too; other organizations work on.
@@ -130,7 +95,7 @@ func TestAnOrganizationEventThatCannotBeFoldedRefusesTheOrganization(t *testing.
 	dave := a.as(t, basic("dave:dave-password"))
 	dave.do("GET", "/_security/_authenticate", nil).must(t, 200)
 	org := alice.do("GET", "/api/v1/orgs/default", nil).must(t, 200).str("id")
-	seq := appendUndecodable(t, url, "kp."+org+".org."+org)
+	seq := testproc.PublishUndecodable(t, url, "kp."+org+".org."+org, "MemberAdded", 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := a.Runner.WaitFor(ctx, seq); err != nil {

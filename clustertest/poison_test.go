@@ -1,8 +1,6 @@
 package clustertest
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,11 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/internal/testproc"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // TestAReplicaFailsClosedOnAnEventItCannotFold writes, past keyplane, an
@@ -47,7 +41,7 @@ func TestAReplicaFailsClosedOnAnEventItCannotFold(t *testing.T) {
 	}
 	org := must(t, "GET", a.URL()+"/api/v1/orgs/default", ownerAuth, nil, http.StatusOK).str("id")
 	subject := "kp." + org + ".key." + keys["poisoned"].id
-	seq := publishUndecodable(t, ns.ClientURLs(), org, subject)
+	seq := testproc.PublishUndecodable(t, ns.ClientURLs(), subject, "KeyUpdated", 2)
 
 	// After it: a revocation and a new key, made on A.
 	must(t, "DELETE", a.URL()+keysPath+"/"+keys["revoked-after"].id, ownerAuth, nil, http.StatusOK)
@@ -113,48 +107,6 @@ func TestAReplicaFailsClosedOnAnEventItCannotFold(t *testing.T) {
 	t.Run("restarted from a snapshot", func(t *testing.T) { check(t, b.URL()) })
 	c := replica("keyplane-c", "--snapshot-interval=-1s")
 	t.Run("started on the whole log", func(t *testing.T) { check(t, c.URL()) })
-}
-
-// publishUndecodable appends to subject, as keyplane would (the event id as
-// Nats-Msg-Id, the subject's last sequence expected), an event no decoder
-// reads, and returns its sequence.
-func publishUndecodable(t *testing.T, url, org, subject string) uint64 {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	stream, err := js.Stream(ctx, eventlog.DefaultStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last, err := stream.GetLastMsgForSubject(ctx, subject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts := strings.Split(subject, ".")
-	id := uuid.NewString()
-	const depth = 10_001 // one past encoding/json's limit
-	envelope, _ := json.Marshal(map[string]any{"id": id, "type": "KeyUpdated", "v": 2, "tenant": org, "agg_type": "key",
-		"agg_id": parts[3], "actor": map[string]any{"kind": "user", "id": "alice"}, "time": time.Now().UTC()})
-	deep := strings.Repeat(`{"deep":`, depth) + `"secret"` + strings.Repeat("}", depth)
-	data := append(envelope[:len(envelope)-1], `,"data":{"metadata":`+deep+`}}`...)
-	m := nats.NewMsg(subject)
-	m.Header.Set(jetstream.MsgIDHeader, id)
-	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(last.Sequence, 10))
-	m.Data = data
-	ack, err := js.PublishMsg(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ack.Sequence
 }
 
 // grepLines are the lines of s that hold sub.

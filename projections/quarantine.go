@@ -184,40 +184,31 @@ func (q *Quarantine) RefusesKey(k *domain.Key) bool {
 // event of one of its aggregates other than a key could not be folded (a
 // member's removal, say), or the replica cannot tell what one concerned.
 func (q *Quarantine) RefusesOrg(t domain.TenantID) bool {
-	if !q.some.Load() {
-		return false
-	}
-	q.mu.RLock()
-	_, ok := q.orgs[t]
-	ok = ok || q.all
-	q.mu.RUnlock()
-	return ok
+	return q.refuses(func() bool { _, ok := q.orgs[t]; return ok })
 }
 
 // RefusesMember says whether the member (console user) name acts in no
 // organization any more: an event of their login could not be folded.
 func (q *Quarantine) RefusesMember(name string) bool {
-	if !q.some.Load() {
-		return false
-	}
-	q.mu.RLock()
-	_, ok := q.owners[name]
-	ok = ok || q.all
-	q.mu.RUnlock()
-	return ok
+	return q.refuses(func() bool { _, ok := q.owners[name]; return ok })
 }
 
 // RefusesSession says whether the console session whose id hashes to hash
 // is refused.
 func (q *Quarantine) RefusesSession(hash string) bool {
+	return q.refuses(func() bool { _, ok := q.sessions[hash]; return ok })
+}
+
+// refuses says whether in (a lookup made under the read lock) holds, or
+// the replica refuses everything; with nothing quarantined it is one
+// atomic load.
+func (q *Quarantine) refuses(in func() bool) bool {
 	if !q.some.Load() {
 		return false
 	}
 	q.mu.RLock()
-	_, ok := q.sessions[hash]
-	ok = ok || q.all
-	q.mu.RUnlock()
-	return ok
+	defer q.mu.RUnlock()
+	return q.all || in()
 }
 
 // Events are the quarantined events, by sequence.

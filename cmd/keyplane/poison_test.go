@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/keyplane/keyplane/eventlog"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/keyplane/keyplane/internal/testproc"
 )
 
 // TestReplayAndAuditExportCarryOnPastAnEventTheyCannotRead: an event on a
@@ -30,7 +26,7 @@ func TestReplayAndAuditExportCarryOnPastAnEventTheyCannotRead(t *testing.T) {
 	k := rpDo(t, a, "POST", base, map[string]any{"name": "poisoned"}, 201)
 	org := rpDo(t, a, "GET", "/api/v1/orgs/default", nil, 200)["id"].(string)
 	subject := "kp." + org + ".key." + k["id"].(string)
-	seq := rpPublishUndecodable(t, "nats://"+natsAddr, subject)
+	seq := testproc.PublishUndecodable(t, "nats://"+natsAddr, subject, "KeyUpdated", 2)
 	later := rpDo(t, a, "POST", base, map[string]any{"name": "later"}, 201)
 	rpDo(t, a, "DELETE", base+"/"+later["id"].(string), nil, 200)
 	a.Close()
@@ -54,29 +50,4 @@ func TestReplayAndAuditExportCarryOnPastAnEventTheyCannotRead(t *testing.T) {
 			t.Fatalf("the event's content is repeated: %s", s)
 		}
 	}
-}
-
-// rpPublishUndecodable appends to subject, past keyplane, an event nested
-// deeper than any decoder reads, and returns its sequence.
-func rpPublishUndecodable(t *testing.T, url, subject string) uint64 {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	m := nats.NewMsg(subject)
-	m.Header.Set(jetstream.MsgIDHeader, "poison-"+strconv.FormatInt(time.Now().UnixNano(), 10))
-	m.Data = []byte(`{"id":"x","type":"KeyUpdated","v":2,"data":{"metadata":` + strings.Repeat(`{"nested":`, 10_001) + `1` + strings.Repeat("}", 10_001) + `}}`)
-	ack, err := js.PublishMsg(ctx, m, jetstream.WithExpectStream(eventlog.DefaultStream))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ack.Sequence
 }
