@@ -276,7 +276,7 @@ func (s *Server) esBulkGrantKeys(x *esReq) error {
 	now := s.now()
 	for _, k := range req.APIKeys {
 		c := k.command(x, &x.p)
-		c.NeverAllowed = s.Commands.NeverAllowed
+		c.NeverAllowed = s.Commands.NeverAllowed()
 		if _, err := domain.DecideCreateKey(owner, c, domain.NewKeyID(), domain.SecretHash{}, now); err != nil {
 			return err
 		}

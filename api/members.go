@@ -259,7 +259,7 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 		return domain.Invalid("fields [current_password] and [password] are required")
 	}
 	if _, err := s.checkPassword(r, memberSubject(user), func() (domain.Principal, error) {
-		return s.Tenants.AuthenticateForPasswordChange(user, req.Current)
+		return s.Logins.AuthenticateForPasswordChange(user, req.Current)
 	}); err != nil {
 		if domain.KindOf(err) == domain.KindUnauthenticated {
 			return domain.Forbidden("field [current_password] is not the current password")
@@ -304,6 +304,6 @@ func (s *Server) passwordChanger(r *http.Request) (user string, session bool, er
 	if !ok {
 		return "", false, domain.Unauthenticated("invalid basic authentication header")
 	}
-	p, err := s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Tenants.AuthenticateForPasswordChange(name, pw) })
+	p, err := s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Logins.AuthenticateForPasswordChange(name, pw) })
 	return p.User, false, err
 }

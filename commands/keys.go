@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/keyplane/keyplane/domain"
-	"github.com/keyplane/keyplane/eventlog"
 )
 
 // KeyReader is the command side's view of key aggregates.
@@ -22,10 +20,8 @@ type ClaimReader interface {
 	Get(t domain.TenantID, id string) (domain.IdempotencyKeyClaimed, bool)
 }
 
-// Service runs key commands.
-type Service struct {
-	Log    *eventlog.Log
-	Wait   eventlog.Waiter
+// KeysConfig is what key commands read besides the log.
+type KeysConfig struct {
 	Keys   KeyReader
 	Claims ClaimReader
 	// SecretKey derives the secrets of idempotent creates (see
@@ -33,15 +29,24 @@ type Service struct {
 	SecretKey []byte
 	// NeverAllowed lets keys be created with expiration "never".
 	NeverAllowed bool
-	Now          func() time.Time
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+// Keys runs key commands.
+type Keys struct {
+	core
+	keys         KeyReader
+	claims       ClaimReader
+	secretKey    []byte
+	neverAllowed bool
 }
+
+// NewKeys returns the key commands.
+func NewKeys(d Deps, c KeysConfig) *Keys {
+	return &Keys{core: newCore(d), keys: c.Keys, claims: c.Claims, secretKey: c.SecretKey, neverAllowed: c.NeverAllowed}
+}
+
+// NeverAllowed reports whether keys may be created with expiration "never".
+func (s *Keys) NeverAllowed() bool { return s.neverAllowed }
 
 // Created is the answer to a create: the only place the secret appears.
 type Created struct {
@@ -56,12 +61,12 @@ type Created struct {
 
 // CreateKey creates a key. With an Idempotency-Key, a retry of the same
 // request answers the same key (same id and secret) instead of a second one.
-func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta, c domain.CreateKey, idemKey string) (Created, error) {
-	c.NeverAllowed = c.NeverAllowed || s.NeverAllowed
+func (s *Keys) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta, c domain.CreateKey, idemKey string) (Created, error) {
+	c.NeverAllowed = c.NeverAllowed || s.neverAllowed
 	now := s.now()
 	m.Time = now
-	id := domain.NewKeyID()
-	secret := domain.NewSecret()
+	id := s.ids.KeyID()
+	secret := s.ids.Secret()
 	var claimID, reqHash string
 	if idemKey != "" {
 		if len(idemKey) > 256 {
@@ -79,9 +84,9 @@ func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Me
 			return Created{}, err
 		}
 		id = claimed
-		secret = domain.DeriveSecret(s.SecretKey, c.Tenant, idemKey, id)
+		secret = domain.DeriveSecret(s.secretKey, c.Tenant, idemKey, id)
 		if replay {
-			if k, ok := s.Keys.Get(c.Tenant, id); ok {
+			if k, ok := s.keys.Get(c.Tenant, id); ok {
 				return Created{ID: id, Name: k.Name, Expires: k.Expires, Secret: secret, Encoded: domain.Encode(id, secret), Replayed: true}, nil
 			}
 			// Claimed but the key was never written (a crash in between):
@@ -92,14 +97,13 @@ func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Me
 	if err != nil {
 		return Created{}, err
 	}
-	e := domain.NewEvent(uuid.NewString(), c.Tenant, domain.AggKey, string(id), m, ev)
-	_, err = s.Log.Commit(ctx, s.Wait, eventlog.Append{Event: e, Expect: 0})
+	a, _, err := s.create(ctx, where{tenant: c.Tenant, typ: domain.AggKey, id: string(id)}, m, ev)
 	if domain.IsKind(err, domain.KindConflict) && idemKey != "" {
 		// A concurrent retry of the same request wrote it first.
-		if err := s.Log.AwaitLast(ctx, s.Wait, e.Subject()); err != nil {
+		if err := s.store.AwaitLast(ctx, s.wait, a.Event.Subject()); err != nil {
 			return Created{}, err
 		}
-		k, _ := s.Keys.Get(c.Tenant, id)
+		k, _ := s.keys.Get(c.Tenant, id)
 		return Created{ID: id, Name: k.Name, Expires: k.Expires, Secret: secret, Encoded: domain.Encode(id, secret), Replayed: true}, nil
 	}
 	if err != nil {
@@ -113,19 +117,18 @@ func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Me
 }
 
 // claim takes the Idempotency-Key for key id, or finds who has it.
-func (s *Service) claim(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, claimID, reqHash string, id domain.KeyID) (domain.KeyID, bool, error) {
-	if prev, ok := s.Claims.Get(t, claimID); ok {
+func (s *Keys) claim(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, claimID, reqHash string, id domain.KeyID) (domain.KeyID, bool, error) {
+	if prev, ok := s.claims.Get(t, claimID); ok {
 		return s.matchClaim(prev, reqHash)
 	}
-	ev := domain.NewEvent(uuid.NewString(), t, domain.AggIdem, claimID, m, domain.IdempotencyKeyClaimed{KeyID: id, Request: reqHash})
-	_, err := s.Log.Commit(ctx, s.Wait, eventlog.Append{Event: ev, Expect: 0})
+	a, _, err := s.create(ctx, where{tenant: t, typ: domain.AggIdem, id: claimID}, m, domain.IdempotencyKeyClaimed{KeyID: id, Request: reqHash})
 	if domain.IsKind(err, domain.KindConflict) {
 		// Someone claimed it first; unavailable if that cannot be read (the
 		// Idempotency-Key makes a retry safe).
-		if err := s.Log.AwaitLast(ctx, s.Wait, ev.Subject()); err != nil {
+		if err := s.store.AwaitLast(ctx, s.wait, a.Event.Subject()); err != nil {
 			return "", false, err
 		}
-		prev, _ := s.Claims.Get(t, claimID)
+		prev, _ := s.claims.Get(t, claimID)
 		return s.matchClaim(prev, reqHash)
 	}
 	if err != nil {
@@ -134,7 +137,7 @@ func (s *Service) claim(ctx context.Context, p domain.Principal, m domain.Meta, 
 	return id, false, nil
 }
 
-func (s *Service) matchClaim(prev domain.IdempotencyKeyClaimed, reqHash string) (domain.KeyID, bool, error) {
+func (s *Keys) matchClaim(prev domain.IdempotencyKeyClaimed, reqHash string) (domain.KeyID, bool, error) {
 	if prev.Request != reqHash {
 		return "", false, domain.Conflict("Idempotency-Key was already used for a different request")
 	}
@@ -170,56 +173,52 @@ func orNull(b json.RawMessage) json.RawMessage {
 
 // UpdateKey changes a key's privileges and metadata (and expiration where
 // asked). It reports false when the update changed nothing.
-func (s *Service) UpdateKey(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, id domain.KeyID, u domain.UpdateKey) (bool, error) {
-	u.NeverAllowed = u.NeverAllowed || s.NeverAllowed
+func (s *Keys) UpdateKey(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, id domain.KeyID, u domain.UpdateKey) (bool, error) {
+	u.NeverAllowed = u.NeverAllowed || s.neverAllowed
 	changed := false
-	_, err := s.Log.Execute(ctx, s.Wait, func() ([]eventlog.Append, error) {
-		k, ok := s.visibleKey(p, t, id)
-		if !ok {
-			return nil, domain.NotFound("api key [%s] not found", id)
+	err := change(ctx, &s.core, m, s.loadKey(p, t, id), func(k domain.Key, m domain.Meta) (decision, error) {
+		ev, err := domain.DecideUpdateKey(p, &k, u, m.Time)
+		changed = err == nil && !ev.Noop(&k)
+		if !changed {
+			return decision{}, err
 		}
-		now := s.now()
-		ev, err := domain.DecideUpdateKey(p, &k, u, now)
-		if err != nil {
-			return nil, err
-		}
-		if ev.Noop(&k) {
-			changed = false
-			return nil, nil
-		}
-		changed = true
-		m.Time = now
-		return []eventlog.Append{{Event: domain.NewEvent(uuid.NewString(), t, domain.AggKey, string(id), m, ev), Expect: k.Seq}}, nil
+		return decision{event: ev}, nil
 	})
 	return changed, err
 }
 
 // InvalidateKey revokes a key. It reports false when the key was already
 // invalidated.
-func (s *Service) InvalidateKey(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, id domain.KeyID, reason string) (bool, error) {
+func (s *Keys) InvalidateKey(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, id domain.KeyID, reason string) (bool, error) {
 	did := false
-	_, err := s.Log.Execute(ctx, s.Wait, func() ([]eventlog.Append, error) {
-		k, ok := s.visibleKey(p, t, id)
-		if !ok {
-			return nil, domain.NotFound("api key [%s] not found", id)
-		}
+	err := change(ctx, &s.core, m, s.loadKey(p, t, id), func(k domain.Key, m domain.Meta) (decision, error) {
 		ev, fresh, err := domain.DecideInvalidateKey(p, &k)
-		if err != nil || !fresh {
-			did = false
-			return nil, err
+		did = err == nil && fresh
+		if !did {
+			return decision{}, err
 		}
-		did = true
 		ev.Reason = reason
-		m.Time = s.now()
-		return []eventlog.Append{{Event: domain.NewEvent(uuid.NewString(), t, domain.AggKey, string(id), m, ev), Expect: k.Seq}}, nil
+		return decision{event: ev}, nil
 	})
 	return did, err
 }
 
+// loadKey loads key id as p may see it.
+func (s *Keys) loadKey(p domain.Principal, t domain.TenantID, id domain.KeyID) func(func(domain.Key, where)) error {
+	return func(use func(domain.Key, where)) error {
+		k, ok := s.visibleKey(p, t, id)
+		if !ok {
+			return domain.NotFound("api key [%s] not found", id)
+		}
+		use(k, where{tenant: t, typ: domain.AggKey, id: string(id), seq: k.Seq})
+		return nil
+	}
+}
+
 // visibleKey finds a key the principal can see at all; anything else is
 // not found, whoever owns it.
-func (s *Service) visibleKey(p domain.Principal, t domain.TenantID, id domain.KeyID) (domain.Key, bool) {
-	k, ok := s.Keys.Get(t, id)
+func (s *Keys) visibleKey(p domain.Principal, t domain.TenantID, id domain.KeyID) (domain.Key, bool) {
+	k, ok := s.keys.Get(t, id)
 	if !ok || !p.InTenant(t) {
 		return domain.Key{}, false
 	}

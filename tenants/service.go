@@ -15,7 +15,6 @@ type Service struct {
 	Dir  *Directory
 	Wait eventlog.Waiter
 	Now  func() time.Time
-	pwOK passwordCache
 }
 
 func (s *Service) now() time.Time {
@@ -28,43 +27,6 @@ func (s *Service) now() time.Time {
 func event(t domain.TenantID, aggType, aggID string, m domain.Meta, p domain.Payload) domain.Event {
 	return domain.NewEvent(uuid.NewString(), t, aggType, aggID, m, p)
 }
-
-// Authenticate checks a member's name and password. A login an owner forced
-// to reset its password is refused (403) until it changes it.
-func (s *Service) Authenticate(name, password string) (domain.Principal, error) {
-	p, err := s.AuthenticateForPasswordChange(name, password)
-	if err == nil {
-		if u, ok := s.Dir.User(name); ok && u.MustChangePassword {
-			return domain.Principal{}, ErrMustChangePassword(name)
-		}
-	}
-	return p, err
-}
-
-// ErrMustChangePassword is the answer to a login under a forced reset.
-func ErrMustChangePassword(name string) error {
-	return domain.Forbidden("user [%s] must change its password first: PUT /api/v1/users/_password {\"current_password\",\"password\"}", name)
-}
-
-// AuthenticateForPasswordChange checks a name and password, also for a
-// login under a forced reset: the password change is what it may do.
-func (s *Service) AuthenticateForPasswordChange(name, password string) (domain.Principal, error) {
-	u, ok := s.Dir.User(name)
-	if !ok || !s.pwOK.check(u.PasswordHash, password) {
-		if !ok {
-			// Spend the same time as a real check so that names cannot be probed.
-			s.pwOK.check(dummyHash, password)
-		}
-		return domain.Principal{}, domain.Unauthenticated("unable to authenticate user [%s]", name)
-	}
-	return domain.Principal{Kind: domain.ActorUser, User: name, Memberships: s.Dir.Memberships(name)}, nil
-}
-
-var dummyHash = HashPassword("keyplane-dummy-password")
-
-// SpendCheck costs what a password check costs and checks nothing: a name
-// that cannot be here is answered as slowly as one that can.
-func (s *Service) SpendCheck(password string) { CheckPassword(dummyHash, password) }
 
 // NewUser describes a login to create.
 type NewUser struct {
