@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
-	"github.com/keyplane/keyplane/tenants"
 )
 
 type invitationView struct {
@@ -173,7 +173,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) error {
 		}
 		user = req.Name
 		p := domain.Principal{Kind: domain.ActorUser, User: user}
-		u := tenants.NewUser{Name: req.Name, Email: req.Email, FullName: req.FullName, Password: req.Password}
+		u := commands.NewUser{Name: req.Name, Email: req.Email, FullName: req.FullName, Password: req.Password}
 		var err error
 		if o, err = s.Tenants.AcceptAsNewUser(ctx, s.meta(w, r, p), req.Token, u); err != nil {
 			return err

@@ -17,7 +17,7 @@ import (
 // Server serves the HTTP API.
 type Server struct {
 	Commands *commands.Keys
-	Tenants  *tenants.Service
+	Tenants  *commands.Tenants
 	Dir      *tenants.Directory
 	Keys     *projections.Keys
 	Auth     *projections.AuthIndex

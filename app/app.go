@@ -72,7 +72,7 @@ type App struct {
 	// Realms are the projects' Elasticsearch users, roles and privileges.
 	Realms   *tenants.Realms
 	KeyIndex *projections.KeyIndex
-	Tenants  *tenants.Service
+	Tenants  *commands.Tenants
 	Logins   *tenants.Logins
 	Commands *commands.Keys
 	API      *api.Server
@@ -168,7 +168,7 @@ func (a *App) build() {
 	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Expiry, a.Notices, a.Realms, a.KeyIndex, ended, q)
 	deps := commands.Deps{Store: a.Log, Wait: a.Runner, Now: a.Config.Now}
 	a.Logins = tenants.NewLogins(a.Dir, a.Realms)
-	a.Tenants = &tenants.Service{Log: a.Log, Dir: a.Dir, Wait: a.Runner, Now: a.Config.Now}
+	a.Tenants = commands.NewTenants(deps, a.Dir, tenants.HashPassword)
 	a.Commands = commands.NewKeys(deps, commands.KeysConfig{Keys: a.Keys, Claims: a.Claims,
 		SecretKey: a.secretKey, NeverAllowed: a.Config.NeverAllowed})
 	a.API = &api.Server{Commands: a.Commands, Tenants: a.Tenants, Dir: a.Dir, Keys: a.Keys, Auth: a.Auth, SecretKey: a.secretKey,
