@@ -60,7 +60,10 @@ type where struct {
 // atomically.
 type decision struct {
 	event domain.Payload
-	more  []eventlog.Append
+	// id is the event's id when it is derived from what it records (a
+	// retry then finds it stored); empty draws a fresh one.
+	id   string
+	more []eventlog.Append
 }
 
 // change is the one command path: load the aggregate's state from the
@@ -81,7 +84,11 @@ func change[S any](ctx context.Context, c *core, m domain.Meta,
 			if d, derr = decide(s, m); derr != nil || d.event == nil {
 				return
 			}
-			apps = append([]eventlog.Append{c.event(at, m, d.event)}, d.more...)
+			a := c.event(at, m, d.event)
+			if d.id != "" {
+				a.Event.ID = d.id
+			}
+			apps = append([]eventlog.Append{a}, d.more...)
 		})
 		if err != nil {
 			return nil, err
