@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
 )
 
 // KeyReader is the command side's view of key aggregates.
@@ -44,9 +45,6 @@ type Keys struct {
 func NewKeys(d Deps, c KeysConfig) *Keys {
 	return &Keys{core: newCore(d), keys: c.Keys, claims: c.Claims, secretKey: c.SecretKey, neverAllowed: c.NeverAllowed}
 }
-
-// NeverAllowed reports whether keys may be created with expiration "never".
-func (s *Keys) NeverAllowed() bool { return s.neverAllowed }
 
 // Created is the answer to a create: the only place the secret appears.
 type Created struct {
@@ -109,9 +107,44 @@ func (s *Keys) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta,
 	if err != nil {
 		return Created{}, err
 	}
+	return created(id, ev, secret), nil
+}
+
+// created is the answer to the create of key id.
+func created(id domain.KeyID, ev domain.KeyCreated, secret domain.Secret) Created {
 	out := Created{ID: id, Name: ev.Name, Secret: secret, Encoded: domain.Encode(id, secret)}
 	if ev.Expires != nil {
 		out.Expires = *ev.Expires
+	}
+	return out
+}
+
+// MaxCreateKeys bounds one CreateKeys: the log's largest atomic batch.
+const MaxCreateKeys = 1000
+
+// CreateKeys creates several keys for p at once. Every one is decided
+// first, and the first refused one refuses them all; then they are
+// appended as one atomic batch: either all of them exist or none does.
+func (s *Keys) CreateKeys(ctx context.Context, p domain.Principal, m domain.Meta, cs []domain.CreateKey) ([]Created, error) {
+	if len(cs) > MaxCreateKeys {
+		return nil, domain.Invalid("at most [%d] api keys may be created at once", MaxCreateKeys)
+	}
+	now := s.now()
+	m.Time = now
+	out := make([]Created, len(cs))
+	apps := make([]eventlog.Append, len(cs))
+	for i, c := range cs {
+		c.NeverAllowed = c.NeverAllowed || s.neverAllowed
+		id, secret := s.ids.KeyID(), s.ids.Secret()
+		ev, err := domain.DecideCreateKey(p, c, id, domain.HashSecret([]byte(secret)), now)
+		if err != nil {
+			return nil, err
+		}
+		apps[i] = s.event(where{tenant: c.Tenant, typ: domain.AggKey, id: string(id)}, m, ev)
+		out[i] = created(id, ev, secret)
+	}
+	if _, err := s.store.Commit(ctx, s.wait, apps...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
