@@ -171,12 +171,9 @@ func (a *App) build() {
 	a.Tenants = commands.NewTenants(deps, a.Dir, tenants.HashPassword)
 	a.Commands = commands.NewKeys(deps, commands.KeysConfig{Keys: a.Keys, Claims: a.Claims,
 		SecretKey: a.secretKey, NeverAllowed: a.Config.NeverAllowed})
-	a.API = &api.Server{Commands: a.Commands, Tenants: a.Tenants, Dir: a.Dir, Keys: a.Keys, Auth: a.Auth, SecretKey: a.secretKey,
-		Now: a.Config.Now, Logger: a.Config.Logger, Trail: &api.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}}
-	a.API.Realm = commands.NewRealms(deps, a.Realms, tenants.HashPassword)
-	a.API.Realms, a.API.Logins = a.Realms, a.Logins
-	a.API.KeyIndex = a.KeyIndex
-	a.API.EndedSessions = ended
+	a.API = &api.Server{Commands: a.Commands, Tenants: a.Tenants, Realm: commands.NewRealms(deps, a.Realms, tenants.HashPassword),
+		Dir: a.Dir, Realms: a.Realms, Logins: a.Logins, Keys: a.Keys, Auth: a.Auth, KeyIndex: a.KeyIndex, EndedSessions: ended,
+		SecretKey: a.secretKey, Now: a.Config.Now, Logger: a.Config.Logger, Trail: &api.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}}
 }
 
 // startProjections runs the runner in the background and waits until it
