@@ -40,7 +40,7 @@ func (s *Server) authenticate(r *http.Request) (domain.Principal, error) {
 		if !ok {
 			return domain.Principal{}, domain.Unauthenticated("invalid basic authentication header")
 		}
-		return s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Tenants.Authenticate(name, pw) })
+		return s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Logins.Authenticate(name, pw) })
 	}
 	return domain.Principal{}, domain.Unauthenticated("unsupported authentication scheme [%s]", scheme)
 }

@@ -162,7 +162,7 @@ func (s *Server) esBasicAuth(x *esReq, cred string) error {
 		// An unknown project answers, and costs, as a project that has
 		// nobody of that name (esRealmPassword).
 		_, err := s.checkPassword(x.r, projectUserSubject("", domain.ProjectID(x.ref), name), func() (domain.Principal, error) {
-			s.Tenants.SpendCheck(pw)
+			s.Logins.SpendCheck(pw)
 			return domain.Principal{}, x.notHere(name)
 		})
 		return err
@@ -201,9 +201,9 @@ func (s *Server) esRealmPassword(r *http.Request, o *domain.Org, pr *domain.Proj
 		// user cannot be created under such a name; one that came first
 		// is reached by its tokens and keys, not by Basic.) One name is
 		// one principal, so the throttle counts it exactly (esSubject).
-		return s.Tenants.Authenticate(name, pw)
+		return s.Logins.Authenticate(name, pw)
 	}
-	p, known, err := s.Realm.Authenticate(o.ID, pr.ID, name, pw)
+	p, known, err := s.Logins.AuthenticateProjectUser(o.ID, pr.ID, name, pw)
 	if known {
 		return p, err
 	}
@@ -211,7 +211,7 @@ func (s *Server) esRealmPassword(r *http.Request, o *domain.Org, pr *domain.Proj
 	// checked: its password is not this project's business, and checking
 	// it would give a guesser a fresh budget in every project. The cost
 	// of a check is spent all the same.
-	s.Tenants.SpendCheck(pw)
+	s.Logins.SpendCheck(pw)
 	return domain.Principal{}, unknownHere(r, name)
 }
 
@@ -255,7 +255,7 @@ func (s *Server) esBearerAuth(x *esReq, cred string) error {
 // tokens): a project-local user or a member of the organization.
 func (s *Server) esUser(o *domain.Org, pr *domain.Project, name, realm string) (domain.Principal, bool) {
 	if realm == domain.RealmProject {
-		p, _, _, ok := s.Realm.Realms.Principal(o.ID, pr.ID, name)
+		p, _, _, ok := s.Realms.Principal(o.ID, pr.ID, name)
 		return p, ok
 	}
 	if u, ok := s.Dir.User(name); !ok || u.MustChangePassword {
@@ -271,7 +271,7 @@ func (s *Server) esRoleNames(o *domain.Org, pr *domain.Project, p domain.Princip
 	case p.Kind == domain.ActorKey:
 		return nil, nil
 	case p.Realm == domain.RealmProject:
-		_, roles, missing, _ = s.Realm.Realms.Principal(o.ID, pr.ID, p.User)
+		_, roles, missing, _ = s.Realms.Principal(o.ID, pr.ID, p.User)
 		return roles, missing
 	}
 	if role, ok := p.Memberships[o.ID]; ok {
@@ -294,15 +294,15 @@ func (s *Server) ownerPermission(k *domain.Key) domain.RoleDescriptors {
 		realm, by, oldest = parent.Owner.Realm, parent.Owner.ByKey, min(oldest, parent.CreatedSeq)
 	}
 	if realm == domain.RealmProject {
-		if s.Realm == nil {
+		if s.Realms == nil {
 			return domain.RoleDescriptors{}
 		}
 		// A key of a deleted user stays without privileges when another
 		// user takes the name: it is older than that user.
-		if since, ok := s.Realm.Realms.UserSince(k.Tenant, k.Project, k.Owner.User); !ok || oldest < since {
+		if since, ok := s.Realms.UserSince(k.Tenant, k.Project, k.Owner.User); !ok || oldest < since {
 			return domain.RoleDescriptors{}
 		}
-		p, _, _, ok := s.Realm.Realms.Principal(k.Tenant, k.Project, k.Owner.User)
+		p, _, _, ok := s.Realms.Principal(k.Tenant, k.Project, k.Owner.User)
 		if !ok || len(p.Permission) == 0 {
 			return domain.RoleDescriptors{}
 		}

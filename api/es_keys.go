@@ -240,7 +240,8 @@ func (s *Server) esGrantKey(x *esReq) error {
 }
 
 // esBulkGrantKeys grants several keys to one user in one request; every
-// key is validated before any is created.
+// key is decided before any is created, and all are created as one atomic
+// batch (commands.Keys.CreateKeys).
 func (s *Server) esBulkGrantKeys(x *esReq) error {
 	var req struct {
 		esGrant
@@ -273,23 +274,21 @@ func (s *Server) esBulkGrantKeys(x *esReq) error {
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	for _, k := range req.APIKeys {
-		c := k.command(x, &x.p)
-		c.NeverAllowed = s.Commands.NeverAllowed
-		if _, err := domain.DecideCreateKey(owner, c, domain.NewKeyID(), domain.SecretHash{}, now); err != nil {
-			return err
-		}
+	cmds := make([]domain.CreateKey, len(req.APIKeys))
+	for i, k := range req.APIKeys {
+		cmds[i] = k.command(x, &x.p)
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
-	created := make([]map[string]any, 0, len(req.APIKeys))
-	for _, k := range req.APIKeys {
-		out, err := s.Commands.CreateKey(ctx, owner, x.meta(), k.command(x, &x.p), "")
-		if err != nil {
-			return err
-		}
-		created = append(created, esCreated(out))
+	// Every key is decided before any is written, and all are written
+	// as one atomic batch.
+	outs, err := s.Commands.CreateKeys(ctx, owner, x.meta(), cmds)
+	if err != nil {
+		return err
+	}
+	created := make([]map[string]any, len(outs))
+	for i, out := range outs {
+		created[i] = esCreated(out)
 	}
 	x.w.Header().Set("Cache-Control", "no-store")
 	return x.write(http.StatusOK, map[string]any{"created": created})

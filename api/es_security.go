@@ -57,7 +57,7 @@ func (s *Server) esWhoAmI(x *esReq) esAuthView {
 		v.AuthenticationType = "api_key"
 		v.APIKey = &esAuthKey{ID: x.p.KeyID, Name: x.p.KeyName, ManagedBy: "elasticsearch"}
 	case x.p.Realm == domain.RealmProject:
-		if u, ok := s.Realm.Realms.User(x.org.ID, x.pr.ID, x.p.User); ok {
+		if u, ok := s.Realms.User(x.org.ID, x.pr.ID, x.p.User); ok {
 			v.Roles, v.FullName, v.Email, v.Metadata = u.Roles, strPtr(u.FullName), strPtr(u.Email), u.Metadata
 		}
 	default:
@@ -142,7 +142,7 @@ func (s *Server) esHasPrivileges(x *esReq) error {
 			}
 		}
 	}
-	resolve := s.Realm.Realms.Resolver(x.org.ID, x.pr.ID)
+	resolve := s.Realms.Resolver(x.org.ID, x.pr.ID)
 	apps := map[string]map[string]map[string]bool{}
 	for _, ap := range req.Application {
 		if apps[ap.Application] == nil {
@@ -196,7 +196,7 @@ func (s *Server) esPutUser(x *esReq) error {
 	// Only this organization's members are looked at, never logins
 	// elsewhere.
 	if _, member := s.Dir.RoleOf(x.org.ID, name); member {
-		if _, exists := s.Realm.Realms.User(x.org.ID, x.pr.ID, name); !exists {
+		if _, exists := s.Realms.User(x.org.ID, x.pr.ID, name); !exists {
 			return domain.Conflict("user [%s] is a member of this organization: choose another name", name)
 		}
 	}
@@ -259,7 +259,7 @@ func (s *Server) esGetUsers(x *esReq) error {
 	}
 	names := splitNames(x.r.PathValue("username"))
 	out := map[string]esUserView{}
-	s.Realm.Realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
+	s.Realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
 		for name, u := range r.Users {
 			if names == nil || names[name] {
 				out[name] = esUserView{Username: u.Name, Roles: u.Roles, FullName: strPtr(u.FullName), Email: strPtr(u.Email),
@@ -327,7 +327,7 @@ func (s *Server) esGetRoles(x *esReq) error {
 	}
 	names := splitNames(x.r.PathValue("name"))
 	out := map[string]domain.RoleDescriptor{}
-	s.Realm.Realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
+	s.Realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
 		for name := range names {
 			if rd, ok := r.Role(name); ok {
 				out[name] = rd
@@ -409,7 +409,7 @@ func (s *Server) esGetPrivileges(x *esReq) error {
 	}
 	app, names := x.r.PathValue("application"), splitNames(x.r.PathValue("name"))
 	out := map[string]map[string]domain.AppPrivilege{}
-	s.Realm.Realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
+	s.Realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
 		for a := range r.Privileges {
 			if app != "" && app != "_all" && !domain.MatchWildcard(app, a) {
 				continue

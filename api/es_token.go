@@ -39,7 +39,7 @@ type esToken struct {
 // creation, or a member's current membership.
 func (s *Server) tokenSince(o *domain.Org, pr *domain.Project, user, realm string) (uint64, bool) {
 	if realm == domain.RealmProject {
-		return s.Realm.Realms.UserSince(o.ID, pr.ID, user)
+		return s.Realms.UserSince(o.ID, pr.ID, user)
 	}
 	return s.Dir.MemberSince(o.ID, user)
 }

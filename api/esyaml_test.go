@@ -63,7 +63,7 @@ func TestElasticsearchYAML(t *testing.T) {
 		Client: &http.Client{Timeout: 60 * time.Second}}
 	tests := listYAMLTests(t, r, dir)
 	ctx := context.Background()
-	owner, err := a.Tenants.Authenticate("alice", "alice-password")
+	owner, err := a.Logins.Authenticate("alice", "alice-password")
 	if err != nil {
 		t.Fatal(err)
 	}

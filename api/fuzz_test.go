@@ -53,7 +53,7 @@ func fuzzServer(t testing.TB) *Server {
 	t.Helper()
 	_, e := fuzzKey(t)
 	s := &Server{Keys: projections.NewKeys(), Auth: projections.NewAuthIndex(), Dir: tenants.NewDirectory(), Now: func() time.Time { return fuzzNow }}
-	s.Tenants = &tenants.Service{Dir: s.Dir}
+	s.Logins = tenants.NewLogins(s.Dir, nil)
 	for _, p := range []projections.Applier{s.Keys, s.Auth} {
 		if err := p.Apply(e); err != nil {
 			t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
-	"github.com/keyplane/keyplane/tenants"
 )
 
 type invitationView struct {
@@ -173,7 +173,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) error {
 		}
 		user = req.Name
 		p := domain.Principal{Kind: domain.ActorUser, User: user}
-		u := tenants.NewUser{Name: req.Name, Email: req.Email, FullName: req.FullName, Password: req.Password}
+		u := commands.NewUser{Name: req.Name, Email: req.Email, FullName: req.FullName, Password: req.Password}
 		var err error
 		if o, err = s.Tenants.AcceptAsNewUser(ctx, s.meta(w, r, p), req.Token, u); err != nil {
 			return err
@@ -259,7 +259,7 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 		return domain.Invalid("fields [current_password] and [password] are required")
 	}
 	if _, err := s.checkPassword(r, memberSubject(user), func() (domain.Principal, error) {
-		return s.Tenants.AuthenticateForPasswordChange(user, req.Current)
+		return s.Logins.AuthenticateForPasswordChange(user, req.Current)
 	}); err != nil {
 		if domain.KindOf(err) == domain.KindUnauthenticated {
 			return domain.Forbidden("field [current_password] is not the current password")
@@ -304,6 +304,6 @@ func (s *Server) passwordChanger(r *http.Request) (user string, session bool, er
 	if !ok {
 		return "", false, domain.Unauthenticated("invalid basic authentication header")
 	}
-	p, err := s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Tenants.AuthenticateForPasswordChange(name, pw) })
+	p, err := s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Logins.AuthenticateForPasswordChange(name, pw) })
 	return p.User, false, err
 }

@@ -16,18 +16,24 @@ import (
 
 // Server serves the HTTP API.
 type Server struct {
-	Commands *commands.Service
-	Tenants  *tenants.Service
+	Commands *commands.Keys
+	Tenants  *commands.Tenants
 	Dir      *tenants.Directory
 	Keys     *projections.Keys
 	Auth     *projections.AuthIndex
 	Trail    *Trail // audit trail, as-of key lists, digests (audit.go)
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// SecretKey is the secret the replicas share, which access tokens and
+	// console sessions are signed from.
+	SecretKey []byte
 
-	// Realm holds the projects' Elasticsearch users, roles and
-	// application privileges (es_*.go).
-	Realm *tenants.RealmService
+	// Realm changes the projects' Elasticsearch users, roles and
+	// application privileges; Realms holds them (es_*.go).
+	Realm  *commands.Realms
+	Realms *tenants.Realms
+	// Logins checks the passwords of members and project users.
+	Logins *tenants.Logins
 	// KeyIndex is the keys of each project, for the query API key API.
 	KeyIndex *projections.KeyIndex
 
@@ -84,8 +90,8 @@ func (s *Server) Handler() http.Handler {
 // the fuzz tests build it), a random key of this process. Never an empty
 // key, with which anyone could sign.
 func (s *Server) secretRoot() []byte {
-	if s.Commands != nil && len(s.Commands.SecretKey) > 0 {
-		return s.Commands.SecretKey
+	if len(s.SecretKey) > 0 {
+		return s.SecretKey
 	}
 	root := make([]byte, 32)
 	_, _ = rand.Read(root)

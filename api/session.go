@@ -278,7 +278,7 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 	name, pw, err := readLogin(w, r, form)
 	var p domain.Principal
 	if err == nil {
-		p, err = s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Tenants.Authenticate(name, pw) })
+		p, err = s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Logins.Authenticate(name, pw) })
 	}
 	if err != nil {
 		if form && domain.KindOf(err) == domain.KindUnauthenticated {

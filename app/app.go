@@ -72,9 +72,14 @@ type App struct {
 	// Realms are the projects' Elasticsearch users, roles and privileges.
 	Realms   *tenants.Realms
 	KeyIndex *projections.KeyIndex
-	Tenants  *tenants.Service
-	Commands *commands.Service
+	Tenants  *commands.Tenants
+	Logins   *tenants.Logins
+	Commands *commands.Keys
 	API      *api.Server
+
+	// secretKey is the secret the replicas share (eventlog.SharedSecret),
+	// read before the parts that use it are built.
+	secretKey []byte
 
 	// failed and logCounts feed the probes and metrics (ops.go).
 	failed    failure
@@ -118,6 +123,12 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.FsyncInterval > 0 && cfg.NatsURL == "" {
 		cfg.Logger.Warn("fsync relaxed: acknowledged writes from the last interval can be lost in a crash", "fsync_interval", cfg.FsyncInterval)
 	}
+	// The secret every replica shares: idempotent creates derive their
+	// keys' secrets from it, sessions and access tokens are signed with it.
+	if a.secretKey, err = a.Log.SharedSecret(ctx, "idempotency-secret"); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.build()
 	a.wireOps()
 	if err := a.startProjections(ctx); err != nil {
@@ -155,14 +166,14 @@ func (a *App) build() {
 	q.Notify = a.poisoned
 	ended.Quarantine, a.Dir.Quarantine, a.Realms.Quarantine = q, q, q
 	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Expiry, a.Notices, a.Realms, a.KeyIndex, ended, q)
-	a.Tenants = &tenants.Service{Log: a.Log, Dir: a.Dir, Wait: a.Runner, Now: a.Config.Now}
-	a.Commands = &commands.Service{Log: a.Log, Wait: a.Runner, Keys: a.Keys, Claims: a.Claims,
-		NeverAllowed: a.Config.NeverAllowed, Now: a.Config.Now}
-	a.API = &api.Server{Commands: a.Commands, Tenants: a.Tenants, Dir: a.Dir, Keys: a.Keys, Auth: a.Auth,
-		Now: a.Config.Now, Logger: a.Config.Logger, Trail: &api.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}}
-	a.API.Realm = &tenants.RealmService{Log: a.Log, Realms: a.Realms, Wait: a.Runner, Now: a.Config.Now}
-	a.API.KeyIndex = a.KeyIndex
-	a.API.EndedSessions = ended
+	deps := commands.Deps{Store: a.Log, Wait: a.Runner, Now: a.Config.Now}
+	a.Logins = tenants.NewLogins(a.Dir, a.Realms)
+	a.Tenants = commands.NewTenants(deps, a.Dir, tenants.HashPassword)
+	a.Commands = commands.NewKeys(deps, commands.KeysConfig{Keys: a.Keys, Claims: a.Claims,
+		SecretKey: a.secretKey, NeverAllowed: a.Config.NeverAllowed})
+	a.API = &api.Server{Commands: a.Commands, Tenants: a.Tenants, Realm: commands.NewRealms(deps, a.Realms, tenants.HashPassword),
+		Dir: a.Dir, Realms: a.Realms, Logins: a.Logins, Keys: a.Keys, Auth: a.Auth, KeyIndex: a.KeyIndex, EndedSessions: ended,
+		SecretKey: a.secretKey, Now: a.Config.Now, Logger: a.Config.Logger, Trail: &api.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}}
 }
 
 // startProjections runs the runner in the background and waits until it
@@ -171,12 +182,8 @@ func (a *App) startProjections(ctx context.Context) error {
 	if err := a.loadSnapshot(ctx); err != nil {
 		return err
 	}
-	key, err := a.Log.SharedSecret(ctx, "idempotency-secret")
-	if err != nil {
-		return err
-	}
-	a.Commands.SecretKey = key
 	// The password throttle's counts, shared by every replica.
+	var err error
 	if a.API.Counters, err = a.Log.Counters(ctx); err != nil {
 		return err
 	}

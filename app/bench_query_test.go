@@ -26,7 +26,7 @@ func BenchmarkCreateUnderHeavyQuery(b *testing.B) {
 	nkeys := envInt("KEYPLANE_BENCH_KEYS", 100_000)
 	rounds := envInt("KEYPLANE_BENCH_ROUNDS", 3)
 	a := startApp(b, b.TempDir(), nil)
-	p, err := a.Tenants.Authenticate("alice", "alice-password")
+	p, err := a.Logins.Authenticate("alice", "alice-password")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func (l *latencies) report(b *testing.B) {
 // always). clients-N runs N concurrent callers.
 func BenchmarkCreate(b *testing.B) {
 	a := startApp(b, b.TempDir(), nil)
-	p, err := a.Tenants.Authenticate("alice", "alice-password")
+	p, err := a.Logins.Authenticate("alice", "alice-password")
 	if err != nil {
 		b.Fatal(err)
 	}

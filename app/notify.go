@@ -1,6 +1,9 @@
 package app
 
-import "github.com/keyplane/keyplane/notifier"
+import (
+	"github.com/keyplane/keyplane/commands"
+	"github.com/keyplane/keyplane/notifier"
+)
 
 // startNotifier runs the expiry notifier on the app's projections, clock
 // and logger.
@@ -12,7 +15,8 @@ func (a *App) startNotifier() error {
 	if cfg.Logger == nil {
 		cfg.Logger = a.Config.Logger
 	}
-	n, err := notifier.New(cfg, notifier.Deps{Log: a.Log, Wait: a.Runner, Expiry: a.Expiry, Notices: a.Notices, Keys: a.Keys, Dir: a.Dir})
+	cmds := commands.NewNotices(commands.Deps{Store: a.Log, Wait: a.Runner, Now: cfg.Now})
+	n, err := notifier.New(cfg, notifier.Deps{Log: a.Log, Commands: cmds, Wait: a.Runner, Expiry: a.Expiry, Notices: a.Notices, Keys: a.Keys, Dir: a.Dir})
 	if err != nil {
 		return err
 	}

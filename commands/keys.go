@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 )
@@ -22,10 +21,8 @@ type ClaimReader interface {
 	Get(t domain.TenantID, id string) (domain.IdempotencyKeyClaimed, bool)
 }
 
-// Service runs key commands.
-type Service struct {
-	Log    *eventlog.Log
-	Wait   eventlog.Waiter
+// KeysConfig is what key commands read besides the log.
+type KeysConfig struct {
 	Keys   KeyReader
 	Claims ClaimReader
 	// SecretKey derives the secrets of idempotent creates (see
@@ -33,14 +30,20 @@ type Service struct {
 	SecretKey []byte
 	// NeverAllowed lets keys be created with expiration "never".
 	NeverAllowed bool
-	Now          func() time.Time
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+// Keys runs key commands.
+type Keys struct {
+	core
+	keys         KeyReader
+	claims       ClaimReader
+	secretKey    []byte
+	neverAllowed bool
+}
+
+// NewKeys returns the key commands.
+func NewKeys(d Deps, c KeysConfig) *Keys {
+	return &Keys{core: newCore(d), keys: c.Keys, claims: c.Claims, secretKey: c.SecretKey, neverAllowed: c.NeverAllowed}
 }
 
 // Created is the answer to a create: the only place the secret appears.
@@ -56,12 +59,12 @@ type Created struct {
 
 // CreateKey creates a key. With an Idempotency-Key, a retry of the same
 // request answers the same key (same id and secret) instead of a second one.
-func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta, c domain.CreateKey, idemKey string) (Created, error) {
-	c.NeverAllowed = c.NeverAllowed || s.NeverAllowed
+func (s *Keys) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta, c domain.CreateKey, idemKey string) (Created, error) {
+	c.NeverAllowed = c.NeverAllowed || s.neverAllowed
 	now := s.now()
 	m.Time = now
-	id := domain.NewKeyID()
-	secret := domain.NewSecret()
+	id := s.ids.KeyID()
+	secret := s.ids.Secret()
 	var claimID, reqHash string
 	if idemKey != "" {
 		if len(idemKey) > 256 {
@@ -79,9 +82,9 @@ func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Me
 			return Created{}, err
 		}
 		id = claimed
-		secret = domain.DeriveSecret(s.SecretKey, c.Tenant, idemKey, id)
+		secret = domain.DeriveSecret(s.secretKey, c.Tenant, idemKey, id)
 		if replay {
-			if k, ok := s.Keys.Get(c.Tenant, id); ok {
+			if k, ok := s.keys.Get(c.Tenant, id); ok {
 				return Created{ID: id, Name: k.Name, Expires: k.Expires, Secret: secret, Encoded: domain.Encode(id, secret), Replayed: true}, nil
 			}
 			// Claimed but the key was never written (a crash in between):
@@ -92,40 +95,73 @@ func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Me
 	if err != nil {
 		return Created{}, err
 	}
-	e := domain.NewEvent(uuid.NewString(), c.Tenant, domain.AggKey, string(id), m, ev)
-	_, err = s.Log.Commit(ctx, s.Wait, eventlog.Append{Event: e, Expect: 0})
+	a, _, err := s.create(ctx, where{tenant: c.Tenant, typ: domain.AggKey, id: string(id)}, m, ev)
 	if domain.IsKind(err, domain.KindConflict) && idemKey != "" {
 		// A concurrent retry of the same request wrote it first.
-		if err := s.Log.AwaitLast(ctx, s.Wait, e.Subject()); err != nil {
+		if err := s.store.AwaitLast(ctx, s.wait, a.Event.Subject()); err != nil {
 			return Created{}, err
 		}
-		k, _ := s.Keys.Get(c.Tenant, id)
+		k, _ := s.keys.Get(c.Tenant, id)
 		return Created{ID: id, Name: k.Name, Expires: k.Expires, Secret: secret, Encoded: domain.Encode(id, secret), Replayed: true}, nil
 	}
 	if err != nil {
 		return Created{}, err
 	}
+	return created(id, ev, secret), nil
+}
+
+// created is the answer to the create of key id.
+func created(id domain.KeyID, ev domain.KeyCreated, secret domain.Secret) Created {
 	out := Created{ID: id, Name: ev.Name, Secret: secret, Encoded: domain.Encode(id, secret)}
 	if ev.Expires != nil {
 		out.Expires = *ev.Expires
+	}
+	return out
+}
+
+// MaxCreateKeys bounds one CreateKeys: the log's largest atomic batch.
+const MaxCreateKeys = 1000
+
+// CreateKeys creates several keys for p at once. Every one is decided
+// first, and the first refused one refuses them all; then they are
+// appended as one atomic batch: either all of them exist or none does.
+func (s *Keys) CreateKeys(ctx context.Context, p domain.Principal, m domain.Meta, cs []domain.CreateKey) ([]Created, error) {
+	if len(cs) > MaxCreateKeys {
+		return nil, domain.Invalid("at most [%d] api keys may be created at once", MaxCreateKeys)
+	}
+	now := s.now()
+	m.Time = now
+	out := make([]Created, len(cs))
+	apps := make([]eventlog.Append, len(cs))
+	for i, c := range cs {
+		c.NeverAllowed = c.NeverAllowed || s.neverAllowed
+		id, secret := s.ids.KeyID(), s.ids.Secret()
+		ev, err := domain.DecideCreateKey(p, c, id, domain.HashSecret([]byte(secret)), now)
+		if err != nil {
+			return nil, err
+		}
+		apps[i] = s.event(where{tenant: c.Tenant, typ: domain.AggKey, id: string(id)}, m, ev)
+		out[i] = created(id, ev, secret)
+	}
+	if _, err := s.store.Commit(ctx, s.wait, apps...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 // claim takes the Idempotency-Key for key id, or finds who has it.
-func (s *Service) claim(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, claimID, reqHash string, id domain.KeyID) (domain.KeyID, bool, error) {
-	if prev, ok := s.Claims.Get(t, claimID); ok {
+func (s *Keys) claim(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, claimID, reqHash string, id domain.KeyID) (domain.KeyID, bool, error) {
+	if prev, ok := s.claims.Get(t, claimID); ok {
 		return s.matchClaim(prev, reqHash)
 	}
-	ev := domain.NewEvent(uuid.NewString(), t, domain.AggIdem, claimID, m, domain.IdempotencyKeyClaimed{KeyID: id, Request: reqHash})
-	_, err := s.Log.Commit(ctx, s.Wait, eventlog.Append{Event: ev, Expect: 0})
+	a, _, err := s.create(ctx, where{tenant: t, typ: domain.AggIdem, id: claimID}, m, domain.IdempotencyKeyClaimed{KeyID: id, Request: reqHash})
 	if domain.IsKind(err, domain.KindConflict) {
 		// Someone claimed it first; unavailable if that cannot be read (the
 		// Idempotency-Key makes a retry safe).
-		if err := s.Log.AwaitLast(ctx, s.Wait, ev.Subject()); err != nil {
+		if err := s.store.AwaitLast(ctx, s.wait, a.Event.Subject()); err != nil {
 			return "", false, err
 		}
-		prev, _ := s.Claims.Get(t, claimID)
+		prev, _ := s.claims.Get(t, claimID)
 		return s.matchClaim(prev, reqHash)
 	}
 	if err != nil {
@@ -134,7 +170,7 @@ func (s *Service) claim(ctx context.Context, p domain.Principal, m domain.Meta, 
 	return id, false, nil
 }
 
-func (s *Service) matchClaim(prev domain.IdempotencyKeyClaimed, reqHash string) (domain.KeyID, bool, error) {
+func (s *Keys) matchClaim(prev domain.IdempotencyKeyClaimed, reqHash string) (domain.KeyID, bool, error) {
 	if prev.Request != reqHash {
 		return "", false, domain.Conflict("Idempotency-Key was already used for a different request")
 	}
@@ -170,56 +206,52 @@ func orNull(b json.RawMessage) json.RawMessage {
 
 // UpdateKey changes a key's privileges and metadata (and expiration where
 // asked). It reports false when the update changed nothing.
-func (s *Service) UpdateKey(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, id domain.KeyID, u domain.UpdateKey) (bool, error) {
-	u.NeverAllowed = u.NeverAllowed || s.NeverAllowed
+func (s *Keys) UpdateKey(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, id domain.KeyID, u domain.UpdateKey) (bool, error) {
+	u.NeverAllowed = u.NeverAllowed || s.neverAllowed
 	changed := false
-	_, err := s.Log.Execute(ctx, s.Wait, func() ([]eventlog.Append, error) {
-		k, ok := s.visibleKey(p, t, id)
-		if !ok {
-			return nil, domain.NotFound("api key [%s] not found", id)
+	err := change(ctx, &s.core, m, s.loadKey(p, t, id), func(k domain.Key, m domain.Meta) (decision, error) {
+		ev, err := domain.DecideUpdateKey(p, &k, u, m.Time)
+		changed = err == nil && !ev.Noop(&k)
+		if !changed {
+			return decision{}, err
 		}
-		now := s.now()
-		ev, err := domain.DecideUpdateKey(p, &k, u, now)
-		if err != nil {
-			return nil, err
-		}
-		if ev.Noop(&k) {
-			changed = false
-			return nil, nil
-		}
-		changed = true
-		m.Time = now
-		return []eventlog.Append{{Event: domain.NewEvent(uuid.NewString(), t, domain.AggKey, string(id), m, ev), Expect: k.Seq}}, nil
+		return decision{event: ev}, nil
 	})
 	return changed, err
 }
 
 // InvalidateKey revokes a key. It reports false when the key was already
 // invalidated.
-func (s *Service) InvalidateKey(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, id domain.KeyID, reason string) (bool, error) {
+func (s *Keys) InvalidateKey(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, id domain.KeyID, reason string) (bool, error) {
 	did := false
-	_, err := s.Log.Execute(ctx, s.Wait, func() ([]eventlog.Append, error) {
-		k, ok := s.visibleKey(p, t, id)
-		if !ok {
-			return nil, domain.NotFound("api key [%s] not found", id)
-		}
+	err := change(ctx, &s.core, m, s.loadKey(p, t, id), func(k domain.Key, m domain.Meta) (decision, error) {
 		ev, fresh, err := domain.DecideInvalidateKey(p, &k)
-		if err != nil || !fresh {
-			did = false
-			return nil, err
+		did = err == nil && fresh
+		if !did {
+			return decision{}, err
 		}
-		did = true
 		ev.Reason = reason
-		m.Time = s.now()
-		return []eventlog.Append{{Event: domain.NewEvent(uuid.NewString(), t, domain.AggKey, string(id), m, ev), Expect: k.Seq}}, nil
+		return decision{event: ev}, nil
 	})
 	return did, err
 }
 
+// loadKey loads key id as p may see it.
+func (s *Keys) loadKey(p domain.Principal, t domain.TenantID, id domain.KeyID) func(func(domain.Key, where)) error {
+	return func(use func(domain.Key, where)) error {
+		k, ok := s.visibleKey(p, t, id)
+		if !ok {
+			return domain.NotFound("api key [%s] not found", id)
+		}
+		use(k, where{tenant: t, typ: domain.AggKey, id: string(id), seq: k.Seq})
+		return nil
+	}
+}
+
 // visibleKey finds a key the principal can see at all; anything else is
 // not found, whoever owns it.
-func (s *Service) visibleKey(p domain.Principal, t domain.TenantID, id domain.KeyID) (domain.Key, bool) {
-	k, ok := s.Keys.Get(t, id)
+func (s *Keys) visibleKey(p domain.Principal, t domain.TenantID, id domain.KeyID) (domain.Key, bool) {
+	k, ok := s.keys.Get(t, id)
 	if !ok || !p.InTenant(t) {
 		return domain.Key{}, false
 	}

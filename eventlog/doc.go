@@ -31,6 +31,10 @@
 //	         (counters.go)
 //	lock     <data-dir>/keyplane.lock: one process per embedded data dir
 //
+// The command layer sees the log as a Store (store.go): appends with
+// expected sequences, atomic per command, and the waits that give
+// read-your-writes; eventlog/storetest is the suite a Store must pass.
+//
 // A "wrong last sequence" answer becomes domain.ErrConflict. A publish whose
 // answer timed out may have been stored: Append reads the subject's last
 // message and compares event ids before reporting anything.

@@ -118,40 +118,17 @@ func unsettled(outcomes []domain.Payload) func(projections.NoticeState) []domain
 	}
 }
 
-// record appends events to the notice's subject, each with the expected
-// sequence of the one before; on a conflict it catches up and asks
-// decide again with the notice's new state.
+// record appends to the notice the outcomes decide returns for its
+// current state; on a conflict it catches up and asks decide again with
+// the notice's new state.
 func (n *Notifier) record(ctx context.Context, st projections.NoticeState, decide func(projections.NoticeState) []domain.Payload) error {
-	_, err := n.Log.Execute(ctx, n.Wait, func() ([]eventlog.Append, error) {
+	return n.Commands.Settle(ctx, st.Tenant, st.ID, func() (uint64, []domain.Payload, bool) {
 		cur, ok := n.Notices.Get(st.Tenant, st.ID)
 		if !ok {
-			return nil, nil // settled by someone else
+			return 0, nil, false
 		}
-		var apps []eventlog.Append
-		for i, p := range decide(cur) {
-			id := outcomeID(cur, p)
-			m := domain.Meta{Actor: actor, CorrelationID: "notice-" + cur.ID, Time: n.cfg.Now()}
-			a := eventlog.Append{Event: domain.NewEvent(id, cur.Tenant, domain.AggNotice, cur.ID, m, p), Expect: cur.Seq}
-			if i > 0 {
-				a.AnySeq = true // follows the checked first append of this batch in order
-			}
-			apps = append(apps, a)
-		}
-		return apps, nil
+		return cur.Seq, decide(cur), true
 	})
-	return err
-}
-
-// outcomeID derives an event id from what it records, so a publish retried
-// after a lost answer is deduplicated by the log.
-func outcomeID(st projections.NoticeState, p domain.Payload) string {
-	switch o := p.(type) {
-	case domain.NoticeDelivered:
-		return "delivered-" + domain.NoticeMessageID(st.ID, o.Recipient, "n")
-	case domain.NoticeFailed:
-		return "failed-" + domain.NoticeMessageID(st.ID, o.Recipient, "n")
-	}
-	return "canceled-" + st.ID
 }
 
 func (n *Notifier) logOutcomes(st projections.NoticeState, outcomes []domain.Payload, failed map[string]sendFailure, attempt int) {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/projections"
@@ -25,7 +26,11 @@ type Directory interface {
 
 // Deps are the parts the notifier reads and writes.
 type Deps struct {
+	// Log is read by the delivery worker's consumer.
 	Log *eventlog.Log
+	// Commands records expiries, notices and their outcomes: the notifier
+	// writes nothing to the log itself.
+	Commands *commands.Notices
 	// Wait is the runner of the projections below: the notifier waits on
 	// it to read its own writes.
 	Wait    eventlog.Waiter
@@ -54,9 +59,6 @@ func New(cfg Config, d Deps) (*Notifier, error) {
 	}
 	return &Notifier{cfg: cfg, Deps: d}, nil
 }
-
-// actor is who notices and recorded expiries are from.
-var actor = domain.Actor{Kind: domain.ActorSystem, ID: "notifier", Name: "expiry notifier"}
 
 // consumerName is the durable consumer every replica's worker shares.
 const consumerName = "notifier"

@@ -89,7 +89,7 @@ func BenchmarkProjectByID(b *testing.B) {
 func TestDirectoryFindsAPendingInvitationByItsTokenAndFoldsLogins(t *testing.T) {
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	org := domain.NewTenantID()
-	hash := InvitationTokenHash("kpinv_secret")
+	hash := "b6f1bd3c1f0d0f5e2b1f0d8e1c9c2a4e6f8a0b2c4d6e8f0a1b3c5d7e9f1a3b5c" // a token's SHA-256 (commands.InvitationTokenHash)
 	var evs []domain.Event
 	add := func(agg, id string, p domain.Payload) {
 		tenant := org

@@ -43,14 +43,14 @@ func TestRealmsFoldAndAnswer(t *testing.T) {
 	if acts, ok := rs.Resolver("org1", "p1")("myapp", "read"); !ok || acts[0] != "data:read/*" {
 		t.Fatal("resolver")
 	}
-	s := &RealmService{Realms: rs}
-	if _, known, err := s.Authenticate("org1", "p1", "u1", "secret-1"); !known || err != nil {
+	s := NewLogins(NewDirectory(), rs)
+	if _, known, err := s.AuthenticateProjectUser("org1", "p1", "u1", "secret-1"); !known || err != nil {
 		t.Fatalf("password: %v %v", known, err)
 	}
-	if _, known, err := s.Authenticate("org1", "p1", "u1", "wrong"); !known || !domain.IsKind(err, domain.KindUnauthenticated) {
+	if _, known, err := s.AuthenticateProjectUser("org1", "p1", "u1", "wrong"); !known || !domain.IsKind(err, domain.KindUnauthenticated) {
 		t.Fatalf("wrong password: %v %v", known, err)
 	}
-	if _, known, _ := s.Authenticate("org1", "p1", "nobody", "x"); known {
+	if _, known, _ := s.AuthenticateProjectUser("org1", "p1", "nobody", "x"); known {
 		t.Fatal("unknown users are left to the members")
 	}
 	bad := domain.NewEvent("e", "org2", domain.AggRealm, "p1", domain.Meta{}, domain.RealmUserDeleted{Name: "u1"})
