@@ -21,18 +21,19 @@ const module = "github.com/keyplane/keyplane/"
 // packages and the outside import paths (prefixes) it may use. Standard
 // library imports are always allowed. "*" allows every keyplane package.
 var allowed = map[string]struct{ keyplane, outside []string }{
-	"domain":       {nil, []string{"golang.org/x/text/unicode/norm", "github.com/google/uuid"}}, // uuid: until ids are drawn in commands (issue 21)
-	"eventlog":     {[]string{"domain"}, []string{"github.com/nats-io/", "github.com/google/uuid"}},
-	"commands":     {[]string{"domain", "eventlog"}, []string{"github.com/google/uuid"}},
-	"projections":  {[]string{"domain", "eventlog"}, nil},
-	"tenants":      {[]string{"domain", "eventlog"}, []string{"golang.org/x/crypto/argon2", "github.com/google/uuid"}},
-	"esquery":      {[]string{"domain"}, nil},
-	"notifier":     {[]string{"domain", "projections", "commands", "eventlog"}, []string{"github.com/robfig/cron/", "github.com/wneessen/go-mail"}},
-	"api":          {[]string{"domain", "eventlog", "commands", "projections", "tenants", "esquery", "api/console"}, []string{"github.com/prometheus/", "github.com/google/uuid"}},
-	"api/console":  {nil, nil},
-	"app":          {[]string{"*"}, nil},
-	"cmd/keyplane": {[]string{"*"}, nil},
-	"clustertest":  {nil, nil}, // tests only: its doc.go imports nothing
+	"domain":             {nil, []string{"golang.org/x/text/unicode/norm", "github.com/google/uuid"}}, // uuid: until ids are drawn in commands (issue 21)
+	"eventlog":           {[]string{"domain"}, []string{"github.com/nats-io/", "github.com/google/uuid"}},
+	"commands":           {[]string{"domain", "eventlog"}, []string{"github.com/google/uuid"}},
+	"eventlog/storetest": {[]string{"domain", "eventlog"}, nil},
+	"projections":        {[]string{"domain", "eventlog"}, nil},
+	"tenants":            {[]string{"domain"}, []string{"golang.org/x/crypto/argon2"}},
+	"esquery":            {[]string{"domain"}, nil},
+	"notifier":           {[]string{"domain", "projections", "commands", "eventlog"}, []string{"github.com/robfig/cron/", "github.com/wneessen/go-mail"}},
+	"api":                {[]string{"domain", "eventlog", "commands", "projections", "tenants", "esquery", "api/console"}, []string{"github.com/prometheus/", "github.com/google/uuid"}},
+	"api/console":        {nil, nil},
+	"app":                {[]string{"*"}, nil},
+	"cmd/keyplane":       {[]string{"*"}, nil},
+	"clustertest":        {nil, nil}, // tests only: its doc.go imports nothing
 }
 
 func TestImportsKeepTheLayering(t *testing.T) {

@@ -48,7 +48,7 @@ func (s *Server) tokenSince(o *domain.Org, pr *domain.Project, user, realm strin
 // now (Pass).
 func (s *Server) tokenPass(o *domain.Org, pr *domain.Project, user, realm string) string {
 	if realm == domain.RealmProject {
-		u, _ := s.Realm.Realms.User(o.ID, pr.ID, user)
+		u, _ := s.Realms.User(o.ID, pr.ID, user)
 		return passFingerprint(u.PasswordHash)
 	}
 	u, _ := s.Dir.User(user)
