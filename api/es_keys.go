@@ -277,7 +277,7 @@ func (s *Server) esBulkGrantKeys(x *esReq) error {
 	for _, k := range req.APIKeys {
 		c := k.command(x, &x.p)
 		c.NeverAllowed = s.Commands.NeverAllowed
-		if _, err := domain.DecideCreateKey(owner, c, domain.NewKeyID(), domain.SecretHash{}, now); err != nil {
+		if _, err := domain.DecideCreateKey(owner, c, commands.RandomIDs{}.KeyID(), domain.SecretHash{}, now); err != nil {
 			return err
 		}
 	}

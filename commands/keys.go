@@ -34,6 +34,8 @@ type Service struct {
 	// NeverAllowed lets keys be created with expiration "never".
 	NeverAllowed bool
 	Now          func() time.Time
+	// IDs makes new key ids and secrets; nil means RandomIDs.
+	IDs IDSource
 }
 
 func (s *Service) now() time.Time {
@@ -60,8 +62,8 @@ func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Me
 	c.NeverAllowed = c.NeverAllowed || s.NeverAllowed
 	now := s.now()
 	m.Time = now
-	id := domain.NewKeyID()
-	secret := domain.NewSecret()
+	id := s.ids().KeyID()
+	secret := s.ids().Secret()
 	var claimID, reqHash string
 	if idemKey != "" {
 		if len(idemKey) > 256 {

@@ -236,8 +236,8 @@ func BenchmarkDecodeEvent(b *testing.B) {
 	exp := time.Now().Add(90 * 24 * time.Hour)
 	m := Meta{Actor: Actor{Kind: ActorUser, ID: "owner7", Name: "owner7"}, Source: Source{Addr: "10.1.2.7", UserAgent: "terraform/1.9"},
 		CorrelationID: "0b0c4a1e-5f2a-4c47-9a43-7a0d2b1f9e11", Time: time.Now()}
-	id := NewKeyID()
-	data, err := json.Marshal(NewEvent("6f1c3a52-8a4b-4d7e-b0a1-3c2d9e8f7a65", NewTenantID(), AggKey, string(id), m, KeyCreated{KeyID: id,
+	id := KeyIDFrom([15]byte{0x5a, 0x1e, 0x3b, 0x90, 0x07, 0xc4, 0x2d, 0xe8, 0x61, 0xaf, 0x13, 0x7c, 0xb2, 0x48, 0x9d})
+	data, err := json.Marshal(NewEvent("6f1c3a52-8a4b-4d7e-b0a1-3c2d9e8f7a65", TenantID("3f2a8c1e-6b7d-4e59-a0c4-9d8e7f6a5b43"), AggKey, string(id), m, KeyCreated{KeyID: id,
 		Name: "deploy-7", Scope: ScopeOrg, Type: KeyPersonal, Owner: Owner{User: "owner7", Realm: "native"},
 		Hash: HashSecret([]byte(id)).String(), Expires: &exp, RoleDescriptors: RoleDescriptors{}, Metadata: map[string]any{"team": "infra"}}))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 )
@@ -97,7 +98,7 @@ func (s *Service) CreateUser(ctx context.Context, m domain.Meta, u NewUser) erro
 // CreateOrg creates an organization owned by the caller. The name is claimed
 // first (create-if-absent), so two organizations never share one.
 func (s *Service) CreateOrg(ctx context.Context, p domain.Principal, m domain.Meta, name string) (*domain.Org, error) {
-	id := domain.NewTenantID()
+	id := commands.RandomIDs{}.TenantID()
 	created, err := domain.DecideCreateOrg(p, id, name)
 	if err != nil {
 		return nil, err
@@ -146,7 +147,7 @@ func (s *Service) CreateProject(ctx context.Context, p domain.Principal, m domai
 	if o, ok := s.Dir.Org(org); !ok || !p.InTenant(o.ID) {
 		return nil, domain.NotFound("organization [%s] not found", org)
 	}
-	id := domain.NewProjectID()
+	id := commands.RandomIDs{}.ProjectID()
 	err := s.onOrg(ctx, org, m, func(o *domain.Org) (domain.Payload, error) {
 		return domain.DecideCreateProject(p, o, id, name)
 	})
