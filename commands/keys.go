@@ -98,7 +98,7 @@ func (s *Service) CreateKey(ctx context.Context, p domain.Principal, m domain.Me
 	_, err = s.Log.Commit(ctx, s.Wait, eventlog.Append{Event: e, Expect: 0})
 	if domain.IsKind(err, domain.KindConflict) && idemKey != "" {
 		// A concurrent retry of the same request wrote it first.
-		if err := s.Log.AwaitLast(ctx, s.Wait, e.Subject()); err != nil {
+		if err := s.Log.AwaitLast(ctx, s.Wait, eventlog.Subject(e)); err != nil {
 			return Created{}, err
 		}
 		k, _ := s.Keys.Get(c.Tenant, id)
@@ -124,7 +124,7 @@ func (s *Service) claim(ctx context.Context, p domain.Principal, m domain.Meta, 
 	if domain.IsKind(err, domain.KindConflict) {
 		// Someone claimed it first; unavailable if that cannot be read (the
 		// Idempotency-Key makes a retry safe).
-		if err := s.Log.AwaitLast(ctx, s.Wait, ev.Subject()); err != nil {
+		if err := s.Log.AwaitLast(ctx, s.Wait, eventlog.Subject(ev)); err != nil {
 			return "", false, err
 		}
 		prev, _ := s.Claims.Get(t, claimID)

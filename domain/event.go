@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Aggregate types, the third token of a subject kp.<tenant>.<type>.<id>.
+// Aggregate types: an aggregate is (tenant, type, id), and eventlog names
+// its subject.
 const (
 	AggKey     = "key"
 	AggOrg     = "org"
@@ -73,14 +74,6 @@ type Event struct {
 	// unencodable is why NewEvent could not encode the payload: EncodeEvent
 	// refuses the event for it, so nothing writes it.
 	unencodable error
-}
-
-// Subject is where the event's aggregate lives in the log.
-func (e Event) Subject() string { return Subject(e.Tenant, e.AggType, e.AggID) }
-
-// Subject names an aggregate's subject: kp.<tenant>.<type>.<id>.
-func Subject(t TenantID, aggType, id string) string {
-	return "kp." + string(t) + "." + aggType + "." + id
 }
 
 // Payload is an event body with a stable type name and schema version.

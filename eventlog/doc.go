@@ -3,7 +3,7 @@
 // Layout of the log (written down here and nowhere else):
 //
 //	stream   KEYPLANE (file storage, deny delete, deny purge)
-//	subjects kp.<tenant>.<aggregate-type>.<aggregate-id>
+//	subjects kp.<tenant>.<aggregate-type>.<aggregate-id> (named and parsed in subject.go)
 //	         kp._sys.user.<hex(name)>        a login
 //	         kp._sys.orgname.<hex(name)>     claim of an organization name
 //	         kp.<org>.org.<org>              the organization aggregate

@@ -295,7 +295,7 @@ func (l *Log) publishAsync(a Append) (jetstream.PubAckFuture, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := nats.NewMsg(a.Event.Subject())
+	m := nats.NewMsg(Subject(a.Event))
 	m.Data = data
 	m.Header.Set(jetstream.MsgIDHeader, a.Event.ID)
 	if !a.AnySeq {
@@ -310,7 +310,7 @@ func (l *Log) publishAsync(a Append) (jetstream.PubAckFuture, error) {
 // resolved the same way, and otherwise retried: the message id makes the
 // retry harmless.
 func (l *Log) awaitAck(ctx context.Context, a Append, ack jetstream.PubAckFuture) (uint64, error) {
-	subj := a.Event.Subject()
+	subj := Subject(a.Event)
 	for attempt := 0; ; attempt++ {
 		var err error
 		select {

@@ -207,7 +207,7 @@ func (s *Service) Bootstrap(ctx context.Context, owner, password string) (create
 func (s *Service) resumeOrg(ctx context.Context, m domain.Meta, name, owner string) (*domain.Org, error) {
 	// LastSettled: on a cluster the claim that refused ours may still be in
 	// flight right after the refusal.
-	claim, err := s.Log.LastSettled(ctx, domain.Subject(domain.SystemTenant, domain.AggOrgName, domain.OrgNameClaimID(name)))
+	claim, err := s.Log.LastSettled(ctx, eventlog.SubjectOf(domain.SystemTenant, domain.AggOrgName, domain.OrgNameClaimID(name)))
 	if err != nil || claim == nil {
 		return nil, domain.E(domain.KindUnavailable, "organization [%s] is claimed but its claim cannot be read", name)
 	}
@@ -224,7 +224,7 @@ func (s *Service) resumeOrg(ctx context.Context, m domain.Meta, name, owner stri
 	if domain.IsKind(err, domain.KindConflict) {
 		// Another replica resumed it first: wait for its organization (if
 		// that fails, it did not appear, below).
-		_ = s.Log.AwaitLast(ctx, s.Wait, ev.Subject())
+		_ = s.Log.AwaitLast(ctx, s.Wait, eventlog.Subject(ev))
 	} else if err != nil {
 		return nil, err
 	}
