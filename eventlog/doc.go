@@ -14,7 +14,7 @@
 //	         kp.<org>.notice.<key-id>-<window>-<expiry-unix>
 //	                                         one expiry notice, then its
 //	                                         outcomes (delivered, failed)
-//	body     the JSON of domain.Event
+//	body     the JSON of domain.Event (written and read by eventcodec)
 //	headers  Nats-Msg-Id = event id (deduplicates a retried publish),
 //	         Nats-Expected-Last-Subject-Sequence = the aggregate's last
 //	         sequence (optimistic concurrency; 0 means create-if-absent)
