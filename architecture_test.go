@@ -21,8 +21,9 @@ const module = "github.com/keyplane/keyplane/"
 // packages and the outside import paths (prefixes) it may use. Standard
 // library imports are always allowed. "*" allows every keyplane package.
 var allowed = map[string]struct{ keyplane, outside []string }{
-	"domain":             {nil, []string{"golang.org/x/text/unicode/norm", "github.com/google/uuid"}}, // uuid: until ids are drawn in commands (issue 21)
-	"eventlog":           {[]string{"domain"}, []string{"github.com/nats-io/", "github.com/google/uuid"}},
+	"domain":             {nil, []string{"golang.org/x/text/unicode/norm"}},
+	"eventcodec":         {[]string{"domain"}, nil},
+	"eventlog":           {[]string{"domain", "eventcodec"}, []string{"github.com/nats-io/", "github.com/google/uuid"}},
 	"commands":           {[]string{"domain", "eventlog"}, []string{"github.com/google/uuid"}},
 	"eventlog/storetest": {[]string{"domain", "eventlog"}, nil},
 	"projections":        {[]string{"domain", "eventlog"}, nil},

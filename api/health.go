@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -133,14 +132,14 @@ func (p *Probe) Check(ctx context.Context) Readiness {
 // a probe anyone may call can say without naming an organization or a key.
 // Subjects of no organization (kp._sys.…) keep their tenant.
 func tenantless(subject string) string {
-	parts := strings.SplitN(subject, ".", 4)
-	if len(parts) != 4 || parts[0] != "kp" {
+	t, typ, _, ok := eventlog.ParseSubject(subject)
+	if !ok {
 		return "*"
 	}
-	if parts[1] != string(domain.SystemTenant) {
-		parts[1] = "*"
+	if t != domain.SystemTenant {
+		t = "*"
 	}
-	return parts[0] + "." + parts[1] + "." + parts[2] + ".*"
+	return eventlog.SubjectOf(t, typ, "*")
 }
 
 // look returns the stream's health, asking the log at most once per TTL.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/nats-io/nats.go"
@@ -55,9 +56,9 @@ func BenchmarkCreate(b *testing.B) {
 	}
 	org, _ := a.Dir.Org("default")
 	cmd := domain.CreateKey{Tenant: org.ID, Scope: domain.ScopeOrg, Name: "bench-key"}
-	sample, _ := json.Marshal(domain.NewEvent("0123456789abcdef0123456789abcdef", org.ID, domain.AggKey, string(domain.NewKeyID()),
+	sample, _ := json.Marshal(domain.NewEvent("0123456789abcdef0123456789abcdef", org.ID, domain.AggKey, string(commands.Random{}.KeyID()),
 		domain.Meta{Actor: p.Actor(), Time: time.Now(), CorrelationID: "0123456789abcdef0123456789abcdef"},
-		domain.KeyCreated{KeyID: domain.NewKeyID(), Name: "bench-key", Scope: domain.ScopeOrg, Type: domain.KeyPersonal,
+		domain.KeyCreated{KeyID: commands.Random{}.KeyID(), Name: "bench-key", Scope: domain.ScopeOrg, Type: domain.KeyPersonal,
 			Owner: domain.Owner{User: "alice", Realm: "native"}, Hash: domain.HashSecret(nil).String(), Metadata: map[string]any{}}))
 	nc, err := nats.Connect("", nats.InProcessServer(a.Log.Server()))
 	if err != nil {

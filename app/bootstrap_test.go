@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 )
@@ -20,7 +21,7 @@ func TestBootstrapResumesAfterACrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := domain.NewTenantID()
+	id := commands.Random{}.TenantID()
 	claim := domain.NewEvent("claim-1", domain.SystemTenant, domain.AggOrgName, domain.UserAggID("default"),
 		domain.Meta{Time: time.Now()}, domain.OrgNameClaimed{Name: "default", OrgID: id})
 	if _, err := l.Append(ctx, eventlog.Append{Event: claim, Expect: 0}); err != nil {

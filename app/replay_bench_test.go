@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/internal/testproc"
@@ -37,7 +38,7 @@ func benchSize(name string, def int) int {
 func keyHistory(n int, emit func(domain.Event)) {
 	tenants := make([]domain.TenantID, 50)
 	for i := range tenants {
-		tenants[i] = domain.NewTenantID()
+		tenants[i] = commands.Random{}.TenantID()
 	}
 	var keys []domain.KeyID
 	var owners []domain.TenantID
@@ -55,7 +56,7 @@ func keyHistory(n int, emit func(domain.Event)) {
 			md := map[string]any{"rotated": i}
 			ev = domain.NewEvent(uuid.NewString(), owners[k], domain.AggKey, string(keys[k]), m, domain.KeyUpdated{Metadata: &md})
 		default:
-			id, t := domain.NewKeyID(), tenants[i%len(tenants)]
+			id, t := commands.Random{}.KeyID(), tenants[i%len(tenants)]
 			keys, owners = append(keys, id), append(owners, t)
 			ev = domain.NewEvent(uuid.NewString(), t, domain.AggKey, string(id), m, domain.KeyCreated{KeyID: id, Name: "deploy-" + strconv.Itoa(i),
 				Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Owner: domain.Owner{User: m.Actor.ID, Realm: "native"},
@@ -333,7 +334,7 @@ func BenchmarkAuthIndexMemory(b *testing.B) {
 		live := liveBytes(func() any {
 			idx := projections.NewAuthIndex()
 			for i := 0; i < n; i++ {
-				id := domain.NewKeyID()
+				id := commands.Random{}.KeyID()
 				ev := domain.NewEvent("e", "t", domain.AggKey, string(id), domain.Meta{Time: exp},
 					domain.KeyCreated{KeyID: id, Name: "k", Scope: domain.ScopeOrg, Type: domain.KeyPersonal,
 						Hash: domain.HashSecret([]byte(id)).String(), Expires: &exp})

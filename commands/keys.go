@@ -98,7 +98,7 @@ func (s *Keys) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta,
 	a, _, err := s.create(ctx, where{tenant: c.Tenant, typ: domain.AggKey, id: string(id)}, m, ev)
 	if domain.IsKind(err, domain.KindConflict) && idemKey != "" {
 		// A concurrent retry of the same request wrote it first.
-		if err := s.store.AwaitLast(ctx, s.wait, a.Event.Subject()); err != nil {
+		if err := s.store.AwaitLast(ctx, s.wait, eventlog.Subject(a.Event)); err != nil {
 			return Created{}, err
 		}
 		k, _ := s.keys.Get(c.Tenant, id)
@@ -158,7 +158,7 @@ func (s *Keys) claim(ctx context.Context, p domain.Principal, m domain.Meta, t d
 	if domain.IsKind(err, domain.KindConflict) {
 		// Someone claimed it first; unavailable if that cannot be read (the
 		// Idempotency-Key makes a retry safe).
-		if err := s.store.AwaitLast(ctx, s.wait, a.Event.Subject()); err != nil {
+		if err := s.store.AwaitLast(ctx, s.wait, eventlog.Subject(a.Event)); err != nil {
 			return "", false, err
 		}
 		prev, _ := s.claims.Get(t, claimID)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
 )
 
 // Directory is the command side's view of organizations and users
@@ -154,7 +155,7 @@ func (s *Tenants) Bootstrap(ctx context.Context, owner, password string) (create
 func (s *Tenants) resumeOrg(ctx context.Context, m domain.Meta, name, owner string) (*domain.Org, error) {
 	// LastSettled: on a cluster the claim that refused ours may still be in
 	// flight right after the refusal.
-	claim, err := s.store.LastSettled(ctx, domain.Subject(domain.SystemTenant, domain.AggOrgName, domain.OrgNameClaimID(name)))
+	claim, err := s.store.LastSettled(ctx, eventlog.SubjectOf(domain.SystemTenant, domain.AggOrgName, domain.OrgNameClaimID(name)))
 	if err != nil || claim == nil {
 		return nil, domain.E(domain.KindUnavailable, "organization [%s] is claimed but its claim cannot be read", name)
 	}
@@ -170,7 +171,7 @@ func (s *Tenants) resumeOrg(ctx context.Context, m domain.Meta, name, owner stri
 	if domain.IsKind(err, domain.KindConflict) {
 		// Another replica resumed it first: wait for its organization (if
 		// that fails, it did not appear, below).
-		_ = s.store.AwaitLast(ctx, s.wait, a.Event.Subject())
+		_ = s.store.AwaitLast(ctx, s.wait, eventlog.Subject(a.Event))
 	} else if err != nil {
 		return nil, err
 	}

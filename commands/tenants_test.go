@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/tenants"
 )
 
@@ -35,7 +36,7 @@ func TestTenantCommandsByOutcome(t *testing.T) {
 		run  func(t *testing.T, w *world, ts *commands.Tenants, o *domain.Org, p domain.Principal)
 	}{
 		{"an organization is created under the injected ids and clock", func(t *testing.T, w *world, ts *commands.Tenants, o *domain.Org, p domain.Principal) {
-			ev, err := w.log.Last(ctx, domain.Subject(o.ID, domain.AggOrg, string(o.ID)))
+			ev, err := w.log.Last(ctx, eventlog.SubjectOf(o.ID, domain.AggOrg, string(o.ID)))
 			if err != nil || ev == nil {
 				t.Fatalf("no event: %v", err)
 			}
@@ -90,7 +91,7 @@ func TestTenantCommandsByOutcome(t *testing.T) {
 			if err := ts.RemoveMember(ctx, p, meta(), string(o.ID), "bob"); err != nil {
 				t.Fatal(err)
 			}
-			revoked, err := w.log.Last(ctx, domain.Subject(domain.SystemTenant, domain.AggUser, domain.UserAggID("bob")))
+			revoked, err := w.log.Last(ctx, eventlog.SubjectOf(domain.SystemTenant, domain.AggUser, domain.UserAggID("bob")))
 			if err != nil || revoked == nil || revoked.Type != (domain.SessionsRevoked{}).EventType() || revoked.Seq != before+2 {
 				t.Fatalf("bob's last event %+v (log was at %d), err %v", revoked, before, err)
 			}

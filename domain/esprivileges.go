@@ -5,10 +5,12 @@ import (
 	"strings"
 )
 
-// Privilege checks as Elasticsearch's _has_privileges answers them. The
-// requested index names, resources and action patterns may hold wildcards:
-// a request is granted when everything it could name is granted, which
-// globCovers decides.
+// The one privilege evaluator: what a Permission grants, as Elasticsearch's
+// _has_privileges answers it and as every request is authorized
+// (Principal.Authorize asks Allows). The requested index names, resources
+// and action patterns may hold wildcards: a request is granted when
+// everything it could name is granted, which globCovers decides. A
+// concrete action is the pattern that names only itself.
 
 // globCovers reports whether every string matched by pattern r is also
 // matched by pattern g ('*' any run, '?' one character). It is exact for
@@ -17,7 +19,7 @@ import (
 //
 // That is glob matching of r's bytes with a '?' of g that does not match a
 // '*' of r, which glob does in linear time and space.
-func globCovers(g, r string) bool { return glob(g, r, true) }
+func globCovers(g, r string) bool { return g == "*" || g == r || glob(g, r, true) }
 
 func anyCovers(gs []string, r string) bool {
 	for _, g := range gs {
@@ -28,10 +30,14 @@ func anyCovers(gs []string, r string) bool {
 	return false
 }
 
-// overlaps is a safe approximation of "some string matches both".
+// overlaps is a safe approximation of "some string matches both". When b
+// has no wildcards (a concrete action, as every request's Allows asks)
+// that is exactly match(a, b), which grantCovers asks directly.
 func overlaps(a, b string) bool {
 	return globCovers(a, b) || globCovers(b, a) || match(a, b) || match(b, a)
 }
+
+func wild(s string) bool { return strings.IndexByte(s, '*') >= 0 || strings.IndexByte(s, '?') >= 0 }
 
 // clusterGrant is what one cluster privilege name grants.
 func clusterGrant(name string) (clusterPrivilege, bool) {
@@ -45,32 +51,55 @@ func clusterGrant(name string) (clusterPrivilege, bool) {
 }
 
 // grantCovers reports whether granted privilege g includes requested r.
-func grantCovers(g, r clusterPrivilege) bool {
+func grantCovers(g, r *clusterPrivilege) bool {
 	if g.own && !r.own {
 		return false
 	}
 	for _, a := range r.actions {
-		if !anyCovers(g.actions, a) {
-			return false
-		}
+		// Exclusions first: they settle most refusals at once.
+		concrete := !wild(a)
 		for _, ex := range g.excludes {
-			if overlaps(ex, a) && !anyCovers(r.excludes, ex) {
+			hit := concrete && match(ex, a) || !concrete && overlaps(ex, a)
+			if hit && !anyCovers(r.excludes, ex) {
 				return false
 			}
 		}
+		if !anyCovers(g.actions, a) {
+			return false
+		}
 	}
 	return true
+}
+
+// grants reports whether the cluster privilege name (or "cluster:" action
+// pattern) a descriptor holds includes requested r.
+func grants(name string, r *clusterPrivilege) bool {
+	if cp, ok := clusterPrivileges[name]; ok {
+		return grantCovers(&cp, r)
+	}
+	return strings.HasPrefix(name, "cluster:") && grantCovers(&clusterPrivilege{actions: []string{name}}, r)
 }
 
 // ClusterPrivilegeKnown reports whether a requested cluster privilege is a
 // name keyplane knows or an action pattern.
 func ClusterPrivilegeKnown(priv string) bool { _, ok := clusterGrant(priv); return ok }
 
+// Allows reports whether every set of the permission grants the cluster
+// action. own says whether the target is the caller's own API key, which
+// manage_own_api_key requires.
+func (p Permission) Allows(action string, own bool) bool {
+	return p.hasCluster(clusterPrivilege{actions: []string{action}, own: own})
+}
+
 // HasCluster reports whether every set of the permission grants the
 // cluster privilege (a name or a "cluster:" action pattern) as a whole.
 func (p Permission) HasCluster(priv string) bool {
 	req, ok := clusterGrant(priv)
-	if !ok || len(p) == 0 {
+	return ok && p.hasCluster(req)
+}
+
+func (p Permission) hasCluster(req clusterPrivilege) bool {
+	if len(p) == 0 {
 		return false
 	}
 	for _, set := range p {
@@ -82,22 +111,28 @@ func (p Permission) HasCluster(priv string) bool {
 }
 
 func (s RoleDescriptors) hasCluster(req clusterPrivilege) bool {
+	if len(req.actions) == 1 { // an action (Allows), most privileges
+		return s.grantsCluster(&req)
+	}
 	// A request of several actions may be covered by several grants.
 	for _, a := range req.actions {
 		one := clusterPrivilege{actions: []string{a}, excludes: req.excludes, own: req.own}
-		found := false
-		for _, rd := range s {
-			for _, name := range rd.Cluster {
-				if g, ok := clusterGrant(name); ok && grantCovers(g, one) {
-					found = true
-				}
-			}
-		}
-		if !found {
+		if !s.grantsCluster(&one) {
 			return false
 		}
 	}
 	return true
+}
+
+func (s RoleDescriptors) grantsCluster(one *clusterPrivilege) bool {
+	for _, rd := range s {
+		for _, name := range rd.Cluster {
+			if grants(name, one) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // IndexPrivilegeKnown reports whether a requested index privilege is a
@@ -216,14 +251,14 @@ func (p Permission) AllowsRunAs(user string) bool {
 func ClusterPrivilegesGranting(action string) []string {
 	var names []string
 	for name, cp := range clusterPrivileges {
-		if name != "none" && !cp.own && clusterPrivilegeAllows(name, action, false) {
+		if name != "none" && !cp.own && grantCovers(&cp, &clusterPrivilege{actions: []string{action}}) {
 			names = append(names, name)
 		}
 	}
 	implied := map[string]int{}
 	for _, a := range names {
 		for _, b := range names {
-			if a != b && grantCovers(clusterPrivileges[a], clusterPrivileges[b]) {
+			if ga, gb := clusterPrivileges[a], clusterPrivileges[b]; a != b && grantCovers(&ga, &gb) {
 				implied[a]++
 			}
 		}
@@ -270,4 +305,13 @@ func RestrictedIndex(name string) bool {
 // some restricted index": every restricted index starts with a dot.
 func mayMatchRestricted(pattern string) bool {
 	return pattern != "" && (pattern[0] == '.' || pattern[0] == '*' || pattern[0] == '?')
+}
+
+func anyMatch(patterns []string, name string) bool {
+	for _, pat := range patterns {
+		if match(pat, name) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,11 +1,6 @@
 package domain
 
-import (
-	"crypto/rand"
-	"encoding/base64"
-
-	"github.com/google/uuid"
-)
+import "encoding/base64"
 
 // TenantID identifies an organization; every event and subject carries one.
 type TenantID string
@@ -21,16 +16,10 @@ type KeyID string
 // the claims that keep organization names unique.
 const SystemTenant TenantID = "_sys"
 
-// NewTenantID returns a fresh organization id.
-func NewTenantID() TenantID { return TenantID(uuid.NewString()) }
-
-// NewProjectID returns a fresh project id.
-func NewProjectID() ProjectID { return ProjectID(uuid.NewString()) }
-
-// NewKeyID returns 20 random URL-safe characters (120 bits).
-func NewKeyID() KeyID {
-	var b [15]byte
-	_, _ = rand.Read(b[:])
+// KeyIDFrom formats 15 bytes as a key id: 20 URL-safe characters (120
+// bits). The bytes are random; they come from the caller (commands' id
+// source) because domain draws no randomness itself.
+func KeyIDFrom(b [15]byte) KeyID {
 	return KeyID(base64.RawURLEncoding.EncodeToString(b[:]))
 }
 

@@ -30,7 +30,7 @@ type Key struct {
 	RoleDescriptors RoleDescriptors
 	LimitedBy       []RoleDescriptors
 	// Metadata is never changed in place: keys with the same metadata may
-	// share one map (Decoder, and a snapshot's restore).
+	// share one map (eventcodec.Decoder, and a snapshot's restore).
 	Metadata      map[string]any
 	Invalidated   bool
 	InvalidatedAt time.Time

@@ -190,7 +190,7 @@ func jsonOf(t *testing.T, v any) string {
 
 func TestNoticeKeyIDRoundTrips(t *testing.T) {
 	exp := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, id := range []KeyID{NewKeyID(), "a-b_c-d", "plain"} {
+	for _, id := range []KeyID{KeyIDFrom([15]byte{0xfb, 0xff, 0xbf, 7: 42}), "a-b_c-d", "plain"} {
 		for _, w := range []NoticeWindow{NoticeWindow(30 * 24 * time.Hour), 0} {
 			got, ok := NoticeKeyID(NoticeAggID(id, w, exp))
 			if !ok || got != id {

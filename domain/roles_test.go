@@ -59,9 +59,9 @@ func TestPermissionIsAnIntersection(t *testing.T) {
 		{"own-only key on own key", Permission{keyRD, owner}, func(p Permission) bool { return p.Allows(ActionInvalidateKey, true) }, true},
 		{"own-only key on other key", Permission{keyRD, owner}, func(p Permission) bool { return p.Allows(ActionInvalidateKey, false) }, false},
 		{"key bounded by viewer owner", Permission{keyRD, viewer}, func(p Permission) bool { return p.Allows(ActionCreateKey, true) }, false},
-		{"index read within pattern", Permission{keyRD, owner}, func(p Permission) bool { return p.HasIndexPrivilege("logs-1", "read") }, true},
-		{"index write refused", Permission{keyRD, owner}, func(p Permission) bool { return p.HasIndexPrivilege("logs-1", "write") }, false},
-		{"index outside pattern", Permission{keyRD, owner}, func(p Permission) bool { return p.HasIndexPrivilege("books", "read") }, false},
+		{"index read within pattern", Permission{keyRD, owner}, func(p Permission) bool { return p.HasIndex("logs-1", "read", false) }, true},
+		{"index write refused", Permission{keyRD, owner}, func(p Permission) bool { return p.HasIndex("logs-1", "write", false) }, false},
+		{"index outside pattern", Permission{keyRD, owner}, func(p Permission) bool { return p.HasIndex("books", "read", false) }, false},
 		{"empty permission allows nothing", Permission{}, func(p Permission) bool { return p.Allows(ActionHealth, false) }, false},
 		{"manage excludes security", Permission{{"m": {Cluster: StringList{"manage"}}}}, func(p Permission) bool { return p.Allows(ActionCreateKey, false) }, false},
 	}

@@ -43,7 +43,7 @@ func TestParseAPIKeyCredential(t *testing.T) {
 }
 
 func TestSecretsAndHashes(t *testing.T) {
-	a, b := NewSecret(), NewSecret()
+	a, b := SecretFrom([17]byte{1}), SecretFrom([17]byte{2})
 	if len(a) != SecretLen || a == b {
 		t.Fatalf("secrets %q %q", a, b)
 	}
@@ -92,4 +92,25 @@ func FuzzParseAPIKeyCredential(f *testing.F) {
 			t.Fatalf("accepted %q with an empty part", cred)
 		}
 	})
+}
+
+// TestParseAPIKeyCredentialDoesNotAllocate guards the hot path of every
+// ApiKey request: the credential is decoded without copying it first.
+func TestParseAPIKeyCredentialDoesNotAllocate(t *testing.T) {
+	cred := Encode("VuaCfGcBCdbkQm-e5aOx", "ui2lp2axTNmsyakw9tvNnw")
+	var buf [256]byte
+	if n := testing.AllocsPerRun(100, func() { _, _, _ = ParseAPIKeyCredential(cred, buf[:]) }); n != 0 {
+		t.Fatalf("ParseAPIKeyCredential allocates %v times", n)
+	}
+}
+
+func TestKeyIDsAndSecretsHaveTheirFormat(t *testing.T) {
+	id := KeyIDFrom([15]byte{0xfb, 0xff, 0xbf, 14: 1})
+	if len(id) != 20 || !ValidToken(string(id)) {
+		t.Errorf("key id %q: want 20 URL-safe characters", id)
+	}
+	s := SecretFrom([17]byte{0xfb, 0xff, 0xbf, 16: 1})
+	if len(s) != SecretLen || !ValidToken(string(s)) {
+		t.Errorf("secret %q: want %d URL-safe characters", s, SecretLen)
+	}
 }

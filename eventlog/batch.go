@@ -249,20 +249,20 @@ func split(queue []*request, busy func(subject string) bool) (batch, rest []*req
 	for _, r := range queue {
 		clash := false
 		for _, a := range r.apps {
-			if subjects[a.Event.Subject()] || busy(a.Event.Subject()) {
+			if subjects[Subject(a.Event)] || busy(Subject(a.Event)) {
 				clash = true
 			}
 		}
 		if clash || (n > 0 && n+len(r.apps) > maxBatchEvents) {
 			// Everything after a deferred command on its subjects must wait too.
 			for _, a := range r.apps {
-				subjects[a.Event.Subject()] = true
+				subjects[Subject(a.Event)] = true
 			}
 			rest = append(rest, r)
 			continue
 		}
 		for _, a := range r.apps {
-			subjects[a.Event.Subject()] = true
+			subjects[Subject(a.Event)] = true
 		}
 		batch = append(batch, r)
 		n += len(r.apps)
@@ -348,7 +348,7 @@ func (c *committer) pipeline(live []*request) {
 			c.commitAtomic(r)
 			continue
 		}
-		c.inflight.set(r.apps[0].Event.Subject(), true)
+		c.inflight.set(Subject(r.apps[0].Event), true)
 		ack, err := c.l.publishAsync(r.apps[0])
 		ps = append(ps, pending{r: r, ack: ack, err: err})
 	}
@@ -371,7 +371,7 @@ func (c *committer) acker() {
 			}
 			// Free the subject first: its client may send the next command
 			// on it as soon as it has the answer.
-			c.inflight.set(p.r.apps[0].Event.Subject(), false)
+			c.inflight.set(Subject(p.r.apps[0].Event), false)
 			p.r.done <- res
 		}
 		select {
@@ -418,7 +418,7 @@ func (l *Log) publishBatch(apps []Append) ([]uint64, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := nats.NewMsg(a.Event.Subject())
+		m := nats.NewMsg(Subject(a.Event))
 		m.Data = data
 		m.Header.Set("Nats-Batch-Id", id)
 		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
@@ -439,7 +439,7 @@ func (l *Log) publishBatch(apps []Append) ([]uint64, error) {
 	resp, err := l.nc.RequestMsgWithContext(ctx, last)
 	if err != nil {
 		// The commit may have been stored even though its answer was lost.
-		if ev, lerr := l.Last(context.Background(), apps[len(apps)-1].Event.Subject()); lerr == nil && ev != nil && ev.ID == apps[len(apps)-1].Event.ID {
+		if ev, lerr := l.Last(context.Background(), Subject(apps[len(apps)-1].Event)); lerr == nil && ev != nil && ev.ID == apps[len(apps)-1].Event.ID {
 			return contiguous(ev.Seq, len(apps)), nil
 		}
 		return nil, unavailable("append batch", err)

@@ -60,7 +60,7 @@ func TestAMultiEventCommandIsAtomic(t *testing.T) {
 	if !domain.IsKind(err, domain.KindConflict) {
 		t.Fatalf("err = %v, want conflict", err)
 	}
-	if ev, _ := l.Last(ctx, domain.Subject("t1", domain.AggKey, "a")); ev != nil {
+	if ev, _ := l.Last(ctx, SubjectOf("t1", domain.AggKey, "a")); ev != nil {
 		t.Fatal("half of a failed command was stored")
 	}
 	seqs, err := l.Append(ctx,
@@ -97,7 +97,7 @@ func TestARetryAfterTheDedupWindowIsNotAConflict(t *testing.T) {
 	// The first attempt is stored without a message id: to the server's
 	// deduplication the retry is new, as it is once the window has passed.
 	data, _ := json.Marshal(ev)
-	ack, err := l.js.Publish(ctx, ev.Subject(), data)
+	ack, err := l.js.Publish(ctx, Subject(ev), data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestATimedOutPublishIsResolvedFromTheSubject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if last, _ := l.Last(ctx, fresh.Subject()); last == nil || last.ID != "fresh" || last.Seq != seq {
+	if last, _ := l.Last(ctx, Subject(fresh)); last == nil || last.ID != "fresh" || last.Seq != seq {
 		t.Fatalf("retried event not stored as last: %+v", last)
 	}
 	if n, _ := l.LastSeq(ctx); n != seqs[0]+1 {
@@ -176,7 +176,7 @@ func noneBusy(string) bool { return false }
 func TestSplitHoldsCommandsOnSubjectsInFlight(t *testing.T) {
 	a1 := req(Append{Event: keyEvent("1", "a", domain.KeyInvalidated{})})
 	b1 := req(Append{Event: keyEvent("2", "b", domain.KeyInvalidated{})})
-	busy := func(subject string) bool { return subject == a1.apps[0].Event.Subject() }
+	busy := func(subject string) bool { return subject == Subject(a1.apps[0].Event) }
 	batch, rest := split([]*request{a1, b1}, busy)
 	if len(batch) != 1 || batch[0] != b1 || len(rest) != 1 || rest[0] != a1 {
 		t.Fatalf("batch %v rest %v: a command on a subject in flight must wait", batch, rest)
@@ -206,7 +206,7 @@ func TestPipelinedRoundsKeepEachAggregatesOrder(t *testing.T) {
 	}
 	for agg := range 10 {
 		var got []string
-		err := l.ReadRange(ctx, Range{Subject: keyEvent("", fmt.Sprint("k", agg), domain.KeyInvalidated{}).Subject()}, func(ev domain.Event) error {
+		err := l.ReadRange(ctx, Range{Subject: Subject(keyEvent("", fmt.Sprint("k", agg), domain.KeyInvalidated{}))}, func(ev domain.Event) error {
 			got = append(got, ev.ID)
 			return nil
 		})

@@ -56,7 +56,7 @@ func (l *Log) Execute(ctx context.Context, w Waiter, decide func() ([]Append, er
 // the failed command touched.
 func (l *Log) catchUp(ctx context.Context, w Waiter, apps []Append) error {
 	for _, a := range apps {
-		last, err := l.Last(ctx, a.Event.Subject())
+		last, err := l.Last(ctx, Subject(a.Event))
 		if err != nil {
 			return err
 		}

@@ -108,7 +108,7 @@ func TestAnExternalServerWithCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := l.Last(ctx, keyEvent("", "k1", domain.KeyInvalidated{}).Subject())
+	ev, err := l.Last(ctx, Subject(keyEvent("", "k1", domain.KeyInvalidated{})))
 	if err != nil || ev == nil || ev.ID != "e1" || ev.Seq != seqs[0] {
 		t.Fatalf("read back %+v, %v; want e1 at %d", ev, err, seqs[0])
 	}

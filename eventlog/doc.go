@@ -3,7 +3,7 @@
 // Layout of the log (written down here and nowhere else):
 //
 //	stream   KEYPLANE (file storage, deny delete, deny purge)
-//	subjects kp.<tenant>.<aggregate-type>.<aggregate-id>
+//	subjects kp.<tenant>.<aggregate-type>.<aggregate-id> (named and parsed in subject.go)
 //	         kp._sys.user.<hex(name)>        a login
 //	         kp._sys.orgname.<hex(name)>     claim of an organization name
 //	         kp.<org>.org.<org>              the organization aggregate
@@ -14,7 +14,7 @@
 //	         kp.<org>.notice.<key-id>-<window>-<expiry-unix>
 //	                                         one expiry notice, then its
 //	                                         outcomes (delivered, failed)
-//	body     the JSON of domain.Event
+//	body     the JSON of domain.Event (written and read by eventcodec)
 //	headers  Nats-Msg-Id = event id (deduplicates a retried publish),
 //	         Nats-Expected-Last-Subject-Sequence = the aggregate's last
 //	         sequence (optimistic concurrency; 0 means create-if-absent)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventcodec"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -247,7 +248,7 @@ func (a Append) encoded() ([]byte, error) {
 // are committed together (see batch.go).
 //
 // Every event is written only once keyplane's readers have read it back
-// (domain.EncodeEvent): whatever is in the log decodes. One that would
+// (eventcodec.EncodeEvent): whatever is in the log decodes. One that would
 // not is refused, and nothing of the command is written.
 func (l *Log) Append(ctx context.Context, apps ...Append) ([]uint64, error) {
 	if len(apps) == 0 {
@@ -255,7 +256,7 @@ func (l *Log) Append(ctx context.Context, apps ...Append) ([]uint64, error) {
 	}
 	apps = append([]Append(nil), apps...) // the caller's stay as they were
 	for i := range apps {
-		data, err := domain.EncodeEvent(apps[i].Event)
+		data, err := eventcodec.EncodeEvent(apps[i].Event)
 		if err != nil {
 			return nil, err
 		}
@@ -295,7 +296,7 @@ func (l *Log) publishAsync(a Append) (jetstream.PubAckFuture, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := nats.NewMsg(a.Event.Subject())
+	m := nats.NewMsg(Subject(a.Event))
 	m.Data = data
 	m.Header.Set(jetstream.MsgIDHeader, a.Event.ID)
 	if !a.AnySeq {
@@ -310,7 +311,7 @@ func (l *Log) publishAsync(a Append) (jetstream.PubAckFuture, error) {
 // resolved the same way, and otherwise retried: the message id makes the
 // retry harmless.
 func (l *Log) awaitAck(ctx context.Context, a Append, ack jetstream.PubAckFuture) (uint64, error) {
-	subj := a.Event.Subject()
+	subj := Subject(a.Event)
 	for attempt := 0; ; attempt++ {
 		var err error
 		select {
@@ -396,13 +397,13 @@ func (l *Log) Aggregates(ctx context.Context) (int, error) {
 // memory: every caller hands over a buffer of its own (nats.go copies each
 // message's payload out of its read buffer).
 func decode(data []byte, seq uint64) (domain.Event, error) {
-	ev, err := domain.DecodeEvent(data)
+	ev, err := eventcodec.DecodeEvent(data)
 	return withSeq(ev, err, seq)
 }
 
 // decodeWith is decode for a run of events, payload included (see
-// domain.Decoder).
-func decodeWith(d *domain.Decoder, data []byte, seq uint64) (domain.Event, error) {
+// eventcodec.Decoder).
+func decodeWith(d *eventcodec.Decoder, data []byte, seq uint64) (domain.Event, error) {
 	ev, err := d.Event(data)
 	return withSeq(ev, err, seq)
 }

@@ -100,11 +100,11 @@ func TestSubscribeDeliversInOrderFromASequence(t *testing.T) {
 			t.Fatalf("out of order at %d", i)
 		}
 	}
-	last, err := l.Last(ctx, domain.Subject("t1", domain.AggKey, "k3"))
+	last, err := l.Last(ctx, SubjectOf("t1", domain.AggKey, "k3"))
 	if err != nil || last == nil || last.ID != "48" {
 		t.Fatalf("last of k3 = %+v, %v", last, err)
 	}
-	none, err := l.Last(ctx, domain.Subject("t1", domain.AggKey, "nope"))
+	none, err := l.Last(ctx, SubjectOf("t1", domain.AggKey, "nope"))
 	if err != nil || none != nil {
 		t.Fatalf("last of an empty subject = %+v, %v", none, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventcodec"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -65,7 +66,7 @@ func (l *Log) ReadBatches(ctx context.Context, r Range, fn func(evs []domain.Eve
 	go func() { scanErr <- l.scanBatches(ctx, r, ordered, work) }()
 	for range readWorkers {
 		go func() {
-			var d domain.Decoder
+			var d eventcodec.Decoder
 			for b := range work {
 				b.decode(&d, spare)
 			}
@@ -173,7 +174,7 @@ func (b *readBatch) add(seq uint64, subject string, at time.Time, data []byte) {
 // payload this binary cannot decode comes without, for fn to judge; one
 // that does not decode at all comes as Undecodable, without its id, which
 // a batch does not read).
-func (b *readBatch) decode(d *domain.Decoder, spare <-chan []domain.Event) {
+func (b *readBatch) decode(d *eventcodec.Decoder, spare <-chan []domain.Event) {
 	defer close(b.done)
 	select {
 	case evs := <-spare:

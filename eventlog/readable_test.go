@@ -35,7 +35,7 @@ func TestAppendRefusesAnEventItsReadersCannotDecode(t *testing.T) {
 	if _, err := l.Append(ctx, Append{Event: fine, Expect: 0}); err != nil {
 		t.Fatalf("append of a readable event: %v", err)
 	}
-	got, err := l.Last(ctx, fine.Subject())
+	got, err := l.Last(ctx, Subject(fine))
 	if err != nil || got == nil || got.ID != "e-fine" {
 		t.Fatalf("last event %v, %v", got, err)
 	}

@@ -15,12 +15,12 @@ func TestLastSettled(t *testing.T) {
 	if _, err := l.Append(ctx, Append{Event: ev, Expect: 0}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := l.LastSettled(ctx, ev.Subject())
+	got, err := l.LastSettled(ctx, Subject(ev))
 	if err != nil || got == nil || got.ID != "settled-1" {
 		t.Fatalf("a stored event: %v %v", got, err)
 	}
 	start := time.Now()
-	got, err = l.LastSettled(ctx, keyEvent("x", "k-empty", domain.KeyInvalidated{}).Subject())
+	got, err = l.LastSettled(ctx, Subject(keyEvent("x", "k-empty", domain.KeyInvalidated{})))
 	if err != nil || got != nil {
 		t.Fatalf("an empty subject: %v %v", got, err)
 	}

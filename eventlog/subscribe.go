@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventcodec"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -111,7 +112,7 @@ func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) err
 	defer stop()
 	defer it.Stop()
 	delivered := uint64(0) // consumer sequence of the last message
-	var d domain.Decoder
+	var d eventcodec.Decoder
 	for {
 		msg, err := it.Next()
 		if err != nil {

@@ -1,7 +1,6 @@
 package eventlog
 
 import (
-	"strings"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
@@ -18,9 +17,8 @@ import (
 // subject concerns. Nothing of its content is kept: it may hold anything.
 func Undecodable(seq uint64, subject, id string) domain.Event {
 	ev := domain.Event{ID: id, Seq: seq}
-	parts := strings.SplitN(subject, ".", 4)
-	if len(parts) == 4 && parts[0] == "kp" {
-		ev.Tenant, ev.AggType, ev.AggID = domain.TenantID(parts[1]), parts[2], parts[3]
+	if t, typ, id, ok := ParseSubject(subject); ok {
+		ev.Tenant, ev.AggType, ev.AggID = t, typ, id
 	}
 	return ev
 }

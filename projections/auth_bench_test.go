@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 )
@@ -17,7 +18,7 @@ func filledIndex(tb testing.TB, n int) (*AuthIndex, domain.KeyID, domain.Secret)
 	var id domain.KeyID
 	var secret domain.Secret
 	for i := 0; i < n; i++ {
-		id, secret = domain.NewKeyID(), domain.NewSecret()
+		id, secret = commands.Random{}.KeyID(), commands.Random{}.Secret()
 		ev := domain.NewEvent(fmt.Sprint(i), "t", domain.AggKey, string(id), domain.Meta{Time: time.Now()},
 			domain.KeyCreated{KeyID: id, Name: "k", Scope: domain.ScopeOrg, Type: domain.KeyPersonal,
 				Hash: domain.HashSecret([]byte(secret)).String(), Expires: &exp})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
 )
 
 // Expiry is the expiry schedule: every live key that expires, ordered by
@@ -307,7 +308,7 @@ func (ns *Notices) Apply(ev domain.Event) error {
 	if err != nil {
 		return err
 	}
-	subj := ev.Subject()
+	subj := eventlog.Subject(ev)
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	s := ns.m[subj]
@@ -346,7 +347,7 @@ func (s *NoticeState) settle(recipient string) {
 func (ns *Notices) Get(t domain.TenantID, id string) (NoticeState, bool) {
 	ns.mu.RLock()
 	defer ns.mu.RUnlock()
-	s, ok := ns.m[domain.Subject(t, domain.AggNotice, id)]
+	s, ok := ns.m[eventlog.SubjectOf(t, domain.AggNotice, id)]
 	if !ok {
 		return NoticeState{}, false
 	}

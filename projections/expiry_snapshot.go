@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
 )
 
 // Name of the expiry schedule in snapshots and digests.
@@ -125,7 +126,7 @@ func (ns *Notices) Restore(b []byte) error {
 			}
 		}
 		s.Seq = r.uint()
-		m[domain.Subject(s.Tenant, domain.AggNotice, s.ID)] = s
+		m[eventlog.SubjectOf(s.Tenant, domain.AggNotice, s.ID)] = s
 	}
 	if err := r.done(); err != nil {
 		return err

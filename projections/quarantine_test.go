@@ -99,7 +99,7 @@ func TestAnEventThatCannotBeFoldedRefusesWhatItConcernsAndTheRestFoldsOn(t *test
 		for _, inRuns := range []bool{false, true} {
 			t.Run(tt.name+map[bool]string{false: ", one by one", true: ", in a run"}[inRuns], func(t *testing.T) {
 				r, keys, auth := quarantined(t, quarantineLog(tt.bad), inRuns)
-				want := []Poisoned{{Seq: 5, Subject: tt.bad.Subject(), Cause: tt.cause}}
+				want := []Poisoned{{Seq: 5, Subject: eventlog.Subject(tt.bad), Cause: tt.cause}}
 				if tt.bad.Tenant == "" {
 					want[0].Subject = "kp..."
 				}

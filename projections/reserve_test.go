@@ -4,14 +4,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 )
 
 // TestReserveKeepsWhatIsFolded: Reserve sizes empty projections only; on
 // one that already holds keys it must not drop them.
 func TestReserveKeepsWhatIsFolded(t *testing.T) {
-	tenant := domain.NewTenantID()
-	id := domain.NewKeyID()
+	tenant := commands.Random{}.TenantID()
+	id := commands.Random{}.KeyID()
 	created := domain.NewEvent("e1", tenant, domain.AggKey, string(id), domain.Meta{}, domain.KeyCreated{
 		KeyID: id, Name: "k", Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Hash: domain.HashSecret([]byte("s")).String()})
 	created.Seq = 1

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 )
 
@@ -23,11 +24,11 @@ func BenchmarkRestore(b *testing.B) {
 	keys, auth, expiry := NewKeys(), NewAuthIndex(), NewExpiry(domain.DefaultNoticeWindows)
 	tenants := make([]domain.TenantID, 50)
 	for i := range tenants {
-		tenants[i] = domain.NewTenantID()
+		tenants[i] = commands.Random{}.TenantID()
 	}
 	exp := time.Now().Add(90 * 24 * time.Hour).UTC()
 	for i := range n {
-		id := domain.NewKeyID()
+		id := commands.Random{}.KeyID()
 		ev := domain.NewEvent("e", tenants[i%len(tenants)], domain.AggKey, string(id),
 			domain.Meta{Actor: domain.Actor{Kind: domain.ActorUser, ID: "owner"}, Time: time.Now()},
 			domain.KeyCreated{KeyID: id, Name: "deploy-" + strconv.Itoa(i), Scope: domain.ScopeOrg, Type: domain.KeyPersonal,

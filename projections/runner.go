@@ -139,7 +139,7 @@ func (r *Runner) applyTo(ps []Applier, ev domain.Event) {
 
 // poison quarantines ev, which does not decode (by nil) or which a refused.
 func (r *Runner) poison(ev domain.Event, by Applier) {
-	p := Poisoned{Seq: ev.Seq, Subject: ev.Subject()}
+	p := Poisoned{Seq: ev.Seq, Subject: eventlog.Subject(ev)}
 	switch {
 	case by != nil:
 		p.Cause = causeRefused + fmt.Sprintf("%T", by)

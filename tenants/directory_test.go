@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 )
 
@@ -21,14 +23,14 @@ func orgEvents(n int) (evs []domain.Event, projects []domain.ProjectID) {
 	}
 	var orgs []domain.TenantID
 	for i := range n {
-		org := domain.NewTenantID()
+		org := commands.Random{}.TenantID()
 		orgs = append(orgs, org)
 		add(org, domain.OrgCreated{OrgID: org, Name: "org" + strconv.Itoa(i), Owner: "ann"})
-		p := domain.NewProjectID()
+		p := commands.Random{}.ProjectID()
 		projects = append(projects, p)
 		add(org, domain.ProjectCreated{ProjectID: p, Name: "default"})
 	}
-	p := domain.NewProjectID()
+	p := commands.Random{}.ProjectID()
 	projects = append(projects, p)
 	add(orgs[0], domain.ProjectCreated{ProjectID: p, Name: "second"})
 	return evs, projects
@@ -48,7 +50,7 @@ func TestDirectoryFindsAProjectByID(t *testing.T) {
 				t.Errorf("%s: project %d: %v %+v in %+v, want it in org%d", name, i, ok, pr, o, owner)
 			}
 		}
-		if _, _, ok := d.Project(domain.NewProjectID()); ok {
+		if _, _, ok := d.Project(commands.Random{}.ProjectID()); ok {
 			t.Errorf("%s: an unknown project id was found", name)
 		}
 		if _, _, ok := d.Project(""); ok {
@@ -88,7 +90,7 @@ func BenchmarkProjectByID(b *testing.B) {
 
 func TestDirectoryFindsAPendingInvitationByItsTokenAndFoldsLogins(t *testing.T) {
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	org := domain.NewTenantID()
+	org := commands.Random{}.TenantID()
 	hash := "b6f1bd3c1f0d0f5e2b1f0d8e1c9c2a4e6f8a0b2c4d6e8f0a1b3c5d7e9f1a3b5c" // a token's SHA-256 (commands.InvitationTokenHash)
 	var evs []domain.Event
 	add := func(agg, id string, p domain.Payload) {

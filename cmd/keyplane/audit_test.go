@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 )
@@ -26,7 +27,7 @@ func TestAuditExportStopsReadingAnHourPastUntil(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	tenant := domain.NewTenantID()
+	tenant := commands.Random{}.TenantID()
 	until := time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
 	// In log order: each key is named for when it was stamped.
 	stamps := []struct {
@@ -40,7 +41,7 @@ func TestAuditExportStopsReadingAnHourPastUntil(t *testing.T) {
 		{"after-the-stop", until.Add(-time.Hour)},           // beyond what the rule promises
 	}
 	for _, s := range stamps {
-		id := domain.NewKeyID()
+		id := commands.Random{}.KeyID()
 		m := domain.Meta{Actor: domain.Actor{Kind: domain.ActorUser, ID: "alice", Name: "alice"}, CorrelationID: uuid.NewString(), Time: s.at}
 		ev := domain.NewEvent(uuid.NewString(), tenant, domain.AggKey, string(id), m, domain.KeyCreated{KeyID: id, Name: s.name,
 			Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Owner: domain.Owner{User: "alice", Realm: "native"},

@@ -325,7 +325,7 @@ func writeAsOfJSON(w io.Writer, past projections.PastKeys, now time.Time, keys [
 
 // resolveOrg finds an organization by unique name (its name claim) or id.
 func resolveOrg(ctx context.Context, log *eventlog.Log, ref string) (domain.TenantID, error) {
-	claim, err := log.Last(ctx, domain.Subject(domain.SystemTenant, domain.AggOrgName, domain.UserAggID(ref)))
+	claim, err := log.Last(ctx, eventlog.SubjectOf(domain.SystemTenant, domain.AggOrgName, domain.UserAggID(ref)))
 	if err != nil {
 		return "", err
 	}
@@ -340,7 +340,7 @@ func resolveOrg(ctx context.Context, log *eventlog.Log, ref string) (domain.Tena
 	}
 	if domain.ValidToken(ref) {
 		t := domain.TenantID(ref)
-		if ev, err := log.Last(ctx, domain.Subject(t, domain.AggOrg, ref)); err == nil && ev != nil {
+		if ev, err := log.Last(ctx, eventlog.SubjectOf(t, domain.AggOrg, ref)); err == nil && ev != nil {
 			return t, nil
 		} else if err != nil {
 			return "", err

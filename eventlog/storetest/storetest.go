@@ -74,7 +74,7 @@ func wantConflict(t *testing.T, err error) {
 // command settles a refusal.
 func lastOf(t *testing.T, s eventlog.Store, agg string) uint64 {
 	t.Helper()
-	ev, err := s.LastSettled(context.Background(), event("", agg).Subject())
+	ev, err := s.LastSettled(context.Background(), eventlog.Subject(event("", agg)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func awaitLastWaitsForTheWinner(t *testing.T, s eventlog.Store) {
 	_, err := s.Append(context.Background(), lost)
 	wantConflict(t, err)
 	w := &waiter{}
-	if err := s.AwaitLast(context.Background(), w, lost.Event.Subject()); err != nil {
+	if err := s.AwaitLast(context.Background(), w, eventlog.Subject(lost.Event)); err != nil {
 		t.Fatal(err)
 	}
 	if w.last() != won[0] {

@@ -1,17 +1,23 @@
-package domain
+package eventcodec
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/keyplane/keyplane/domain"
+)
 
 // DecodeEvent reads an event as stored in the log. It gives exactly what
-// json.Unmarshal into an Event gives, except that Data shares data's
-// memory instead of copying it: data must not change afterwards.
+// json.Unmarshal into a domain.Event gives, except that Data shares data's
+// memory instead of copying it: data must not change afterwards. Its
+// payload comes decoded too (domain.Event.Decoded) when that succeeds; when
+// it does not, Decode will report why.
 //
 // Replaying the log is mostly decoding it, so the envelope as keyplane
 // writes it is read by a reader built for it (jsonReader); any other shape
 // (a field it does not know, an escaped name, a null) goes to
 // encoding/json, which stays the reference.
-func DecodeEvent(data []byte) (Event, error) {
-	return envelope(data, nil, false)
+func DecodeEvent(data []byte) (domain.Event, error) {
+	return decode(data, nil)
 }
 
 // Decoder decodes a run of events (a replay, a subscription), and shares
@@ -33,18 +39,33 @@ const (
 	maxSharedMetadata = 1024
 )
 
-// Event is DecodeEvent, and its payload decoded too (Event.Decoded) when
-// that succeeds; when it does not, Decode will report why.
-func (d *Decoder) Event(data []byte) (Event, error) {
+// Event is DecodeEvent, sharing what recurs.
+func (d *Decoder) Event(data []byte) (domain.Event, error) {
 	d.bound()
-	ev, err := envelope(data, d, true)
-	if err != nil || ev.payload != nil {
+	return decode(data, d)
+}
+
+// decode reads data, envelope and payload; d, when set, shares what recurs.
+func decode(data []byte, d *Decoder) (domain.Event, error) {
+	ev, p, err := envelope(data, d, true)
+	if err != nil {
 		return ev, err
 	}
-	if p, err := decodePayload(decoderKey{ev.Type, ev.Version}, ev.Data, d, ev.AggID); err == nil {
-		ev.payload = p
+	if p == nil {
+		if p, err = payload(ev, d); err != nil {
+			return ev, nil // Decode reports it
+		}
 	}
-	return ev, nil
+	return ev.WithPayload(p), nil
+}
+
+// payload decodes ev's payload: with a fast decoder when one takes it
+// (sharing what recurs through d, when set), else as domain does.
+func payload(ev domain.Event, d *Decoder) (domain.Payload, error) {
+	if p, ok := decodeFast(decoderKey{ev.Type, ev.Version}, ev.Data, d, ev.AggID); ok {
+		return p, nil
+	}
+	return ev.Decode()
 }
 
 // bound makes the tables, or makes them anew once full.
@@ -58,22 +79,22 @@ func (d *Decoder) bound() {
 }
 
 // envelope decodes data; with payloads it also decodes the payload in the
-// same pass when it can (Event.payload), instead of stepping over it. d,
-// when set, shares what recurs.
-func envelope(data []byte, d *Decoder, payloads bool) (Event, error) {
-	var ev Event
+// same pass when it can (p), instead of stepping over it. d, when set,
+// shares what recurs.
+func envelope(data []byte, d *Decoder, payloads bool) (ev domain.Event, p domain.Payload, err error) {
 	r := jsonReader{b: data, d: d, payloads: payloads}
-	if r.envelope(&ev); r.end() {
-		return ev, nil
+	if r.envelope(&ev, &p); r.end() {
+		return ev, p, nil
 	}
-	return envelopeSlow(data)
+	ev, err = envelopeSlow(data)
+	return ev, nil, err
 }
 
 // envelopeSlow is encoding/json's reading of an event, for whatever shape
 // envelope does not read. It is a function of its own so that handing an
 // Event to encoding/json does not put envelope's on the heap.
-func envelopeSlow(data []byte) (Event, error) {
-	var ev Event
+func envelopeSlow(data []byte) (domain.Event, error) {
+	var ev domain.Event
 	err := json.Unmarshal(data, &ev)
 	return ev, err
 }
@@ -93,7 +114,9 @@ const (
 	fData
 )
 
-func (r *jsonReader) envelope(ev *Event) {
+// envelope reads an event into ev, and its payload into p when r.payloads
+// and a fast decoder takes it.
+func (r *jsonReader) envelope(ev *domain.Event, p *domain.Payload) {
 	if !r.open() {
 		return
 	}
@@ -111,10 +134,10 @@ func (r *jsonReader) envelope(ev *Event) {
 			ev.Version = r.integer()
 		case "tenant":
 			r.once(&seen, fTenant)
-			ev.Tenant = TenantID(r.sharedStr())
+			ev.Tenant = domain.TenantID(r.sharedStr())
 		case "agg_type":
 			r.once(&seen, fAggType)
-			ev.AggType = r.known(AggKey, AggOrg, AggUser, AggOrgName, AggIdem, AggNotice, AggRealm, AggSession)
+			ev.AggType = r.known(domain.AggKey, domain.AggOrg, domain.AggUser, domain.AggOrgName, domain.AggIdem, domain.AggNotice, domain.AggRealm, domain.AggSession)
 		case "agg_id":
 			r.once(&seen, fAggID)
 			ev.AggID = r.str()
@@ -132,7 +155,7 @@ func (r *jsonReader) envelope(ev *Event) {
 			ev.Time = r.timeValue()
 		case "data":
 			r.once(&seen, fData)
-			ev.Data = r.data(ev, seen&(fType|fVersion) == fType|fVersion)
+			ev.Data = r.data(ev, p, seen&(fType|fVersion) == fType|fVersion)
 		default:
 			r.fail()
 		}
@@ -141,13 +164,13 @@ func (r *jsonReader) envelope(ev *Event) {
 
 // data reads the payload: decoded on the way when r.payloads, its type is
 // known (typed) and a fast decoder takes it; else merely stepped over.
-func (r *jsonReader) data(ev *Event, typed bool) []byte {
+func (r *jsonReader) data(ev *domain.Event, p *domain.Payload, typed bool) []byte {
 	if r.payloads && typed && !r.bad {
 		r.ws()
 		saved := *r
 		r.aggID = ev.AggID
-		if p, ok := fastPayload(r, decoderKey{ev.Type, ev.Version}); ok && !r.bad {
-			ev.payload = p
+		if fast, ok := fastPayload(r, decoderKey{ev.Type, ev.Version}); ok && !r.bad {
+			*p = fast
 			return r.b[saved.i:r.i]
 		}
 		*r = saved // no fast decoder, or a shape it does not take: leave it to Decode
@@ -155,7 +178,7 @@ func (r *jsonReader) data(ev *Event, typed bool) []byte {
 	return r.raw()
 }
 
-func (r *jsonReader) actor(a *Actor) {
+func (r *jsonReader) actor(a *domain.Actor) {
 	if !r.open() {
 		return
 	}
@@ -164,7 +187,7 @@ func (r *jsonReader) actor(a *Actor) {
 		switch string(r.key) {
 		case "kind":
 			r.once(&seen, 1)
-			a.Kind = ActorKind(r.known(string(ActorUser), string(ActorKey), string(ActorSystem)))
+			a.Kind = domain.ActorKind(r.known(string(domain.ActorUser), string(domain.ActorKey), string(domain.ActorSystem)))
 		case "id":
 			r.once(&seen, 2)
 			a.ID = r.sharedStr()
@@ -183,7 +206,7 @@ func (r *jsonReader) actor(a *Actor) {
 	}
 }
 
-func (r *jsonReader) source(s *Source) {
+func (r *jsonReader) source(s *domain.Source) {
 	if !r.open() {
 		return
 	}
@@ -204,4 +227,15 @@ func (r *jsonReader) source(s *Source) {
 
 // eventTypes holds each registered event type's name, so that reading an
 // event's type takes that string instead of a new copy.
-var eventTypes = map[string]string{}
+var eventTypes = func() map[string]string {
+	m := map[string]string{}
+	for _, t := range domain.EventTypes() {
+		m[t] = t
+	}
+	return m
+}()
+
+type decoderKey struct {
+	typ string
+	v   int
+}

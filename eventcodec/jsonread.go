@@ -1,4 +1,4 @@
-package domain
+package eventcodec
 
 import (
 	"encoding/json"

@@ -1,6 +1,10 @@
-package domain
+package eventcodec
 
-import "time"
+import (
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
 
 // fastPayload reads the payloads that make up most of a log (a key's
 // creation, updates and revocation) with jsonReader; ok is false for any
@@ -10,13 +14,13 @@ import "time"
 // decodes to. Old versions (KeyUpdated v1) are rare and go through
 // encoding/json and their upcast. It is a switch, not a table of funcs:
 // a call through a func value would put every reader on the heap.
-func fastPayload(r *jsonReader, k decoderKey) (p Payload, ok bool) {
+func fastPayload(r *jsonReader, k decoderKey) (p domain.Payload, ok bool) {
 	switch k {
-	case decoderKey{KeyCreated{}.EventType(), KeyCreated{}.EventVersion()}:
+	case decoderKey{domain.KeyCreated{}.EventType(), domain.KeyCreated{}.EventVersion()}:
 		return fastKeyCreated(r), true
-	case decoderKey{KeyUpdated{}.EventType(), KeyUpdated{}.EventVersion()}:
+	case decoderKey{domain.KeyUpdated{}.EventType(), domain.KeyUpdated{}.EventVersion()}:
 		return fastKeyUpdated(r), true
-	case decoderKey{KeyInvalidated{}.EventType(), KeyInvalidated{}.EventVersion()}:
+	case decoderKey{domain.KeyInvalidated{}.EventType(), domain.KeyInvalidated{}.EventVersion()}:
 		return fastKeyInvalidated(r), true
 	}
 	return nil, false
@@ -26,24 +30,24 @@ func fastPayload(r *jsonReader, k decoderKey) (p Payload, ok bool) {
 // call their decoder directly, not through a func value, so that the
 // payload stays on the stack until it is boxed: one allocation, not two.
 
-func fastKeyCreated(r *jsonReader) Payload {
-	var p KeyCreated
+func fastKeyCreated(r *jsonReader) domain.Payload {
+	var p domain.KeyCreated
 	if decodeKeyCreated(r, &p); r.bad {
 		return nil
 	}
 	return p
 }
 
-func fastKeyUpdated(r *jsonReader) Payload {
-	var p KeyUpdated
+func fastKeyUpdated(r *jsonReader) domain.Payload {
+	var p domain.KeyUpdated
 	if decodeKeyUpdated(r, &p); r.bad {
 		return nil
 	}
 	return p
 }
 
-func fastKeyInvalidated(r *jsonReader) Payload {
-	var p KeyInvalidated
+func fastKeyInvalidated(r *jsonReader) domain.Payload {
+	var p domain.KeyInvalidated
 	if decodeKeyInvalidated(r, &p); r.bad {
 		return nil
 	}
@@ -52,13 +56,13 @@ func fastKeyInvalidated(r *jsonReader) Payload {
 
 // decodeFast decodes b, a whole payload of type k, if a fast decoder takes
 // it.
-func decodeFast(k decoderKey, b []byte, d *Decoder, aggID string) (Payload, bool) {
+func decodeFast(k decoderKey, b []byte, d *Decoder, aggID string) (domain.Payload, bool) {
 	r := jsonReader{b: b, d: d, aggID: aggID}
 	p, ok := fastPayload(&r, k)
 	return p, ok && r.end()
 }
 
-func decodeKeyCreated(r *jsonReader, p *KeyCreated) {
+func decodeKeyCreated(r *jsonReader, p *domain.KeyCreated) {
 	if !r.open() {
 		return
 	}
@@ -67,19 +71,19 @@ func decodeKeyCreated(r *jsonReader, p *KeyCreated) {
 		switch string(r.key) {
 		case "key_id":
 			r.once(&seen, 1<<0)
-			p.KeyID = KeyID(r.aggIDOr())
+			p.KeyID = domain.KeyID(r.aggIDOr())
 		case "name":
 			r.once(&seen, 1<<1)
 			p.Name = r.str()
 		case "scope":
 			r.once(&seen, 1<<2)
-			p.Scope = Scope(r.known(string(ScopeOrg), string(ScopeProject)))
+			p.Scope = domain.Scope(r.known(string(domain.ScopeOrg), string(domain.ScopeProject)))
 		case "project":
 			r.once(&seen, 1<<3)
-			p.Project = ProjectID(r.str())
+			p.Project = domain.ProjectID(r.str())
 		case "type":
 			r.once(&seen, 1<<4)
-			p.Type = KeyType(r.known(string(KeyPersonal), string(KeyManaged)))
+			p.Type = domain.KeyType(r.known(string(domain.KeyPersonal), string(domain.KeyManaged)))
 		case "owner":
 			r.once(&seen, 1<<5)
 			r.owner(&p.Owner)
@@ -92,13 +96,13 @@ func decodeKeyCreated(r *jsonReader, p *KeyCreated) {
 		case "role_descriptors":
 			r.once(&seen, 1<<8)
 			if r.emptyObject() { // a key with no privileges of its own: most keys
-				p.RoleDescriptors = RoleDescriptors{}
+				p.RoleDescriptors = domain.RoleDescriptors{}
 			} else {
-				p.RoleDescriptors = into[RoleDescriptors](r)
+				p.RoleDescriptors = into[domain.RoleDescriptors](r)
 			}
 		case "limited_by":
 			r.once(&seen, 1<<9)
-			p.LimitedBy = into[[]RoleDescriptors](r)
+			p.LimitedBy = into[[]domain.RoleDescriptors](r)
 		case "metadata":
 			r.once(&seen, 1<<10)
 			if !r.isNull() {
@@ -110,7 +114,7 @@ func decodeKeyCreated(r *jsonReader, p *KeyCreated) {
 	}
 }
 
-func (r *jsonReader) owner(o *Owner) {
+func (r *jsonReader) owner(o *domain.Owner) {
 	if !r.open() {
 		return
 	}
@@ -125,14 +129,14 @@ func (r *jsonReader) owner(o *Owner) {
 			o.Realm = r.sharedStr()
 		case "by_key":
 			r.once(&seen, 4)
-			o.ByKey = KeyID(r.str())
+			o.ByKey = domain.KeyID(r.str())
 		default:
 			r.fail()
 		}
 	}
 }
 
-func decodeKeyUpdated(r *jsonReader, p *KeyUpdated) {
+func decodeKeyUpdated(r *jsonReader, p *domain.KeyUpdated) {
 	if !r.open() {
 		return
 	}
@@ -141,7 +145,7 @@ func decodeKeyUpdated(r *jsonReader, p *KeyUpdated) {
 		switch string(r.key) {
 		case "role_descriptors":
 			r.once(&seen, 1<<0)
-			p.RoleDescriptors = into[*RoleDescriptors](r)
+			p.RoleDescriptors = into[*domain.RoleDescriptors](r)
 		case "metadata":
 			r.once(&seen, 1<<1)
 			if !r.isNull() {
@@ -156,14 +160,14 @@ func decodeKeyUpdated(r *jsonReader, p *KeyUpdated) {
 			p.NeverExpires = r.boolean()
 		case "limited_by":
 			r.once(&seen, 1<<4)
-			p.LimitedBy = into[*[]RoleDescriptors](r)
+			p.LimitedBy = into[*[]domain.RoleDescriptors](r)
 		default:
 			r.fail()
 		}
 	}
 }
 
-func decodeKeyInvalidated(r *jsonReader, p *KeyInvalidated) {
+func decodeKeyInvalidated(r *jsonReader, p *domain.KeyInvalidated) {
 	if !r.open() {
 		return
 	}

@@ -1,19 +1,21 @@
-package domain
+package eventcodec
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/domain"
 )
 
 // fuzzPayload makes a payload of one of the kinds whose content callers
 // choose (names, metadata, role descriptors), from the fuzzer's values:
 // raw is decoded as metadata (wrapped wrap levels deeper) or as role
 // descriptors. ok is false when raw is neither.
-func fuzzPayload(kind uint8, s string, raw []byte, wrap uint16) (Payload, bool) {
+func fuzzPayload(kind uint8, s string, raw []byte, wrap uint16) (domain.Payload, bool) {
 	var meta map[string]any
-	var rds RoleDescriptors
+	var rds domain.RoleDescriptors
 	if json.Unmarshal(raw, &meta) != nil && json.Unmarshal(raw, &rds) != nil {
 		return nil, false
 	}
@@ -25,22 +27,22 @@ func fuzzPayload(kind uint8, s string, raw []byte, wrap uint16) (Payload, bool) 
 		meta = map[string]any{}
 	}
 	if rds == nil {
-		rds = RoleDescriptors{}
+		rds = domain.RoleDescriptors{}
 	}
 	switch kind % 5 {
 	case 0:
-		return KeyCreated{KeyID: KeyID(s), Name: s, Scope: ScopeOrg, Type: KeyPersonal, Owner: Owner{User: s, Realm: s},
+		return domain.KeyCreated{KeyID: domain.KeyID(s), Name: s, Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Owner: domain.Owner{User: s, Realm: s},
 			Hash: s, RoleDescriptors: rds, Metadata: meta}, true
 	case 1:
-		return KeyUpdated{RoleDescriptors: &rds, Metadata: &meta}, true
+		return domain.KeyUpdated{RoleDescriptors: &rds, Metadata: &meta}, true
 	case 2:
-		return RealmUserPut{Name: s, FullName: s, Roles: []string{s}, Metadata: meta}, true
+		return domain.RealmUserPut{Name: s, FullName: s, Roles: []string{s}, Metadata: meta}, true
 	case 3:
 		rd := rds[s]
 		rd.Metadata = meta
-		return RealmRolePut{Name: s, Role: rd}, true
+		return domain.RealmRolePut{Name: s, Role: rd}, true
 	}
-	return OrgCreated{OrgID: TenantID(s), Name: s, Owner: s}, true
+	return domain.OrgCreated{OrgID: domain.TenantID(s), Name: s, Owner: s}, true
 }
 
 // FuzzEventRoundTrip holds the writer and the readers together: a payload
@@ -60,19 +62,19 @@ func FuzzEventRoundTrip(f *testing.F) {
 		if !ok {
 			return
 		}
-		m := Meta{Actor: Actor{Kind: ActorUser, ID: s, Name: s}, Source: Source{Addr: s, UserAgent: s}, CorrelationID: s,
+		m := domain.Meta{Actor: domain.Actor{Kind: domain.ActorUser, ID: s, Name: s}, Source: domain.Source{Addr: s, UserAgent: s}, CorrelationID: s,
 			Time: time.Unix(1790000000, 0)}
-		data, err := EncodeEvent(NewEvent("id-"+s, TenantID(s), AggKey, s, m, p))
+		data, err := EncodeEvent(domain.NewEvent("id-"+s, domain.TenantID(s), domain.AggKey, s, m, p))
 		if err != nil {
-			if !IsKind(err, KindInvalid) && !IsKind(err, KindTooLarge) {
-				t.Fatalf("writer refused with %v, want invalid or too large: %v", KindOf(err), err)
+			if !domain.IsKind(err, domain.KindInvalid) && !domain.IsKind(err, domain.KindTooLarge) {
+				t.Fatalf("writer refused with %v, want invalid or too large: %v", domain.KindOf(err), err)
 			}
 			return
 		}
 		// What encoding/json alone reads from the payload as written (it
 		// makes invalid UTF-8 U+FFFD, for one).
 		enc, _ := json.Marshal(p)
-		ref, err := decoders[decoderKey{p.EventType(), p.EventVersion()}](enc)
+		ref, err := domain.Event{Type: p.EventType(), Version: p.EventVersion(), Data: enc}.Decode()
 		if err != nil {
 			t.Fatalf("written, but encoding/json cannot read its payload: %v", err)
 		}
@@ -86,7 +88,7 @@ func FuzzEventRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatalf("written, but DecodeEvent cannot read it: %v", err)
 		}
-		for name, ev := range map[string]Event{"replay": replayed, "single": single} {
+		for name, ev := range map[string]domain.Event{"replay": replayed, "single": single} {
 			got, err := ev.Decode()
 			if err != nil {
 				t.Fatalf("written, but the %s payload does not decode: %v", name, err)
@@ -107,8 +109,8 @@ func TestEncodeEventRefusesWhatItsReadersCannotDecode(t *testing.T) {
 		ok   bool
 	}{{9999, false}, {1200, true}, {20, true}} {
 		p, _ := fuzzPayload(0, "a", []byte(`{}`), uint16(c.wrap))
-		_, err := EncodeEvent(NewEvent("id", "t", AggKey, "k", Meta{}, p))
-		if (err == nil) != c.ok || err != nil && !IsKind(err, KindInvalid) {
+		_, err := EncodeEvent(domain.NewEvent("id", "t", domain.AggKey, "k", domain.Meta{}, p))
+		if (err == nil) != c.ok || err != nil && !domain.IsKind(err, domain.KindInvalid) {
 			t.Errorf("metadata %d levels deep: %v, want ok=%v", c.wrap, err, c.ok)
 		}
 	}
@@ -119,12 +121,12 @@ func TestEncodeEventRefusesWhatItsReadersCannotDecode(t *testing.T) {
 // (marshal, then read back by both readers).
 func BenchmarkEncodeEvent(b *testing.B) {
 	exp := time.Now().Add(90 * 24 * time.Hour)
-	m := Meta{Actor: Actor{Kind: ActorUser, ID: "owner7", Name: "owner7"}, Source: Source{Addr: "10.1.2.7", UserAgent: "terraform/1.9"},
+	m := domain.Meta{Actor: domain.Actor{Kind: domain.ActorUser, ID: "owner7", Name: "owner7"}, Source: domain.Source{Addr: "10.1.2.7", UserAgent: "terraform/1.9"},
 		CorrelationID: "0b0c4a1e-5f2a-4c47-9a43-7a0d2b1f9e11", Time: time.Now()}
-	id := NewKeyID()
-	ev := NewEvent("6f1c3a52-8a4b-4d7e-b0a1-3c2d9e8f7a65", NewTenantID(), AggKey, string(id), m, KeyCreated{KeyID: id,
-		Name: "deploy-7", Scope: ScopeOrg, Type: KeyPersonal, Owner: Owner{User: "owner7", Realm: "native"},
-		Hash: HashSecret([]byte(id)).String(), Expires: &exp, RoleDescriptors: RoleDescriptors{"r": {Cluster: StringList{"monitor"}}},
+	id := domain.KeyIDFrom([15]byte{0x5a, 0x1e, 0x3b, 0x90, 0x07, 0xc4, 0x2d, 0xe8, 0x61, 0xaf, 0x13, 0x7c, 0xb2, 0x48, 0x9d})
+	ev := domain.NewEvent("6f1c3a52-8a4b-4d7e-b0a1-3c2d9e8f7a65", domain.TenantID("3f2a8c1e-6b7d-4e59-a0c4-9d8e7f6a5b43"), domain.AggKey, string(id), m, domain.KeyCreated{KeyID: id,
+		Name: "deploy-7", Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Owner: domain.Owner{User: "owner7", Realm: "native"},
+		Hash: domain.HashSecret([]byte(id)).String(), Expires: &exp, RoleDescriptors: domain.RoleDescriptors{"r": {Cluster: domain.StringList{"monitor"}}},
 		Metadata: map[string]any{"team": "infra", "env": map[string]any{"tier": "prod"}}})
 	b.Run("marshal", func(b *testing.B) {
 		b.ReportAllocs()
