@@ -49,7 +49,8 @@ func (s *Tenants) CreateOrg(ctx context.Context, p domain.Principal, m domain.Me
 		if taken == name {
 			return nil, domain.Conflict("organization [%s] already exists", name)
 		}
-		return nil, domain.Conflict("organization [%s] already exists as [%s]: names are compared after NFKC normalization", name, taken)
+		// Not naming it: it is most likely another tenant's.
+		return nil, domain.Conflict("an organization named like [%s] already exists: names are compared after NFKC normalization", name)
 	}
 	m.Time = s.now()
 	claim := s.event(where{tenant: domain.SystemTenant, typ: domain.AggOrgName, id: domain.OrgNameClaimID(name)}, m, domain.OrgNameClaimed{Name: name, OrgID: id})
