@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 )
@@ -258,9 +259,7 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 	if req.Current == "" || req.Password == "" {
 		return domain.Invalid("fields [current_password] and [password] are required")
 	}
-	if _, err := s.checkPassword(r, memberSubject(user), func() (domain.Principal, error) {
-		return s.Logins.AuthenticateForPasswordChange(user, req.Current)
-	}); err != nil {
+	if _, err := s.authn.PasswordChange(r.Context(), sourceAddr(r), user, req.Current); err != nil {
 		if domain.KindOf(err) == domain.KindUnauthenticated {
 			return domain.Forbidden("field [current_password] is not the current password")
 		}
@@ -276,9 +275,8 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 	if session {
 		// This session goes on under the new password; every other one
 		// carried the old password's fingerprint and has ended.
-		u, _ := s.Dir.User(user)
-		c, value := s.sessions.issue(user, passFingerprint(u.PasswordHash), s.now())
-		http.SetCookie(w, s.sessionCookie(r, value, int(sessionLifetime/time.Second)))
+		c, value := s.authn.IssueSession(user)
+		http.SetCookie(w, s.sessionCookie(r, value, int(authn.SessionLifetime/time.Second)))
 		out["session"] = s.sessionView(c)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -304,6 +302,6 @@ func (s *Server) passwordChanger(r *http.Request) (user string, session bool, er
 	if !ok {
 		return "", false, domain.Unauthenticated("invalid basic authentication header")
 	}
-	p, err := s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Logins.AuthenticateForPasswordChange(name, pw) })
+	p, err := s.authn.PasswordChange(r.Context(), sourceAddr(r), name, pw)
 	return p.User, false, err
 }

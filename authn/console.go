@@ -59,3 +59,11 @@ func (a *Authenticator) SessionOf(r Request) (Session, error) {
 	}
 	return c, nil
 }
+
+// PasswordChange checks a member's current password for a change of it,
+// under the throttle: it passes also under a forced reset.
+func (a *Authenticator) PasswordChange(ctx context.Context, addr, name, pw string) (domain.Principal, error) {
+	return a.CheckPassword(ctx, MemberSubject(name), addr, func() (domain.Principal, error) {
+		return a.logins.AuthenticateForPasswordChange(name, pw)
+	})
+}

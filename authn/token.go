@@ -68,8 +68,10 @@ func (a *Authenticator) tokenPass(o *domain.Org, pr *domain.Project, user, realm
 func (a *Authenticator) SignToken(t Token, o *domain.Org, pr *domain.Project) string {
 	t.Since, _ = a.tokenSince(o, pr, t.User, t.Realm)
 	t.Pass = a.tokenPass(o, pr, t.User, t.Realm)
-	return tokenPrefix + seal(t, a.tokenMAC)
+	return a.sign(t)
 }
+
+func (a *Authenticator) sign(t Token) string { return tokenPrefix + seal(t, a.tokenMAC) }
 
 // tokenMAC signs and checks the claims of access tokens (sealed.go).
 func (a *Authenticator) tokenMAC(body string) []byte { return hmacSHA256(a.tokenKey, body) }
