@@ -7,7 +7,6 @@ package api
 import (
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/keyplane/keyplane/authn"
@@ -294,13 +293,13 @@ func (s *Server) passwordChanger(r *http.Request) (user string, session bool, er
 		}
 		return c.User, true, err
 	}
-	scheme, _, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Basic") {
+	c := authn.Parse(h)
+	if c.Scheme != authn.Basic {
 		return "", false, domain.Forbidden("a password is changed by its login (password or console session), never by an API key or a token")
 	}
-	name, pw, ok := r.BasicAuth()
-	if !ok {
-		return "", false, domain.Unauthenticated("invalid basic authentication header")
+	name, pw, err := c.BasicAuth()
+	if err != nil {
+		return "", false, err
 	}
 	p, err := s.authn.PasswordChange(r.Context(), sourceAddr(r), name, pw)
 	return p.User, false, err
