@@ -38,7 +38,7 @@ func hash(pw string) string {
 
 // world is a replica's read models and the Authenticator on them.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	seq    uint64
 	now    time.Time
 	dir    *tenants.Directory
@@ -53,7 +53,7 @@ type world struct {
 // carl) with projects p1 "default" and p2 "second"; globex (owner gus) with
 // q1 "default". p1 has the project users jane (role keys, which may
 // run as anyone) and kim (no roles); p2 has a jane of its own.
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	table := projections.NewKeyTable()
 	w := &world{t: t, now: t0, dir: tenants.NewDirectory(), realms: tenants.NewRealms(),
