@@ -36,7 +36,7 @@ func (s *Server) esView(k *domain.Key, withLimitedBy bool) esKeyView {
 		v.LimitedBy = k.LimitedBy
 		if len(v.LimitedBy) == 0 {
 			// Keys made by the console are limited by their owner's live role.
-			v.LimitedBy = []domain.RoleDescriptors{s.ownerPermission(k)}
+			v.LimitedBy = []domain.RoleDescriptors{s.authn.OwnerPermission(k)}
 		}
 	}
 	return v
@@ -168,39 +168,18 @@ func (s *Server) grantee(x *esReq, g esGrant) (domain.Principal, error) {
 	if g.GrantType == "password" {
 		p, err = s.esPassword(x.r, x.org, x.pr, g.Username, g.Password)
 	} else {
-		var t esToken
-		if t, err = s.readToken(g.AccessToken); err == nil {
-			var ok bool
-			if p, ok = s.tokenUser(x.org, x.pr, t); !ok {
-				err = domain.Unauthenticated("token malformed or expired")
-			}
-		}
+		p, err = s.authn.TokenPrincipal(x.org, x.pr, g.AccessToken)
 	}
 	if err != nil || g.RunAs == "" {
 		return p, err
 	}
-	target, err := s.runAs(x, p, g.RunAs)
+	target, err := s.authn.RunAs(x.org, x.pr, p, g.RunAs)
 	if err != nil {
 		return p, domain.Forbidden("action [%s] is unauthorized for user [%s], because user [%s] is unauthorized to run as [%s]",
 			domain.ActionGrantKey, x.p.User, p.User, g.RunAs)
 	}
 	return target, nil
 }
-
-// runAs is the principal p may run as in the request's project: a user of
-// the project's own realm that p's run_as privileges name. Members are
-// never reached: a project-local superuser must not act, or mint keys, as
-// the organization's owner.
-func (s *Server) runAs(x *esReq, p domain.Principal, name string) (domain.Principal, error) {
-	target, ok := s.esUser(x.org, x.pr, name, domain.RealmProject)
-	if !ok || !p.PermissionIn(x.org.ID).AllowsRunAs(name) {
-		return domain.Principal{}, domain.Forbidden("action [%s] is unauthorized for user [%s] run as [%s]", runAsAction, p.User, name)
-	}
-	return target, nil
-}
-
-// runAsAction names run_as in denials, as Elasticsearch does.
-const runAsAction = "indices:data/read/run_as"
 
 func (s *Server) esGrantKey(x *esReq) error {
 	var req struct {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/domain"
 )
 
@@ -66,7 +67,7 @@ func (s *Server) esWhoAmI(x *esReq) esAuthView {
 			v.FullName, v.Email = strPtr(u.FullName), strPtr(u.Email)
 		}
 	}
-	if h := x.r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+	if authn.Parse(x.r.Header.Get("Authorization")).Scheme == authn.Bearer {
 		v.AuthenticationType = "token"
 	}
 	v.AuthenticationRealm, v.LookupRealm = realm, realm
@@ -192,7 +193,7 @@ func (s *Server) esPutUser(x *esReq) error {
 		return err
 	}
 	// A member's name is the member's in every project of the
-	// organization (esRealmPassword): a new project user may not take it.
+	// organization (authn.ProjectPassword): a new project user may not take it.
 	// Only this organization's members are looked at, never logins
 	// elsewhere.
 	if _, member := s.Dir.RoleOf(x.org.ID, name); member {
@@ -470,14 +471,13 @@ func (s *Server) esGetToken(x *esReq) error {
 	if err != nil {
 		return err
 	}
-	exp := s.now().Add(esTokenLifetime)
-	t := esToken{ID: uuid.NewString(), Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: p.RealmName(), Expires: exp.Unix()}
-	s.tokenClaims(&t, x.org, x.pr)
-	tok := s.signToken(t)
+	exp := s.now().Add(authn.TokenLifetime)
+	t := authn.Token{ID: uuid.NewString(), Tenant: x.org.ID, Project: x.pr.ID, User: p.User, Realm: p.RealmName(), Expires: exp.Unix()}
+	tok := s.authn.SignToken(t, x.org, x.pr)
 	who := *x
 	who.p = p
 	who.roles, who.missing = s.esRoleNames(x.org, x.pr, p)
 	x.w.Header().Set("Cache-Control", "no-store")
-	return x.write(http.StatusOK, map[string]any{"access_token": tok, "type": "Bearer", "expires_in": int(esTokenLifetime.Seconds()),
+	return x.write(http.StatusOK, map[string]any{"access_token": tok, "type": "Bearer", "expires_in": int(authn.TokenLifetime.Seconds()),
 		"scope": "full", "authentication": s.esWhoAmI(&who)})
 }

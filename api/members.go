@@ -7,9 +7,9 @@ package api
 import (
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
+	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 )
@@ -258,9 +258,7 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 	if req.Current == "" || req.Password == "" {
 		return domain.Invalid("fields [current_password] and [password] are required")
 	}
-	if _, err := s.checkPassword(r, memberSubject(user), func() (domain.Principal, error) {
-		return s.Logins.AuthenticateForPasswordChange(user, req.Current)
-	}); err != nil {
+	if _, err := s.authn.PasswordChange(r.Context(), sourceAddr(r), user, req.Current); err != nil {
 		if domain.KindOf(err) == domain.KindUnauthenticated {
 			return domain.Forbidden("field [current_password] is not the current password")
 		}
@@ -276,9 +274,8 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 	if session {
 		// This session goes on under the new password; every other one
 		// carried the old password's fingerprint and has ended.
-		u, _ := s.Dir.User(user)
-		c, value := s.sessions.issue(user, passFingerprint(u.PasswordHash), s.now())
-		http.SetCookie(w, s.sessionCookie(r, value, int(sessionLifetime/time.Second)))
+		c, value := s.authn.IssueSession(user)
+		http.SetCookie(w, s.sessionCookie(r, value, int(authn.SessionLifetime/time.Second)))
 		out["session"] = s.sessionView(c)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -296,14 +293,14 @@ func (s *Server) passwordChanger(r *http.Request) (user string, session bool, er
 		}
 		return c.User, true, err
 	}
-	scheme, _, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Basic") {
+	c := authn.Parse(h)
+	if c.Scheme != authn.Basic {
 		return "", false, domain.Forbidden("a password is changed by its login (password or console session), never by an API key or a token")
 	}
-	name, pw, ok := r.BasicAuth()
-	if !ok {
-		return "", false, domain.Unauthenticated("invalid basic authentication header")
+	name, pw, err := c.BasicAuth()
+	if err != nil {
+		return "", false, err
 	}
-	p, err := s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Logins.AuthenticateForPasswordChange(name, pw) })
+	p, err := s.authn.PasswordChange(r.Context(), sourceAddr(r), name, pw)
 	return p.User, false, err
 }

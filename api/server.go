@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/projections"
@@ -47,18 +49,19 @@ type Server struct {
 	mux *http.ServeMux
 	// slots admits commands (admission.go).
 	slots chan struct{}
-	// sessions signs and checks console session cookies (session.go).
-	sessions *sessions
 	// EndedSessions is the console logouts of every replica (session.go).
 	EndedSessions *projections.EndedSessions
-	// tokenKey signs access tokens (es_token.go).
-	tokenKey []byte
-	// throttle slows password guessing (throttle.go), keeping its counts
-	// in Counters: the log's bucket every replica shares, or without one
-	// (a Server built without a log) this process's memory.
-	throttle *throttle
+	// Counters keeps the password throttle's counts: the log's bucket
+	// every replica shares, or without one (a Server built without a log)
+	// this process's memory.
 	Counters Counters
+	// authn authenticates every request: sessions, tokens, keys and
+	// passwords under the throttle.
+	authn *authn.Authenticator
 }
+
+// Counters is where the password throttle keeps its counts (authn).
+type Counters = authn.Counters
 
 func (s *Server) now() time.Time {
 	if s.Now != nil {
@@ -74,28 +77,12 @@ func (s *Server) Handler() http.Handler {
 		s.log = slog.Default()
 	}
 	s.mux = http.NewServeMux()
-	root := s.secretRoot()
-	s.throttle = newThrottle(s.Counters, hmacSHA256(root, "keyplane password throttle v1"))
-	if s.Counters == nil {
-		s.throttle.store = newMemCounters()
-	}
-	s.tokenKey = tokenKeyOf(root)
-	s.sessions = newSessions(root)
+	s.authn = authn.New(authn.Config{Secret: s.SecretKey, Now: s.now, Logger: s.log,
+		Dir: s.Dir, Realms: s.Realms, Logins: s.Logins, Keys: s.Keys, Auth: s.Auth,
+		Ended: s.EndedSessions, Counters: s.Counters,
+		Verdict: s.Metrics.authVerdict, Malformed: s.Metrics.authMalformed})
 	s.routes()
 	return http.HandlerFunc(s.serve)
-}
-
-// secretRoot is what access tokens and console sessions are signed from:
-// the secret the replicas share, or, for a Server built without one (as
-// the fuzz tests build it), a random key of this process. Never an empty
-// key, with which anyone could sign.
-func (s *Server) secretRoot() []byte {
-	if len(s.SecretKey) > 0 {
-		return s.SecretKey
-	}
-	root := make([]byte, 32)
-	_, _ = rand.Read(root)
-	return root
 }
 
 // serve wraps every request: request id, panic recovery, JSON 404/405.
@@ -179,6 +166,15 @@ func truncate(s string, n int) string {
 // ctx bounds a command so that a stuck log answers 503, not a hang.
 func cmdCtx(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), 15*time.Second)
+}
+
+// sourceAddr is the request's peer address without its port.
+func sourceAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // newRequestID is a random (version 4) UUID in one allocation, where

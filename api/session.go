@@ -1,6 +1,7 @@
 package api
 
-// Console sessions.
+// Console sessions: their HTTP side. authn signs and checks the cookies
+// and their CSRF tokens; this file reads and writes them.
 //
 // A browser logs in once with a member's name and password and then carries
 // a session cookie; API keys are refused for the console ("API keys are for
@@ -33,112 +34,22 @@ package api
 // keeps the cookie off cross-site requests; the token is the second lock.
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"mime"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/keyplane/keyplane/api/console"
+	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/domain"
-	"github.com/keyplane/keyplane/tenants"
 )
 
 const (
-	sessionCookie   = "keyplane_session"
-	csrfHeader      = "X-CSRF-Token"
-	sessionLifetime = 8 * time.Hour
-	maxLoginBody    = 64 << 10
+	sessionCookie = "keyplane_session"
+	csrfHeader    = authn.CSRFHeader
+	maxLoginBody  = 64 << 10
 )
-
-// sessionClaims is what a session cookie asserts.
-type sessionClaims struct {
-	ID     string `json:"sid"`
-	User   string `json:"usr"`
-	Issued int64  `json:"iat"`
-	// IssuedMs is Issued in milliseconds, which a revocation of every
-	// session issued before a time (SessionsRevoked) compares against.
-	IssuedMs int64 `json:"iatm,omitempty"`
-	Expires  int64 `json:"exp"`
-	// Pass fingerprints the member's password hash (never the password).
-	Pass string `json:"pwd"`
-}
-
-// sessions signs and checks session cookies and remembers logouts.
-type sessions struct {
-	key []byte
-
-	mu      sync.Mutex
-	revoked map[[32]byte]time.Time // SHA-256 of the session id -> its expiry
-}
-
-// newSessions derives the signing key from root (Server.secretRoot: the
-// log's shared secret, so that every replica derives the same key).
-func newSessions(root []byte) *sessions {
-	return &sessions{key: hmacSHA256(root, "keyplane console session v1"), revoked: map[[32]byte]time.Time{}}
-}
-
-func (ss *sessions) mac(label, v string) []byte { return hmacSHA256(ss.key, label, "\x00", v) }
-
-var b64 = base64.RawURLEncoding
-
-// issue returns a new session for user and its cookie value.
-func (ss *sessions) issue(user, pass string, now time.Time) (sessionClaims, string) {
-	var id [16]byte
-	_, _ = rand.Read(id[:])
-	c := sessionClaims{ID: b64.EncodeToString(id[:]), User: user, Issued: now.Unix(), IssuedMs: now.UnixMilli(),
-		Expires: now.Add(sessionLifetime).Unix(), Pass: pass}
-	return c, seal(c, ss.cookieMAC)
-}
-
-func (ss *sessions) cookieMAC(body string) []byte { return ss.mac("session", body) }
-
-// check verifies a cookie value: signature, expiry and revocation.
-func (ss *sessions) check(value string, now time.Time) (sessionClaims, bool) {
-	var c sessionClaims
-	if !unseal(value, ss.cookieMAC, &c) || c.ID == "" || now.Unix() >= c.Expires {
-		return sessionClaims{}, false
-	}
-	ss.mu.Lock()
-	_, gone := ss.revoked[sha256.Sum256([]byte(c.ID))]
-	ss.mu.Unlock()
-	return c, !gone
-}
-
-// revoke ends a session on this replica and forgets ended sessions that
-// have expired anyway, so the list stays as small as the live sessions.
-func (ss *sessions) revoke(c sessionClaims, now time.Time) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for k, exp := range ss.revoked {
-		if now.After(exp) {
-			delete(ss.revoked, k)
-		}
-	}
-	ss.revoked[sha256.Sum256([]byte(c.ID))] = time.Unix(c.Expires, 0)
-}
-
-// csrfToken is the session's CSRF token: derived, so nothing is stored.
-func (ss *sessions) csrfToken(c sessionClaims) string {
-	return b64.EncodeToString(ss.mac("csrf", c.ID))
-}
-
-func (ss *sessions) csrfValid(c sessionClaims, token string) bool {
-	got, err := b64.DecodeString(token)
-	return err == nil && token != "" && hmac.Equal(got, ss.mac("csrf", c.ID))
-}
-
-// passFingerprint ties a session to the member's current password hash.
-func passFingerprint(passwordHash string) string {
-	sum := sha256.Sum256([]byte("session\x00" + passwordHash))
-	return b64.EncodeToString(sum[:12])
-}
 
 // safeMethod reports methods that change nothing and need no CSRF token.
 func safeMethod(m string) bool {
@@ -169,68 +80,30 @@ func scriptRequest(r *http.Request) bool {
 	return r.Header.Get("Sec-Fetch-Dest") == "empty"
 }
 
-// sessionPrincipal authenticates a request by its session cookie. ok is
-// false when there is no cookie at all, so that the caller can ask for
-// credentials as usual.
-func (s *Server) sessionPrincipal(r *http.Request) (p domain.Principal, ok bool, err error) {
-	c, ok, err := s.sessionClaimsOf(r)
-	if !ok || err != nil {
-		return domain.Principal{}, ok, err
+// sessionRequest is what authn reads of a request's session: the cookie,
+// and for a state change its origin and CSRF token. ok is false when there
+// is no cookie at all.
+func sessionRequest(r *http.Request) (req authn.Request, ok bool) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return authn.Request{}, false
 	}
-	if u, found := s.Dir.User(c.User); found && u.MustChangePassword {
-		return domain.Principal{}, true, tenants.ErrMustChangePassword(c.User)
+	req = authn.Request{Cookie: ck.Value, HasCookie: true, StateChange: !safeMethod(r.Method), Path: r.URL.Path}
+	if req.StateChange {
+		req.SameOrigin, req.CSRF = sameOrigin(r), r.Header.Get(csrfHeader)
 	}
-	return domain.Principal{Kind: domain.ActorUser, User: c.User, Memberships: s.Dir.Memberships(c.User)}, true, nil
+	return req, true
 }
 
 // sessionClaimsOf checks a request's session cookie, and for a state change
 // its origin and CSRF token. ok is false when there is no cookie at all.
-func (s *Server) sessionClaimsOf(r *http.Request) (c sessionClaims, ok bool, err error) {
-	ck, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return sessionClaims{}, false, nil
-	}
-	c, err = s.session(ck.Value)
-	if err != nil {
-		return sessionClaims{}, true, err
-	}
-	if !safeMethod(r.Method) {
-		if !sameOrigin(r) {
-			return sessionClaims{}, true, domain.Forbidden("cross-origin request refused: the console accepts state changes only from its own pages")
-		}
-		if !s.sessions.csrfValid(c, r.Header.Get(csrfHeader)) {
-			return sessionClaims{}, true, domain.Forbidden("missing or invalid CSRF token: a request that changes state with a console session must send the session's token in the %s header", csrfHeader)
-		}
-	}
-	return c, true, nil
-}
-
-// issuedAt is when a session was issued, to the millisecond where the
-// cookie says so (cookies issued before IssuedMs existed, to the second).
-func (c sessionClaims) issuedAt() time.Time {
-	if c.IssuedMs != 0 {
-		return time.UnixMilli(c.IssuedMs)
-	}
-	return time.Unix(c.Issued, 0)
-}
-
-// session checks a cookie value against the signature, the clock, logouts
-// and the member's current password.
-func (s *Server) session(value string) (sessionClaims, error) {
-	c, ok := s.sessions.check(value, s.now())
-	if ok && s.EndedSessions != nil {
-		// Logged out, or every session of the login revoked since (removed,
-		// demoted, forced to reset its password), on any replica.
-		ok = !s.EndedSessions.Ended(sessionHash(c)) && !s.EndedSessions.Revoked(c.User, c.issuedAt())
-	}
-	if ok {
-		u, found := s.Dir.User(c.User)
-		ok = found && hmac.Equal([]byte(passFingerprint(u.PasswordHash)), []byte(c.Pass))
-	}
+func (s *Server) sessionClaimsOf(r *http.Request) (c authn.Session, ok bool, err error) {
+	req, ok := sessionRequest(r)
 	if !ok {
-		return sessionClaims{}, domain.Unauthenticated("console session is missing, expired or ended: log in again")
+		return authn.Session{}, false, nil
 	}
-	return c, nil
+	c, err = s.authn.SessionOf(req)
+	return c, true, err
 }
 
 // consoleRoutes mounts the web console: its files and its session endpoints.
@@ -245,8 +118,7 @@ func (s *Server) consoleRoutes() {
 // browserOnly refuses API keys on console routes: keys are for programs.
 func (s *Server) browserOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		if strings.EqualFold(scheme, "ApiKey") {
+		if authn.Parse(r.Header.Get("Authorization")).Scheme == authn.APIKey {
 			s.writeError(w, r, domain.Forbidden("API keys are for programmatic access, not a browser: log in to the console with your member name and password"))
 			return
 		}
@@ -262,8 +134,8 @@ type sessionView struct {
 	Expires   int64  `json:"expires"`
 }
 
-func (s *Server) sessionView(c sessionClaims) sessionView {
-	return sessionView{User: c.User, CSRFToken: s.sessions.csrfToken(c), Expires: c.Expires * 1000}
+func (s *Server) sessionView(c authn.Session) sessionView {
+	return sessionView{User: c.User, CSRFToken: s.authn.CSRFToken(c), Expires: c.Expires * 1000}
 }
 
 // consoleLogin checks a member's name and password (JSON or a form) and
@@ -278,7 +150,7 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 	name, pw, err := readLogin(w, r, form)
 	var p domain.Principal
 	if err == nil {
-		p, err = s.checkPassword(r, memberSubject(name), func() (domain.Principal, error) { return s.Logins.Authenticate(name, pw) })
+		p, err = s.authn.MemberPassword(r.Context(), sourceAddr(r), name, pw)
 	}
 	if err != nil {
 		if form && domain.KindOf(err) == domain.KindUnauthenticated {
@@ -288,9 +160,8 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, _ := s.Dir.User(p.User)
-	c, value := s.sessions.issue(p.User, passFingerprint(u.PasswordHash), s.now())
-	http.SetCookie(w, s.sessionCookie(r, value, int(sessionLifetime/time.Second)))
+	c, value := s.authn.IssueSession(p.User)
+	http.SetCookie(w, s.sessionCookie(r, value, int(authn.SessionLifetime/time.Second)))
 	s.log.Info("console login", "user", p.User, "request_id", w.Header().Get("X-Request-Id"))
 	if form {
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
@@ -330,12 +201,12 @@ func readLogin(w http.ResponseWriter, r *http.Request, form bool) (string, strin
 func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request) {
 	ck, err := r.Cookie(sessionCookie)
 	if err == nil {
-		if c, err := s.session(ck.Value); err == nil {
-			if !sameOrigin(r) || !s.sessions.csrfValid(c, r.Header.Get(csrfHeader)) {
+		if c, err := s.authn.Session(ck.Value); err == nil {
+			if !sameOrigin(r) || !s.authn.CSRFValid(c, r.Header.Get(csrfHeader)) {
 				s.writeError(w, r, domain.Forbidden("missing or invalid CSRF token: logout must send the session's token in the %s header", csrfHeader))
 				return
 			}
-			s.sessions.revoke(c, s.now())
+			s.authn.EndLocally(c)
 			http.SetCookie(w, s.sessionCookie(r, "", -1))
 			if err := s.endSession(w, r, c); err != nil {
 				s.writeError(w, r, err)
@@ -354,25 +225,15 @@ func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request) {
 // and this browser are done with the session already; if the log cannot
 // take it, the answer says so (503) rather than claim a logout that another
 // replica would not know of.
-func (s *Server) endSession(w http.ResponseWriter, r *http.Request, c sessionClaims) error {
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, c authn.Session) error {
 	if s.Tenants == nil {
 		return nil
 	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
 	p := domain.Principal{Kind: domain.ActorUser, User: c.User}
-	_, err := s.Tenants.EndSession(ctx, s.meta(w, r, p), domain.SessionConsole, sessionHash(c), c.User, time.Unix(c.Expires, 0))
+	_, err := s.Tenants.EndSession(ctx, s.meta(w, r, p), domain.SessionConsole, c.Hash(), c.User, time.Unix(c.Expires, 0))
 	return err
-}
-
-// sessionHash names a session in the log without its id.
-func sessionHash(c sessionClaims) string { return bearerHash(c.ID) }
-
-// bearerHash is the hex SHA-256 of a bearer secret (a session id, a token):
-// what the log and the ended-sessions projection know of it.
-func bearerHash(secret string) string {
-	h := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(h[:])
 }
 
 // consoleSession tells the page who is logged in and its CSRF token; the
@@ -383,7 +244,7 @@ func (s *Server) consoleSession(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, domain.Unauthenticated("not logged in to the console"))
 		return
 	}
-	c, err := s.session(ck.Value)
+	c, err := s.authn.Session(ck.Value)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

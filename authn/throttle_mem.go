@@ -1,4 +1,4 @@
-package api
+package authn
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"github.com/keyplane/keyplane/domain"
 )
 
-// memCounters is the Counters of a Server built without a log (the fuzz
-// tests build it so): one process's, with the bucket's limits (a key is
+// memCounters is the Counters of an Authenticator built without a log
+// (as the fuzz tests build the server): one process's, with the bucket's limits (a key is
 // forgotten an hour after its last write; when full, new keys are refused).
 type memCounters struct {
 	mu  sync.Mutex

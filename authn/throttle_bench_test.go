@@ -1,4 +1,4 @@
-package api
+package authn
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 // BenchmarkThrottleSuccess measures what the throttle adds to a right
 // password with no failures standing (the common Basic request): three
-// reads, no write. The in-process store of a Server without a log is the
+// reads, no write. The in-process store of an Authenticator without a log is the
 // baseline; the shared bucket of an embedded JetStream is what runs.
 func BenchmarkThrottleSuccess(b *testing.B) {
 	stores := []struct {
@@ -19,7 +19,7 @@ func BenchmarkThrottleSuccess(b *testing.B) {
 	for _, s := range stores {
 		b.Run(s.name, func(b *testing.B) {
 			th := newTestThrottle(s.c)
-			who, now := memberSubject("alice"), time.Now()
+			who, now := MemberSubject("alice"), time.Now()
 			for b.Loop() {
 				a, err := th.begin(ctx, who, "10.0.0.1", now)
 				if err != nil {

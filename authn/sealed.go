@@ -1,18 +1,21 @@
-package api
+package authn
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 )
 
-// Console session cookies (session.go) and access tokens (es_token.go) are
+// Console session cookies (session.go) and access tokens (token.go) are
 // both sealed claims: base64url JSON, ".", the base64url MAC of the first
 // part. Each has its own MAC; nothing of either is stored.
 
 // maxSealed bounds what unseal reads: claims are well under it.
 const maxSealed = 1024
+
+var b64 = base64.RawURLEncoding
 
 // hmacSHA256 is the HMAC-SHA256 of parts, one after the other, under key:
 // the keys derived from the shared secret and the MACs made with them.

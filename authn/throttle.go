@@ -1,4 +1,4 @@
-package api
+package authn
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	mathrand "math/rand/v2"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -80,32 +79,32 @@ type Counters interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// subject is the principal whose password an attempt tests.
-type subject struct {
+// Subject is the principal whose password an attempt tests.
+type Subject struct {
 	realm   string
 	tenant  domain.TenantID
 	project domain.ProjectID
 	name    string
 }
 
-// memberSubject is a member's login (console, Basic on /api/v1, or an
+// MemberSubject is a member's login (console, Basic on /api/v1, or an
 // organization's member on the Elasticsearch surface).
-func memberSubject(name string) subject { return subject{realm: domain.RealmMembers, name: name} }
+func MemberSubject(name string) Subject { return Subject{realm: domain.RealmMembers, name: name} }
 
-// projectUserSubject is a user of one project's realm.
-func projectUserSubject(t domain.TenantID, pr domain.ProjectID, name string) subject {
-	return subject{realm: domain.RealmProject, tenant: t, project: pr, name: name}
+// ProjectUserSubject is a user of one project's realm.
+func ProjectUserSubject(t domain.TenantID, pr domain.ProjectID, name string) Subject {
+	return Subject{realm: domain.RealmProject, tenant: t, project: pr, name: name}
 }
 
 // esSubject is whose password Basic on a project's Elasticsearch surface
 // tests: a member of the organization, else the project's user of that
-// name, whether or not there is one (esRealmPassword), so that the counts
+// name, whether or not there is one (projectPassword), so that the counts
 // tell nothing of which names the project has.
-func (s *Server) esSubject(o *domain.Org, pr *domain.Project, name string) subject {
-	if _, member := s.Dir.RoleOf(o.ID, name); member {
-		return memberSubject(name)
+func (a *Authenticator) esSubject(o *domain.Org, pr *domain.Project, name string) Subject {
+	if _, member := a.dir.RoleOf(o.ID, name); member {
+		return MemberSubject(name)
 	}
-	return projectUserSubject(o.ID, pr.ID, name)
+	return ProjectUserSubject(o.ID, pr.ID, name)
 }
 
 // record is one key's run of failed attempts, as stored.
@@ -149,7 +148,7 @@ type throttleKey struct {
 	free int
 }
 
-func (t *throttle) keys(who subject, addr string) [3]throttleKey {
+func (t *throttle) keys(who Subject, addr string) [3]throttleKey {
 	if !domain.ValidUserName(who.name) {
 		// No login has such a name, so no check can accept it: count all
 		// of them as one rather than hash each, which a Basic header can
@@ -197,7 +196,7 @@ type attempt struct {
 // another attempt, and takes the lease of each key past its free
 // failures. An attempt it lets through must end with failed, succeeded or
 // abandon, which frees exactly the leases this attempt holds.
-func (t *throttle) begin(ctx context.Context, who subject, addr string, now time.Time) (*attempt, error) {
+func (t *throttle) begin(ctx context.Context, who Subject, addr string, now time.Time) (*attempt, error) {
 	a := &attempt{t: t, now: now, keys: t.keys(who, addr)}
 	if err := t.fastRefusal(a.keys, now); err != nil {
 		return nil, err
@@ -423,46 +422,38 @@ func lockFor(over int) time.Duration {
 	return min(time.Second<<(over-1), maxLock)
 }
 
-// checkPassword runs a password check for who under the throttle.
-func (s *Server) checkPassword(r *http.Request, who subject, check func() (domain.Principal, error)) (domain.Principal, error) {
-	addr := sourceAddr(r)
-	now := s.now()
-	// Counted even if the client hangs up: otherwise hanging up right
-	// after the check would make a guess free.
-	ctx := context.WithoutCancel(r.Context())
-	a, err := s.throttle.begin(ctx, who, addr, now)
+// logID names a principal in the throttle's log lines without its name,
+// which is often a mistyped password: the start of its count's key.
+func (t *throttle) logID(who Subject) string { return t.keys(who, "")[2].id[:14] }
+
+// CheckPassword runs a password check for who, from source address addr,
+// under the throttle: refused while who or addr is locked, and its outcome
+// counted (a wrong password) or its principal's counts cleared (a right
+// one). Counted even if ctx is cancelled: otherwise hanging up right after
+// the check would make a guess free.
+func (a *Authenticator) CheckPassword(ctx context.Context, who Subject, addr string, check func() (domain.Principal, error)) (domain.Principal, error) {
+	now := a.now()
+	ctx = context.WithoutCancel(ctx)
+	at, err := a.throttle.begin(ctx, who, addr, now)
 	if err != nil {
 		if domain.KindOf(err) == domain.KindThrottled {
-			s.log.Warn("authentication throttled", "realm", who.realm, "principal", s.throttle.logID(who), "addr", addr)
+			a.log.Warn("authentication throttled", "realm", who.realm, "principal", a.throttle.logID(who), "addr", addr)
 		}
 		return domain.Principal{}, err
 	}
-	end := a.abandon
+	end := at.abandon
 	// Deferred: a check that panics must not hold its leases.
 	defer func() {
 		if err := end(ctx); err != nil {
-			s.log.Error("a failed password could not be counted: password checks refused", "for", storeBackoff, "err", err)
+			a.log.Error("a failed password could not be counted: password checks refused", "for", storeBackoff, "err", err)
 		}
 	}()
 	p, err := check()
 	switch {
 	case err == nil:
-		end = a.succeeded
+		end = at.succeeded
 	case domain.KindOf(err) == domain.KindUnauthenticated:
-		end = a.failed
+		end = at.failed
 	}
 	return p, err
-}
-
-// logID names a principal in the throttle's log lines without its name,
-// which is often a mistyped password: the start of its count's key.
-func (t *throttle) logID(who subject) string { return t.keys(who, "")[2].id[:14] }
-
-// sourceAddr is the request's peer address without its port.
-func sourceAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -1,9 +1,10 @@
-package api
+package authn
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,7 +52,7 @@ func newTestThrottle(store Counters, mac ...byte) *throttle {
 }
 
 // try runs one attempt: ok is whether the password was right.
-func (t *throttle) try(who subject, addr string, now time.Time, ok bool) error {
+func (t *throttle) try(who Subject, addr string, now time.Time, ok bool) error {
 	ctx := context.Background()
 	a, err := t.begin(ctx, who, addr, now)
 	if err != nil {
@@ -68,31 +69,31 @@ func (t *throttle) try(who subject, addr string, now time.Time, ok bool) error {
 func TestThrottle(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	type attempt struct {
-		who  subject
+		who  Subject
 		addr string
 		at   time.Duration // after t0
 		ok   bool          // the password was right
 		want domain.Kind   // KindInternal: let through
 	}
-	alice := memberSubject("alice")
-	fail := func(who subject, addr string, at time.Duration) attempt {
+	alice := MemberSubject("alice")
+	fail := func(who Subject, addr string, at time.Duration) attempt {
 		return attempt{who, addr, at, false, domain.KindInternal}
 	}
-	right := func(who subject, addr string, at time.Duration, want domain.Kind) attempt {
+	right := func(who Subject, addr string, at time.Duration, want domain.Kind) attempt {
 		return attempt{who, addr, at, true, want}
 	}
-	many := func(n int, who func(int) subject, addr string) []attempt {
+	many := func(n int, who func(int) Subject, addr string) []attempt {
 		var out []attempt
 		for i := 0; i < n; i++ {
 			out = append(out, fail(who(i), addr, 0))
 		}
 		return out
 	}
-	same := func(who subject) func(int) subject { return func(int) subject { return who } }
-	jane1 := projectUserSubject("t1", "p1", "jane")
-	jane2 := projectUserSubject("t1", "p2", "jane")
-	janeOtherOrg := projectUserSubject("t2", "p1", "jane")
-	janeMember := memberSubject("jane")
+	same := func(who Subject) func(int) Subject { return func(int) Subject { return who } }
+	jane1 := ProjectUserSubject("t1", "p1", "jane")
+	jane2 := ProjectUserSubject("t1", "p2", "jane")
+	janeOtherOrg := ProjectUserSubject("t2", "p1", "jane")
+	janeMember := MemberSubject("jane")
 	tests := []struct {
 		name     string
 		attempts []attempt
@@ -108,20 +109,20 @@ func TestThrottle(t *testing.T) {
 			right(alice, "10.0.0.1", 3200*time.Millisecond, domain.KindInternal))},
 		{"another address is not locked out by one guesser", append(many(6, same(alice), "10.0.0.1"),
 			right(alice, "10.0.0.2", 0, domain.KindInternal))},
-		{"a spray across names locks the address", append(many(51, func(i int) subject { return memberSubject(fmt.Sprint("user", i)) }, "10.0.0.9"),
-			right(memberSubject("bob"), "10.0.0.9", 0, domain.KindThrottled),
-			right(memberSubject("bob"), "10.0.0.3", 0, domain.KindInternal))},
-		{"a spray across realms and projects locks the address", append(many(51, func(i int) subject {
-			return projectUserSubject("t1", domain.ProjectID(fmt.Sprint("p", i)), "jane")
+		{"a spray across names locks the address", append(many(51, func(i int) Subject { return MemberSubject(fmt.Sprint("user", i)) }, "10.0.0.9"),
+			right(MemberSubject("bob"), "10.0.0.9", 0, domain.KindThrottled),
+			right(MemberSubject("bob"), "10.0.0.3", 0, domain.KindInternal))},
+		{"a spray across realms and projects locks the address", append(many(51, func(i int) Subject {
+			return ProjectUserSubject("t1", domain.ProjectID(fmt.Sprint("p", i)), "jane")
 		}, "10.0.0.9"), right(alice, "10.0.0.9", 0, domain.KindThrottled))},
 		{"a guess spread over addresses locks the principal", append(func() []attempt {
 			var out []attempt
 			for i := 0; i < 201; i++ {
-				out = append(out, fail(memberSubject("carol"), fmt.Sprint("10.1.", i/250, ".", i%250), 0))
+				out = append(out, fail(MemberSubject("carol"), fmt.Sprint("10.1.", i/250, ".", i%250), 0))
 			}
 			return out
-		}(), right(memberSubject("carol"), "10.9.9.9", 0, domain.KindThrottled))},
-		{"an IPv6 client's /64 is one address", append(many(6, func(i int) subject { return alice }, "2001:db8::1"),
+		}(), right(MemberSubject("carol"), "10.9.9.9", 0, domain.KindThrottled))},
+		{"an IPv6 client's /64 is one address", append(many(6, func(i int) Subject { return alice }, "2001:db8::1"),
 			right(alice, "2001:db8::ffff:1", 0, domain.KindThrottled),
 			right(alice, "2001:db8:0:1::1", 0, domain.KindInternal))},
 		{"failures are forgotten after an hour", append(many(5, same(alice), "10.0.0.1"),
@@ -183,12 +184,12 @@ func TestThrottleRetryAfter(t *testing.T) {
 	th := newTestThrottle(newMemCounters())
 	now := time.Now()
 	for i := 0; i < freePair+3; i++ {
-		if err := th.try(memberSubject("alice"), "10.0.0.1", now.Add(time.Duration(i)*time.Hour/100), false); err != nil {
+		if err := th.try(MemberSubject("alice"), "10.0.0.1", now.Add(time.Duration(i)*time.Hour/100), false); err != nil {
 			t.Fatal(err)
 		}
 	}
 	now = now.Add(time.Duration(freePair+2) * time.Hour / 100)
-	err := th.try(memberSubject("alice"), "10.0.0.1", now, true)
+	err := th.try(MemberSubject("alice"), "10.0.0.1", now, true)
 	if domain.KindOf(err) != domain.KindThrottled {
 		t.Fatalf("check = %v, want throttled", err)
 	}
@@ -208,14 +209,14 @@ func TestThrottleBounded(t *testing.T) {
 		c.m[fmt.Sprint("n.", i)] = memCount{written: now.Add(-2 * time.Hour)}
 	}
 	for i := 0; i <= freePair; i++ {
-		if err := th.try(memberSubject("late"), "10.0.0.2", now, false); err != nil {
+		if err := th.try(MemberSubject("late"), "10.0.0.2", now, false); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if len(th.locked) > maxTracked || len(c.m) > maxTracked {
 		t.Fatalf("%d locks and %d keys kept, want at most %d", len(th.locked), len(c.m), maxTracked)
 	}
-	if err := th.try(memberSubject("late"), "10.0.0.2", now, true); domain.KindOf(err) != domain.KindThrottled {
+	if err := th.try(MemberSubject("late"), "10.0.0.2", now, true); domain.KindOf(err) != domain.KindThrottled {
 		t.Fatalf("after pruning: %v, want throttled", err)
 	}
 }
@@ -228,11 +229,11 @@ func TestThrottleKeysAreHashes(t *testing.T) {
 	th := newTestThrottle(c)
 	now := time.Now()
 	for i := 0; i <= freePair; i++ {
-		if err := th.try(memberSubject(fmt.Sprint(i, strings.Repeat("x", 1<<20))), "10.0.0.1", now, false); err != nil {
+		if err := th.try(MemberSubject(fmt.Sprint(i, strings.Repeat("x", 1<<20))), "10.0.0.1", now, false); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := th.try(projectUserSubject("t1", "p1", "jane"), "10.0.0.1", now, false); err != nil {
+	if err := th.try(ProjectUserSubject("t1", "p1", "jane"), "10.0.0.1", now, false); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.m) != 5 {
@@ -244,10 +245,10 @@ func TestThrottleKeysAreHashes(t *testing.T) {
 			t.Fatalf("store key %q = %s", k, e.v)
 		}
 	}
-	if err := th.try(memberSubject("y"+strings.Repeat("x", 1<<20)), "10.0.0.1", now, true); domain.KindOf(err) != domain.KindThrottled {
+	if err := th.try(MemberSubject("y"+strings.Repeat("x", 1<<20)), "10.0.0.1", now, true); domain.KindOf(err) != domain.KindThrottled {
 		t.Fatalf("check after %d invalid names = %v, want throttled", freePair+1, err)
 	}
-	if err := th.try(memberSubject("alice"), "10.0.0.1", now, true); err != nil {
+	if err := th.try(MemberSubject("alice"), "10.0.0.1", now, true); err != nil {
 		t.Fatalf("a valid name from the same address: %v, want let through", err)
 	}
 }
@@ -258,7 +259,7 @@ func TestThrottleKeysAreHashes(t *testing.T) {
 func TestThrottleConcurrentAttempts(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
-	alice := memberSubject("alice")
+	alice := MemberSubject("alice")
 	for store, c := range throttleStores(t) {
 		t.Run(store, func(t *testing.T) {
 			mac := []byte(t.Name())
@@ -283,7 +284,7 @@ func TestThrottleConcurrentAttempts(t *testing.T) {
 
 			// An attempt that began below the free count holds nothing; when
 			// it ends it must not free the key a later attempt holds.
-			carol := memberSubject("carol")
+			carol := MemberSubject("carol")
 			for i := 0; i < freePair-1; i++ {
 				_ = one.try(carol, "10.0.0.1", now, false)
 			}
@@ -303,7 +304,7 @@ func TestThrottleConcurrentAttempts(t *testing.T) {
 			// Below the free failures, concurrent attempts (a script's
 			// parallel Basic requests) all pass.
 			for i := 0; i < 2*freePair; i++ {
-				if _, err := one.begin(ctx, memberSubject("bob"), "10.0.0.1", now); err != nil {
+				if _, err := one.begin(ctx, MemberSubject("bob"), "10.0.0.1", now); err != nil {
 					t.Fatalf("concurrent attempt %d without failures: %v", i, err)
 				}
 			}
@@ -318,7 +319,7 @@ func TestThrottleCountsConcurrentFailuresOnTwoReplicas(t *testing.T) {
 	mac := []byte("shared secret")
 	replicas := []*throttle{newTestThrottle(c, mac...), newTestThrottle(c, mac...)}
 	now := time.Now()
-	who := memberSubject("dave")
+	who := MemberSubject("dave")
 	const n = 40 // from n addresses: below every free count but the principal's
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -363,7 +364,7 @@ func TestThrottleFailsClosed(t *testing.T) {
 	}
 	th := newTestThrottle(c)
 	now := time.Now()
-	a, err := th.begin(ctx, memberSubject("erin"), "10.0.0.1", now)
+	a, err := th.begin(ctx, MemberSubject("erin"), "10.0.0.1", now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,13 +372,22 @@ func TestThrottleFailsClosed(t *testing.T) {
 	if err := a.failed(ctx); domain.KindOf(err) != domain.KindUnavailable {
 		t.Fatalf("counting with the log closed: %v, want unavailable", err)
 	}
-	for _, who := range []subject{memberSubject("erin"), memberSubject("frank")} {
+	for _, who := range []Subject{MemberSubject("erin"), MemberSubject("frank")} {
 		_, err := th.begin(ctx, who, "10.0.0.9", now.Add(time.Second))
 		if domain.KindOf(err) != domain.KindUnavailable || retryAfterSeconds(err) != 4 {
 			t.Fatalf("check after a lost count: %v (Retry-After %d), want unavailable for the rest of %v", err, retryAfterSeconds(err), storeBackoff)
 		}
 	}
-	if _, err := th.begin(ctx, memberSubject("frank"), "10.0.0.9", now.Add(storeBackoff)); domain.KindOf(err) != domain.KindUnavailable {
+	if _, err := th.begin(ctx, MemberSubject("frank"), "10.0.0.9", now.Add(storeBackoff)); domain.KindOf(err) != domain.KindUnavailable {
 		t.Fatalf("check while the store is down: %v, want unavailable", err)
 	}
+}
+
+// retryAfterSeconds is the Retry-After the api package answers err with.
+func retryAfterSeconds(err error) int {
+	var e *domain.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		return int((e.RetryAfter + time.Second - 1) / time.Second)
+	}
+	return 1
 }
