@@ -14,7 +14,7 @@ func TestRandomIDsAreFreshAndWellFormed(t *testing.T) {
 		if len(id) != 20 || !domain.ValidToken(string(id)) || ids[id] {
 			t.Fatalf("key id %q: want 20 fresh URL-safe characters", id)
 		}
-		if len(s) != domain.SecretLen || secrets[s] {
+		if len(s) != domain.SecretLen || !domain.ValidToken(string(s)) || secrets[s] {
 			t.Fatalf("secret %q: want %d fresh characters", s, domain.SecretLen)
 		}
 		ids[id], secrets[s] = true, true

@@ -43,7 +43,15 @@ type Keys struct {
 
 // NewKeys returns the key commands.
 func NewKeys(d Deps, c KeysConfig) *Keys {
-	return &Keys{core: newCore(d), keys: c.Keys, claims: c.Claims, secretKey: c.SecretKey, neverAllowed: c.NeverAllowed}
+	secret := c.SecretKey
+	if len(secret) == 0 {
+		// Never derive idempotent secrets under an empty key, which anyone
+		// could compute: a key of this process instead (a retry is then
+		// answered the same secret by this process only; app always gives
+		// the replicas' shared secret).
+		secret = []byte(randomText(32))
+	}
+	return &Keys{core: newCore(d), keys: c.Keys, claims: c.Claims, secretKey: secret, neverAllowed: c.NeverAllowed}
 }
 
 // Created is the answer to a create: the only place the secret appears.

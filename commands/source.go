@@ -28,9 +28,23 @@ type Random struct{}
 func (Random) EventID() string             { return uuid.NewString() }
 func (Random) TenantID() domain.TenantID   { return domain.TenantID(uuid.NewString()) }
 func (Random) ProjectID() domain.ProjectID { return domain.ProjectID(uuid.NewString()) }
-func (Random) KeyID() domain.KeyID         { return domain.KeyID(randomText(15)) }
-func (Random) Secret() domain.Secret       { return domain.Secret(randomText(17)[:domain.SecretLen]) }
-func (Random) Token() string               { return "kpinv_" + randomText(32) }
+
+// KeyID is 15 random bytes (120 bits) as domain formats a key id.
+func (Random) KeyID() domain.KeyID {
+	var b [15]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand's contract since Go 1.24)
+	return domain.KeyIDFrom(b)
+}
+
+// Secret is 17 random bytes as domain formats a secret (132 bits).
+func (Random) Secret() domain.Secret {
+	var b [17]byte
+	_, _ = rand.Read(b[:])
+	return domain.SecretFrom(b)
+}
+
+// Token is an invitation's bearer secret: 32 random bytes.
+func (Random) Token() string { return "kpinv_" + randomText(32) }
 
 // randomText is n random bytes, URL-safe base64 without padding.
 func randomText(n int) string {

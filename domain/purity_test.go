@@ -11,7 +11,7 @@ import (
 
 // TestDomainDoesNoIO keeps domain pure: only the standard library's
 // computation packages may be imported. Randomness (crypto/rand, uuid) is
-// I/O too: ids and secrets come from commands' IDSource; and unsafe has no
+// I/O too: ids and secrets come from commands' Source; and unsafe has no
 // place in the model (the fast event reader that once used it is
 // eventcodec).
 func TestDomainDoesNoIO(t *testing.T) {
