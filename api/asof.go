@@ -14,7 +14,7 @@ import (
 // the log (tens of thousands of events a second on a small machine), within
 // the usual 15 s command deadline (503 past it).
 func (s *Server) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.Principal, ks keyScope, f projections.Filter, pg projections.Page) error {
-	if s.Trail == nil {
+	if s.trail == nil {
 		return domain.Invalid("as_of is not available on this server")
 	}
 	if err := p.Authorize(domain.ActionKeysAsOf, domain.Target{Tenant: ks.org.ID, Project: ks.project}); err != nil {
@@ -29,7 +29,7 @@ func (s *Server) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.P
 	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
-	past, err := projections.KeysAsOf(ctx, s.Trail.Log, ks.org.ID, at)
+	past, err := projections.KeysAsOf(ctx, s.trail.Log, ks.org.ID, at)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ type Trail struct {
 
 // trailRoutes adds the audit trail's endpoints when the server has one.
 func (s *Server) trailRoutes() {
-	if s.Trail == nil {
+	if s.trail == nil {
 		return
 	}
 	s.mux.HandleFunc("GET /api/v1/orgs/{org}/audit", s.authed(s.listAudit))
@@ -52,7 +52,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p domain.Prin
 	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
-	entries, more, err := s.Trail.Audit.Page(ctx, s.Trail.Log, q)
+	entries, more, err := s.trail.Audit.Page(ctx, s.trail.Log, q)
 	if err != nil {
 		return err
 	}

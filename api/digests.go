@@ -32,11 +32,11 @@ func (s *Server) checkOperator(r *http.Request) error {
 	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return domain.Unauthenticated("the operator endpoints need the operator token (Authorization: Bearer)")
 	}
-	g := &s.Trail.operator
+	g := &s.trail.operator
 	g.mu.Lock()
 	if g.secret == nil {
 		ctx, cancel := cmdCtx(r)
-		secret, err := s.Trail.Log.SharedSecret(ctx, OperatorSecret)
+		secret, err := s.trail.Log.SharedSecret(ctx, OperatorSecret)
 		cancel()
 		if err != nil {
 			g.mu.Unlock()
@@ -61,7 +61,7 @@ func (s *Server) digests(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	seq, d, err := s.Trail.Runner.Digests()
+	seq, d, err := s.trail.Runner.Digests()
 	if err != nil {
 		s.writeError(w, r, err)
 		return

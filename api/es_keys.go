@@ -54,7 +54,7 @@ func (x *esReq) inProject(k *domain.Key) bool {
 // copied during the scan, under the lock Get would take again per key.
 func (x *esReq) projectKeys(match func(*domain.Key) bool) []domain.Key {
 	var out []domain.Key
-	x.s.Keys.Scan(x.org.ID, func(k *domain.Key) {
+	x.s.keys.Scan(x.org.ID, func(k *domain.Key) {
 		if x.inProject(k) && match(k) {
 			out = append(out, *k)
 		}
@@ -126,7 +126,7 @@ func (s *Server) esCreateKey(x *esReq) error {
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
-	out, err := s.Commands.CreateKey(ctx, x.p, x.meta(), req.command(x, nil), x.r.Header.Get("Idempotency-Key"))
+	out, err := s.commands.CreateKey(ctx, x.p, x.meta(), req.command(x, nil), x.r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (s *Server) esGrantKey(x *esReq) error {
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
-	out, err := s.Commands.CreateKey(ctx, owner, x.meta(), req.APIKey.command(x, &x.p), x.r.Header.Get("Idempotency-Key"))
+	out, err := s.commands.CreateKey(ctx, owner, x.meta(), req.APIKey.command(x, &x.p), x.r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (s *Server) esBulkGrantKeys(x *esReq) error {
 	defer cancel()
 	// Every key is decided before any is written, and all are written
 	// as one atomic batch.
-	outs, err := s.Commands.CreateKeys(ctx, owner, x.meta(), cmds)
+	outs, err := s.commands.CreateKeys(ctx, owner, x.meta(), cmds)
 	if err != nil {
 		return err
 	}

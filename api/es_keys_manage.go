@@ -191,7 +191,7 @@ func (s *Server) invalidateAll(x *esReq, keys []domain.Key) map[string]any {
 		sem <- struct{}{}
 		go func(i int) {
 			defer func() { <-sem; wg.Done() }()
-			did, err := s.Commands.InvalidateKey(ctx, x.p, m, x.org.ID, keys[i].ID, "")
+			did, err := s.commands.InvalidateKey(ctx, x.p, m, x.org.ID, keys[i].ID, "")
 			results[i] = result{did, err}
 		}(i)
 	}
@@ -232,13 +232,13 @@ func (b esUpdateBody) command() domain.UpdateKey {
 // keys the caller owns, and refreshes their limited_by to the owner's
 // current permission.
 func (s *Server) updateOwn(x *esReq, id string, b esUpdateBody) (bool, error) {
-	k, ok := s.Keys.Get(x.org.ID, domain.KeyID(id))
+	k, ok := s.keys.Get(x.org.ID, domain.KeyID(id))
 	if !ok || !x.inProject(&k) || !esOwns(x.p, &k) {
 		return false, domain.NotFound("no API key owned by requesting user found for ID [%s]", id)
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
-	return s.Commands.UpdateKey(ctx, x.p, x.meta(), x.org.ID, k.ID, b.command())
+	return s.commands.UpdateKey(ctx, x.p, x.meta(), x.org.ID, k.ID, b.command())
 }
 
 func (x *esReq) refuseKeyCaller() error {

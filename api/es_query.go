@@ -149,7 +149,7 @@ func (s *Server) esQueryKeys(x *esReq) error {
 	}
 	views := make([]esKeyView, 0, len(page))
 	for _, h := range page {
-		k, ok := s.Keys.Get(x.org.ID, h.id)
+		k, ok := s.keys.Get(x.org.ID, h.id)
 		if !ok {
 			continue
 		}
@@ -191,7 +191,7 @@ func pageOf(req esQueryRequest) (from, size int, err error) {
 // creates and revocations. The scan stops when the client has gone.
 func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, onlyOwn bool, from, size int) ([]hit, int, error) {
 	buf := recordBufs.Get().(*[]rec)
-	recs := x.s.KeyIndex.Records(x.org.ID, x.pr.ID, (*buf)[:0])
+	recs := x.s.keyIndex.Records(x.org.ID, x.pr.ID, (*buf)[:0])
 	defer func() {
 		clear(recs) // a pooled buffer must not keep records alive
 		*buf = recs[:0]

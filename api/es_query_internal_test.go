@@ -37,7 +37,7 @@ func TestAQueryStopsWhenItsClientHasGone(t *testing.T) {
 	counting := func(k rec) bool { evaluated++; return q(k) }
 	srt, _ := esquery.ParseSort(nil, keySchema)
 	ctx, cancel := context.WithCancel(context.Background())
-	x := &esReq{s: &Server{KeyIndex: ix}, r: httptest.NewRequest("POST", "/_security/_query/api_key", nil).WithContext(ctx),
+	x := &esReq{s: New(Config{KeyIndex: ix}), r: httptest.NewRequest("POST", "/_security/_query/api_key", nil).WithContext(ctx),
 		org: &domain.Org{ID: "org1"}, pr: &domain.Project{ID: "p1"}}
 	if _, total, err := x.search(counting, srt, nil, false, 0, 10); err != nil || total != n || evaluated != n {
 		t.Fatalf("client there: total %d, evaluated %d, err %v", total, evaluated, err)

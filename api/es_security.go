@@ -58,12 +58,12 @@ func (s *Server) esWhoAmI(x *esReq) esAuthView {
 		v.AuthenticationType = "api_key"
 		v.APIKey = &esAuthKey{ID: x.p.KeyID, Name: x.p.KeyName, ManagedBy: "elasticsearch"}
 	case x.p.Realm == domain.RealmProject:
-		if u, ok := s.Realms.User(x.org.ID, x.pr.ID, x.p.User); ok {
+		if u, ok := s.realms.User(x.org.ID, x.pr.ID, x.p.User); ok {
 			v.Roles, v.FullName, v.Email, v.Metadata = u.Roles, strPtr(u.FullName), strPtr(u.Email), u.Metadata
 		}
 	default:
 		v.Roles = x.roles
-		if u, ok := s.Dir.User(x.p.User); ok {
+		if u, ok := s.dir.User(x.p.User); ok {
 			v.FullName, v.Email = strPtr(u.FullName), strPtr(u.Email)
 		}
 	}
@@ -143,7 +143,7 @@ func (s *Server) esHasPrivileges(x *esReq) error {
 			}
 		}
 	}
-	resolve := s.Realms.Resolver(x.org.ID, x.pr.ID)
+	resolve := s.realms.Resolver(x.org.ID, x.pr.ID)
 	apps := map[string]map[string]map[string]bool{}
 	for _, ap := range req.Application {
 		if apps[ap.Application] == nil {
@@ -196,15 +196,15 @@ func (s *Server) esPutUser(x *esReq) error {
 	// organization (authn.ProjectPassword): a new project user may not take it.
 	// Only this organization's members are looked at, never logins
 	// elsewhere.
-	if _, member := s.Dir.RoleOf(x.org.ID, name); member {
-		if _, exists := s.Realms.User(x.org.ID, x.pr.ID, name); !exists {
+	if _, member := s.dir.RoleOf(x.org.ID, name); member {
+		if _, exists := s.realms.User(x.org.ID, x.pr.ID, name); !exists {
 			return domain.Conflict("user [%s] is a member of this organization: choose another name", name)
 		}
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
 	u := domain.PutUser{Name: name, FullName: req.FullName, Email: req.Email, Roles: req.Roles, Metadata: req.Metadata, Enabled: req.Enabled}
-	created, err := s.Realm.PutUser(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, u, req.Password)
+	created, err := s.realm.PutUser(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, u, req.Password)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func (s *Server) esDeleteUser(x *esReq) error {
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
-	err := s.Realm.DeleteUser(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, x.r.PathValue("username"))
+	err := s.realm.DeleteUser(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, x.r.PathValue("username"))
 	return x.writeFound(err)
 }
 
@@ -260,7 +260,7 @@ func (s *Server) esGetUsers(x *esReq) error {
 	}
 	names := splitNames(x.r.PathValue("username"))
 	out := map[string]esUserView{}
-	s.Realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
+	s.realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
 		for name, u := range r.Users {
 			if names == nil || names[name] {
 				out[name] = esUserView{Username: u.Name, Roles: u.Roles, FullName: strPtr(u.FullName), Email: strPtr(u.Email),
@@ -302,7 +302,7 @@ func (s *Server) esPutRole(x *esReq) error {
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
-	created, err := s.Realm.PutRole(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, x.r.PathValue("name"), raw)
+	created, err := s.realm.PutRole(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, x.r.PathValue("name"), raw)
 	if err != nil {
 		return err
 	}
@@ -315,7 +315,7 @@ func (s *Server) esDeleteRole(x *esReq) error {
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
-	err := s.Realm.DeleteRole(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, x.r.PathValue("name"))
+	err := s.realm.DeleteRole(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, x.r.PathValue("name"))
 	return x.writeFound(err)
 }
 
@@ -328,7 +328,7 @@ func (s *Server) esGetRoles(x *esReq) error {
 	}
 	names := splitNames(x.r.PathValue("name"))
 	out := map[string]domain.RoleDescriptor{}
-	s.Realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
+	s.realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
 		for name := range names {
 			if rd, ok := r.Role(name); ok {
 				out[name] = rd
@@ -362,7 +362,7 @@ func (s *Server) esPutPrivileges(x *esReq) error {
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
-	created, err := s.Realm.PutPrivileges(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, raw)
+	created, err := s.realm.PutPrivileges(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, raw)
 	if err != nil {
 		return err
 	}
@@ -387,7 +387,7 @@ func (s *Server) esDeletePrivileges(x *esReq) error {
 	names := strings.Split(x.r.PathValue("name"), ",")
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
-	found, err := s.Realm.DeletePrivileges(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, app, names)
+	found, err := s.realm.DeletePrivileges(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, app, names)
 	status := http.StatusOK
 	if domain.IsKind(err, domain.KindNotFound) {
 		status = http.StatusNotFound
@@ -410,7 +410,7 @@ func (s *Server) esGetPrivileges(x *esReq) error {
 	}
 	app, names := x.r.PathValue("application"), splitNames(x.r.PathValue("name"))
 	out := map[string]map[string]domain.AppPrivilege{}
-	s.Realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
+	s.realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
 		for a := range r.Privileges {
 			if app != "" && app != "_all" && !domain.MatchWildcard(app, a) {
 				continue

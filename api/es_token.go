@@ -48,7 +48,7 @@ func (s *Server) esInvalidateToken(x *esReq) error {
 	}
 	ctx, cancel := cmdCtx(x.r)
 	defer cancel()
-	ended, err := s.Tenants.EndSession(ctx, x.meta(), domain.SessionToken, authn.BearerHash(req.Token), t.User, time.Unix(t.Expires, 0))
+	ended, err := s.tenants.EndSession(ctx, x.meta(), domain.SessionToken, authn.BearerHash(req.Token), t.User, time.Unix(t.Expires, 0))
 	if err != nil {
 		return err
 	}

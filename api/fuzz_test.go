@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/projections"
 	"github.com/keyplane/keyplane/tenants"
@@ -52,14 +53,15 @@ func fuzzKey(t testing.TB) (domain.Key, domain.Event) {
 func fuzzServer(t testing.TB) *Server {
 	t.Helper()
 	_, e := fuzzKey(t)
-	s := &Server{Keys: projections.NewKeys(), Auth: projections.NewAuthIndex(), Dir: tenants.NewDirectory(), Now: func() time.Time { return fuzzNow }}
-	s.Logins = tenants.NewLogins(s.Dir, nil)
-	for _, p := range []projections.Applier{s.Keys, s.Auth} {
+	keys, auth, dir := projections.NewKeys(), projections.NewAuthIndex(), tenants.NewDirectory()
+	for _, p := range []projections.Applier{keys, auth} {
 		if err := p.Apply(e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.Handler() // routes, sessions, admission
+	now := func() time.Time { return fuzzNow }
+	a := authn.New(authn.Config{Now: now, Dir: dir, Logins: tenants.NewLogins(dir, nil), Keys: keys, Auth: auth})
+	s := New(Config{Keys: keys, Dir: dir, Now: now, Authn: a})
 	return s
 }
 

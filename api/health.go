@@ -224,15 +224,10 @@ func warnings(h eventlog.Health) []string {
 // opsRoutes mounts the probes and the metrics. They need no credentials:
 // they say nothing about any tenant.
 func (s *Server) opsRoutes() {
-	n := s.MaxCommands
-	if n <= 0 {
-		n = DefaultMaxCommands
-	}
-	s.slots = make(chan struct{}, n)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	if s.Metrics != nil {
-		s.mux.Handle("GET /metrics", s.Metrics.handler())
+	if s.metrics != nil {
+		s.mux.Handle("GET /metrics", s.metrics.handler())
 	}
 }
 
@@ -241,8 +236,8 @@ func (s *Server) opsRoutes() {
 // the replica would not bring the log back, and authentication still works.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if s.Probe != nil && s.Probe.Failed != nil {
-		if err := s.Probe.Failed(); err != nil {
+	if s.probe != nil && s.probe.Failed != nil {
+		if err := s.probe.Failed(); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failed", "reason": "projections stopped: " + err.Error()})
 			return
 		}
@@ -254,11 +249,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // the projections caught up within MaxLag.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if s.Probe == nil {
+	if s.probe == nil {
 		writeJSON(w, http.StatusOK, Readiness{Ready: true})
 		return
 	}
-	out := s.Probe.Check(r.Context())
+	out := s.probe.Check(r.Context())
 	status := http.StatusOK
 	if !out.Ready {
 		status = http.StatusServiceUnavailable

@@ -112,7 +112,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p domain.Prin
 	c := req.command(ks.org.ID, ks.project)
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
-	out, err := s.Commands.CreateKey(ctx, p, s.meta(w, r, p), c, r.Header.Get("Idempotency-Key"))
+	out, err := s.commands.CreateKey(ctx, p, s.meta(w, r, p), c, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p domain.Princ
 	if r.URL.Query().Has("as_of") {
 		return s.listKeysAsOf(w, r, p, ks, f, pg) // asof.go
 	}
-	keys, total := s.Keys.List(f, pg)
+	keys, total := s.keys.List(f, pg)
 	out := make([]keyView, len(keys))
 	for i := range keys {
 		out[i] = s.viewKey(&keys[i])
@@ -279,7 +279,7 @@ func (s *Server) keyInScope(r *http.Request, p domain.Principal) (keyScope, doma
 // findKey returns key id if it is in scope ks and visible to p; anything
 // else is not found, whoever owns it.
 func (s *Server) findKey(p domain.Principal, ks keyScope, id domain.KeyID) (domain.Key, error) {
-	k, ok := s.Keys.Get(ks.org.ID, id)
+	k, ok := s.keys.Get(ks.org.ID, id)
 	if !ok || (ks.project != "" && k.Project != ks.project) || !p.InProject(ks.org.ID, k.Project) {
 		return domain.Key{}, domain.NotFound("api key [%s] not found", id)
 	}
@@ -321,11 +321,11 @@ func (s *Server) updateKey(w http.ResponseWriter, r *http.Request, p domain.Prin
 	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
-	updated, err := s.Commands.UpdateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, req.command())
+	updated, err := s.commands.UpdateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, req.command())
 	if err != nil {
 		return err
 	}
-	k, _ = s.Keys.Get(ks.org.ID, k.ID)
+	k, _ = s.keys.Get(ks.org.ID, k.ID)
 	writeJSON(w, http.StatusOK, map[string]any{"updated": updated, "api_key": s.viewKey(&k)})
 	return nil
 }
@@ -337,7 +337,7 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, p domain.Prin
 	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
-	did, err := s.Commands.InvalidateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, "")
+	did, err := s.commands.InvalidateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, "")
 	if err != nil {
 		return err
 	}
@@ -397,7 +397,7 @@ func (s *Server) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain
 		k, err := s.findKey(p, ks, id)
 		did := false
 		if err == nil {
-			did, err = s.Commands.InvalidateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, "")
+			did, err = s.commands.InvalidateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, "")
 		}
 		switch {
 		case err != nil:

@@ -48,7 +48,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, p domain.Princip
 	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
-	inv, err := s.Tenants.Invite(ctx, p, s.meta(w, r, p), string(o.ID), req.Email, req.Role)
+	inv, err := s.tenants.Invite(ctx, p, s.meta(w, r, p), string(o.ID), req.Email, req.Role)
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request, p doma
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
 	id := r.PathValue("id")
-	if err := s.Tenants.RevokeInvitation(ctx, p, s.meta(w, r, p), string(o.ID), id); err != nil {
+	if err := s.tenants.RevokeInvitation(ctx, p, s.meta(w, r, p), string(o.ID), id); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
@@ -164,7 +164,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) error {
 			return domain.Invalid("authenticated as [%s]: send only the token, or no credentials and a new login's name and password", p.User)
 		}
 		user = p.User
-		if o, err = s.Tenants.AcceptInvitation(ctx, s.meta(w, r, p), req.Token, user); err != nil {
+		if o, err = s.tenants.AcceptInvitation(ctx, s.meta(w, r, p), req.Token, user); err != nil {
 			return err
 		}
 	} else {
@@ -175,7 +175,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) error {
 		p := domain.Principal{Kind: domain.ActorUser, User: user}
 		u := commands.NewUser{Name: req.Name, Email: req.Email, FullName: req.FullName, Password: req.Password}
 		var err error
-		if o, err = s.Tenants.AcceptAsNewUser(ctx, s.meta(w, r, p), req.Token, u); err != nil {
+		if o, err = s.tenants.AcceptAsNewUser(ctx, s.meta(w, r, p), req.Token, u); err != nil {
 			return err
 		}
 	}
@@ -191,7 +191,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p domain.P
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
 	name := r.PathValue("name")
-	if err := s.Tenants.RemoveMember(ctx, p, s.meta(w, r, p), string(o.ID), name); err != nil {
+	if err := s.tenants.RemoveMember(ctx, p, s.meta(w, r, p), string(o.ID), name); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "removed": true})
@@ -212,7 +212,7 @@ func (s *Server) changeMemberRole(w http.ResponseWriter, r *http.Request, p doma
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
 	name := r.PathValue("name")
-	if err := s.Tenants.ChangeRole(ctx, p, s.meta(w, r, p), string(o.ID), name, req.Role); err != nil {
+	if err := s.tenants.ChangeRole(ctx, p, s.meta(w, r, p), string(o.ID), name, req.Role); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "role": req.Role})
@@ -227,7 +227,7 @@ func (s *Server) forcePasswordReset(w http.ResponseWriter, r *http.Request, p do
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
 	name := r.PathValue("name")
-	if err := s.Tenants.ForcePasswordReset(ctx, p, s.meta(w, r, p), string(o.ID), name); err != nil {
+	if err := s.tenants.ForcePasswordReset(ctx, p, s.meta(w, r, p), string(o.ID), name); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "must_change_password": true})
@@ -267,7 +267,7 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
 	p := domain.Principal{Kind: domain.ActorUser, User: user}
-	if err := s.Tenants.ChangePassword(ctx, s.meta(w, r, p), user, req.Password); err != nil {
+	if err := s.tenants.ChangePassword(ctx, s.meta(w, r, p), user, req.Password); err != nil {
 		return err
 	}
 	out := map[string]any{"user": user, "changed": true}

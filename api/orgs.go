@@ -47,7 +47,7 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p domain.Princip
 	} else {
 		out.Orgs = []orgView{}
 		for id, role := range p.Memberships {
-			if o, ok := s.Dir.Org(string(id)); ok {
+			if o, ok := s.dir.Org(string(id)); ok {
 				out.Orgs = append(out.Orgs, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: role})
 			}
 		}
@@ -66,7 +66,7 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, p domain.Prin
 	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
-	o, err := s.Tenants.CreateOrg(ctx, p, s.meta(w, r, p), req.Name)
+	o, err := s.tenants.CreateOrg(ctx, p, s.meta(w, r, p), req.Name)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, p domain.Prin
 
 func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	out := []orgView{}
-	for _, o := range s.Dir.Orgs() {
+	for _, o := range s.dir.Orgs() {
 		if p.InTenant(o.ID) {
 			out = append(out, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: o.Members[p.User]})
 		}
@@ -89,7 +89,7 @@ func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request, p domain.Princ
 // anything else is not found.
 func (s *Server) org(r *http.Request, p domain.Principal) (*domain.Org, error) {
 	ref := r.PathValue("org")
-	o, ok := s.Dir.Org(ref)
+	o, ok := s.dir.Org(ref)
 	if !ok || !p.InTenant(o.ID) {
 		return nil, domain.NotFound("organization [%s] not found", ref)
 	}
@@ -121,7 +121,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p domain.
 	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
-	pr, err := s.Tenants.CreateProject(ctx, p, s.meta(w, r, p), string(o.ID), req.Name)
+	pr, err := s.tenants.CreateProject(ctx, p, s.meta(w, r, p), string(o.ID), req.Name)
 	if err != nil {
 		return err
 	}
@@ -190,10 +190,10 @@ func (s *Server) setContacts(w http.ResponseWriter, r *http.Request, p domain.Pr
 	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
-	if err := s.Tenants.SetContacts(ctx, p, s.meta(w, r, p), string(o.ID), req.Emails); err != nil {
+	if err := s.tenants.SetContacts(ctx, p, s.meta(w, r, p), string(o.ID), req.Emails); err != nil {
 		return err
 	}
-	o, _ = s.Dir.Org(string(o.ID))
+	o, _ = s.dir.Org(string(o.ID))
 	writeJSON(w, http.StatusOK, map[string]any{"emails": nonNil(o.Contacts)})
 	return nil
 }

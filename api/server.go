@@ -16,74 +16,82 @@ import (
 	"github.com/keyplane/keyplane/tenants"
 )
 
-// Server serves the HTTP API.
-type Server struct {
+// Config is everything the HTTP API uses, given to New.
+type Config struct {
 	Commands *commands.Keys
 	Tenants  *commands.Tenants
 	Dir      *tenants.Directory
 	Keys     *projections.Keys
-	Auth     *projections.AuthIndex
 	Trail    *Trail // audit trail, as-of key lists, digests (audit.go)
 	Now      func() time.Time
 	Logger   *slog.Logger
-	// SecretKey is the secret the replicas share, which access tokens and
-	// console sessions are signed from.
-	SecretKey []byte
 
 	// Realm changes the projects' Elasticsearch users, roles and
 	// application privileges; Realms holds them (es_*.go).
 	Realm  *commands.Realms
 	Realms *tenants.Realms
-	// Logins checks the passwords of members and project users.
-	Logins *tenants.Logins
 	// KeyIndex is the keys of each project, for the query API key API.
 	KeyIndex *projections.KeyIndex
+	// Authn authenticates every request: sessions, tokens, keys and
+	// passwords under the throttle.
+	Authn *authn.Authenticator
 
 	// Probe answers /healthz and /readyz, Metrics /metrics (health.go,
 	// metrics.go); MaxCommands bounds commands in flight (admission.go).
 	Probe       *Probe
 	Metrics     *Metrics
 	MaxCommands int
+}
 
-	log *slog.Logger
+// Server serves the HTTP API. It is built whole by New; nothing is
+// assigned to it afterwards.
+type Server struct {
+	commands *commands.Keys
+	tenants  *commands.Tenants
+	dir      *tenants.Directory
+	keys     *projections.Keys
+	trail    *Trail
+	clock    func() time.Time
+	log      *slog.Logger
+	realm    *commands.Realms
+	realms   *tenants.Realms
+	keyIndex *projections.KeyIndex
+	authn    *authn.Authenticator
+	probe    *Probe
+	metrics  *Metrics
+
 	mux *http.ServeMux
 	// slots admits commands (admission.go).
 	slots chan struct{}
-	// EndedSessions is the console logouts of every replica (session.go).
-	EndedSessions *projections.EndedSessions
-	// Counters keeps the password throttle's counts: the log's bucket
-	// every replica shares, or without one (a Server built without a log)
-	// this process's memory.
-	Counters Counters
-	// authn authenticates every request: sessions, tokens, keys and
-	// passwords under the throttle.
-	authn *authn.Authenticator
 }
 
 // Counters is where the password throttle keeps its counts (authn).
 type Counters = authn.Counters
 
-func (s *Server) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+// New builds the API over its dependencies and routes it.
+func New(c Config) *Server {
+	s := &Server{commands: c.Commands, tenants: c.Tenants, dir: c.Dir, keys: c.Keys, trail: c.Trail,
+		clock: c.Now, log: c.Logger, realm: c.Realm, realms: c.Realms, keyIndex: c.KeyIndex,
+		authn: c.Authn, probe: c.Probe, metrics: c.Metrics, mux: http.NewServeMux()}
+	if s.clock == nil {
+		s.clock = time.Now
 	}
-	return time.Now()
-}
-
-// Handler returns the routed handler.
-func (s *Server) Handler() http.Handler {
-	s.log = s.Logger
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.mux = http.NewServeMux()
-	s.authn = authn.New(authn.Config{Secret: s.SecretKey, Now: s.now, Logger: s.log,
-		Dir: s.Dir, Realms: s.Realms, Logins: s.Logins, Keys: s.Keys, Auth: s.Auth,
-		Ended: s.EndedSessions, Counters: s.Counters,
-		Verdict: s.Metrics.authVerdict, Malformed: s.Metrics.authMalformed})
+	n := c.MaxCommands
+	if n <= 0 {
+		n = DefaultMaxCommands
+	}
+	s.slots = make(chan struct{}, n)
 	s.routes()
-	return http.HandlerFunc(s.serve)
+	return s
 }
+
+func (s *Server) now() time.Time { return s.clock() }
+
+// Handler returns the routed handler.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
 // serve wraps every request: request id, panic recovery, JSON 404/405.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {

@@ -226,13 +226,13 @@ func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request) {
 // take it, the answer says so (503) rather than claim a logout that another
 // replica would not know of.
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request, c authn.Session) error {
-	if s.Tenants == nil {
+	if s.tenants == nil {
 		return nil
 	}
 	ctx, cancel := cmdCtx(r)
 	defer cancel()
 	p := domain.Principal{Kind: domain.ActorUser, User: c.User}
-	_, err := s.Tenants.EndSession(ctx, s.meta(w, r, p), domain.SessionConsole, c.Hash(), c.User, time.Unix(c.Expires, 0))
+	_, err := s.tenants.EndSession(ctx, s.meta(w, r, p), domain.SessionConsole, c.Hash(), c.User, time.Unix(c.Expires, 0))
 	return err
 }
 
