@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/projections"
 )
@@ -27,7 +28,7 @@ func (s *Server) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.P
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
 	past, err := projections.KeysAsOf(ctx, s.trail.Log, ks.org.ID, at)
 	if err != nil {
@@ -48,6 +49,6 @@ func (s *Server) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.P
 		// them.
 		body["unreadable_events"] = poisoned
 	}
-	writeJSON(w, http.StatusOK, body)
+	httpx.WriteJSON(w, http.StatusOK, body)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/projections"
@@ -50,7 +51,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p domain.Prin
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
 	entries, more, err := s.trail.Audit.Page(ctx, s.trail.Log, q)
 	if err != nil {
@@ -60,7 +61,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p domain.Prin
 	if more {
 		out["next_cursor"] = encodeCursor(entries[len(entries)-1].Seq)
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/domain"
 )
 
@@ -35,7 +36,7 @@ func (s *Server) checkOperator(r *http.Request) error {
 	g := &s.trail.operator
 	g.mu.Lock()
 	if g.secret == nil {
-		ctx, cancel := cmdCtx(r)
+		ctx, cancel := httpx.CmdCtx(r)
 		secret, err := s.trail.Log.SharedSecret(ctx, OperatorSecret)
 		cancel()
 		if err != nil {
@@ -66,5 +67,5 @@ func (s *Server) digests(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"seq": seq, "digests": d})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"seq": seq, "digests": d})
 }

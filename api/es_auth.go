@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/domain"
 )
@@ -45,11 +46,11 @@ func (s *Server) es(h esHandler) http.HandlerFunc {
 
 // esAuthenticate finds the project and the caller (authn.Project).
 func (s *Server) esAuthenticate(w http.ResponseWriter, r *http.Request) (*esReq, error) {
-	req := authRequest(r)
+	req := httpx.AuthRequest(r)
 	req.Project = r.PathValue("project")
 	acc, err := s.authn.Project(r.Context(), req)
 	// The caller's key expiry is told even when its run_as is refused.
-	setKeyExpiration(w, acc.Caller)
+	httpx.SetKeyExpiration(w, acc.Caller)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func (s *Server) esAuthenticate(w http.ResponseWriter, r *http.Request) (*esReq,
 // esPassword checks a user name and password in the request's project,
 // under the password throttle (authn.ProjectPassword).
 func (s *Server) esPassword(r *http.Request, o *domain.Org, pr *domain.Project, name, pw string) (domain.Principal, error) {
-	return s.authn.ProjectPassword(r.Context(), authn.Request{Addr: sourceAddr(r), Path: r.URL.Path}, o, pr, name, pw)
+	return s.authn.ProjectPassword(r.Context(), authn.Request{Addr: httpx.SourceAddr(r), Path: r.URL.Path}, o, pr, name, pw)
 }
 
 // esRoleNames are the caller's roles as denial messages name them.
@@ -92,7 +93,7 @@ func (x *esReq) denied(action string) error {
 }
 
 // meta is the envelope of the events this request causes.
-func (x *esReq) meta() domain.Meta { return x.s.meta(x.w, x.r, x.p) }
+func (x *esReq) meta() domain.Meta { return httpx.Meta(x.w, x.r, x.p) }
 
 // write answers v with status.
 func (x *esReq) write(status int, v any) error {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 )
@@ -31,7 +32,7 @@ type esKeyView struct {
 func (s *Server) esView(k *domain.Key, withLimitedBy bool) esKeyView {
 	v := esKeyView{ID: k.ID, Name: k.Name, Type: "rest", Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated,
 		Username: k.Owner.User, Realm: k.Owner.Realm, RealmType: domain.RealmType(k.Owner.Realm)}
-	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = shownKeyFields(k)
+	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = httpx.ShownKeyFields(k)
 	if withLimitedBy {
 		v.LimitedBy = k.LimitedBy
 		if len(v.LimitedBy) == 0 {
@@ -115,7 +116,7 @@ func (s *Server) esCreateKey(x *esReq) error {
 	if err := esParams(x.r, "refresh"); err != nil {
 		return err
 	}
-	if err := decodeBody(x.r, &req, false); err != nil {
+	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
 		return err
 	}
 	if err := req.validate(); err != nil {
@@ -124,7 +125,7 @@ func (s *Server) esCreateKey(x *esReq) error {
 	if err := x.authorize(domain.ActionCreateKey, true); err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	out, err := s.commands.CreateKey(ctx, x.p, x.meta(), req.command(x, nil), x.r.Header.Get("Idempotency-Key"))
 	if err != nil {
@@ -189,7 +190,7 @@ func (s *Server) esGrantKey(x *esReq) error {
 	if err := esParams(x.r, "refresh"); err != nil {
 		return err
 	}
-	if err := decodeBody(x.r, &req, false); err != nil {
+	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
 		return err
 	}
 	if err := req.validate(); err != nil {
@@ -208,7 +209,7 @@ func (s *Server) esGrantKey(x *esReq) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	out, err := s.commands.CreateKey(ctx, owner, x.meta(), req.APIKey.command(x, &x.p), x.r.Header.Get("Idempotency-Key"))
 	if err != nil {
@@ -229,14 +230,14 @@ func (s *Server) esBulkGrantKeys(x *esReq) error {
 	if err := esParams(x.r, "refresh"); err != nil {
 		return err
 	}
-	if err := decodeBody(x.r, &req, false); err != nil {
+	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
 		return err
 	}
 	if len(req.APIKeys) == 0 {
 		return domain.Invalid("Validation Failed: 1: [api_keys] must not be empty;")
 	}
-	if len(req.APIKeys) > MaxBulk {
-		return domain.Invalid("Validation Failed: 1: at most [%d] api keys per request;", MaxBulk)
+	if len(req.APIKeys) > httpx.MaxBulk {
+		return domain.Invalid("Validation Failed: 1: at most [%d] api keys per request;", httpx.MaxBulk)
 	}
 	if err := req.validate(); err != nil {
 		return err
@@ -257,7 +258,7 @@ func (s *Server) esBulkGrantKeys(x *esReq) error {
 	for i, k := range req.APIKeys {
 		cmds[i] = k.command(x, &x.p)
 	}
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	// Every key is decided before any is written, and all are written
 	// as one atomic batch.

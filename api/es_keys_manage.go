@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/domain"
 )
 
@@ -125,7 +126,7 @@ func (s *Server) esInvalidateKeys(x *esReq) error {
 	if err := esParams(x.r, "refresh"); err != nil {
 		return err
 	}
-	if err := decodeBody(x.r, &req, false); err != nil {
+	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
 		return err
 	}
 	if err := validateInvalidate(req.IDs, req.ID, req.Name, req.Username, req.RealmName, req.Owner); err != nil {
@@ -144,8 +145,8 @@ func (s *Server) esInvalidateKeys(x *esReq) error {
 		}
 		f.onlyOwn = true
 	}
-	if len(req.IDs) > MaxBulk {
-		return domain.Invalid("Validation Failed: 1: at most [%d] ids per request;", MaxBulk)
+	if len(req.IDs) > httpx.MaxBulk {
+		return domain.Invalid("Validation Failed: 1: at most [%d] ids per request;", httpx.MaxBulk)
 	}
 	return x.write(http.StatusOK, s.invalidateAll(x, x.projectKeys(x.keyMatch(f))))
 }
@@ -173,7 +174,7 @@ func validateInvalidate(ids []string, id, name, user, realm string, owner bool) 
 // invalidateAll revokes keys concurrently (so that the log commits them
 // in groups) and reports them as Elasticsearch does.
 func (s *Server) invalidateAll(x *esReq, keys []domain.Key) map[string]any {
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	type result struct {
 		did bool
@@ -200,7 +201,7 @@ func (s *Server) invalidateAll(x *esReq, keys []domain.Key) map[string]any {
 	for i, k := range keys {
 		switch r := results[i]; {
 		case r.err != nil:
-			status, typ := statusOf(domain.KindOf(r.err))
+			status, typ := httpx.StatusOf(domain.KindOf(r.err))
 			details = append(details, map[string]any{"type": typ, "reason": domain.ReasonOf(r.err), "status": status, "id": k.ID})
 		case r.did:
 			fresh = append(fresh, k.ID)
@@ -236,7 +237,7 @@ func (s *Server) updateOwn(x *esReq, id string, b esUpdateBody) (bool, error) {
 	if !ok || !x.inProject(&k) || !esOwns(x.p, &k) {
 		return false, domain.NotFound("no API key owned by requesting user found for ID [%s]", id)
 	}
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	return s.commands.UpdateKey(ctx, x.p, x.meta(), x.org.ID, k.ID, b.command())
 }
@@ -253,7 +254,7 @@ func (s *Server) esUpdateKey(x *esReq) error {
 	if err := esParams(x.r); err != nil {
 		return err
 	}
-	if err := decodeBody(x.r, &b, true); err != nil {
+	if err := httpx.DecodeBody(x.r, &b, true); err != nil {
 		return err
 	}
 	if b.IDs != nil {
@@ -277,14 +278,14 @@ func (s *Server) esBulkUpdateKeys(x *esReq) error {
 	if err := esParams(x.r); err != nil {
 		return err
 	}
-	if err := decodeBody(x.r, &b, false); err != nil {
+	if err := httpx.DecodeBody(x.r, &b, false); err != nil {
 		return err
 	}
 	if len(b.IDs) == 0 {
 		return domain.Invalid("Validation Failed: 1: Field [ids] cannot be empty;")
 	}
-	if len(b.IDs) > MaxBulk {
-		return domain.Invalid("Validation Failed: 1: at most [%d] ids per request;", MaxBulk)
+	if len(b.IDs) > httpx.MaxBulk {
+		return domain.Invalid("Validation Failed: 1: at most [%d] ids per request;", httpx.MaxBulk)
 	}
 	if err := x.refuseKeyCaller(); err != nil {
 		return err
@@ -298,7 +299,7 @@ func (s *Server) esBulkUpdateKeys(x *esReq) error {
 		did, err := s.updateOwn(x, id, b)
 		switch {
 		case err != nil:
-			_, typ := statusOf(domain.KindOf(err))
+			_, typ := httpx.StatusOf(domain.KindOf(err))
 			details[id] = map[string]any{"type": typ, "reason": domain.ReasonOf(err)}
 		case did:
 			updated = append(updated, id)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/esquery"
 	"github.com/keyplane/keyplane/projections"
@@ -102,7 +103,7 @@ func (s *Server) esQueryKeys(x *esReq) error {
 		return err
 	}
 	var req esQueryRequest
-	if err := decodeBody(x.r, &req, true); err != nil {
+	if err := httpx.DecodeBody(x.r, &req, true); err != nil {
 		return err
 	}
 	if len(req.Aggs) > 0 || len(req.Aggregations) > 0 {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/domain"
 )
@@ -106,7 +107,7 @@ func (s *Server) esHasPrivileges(x *esReq) error {
 		return domain.Forbidden("users may only check the privileges of their own account, not of [%s]", u)
 	}
 	var req esHasPrivilegesRequest
-	if err := decodeBody(x.r, &req, false); err != nil {
+	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
 		return err
 	}
 	if err := req.within(); err != nil {
@@ -182,7 +183,7 @@ func (s *Server) esPutUser(x *esReq) error {
 	if err := esParams(x.r, "refresh"); err != nil {
 		return err
 	}
-	if err := decodeBody(x.r, &req, false); err != nil {
+	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
 		return err
 	}
 	if req.PasswordHash != "" {
@@ -201,7 +202,7 @@ func (s *Server) esPutUser(x *esReq) error {
 			return domain.Conflict("user [%s] is a member of this organization: choose another name", name)
 		}
 	}
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	u := domain.PutUser{Name: name, FullName: req.FullName, Email: req.Email, Roles: req.Roles, Metadata: req.Metadata, Enabled: req.Enabled}
 	created, err := s.realm.PutUser(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, u, req.Password)
@@ -215,7 +216,7 @@ func (s *Server) esDeleteUser(x *esReq) error {
 	if err := esParams(x.r, "refresh"); err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	err := s.realm.DeleteUser(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, x.r.PathValue("username"))
 	return x.writeFound(err)
@@ -293,14 +294,14 @@ func (s *Server) esPutRole(x *esReq) error {
 	if err := esParams(x.r, "refresh"); err != nil {
 		return err
 	}
-	raw, err := readBody(x.r)
+	raw, err := httpx.ReadBody(x.r)
 	if err != nil {
 		return err
 	}
 	if err := x.authorize(domain.ActionPutRole, false); err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	created, err := s.realm.PutRole(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, x.r.PathValue("name"), raw)
 	if err != nil {
@@ -313,7 +314,7 @@ func (s *Server) esDeleteRole(x *esReq) error {
 	if err := esParams(x.r, "refresh"); err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	err := s.realm.DeleteRole(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, x.r.PathValue("name"))
 	return x.writeFound(err)
@@ -353,14 +354,14 @@ func (s *Server) esPutPrivileges(x *esReq) error {
 	if err := esParams(x.r, "refresh"); err != nil {
 		return err
 	}
-	raw, err := readBody(x.r)
+	raw, err := httpx.ReadBody(x.r)
 	if err != nil {
 		return err
 	}
 	if err := x.authorize(domain.ActionPutPrivileges, false); err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	created, err := s.realm.PutPrivileges(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, raw)
 	if err != nil {
@@ -385,7 +386,7 @@ func (s *Server) esDeletePrivileges(x *esReq) error {
 	}
 	app := x.r.PathValue("application")
 	names := strings.Split(x.r.PathValue("name"), ",")
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	found, err := s.realm.DeletePrivileges(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, app, names)
 	status := http.StatusOK
@@ -446,7 +447,7 @@ func (s *Server) esGetToken(x *esReq) error {
 	if err := esParams(x.r); err != nil {
 		return err
 	}
-	if err := decodeBody(x.r, &req, false); err != nil {
+	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
 		return err
 	}
 	if err := x.authorize(domain.ActionCreateToken, false); err != nil {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/domain"
 )
@@ -22,7 +23,7 @@ func (s *Server) esInvalidateToken(x *esReq) error {
 	if err := esParams(x.r); err != nil {
 		return err
 	}
-	if err := decodeBody(x.r, &req, false); err != nil {
+	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
 		return err
 	}
 	switch {
@@ -46,7 +47,7 @@ func (s *Server) esInvalidateToken(x *esReq) error {
 			return err
 		}
 	}
-	ctx, cancel := cmdCtx(x.r)
+	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
 	ended, err := s.tenants.EndSession(ctx, x.meta(), domain.SessionToken, authn.BearerHash(req.Token), t.User, time.Unix(t.Expires, 0))
 	if err != nil {

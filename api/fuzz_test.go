@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/projections"
@@ -96,9 +97,9 @@ func FuzzAuthorizationHeader(f *testing.F) {
 	})
 }
 
-// decode runs decodeBody over body as a request's.
+// decode runs httpx.DecodeBody over body as a request's.
 func decode(body []byte, v any) error {
-	return decodeBody(httptest.NewRequest("POST", "/", bytes.NewReader(body)), v, false)
+	return httpx.DecodeBody(httptest.NewRequest("POST", "/", bytes.NewReader(body)), v, false)
 }
 
 // clientError fails unless err is one of the kinds a bad request may give.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/projections"
@@ -238,11 +239,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if s.probe != nil && s.probe.Failed != nil {
 		if err := s.probe.Failed(); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failed", "reason": "projections stopped: " + err.Error()})
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failed", "reason": "projections stopped: " + err.Error()})
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // readyz is readiness to take commands: connected, the stream answering,
@@ -250,7 +251,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if s.probe == nil {
-		writeJSON(w, http.StatusOK, Readiness{Ready: true})
+		httpx.WriteJSON(w, http.StatusOK, Readiness{Ready: true})
 		return
 	}
 	out := s.probe.Check(r.Context())
@@ -259,5 +260,5 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, status, out)
+	httpx.WriteJSON(w, status, out)
 }

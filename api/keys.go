@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/projections"
 )
@@ -58,27 +59,8 @@ func (s *Server) viewKey(k *domain.Key) keyView {
 	v := keyView{ID: k.ID, Name: k.Name, Scope: k.Scope, Project: k.Project, Type: k.Type, Status: k.Status(s.now()),
 		Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated, Username: k.Owner.User, Realm: k.Owner.Realm,
 		CreatedBy: k.CreatedBy}
-	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = shownKeyFields(k)
+	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = httpx.ShownKeyFields(k)
 	return v
-}
-
-// shownKeyFields are the fields the console's and Elasticsearch's key views
-// show alike: times in Unix milliseconds (nil when unset, the invalidation
-// only of an invalidated key), and metadata and role descriptors empty
-// rather than null.
-func shownKeyFields(k *domain.Key) (expiration, invalidation *int64, metadata map[string]any, roles domain.RoleDescriptors) {
-	expiration = millisOrNil(k.Expires)
-	if k.Invalidated {
-		invalidation = millisOrNil(k.InvalidatedAt)
-	}
-	metadata, roles = k.Metadata, k.RoleDescriptors
-	if metadata == nil {
-		metadata = map[string]any{}
-	}
-	if roles == nil {
-		roles = domain.RoleDescriptors{}
-	}
-	return expiration, invalidation, metadata, roles
 }
 
 type createKeyRequest struct {
@@ -102,7 +84,7 @@ func (req createKeyRequest) command(t domain.TenantID, project domain.ProjectID)
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req createKeyRequest
-	if err := decodeBody(r, &req, false); err != nil {
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
 	ks, err := s.keyScope(r, p)
@@ -110,9 +92,9 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p domain.Prin
 		return err
 	}
 	c := req.command(ks.org.ID, ks.project)
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
-	out, err := s.commands.CreateKey(ctx, p, s.meta(w, r, p), c, r.Header.Get("Idempotency-Key"))
+	out, err := s.commands.CreateKey(ctx, p, httpx.Meta(w, r, p), c, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		return err
 	}
@@ -127,7 +109,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p domain.Prin
 	if !out.Expires.IsZero() {
 		resp["expiration"] = out.Expires.UnixMilli()
 	}
-	writeJSON(w, http.StatusCreated, resp)
+	httpx.WriteJSON(w, http.StatusCreated, resp)
 	return nil
 }
 
@@ -197,7 +179,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p domain.Princ
 	for i := range keys {
 		out[i] = s.viewKey(&keys[i])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out})
 	return nil
 }
 
@@ -294,7 +276,7 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request, p domain.Princip
 	if err := p.Authorize(domain.ActionGetKey, domain.Target{Tenant: ks.org.ID, Project: k.Project, Own: k.OwnedBy(p)}); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.viewKey(&k))
+	httpx.WriteJSON(w, http.StatusOK, s.viewKey(&k))
 	return nil
 }
 
@@ -312,21 +294,21 @@ func (req updateKeyRequest) command() domain.UpdateKey {
 
 func (s *Server) updateKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req updateKeyRequest
-	if err := decodeBody(r, &req, false); err != nil {
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
 	ks, k, err := s.keyInScope(r, p)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
-	updated, err := s.commands.UpdateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, req.command())
+	updated, err := s.commands.UpdateKey(ctx, p, httpx.Meta(w, r, p), ks.org.ID, k.ID, req.command())
 	if err != nil {
 		return err
 	}
 	k, _ = s.keys.Get(ks.org.ID, k.ID)
-	writeJSON(w, http.StatusOK, map[string]any{"updated": updated, "api_key": s.viewKey(&k)})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"updated": updated, "api_key": s.viewKey(&k)})
 	return nil
 }
 
@@ -335,13 +317,13 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, p domain.Prin
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
-	did, err := s.commands.InvalidateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, "")
+	did, err := s.commands.InvalidateKey(ctx, p, httpx.Meta(w, r, p), ks.org.ID, k.ID, "")
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, invalidation([]domain.KeyID{k.ID}, did))
+	httpx.WriteJSON(w, http.StatusOK, invalidation([]domain.KeyID{k.ID}, did))
 	return nil
 }
 
@@ -355,9 +337,6 @@ func invalidation(ids []domain.KeyID, fresh bool) map[string]any {
 	return out
 }
 
-// MaxBulk bounds ids in one bulk request.
-const MaxBulk = 1000
-
 // bulkDeleteRequest is the body of a bulk revoke.
 type bulkDeleteRequest struct {
 	IDs []domain.KeyID `json:"ids"`
@@ -365,14 +344,14 @@ type bulkDeleteRequest struct {
 
 func (s *Server) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req bulkDeleteRequest
-	if err := decodeBody(r, &req, false); err != nil {
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
 	if len(req.IDs) == 0 {
 		return domain.Invalid("field [ids] must list at least one key id")
 	}
-	if len(req.IDs) > MaxBulk {
-		return domain.Invalid("at most %d ids per request", MaxBulk)
+	if len(req.IDs) > httpx.MaxBulk {
+		return domain.Invalid("at most %d ids per request", httpx.MaxBulk)
 	}
 	ks, err := s.keyScope(r, p)
 	if err != nil {
@@ -383,7 +362,7 @@ func (s *Server) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain
 	if err := p.Authorize(domain.ActionInvalidateKey, domain.Target{Tenant: ks.org.ID, Project: ks.project, Own: true}); err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
 	fresh, prev := []domain.KeyID{}, []domain.KeyID{}
 	type detail struct {
@@ -397,11 +376,11 @@ func (s *Server) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain
 		k, err := s.findKey(p, ks, id)
 		did := false
 		if err == nil {
-			did, err = s.commands.InvalidateKey(ctx, p, s.meta(w, r, p), ks.org.ID, k.ID, "")
+			did, err = s.commands.InvalidateKey(ctx, p, httpx.Meta(w, r, p), ks.org.ID, k.ID, "")
 		}
 		switch {
 		case err != nil:
-			status, typ := statusOf(domain.KindOf(err))
+			status, typ := httpx.StatusOf(domain.KindOf(err))
 			details = append(details, detail{id, typ, domain.ReasonOf(err), status})
 		case did:
 			fresh = append(fresh, id)
@@ -409,7 +388,7 @@ func (s *Server) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain
 			prev = append(prev, id)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"invalidated_api_keys": fresh, "previously_invalidated_api_keys": prev,
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"invalidated_api_keys": fresh, "previously_invalidated_api_keys": prev,
 		"error_count": len(details), "error_details": details})
 	return nil
 }

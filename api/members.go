@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
@@ -35,7 +36,7 @@ type inviteRequest struct {
 
 func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req inviteRequest
-	if err := decodeBody(r, &req, false); err != nil {
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
 	return s.invite(w, r, p, req)
@@ -46,15 +47,15 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, p domain.Princip
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
-	inv, err := s.tenants.Invite(ctx, p, s.meta(w, r, p), string(o.ID), req.Email, req.Role)
+	inv, err := s.tenants.Invite(ctx, p, httpx.Meta(w, r, p), string(o.ID), req.Email, req.Role)
 	if err != nil {
 		return err
 	}
 	v := viewOfInvitation(inv.Invitation)
 	v.Token = inv.Token
-	writeJSON(w, http.StatusCreated, v)
+	httpx.WriteJSON(w, http.StatusCreated, v)
 	return nil
 }
 
@@ -68,7 +69,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p domain.Prin
 		FullName string `json:"full_name"`
 		Password string `json:"password"`
 	}
-	if err := decodeBody(r, &req, false); err != nil {
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
 	if req.Name != "" || req.Password != "" || req.FullName != "" {
@@ -96,7 +97,7 @@ func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request, p domai
 	sort.Slice(out, func(i, j int) bool {
 		return out[i].Created.Before(out[j].Created) || out[i].Created.Equal(out[j].Created) && out[i].ID < out[j].ID
 	})
-	writeJSON(w, http.StatusOK, map[string]any{"invitations": out})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"invitations": out})
 	return nil
 }
 
@@ -105,13 +106,13 @@ func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request, p doma
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
 	id := r.PathValue("id")
-	if err := s.tenants.RevokeInvitation(ctx, p, s.meta(w, r, p), string(o.ID), id); err != nil {
+	if err := s.tenants.RevokeInvitation(ctx, p, httpx.Meta(w, r, p), string(o.ID), id); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
 	return nil
 }
 
@@ -121,7 +122,7 @@ func hasCredentials(r *http.Request) bool {
 	if r.Header.Get("Authorization") != "" {
 		return true
 	}
-	_, err := r.Cookie(sessionCookie)
+	_, err := r.Cookie(httpx.SessionCookie)
 	return err == nil
 }
 
@@ -142,13 +143,13 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) error {
 		Email    string `json:"email"`
 		FullName string `json:"full_name"`
 	}
-	if err := decodeBody(r, &req, false); err != nil {
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
 	if req.Token == "" || len(req.Token) > 256 {
 		return domain.Invalid("field [token] is required: the invitation's token")
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
 	var user string
 	var o *domain.Org
@@ -164,7 +165,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) error {
 			return domain.Invalid("authenticated as [%s]: send only the token, or no credentials and a new login's name and password", p.User)
 		}
 		user = p.User
-		if o, err = s.tenants.AcceptInvitation(ctx, s.meta(w, r, p), req.Token, user); err != nil {
+		if o, err = s.tenants.AcceptInvitation(ctx, httpx.Meta(w, r, p), req.Token, user); err != nil {
 			return err
 		}
 	} else {
@@ -175,11 +176,11 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) error {
 		p := domain.Principal{Kind: domain.ActorUser, User: user}
 		u := commands.NewUser{Name: req.Name, Email: req.Email, FullName: req.FullName, Password: req.Password}
 		var err error
-		if o, err = s.tenants.AcceptAsNewUser(ctx, s.meta(w, r, p), req.Token, u); err != nil {
+		if o, err = s.tenants.AcceptAsNewUser(ctx, httpx.Meta(w, r, p), req.Token, u); err != nil {
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": user, "org": orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: o.Members[user]}})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"user": user, "org": orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: o.Members[user]}})
 	return nil
 }
 
@@ -188,13 +189,13 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p domain.P
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
 	name := r.PathValue("name")
-	if err := s.tenants.RemoveMember(ctx, p, s.meta(w, r, p), string(o.ID), name); err != nil {
+	if err := s.tenants.RemoveMember(ctx, p, httpx.Meta(w, r, p), string(o.ID), name); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": name, "removed": true})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"name": name, "removed": true})
 	return nil
 }
 
@@ -202,20 +203,20 @@ func (s *Server) changeMemberRole(w http.ResponseWriter, r *http.Request, p doma
 	var req struct {
 		Role domain.Role `json:"role"`
 	}
-	if err := decodeBody(r, &req, false); err != nil {
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
 	o, err := s.org(r, p)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
 	name := r.PathValue("name")
-	if err := s.tenants.ChangeRole(ctx, p, s.meta(w, r, p), string(o.ID), name, req.Role); err != nil {
+	if err := s.tenants.ChangeRole(ctx, p, httpx.Meta(w, r, p), string(o.ID), name, req.Role); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": name, "role": req.Role})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"name": name, "role": req.Role})
 	return nil
 }
 
@@ -224,13 +225,13 @@ func (s *Server) forcePasswordReset(w http.ResponseWriter, r *http.Request, p do
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
 	name := r.PathValue("name")
-	if err := s.tenants.ForcePasswordReset(ctx, p, s.meta(w, r, p), string(o.ID), name); err != nil {
+	if err := s.tenants.ForcePasswordReset(ctx, p, httpx.Meta(w, r, p), string(o.ID), name); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": name, "must_change_password": true})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"name": name, "must_change_password": true})
 	return nil
 }
 
@@ -252,22 +253,22 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 		Current  string `json:"current_password"`
 		Password string `json:"password"`
 	}
-	if err := decodeBody(r, &req, false); err != nil {
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
 	if req.Current == "" || req.Password == "" {
 		return domain.Invalid("fields [current_password] and [password] are required")
 	}
-	if _, err := s.authn.PasswordChange(r.Context(), sourceAddr(r), user, req.Current); err != nil {
+	if _, err := s.authn.PasswordChange(r.Context(), httpx.SourceAddr(r), user, req.Current); err != nil {
 		if domain.KindOf(err) == domain.KindUnauthenticated {
 			return domain.Forbidden("field [current_password] is not the current password")
 		}
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
 	p := domain.Principal{Kind: domain.ActorUser, User: user}
-	if err := s.tenants.ChangePassword(ctx, s.meta(w, r, p), user, req.Password); err != nil {
+	if err := s.tenants.ChangePassword(ctx, httpx.Meta(w, r, p), user, req.Password); err != nil {
 		return err
 	}
 	out := map[string]any{"user": user, "changed": true}
@@ -278,7 +279,7 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 		http.SetCookie(w, s.sessionCookie(r, value, int(authn.SessionLifetime/time.Second)))
 		out["session"] = s.sessionView(c)
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -301,6 +302,6 @@ func (s *Server) passwordChanger(r *http.Request) (user string, session bool, er
 	if err != nil {
 		return "", false, err
 	}
-	p, err := s.authn.PasswordChange(r.Context(), sourceAddr(r), name, pw)
+	p, err := s.authn.PasswordChange(r.Context(), httpx.SourceAddr(r), name, pw)
 	return p.User, false, err
 }

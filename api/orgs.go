@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/domain"
 )
 
@@ -53,7 +54,7 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p domain.Princip
 		}
 		sort.Slice(out.Orgs, func(i, j int) bool { return out.Orgs[i].Name < out.Orgs[j].Name })
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -61,16 +62,16 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, p domain.Prin
 	var req struct {
 		Name string `json:"name"`
 	}
-	if err := decodeBody(r, &req, false); err != nil {
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
-	o, err := s.tenants.CreateOrg(ctx, p, s.meta(w, r, p), req.Name)
+	o, err := s.tenants.CreateOrg(ctx, p, httpx.Meta(w, r, p), req.Name)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: domain.RoleOwner})
+	httpx.WriteJSON(w, http.StatusCreated, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: domain.RoleOwner})
 	return nil
 }
 
@@ -81,7 +82,7 @@ func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request, p domain.Princ
 			out = append(out, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: o.Members[p.User]})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"orgs": out})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"orgs": out})
 	return nil
 }
 
@@ -104,7 +105,7 @@ func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, p domain.Princip
 	if err := p.Authorize(domain.ActionOrgRead, domain.Target{Tenant: o.ID, Project: p.Project}); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: o.Members[p.User]})
+	httpx.WriteJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, Created: o.Created, Role: o.Members[p.User]})
 	return nil
 }
 
@@ -112,20 +113,20 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p domain.
 	var req struct {
 		Name string `json:"name"`
 	}
-	if err := decodeBody(r, &req, false); err != nil {
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
 	o, err := s.org(r, p)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
-	pr, err := s.tenants.CreateProject(ctx, p, s.meta(w, r, p), string(o.ID), req.Name)
+	pr, err := s.tenants.CreateProject(ctx, p, httpx.Meta(w, r, p), string(o.ID), req.Name)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, projectView{ID: pr.ID, Name: pr.Name, Created: pr.Created})
+	httpx.WriteJSON(w, http.StatusCreated, projectView{ID: pr.ID, Name: pr.Name, Created: pr.Created})
 	return nil
 }
 
@@ -145,7 +146,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p domain.P
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"projects": out})
 	return nil
 }
 
@@ -170,7 +171,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, p domain.Pr
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	writeJSON(w, http.StatusOK, map[string]any{"members": out})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"members": out})
 	return nil
 }
 
@@ -178,7 +179,7 @@ func (s *Server) setContacts(w http.ResponseWriter, r *http.Request, p domain.Pr
 	var req struct {
 		Emails []string `json:"emails"`
 	}
-	if err := decodeBody(r, &req, false); err != nil {
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
 	if req.Emails == nil {
@@ -188,13 +189,13 @@ func (s *Server) setContacts(w http.ResponseWriter, r *http.Request, p domain.Pr
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
-	if err := s.tenants.SetContacts(ctx, p, s.meta(w, r, p), string(o.ID), req.Emails); err != nil {
+	if err := s.tenants.SetContacts(ctx, p, httpx.Meta(w, r, p), string(o.ID), req.Emails); err != nil {
 		return err
 	}
 	o, _ = s.dir.Org(string(o.ID))
-	writeJSON(w, http.StatusOK, map[string]any{"emails": nonNil(o.Contacts)})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"emails": nonNil(o.Contacts)})
 	return nil
 }
 
@@ -206,7 +207,7 @@ func (s *Server) getContacts(w http.ResponseWriter, r *http.Request, p domain.Pr
 	if err := p.Authorize(domain.ActionOrgRead, domain.Target{Tenant: o.ID}); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"emails": nonNil(o.Contacts)})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"emails": nonNil(o.Contacts)})
 	return nil
 }
 

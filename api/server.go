@@ -1,14 +1,13 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
@@ -106,7 +105,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			s.log.Error("panic serving request", "panic", v, "path", r.URL.Path, "request_id", rid)
-			writeErrorBody(w, http.StatusInternalServerError, "exception", "internal error")
+			httpx.WriteErrorBody(w, http.StatusInternalServerError, "exception", "internal error")
 		}
 	}()
 	h, pattern := s.mux.Handler(r)
@@ -117,11 +116,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(rec, r)
 		if rec.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.header.Get("Allow"))
-			writeErrorBody(w, http.StatusMethodNotAllowed, "method_not_allowed_exception",
+			httpx.WriteErrorBody(w, http.StatusMethodNotAllowed, "method_not_allowed_exception",
 				"Incorrect HTTP method for uri ["+r.URL.Path+"] and method ["+r.Method+"], allowed: "+rec.header.Get("Allow"))
 			return
 		}
-		writeErrorBody(w, http.StatusNotFound, "resource_not_found_exception", "no handler found for uri ["+r.URL.Path+"] and method ["+r.Method+"]")
+		httpx.WriteErrorBody(w, http.StatusNotFound, "resource_not_found_exception", "no handler found for uri ["+r.URL.Path+"] and method ["+r.Method+"]")
 		return
 	}
 	s.dispatch(w, r, pattern)
@@ -148,41 +147,11 @@ func (s *Server) authed(h handler) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		setKeyExpiration(w, p)
+		httpx.SetKeyExpiration(w, p)
 		if err := h(w, r, p); err != nil {
 			s.writeError(w, r, err)
 		}
 	}
-}
-
-// meta is the envelope information of events a request causes.
-func (s *Server) meta(w http.ResponseWriter, r *http.Request, p domain.Principal) domain.Meta {
-	return domain.Meta{
-		Actor:         p.Actor(),
-		Source:        domain.Source{Addr: sourceAddr(r), UserAgent: truncate(r.UserAgent(), 256)},
-		CorrelationID: w.Header().Get("X-Request-Id"),
-	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
-// ctx bounds a command so that a stuck log answers 503, not a hang.
-func cmdCtx(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), 15*time.Second)
-}
-
-// sourceAddr is the request's peer address without its port.
-func sourceAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // newRequestID is a random (version 4) UUID in one allocation, where

@@ -36,69 +36,23 @@ package api
 import (
 	"mime"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/keyplane/keyplane/api/console"
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/domain"
 )
 
 const (
-	sessionCookie = "keyplane_session"
-	csrfHeader    = authn.CSRFHeader
-	maxLoginBody  = 64 << 10
+	csrfHeader   = authn.CSRFHeader
+	maxLoginBody = 64 << 10
 )
-
-// safeMethod reports methods that change nothing and need no CSRF token.
-func safeMethod(m string) bool {
-	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
-}
-
-// sameOrigin refuses requests a browser marks as coming from another site.
-// Requests without Origin or Sec-Fetch-Site (non-browser clients) pass; they
-// still need the CSRF token.
-func sameOrigin(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
-	default:
-		return false
-	}
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
-}
-
-// scriptRequest reports a fetch from a page's script (Sec-Fetch-Dest:
-// empty). Its 401 must not carry a Basic challenge, or the browser would
-// pop up its own password dialog over the console when a session ends.
-func scriptRequest(r *http.Request) bool {
-	return r.Header.Get("Sec-Fetch-Dest") == "empty"
-}
-
-// sessionRequest is what authn reads of a request's session: the cookie,
-// and for a state change its origin and CSRF token. ok is false when there
-// is no cookie at all.
-func sessionRequest(r *http.Request) (req authn.Request, ok bool) {
-	ck, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return authn.Request{}, false
-	}
-	req = authn.Request{Cookie: ck.Value, HasCookie: true, StateChange: !safeMethod(r.Method), Path: r.URL.Path}
-	if req.StateChange {
-		req.SameOrigin, req.CSRF = sameOrigin(r), r.Header.Get(csrfHeader)
-	}
-	return req, true
-}
 
 // sessionClaimsOf checks a request's session cookie, and for a state change
 // its origin and CSRF token. ok is false when there is no cookie at all.
 func (s *Server) sessionClaimsOf(r *http.Request) (c authn.Session, ok bool, err error) {
-	req, ok := sessionRequest(r)
+	req, ok := httpx.SessionRequest(r)
 	if !ok {
 		return authn.Session{}, false, nil
 	}
@@ -143,14 +97,14 @@ func (s *Server) sessionView(c authn.Session) sessionView {
 // login works without the script too.
 func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 	form := isForm(r)
-	if !sameOrigin(r) {
+	if !httpx.SameOrigin(r) {
 		s.writeError(w, r, domain.Forbidden("cross-origin login refused"))
 		return
 	}
 	name, pw, err := readLogin(w, r, form)
 	var p domain.Principal
 	if err == nil {
-		p, err = s.authn.MemberPassword(r.Context(), sourceAddr(r), name, pw)
+		p, err = s.authn.MemberPassword(r.Context(), httpx.SourceAddr(r), name, pw)
 	}
 	if err != nil {
 		if form && domain.KindOf(err) == domain.KindUnauthenticated {
@@ -167,7 +121,7 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.sessionView(c))
+	httpx.WriteJSON(w, http.StatusOK, s.sessionView(c))
 }
 
 func isForm(r *http.Request) bool {
@@ -187,7 +141,7 @@ func readLogin(w http.ResponseWriter, r *http.Request, form bool) (string, strin
 			return "", "", domain.Invalid("could not read the login form")
 		}
 		req.Name, req.Password = r.PostForm.Get("name"), r.PostForm.Get("password")
-	} else if err := decodeBody(r, &req, false); err != nil {
+	} else if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return "", "", err
 	}
 	if req.Name == "" || req.Password == "" {
@@ -199,10 +153,10 @@ func readLogin(w http.ResponseWriter, r *http.Request, form bool) (string, strin
 // consoleLogout ends the session. Without a valid session it only clears
 // the cookie; with one it needs the CSRF token like every state change.
 func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request) {
-	ck, err := r.Cookie(sessionCookie)
+	ck, err := r.Cookie(httpx.SessionCookie)
 	if err == nil {
 		if c, err := s.authn.Session(ck.Value); err == nil {
-			if !sameOrigin(r) || !s.authn.CSRFValid(c, r.Header.Get(csrfHeader)) {
+			if !httpx.SameOrigin(r) || !s.authn.CSRFValid(c, r.Header.Get(csrfHeader)) {
 				s.writeError(w, r, domain.Forbidden("missing or invalid CSRF token: logout must send the session's token in the %s header", csrfHeader))
 				return
 			}
@@ -229,17 +183,17 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request, c authn.Sess
 	if s.tenants == nil {
 		return nil
 	}
-	ctx, cancel := cmdCtx(r)
+	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
 	p := domain.Principal{Kind: domain.ActorUser, User: c.User}
-	_, err := s.tenants.EndSession(ctx, s.meta(w, r, p), domain.SessionConsole, c.Hash(), c.User, time.Unix(c.Expires, 0))
+	_, err := s.tenants.EndSession(ctx, httpx.Meta(w, r, p), domain.SessionConsole, c.Hash(), c.User, time.Unix(c.Expires, 0))
 	return err
 }
 
 // consoleSession tells the page who is logged in and its CSRF token; the
 // same-origin policy keeps other sites from reading it.
 func (s *Server) consoleSession(w http.ResponseWriter, r *http.Request) {
-	ck, err := r.Cookie(sessionCookie)
+	ck, err := r.Cookie(httpx.SessionCookie)
 	if err != nil {
 		s.writeError(w, r, domain.Unauthenticated("not logged in to the console"))
 		return
@@ -249,11 +203,11 @@ func (s *Server) consoleSession(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.sessionView(c))
+	httpx.WriteJSON(w, http.StatusOK, s.sessionView(c))
 }
 
 // sessionCookie builds the cookie; maxAge < 0 deletes it.
 func (s *Server) sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: sessionCookie, Value: value, Path: "/", MaxAge: maxAge,
+	return &http.Cookie{Name: httpx.SessionCookie, Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}
 }

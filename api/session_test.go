@@ -3,6 +3,8 @@ package api
 import (
 	"net/http/httptest"
 	"testing"
+
+	"github.com/keyplane/keyplane/api/httpx"
 )
 
 func TestSameOrigin(t *testing.T) {
@@ -29,8 +31,8 @@ func TestSameOrigin(t *testing.T) {
 			if tt.fetchS != "" {
 				r.Header.Set("Sec-Fetch-Site", tt.fetchS)
 			}
-			if got := sameOrigin(r); got != tt.ok {
-				t.Fatalf("sameOrigin = %v, want %v", got, tt.ok)
+			if got := httpx.SameOrigin(r); got != tt.ok {
+				t.Fatalf("httpx.SameOrigin = %v, want %v", got, tt.ok)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package api
+package httpx
 
 import (
 	"bytes"
@@ -14,10 +14,10 @@ import (
 // MaxBody is the largest request body accepted.
 const MaxBody = domain.MaxBodyBytes
 
-// readBody reads the request body, refusing one over MaxBody (413) and one
+// ReadBody reads the request body, refusing one over MaxBody (413) and one
 // that nests deeper than the limits (domain.CheckBodyDepth): both before
 // anything decodes it.
-func readBody(r *http.Request) ([]byte, error) {
+func ReadBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		return nil, domain.Invalid("could not read the request body")
@@ -31,9 +31,9 @@ func readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// millisOrNil is t in Unix milliseconds, nil for the zero time (a key that
+// MillisOrNil is t in Unix milliseconds, nil for the zero time (a key that
 // never expires, or was never invalidated).
-func millisOrNil(t time.Time) *int64 {
+func MillisOrNil(t time.Time) *int64 {
 	if t.IsZero() {
 		return nil
 	}
@@ -41,11 +41,11 @@ func millisOrNil(t time.Time) *int64 {
 	return &ms
 }
 
-// decodeBody reads a JSON object into v strictly: unknown fields, trailing
+// DecodeBody reads a JSON object into v strictly: unknown fields, trailing
 // data and oversize bodies are client errors. An empty body leaves v as is
 // when optional.
-func decodeBody(r *http.Request, v any, optional bool) error {
-	body, err := readBody(r)
+func DecodeBody(r *http.Request, v any, optional bool) error {
+	body, err := ReadBody(r)
 	if err != nil {
 		return err
 	}
