@@ -33,5 +33,4 @@ func (s *Server) routes() {
 	s.consoleRoutes()
 	s.trailRoutes()
 	s.opsRoutes()
-	s.esRoutes()
 }

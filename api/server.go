@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/api/es"
 	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
@@ -26,7 +27,7 @@ type Config struct {
 	Logger   *slog.Logger
 
 	// Realm changes the projects' Elasticsearch users, roles and
-	// application privileges; Realms holds them (es_*.go).
+	// application privileges; Realms holds them (api/es).
 	Realm  *commands.Realms
 	Realms *tenants.Realms
 	// KeyIndex is the keys of each project, for the query API key API.
@@ -52,9 +53,6 @@ type Server struct {
 	trail    *Trail
 	clock    func() time.Time
 	log      *slog.Logger
-	realm    *commands.Realms
-	realms   *tenants.Realms
-	keyIndex *projections.KeyIndex
 	authn    *authn.Authenticator
 	probe    *Probe
 	metrics  *Metrics
@@ -70,8 +68,7 @@ type Counters = authn.Counters
 // New builds the API over its dependencies and routes it.
 func New(c Config) *Server {
 	s := &Server{commands: c.Commands, tenants: c.Tenants, dir: c.Dir, keys: c.Keys, trail: c.Trail,
-		clock: c.Now, log: c.Logger, realm: c.Realm, realms: c.Realms, keyIndex: c.KeyIndex,
-		authn: c.Authn, probe: c.Probe, metrics: c.Metrics, mux: http.NewServeMux()}
+		clock: c.Now, log: c.Logger, authn: c.Authn, probe: c.Probe, metrics: c.Metrics, mux: http.NewServeMux()}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -84,6 +81,8 @@ func New(c Config) *Server {
 	}
 	s.slots = make(chan struct{}, n)
 	s.routes()
+	es.New(es.Config{Commands: c.Commands, Tenants: c.Tenants, Realm: c.Realm, Realms: c.Realms, Dir: c.Dir,
+		Keys: c.Keys, KeyIndex: c.KeyIndex, Authn: c.Authn, Now: c.Now, Logger: c.Logger}).Mount(s.mux)
 	return s
 }
 
@@ -111,7 +110,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// The mux's own 404/405 answers are plain text; clients expect JSON.
-		esMarkUnrouted(w, r)
+		es.MarkUnrouted(w, r)
 		rec := &statusProbe{header: http.Header{}}
 		h.ServeHTTP(rec, r)
 		if rec.status == http.StatusMethodNotAllowed {

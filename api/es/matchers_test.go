@@ -1,4 +1,4 @@
-package api_test
+package es_test
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyplane/keyplane/api"
+	"github.com/keyplane/keyplane/api/es"
 )
 
 // Against the server: two paths into the keys' array keep both fields (the
@@ -42,7 +42,7 @@ func TestAQueryBeingEvaluatedHoldsUpNoCreateOrRevoke(t *testing.T) {
 	k := esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "to-revoke"}`).must(t, 200)
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	defer api.SetSearchHook(func() {
+	defer es.SetSearchHook(func() {
 		once.Do(func() { close(entered); <-release })
 	})()
 	queried := make(chan esResp, 1)

@@ -1,11 +1,13 @@
-package api
+package es
 
-// esRoutes is the route table of the Elasticsearch-compatible surface. It
+import "net/http"
+
+// Mount adds the route table of the Elasticsearch-compatible surface. It
 // is served twice: under /projects/{project}/ (a project id, or a project
 // name of organization "default") and at the root, which acts in the
 // project of a project key, or else in project "default" of organization
 // "default", so that a client pointed at http://127.0.0.1:9200 works.
-func (s *Server) esRoutes() {
+func (s *Server) Mount(mux *http.ServeMux) {
 	routes := []struct {
 		methods []string
 		path    string
@@ -46,7 +48,7 @@ func (s *Server) esRoutes() {
 	for _, prefix := range []string{"", "/projects/{project}"} {
 		for _, rt := range routes {
 			for _, m := range rt.methods {
-				s.mux.HandleFunc(m+" "+prefix+rt.path, s.es(rt.h))
+				mux.HandleFunc(m+" "+prefix+rt.path, s.es(rt.h))
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package api
+package es
 
 // SetSearchHook sets searchHook for a test; the returned func unsets it.
 func SetSearchHook(f func()) (unset func()) {

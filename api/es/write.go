@@ -1,4 +1,4 @@
-package api
+package es
 
 import (
 	"bytes"
@@ -89,10 +89,10 @@ func esWrite(w http.ResponseWriter, r *http.Request, status int, v any) {
 // httpx.JSONContentType (errors.go): nothing appends to it.
 var esProduct = []string{"Elasticsearch"}
 
-// esMarkUnrouted gives the mux's 404 and 405 answers outside the console
+// MarkUnrouted gives the mux's 404 and 405 answers outside the console
 // and its API the Elasticsearch product header: clients of the
 // Elasticsearch surface check it on every answer.
-func esMarkUnrouted(w http.ResponseWriter, r *http.Request) {
+func MarkUnrouted(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/console") &&
 		p != "/healthz" && p != "/readyz" && p != "/metrics" {
 		w.Header()["X-Elastic-Product"] = esProduct
