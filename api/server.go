@@ -9,9 +9,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/keyplane/keyplane/api/es"
 	"github.com/keyplane/keyplane/api/httpx"
+	"github.com/keyplane/keyplane/api/rest"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
-	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/projections"
 	"github.com/keyplane/keyplane/tenants"
 )
@@ -22,7 +22,7 @@ type Config struct {
 	Tenants  *commands.Tenants
 	Dir      *tenants.Directory
 	Keys     *projections.Keys
-	Trail    *Trail // audit trail, as-of key lists, digests (audit.go)
+	Trail    *rest.Trail // audit trail, as-of key lists, digests (api/rest)
 	Now      func() time.Time
 	Logger   *slog.Logger
 
@@ -46,16 +46,12 @@ type Config struct {
 // Server serves the HTTP API. It is built whole by New; nothing is
 // assigned to it afterwards.
 type Server struct {
-	commands *commands.Keys
-	tenants  *commands.Tenants
-	dir      *tenants.Directory
-	keys     *projections.Keys
-	trail    *Trail
-	clock    func() time.Time
-	log      *slog.Logger
-	authn    *authn.Authenticator
-	probe    *Probe
-	metrics  *Metrics
+	tenants *commands.Tenants
+	clock   func() time.Time
+	log     *slog.Logger
+	authn   *authn.Authenticator
+	probe   *Probe
+	metrics *Metrics
 
 	mux *http.ServeMux
 	// slots admits commands (admission.go).
@@ -67,11 +63,7 @@ type Counters = authn.Counters
 
 // New builds the API over its dependencies and routes it.
 func New(c Config) *Server {
-	s := &Server{commands: c.Commands, tenants: c.Tenants, dir: c.Dir, keys: c.Keys, trail: c.Trail,
-		clock: c.Now, log: c.Logger, authn: c.Authn, probe: c.Probe, metrics: c.Metrics, mux: http.NewServeMux()}
-	if s.clock == nil {
-		s.clock = time.Now
-	}
+	s := &Server{tenants: c.Tenants, log: c.Logger, authn: c.Authn, probe: c.Probe, metrics: c.Metrics, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -80,13 +72,14 @@ func New(c Config) *Server {
 		n = DefaultMaxCommands
 	}
 	s.slots = make(chan struct{}, n)
-	s.routes()
+	s.consoleRoutes()
+	s.opsRoutes()
+	rest.New(rest.Config{Commands: c.Commands, Tenants: c.Tenants, Dir: c.Dir, Keys: c.Keys, Trail: c.Trail,
+		Authn: c.Authn, Now: c.Now, Logger: c.Logger}).Mount(s.mux)
 	es.New(es.Config{Commands: c.Commands, Tenants: c.Tenants, Realm: c.Realm, Realms: c.Realms, Dir: c.Dir,
 		Keys: c.Keys, KeyIndex: c.KeyIndex, Authn: c.Authn, Now: c.Now, Logger: c.Logger}).Mount(s.mux)
 	return s
 }
-
-func (s *Server) now() time.Time { return s.clock() }
 
 // Handler returns the routed handler.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
@@ -134,24 +127,6 @@ type statusProbe struct {
 func (p *statusProbe) Header() http.Header         { return p.header }
 func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *statusProbe) WriteHeader(c int)           { p.status = c }
-
-// handler is an authenticated endpoint.
-type handler func(w http.ResponseWriter, r *http.Request, p domain.Principal) error
-
-// authed authenticates, runs h and answers its error.
-func (s *Server) authed(h handler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		httpx.SetKeyExpiration(w, p)
-		if err := h(w, r, p); err != nil {
-			s.writeError(w, r, err)
-		}
-	}
-}
 
 // newRequestID is a random (version 4) UUID in one allocation, where
 // uuid.NewString takes two: every request without its own X-Request-Id

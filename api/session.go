@@ -49,17 +49,6 @@ const (
 	maxLoginBody = 64 << 10
 )
 
-// sessionClaimsOf checks a request's session cookie, and for a state change
-// its origin and CSRF token. ok is false when there is no cookie at all.
-func (s *Server) sessionClaimsOf(r *http.Request) (c authn.Session, ok bool, err error) {
-	req, ok := httpx.SessionRequest(r)
-	if !ok {
-		return authn.Session{}, false, nil
-	}
-	c, err = s.authn.SessionOf(req)
-	return c, true, err
-}
-
 // consoleRoutes mounts the web console: its files and its session endpoints.
 func (s *Server) consoleRoutes() {
 	files := console.Handler("/console/")
@@ -79,17 +68,6 @@ func (s *Server) browserOnly(h http.HandlerFunc) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		h(w, r)
 	}
-}
-
-// sessionView is what the console's script learns about its session.
-type sessionView struct {
-	User      string `json:"user"`
-	CSRFToken string `json:"csrf_token"`
-	Expires   int64  `json:"expires"`
-}
-
-func (s *Server) sessionView(c authn.Session) sessionView {
-	return sessionView{User: c.User, CSRFToken: s.authn.CSRFToken(c), Expires: c.Expires * 1000}
 }
 
 // consoleLogin checks a member's name and password (JSON or a form) and
@@ -115,13 +93,13 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, value := s.authn.IssueSession(p.User)
-	http.SetCookie(w, s.sessionCookie(r, value, int(authn.SessionLifetime/time.Second)))
+	http.SetCookie(w, httpx.NewSessionCookie(r, value, int(authn.SessionLifetime/time.Second)))
 	s.log.Info("console login", "user", p.User, "request_id", w.Header().Get("X-Request-Id"))
 	if form {
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, s.sessionView(c))
+	httpx.WriteJSON(w, http.StatusOK, httpx.ViewSession(s.authn, c))
 }
 
 func isForm(r *http.Request) bool {
@@ -161,7 +139,7 @@ func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			s.authn.EndLocally(c)
-			http.SetCookie(w, s.sessionCookie(r, "", -1))
+			http.SetCookie(w, httpx.NewSessionCookie(r, "", -1))
 			if err := s.endSession(w, r, c); err != nil {
 				s.writeError(w, r, err)
 				return
@@ -171,7 +149,7 @@ func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	http.SetCookie(w, s.sessionCookie(r, "", -1))
+	http.SetCookie(w, httpx.NewSessionCookie(r, "", -1))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -203,11 +181,5 @@ func (s *Server) consoleSession(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, s.sessionView(c))
-}
-
-// sessionCookie builds the cookie; maxAge < 0 deletes it.
-func (s *Server) sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: httpx.SessionCookie, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}
+	httpx.WriteJSON(w, http.StatusOK, httpx.ViewSession(s.authn, c))
 }

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/keyplane/keyplane/api"
+	"github.com/keyplane/keyplane/api/rest"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
@@ -23,7 +24,7 @@ func (a *App) buildAPI(realm *commands.Realms, ended *projections.EndedSessions)
 	return api.New(api.Config{Commands: a.Commands, Tenants: a.Tenants, Realm: realm,
 		Dir: a.Dir, Realms: a.Realms, Keys: a.Keys, KeyIndex: a.KeyIndex, Authn: auth,
 		Now: a.Config.Now, Logger: a.Config.Logger, Probe: probe, Metrics: m,
-		Trail: &api.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}})
+		Trail: &rest.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}})
 }
 
 // metrics are the replica's metrics beyond the API's own.

@@ -1,4 +1,4 @@
-package api
+package rest
 
 import (
 	"encoding/base64"
@@ -25,12 +25,12 @@ type Trail struct {
 }
 
 // trailRoutes adds the audit trail's endpoints when the server has one.
-func (s *Server) trailRoutes() {
+func (s *Server) trailRoutes(m *http.ServeMux) {
 	if s.trail == nil {
 		return
 	}
-	s.mux.HandleFunc("GET /api/v1/orgs/{org}/audit", s.authed(s.listAudit))
-	s.mux.HandleFunc("GET /api/v1/_operator/digests", s.digests)
+	m.HandleFunc("GET /api/v1/orgs/{org}/audit", s.authed(s.listAudit))
+	m.HandleFunc("GET /api/v1/_operator/digests", s.digests)
 }
 
 // MaxAuditPage bounds the entries of one audit page: each is read back from

@@ -1,4 +1,4 @@
-package api
+package rest
 
 // The member lifecycle on the console API: invitations, acceptance,
 // removal, role changes, password changes and forced resets
@@ -276,8 +276,8 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 		// This session goes on under the new password; every other one
 		// carried the old password's fingerprint and has ended.
 		c, value := s.authn.IssueSession(user)
-		http.SetCookie(w, s.sessionCookie(r, value, int(authn.SessionLifetime/time.Second)))
-		out["session"] = s.sessionView(c)
+		http.SetCookie(w, httpx.NewSessionCookie(r, value, int(authn.SessionLifetime/time.Second)))
+		out["session"] = httpx.ViewSession(s.authn, c)
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
@@ -288,7 +288,7 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 func (s *Server) passwordChanger(r *http.Request) (user string, session bool, err error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		c, ok, err := s.sessionClaimsOf(r)
+		c, ok, err := httpx.SessionClaims(s.authn, r)
 		if !ok {
 			return "", false, domain.Unauthenticated("missing authentication credentials for REST request [%s]", r.URL.Path)
 		}

@@ -1,8 +1,9 @@
-package api
+package rest
 
-// routes is the whole route table of the console API.
-func (s *Server) routes() {
-	m := s.mux
+import "net/http"
+
+// Mount adds the route table of the console REST API to mux.
+func (s *Server) Mount(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/whoami", s.authed(s.whoami))
 	m.HandleFunc("POST /api/v1/orgs", s.authed(s.createOrg))
 	m.HandleFunc("GET /api/v1/orgs", s.authed(s.listOrgs))
@@ -30,7 +31,5 @@ func (s *Server) routes() {
 		m.HandleFunc("PUT "+base+"/{id}", s.authed(s.updateKey))
 		m.HandleFunc("DELETE "+base+"/{id}", s.authed(s.deleteKey))
 	}
-	s.consoleRoutes()
-	s.trailRoutes()
-	s.opsRoutes()
+	s.trailRoutes(m)
 }
