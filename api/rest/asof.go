@@ -14,7 +14,7 @@ import (
 // history. It folds the organization's key history up to that point from
 // the log (tens of thousands of events a second on a small machine), within
 // the usual 15 s command deadline (503 past it).
-func (s *Server) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.Principal, ks keyScope, f projections.Filter, pg projections.Page) error {
+func (s *keysAPI) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.Principal, ks keyScope, f projections.Filter, pg projections.Page) error {
 	if s.trail == nil {
 		return domain.Invalid("as_of is not available on this server")
 	}

@@ -25,7 +25,7 @@ type Trail struct {
 }
 
 // trailRoutes adds the audit trail's endpoints when the server has one.
-func (s *Server) trailRoutes(m *http.ServeMux) {
+func (s *keysAPI) trailRoutes(m *http.ServeMux) {
 	if s.trail == nil {
 		return
 	}
@@ -39,7 +39,7 @@ const MaxAuditPage = 1000
 
 // listAudit answers an organization's audit trail, newest first unless
 // ?order=asc, one page at a time. Owners and admins only.
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *keysAPI) listAudit(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	o, err := s.org(r, p)
 	if err != nil {
 		return err

@@ -9,6 +9,6 @@ import (
 
 // authenticate authenticates a request of the console REST API: authn
 // reads its credentials (ApiKey, Basic, or the console's session cookie).
-func (s *Server) authenticate(r *http.Request) (domain.Principal, error) {
+func (s *base) authenticate(r *http.Request) (domain.Principal, error) {
 	return s.authn.Console(r.Context(), httpx.AuthRequest(r))
 }

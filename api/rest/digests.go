@@ -28,7 +28,7 @@ type operatorGate struct {
 	secret []byte
 }
 
-func (s *Server) checkOperator(r *http.Request) error {
+func (s *keysAPI) checkOperator(r *http.Request) error {
 	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return domain.Unauthenticated("the operator endpoints need the operator token (Authorization: Bearer)")
@@ -57,7 +57,7 @@ func (s *Server) checkOperator(r *http.Request) error {
 // one's digest, taken between two events: `keyplane replay --server`
 // rebuilds the same sequence from the log and compares. Digests reveal no
 // data, but they are the operator's, not any tenant's.
-func (s *Server) digests(w http.ResponseWriter, r *http.Request) {
+func (s *keysAPI) digests(w http.ResponseWriter, r *http.Request) {
 	if err := s.checkOperator(r); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -49,9 +49,9 @@ func fuzzKey(t testing.TB) (domain.Key, domain.Event) {
 	return k, e
 }
 
-// fuzzServer is a Server over in-memory projections that know one key and
+// fuzzServer is the keys' handlers over in-memory projections that know one key and
 // no members (a Basic credential costs an argon2id check per try).
-func fuzzServer(t testing.TB) *Server {
+func fuzzServer(t testing.TB) *keysAPI {
 	t.Helper()
 	_, e := fuzzKey(t)
 	keys, auth, dir := projections.NewKeys(), projections.NewAuthIndex(), tenants.NewDirectory()
@@ -62,8 +62,7 @@ func fuzzServer(t testing.TB) *Server {
 	}
 	now := func() time.Time { return fuzzNow }
 	a := authn.New(authn.Config{Now: now, Dir: dir, Logins: tenants.NewLogins(dir, nil), Keys: keys, Auth: auth})
-	s := New(Config{Keys: keys, Dir: dir, Now: now, Authn: a})
-	return s
+	return New(Config{Keys: keys, Dir: dir, Now: now, Authn: a}).keys
 }
 
 func FuzzAuthorizationHeader(f *testing.F) {

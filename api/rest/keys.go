@@ -19,7 +19,7 @@ type keyScope struct {
 	project domain.ProjectID
 }
 
-func (s *Server) keyScope(r *http.Request, p domain.Principal) (keyScope, error) {
+func (s *keysAPI) keyScope(r *http.Request, p domain.Principal) (keyScope, error) {
 	o, err := s.org(r, p)
 	if err != nil {
 		return keyScope{}, err
@@ -55,7 +55,7 @@ type keyView struct {
 	Metadata        map[string]any         `json:"metadata"`
 }
 
-func (s *Server) viewKey(k *domain.Key) keyView {
+func (s *keysAPI) viewKey(k *domain.Key) keyView {
 	v := keyView{ID: k.ID, Name: k.Name, Scope: k.Scope, Project: k.Project, Type: k.Type, Status: k.Status(s.now()),
 		Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated, Username: k.Owner.User, Realm: k.Owner.Realm,
 		CreatedBy: k.CreatedBy}
@@ -82,7 +82,7 @@ func (req createKeyRequest) command(t domain.TenantID, project domain.ProjectID)
 	return c
 }
 
-func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *keysAPI) createKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req createKeyRequest
 	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
@@ -145,7 +145,7 @@ func csvCell(s string) string {
 
 // readableKeys decides which keys of the scope p may list: all, or only
 // its own (manage_own_api_key).
-func (s *Server) readableKeys(p domain.Principal, ks keyScope) (func(*domain.Key) bool, error) {
+func (s *keysAPI) readableKeys(p domain.Principal, ks keyScope) (func(*domain.Key) bool, error) {
 	t := domain.Target{Tenant: ks.org.ID, Project: ks.project}
 	if p.Authorize(domain.ActionGetKey, t) == nil {
 		return nil, nil
@@ -157,7 +157,7 @@ func (s *Server) readableKeys(p domain.Principal, ks keyScope) (func(*domain.Key
 	return func(k *domain.Key) bool { return k.OwnedBy(p) }, nil
 }
 
-func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *keysAPI) listKeys(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	ks, err := s.keyScope(r, p)
 	if err != nil {
 		return err
@@ -249,7 +249,7 @@ func intParam(s string, def, lo, hi int, name string) (int, error) {
 }
 
 // keyInScope finds key {id} within the route's scope.
-func (s *Server) keyInScope(r *http.Request, p domain.Principal) (keyScope, domain.Key, error) {
+func (s *keysAPI) keyInScope(r *http.Request, p domain.Principal) (keyScope, domain.Key, error) {
 	ks, err := s.keyScope(r, p)
 	if err != nil {
 		return ks, domain.Key{}, err
@@ -260,7 +260,7 @@ func (s *Server) keyInScope(r *http.Request, p domain.Principal) (keyScope, doma
 
 // findKey returns key id if it is in scope ks and visible to p; anything
 // else is not found, whoever owns it.
-func (s *Server) findKey(p domain.Principal, ks keyScope, id domain.KeyID) (domain.Key, error) {
+func (s *keysAPI) findKey(p domain.Principal, ks keyScope, id domain.KeyID) (domain.Key, error) {
 	k, ok := s.keys.Get(ks.org.ID, id)
 	if !ok || (ks.project != "" && k.Project != ks.project) || !p.InProject(ks.org.ID, k.Project) {
 		return domain.Key{}, domain.NotFound("api key [%s] not found", id)
@@ -268,7 +268,7 @@ func (s *Server) findKey(p domain.Principal, ks keyScope, id domain.KeyID) (doma
 	return k, nil
 }
 
-func (s *Server) getKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *keysAPI) getKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	ks, k, err := s.keyInScope(r, p)
 	if err != nil {
 		return err
@@ -292,7 +292,7 @@ func (req updateKeyRequest) command() domain.UpdateKey {
 	return domain.UpdateKey{RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata, Expiration: req.Expiration}
 }
 
-func (s *Server) updateKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *keysAPI) updateKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req updateKeyRequest
 	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
@@ -312,7 +312,7 @@ func (s *Server) updateKey(w http.ResponseWriter, r *http.Request, p domain.Prin
 	return nil
 }
 
-func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *keysAPI) deleteKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	ks, k, err := s.keyInScope(r, p)
 	if err != nil {
 		return err
@@ -342,7 +342,7 @@ type bulkDeleteRequest struct {
 	IDs []domain.KeyID `json:"ids"`
 }
 
-func (s *Server) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *keysAPI) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req bulkDeleteRequest
 	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err

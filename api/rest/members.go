@@ -34,7 +34,7 @@ type inviteRequest struct {
 	Role  domain.Role `json:"role"`
 }
 
-func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) createInvitation(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req inviteRequest
 	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
@@ -42,7 +42,7 @@ func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request, p doma
 	return s.invite(w, r, p, req)
 }
 
-func (s *Server) invite(w http.ResponseWriter, r *http.Request, p domain.Principal, req inviteRequest) error {
+func (s *orgsAPI) invite(w http.ResponseWriter, r *http.Request, p domain.Principal, req inviteRequest) error {
 	o, err := s.org(r, p)
 	if err != nil {
 		return err
@@ -62,7 +62,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, p domain.Princip
 // addMember is the old way to add a member, which bound an existing login
 // of that name: it now only invites, and a body naming a login or a
 // password is refused the same way whatever names exist.
-func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) addMember(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req struct {
 		inviteRequest
 		Name     string `json:"name"`
@@ -79,7 +79,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p domain.Prin
 	return s.invite(w, r, p, req.inviteRequest)
 }
 
-func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) listInvitations(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	o, err := s.org(r, p)
 	if err != nil {
 		return err
@@ -101,7 +101,7 @@ func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request, p domai
 	return nil
 }
 
-func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) revokeInvitation(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	o, err := s.org(r, p)
 	if err != nil {
 		return err
@@ -129,13 +129,13 @@ func hasCredentials(r *http.Request) bool {
 // acceptInvitation joins the invitation's organization: as the login that
 // authenticates the request, or, without credentials, as a new login with
 // the invitee's own name and password.
-func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) {
+func (s *orgsAPI) acceptInvitation(w http.ResponseWriter, r *http.Request) {
 	if err := s.accept(w, r); err != nil {
 		s.writeError(w, r, err)
 	}
 }
 
-func (s *Server) accept(w http.ResponseWriter, r *http.Request) error {
+func (s *orgsAPI) accept(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Token    string `json:"token"`
 		Name     string `json:"name"`
@@ -184,7 +184,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) removeMember(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	o, err := s.org(r, p)
 	if err != nil {
 		return err
@@ -199,7 +199,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p domain.P
 	return nil
 }
 
-func (s *Server) changeMemberRole(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) changeMemberRole(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req struct {
 		Role domain.Role `json:"role"`
 	}
@@ -220,7 +220,7 @@ func (s *Server) changeMemberRole(w http.ResponseWriter, r *http.Request, p doma
 	return nil
 }
 
-func (s *Server) forcePasswordReset(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) forcePasswordReset(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	o, err := s.org(r, p)
 	if err != nil {
 		return err
@@ -238,13 +238,13 @@ func (s *Server) forcePasswordReset(w http.ResponseWriter, r *http.Request, p do
 // changePassword sets the caller's own password. Only the login itself, by
 // its password or console session, ever: never an API key. It is the one
 // route a login under a forced reset may use.
-func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+func (s *orgsAPI) changePassword(w http.ResponseWriter, r *http.Request) {
 	if err := s.changeOwnPassword(w, r); err != nil {
 		s.writeError(w, r, err)
 	}
 }
 
-func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error {
+func (s *orgsAPI) changeOwnPassword(w http.ResponseWriter, r *http.Request) error {
 	user, session, err := s.passwordChanger(r)
 	if err != nil {
 		return err
@@ -285,7 +285,7 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) error
 
 // passwordChanger authenticates a password change: Basic or a console
 // session (with its CSRF checks), also under a forced reset.
-func (s *Server) passwordChanger(r *http.Request) (user string, session bool, err error) {
+func (s *orgsAPI) passwordChanger(r *http.Request) (user string, session bool, err error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		c, ok, err := httpx.SessionClaims(s.authn, r)

@@ -38,7 +38,7 @@ type whoamiView struct {
 	Orgs   []orgView        `json:"orgs,omitempty"`
 }
 
-func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) whoami(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	out := whoamiView{Kind: p.Kind, User: p.User}
 	if p.Kind == domain.ActorKey {
 		out.APIKey = &whoamiKey{ID: p.KeyID, Name: p.KeyName, Org: p.Tenant, Scope: p.Scope, Project: p.Project}
@@ -58,7 +58,7 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p domain.Princip
 	return nil
 }
 
-func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) createOrg(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req struct {
 		Name string `json:"name"`
 	}
@@ -75,7 +75,7 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, p domain.Prin
 	return nil
 }
 
-func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) listOrgs(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	out := []orgView{}
 	for _, o := range s.dir.Orgs() {
 		if p.InTenant(o.ID) {
@@ -88,7 +88,7 @@ func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request, p domain.Princ
 
 // org resolves {org} (id or name) to an organization the caller can see;
 // anything else is not found.
-func (s *Server) org(r *http.Request, p domain.Principal) (*domain.Org, error) {
+func (s *base) org(r *http.Request, p domain.Principal) (*domain.Org, error) {
 	ref := r.PathValue("org")
 	o, ok := s.dir.Org(ref)
 	if !ok || !p.InTenant(o.ID) {
@@ -97,7 +97,7 @@ func (s *Server) org(r *http.Request, p domain.Principal) (*domain.Org, error) {
 	return o, nil
 }
 
-func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) getOrg(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	o, err := s.org(r, p)
 	if err != nil {
 		return err
@@ -109,7 +109,7 @@ func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, p domain.Princip
 	return nil
 }
 
-func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) createProject(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req struct {
 		Name string `json:"name"`
 	}
@@ -130,7 +130,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p domain.
 	return nil
 }
 
-func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) listProjects(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	o, err := s.org(r, p)
 	if err != nil {
 		return err
@@ -150,7 +150,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p domain.P
 	return nil
 }
 
-func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) listMembers(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	o, err := s.org(r, p)
 	if err != nil {
 		return err
@@ -175,7 +175,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, p domain.Pr
 	return nil
 }
 
-func (s *Server) setContacts(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) setContacts(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req struct {
 		Emails []string `json:"emails"`
 	}
@@ -199,7 +199,7 @@ func (s *Server) setContacts(w http.ResponseWriter, r *http.Request, p domain.Pr
 	return nil
 }
 
-func (s *Server) getContacts(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+func (s *orgsAPI) getContacts(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	o, err := s.org(r, p)
 	if err != nil {
 		return err

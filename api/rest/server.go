@@ -27,36 +27,56 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Server serves the console REST API under /api/v1 (routes.go). It is
-// built whole by New.
+// Server serves the console REST API under /api/v1 (routes.go): the
+// organizations' handlers and the keys' handlers, each its own type
+// holding only what it uses. It is built whole by New.
 type Server struct {
+	orgs *orgsAPI
+	keys *keysAPI
+}
+
+// base is what every handler of the API shares: authentication, the error
+// answer, the clock and finding the path's organization (orgs.go).
+type base struct {
+	authn *authn.Authenticator
+	log   *slog.Logger
+	dir   *tenants.Directory
+	clock func() time.Time
+}
+
+// orgsAPI serves organizations, projects, members, invitations and
+// contacts (orgs.go, members.go).
+type orgsAPI struct {
+	base
+	tenants *commands.Tenants
+}
+
+// keysAPI serves the API keys (keys.go, asof.go) and the audit trail
+// (audit.go, digests.go).
+type keysAPI struct {
+	base
 	commands *commands.Keys
-	tenants  *commands.Tenants
-	dir      *tenants.Directory
 	keys     *projections.Keys
 	trail    *Trail
-	authn    *authn.Authenticator
-	clock    func() time.Time
-	log      *slog.Logger
 }
 
 // New builds the console REST API over its dependencies.
 func New(c Config) *Server {
-	s := &Server{commands: c.Commands, tenants: c.Tenants, dir: c.Dir, keys: c.Keys, trail: c.Trail,
-		authn: c.Authn, clock: c.Now, log: c.Logger}
-	if s.clock == nil {
-		s.clock = time.Now
+	b := base{authn: c.Authn, log: c.Logger, dir: c.Dir, clock: c.Now}
+	if b.clock == nil {
+		b.clock = time.Now
 	}
-	if s.log == nil {
-		s.log = slog.Default()
+	if b.log == nil {
+		b.log = slog.Default()
 	}
-	return s
+	return &Server{orgs: &orgsAPI{base: b, tenants: c.Tenants},
+		keys: &keysAPI{base: b, commands: c.Commands, keys: c.Keys, trail: c.Trail}}
 }
 
-func (s *Server) now() time.Time { return s.clock() }
+func (s *base) now() time.Time { return s.clock() }
 
 // writeError answers err (httpx.WriteError).
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *base) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	httpx.WriteError(s.log, w, r, err)
 }
 
@@ -64,7 +84,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 type handler func(w http.ResponseWriter, r *http.Request, p domain.Principal) error
 
 // authed authenticates, runs h and answers its error.
-func (s *Server) authed(h handler) http.HandlerFunc {
+func (s *base) authed(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err != nil {
