@@ -10,6 +10,7 @@ import (
 	"github.com/keyplane/keyplane/api/es"
 	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/api/rest"
+	"github.com/keyplane/keyplane/api/web"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/projections"
@@ -43,13 +44,12 @@ type Config struct {
 	MaxCommands int
 }
 
-// Server serves the HTTP API. It is built whole by New; nothing is
-// assigned to it afterwards.
+// Server is the HTTP shell: it wraps every request (request id, panic
+// recovery, JSON 404/405), admits and counts commands, serves the probes
+// and metrics, and routes to the surfaces New mounts. It is built whole by
+// New; nothing is assigned to it afterwards.
 type Server struct {
-	tenants *commands.Tenants
-	clock   func() time.Time
 	log     *slog.Logger
-	authn   *authn.Authenticator
 	probe   *Probe
 	metrics *Metrics
 
@@ -58,12 +58,9 @@ type Server struct {
 	slots chan struct{}
 }
 
-// Counters is where the password throttle keeps its counts (authn).
-type Counters = authn.Counters
-
 // New builds the API over its dependencies and routes it.
 func New(c Config) *Server {
-	s := &Server{tenants: c.Tenants, log: c.Logger, authn: c.Authn, probe: c.Probe, metrics: c.Metrics, mux: http.NewServeMux()}
+	s := &Server{log: c.Logger, probe: c.Probe, metrics: c.Metrics, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -72,7 +69,7 @@ func New(c Config) *Server {
 		n = DefaultMaxCommands
 	}
 	s.slots = make(chan struct{}, n)
-	s.consoleRoutes()
+	web.New(web.Config{Authn: c.Authn, Tenants: c.Tenants, Logger: c.Logger}).Mount(s.mux)
 	s.opsRoutes()
 	rest.New(rest.Config{Commands: c.Commands, Tenants: c.Tenants, Dir: c.Dir, Keys: c.Keys, Trail: c.Trail,
 		Authn: c.Authn, Now: c.Now, Logger: c.Logger}).Mount(s.mux)

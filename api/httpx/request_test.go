@@ -1,10 +1,8 @@
-package api
+package httpx
 
 import (
 	"net/http/httptest"
 	"testing"
-
-	"github.com/keyplane/keyplane/api/httpx"
 )
 
 func TestSameOrigin(t *testing.T) {
@@ -31,8 +29,8 @@ func TestSameOrigin(t *testing.T) {
 			if tt.fetchS != "" {
 				r.Header.Set("Sec-Fetch-Site", tt.fetchS)
 			}
-			if got := httpx.SameOrigin(r); got != tt.ok {
-				t.Fatalf("httpx.SameOrigin = %v, want %v", got, tt.ok)
+			if got := SameOrigin(r); got != tt.ok {
+				t.Fatalf("SameOrigin = %v, want %v", got, tt.ok)
 			}
 		})
 	}

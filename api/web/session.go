@@ -1,4 +1,4 @@
-package api
+package web
 
 // Console sessions: their HTTP side. authn signs and checks the cookies
 // and their CSRF tokens; this file reads and writes them.
@@ -49,13 +49,13 @@ const (
 	maxLoginBody = 64 << 10
 )
 
-// consoleRoutes mounts the web console: its files and its session endpoints.
-func (s *Server) consoleRoutes() {
+// Mount adds the web console to mux: its files and its session endpoints.
+func (s *Server) Mount(mux *http.ServeMux) {
 	files := console.Handler("/console/")
-	s.mux.Handle("GET /console/", s.browserOnly(files.ServeHTTP))
-	s.mux.HandleFunc("POST /console/login", s.browserOnly(s.consoleLogin))
-	s.mux.HandleFunc("POST /console/logout", s.browserOnly(s.consoleLogout))
-	s.mux.HandleFunc("GET /console/session", s.browserOnly(s.consoleSession))
+	mux.Handle("GET /console/", s.browserOnly(files.ServeHTTP))
+	mux.HandleFunc("POST /console/login", s.browserOnly(s.consoleLogin))
+	mux.HandleFunc("POST /console/logout", s.browserOnly(s.consoleLogout))
+	mux.HandleFunc("GET /console/session", s.browserOnly(s.consoleSession))
 }
 
 // browserOnly refuses API keys on console routes: keys are for programs.
