@@ -23,7 +23,14 @@ func basic(userpass string) string {
 // directory.
 func startApp(tb testing.TB) *app.App {
 	tb.Helper()
-	return testapp.StartIn(tb, tb.TempDir())
+	return startAppIn(tb, tb.TempDir())
+}
+
+// startAppIn runs keyplane with its log in dir (a restart reuses it);
+// tweak, if given, adjusts the configuration.
+func startAppIn(tb testing.TB, dir string, tweak ...func(*app.Config)) *app.App {
+	tb.Helper()
+	return testapp.StartIn(tb, dir, tweak...)
 }
 
 // esResp is one answer of the Elasticsearch surface.

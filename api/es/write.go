@@ -86,7 +86,7 @@ func esWrite(w http.ResponseWriter, r *http.Request, status int, v any) {
 
 // esProduct is the X-Elastic-Product header of every answer of the
 // Elasticsearch surface, one shared value set without canonicalizing, like
-// httpx.JSONContentType (errors.go): nothing appends to it.
+// httpx.JSONContentType: nothing appends to it.
 var esProduct = []string{"Elasticsearch"}
 
 // MarkUnrouted gives the mux's 404 and 405 answers outside the console
