@@ -31,9 +31,9 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// MillisOrNil is t in Unix milliseconds, nil for the zero time (a key that
+// millisOrNil is t in Unix milliseconds, nil for the zero time (a key that
 // never expires, or was never invalidated).
-func MillisOrNil(t time.Time) *int64 {
+func millisOrNil(t time.Time) *int64 {
 	if t.IsZero() {
 		return nil
 	}

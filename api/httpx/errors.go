@@ -11,19 +11,19 @@ import (
 	"github.com/keyplane/keyplane/domain"
 )
 
-// ErrorBody is Elasticsearch's error shape.
-type ErrorBody struct {
-	Error  ErrorDetail `json:"error"`
+// errorBody is Elasticsearch's error shape.
+type errorBody struct {
+	Error  errorDetail `json:"error"`
 	Status int         `json:"status"`
 }
 
-type ErrorDetail struct {
-	RootCause []ErrorCause `json:"root_cause"`
+type errorDetail struct {
+	RootCause []errorCause `json:"root_cause"`
 	Type      string       `json:"type"`
 	Reason    string       `json:"reason"`
 }
 
-type ErrorCause struct {
+type errorCause struct {
 	Type   string `json:"type"`
 	Reason string `json:"reason"`
 }
@@ -63,7 +63,7 @@ func retryAfterSeconds(err error) int {
 }
 
 func WriteErrorBody(w http.ResponseWriter, status int, typ, reason string) {
-	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{RootCause: []ErrorCause{{typ, reason}}, Type: typ, Reason: reason}, Status: status})
+	WriteJSON(w, status, errorBody{Error: errorDetail{RootCause: []errorCause{{typ, reason}}, Type: typ, Reason: reason}, Status: status})
 }
 
 // JSONContentType is shared by every JSON answer: assigning it skips the
@@ -82,10 +82,10 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// ScriptRequest reports a fetch from a page's script (Sec-Fetch-Dest:
+// scriptRequest reports a fetch from a page's script (Sec-Fetch-Dest:
 // empty). Its 401 must not carry a Basic challenge, or the browser would
 // pop up its own password dialog over the console when a session ends.
-func ScriptRequest(r *http.Request) bool {
+func scriptRequest(r *http.Request) bool {
 	return r.Header.Get("Sec-Fetch-Dest") == "empty"
 }
 
@@ -99,7 +99,7 @@ func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err er
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err,
 			"request_id", w.Header().Get("X-Request-Id"))
 	}
-	if k == domain.KindUnauthenticated && !ScriptRequest(r) {
+	if k == domain.KindUnauthenticated && !scriptRequest(r) {
 		w.Header().Set("WWW-Authenticate", `ApiKey, Basic realm="keyplane", charset="UTF-8"`)
 	}
 	if k == domain.KindUnavailable || k == domain.KindThrottled {

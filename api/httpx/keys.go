@@ -7,9 +7,9 @@ import "github.com/keyplane/keyplane/domain"
 // only of an invalidated key), and metadata and role descriptors empty
 // rather than null.
 func ShownKeyFields(k *domain.Key) (expiration, invalidation *int64, metadata map[string]any, roles domain.RoleDescriptors) {
-	expiration = MillisOrNil(k.Expires)
+	expiration = millisOrNil(k.Expires)
 	if k.Invalidated {
-		invalidation = MillisOrNil(k.InvalidatedAt)
+		invalidation = millisOrNil(k.InvalidatedAt)
 	}
 	metadata, roles = k.Metadata, k.RoleDescriptors
 	if metadata == nil {

@@ -16,19 +16,20 @@ import (
 func Meta(w http.ResponseWriter, r *http.Request, p domain.Principal) domain.Meta {
 	return domain.Meta{
 		Actor:         p.Actor(),
-		Source:        domain.Source{Addr: SourceAddr(r), UserAgent: Truncate(r.UserAgent(), 256)},
+		Source:        domain.Source{Addr: SourceAddr(r), UserAgent: truncate(r.UserAgent(), 256)},
 		CorrelationID: w.Header().Get("X-Request-Id"),
 	}
 }
 
-func Truncate(s string, n int) string {
+// truncate cuts s to at most n bytes.
+func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
 	}
 	return s
 }
 
-// ctx bounds a command so that a stuck log answers 503, not a hang.
+// CmdCtx bounds a command so that a stuck log answers 503, not a hang.
 func CmdCtx(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), 15*time.Second)
 }
@@ -48,14 +49,14 @@ func SourceAddr(r *http.Request) string {
 func AuthRequest(r *http.Request) authn.Request {
 	req := authn.Request{Authorization: r.Header.Get("Authorization")}
 	if req.Authorization == "" {
-		req, _ = SessionRequest(r)
+		req, _ = sessionRequest(r)
 	}
-	req.Addr, req.Path, req.RunAs = SourceAddr(r), r.URL.Path, r.Header.Get(RunAsHeader)
+	req.Addr, req.Path, req.RunAs = SourceAddr(r), r.URL.Path, r.Header.Get(runAsHeader)
 	return req
 }
 
-// RunAsHeader names the user a request runs as (Elasticsearch's header).
-const RunAsHeader = authn.RunAsHeader
+// runAsHeader names the user a request runs as (Elasticsearch's header).
+const runAsHeader = authn.RunAsHeader
 
 // SetKeyExpiration tells a client authenticated by an API key when the key
 // expires (absent for a key that never does). Both headers share one value
@@ -71,8 +72,8 @@ func SetKeyExpiration(w http.ResponseWriter, p domain.Principal) {
 	h["X-Elastic-Api-Key-Expiration"] = v
 }
 
-// SafeMethod reports methods that change nothing and need no CSRF token.
-func SafeMethod(m string) bool {
+// safeMethod reports methods that change nothing and need no CSRF token.
+func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
@@ -93,15 +94,15 @@ func SameOrigin(r *http.Request) bool {
 	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
-// SessionRequest is what authn reads of a request's session: the cookie,
+// sessionRequest is what authn reads of a request's session: the cookie,
 // and for a state change its origin and CSRF token. ok is false when there
 // is no cookie at all.
-func SessionRequest(r *http.Request) (req authn.Request, ok bool) {
+func sessionRequest(r *http.Request) (req authn.Request, ok bool) {
 	ck, err := r.Cookie(SessionCookie)
 	if err != nil {
 		return authn.Request{}, false
 	}
-	req = authn.Request{Cookie: ck.Value, HasCookie: true, StateChange: !SafeMethod(r.Method), Path: r.URL.Path}
+	req = authn.Request{Cookie: ck.Value, HasCookie: true, StateChange: !safeMethod(r.Method), Path: r.URL.Path}
 	if req.StateChange {
 		req.SameOrigin, req.CSRF = SameOrigin(r), r.Header.Get(authn.CSRFHeader)
 	}

@@ -9,7 +9,7 @@ import (
 // SessionClaims checks a request's session cookie, and for a state change
 // its origin and CSRF token. ok is false when there is no cookie at all.
 func SessionClaims(a *authn.Authenticator, r *http.Request) (c authn.Session, ok bool, err error) {
-	req, ok := SessionRequest(r)
+	req, ok := sessionRequest(r)
 	if !ok {
 		return authn.Session{}, false, nil
 	}
