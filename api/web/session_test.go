@@ -1,4 +1,4 @@
-package api_test
+package web_test
 
 // The console's session endpoints over real HTTP against a real keyplane.
 
@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyplane/keyplane/app"
 	"github.com/keyplane/keyplane/internal/testapp"
+	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
 const owner, password = testapp.Owner, testapp.Password
@@ -32,39 +33,6 @@ func start(t *testing.T, now func() time.Time) string {
 	return testapp.Start(t, func(c *app.Config) { c.Now = now }).URL()
 }
 
-// call sends one request without following redirects.
-func call(t *testing.T, method, u, contentType, body string, header ...string) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := noRedirect.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { res.Body.Close() })
-	return res
-}
-
-func cookieOf(t *testing.T, res *http.Response) *http.Cookie {
-	t.Helper()
-	for _, c := range res.Cookies() {
-		if c.Name == "keyplane_session" {
-			return c
-		}
-	}
-	t.Fatalf("no session cookie in %d %v", res.StatusCode, res.Header)
-	return nil
-}
-
 type session struct {
 	cookie string
 	token  string
@@ -72,7 +40,7 @@ type session struct {
 
 func login(t *testing.T, base string) session {
 	t.Helper()
-	res := call(t, "POST", base+"/console/login", "application/json", `{"name":"alice","password":"alice-password"}`)
+	res := testhttp.Call(t, "POST", base+"/console/login", "application/json", `{"name":"alice","password":"alice-password"}`)
 	if res.StatusCode != 200 {
 		t.Fatalf("login: %d", res.StatusCode)
 	}
@@ -83,7 +51,7 @@ func login(t *testing.T, base string) session {
 	if err := json.NewDecoder(res.Body).Decode(&v); err != nil || v.User != owner || v.CSRFToken == "" {
 		t.Fatalf("login answered %+v, %v", v, err)
 	}
-	return session{cookie: "keyplane_session=" + cookieOf(t, res).Value, token: v.CSRFToken}
+	return session{cookie: "keyplane_session=" + testhttp.SessionCookie(t, res).Value, token: v.CSRFToken}
 }
 
 func TestLogin(t *testing.T) {
@@ -112,7 +80,7 @@ func TestLogin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := call(t, "POST", base+"/console/login", tt.contentType, tt.body, tt.header...)
+			res := testhttp.Call(t, "POST", base+"/console/login", tt.contentType, tt.body, tt.header...)
 			if res.StatusCode != tt.status {
 				b, _ := io.ReadAll(res.Body)
 				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.status, b)
@@ -125,7 +93,7 @@ func TestLogin(t *testing.T) {
 				t.Fatalf("Set-Cookie %q on a %d", set, res.StatusCode)
 			}
 			if set != "" {
-				c := cookieOf(t, res)
+				c := testhttp.SessionCookie(t, res)
 				if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure || c.MaxAge <= 0 {
 					t.Fatalf("cookie attributes: %s", set)
 				}
@@ -160,7 +128,7 @@ func TestSessionAuthenticatesTheAPI(t *testing.T) {
 			if tt.method == "POST" {
 				body = `{"name":"by-session"}`
 			}
-			res := call(t, tt.method, tt.url, "application/json", body, tt.header...)
+			res := testhttp.Call(t, tt.method, tt.url, "application/json", body, tt.header...)
 			if res.StatusCode != tt.status {
 				b, _ := io.ReadAll(res.Body)
 				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.status, b)
@@ -172,19 +140,19 @@ func TestSessionAuthenticatesTheAPI(t *testing.T) {
 func TestLogoutEndsTheSession(t *testing.T) {
 	base := start(t, nil)
 	s := login(t, base)
-	if res := call(t, "POST", base+"/console/logout", "", "", "Cookie", s.cookie); res.StatusCode != 403 {
+	if res := testhttp.Call(t, "POST", base+"/console/logout", "", "", "Cookie", s.cookie); res.StatusCode != 403 {
 		t.Fatalf("logout without the token: %d, want 403", res.StatusCode)
 	}
-	res := call(t, "POST", base+"/console/logout", "", "", "Cookie", s.cookie, "X-CSRF-Token", s.token)
-	if res.StatusCode != 204 || cookieOf(t, res).MaxAge >= 0 {
+	res := testhttp.Call(t, "POST", base+"/console/logout", "", "", "Cookie", s.cookie, "X-CSRF-Token", s.token)
+	if res.StatusCode != 204 || testhttp.SessionCookie(t, res).MaxAge >= 0 {
 		t.Fatalf("logout: %d %v", res.StatusCode, res.Header["Set-Cookie"])
 	}
 	for _, path := range []string{"/console/session", "/api/v1/whoami"} {
-		if res := call(t, "GET", base+path, "", "", "Cookie", s.cookie); res.StatusCode != 401 {
+		if res := testhttp.Call(t, "GET", base+path, "", "", "Cookie", s.cookie); res.StatusCode != 401 {
 			t.Fatalf("GET %s after logout: %d, want 401", path, res.StatusCode)
 		}
 	}
-	if res := call(t, "POST", base+"/console/logout", "", ""); res.StatusCode != 204 {
+	if res := testhttp.Call(t, "POST", base+"/console/logout", "", ""); res.StatusCode != 204 {
 		t.Fatalf("logout without a session: %d, want 204", res.StatusCode)
 	}
 }
@@ -194,11 +162,11 @@ func TestSessionExpires(t *testing.T) {
 	base := start(t, clk.Now)
 	s := login(t, base)
 	clk.Add(8*time.Hour - time.Minute)
-	if res := call(t, "GET", base+"/console/session", "", "", "Cookie", s.cookie); res.StatusCode != 200 {
+	if res := testhttp.Call(t, "GET", base+"/console/session", "", "", "Cookie", s.cookie); res.StatusCode != 200 {
 		t.Fatalf("before expiry: %d", res.StatusCode)
 	}
 	clk.Add(time.Minute)
-	res := call(t, "GET", base+"/api/v1/whoami", "", "", "Cookie", s.cookie, "Sec-Fetch-Dest", "empty")
+	res := testhttp.Call(t, "GET", base+"/api/v1/whoami", "", "", "Cookie", s.cookie, "Sec-Fetch-Dest", "empty")
 	if res.StatusCode != 401 {
 		t.Fatalf("after expiry: %d, want 401", res.StatusCode)
 	}
@@ -207,7 +175,7 @@ func TestSessionExpires(t *testing.T) {
 	if h := res.Header.Get("WWW-Authenticate"); h != "" {
 		t.Fatalf("a script's 401 carries WWW-Authenticate %q", h)
 	}
-	if h := call(t, "GET", base+"/api/v1/whoami", "", "").Header.Get("WWW-Authenticate"); !strings.Contains(h, "Basic") {
+	if h := testhttp.Call(t, "GET", base+"/api/v1/whoami", "", "").Header.Get("WWW-Authenticate"); !strings.Contains(h, "Basic") {
 		t.Fatalf("a plain client's 401 has WWW-Authenticate %q", h)
 	}
 }
@@ -231,7 +199,7 @@ func TestConsoleFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			res := call(t, "GET", base+tt.path, "", "", tt.header...)
+			res := testhttp.Call(t, "GET", base+tt.path, "", "", tt.header...)
 			if res.StatusCode != tt.status || !strings.HasPrefix(res.Header.Get("Content-Type"), tt.contentType) {
 				t.Fatalf("%d %q, want %d %q", res.StatusCode, res.Header.Get("Content-Type"), tt.status, tt.contentType)
 			}
@@ -240,11 +208,11 @@ func TestConsoleFiles(t *testing.T) {
 			}
 		})
 	}
-	if res := call(t, "GET", base+"/console", "", ""); res.StatusCode/100 != 3 || res.Header.Get("Location") != "/console/" {
+	if res := testhttp.Call(t, "GET", base+"/console", "", ""); res.StatusCode/100 != 3 || res.Header.Get("Location") != "/console/" {
 		t.Fatalf("/console answered %d to %q, want a redirect to /console/", res.StatusCode, res.Header.Get("Location"))
 	}
-	res := call(t, "GET", base+"/console/", "", "")
-	if again := call(t, "GET", base+"/console/", "", "", "If-None-Match", res.Header.Get("ETag")); again.StatusCode != 304 {
+	res := testhttp.Call(t, "GET", base+"/console/", "", "")
+	if again := testhttp.Call(t, "GET", base+"/console/", "", "", "If-None-Match", res.Header.Get("ETag")); again.StatusCode != 304 {
 		t.Fatalf("revalidation answered %d, want 304", again.StatusCode)
 	}
 }
