@@ -7,7 +7,7 @@ import (
 )
 
 // DefaultMaxCommands bounds the commands one replica runs at once when
-// Server.MaxCommands is zero. Commands wait on the log; past this many, the
+// Config.MaxCommands is zero. Commands wait on the log; past this many, the
 // log is slow or gone, and queueing more would only turn a brief stall into
 // a pile of timeouts and memory. The excess is answered 503 with
 // Retry-After at once. Reads and authentication are never limited: they
@@ -30,13 +30,13 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, pattern string
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()
 	default:
-		s.Metrics.command(name, "overloaded")
+		s.metrics.command(name, "overloaded")
 		s.writeError(w, r, errOverloaded)
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	s.mux.ServeHTTP(sw, r)
-	s.Metrics.command(name, outcomeOf(sw.status))
+	s.metrics.command(name, outcomeOf(sw.status))
 }
 
 // statusWriter remembers the status a handler answered.

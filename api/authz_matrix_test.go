@@ -35,7 +35,7 @@ func keyCaller(name, encoded string) caller {
 // the session's CSRF token, as the console's scripts do.
 func sessionCaller(t *testing.T, base, name, pw string) caller {
 	t.Helper()
-	res := call(t, "POST", base+"/console/login", "application/json", `{"name":"`+name+`","password":"`+pw+`"}`)
+	res := testhttp.Call(t, "POST", base+"/console/login", "application/json", `{"name":"`+name+`","password":"`+pw+`"}`)
 	if res.StatusCode != 200 {
 		t.Fatalf("login %s: %d", name, res.StatusCode)
 	}
@@ -45,7 +45,7 @@ func sessionCaller(t *testing.T, base, name, pw string) caller {
 	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
 		t.Fatal(err)
 	}
-	return caller{name + " by session", []string{"Cookie", "keyplane_session=" + cookieOf(t, res).Value, "X-CSRF-Token", v.CSRFToken}}
+	return caller{name + " by session", []string{"Cookie", "keyplane_session=" + testhttp.SessionCookie(t, res).Value, "X-CSRF-Token", v.CSRFToken}}
 }
 
 func (c caller) with(header ...string) caller {

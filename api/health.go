@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/projections"
@@ -224,15 +225,10 @@ func warnings(h eventlog.Health) []string {
 // opsRoutes mounts the probes and the metrics. They need no credentials:
 // they say nothing about any tenant.
 func (s *Server) opsRoutes() {
-	n := s.MaxCommands
-	if n <= 0 {
-		n = DefaultMaxCommands
-	}
-	s.slots = make(chan struct{}, n)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	if s.Metrics != nil {
-		s.mux.Handle("GET /metrics", s.Metrics.handler())
+	if s.metrics != nil {
+		s.mux.Handle("GET /metrics", s.metrics.handler())
 	}
 }
 
@@ -241,28 +237,28 @@ func (s *Server) opsRoutes() {
 // the replica would not bring the log back, and authentication still works.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if s.Probe != nil && s.Probe.Failed != nil {
-		if err := s.Probe.Failed(); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failed", "reason": "projections stopped: " + err.Error()})
+	if s.probe != nil && s.probe.Failed != nil {
+		if err := s.probe.Failed(); err != nil {
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failed", "reason": "projections stopped: " + err.Error()})
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // readyz is readiness to take commands: connected, the stream answering,
 // the projections caught up within MaxLag.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if s.Probe == nil {
-		writeJSON(w, http.StatusOK, Readiness{Ready: true})
+	if s.probe == nil {
+		httpx.WriteJSON(w, http.StatusOK, Readiness{Ready: true})
 		return
 	}
-	out := s.Probe.Check(r.Context())
+	out := s.probe.Check(r.Context())
 	status := http.StatusOK
 	if !out.Ready {
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, status, out)
+	httpx.WriteJSON(w, status, out)
 }

@@ -69,16 +69,16 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 // Registry is the registry /metrics serves.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// authVerdict counts one API key verification. A nil Metrics counts
+// AuthVerdict counts one API key verification. A nil Metrics counts
 // nothing (a Server built without them, as in unit tests).
-func (m *Metrics) authVerdict(v projections.Verdict) {
+func (m *Metrics) AuthVerdict(v projections.Verdict) {
 	if m != nil && int(v) < numVerdicts {
 		m.auth[v].Inc()
 	}
 }
 
-// authMalformed counts a credential that does not even parse.
-func (m *Metrics) authMalformed() {
+// AuthMalformed counts a credential that does not even parse.
+func (m *Metrics) AuthMalformed() {
 	if m != nil {
 		m.malformed.Inc()
 	}

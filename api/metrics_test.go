@@ -11,10 +11,10 @@ func TestCountingAnAuthenticationDoesNotAllocate(t *testing.T) {
 	m := NewMetrics()
 	var nilMetrics *Metrics
 	for _, count := range []func(){
-		func() { m.authVerdict(projections.Valid) },
-		func() { m.authVerdict(projections.Invalidated) },
-		m.authMalformed,
-		func() { nilMetrics.authVerdict(projections.Valid) },
+		func() { m.AuthVerdict(projections.Valid) },
+		func() { m.AuthVerdict(projections.Invalidated) },
+		m.AuthMalformed,
+		func() { nilMetrics.AuthVerdict(projections.Valid) },
 	} {
 		if n := testing.AllocsPerRun(1000, count); n != 0 {
 			t.Fatalf("%v allocations per count", n)

@@ -1,89 +1,85 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/api/es"
+	"github.com/keyplane/keyplane/api/httpx"
+	"github.com/keyplane/keyplane/api/rest"
+	"github.com/keyplane/keyplane/api/web"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
-	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/projections"
 	"github.com/keyplane/keyplane/tenants"
 )
 
-// Server serves the HTTP API.
-type Server struct {
+// Config is everything the HTTP API uses, given to New.
+type Config struct {
 	Commands *commands.Keys
 	Tenants  *commands.Tenants
 	Dir      *tenants.Directory
 	Keys     *projections.Keys
-	Auth     *projections.AuthIndex
-	Trail    *Trail // audit trail, as-of key lists, digests (audit.go)
+	Trail    *rest.Trail // audit trail, as-of key lists, digests (api/rest)
 	Now      func() time.Time
 	Logger   *slog.Logger
-	// SecretKey is the secret the replicas share, which access tokens and
-	// console sessions are signed from.
-	SecretKey []byte
 
 	// Realm changes the projects' Elasticsearch users, roles and
-	// application privileges; Realms holds them (es_*.go).
+	// application privileges; Realms holds them (api/es).
 	Realm  *commands.Realms
 	Realms *tenants.Realms
-	// Logins checks the passwords of members and project users.
-	Logins *tenants.Logins
 	// KeyIndex is the keys of each project, for the query API key API.
 	KeyIndex *projections.KeyIndex
+	// Authn authenticates every request: sessions, tokens, keys and
+	// passwords under the throttle.
+	Authn *authn.Authenticator
 
 	// Probe answers /healthz and /readyz, Metrics /metrics (health.go,
 	// metrics.go); MaxCommands bounds commands in flight (admission.go).
 	Probe       *Probe
 	Metrics     *Metrics
 	MaxCommands int
+}
 
-	log *slog.Logger
+// Server is the HTTP shell: it wraps every request (request id, panic
+// recovery, JSON 404/405), admits and counts commands, serves the probes
+// and metrics, and routes to the surfaces New mounts. It is built whole by
+// New; nothing is assigned to it afterwards.
+type Server struct {
+	log     *slog.Logger
+	probe   *Probe
+	metrics *Metrics
+
 	mux *http.ServeMux
 	// slots admits commands (admission.go).
 	slots chan struct{}
-	// EndedSessions is the console logouts of every replica (session.go).
-	EndedSessions *projections.EndedSessions
-	// Counters keeps the password throttle's counts: the log's bucket
-	// every replica shares, or without one (a Server built without a log)
-	// this process's memory.
-	Counters Counters
-	// authn authenticates every request: sessions, tokens, keys and
-	// passwords under the throttle.
-	authn *authn.Authenticator
 }
 
-// Counters is where the password throttle keeps its counts (authn).
-type Counters = authn.Counters
-
-func (s *Server) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
-
-// Handler returns the routed handler.
-func (s *Server) Handler() http.Handler {
-	s.log = s.Logger
+// New builds the API over its dependencies and routes it.
+func New(c Config) *Server {
+	s := &Server{log: c.Logger, probe: c.Probe, metrics: c.Metrics, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.mux = http.NewServeMux()
-	s.authn = authn.New(authn.Config{Secret: s.SecretKey, Now: s.now, Logger: s.log,
-		Dir: s.Dir, Realms: s.Realms, Logins: s.Logins, Keys: s.Keys, Auth: s.Auth,
-		Ended: s.EndedSessions, Counters: s.Counters,
-		Verdict: s.Metrics.authVerdict, Malformed: s.Metrics.authMalformed})
-	s.routes()
-	return http.HandlerFunc(s.serve)
+	n := c.MaxCommands
+	if n <= 0 {
+		n = DefaultMaxCommands
+	}
+	s.slots = make(chan struct{}, n)
+	web.New(web.Config{Authn: c.Authn, Tenants: c.Tenants, Logger: c.Logger}).Mount(s.mux)
+	s.opsRoutes()
+	rest.New(rest.Config{Commands: c.Commands, Tenants: c.Tenants, Dir: c.Dir, Keys: c.Keys, Trail: c.Trail,
+		Authn: c.Authn, Now: c.Now, Logger: c.Logger}).Mount(s.mux)
+	es.New(es.Config{Commands: c.Commands, Tenants: c.Tenants, Realm: c.Realm, Realms: c.Realms, Dir: c.Dir,
+		Keys: c.Keys, KeyIndex: c.KeyIndex, Authn: c.Authn, Now: c.Now, Logger: c.Logger}).Mount(s.mux)
+	return s
 }
+
+// Handler returns the routed handler.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
 // serve wraps every request: request id, panic recovery, JSON 404/405.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -98,22 +94,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			s.log.Error("panic serving request", "panic", v, "path", r.URL.Path, "request_id", rid)
-			writeErrorBody(w, http.StatusInternalServerError, "exception", "internal error")
+			httpx.WriteErrorBody(w, http.StatusInternalServerError, "exception", "internal error")
 		}
 	}()
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// The mux's own 404/405 answers are plain text; clients expect JSON.
-		esMarkUnrouted(w, r)
+		es.MarkUnrouted(w, r)
 		rec := &statusProbe{header: http.Header{}}
 		h.ServeHTTP(rec, r)
 		if rec.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.header.Get("Allow"))
-			writeErrorBody(w, http.StatusMethodNotAllowed, "method_not_allowed_exception",
+			httpx.WriteErrorBody(w, http.StatusMethodNotAllowed, "method_not_allowed_exception",
 				"Incorrect HTTP method for uri ["+r.URL.Path+"] and method ["+r.Method+"], allowed: "+rec.header.Get("Allow"))
 			return
 		}
-		writeErrorBody(w, http.StatusNotFound, "resource_not_found_exception", "no handler found for uri ["+r.URL.Path+"] and method ["+r.Method+"]")
+		httpx.WriteErrorBody(w, http.StatusNotFound, "resource_not_found_exception", "no handler found for uri ["+r.URL.Path+"] and method ["+r.Method+"]")
 		return
 	}
 	s.dispatch(w, r, pattern)
@@ -128,54 +124,6 @@ type statusProbe struct {
 func (p *statusProbe) Header() http.Header         { return p.header }
 func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *statusProbe) WriteHeader(c int)           { p.status = c }
-
-// handler is an authenticated endpoint.
-type handler func(w http.ResponseWriter, r *http.Request, p domain.Principal) error
-
-// authed authenticates, runs h and answers its error.
-func (s *Server) authed(h handler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		setKeyExpiration(w, p)
-		if err := h(w, r, p); err != nil {
-			s.writeError(w, r, err)
-		}
-	}
-}
-
-// meta is the envelope information of events a request causes.
-func (s *Server) meta(w http.ResponseWriter, r *http.Request, p domain.Principal) domain.Meta {
-	return domain.Meta{
-		Actor:         p.Actor(),
-		Source:        domain.Source{Addr: sourceAddr(r), UserAgent: truncate(r.UserAgent(), 256)},
-		CorrelationID: w.Header().Get("X-Request-Id"),
-	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
-// ctx bounds a command so that a stuck log answers 503, not a hang.
-func cmdCtx(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), 15*time.Second)
-}
-
-// sourceAddr is the request's peer address without its port.
-func sourceAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // newRequestID is a random (version 4) UUID in one allocation, where
 // uuid.NewString takes two: every request without its own X-Request-Id

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/app"
+	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/keyplane/keyplane/internal/testlog"
 	"github.com/keyplane/keyplane/internal/testproc"
 )
@@ -22,7 +23,7 @@ func TestPasswordGuessingThrottled(t *testing.T) {
 	base := start(t, clk.Now)
 	wrong := basic(owner + ":wrong-password")
 	for i := 1; i <= 6; i++ {
-		if res := call(t, "GET", base+"/api/v1/whoami", "", "", "Authorization", wrong); res.StatusCode != 401 {
+		if res := testhttp.Call(t, "GET", base+"/api/v1/whoami", "", "", "Authorization", wrong); res.StatusCode != 401 {
 			t.Fatalf("wrong password %d: %d, want 401", i, res.StatusCode)
 		}
 	}
@@ -32,15 +33,15 @@ func TestPasswordGuessingThrottled(t *testing.T) {
 		do   func() int
 	}{
 		{"Basic on the console API", func() int {
-			res := call(t, "GET", base+"/api/v1/whoami", "", "", "Authorization", right)
+			res := testhttp.Call(t, "GET", base+"/api/v1/whoami", "", "", "Authorization", right)
 			checkThrottled(t, res.StatusCode, res.Header.Get("Retry-After"), res.Body)
 			return res.StatusCode
 		}},
 		{"console login", func() int {
-			return call(t, "POST", base+"/console/login", "application/json", `{"name":"alice","password":"alice-password"}`).StatusCode
+			return testhttp.Call(t, "POST", base+"/console/login", "application/json", `{"name":"alice","password":"alice-password"}`).StatusCode
 		}},
 		{"Basic on the Elasticsearch surface", func() int {
-			return call(t, "GET", base+"/_security/_authenticate", "", "", "Authorization", right).StatusCode
+			return testhttp.Call(t, "GET", base+"/_security/_authenticate", "", "", "Authorization", right).StatusCode
 		}},
 	}
 	for _, l := range locked {
@@ -49,11 +50,11 @@ func TestPasswordGuessingThrottled(t *testing.T) {
 		}
 	}
 	clk.Add(1100 * time.Millisecond)
-	if res := call(t, "GET", base+"/api/v1/whoami", "", "", "Authorization", right); res.StatusCode != 200 {
+	if res := testhttp.Call(t, "GET", base+"/api/v1/whoami", "", "", "Authorization", right); res.StatusCode != 200 {
 		t.Fatalf("right password after the lock: %d, want 200", res.StatusCode)
 	}
 	// The success cleared the count: one wrong password is a plain 401 again.
-	if res := call(t, "GET", base+"/api/v1/whoami", "", "", "Authorization", wrong); res.StatusCode != 401 {
+	if res := testhttp.Call(t, "GET", base+"/api/v1/whoami", "", "", "Authorization", wrong); res.StatusCode != 401 {
 		t.Fatalf("wrong password after a success: %d, want 401", res.StatusCode)
 	}
 }
@@ -83,7 +84,7 @@ func TestThrottledAttemptsLogNoHugeName(t *testing.T) {
 	huge := basic(strings.Repeat("x", 64<<10) + ":guess")
 	throttled := false
 	for i := 0; i < 20 && !throttled; i++ {
-		res := call(t, "GET", a.URL()+"/_security/_authenticate", "", "", "Authorization", huge)
+		res := testhttp.Call(t, "GET", a.URL()+"/_security/_authenticate", "", "", "Authorization", huge)
 		throttled = res.StatusCode == 429
 	}
 	if !throttled {
@@ -110,20 +111,20 @@ func TestReplicasShareOnePasswordBudget(t *testing.T) {
 	replicas := []string{one.URL(), two.URL()}
 	wrong := basic("alice:wrong-password")
 	for i := 1; i <= 6; i++ {
-		if res := call(t, "GET", replicas[i%2]+"/api/v1/whoami", "", "", "Authorization", wrong); res.StatusCode != 401 {
+		if res := testhttp.Call(t, "GET", replicas[i%2]+"/api/v1/whoami", "", "", "Authorization", wrong); res.StatusCode != 401 {
 			t.Fatalf("wrong password %d: %d, want 401", i, res.StatusCode)
 		}
 	}
 	right := basic(ownerAuth)
 	for i, base := range replicas {
-		res := call(t, "GET", base+"/api/v1/whoami", "", "", "Authorization", right)
+		res := testhttp.Call(t, "GET", base+"/api/v1/whoami", "", "", "Authorization", right)
 		if res.StatusCode != 429 {
 			t.Fatalf("replica %d after 3 failures on each: %d, want 429 (one budget, not two)", i+1, res.StatusCode)
 		}
 		checkThrottled(t, res.StatusCode, res.Header.Get("Retry-After"), res.Body)
 	}
 	clk.Add(1100 * time.Millisecond)
-	if res := call(t, "GET", two.URL()+"/api/v1/whoami", "", "", "Authorization", right); res.StatusCode != 200 {
+	if res := testhttp.Call(t, "GET", two.URL()+"/api/v1/whoami", "", "", "Authorization", right); res.StatusCode != 200 {
 		t.Fatalf("right password after the lock: %d, want 200", res.StatusCode)
 	}
 }
@@ -200,7 +201,7 @@ func TestThrottledAttemptsLogNoUserName(t *testing.T) {
 	a := startAppIn(t, t.TempDir(), func(c *app.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	const typo = "Tr0ub4dor-typed-as-name"
 	for i := 1; i <= 7; i++ {
-		res := call(t, "GET", a.URL()+"/_security/_authenticate", "", "", "Authorization", basic(typo+":guess"))
+		res := testhttp.Call(t, "GET", a.URL()+"/_security/_authenticate", "", "", "Authorization", basic(typo+":guess"))
 		if want := map[bool]int{true: 429, false: 401}[i == 7]; res.StatusCode != want {
 			t.Fatalf("attempt %d: %d, want %d", i, res.StatusCode, want)
 		}
@@ -223,12 +224,12 @@ func TestPasswordChecksFailClosedWithoutTheBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := startAppIn(t, "", func(c *app.Config) { c.NatsURL = "nats://" + nats })
-	if res := call(t, "GET", other.URL()+"/api/v1/whoami", "", "", "Authorization", basic(ownerAuth)); res.StatusCode != 200 {
+	if res := testhttp.Call(t, "GET", other.URL()+"/api/v1/whoami", "", "", "Authorization", basic(ownerAuth)); res.StatusCode != 200 {
 		t.Fatalf("before: %d, want 200", res.StatusCode)
 	}
 	host.Close() // and the NATS server it embeds
 	for _, pw := range []string{"wrong-password", "alice-password"} {
-		res := call(t, "GET", other.URL()+"/api/v1/whoami", "", "", "Authorization", basic("alice:"+pw))
+		res := testhttp.Call(t, "GET", other.URL()+"/api/v1/whoami", "", "", "Authorization", basic("alice:"+pw))
 		if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
 			t.Fatalf("%s without the bucket: %d Retry-After %q, want 503 with Retry-After", pw, res.StatusCode, res.Header.Get("Retry-After"))
 		}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/api"
+	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/notifier"
@@ -80,6 +81,9 @@ type App struct {
 	// secretKey is the secret the replicas share (eventlog.SharedSecret),
 	// read before the parts that use it are built.
 	secretKey []byte
+	// counters keeps the password throttle's counts in the log's bucket
+	// every replica shares, read before the API is built.
+	counters authn.Counters
 
 	// failed and logCounts feed the probes and metrics (ops.go).
 	failed    failure
@@ -129,8 +133,12 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	// The password throttle's counts, shared by every replica.
+	if a.counters, err = a.Log.Counters(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.build()
-	a.wireOps()
 	if err := a.startProjections(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -171,20 +179,13 @@ func (a *App) build() {
 	a.Tenants = commands.NewTenants(deps, a.Dir, tenants.HashPassword)
 	a.Commands = commands.NewKeys(deps, commands.KeysConfig{Keys: a.Keys, Claims: a.Claims,
 		SecretKey: a.secretKey, NeverAllowed: a.Config.NeverAllowed})
-	a.API = &api.Server{Commands: a.Commands, Tenants: a.Tenants, Realm: commands.NewRealms(deps, a.Realms, tenants.HashPassword),
-		Dir: a.Dir, Realms: a.Realms, Logins: a.Logins, Keys: a.Keys, Auth: a.Auth, KeyIndex: a.KeyIndex, EndedSessions: ended,
-		SecretKey: a.secretKey, Now: a.Config.Now, Logger: a.Config.Logger, Trail: &api.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}}
+	a.API = a.buildAPI(commands.NewRealms(deps, a.Realms, tenants.HashPassword), ended)
 }
 
 // startProjections runs the runner in the background and waits until it
 // has applied everything that was in the log at start.
 func (a *App) startProjections(ctx context.Context) error {
 	if err := a.loadSnapshot(ctx); err != nil {
-		return err
-	}
-	// The password throttle's counts, shared by every replica.
-	var err error
-	if a.API.Counters, err = a.Log.Counters(ctx); err != nil {
 		return err
 	}
 	last, err := a.Log.LastSeq(ctx)

@@ -4,16 +4,31 @@ import (
 	"sync/atomic"
 
 	"github.com/keyplane/keyplane/api"
+	"github.com/keyplane/keyplane/api/rest"
+	"github.com/keyplane/keyplane/authn"
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/projections"
 )
 
-// wireOps gives the API its probes (/healthz, /readyz) and its metrics
-// (/metrics), each replica its own: a dedicated registry, so that several
-// apps in one process keep apart.
-func (a *App) wireOps() {
-	a.API.Probe = &api.Probe{Log: a.Log, Applied: a.Runner.Applied, Failed: a.failed.get, Now: a.Config.Now,
+// buildAPI builds the HTTP API whole: its authenticator, its probes
+// (/healthz, /readyz) and its metrics (/metrics), each replica its own: a
+// dedicated registry, so that several apps in one process keep apart.
+func (a *App) buildAPI(realm *commands.Realms, ended *projections.EndedSessions) *api.Server {
+	probe := &api.Probe{Log: a.Log, Applied: a.Runner.Applied, Failed: a.failed.get, Now: a.Config.Now,
 		Quarantined: a.Runner.Quarantine().First}
+	m := a.metrics(probe)
+	auth := authn.New(authn.Config{Secret: a.secretKey, Now: a.Config.Now, Logger: a.Config.Logger,
+		Dir: a.Dir, Realms: a.Realms, Logins: a.Logins, Keys: a.Keys, Auth: a.Auth,
+		Ended: ended, Counters: a.counters, Verdict: m.AuthVerdict, Malformed: m.AuthMalformed})
+	return api.New(api.Config{Commands: a.Commands, Tenants: a.Tenants, Realm: realm,
+		Dir: a.Dir, Realms: a.Realms, Keys: a.Keys, KeyIndex: a.KeyIndex, Authn: auth,
+		Now: a.Config.Now, Logger: a.Config.Logger, Probe: probe, Metrics: m,
+		Trail: &rest.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}})
+}
+
+// metrics are the replica's metrics beyond the API's own.
+func (a *App) metrics(probe *api.Probe) *api.Metrics {
 	m := api.NewMetrics()
 	m.CounterFunc("keyplane_conflicts_total",
 		"Appends refused because the aggregate had moved on (optimistic concurrency); most are retried and succeed.",
@@ -21,9 +36,9 @@ func (a *App) wireOps() {
 	m.GaugeFunc("keyplane_projection_applied_sequence", "Last log sequence the local projections applied.",
 		func() float64 { return float64(a.Runner.Applied()) })
 	m.GaugeFunc("keyplane_projection_lag_sequences", "Events in the log the local projections have not applied yet.",
-		func() float64 { n, _ := a.API.Probe.Lag(); return float64(n) })
+		func() float64 { n, _ := probe.Lag(); return float64(n) })
 	m.GaugeFunc("keyplane_projection_lag_seconds", "Age of the oldest event the local projections have not applied yet (0 when caught up).",
-		func() float64 { _, s := a.API.Probe.Lag(); return s })
+		func() float64 { _, s := probe.Lag(); return s })
 	m.GaugeFunc("keyplane_auth_index_keys", "Keys in the local auth index.",
 		func() float64 { return float64(a.Auth.Len()) })
 	m.CounterFunc("keyplane_notices_delivered_total",
@@ -35,7 +50,7 @@ func (a *App) wireOps() {
 	m.CounterFunc("keyplane_projection_poisoned_events_total",
 		"Events in the log this replica's projections could not fold (undecodable, unknown or refused): it refuses what each concerns (see /readyz).",
 		func() float64 { return float64(a.Runner.Quarantine().Len()) })
-	a.API.Metrics = m
+	return m
 }
 
 // poisoned reports an event the projections could not fold, by sequence

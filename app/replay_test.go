@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyplane/keyplane/api"
+	"github.com/keyplane/keyplane/api/rest"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
 )
@@ -106,14 +106,14 @@ func TestReplayDigestEqualsLive(t *testing.T) {
 	}
 
 	// The live digests over HTTP, for the operator only.
-	secret, err := a.Log.SharedSecret(t.Context(), api.OperatorSecret)
+	secret, err := a.Log.SharedSecret(t.Context(), rest.OperatorSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.as(t, "").do("GET", "/api/v1/_operator/digests", nil).must(t, 401)
 	alice.do("GET", "/api/v1/_operator/digests", nil).must(t, 401)
 	a.as(t, "Bearer wrong").do("GET", "/api/v1/_operator/digests", nil).must(t, 401)
-	got := a.as(t, "Bearer "+api.OperatorToken(secret)).do("GET", "/api/v1/_operator/digests", nil).must(t, 200)
+	got := a.as(t, "Bearer "+rest.OperatorToken(secret)).do("GET", "/api/v1/_operator/digests", nil).must(t, 200)
 	if got.body["digests"].(map[string]any)["keys@2"] != live["keys@2"] {
 		t.Fatalf("digests over HTTP: %s", got.raw)
 	}

@@ -118,11 +118,9 @@ func (a *App) outgrownQuarantine(ctx context.Context) error {
 	return nil
 }
 
-// rebuild wires fresh projections, and the probes and metrics on them.
-func (a *App) rebuild() {
-	a.build()
-	a.wireOps()
-}
+// rebuild wires fresh projections, and the API (its probes and metrics)
+// on them.
+func (a *App) rebuild() { a.build() }
 
 // resumeCollector ends the collector's pause for loading a snapshot, if
 // one is under way (loadSnapshot).

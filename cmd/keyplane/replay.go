@@ -16,7 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/keyplane/keyplane/api"
+	"github.com/keyplane/keyplane/api/rest"
 	"github.com/keyplane/keyplane/app"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
@@ -162,7 +162,7 @@ func referenceDigests(ctx context.Context, log *eventlog.Log, server string) (re
 }
 
 func serverDigests(ctx context.Context, log *eventlog.Log, server string) (reference, error) {
-	secret, err := log.SharedSecret(ctx, api.OperatorSecret)
+	secret, err := log.SharedSecret(ctx, rest.OperatorSecret)
 	if err != nil {
 		return reference{}, err
 	}
@@ -170,7 +170,7 @@ func serverDigests(ctx context.Context, log *eventlog.Log, server string) (refer
 	if err != nil {
 		return reference{}, err
 	}
-	req.Header.Set("Authorization", "Bearer "+api.OperatorToken(secret))
+	req.Header.Set("Authorization", "Bearer "+rest.OperatorToken(secret))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return reference{}, fmt.Errorf("asking %s for its digests: %w", server, err)

@@ -1,0 +1,109 @@
+package httpx
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// errorBody is Elasticsearch's error shape.
+type errorBody struct {
+	Error  errorDetail `json:"error"`
+	Status int         `json:"status"`
+}
+
+type errorDetail struct {
+	RootCause []errorCause `json:"root_cause"`
+	Type      string       `json:"type"`
+	Reason    string       `json:"reason"`
+}
+
+type errorCause struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+// StatusOf maps an error kind to its HTTP status and Elasticsearch type.
+// This is the only place that does.
+func StatusOf(k domain.Kind) (int, string) {
+	switch k {
+	case domain.KindInvalid:
+		return http.StatusBadRequest, "action_request_validation_exception"
+	case domain.KindTooLarge:
+		return http.StatusRequestEntityTooLarge, "content_too_long_exception"
+	case domain.KindUnauthenticated:
+		return http.StatusUnauthorized, "security_exception"
+	case domain.KindForbidden:
+		return http.StatusForbidden, "security_exception"
+	case domain.KindNotFound:
+		return http.StatusNotFound, "resource_not_found_exception"
+	case domain.KindConflict:
+		return http.StatusConflict, "version_conflict_engine_exception"
+	case domain.KindUnavailable:
+		return http.StatusServiceUnavailable, "unavailable_exception"
+	case domain.KindThrottled:
+		return http.StatusTooManyRequests, "too_many_requests_exception"
+	}
+	return http.StatusInternalServerError, "exception"
+}
+
+// retryAfterSeconds is the error's own retry delay, rounded up to whole
+// seconds, or one second.
+func retryAfterSeconds(err error) int {
+	var e *domain.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		return int((e.RetryAfter + time.Second - 1) / time.Second)
+	}
+	return 1
+}
+
+func WriteErrorBody(w http.ResponseWriter, status int, typ, reason string) {
+	WriteJSON(w, status, errorBody{Error: errorDetail{RootCause: []errorCause{{typ, reason}}, Type: typ, Reason: reason}, Status: status})
+}
+
+// JSONContentType is shared by every JSON answer: assigning it skips the
+// header's canonicalization and an allocation on every request. Nothing
+// appends to a response's Content-Type, and a one-element slice is copied
+// by append anyway.
+var JSONContentType = []string{"application/json; charset=UTF-8"}
+
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header()["Content-Type"] = JSONContentType
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		slog.Debug("write response", "err", err)
+	}
+}
+
+// scriptRequest reports a fetch from a page's script (Sec-Fetch-Dest:
+// empty). Its 401 must not carry a Basic challenge, or the browser would
+// pop up its own password dialog over the console when a session ends.
+func scriptRequest(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Dest") == "empty"
+}
+
+// WriteError answers err. Internal errors are logged with their cause and
+// answered without it.
+func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	k := domain.KindOf(err)
+	status, typ := StatusOf(k)
+	reason := domain.ReasonOf(err)
+	if k == domain.KindInternal || k == domain.KindUnavailable {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err,
+			"request_id", w.Header().Get("X-Request-Id"))
+	}
+	if k == domain.KindUnauthenticated && !scriptRequest(r) {
+		w.Header().Set("WWW-Authenticate", `ApiKey, Basic realm="keyplane", charset="UTF-8"`)
+	}
+	if k == domain.KindUnavailable || k == domain.KindThrottled {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
+	}
+	WriteErrorBody(w, status, typ, reason)
+}

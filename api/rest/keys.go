@@ -1,0 +1,394 @@
+package rest
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/keyplane/keyplane/api/httpx"
+	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/projections"
+)
+
+// keyScope is where a key route points: an organization, and maybe one
+// project of it.
+type keyScope struct {
+	org     *domain.Org
+	project domain.ProjectID
+}
+
+func (s *keysAPI) keyScope(r *http.Request, p domain.Principal) (keyScope, error) {
+	o, err := s.org(r, p)
+	if err != nil {
+		return keyScope{}, err
+	}
+	ref := r.PathValue("project")
+	if ref == "" {
+		return keyScope{org: o}, nil
+	}
+	pr, ok := o.ProjectNamed(ref)
+	if !ok || !p.InProject(o.ID, pr.ID) {
+		return keyScope{}, domain.NotFound("project [%s] not found", ref)
+	}
+	return keyScope{org: o, project: pr.ID}, nil
+}
+
+// keyView is a key as listed and shown: Elasticsearch's field names plus
+// keyplane's scope, type and status. Never the secret or its hash.
+type keyView struct {
+	ID              domain.KeyID           `json:"id"`
+	Name            string                 `json:"name"`
+	Scope           domain.Scope           `json:"scope"`
+	Project         domain.ProjectID       `json:"project,omitempty"`
+	Type            domain.KeyType         `json:"type"`
+	Status          domain.KeyStatus       `json:"status"`
+	Creation        int64                  `json:"creation"`
+	Expiration      *int64                 `json:"expiration,omitempty"`
+	Invalidated     bool                   `json:"invalidated"`
+	Invalidation    *int64                 `json:"invalidation,omitempty"`
+	Username        string                 `json:"username"`
+	Realm           string                 `json:"realm"`
+	CreatedBy       domain.Actor           `json:"created_by"`
+	RoleDescriptors domain.RoleDescriptors `json:"role_descriptors"`
+	Metadata        map[string]any         `json:"metadata"`
+}
+
+func (s *keysAPI) viewKey(k *domain.Key) keyView {
+	v := keyView{ID: k.ID, Name: k.Name, Scope: k.Scope, Project: k.Project, Type: k.Type, Status: k.Status(s.now()),
+		Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated, Username: k.Owner.User, Realm: k.Owner.Realm,
+		CreatedBy: k.CreatedBy}
+	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = httpx.ShownKeyFields(k)
+	return v
+}
+
+type createKeyRequest struct {
+	Name            string          `json:"name"`
+	Expiration      string          `json:"expiration"`
+	RoleDescriptors json.RawMessage `json:"role_descriptors"`
+	Metadata        map[string]any  `json:"metadata"`
+	Type            domain.KeyType  `json:"type"`
+}
+
+// command is the request as the domain's command, for an organization key
+// or, with a project, a project key.
+func (req createKeyRequest) command(t domain.TenantID, project domain.ProjectID) domain.CreateKey {
+	c := domain.CreateKey{Tenant: t, Scope: domain.ScopeOrg, Project: project, Type: req.Type, Name: req.Name,
+		Expiration: req.Expiration, RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata}
+	if project != "" {
+		c.Scope = domain.ScopeProject
+	}
+	return c
+}
+
+func (s *keysAPI) createKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	var req createKeyRequest
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
+		return err
+	}
+	ks, err := s.keyScope(r, p)
+	if err != nil {
+		return err
+	}
+	c := req.command(ks.org.ID, ks.project)
+	ctx, cancel := httpx.CmdCtx(r)
+	defer cancel()
+	out, err := s.commands.CreateKey(ctx, p, httpx.Meta(w, r, p), c, r.Header.Get("Idempotency-Key"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if out.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	if strings.Contains(r.Header.Get("Accept"), "text/csv") {
+		return writeKeyCSV(w, out.ID, out.Name, out.Expires.UnixMilli(), !out.Expires.IsZero(), string(out.Secret), out.Encoded)
+	}
+	resp := map[string]any{"id": out.ID, "name": out.Name, "api_key": out.Secret, "encoded": out.Encoded}
+	if !out.Expires.IsZero() {
+		resp["expiration"] = out.Expires.UnixMilli()
+	}
+	httpx.WriteJSON(w, http.StatusCreated, resp)
+	return nil
+}
+
+// writeKeyCSV is the "download as CSV" of the create dialog.
+func writeKeyCSV(w http.ResponseWriter, id domain.KeyID, name string, expMs int64, expires bool, secret, encoded string) error {
+	w.Header().Set("Content-Type", "text/csv; charset=UTF-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="api-key-`+string(id)+`.csv"`)
+	w.WriteHeader(http.StatusCreated)
+	exp := ""
+	if expires {
+		exp = strconv.FormatInt(expMs, 10)
+	}
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"id", "name", "expiration", "api_key", "encoded"})
+	_ = cw.Write([]string{string(id), csvCell(name), exp, secret, encoded})
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvCell keeps a spreadsheet from reading a cell of the caller's text (a
+// key's name) as a formula: one that starts with =, +, - or @ (or a tab or
+// carriage return, which some spreadsheets skip before one) gets a leading
+// single quote, OWASP's way. The id, secret and encoded credential are
+// keyplane's, drawn from base64 alphabets that hold no formula syntax, and
+// are written as they are so that the credential copied from the file
+// still works.
+func csvCell(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
+}
+
+// readableKeys decides which keys of the scope p may list: all, or only
+// its own (manage_own_api_key).
+func (s *keysAPI) readableKeys(p domain.Principal, ks keyScope) (func(*domain.Key) bool, error) {
+	t := domain.Target{Tenant: ks.org.ID, Project: ks.project}
+	if p.Authorize(domain.ActionGetKey, t) == nil {
+		return nil, nil
+	}
+	t.Own = true
+	if err := p.Authorize(domain.ActionGetKey, t); err != nil {
+		return nil, err
+	}
+	return func(k *domain.Key) bool { return k.OwnedBy(p) }, nil
+}
+
+func (s *keysAPI) listKeys(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	ks, err := s.keyScope(r, p)
+	if err != nil {
+		return err
+	}
+	only, err := s.readableKeys(p, ks)
+	if err != nil {
+		return err
+	}
+	f, pg, err := listParams(r)
+	if err != nil {
+		return err
+	}
+	f.Tenant, f.Project, f.Match, f.Now = ks.org.ID, ks.project, only, s.now()
+	if r.URL.Query().Has("as_of") {
+		return s.listKeysAsOf(w, r, p, ks, f, pg) // asof.go
+	}
+	keys, total := s.keys.List(f, pg)
+	out := make([]keyView, len(keys))
+	for i := range keys {
+		out[i] = s.viewKey(&keys[i])
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out})
+	return nil
+}
+
+// listParams reads ?name=&owner=&status=&scope=&type=&sort=&size=&from=.
+func listParams(r *http.Request) (projections.Filter, projections.Page, error) {
+	q := r.URL.Query()
+	f := projections.Filter{Name: q.Get("name"), Owner: q.Get("owner")}
+	for _, v := range []struct{ param, value string }{{"name", f.Name}, {"owner", f.Owner}} {
+		if len(v.value) > domain.MaxQueryValueBytes {
+			return f, projections.Page{}, domain.Invalid("[%s] is %d bytes, over the limit of %d", v.param, len(v.value), domain.MaxQueryValueBytes)
+		}
+	}
+	pg := projections.Page{Sort: q.Get("sort"), Size: 100}
+	for k := range q {
+		switch k {
+		case "name", "owner", "status", "scope", "type", "sort", "size", "from", "as_of":
+		default:
+			return f, pg, domain.Invalid("request contains unrecognized parameter: [%s]", k)
+		}
+	}
+	switch st := domain.KeyStatus(q.Get("status")); st {
+	case "", domain.StatusActive, domain.StatusExpired, domain.StatusInvalidated:
+		f.Status = st
+	default:
+		return f, pg, domain.Invalid("status must be active, expired or invalidated, not [%s]", st)
+	}
+	switch sc := q.Get("scope"); sc {
+	case "", "all":
+	case "org":
+		f.OrgOnly = true
+	case "project":
+		f.ProjectOnly = true
+	default:
+		return f, pg, domain.Invalid("scope must be org or project, not [%s]", sc)
+	}
+	switch t := domain.KeyType(q.Get("type")); t {
+	case "", domain.KeyPersonal, domain.KeyManaged:
+		f.Type = t
+	default:
+		return f, pg, domain.Invalid("type must be personal or managed, not [%s]", t)
+	}
+	if pg.Sort == "" {
+		pg.Sort = "-created"
+	}
+	if !projections.SortFields[strings.TrimPrefix(pg.Sort, "-")] {
+		return f, pg, domain.Invalid("cannot sort by [%s]: use name, created, expiration, status or owner, with - for descending", pg.Sort)
+	}
+	var err error
+	if pg.Size, err = intParam(q.Get("size"), 100, 0, 10000, "size"); err != nil {
+		return f, pg, err
+	}
+	if pg.From, err = intParam(q.Get("from"), 0, 0, 1<<31-1, "from"); err != nil {
+		return f, pg, err
+	}
+	return f, pg, nil
+}
+
+func intParam(s string, def, lo, hi int, name string) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, domain.Invalid("[%s] must be an integer from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+// keyInScope finds key {id} within the route's scope.
+func (s *keysAPI) keyInScope(r *http.Request, p domain.Principal) (keyScope, domain.Key, error) {
+	ks, err := s.keyScope(r, p)
+	if err != nil {
+		return ks, domain.Key{}, err
+	}
+	k, err := s.findKey(p, ks, domain.KeyID(r.PathValue("id")))
+	return ks, k, err
+}
+
+// findKey returns key id if it is in scope ks and visible to p; anything
+// else is not found, whoever owns it.
+func (s *keysAPI) findKey(p domain.Principal, ks keyScope, id domain.KeyID) (domain.Key, error) {
+	k, ok := s.keys.Get(ks.org.ID, id)
+	if !ok || (ks.project != "" && k.Project != ks.project) || !p.InProject(ks.org.ID, k.Project) {
+		return domain.Key{}, domain.NotFound("api key [%s] not found", id)
+	}
+	return k, nil
+}
+
+func (s *keysAPI) getKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	ks, k, err := s.keyInScope(r, p)
+	if err != nil {
+		return err
+	}
+	if err := p.Authorize(domain.ActionGetKey, domain.Target{Tenant: ks.org.ID, Project: k.Project, Own: k.OwnedBy(p)}); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, s.viewKey(&k))
+	return nil
+}
+
+// updateKeyRequest is the body of an update: only these may change.
+type updateKeyRequest struct {
+	RoleDescriptors json.RawMessage `json:"role_descriptors"`
+	Metadata        *map[string]any `json:"metadata"`
+	Expiration      *string         `json:"expiration"`
+}
+
+// command is the request as the domain's command.
+func (req updateKeyRequest) command() domain.UpdateKey {
+	return domain.UpdateKey{RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata, Expiration: req.Expiration}
+}
+
+func (s *keysAPI) updateKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	var req updateKeyRequest
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
+		return err
+	}
+	ks, k, err := s.keyInScope(r, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := httpx.CmdCtx(r)
+	defer cancel()
+	updated, err := s.commands.UpdateKey(ctx, p, httpx.Meta(w, r, p), ks.org.ID, k.ID, req.command())
+	if err != nil {
+		return err
+	}
+	k, _ = s.keys.Get(ks.org.ID, k.ID)
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"updated": updated, "api_key": s.viewKey(&k)})
+	return nil
+}
+
+func (s *keysAPI) deleteKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	ks, k, err := s.keyInScope(r, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := httpx.CmdCtx(r)
+	defer cancel()
+	did, err := s.commands.InvalidateKey(ctx, p, httpx.Meta(w, r, p), ks.org.ID, k.ID, "")
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, invalidation([]domain.KeyID{k.ID}, did))
+	return nil
+}
+
+func invalidation(ids []domain.KeyID, fresh bool) map[string]any {
+	out := map[string]any{"invalidated_api_keys": []domain.KeyID{}, "previously_invalidated_api_keys": []domain.KeyID{}, "error_count": 0}
+	if fresh {
+		out["invalidated_api_keys"] = ids
+	} else {
+		out["previously_invalidated_api_keys"] = ids
+	}
+	return out
+}
+
+// bulkDeleteRequest is the body of a bulk revoke.
+type bulkDeleteRequest struct {
+	IDs []domain.KeyID `json:"ids"`
+}
+
+func (s *keysAPI) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
+	var req bulkDeleteRequest
+	if err := httpx.DecodeBody(r, &req, false); err != nil {
+		return err
+	}
+	if len(req.IDs) == 0 {
+		return domain.Invalid("field [ids] must list at least one key id")
+	}
+	if len(req.IDs) > httpx.MaxBulk {
+		return domain.Invalid("at most %d ids per request", httpx.MaxBulk)
+	}
+	ks, err := s.keyScope(r, p)
+	if err != nil {
+		return err
+	}
+	// A caller who may revoke no key here, not even its own, is refused
+	// as a whole, as a single revoke would be.
+	if err := p.Authorize(domain.ActionInvalidateKey, domain.Target{Tenant: ks.org.ID, Project: ks.project, Own: true}); err != nil {
+		return err
+	}
+	ctx, cancel := httpx.CmdCtx(r)
+	defer cancel()
+	fresh, prev := []domain.KeyID{}, []domain.KeyID{}
+	type detail struct {
+		ID     domain.KeyID `json:"id"`
+		Type   string       `json:"type"`
+		Reason string       `json:"reason"`
+		Status int          `json:"status"`
+	}
+	details := []detail{}
+	for _, id := range req.IDs {
+		k, err := s.findKey(p, ks, id)
+		did := false
+		if err == nil {
+			did, err = s.commands.InvalidateKey(ctx, p, httpx.Meta(w, r, p), ks.org.ID, k.ID, "")
+		}
+		switch {
+		case err != nil:
+			status, typ := httpx.StatusOf(domain.KindOf(err))
+			details = append(details, detail{id, typ, domain.ReasonOf(err), status})
+		case did:
+			fresh = append(fresh, id)
+		default:
+			prev = append(prev, id)
+		}
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"invalidated_api_keys": fresh, "previously_invalidated_api_keys": prev,
+		"error_count": len(details), "error_details": details})
+	return nil
+}
