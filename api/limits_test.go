@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -339,4 +340,18 @@ func TestFilterPathAndListFiltersOverTheLimitsAreRefused(t *testing.T) {
 			esDo(t, "GET", a.URL()+c.at, owner, nil).must(t, 200)
 		})
 	}
+}
+
+func TestANewLoginsFullNameIsBoundedLikeAName(t *testing.T) {
+	a := startApp(t)
+	owner := basic(ownerAuth)
+	inv := esDo(t, "POST", a.URL()+"/api/v1/orgs/default/invitations", owner, `{"email": "fn@example.com", "role": "viewer"}`).must(t, 201)
+	accept := func(fullName string) esResp {
+		body, _ := json.Marshal(map[string]any{"token": inv.str("token"), "name": "fn", "password": "fn-password", "full_name": fullName})
+		return esDo(t, "POST", a.URL()+"/api/v1/invitations/_accept", "", string(body))
+	}
+	for _, bad := range []string{"Ev\u202eil", strings.Repeat("x", 257), " padded"} {
+		refusedFor(t, accept(bad), "full name")
+	}
+	accept("Fiona N.").must(t, 200)
 }

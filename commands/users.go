@@ -25,6 +25,9 @@ func (s *Tenants) CreateUser(ctx context.Context, m domain.Meta, u NewUser) erro
 			return err
 		}
 	}
+	if u.FullName != "" && !domain.ValidName(u.FullName) {
+		return domain.Invalid("full name must be 1 to %d bytes, without control, format or separator characters or surrounding spaces", domain.MaxNameBytes)
+	}
 	m.Time = s.now()
 	_, _, err := s.create(ctx, userAt(u.Name), m,
 		domain.UserCreated{Name: u.Name, Email: u.Email, FullName: u.FullName, PasswordHash: s.hash(u.Password)})
