@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/esrealm"
 )
 
 // outcome is what an authorization answers: allowed, or the kind of its
@@ -55,16 +56,16 @@ func TestAKeyHoldsNoMoreThanItsOwnersLiveRole(t *testing.T) {
 		{"a project user's key holds no more than the user's roles", projectUser("jane"), domain.ScopeProject, nil,
 			domain.ActionPutUser, inP1, domain.KindForbidden.String()},
 		{"the key of a deleted project user holds nothing", projectUser("jane"), domain.ScopeProject,
-			func(w *world) { w.realm(acme, p1, domain.RealmUserDeleted{Name: "jane"}) },
+			func(w *world) { w.realm(acme, p1, esrealm.RealmUserDeleted{Name: "jane"}) },
 			domain.ActionMonitorMain, inP1, domain.KindForbidden.String()},
 		{"the key of a deleted project user holds nothing for a new user of its name", projectUser("jane"), domain.ScopeProject,
 			func(w *world) {
-				w.realm(acme, p1, domain.RealmUserDeleted{Name: "jane"})
-				w.realm(acme, p1, domain.RealmUserPut{Name: "jane", PasswordHash: hash("jane-password"), Roles: []string{"keys"}, Enabled: true})
+				w.realm(acme, p1, esrealm.RealmUserDeleted{Name: "jane"})
+				w.realm(acme, p1, esrealm.RealmUserPut{Name: "jane", PasswordHash: hash("jane-password"), Roles: []string{"keys"}, Enabled: true})
 			},
 			domain.ActionMonitorMain, inP1, domain.KindForbidden.String()},
 		{"the key of a project user whose role was taken away holds nothing", projectUser("jane"), domain.ScopeProject,
-			func(w *world) { w.realm(acme, p1, domain.RealmRoleDeleted{Name: "keys"}) },
+			func(w *world) { w.realm(acme, p1, esrealm.RealmRoleDeleted{Name: "keys"}) },
 			domain.ActionMonitorMain, inP1, domain.KindForbidden.String()},
 	}
 	for _, tt := range tests {
@@ -147,10 +148,10 @@ func reason(err error) string {
 func TestAProjectUserNeverShadowsAMember(t *testing.T) {
 	w := newWorld(t)
 	// sam was a project user of p1 before a member of that name joined.
-	w.realm(acme, p1, domain.RealmUserPut{Name: "sam", PasswordHash: hash("sam-project-password"), Roles: []string{"keys"}, Enabled: true})
+	w.realm(acme, p1, esrealm.RealmUserPut{Name: "sam", PasswordHash: hash("sam-project-password"), Roles: []string{"keys"}, Enabled: true})
 	w.login("sam", "sam-member-password")
 	w.org(acme, domain.MemberAdded{User: "sam", Role: domain.RoleViewer})
-	w.realm(acme, p1, domain.RealmUserPut{Name: "off", PasswordHash: hash("off-password"), Roles: []string{"keys"}, Enabled: false})
+	w.realm(acme, p1, esrealm.RealmUserPut{Name: "off", PasswordHash: hash("off-password"), Roles: []string{"keys"}, Enabled: false})
 	tests := []struct {
 		name, user, pw string
 		want           string // the realm of the principal, or the answer
@@ -331,11 +332,11 @@ func TestATokenOfAnOldPasswordOrAccountIsRefused(t *testing.T) {
 		}, false},
 		{"a project user's live token", "jane", domain.RealmProject, func(*world) {}, true},
 		{"a project user's token after a new password", "jane", domain.RealmProject, func(w *world) {
-			w.realm(acme, p1, domain.RealmUserPut{Name: "jane", PasswordHash: hash("jane-new-password"), Roles: []string{"keys"}, Enabled: true})
+			w.realm(acme, p1, esrealm.RealmUserPut{Name: "jane", PasswordHash: hash("jane-new-password"), Roles: []string{"keys"}, Enabled: true})
 		}, false},
 		{"a deleted project user's token, for a new user of its name", "jane", domain.RealmProject, func(w *world) {
-			w.realm(acme, p1, domain.RealmUserDeleted{Name: "jane"})
-			w.realm(acme, p1, domain.RealmUserPut{Name: "jane", PasswordHash: hash("jane-password"), Roles: []string{"keys"}, Enabled: true})
+			w.realm(acme, p1, esrealm.RealmUserDeleted{Name: "jane"})
+			w.realm(acme, p1, esrealm.RealmUserPut{Name: "jane", PasswordHash: hash("jane-password"), Roles: []string{"keys"}, Enabled: true})
 		}, false},
 		{"a token past its lifetime", "jane", domain.RealmProject, func(w *world) { w.now = w.now.Add(TokenLifetime) }, false},
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/esrealm"
 	"github.com/keyplane/keyplane/projections"
 	"github.com/keyplane/keyplane/tenants"
 )
@@ -68,12 +69,12 @@ func newWorld(t testing.TB) *world {
 	w.org(acme, domain.ProjectCreated{ProjectID: p2, Name: "second"})
 	w.org(globex, domain.OrgCreated{OrgID: globex, Name: "globex", Owner: "gus"})
 	w.org(globex, domain.ProjectCreated{ProjectID: q1, Name: "default"})
-	w.realm(acme, p1, domain.RealmRolePut{Name: "keys", Role: domain.RoleDescriptor{
+	w.realm(acme, p1, esrealm.RealmRolePut{Name: "keys", Role: domain.RoleDescriptor{
 		Cluster: domain.StringList{"manage_own_api_key", "monitor"}, RunAs: domain.StringList{"*"}}})
-	w.realm(acme, p1, domain.RealmUserPut{Name: "jane", PasswordHash: hash("jane-password"), Roles: []string{"keys"}, Enabled: true})
-	w.realm(acme, p1, domain.RealmUserPut{Name: "kim", PasswordHash: hash("kim-password"), Roles: []string{}, Enabled: true})
-	w.realm(acme, p2, domain.RealmRolePut{Name: "keys", Role: domain.RoleDescriptor{Cluster: domain.StringList{"manage_own_api_key"}}})
-	w.realm(acme, p2, domain.RealmUserPut{Name: "jane", PasswordHash: hash("jane-two-password"), Roles: []string{"keys"}, Enabled: true})
+	w.realm(acme, p1, esrealm.RealmUserPut{Name: "jane", PasswordHash: hash("jane-password"), Roles: []string{"keys"}, Enabled: true})
+	w.realm(acme, p1, esrealm.RealmUserPut{Name: "kim", PasswordHash: hash("kim-password"), Roles: []string{}, Enabled: true})
+	w.realm(acme, p2, esrealm.RealmRolePut{Name: "keys", Role: domain.RoleDescriptor{Cluster: domain.StringList{"manage_own_api_key"}}})
+	w.realm(acme, p2, esrealm.RealmUserPut{Name: "jane", PasswordHash: hash("jane-two-password"), Roles: []string{"keys"}, Enabled: true})
 	w.a = New(Config{Secret: []byte("the replicas' shared secret"), Now: func() time.Time { return w.now },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Dir:    w.dir, Realms: w.realms, Logins: tenants.NewLogins(w.dir, w.realms), Keys: w.keys, Auth: w.auth, Ended: w.ended})

@@ -4,12 +4,13 @@ import (
 	"context"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/esrealm"
 )
 
 // RealmReader is the command side's view of the projects' native realms
 // (tenants.Realms): View calls fn with the realm under its lock.
 type RealmReader interface {
-	View(t domain.TenantID, pr domain.ProjectID, fn func(r *domain.Realm))
+	View(t domain.TenantID, pr domain.ProjectID, fn func(r *esrealm.Realm))
 }
 
 // Realms runs the commands of the projects' native realms: users, roles and
@@ -30,14 +31,14 @@ func NewRealms(d Deps, realms RealmReader, hash func(password string) string) *R
 
 // decide runs a realm decision on the one command path.
 func (s *Realms) decide(ctx context.Context, m domain.Meta, t domain.TenantID, pr domain.ProjectID,
-	fn func(r *domain.Realm) (domain.Payload, error)) error {
-	load := func(use func(*domain.Realm, where)) error {
-		s.realms.View(t, pr, func(r *domain.Realm) {
+	fn func(r *esrealm.Realm) (domain.Payload, error)) error {
+	load := func(use func(*esrealm.Realm, where)) error {
+		s.realms.View(t, pr, func(r *esrealm.Realm) {
 			use(r, where{tenant: t, typ: domain.AggRealm, id: string(pr), seq: r.Seq})
 		})
 		return nil
 	}
-	return change(ctx, &s.core, m, load, func(r *domain.Realm, _ domain.Meta) (decision, error) {
+	return change(ctx, &s.core, m, load, func(r *esrealm.Realm, _ domain.Meta) (decision, error) {
 		p, err := fn(r)
 		return decision{event: p}, err
 	})
@@ -46,7 +47,7 @@ func (s *Realms) decide(ctx context.Context, m domain.Meta, t domain.TenantID, p
 // PutUser creates or replaces a project-local user; password may be empty
 // for an existing user. It reports whether the user is new.
 func (s *Realms) PutUser(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, pr domain.ProjectID,
-	u domain.PutUser, password string) (bool, error) {
+	u esrealm.PutUser, password string) (bool, error) {
 	if password != "" {
 		if err := domain.CheckPassword(password); err != nil {
 			return false, err
@@ -55,8 +56,8 @@ func (s *Realms) PutUser(ctx context.Context, p domain.Principal, m domain.Meta,
 		u.PasswordHash = s.hash(password)
 	}
 	created := false
-	err := s.decide(ctx, m, t, pr, func(r *domain.Realm) (domain.Payload, error) {
-		ev, isNew, err := domain.DecidePutUser(p, r, u)
+	err := s.decide(ctx, m, t, pr, func(r *esrealm.Realm) (domain.Payload, error) {
+		ev, isNew, err := esrealm.DecidePutUser(p, r, u)
 		created = isNew
 		return ev, err
 	})
@@ -65,16 +66,16 @@ func (s *Realms) PutUser(ctx context.Context, p domain.Principal, m domain.Meta,
 
 // DeleteUser removes a project-local user.
 func (s *Realms) DeleteUser(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, pr domain.ProjectID, name string) error {
-	return s.decide(ctx, m, t, pr, func(r *domain.Realm) (domain.Payload, error) {
-		return domain.DecideDeleteUser(p, r, name)
+	return s.decide(ctx, m, t, pr, func(r *esrealm.Realm) (domain.Payload, error) {
+		return esrealm.DecideDeleteUser(p, r, name)
 	})
 }
 
 // PutRole creates or replaces a role; it reports whether the role is new.
 func (s *Realms) PutRole(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, pr domain.ProjectID, name string, raw []byte) (bool, error) {
 	created := false
-	err := s.decide(ctx, m, t, pr, func(r *domain.Realm) (domain.Payload, error) {
-		ev, isNew, err := domain.DecidePutRole(p, r, name, raw)
+	err := s.decide(ctx, m, t, pr, func(r *esrealm.Realm) (domain.Payload, error) {
+		ev, isNew, err := esrealm.DecidePutRole(p, r, name, raw)
 		created = isNew
 		return ev, err
 	})
@@ -83,16 +84,16 @@ func (s *Realms) PutRole(ctx context.Context, p domain.Principal, m domain.Meta,
 
 // DeleteRole removes a role.
 func (s *Realms) DeleteRole(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, pr domain.ProjectID, name string) error {
-	return s.decide(ctx, m, t, pr, func(r *domain.Realm) (domain.Payload, error) {
-		return domain.DecideDeleteRole(p, r, name)
+	return s.decide(ctx, m, t, pr, func(r *esrealm.Realm) (domain.Payload, error) {
+		return esrealm.DecideDeleteRole(p, r, name)
 	})
 }
 
 // PutPrivileges creates or replaces application privileges.
 func (s *Realms) PutPrivileges(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, pr domain.ProjectID, raw []byte) (map[string]map[string]bool, error) {
 	var created map[string]map[string]bool
-	err := s.decide(ctx, m, t, pr, func(r *domain.Realm) (domain.Payload, error) {
-		ev, c, err := domain.DecidePutPrivileges(p, r, raw)
+	err := s.decide(ctx, m, t, pr, func(r *esrealm.Realm) (domain.Payload, error) {
+		ev, c, err := esrealm.DecidePutPrivileges(p, r, raw)
 		created = c
 		return ev, err
 	})
@@ -103,8 +104,8 @@ func (s *Realms) PutPrivileges(ctx context.Context, p domain.Principal, m domain
 // existed.
 func (s *Realms) DeletePrivileges(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, pr domain.ProjectID, app string, names []string) (map[string]bool, error) {
 	var found map[string]bool
-	err := s.decide(ctx, m, t, pr, func(r *domain.Realm) (domain.Payload, error) {
-		ev, f, err := domain.DecideDeletePrivileges(p, r, app, names)
+	err := s.decide(ctx, m, t, pr, func(r *esrealm.Realm) (domain.Payload, error) {
+		ev, f, err := esrealm.DecideDeletePrivileges(p, r, app, names)
 		found = f
 		return ev, err
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/esrealm"
 	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/tenants"
 )
@@ -134,10 +135,10 @@ type staleRealm struct {
 	views int
 }
 
-func (s *staleRealm) View(t domain.TenantID, pr domain.ProjectID, fn func(*domain.Realm)) {
+func (s *staleRealm) View(t domain.TenantID, pr domain.ProjectID, fn func(*esrealm.Realm)) {
 	s.views++
 	if s.views == 1 {
-		fn(domain.NewRealm(t, pr))
+		fn(esrealm.NewRealm(t, pr))
 		return
 	}
 	s.live.View(t, pr, fn)
@@ -157,7 +158,7 @@ func TestRealmCommandDecidedOnAStaleRealmConflictsCatchesUpAndSucceeds(t *testin
 	if err != nil || !created || stale.views != 2 {
 		t.Fatalf("created %v, err %v, %d views (want 2: stale, then caught up)", created, err, stale.views)
 	}
-	w.realms.View(o.ID, pr, func(r *domain.Realm) {
+	w.realms.View(o.ID, pr, func(r *esrealm.Realm) {
 		if _, ok := r.Roles["first"]; !ok || len(r.Roles) != 2 {
 			t.Fatalf("roles %v: the retry lost the first role", r.Roles)
 		}

@@ -160,6 +160,11 @@ func register[P Payload](zero P) {
 	}
 }
 
+// Register makes a payload type of a model outside domain readable from
+// the log (esrealm's events): its package calls it from init, so that every
+// binary and test that links the model reads its events.
+func Register[P Payload](zero P) { register(zero) }
+
 // registerUpcast makes an old version readable by converting it to the
 // current one.
 func registerUpcast[Old Payload, New Payload](zero Old, up func(Old) New) {

@@ -40,7 +40,7 @@ type Key struct {
 	Seq uint64
 	// CreatedSeq is the stream sequence of the key's creation: a key made
 	// before its owner's account was deleted and its name taken again
-	// belongs to the old account, not the new one (RealmUser.Since).
+	// belongs to the old account, not the new one (esrealm.RealmUser.Since).
 	CreatedSeq uint64
 }
 

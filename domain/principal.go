@@ -8,7 +8,7 @@ type Principal struct {
 	// User is the member name; for a key, the member the key acts for.
 	User string
 	// Realm is where User lives: RealmProject for a project-local user of
-	// the Elasticsearch surface (esrealm.go), empty for members. For a key,
+	// the Elasticsearch surface (package esrealm), empty for members. For a key,
 	// its owner's realm.
 	Realm string
 	// Memberships are a user's roles by organization.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/esrealm"
 )
 
 // fuzzPayload makes a payload of one of the kinds whose content callers
@@ -36,11 +37,11 @@ func fuzzPayload(kind uint8, s string, raw []byte, wrap uint16) (domain.Payload,
 	case 1:
 		return domain.KeyUpdated{RoleDescriptors: &rds, Metadata: &meta}, true
 	case 2:
-		return domain.RealmUserPut{Name: s, FullName: s, Roles: []string{s}, Metadata: meta}, true
+		return esrealm.RealmUserPut{Name: s, FullName: s, Roles: []string{s}, Metadata: meta}, true
 	case 3:
 		rd := rds[s]
 		rd.Metadata = meta
-		return domain.RealmRolePut{Name: s, Role: rd}, true
+		return esrealm.RealmRolePut{Name: s, Role: rd}, true
 	}
 	return domain.OrgCreated{OrgID: domain.TenantID(s), Name: s, Owner: s}, true
 }

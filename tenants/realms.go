@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/esrealm"
 )
 
 // Realms is the projection of every project's native realm (the users,
@@ -12,14 +13,14 @@ import (
 // entries, never the maps themselves.
 type Realms struct {
 	mu     sync.RWMutex
-	realms map[domain.ProjectID]*domain.Realm
+	realms map[domain.ProjectID]*esrealm.Realm
 	// Quarantine, when set, refuses the users of an organization whose
 	// events the replica could not all fold (Directory.Quarantine).
 	Quarantine Refuser
 }
 
 // NewRealms returns an empty projection.
-func NewRealms() *Realms { return &Realms{realms: map[domain.ProjectID]*domain.Realm{}} }
+func NewRealms() *Realms { return &Realms{realms: map[domain.ProjectID]*esrealm.Realm{}} }
 
 // Apply folds realm events; other aggregates are ignored.
 func (rs *Realms) Apply(ev domain.Event) error {
@@ -31,7 +32,7 @@ func (rs *Realms) Apply(ev domain.Event) error {
 	pr := domain.ProjectID(ev.AggID)
 	r, ok := rs.realms[pr]
 	if !ok {
-		r = domain.NewRealm(ev.Tenant, pr)
+		r = esrealm.NewRealm(ev.Tenant, pr)
 	}
 	if r.Tenant != ev.Tenant {
 		return domain.E(domain.KindInternal, "realm of project %s moved from %s to %s", pr, r.Tenant, ev.Tenant)
@@ -46,19 +47,19 @@ func (rs *Realms) Apply(ev domain.Event) error {
 // View runs fn on project pr's realm of tenant t (empty if it has no
 // events yet) under the read lock: fn must not keep the realm or anything
 // it holds, and must not modify it.
-func (rs *Realms) View(t domain.TenantID, pr domain.ProjectID, fn func(*domain.Realm)) {
+func (rs *Realms) View(t domain.TenantID, pr domain.ProjectID, fn func(*esrealm.Realm)) {
 	rs.mu.RLock()
 	defer rs.mu.RUnlock()
 	r, ok := rs.realms[pr]
 	if !ok || r.Tenant != t {
-		r = domain.NewRealm(t, pr)
+		r = esrealm.NewRealm(t, pr)
 	}
 	fn(r)
 }
 
 // User returns a copy of a project-local user.
-func (rs *Realms) User(t domain.TenantID, pr domain.ProjectID, name string) (u domain.RealmUser, ok bool) {
-	rs.View(t, pr, func(r *domain.Realm) { u, ok = r.Users[name] })
+func (rs *Realms) User(t domain.TenantID, pr domain.ProjectID, name string) (u esrealm.RealmUser, ok bool) {
+	rs.View(t, pr, func(r *esrealm.Realm) { u, ok = r.Users[name] })
 	return u, ok
 }
 
@@ -69,7 +70,7 @@ func (rs *Realms) Principal(t domain.TenantID, pr domain.ProjectID, name string)
 	if rs.Quarantine != nil && rs.Quarantine.RefusesOrg(t) {
 		return p, nil, nil, false
 	}
-	rs.View(t, pr, func(r *domain.Realm) {
+	rs.View(t, pr, func(r *esrealm.Realm) {
 		if p, ok = r.UserPrincipal(name); ok {
 			set, miss := r.UserRoles(r.Users[name])
 			for _, n := range r.Users[name].Roles {
@@ -86,8 +87,8 @@ func (rs *Realms) Principal(t domain.TenantID, pr domain.ProjectID, name string)
 // UserSince is the sequence that created the project user now holding
 // name (RealmUser.Since); ok is false if there is none.
 func (rs *Realms) UserSince(t domain.TenantID, pr domain.ProjectID, name string) (since uint64, ok bool) {
-	rs.View(t, pr, func(r *domain.Realm) {
-		var u domain.RealmUser
+	rs.View(t, pr, func(r *esrealm.Realm) {
+		var u esrealm.RealmUser
 		u, ok = r.Users[name]
 		since = u.Since
 	})
@@ -98,7 +99,7 @@ func (rs *Realms) UserSince(t domain.TenantID, pr domain.ProjectID, name string)
 // it takes the read lock on each call.
 func (rs *Realms) Resolver(t domain.TenantID, pr domain.ProjectID) domain.PrivilegeResolver {
 	return func(app, name string) (acts []string, ok bool) {
-		rs.View(t, pr, func(r *domain.Realm) { acts, ok = r.PrivilegeActions(app, name) })
+		rs.View(t, pr, func(r *esrealm.Realm) { acts, ok = r.PrivilegeActions(app, name) })
 		return acts, ok
 	}
 }

@@ -6,24 +6,25 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/esrealm"
 )
 
 // realmState is one realm as snapshots hold it. JSON is canonical here:
 // realms and users are sorted lists and encoding/json sorts map keys.
 type realmState struct {
-	Tenant     domain.TenantID                           `json:"tenant"`
-	Project    domain.ProjectID                          `json:"project"`
-	Users      []realmUserState                          `json:"users"`
-	Roles      map[string]domain.RoleDescriptor          `json:"roles"`
-	Privileges map[string]map[string]domain.AppPrivilege `json:"privileges"`
-	Updated    time.Time                                 `json:"updated"`
-	Seq        uint64                                    `json:"seq"`
+	Tenant     domain.TenantID                            `json:"tenant"`
+	Project    domain.ProjectID                           `json:"project"`
+	Users      []realmUserState                           `json:"users"`
+	Roles      map[string]domain.RoleDescriptor           `json:"roles"`
+	Privileges map[string]map[string]esrealm.AppPrivilege `json:"privileges"`
+	Updated    time.Time                                  `json:"updated"`
+	Seq        uint64                                     `json:"seq"`
 }
 
 // realmUserState keeps the password hash that views never show; the log
 // holds it too.
 type realmUserState struct {
-	domain.RealmUser
+	esrealm.RealmUser
 	PasswordHash string `json:"password_hash"`
 	Since        uint64 `json:"since"`
 }
@@ -54,9 +55,9 @@ func (rs *Realms) Restore(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
-	fresh := map[domain.ProjectID]*domain.Realm{}
+	fresh := map[domain.ProjectID]*esrealm.Realm{}
 	for _, s := range in {
-		r := domain.NewRealm(s.Tenant, s.Project)
+		r := esrealm.NewRealm(s.Tenant, s.Project)
 		for _, u := range s.Users {
 			u.RealmUser.PasswordHash, u.RealmUser.Since = u.PasswordHash, u.Since
 			r.Users[u.Name] = u.RealmUser

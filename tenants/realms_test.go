@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/esrealm"
 )
 
 func realmEvents() []domain.Event {
@@ -12,10 +13,10 @@ func realmEvents() []domain.Event {
 	rd, _ := domain.ParseRoleDescriptor("r", []byte(`{"cluster": ["manage_own_api_key"], "indices": [{"names": "*", "privileges": ["read"]}]}`))
 	var evs []domain.Event
 	for i, p := range []domain.Payload{
-		domain.RealmRolePut{Name: "user_role", Role: rd},
-		domain.RealmUserPut{Name: "u1", PasswordHash: HashPassword("secret-1"), Roles: []string{"user_role", "missing"}, Enabled: true, Metadata: map[string]any{}},
-		domain.RealmPrivilegesPut{Privileges: []domain.AppPrivilege{{Application: "myapp", Name: "read", Actions: []string{"data:read/*"}}}},
-		domain.RealmUserPut{Name: "u2", PasswordHash: HashPassword("secret-2"), Enabled: false},
+		esrealm.RealmRolePut{Name: "user_role", Role: rd},
+		esrealm.RealmUserPut{Name: "u1", PasswordHash: HashPassword("secret-1"), Roles: []string{"user_role", "missing"}, Enabled: true, Metadata: map[string]any{}},
+		esrealm.RealmPrivilegesPut{Privileges: []esrealm.AppPrivilege{{Application: "myapp", Name: "read", Actions: []string{"data:read/*"}}}},
+		esrealm.RealmUserPut{Name: "u2", PasswordHash: HashPassword("secret-2"), Enabled: false},
 	} {
 		pr := domain.ProjectID("p1")
 		if i == 3 {
@@ -53,7 +54,7 @@ func TestRealmsFoldAndAnswer(t *testing.T) {
 	if _, known, _ := s.AuthenticateProjectUser("org1", "p1", "nobody", "x"); known {
 		t.Fatal("unknown users are left to the members")
 	}
-	bad := domain.NewEvent("e", "org2", domain.AggRealm, "p1", domain.Meta{}, domain.RealmUserDeleted{Name: "u1"})
+	bad := domain.NewEvent("e", "org2", domain.AggRealm, "p1", domain.Meta{}, esrealm.RealmUserDeleted{Name: "u1"})
 	if err := rs.Apply(bad); err == nil {
 		t.Fatal("a realm cannot move to another organization")
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/esrealm"
 )
 
 type esRealmRef struct {
@@ -204,7 +205,7 @@ func (s *Server) esPutUser(x *esReq) error {
 	}
 	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
-	u := domain.PutUser{Name: name, FullName: req.FullName, Email: req.Email, Roles: req.Roles, Metadata: req.Metadata, Enabled: req.Enabled}
+	u := esrealm.PutUser{Name: name, FullName: req.FullName, Email: req.Email, Roles: req.Roles, Metadata: req.Metadata, Enabled: req.Enabled}
 	created, err := s.realm.PutUser(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, u, req.Password)
 	if err != nil {
 		return err
@@ -261,7 +262,7 @@ func (s *Server) esGetUsers(x *esReq) error {
 	}
 	names := splitNames(x.r.PathValue("username"))
 	out := map[string]esUserView{}
-	s.realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
+	s.realms.View(x.org.ID, x.pr.ID, func(r *esrealm.Realm) {
 		for name, u := range r.Users {
 			if names == nil || names[name] {
 				out[name] = esUserView{Username: u.Name, Roles: u.Roles, FullName: strPtr(u.FullName), Email: strPtr(u.Email),
@@ -329,7 +330,7 @@ func (s *Server) esGetRoles(x *esReq) error {
 	}
 	names := splitNames(x.r.PathValue("name"))
 	out := map[string]domain.RoleDescriptor{}
-	s.realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
+	s.realms.View(x.org.ID, x.pr.ID, func(r *esrealm.Realm) {
 		for name := range names {
 			if rd, ok := r.Role(name); ok {
 				out[name] = rd
@@ -410,8 +411,8 @@ func (s *Server) esGetPrivileges(x *esReq) error {
 		return err
 	}
 	app, names := x.r.PathValue("application"), splitNames(x.r.PathValue("name"))
-	out := map[string]map[string]domain.AppPrivilege{}
-	s.realms.View(x.org.ID, x.pr.ID, func(r *domain.Realm) {
+	out := map[string]map[string]esrealm.AppPrivilege{}
+	s.realms.View(x.org.ID, x.pr.ID, func(r *esrealm.Realm) {
 		for a := range r.Privileges {
 			if app != "" && app != "_all" && !domain.MatchWildcard(app, a) {
 				continue
@@ -419,7 +420,7 @@ func (s *Server) esGetPrivileges(x *esReq) error {
 			for _, ap := range r.AppPrivileges(a) {
 				if names == nil || names[ap.Name] {
 					if out[a] == nil {
-						out[a] = map[string]domain.AppPrivilege{}
+						out[a] = map[string]esrealm.AppPrivilege{}
 					}
 					out[a][ap.Name] = ap
 				}

@@ -1,37 +1,18 @@
-package domain
+// Package esrealm is the native realm that the Elasticsearch-compatible
+// surface gives every project, as an Elasticsearch cluster has: users, roles
+// and application privileges that exist only in that project. They are
+// events of one aggregate per project (domain.AggRealm,
+// kp.<org>.esrealm.<project>), so that a user name or a role name is unique
+// within its project by optimistic concurrency. Like domain, it is pure: no
+// I/O, no randomness.
+package esrealm
 
 import (
 	"sort"
 	"time"
+
+	"github.com/keyplane/keyplane/domain"
 )
-
-// The Elasticsearch-compatible surface gives every project its own native
-// realm, as an Elasticsearch cluster has: users, roles and application
-// privileges that exist only in that project. They are events of one
-// aggregate per project, kp.<org>.esrealm.<project>, so that a user name or
-// a role name is unique within its project by optimistic concurrency.
-//
-// Realm names as Elasticsearch reports them:
-//   - RealmProject ("default_native", type "native"): the project's users;
-//   - RealmMembers ("native"): keyplane's organization members, the logins
-//     of the console, who act in every project of their organization;
-//   - RealmAPIKey ("_es_api_key"): a key authenticated the request, or
-//     created the key (derived keys).
-const (
-	AggRealm = "esrealm"
-
-	RealmProject = "default_native"
-	RealmMembers = "native"
-	RealmAPIKey  = "_es_api_key"
-)
-
-// RealmType is the type Elasticsearch shows beside a realm name.
-func RealmType(name string) string {
-	if name == RealmProject {
-		return "native"
-	}
-	return name
-}
 
 // RealmUser is a project-local user.
 type RealmUser struct {
@@ -83,8 +64,8 @@ func (RealmUserDeleted) EventVersion() int { return 1 }
 
 // RealmRolePut v1: a role was created or replaced.
 type RealmRolePut struct {
-	Name string         `json:"name"`
-	Role RoleDescriptor `json:"role"`
+	Name string                `json:"name"`
+	Role domain.RoleDescriptor `json:"role"`
 }
 
 func (RealmRolePut) EventType() string { return "RealmRolePut" }
@@ -115,23 +96,31 @@ type RealmPrivilegesDeleted struct {
 func (RealmPrivilegesDeleted) EventType() string { return "RealmPrivilegesDeleted" }
 func (RealmPrivilegesDeleted) EventVersion() int { return 1 }
 
+// events are the realm's event types, at their current versions: init
+// registers each with domain, so that every reader of the log (eventcodec,
+// the projections, replay, the audit export) decodes them in any binary that
+// links this package.
+var events = []domain.Payload{RealmUserPut{}, RealmUserDeleted{}, RealmRolePut{}, RealmRoleDeleted{},
+	RealmPrivilegesPut{}, RealmPrivilegesDeleted{}}
+
 func init() {
-	register(RealmUserPut{})
-	register(RealmUserDeleted{})
-	register(RealmRolePut{})
-	register(RealmRoleDeleted{})
-	register(RealmPrivilegesPut{})
-	register(RealmPrivilegesDeleted{})
+	// One call per type: Register needs the concrete type to decode into.
+	domain.Register(RealmUserPut{})
+	domain.Register(RealmUserDeleted{})
+	domain.Register(RealmRolePut{})
+	domain.Register(RealmRoleDeleted{})
+	domain.Register(RealmPrivilegesPut{})
+	domain.Register(RealmPrivilegesDeleted{})
 }
 
 // Realm is the native realm of one project: a fold of its events. Apply
 // changes it in place; its projection guards it with a lock and hands out
 // copies of entries.
 type Realm struct {
-	Tenant     TenantID
-	Project    ProjectID
+	Tenant     domain.TenantID
+	Project    domain.ProjectID
 	Users      map[string]RealmUser
-	Roles      map[string]RoleDescriptor
+	Roles      map[string]domain.RoleDescriptor
 	Privileges map[string]map[string]AppPrivilege // application -> name
 	Updated    time.Time
 	// Seq is the stream sequence of the realm's last event.
@@ -139,13 +128,13 @@ type Realm struct {
 }
 
 // NewRealm returns the empty realm of a project.
-func NewRealm(t TenantID, pr ProjectID) *Realm {
-	return &Realm{Tenant: t, Project: pr, Users: map[string]RealmUser{}, Roles: map[string]RoleDescriptor{},
+func NewRealm(t domain.TenantID, pr domain.ProjectID) *Realm {
+	return &Realm{Tenant: t, Project: pr, Users: map[string]RealmUser{}, Roles: map[string]domain.RoleDescriptor{},
 		Privileges: map[string]map[string]AppPrivilege{}}
 }
 
 // Apply folds one realm event.
-func (r *Realm) Apply(e Event) error {
+func (r *Realm) Apply(e domain.Event) error {
 	p, err := e.Decode()
 	if err != nil {
 		return err
@@ -184,7 +173,7 @@ func (r *Realm) Apply(e Event) error {
 			delete(r.Privileges, ev.Application)
 		}
 	default:
-		return E(KindInternal, "realm aggregate cannot apply %s", e.Type)
+		return domain.E(domain.KindInternal, "realm aggregate cannot apply %s", e.Type)
 	}
 	r.Updated, r.Seq = e.Time, e.Seq
 	return nil
@@ -192,11 +181,11 @@ func (r *Realm) Apply(e Event) error {
 
 // superuser is Elasticsearch's built-in role that grants everything; it
 // exists in every realm and cannot be changed.
-var superuser = RoleDescriptor{
-	Cluster:      StringList{"all"},
-	Indices:      []IndexPrivileges{{Names: StringList{"*"}, Privileges: StringList{"all"}, AllowRestrictedIndices: true}},
-	Applications: []ApplicationPrivileges{{Application: "*", Privileges: StringList{"*"}, Resources: StringList{"*"}}},
-	RunAs:        StringList{"*"},
+var superuser = domain.RoleDescriptor{
+	Cluster:      domain.StringList{"all"},
+	Indices:      []domain.IndexPrivileges{{Names: domain.StringList{"*"}, Privileges: domain.StringList{"all"}, AllowRestrictedIndices: true}},
+	Applications: []domain.ApplicationPrivileges{{Application: "*", Privileges: domain.StringList{"*"}, Resources: domain.StringList{"*"}}},
+	RunAs:        domain.StringList{"*"},
 	Metadata:     map[string]any{"_reserved": true},
 }
 
@@ -204,7 +193,7 @@ var superuser = RoleDescriptor{
 func ReservedRole(name string) bool { return name == "superuser" }
 
 // Role finds a role of the realm, built-in roles included.
-func (r *Realm) Role(name string) (RoleDescriptor, bool) {
+func (r *Realm) Role(name string) (domain.RoleDescriptor, bool) {
 	if ReservedRole(name) {
 		return superuser, true
 	}
@@ -214,8 +203,8 @@ func (r *Realm) Role(name string) (RoleDescriptor, bool) {
 
 // UserRoles resolves a user's roles: the descriptors of those that exist,
 // by name, and the names that do not (Elasticsearch ignores them).
-func (r *Realm) UserRoles(u RealmUser) (RoleDescriptors, []string) {
-	set := RoleDescriptors{}
+func (r *Realm) UserRoles(u RealmUser) (domain.RoleDescriptors, []string) {
+	set := domain.RoleDescriptors{}
 	var missing []string
 	for _, n := range u.Roles {
 		if rd, ok := r.Role(n); ok {
@@ -229,14 +218,14 @@ func (r *Realm) UserRoles(u RealmUser) (RoleDescriptors, []string) {
 
 // UserPrincipal is the principal of an enabled project-local user: it acts
 // in its project only, with the union of its roles as its permission.
-func (r *Realm) UserPrincipal(name string) (Principal, bool) {
+func (r *Realm) UserPrincipal(name string) (domain.Principal, bool) {
 	u, ok := r.Users[name]
 	if !ok || !u.Enabled {
-		return Principal{}, false
+		return domain.Principal{}, false
 	}
 	roles, _ := r.UserRoles(u)
-	return Principal{Kind: ActorUser, User: name, Realm: RealmProject, Tenant: r.Tenant, Scope: ScopeProject,
-		Project: r.Project, Permission: Permission{roles}}, true
+	return domain.Principal{Kind: domain.ActorUser, User: name, Realm: domain.RealmProject, Tenant: r.Tenant, Scope: domain.ScopeProject,
+		Project: r.Project, Permission: domain.Permission{roles}}, true
 }
 
 // AppPrivileges lists the privileges of an application, sorted by name.
