@@ -167,7 +167,7 @@ func (a *Authenticator) SessionPrincipal(c Session) (domain.Principal, error) {
 	if u, found := a.dir.User(c.User); found && u.MustChangePassword {
 		return domain.Principal{}, tenants.ErrMustChangePassword(c.User)
 	}
-	return domain.Principal{Kind: domain.ActorUser, User: c.User, Memberships: a.dir.Memberships(c.User)}, nil
+	return a.dir.Member(c.User), nil
 }
 
 // EndLocally ends a session on this replica at once (a logout), before the

@@ -131,6 +131,6 @@ func (a *Authenticator) User(o *domain.Org, pr *domain.Project, name, realm stri
 	if u, ok := a.dir.User(name); !ok || u.MustChangePassword {
 		return domain.Principal{}, false
 	}
-	p := domain.Principal{Kind: domain.ActorUser, User: name, Memberships: a.dir.Memberships(name)}
+	p := a.dir.Member(name)
 	return p, p.InTenant(o.ID)
 }

@@ -221,6 +221,13 @@ func (d *Directory) User(name string) (*domain.User, bool) {
 	return u, ok
 }
 
+// Member is the principal of a login: a member with its roles by
+// organization, read now. Every member principal (a password, a session,
+// an access token) is this one.
+func (d *Directory) Member(name string) domain.Principal {
+	return domain.Principal{Kind: domain.ActorUser, User: name, Memberships: d.Memberships(name)}
+}
+
 // Memberships returns a user's role in each organization, but those the
 // replica refuses (Quarantine).
 func (d *Directory) Memberships(user string) map[domain.TenantID]domain.Role {

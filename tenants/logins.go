@@ -47,7 +47,7 @@ func (s *Logins) AuthenticateForPasswordChange(name, password string) (domain.Pr
 		}
 		return domain.Principal{}, domain.Unauthenticated("unable to authenticate user [%s]", name)
 	}
-	return domain.Principal{Kind: domain.ActorUser, User: name, Memberships: s.dir.Memberships(name)}, nil
+	return s.dir.Member(name), nil
 }
 
 var dummyHash = HashPassword("keyplane-dummy-password")
