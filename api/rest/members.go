@@ -5,6 +5,7 @@ package rest
 // (domain/members.go says why members join by invitation).
 
 import (
+	"context"
 	"net/http"
 	"sort"
 	"time"
@@ -43,13 +44,11 @@ func (s *orgsAPI) createInvitation(w http.ResponseWriter, r *http.Request, p dom
 }
 
 func (s *orgsAPI) invite(w http.ResponseWriter, r *http.Request, p domain.Principal, req inviteRequest) error {
-	o, err := s.org(r, p)
-	if err != nil {
+	var inv commands.NewInvitation
+	err := s.orgCommand(w, r, p, func(ctx context.Context, m domain.Meta, org string) (err error) {
+		inv, err = s.tenants.Invite(ctx, p, m, org, req.Email, req.Role)
 		return err
-	}
-	ctx, cancel := httpx.CmdCtx(r)
-	defer cancel()
-	inv, err := s.tenants.Invite(ctx, p, httpx.Meta(w, r, p), string(o.ID), req.Email, req.Role)
+	})
 	if err != nil {
 		return err
 	}
@@ -102,14 +101,10 @@ func (s *orgsAPI) listInvitations(w http.ResponseWriter, r *http.Request, p doma
 }
 
 func (s *orgsAPI) revokeInvitation(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
-	o, err := s.org(r, p)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := httpx.CmdCtx(r)
-	defer cancel()
 	id := r.PathValue("id")
-	if err := s.tenants.RevokeInvitation(ctx, p, httpx.Meta(w, r, p), string(o.ID), id); err != nil {
+	if err := s.orgCommand(w, r, p, func(ctx context.Context, m domain.Meta, org string) error {
+		return s.tenants.RevokeInvitation(ctx, p, m, org, id)
+	}); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
@@ -185,14 +180,10 @@ func (s *orgsAPI) accept(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *orgsAPI) removeMember(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
-	o, err := s.org(r, p)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := httpx.CmdCtx(r)
-	defer cancel()
 	name := r.PathValue("name")
-	if err := s.tenants.RemoveMember(ctx, p, httpx.Meta(w, r, p), string(o.ID), name); err != nil {
+	if err := s.orgCommand(w, r, p, func(ctx context.Context, m domain.Meta, org string) error {
+		return s.tenants.RemoveMember(ctx, p, m, org, name)
+	}); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"name": name, "removed": true})
@@ -206,14 +197,10 @@ func (s *orgsAPI) changeMemberRole(w http.ResponseWriter, r *http.Request, p dom
 	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
-	o, err := s.org(r, p)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := httpx.CmdCtx(r)
-	defer cancel()
 	name := r.PathValue("name")
-	if err := s.tenants.ChangeRole(ctx, p, httpx.Meta(w, r, p), string(o.ID), name, req.Role); err != nil {
+	if err := s.orgCommand(w, r, p, func(ctx context.Context, m domain.Meta, org string) error {
+		return s.tenants.ChangeRole(ctx, p, m, org, name, req.Role)
+	}); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"name": name, "role": req.Role})
@@ -221,14 +208,10 @@ func (s *orgsAPI) changeMemberRole(w http.ResponseWriter, r *http.Request, p dom
 }
 
 func (s *orgsAPI) forcePasswordReset(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
-	o, err := s.org(r, p)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := httpx.CmdCtx(r)
-	defer cancel()
 	name := r.PathValue("name")
-	if err := s.tenants.ForcePasswordReset(ctx, p, httpx.Meta(w, r, p), string(o.ID), name); err != nil {
+	if err := s.orgCommand(w, r, p, func(ctx context.Context, m domain.Meta, org string) error {
+		return s.tenants.ForcePasswordReset(ctx, p, m, org, name)
+	}); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"name": name, "must_change_password": true})

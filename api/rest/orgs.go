@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"net/http"
 	"sort"
 	"time"
@@ -97,6 +98,20 @@ func (s *base) org(r *http.Request, p domain.Principal) (*domain.Org, error) {
 	return o, nil
 }
 
+// orgCommand runs one command on the path's organization: the
+// organization found (or not found) for p, under the command deadline,
+// with the request's envelope.
+func (s *base) orgCommand(w http.ResponseWriter, r *http.Request, p domain.Principal,
+	run func(ctx context.Context, m domain.Meta, org string) error) error {
+	o, err := s.org(r, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := httpx.CmdCtx(r)
+	defer cancel()
+	return run(ctx, httpx.Meta(w, r, p), string(o.ID))
+}
+
 func (s *orgsAPI) getOrg(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	o, err := s.org(r, p)
 	if err != nil {
@@ -116,14 +131,11 @@ func (s *orgsAPI) createProject(w http.ResponseWriter, r *http.Request, p domain
 	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
 	}
-	o, err := s.org(r, p)
-	if err != nil {
+	var pr *domain.Project
+	if err := s.orgCommand(w, r, p, func(ctx context.Context, m domain.Meta, org string) (err error) {
+		pr, err = s.tenants.CreateProject(ctx, p, m, org, req.Name)
 		return err
-	}
-	ctx, cancel := httpx.CmdCtx(r)
-	defer cancel()
-	pr, err := s.tenants.CreateProject(ctx, p, httpx.Meta(w, r, p), string(o.ID), req.Name)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusCreated, projectView{ID: pr.ID, Name: pr.Name, Created: pr.Created})
@@ -185,16 +197,14 @@ func (s *orgsAPI) setContacts(w http.ResponseWriter, r *http.Request, p domain.P
 	if req.Emails == nil {
 		return domain.Invalid("field [emails] is required")
 	}
-	o, err := s.org(r, p)
-	if err != nil {
+	var id string
+	if err := s.orgCommand(w, r, p, func(ctx context.Context, m domain.Meta, org string) error {
+		id = org
+		return s.tenants.SetContacts(ctx, p, m, org, req.Emails)
+	}); err != nil {
 		return err
 	}
-	ctx, cancel := httpx.CmdCtx(r)
-	defer cancel()
-	if err := s.tenants.SetContacts(ctx, p, httpx.Meta(w, r, p), string(o.ID), req.Emails); err != nil {
-		return err
-	}
-	o, _ = s.dir.Org(string(o.ID))
+	o, _ := s.dir.Org(id)
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"emails": nonNil(o.Contacts)})
 	return nil
 }
