@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -10,17 +9,10 @@ import (
 )
 
 // What the console's session tests (api/web) and this package's throttle
-// tests share: the owner, a clock the test moves, a keyplane on it.
+// tests share: the owner and a keyplane on a clock the test moves
+// (internal/testclock).
 
 const owner, password = testapp.Owner, testapp.Password
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func start(t *testing.T, now func() time.Time) string {
 	t.Helper()

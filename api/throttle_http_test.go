@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/app"
+	"github.com/keyplane/keyplane/internal/testclock"
 	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/keyplane/keyplane/internal/testlog"
 	"github.com/keyplane/keyplane/internal/testproc"
@@ -19,7 +20,7 @@ import (
 // Password guessing over real HTTP: Basic on the console API, the console's
 // login and Basic on the Elasticsearch surface share one throttle.
 func TestPasswordGuessingThrottled(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	base := start(t, clk.Now)
 	wrong := basic(owner + ":wrong-password")
 	for i := 1; i <= 6; i++ {
@@ -104,7 +105,7 @@ func TestThrottledAttemptsLogNoHugeName(t *testing.T) {
 // Two replicas on one NATS share one budget: failures spread across them
 // reach the lock once in total, and the lock holds on both.
 func TestReplicasShareOnePasswordBudget(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	nats := fmt.Sprint("127.0.0.1:", testproc.FreePorts(t, 1)[0])
 	one := startAppIn(t, t.TempDir(), func(c *app.Config) { c.NatsListen, c.Now = nats, clk.Now })
 	two := startAppIn(t, "", func(c *app.Config) { c.NatsURL, c.Now = "nats://"+nats, clk.Now })
@@ -151,7 +152,7 @@ func authenticateIn(t *testing.T, base, project, userpass string) int {
 // A success of a same-named user of another project does not clear the
 // counts standing against the victim.
 func TestASameNamedUsersSuccessDoesNotClearTheVictimsCounts(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	base := twoProjectsWithJane(t, clk.Now)
 	for i := 1; i <= 5; i++ {
 		if got := authenticateIn(t, base, "p1", "jane:guess"); got != 401 {
@@ -172,7 +173,7 @@ func TestASameNamedUsersSuccessDoesNotClearTheVictimsCounts(t *testing.T) {
 // Counts are per project and realm: locking jane of one project locks
 // neither the jane of another project nor a member.
 func TestThrottleCountsPerProjectUser(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	base := twoProjectsWithJane(t, clk.Now)
 	for i := 1; i <= 6; i++ {
 		if got := authenticateIn(t, base, "p1", "jane:guess"); got != 401 {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/internal/testclock"
 )
 
 func TestKeyLifecycleInBothScopes(t *testing.T) {
@@ -73,7 +75,7 @@ func TestKeyLifecycleInBothScopes(t *testing.T) {
 }
 
 func TestExpiredKeyIsRefused(t *testing.T) {
-	c := &clock{t: time.Now()}
+	c := testclock.New(time.Now())
 	a := startApp(t, t.TempDir(), c.Now)
 	alice := a.as(t, basic(ownerAuth))
 	_, enc := alice.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "short", "expiration": "1d"})

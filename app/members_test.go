@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyplane/keyplane/internal/testclock"
 	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/keyplane/keyplane/internal/testwait"
 )
@@ -177,7 +178,7 @@ func TestOnlyOwnersTouchOwnersAndTheLastOwnerStays(t *testing.T) {
 }
 
 func TestAnInvitationIsAcceptedOnceByAnExistingOrANewLogin(t *testing.T) {
-	c := &clock{t: time.Now()}
+	c := testclock.New(time.Now())
 	a := startApp(t, t.TempDir(), c.Now)
 	alice := a.as(t, basic(ownerAuth))
 	a.addMember(t, ownerAuth, "default", "bob", "admin")

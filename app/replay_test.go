@@ -12,6 +12,7 @@ import (
 	"github.com/keyplane/keyplane/api/rest"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/eventlog"
+	"github.com/keyplane/keyplane/internal/testclock"
 )
 
 func statuses(t *testing.T, r resp) map[string]string {
@@ -25,7 +26,7 @@ func statuses(t *testing.T, r resp) map[string]string {
 }
 
 func TestAsOfBeforeAndAfterARevokeGivesDifferentLists(t *testing.T) {
-	c := &clock{t: time.Date(2026, 3, 3, 14, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 3, 3, 14, 0, 0, 0, time.UTC))
 	a := startApp(t, t.TempDir(), c.Now)
 	alice := a.as(t, basic(ownerAuth))
 	base := "/api/v1/orgs/default/api-keys"

@@ -5,12 +5,12 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/keyplane/keyplane/app"
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/internal/testclock"
 	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/keyplane/keyplane/internal/testlog"
 	"github.com/keyplane/keyplane/internal/testsmtp"
@@ -25,20 +25,7 @@ var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 const day = 24 * time.Hour
 
-// clock is a settable clock shared by the app and the test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
+func newClock() *testclock.Clock { return testclock.New(t0) }
 
 // env is one running keyplane with its clock and log.
 type env struct {
@@ -50,7 +37,7 @@ type env struct {
 // options for startApp.
 type options struct {
 	dir        string
-	clock      *clock // nil: the real clock
+	clock      *testclock.Clock // nil: the real clock
 	notify     notifier.Config
 	natsListen string
 	natsURL    string
@@ -128,7 +115,7 @@ func (e *env) createKey(name, exp string) (domain.KeyID, string) {
 }
 
 // scan runs one scan at the clock's time.
-func (e *env) scan(c *clock) notifier.ScanResult {
+func (e *env) scan(c *testclock.Clock) notifier.ScanResult {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

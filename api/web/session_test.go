@@ -9,24 +9,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/keyplane/keyplane/app"
 	"github.com/keyplane/keyplane/internal/testapp"
+	"github.com/keyplane/keyplane/internal/testclock"
 	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
 const owner, password = testapp.Owner, testapp.Password
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func start(t *testing.T, now func() time.Time) string {
 	t.Helper()
@@ -158,7 +150,7 @@ func TestLogoutEndsTheSession(t *testing.T) {
 }
 
 func TestSessionExpires(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	base := start(t, clk.Now)
 	s := login(t, base)
 	clk.Add(8*time.Hour - time.Minute)
