@@ -47,7 +47,7 @@ var fuzzRoutes = []struct{ method, path string }{
 func FuzzHandlers(f *testing.F) {
 	a := startApp(f)
 	auth := basic(ownerAuth)
-	id := esDo(f, "POST", a.URL()+"/api/v1/orgs/default/api-keys", auth, `{"name":"fuzz-target"}`).must(f, http.StatusCreated).str("id")
+	id := esDo(f, "POST", a.URL()+"/api/v1/orgs/default/api-keys", auth, `{"name":"fuzz-target"}`).Must(f, http.StatusCreated).Str("id")
 	client := &http.Client{Timeout: 30 * time.Second}
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]

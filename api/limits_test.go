@@ -21,10 +21,10 @@ func nestedJSON(n int) string {
 // refusedFor checks an answer is a 400 whose reason names the limit.
 func refusedFor(t *testing.T, r esResp, limit string) {
 	t.Helper()
-	errObj, _ := r.body["error"].(map[string]any)
+	errObj, _ := r.Body["error"].(map[string]any)
 	reason, _ := errObj["reason"].(string)
-	if r.status != http.StatusBadRequest || !strings.Contains(reason, limit) {
-		t.Fatalf("status %d, reason %q; want 400 naming %q: %.300s", r.status, reason, limit, r.raw)
+	if r.Status != http.StatusBadRequest || !strings.Contains(reason, limit) {
+		t.Fatalf("status %d, reason %q; want 400 naming %q: %.300s", r.Status, reason, limit, r.Raw)
 	}
 }
 
@@ -38,12 +38,12 @@ func TestMetadataDeeperThan20LevelsIsRefused(t *testing.T) {
 	a := startApp(t)
 	owner := basic(ownerAuth)
 	es := a.URL() + "/projects/default"
-	esDo(t, "PUT", es+"/_security/role/own", owner, `{"cluster": ["manage_own_api_key"]}`).must(t, 200)
-	esDo(t, "PUT", es+"/_security/user/bob", owner, `{"password": "bob-password", "roles": ["own"]}`).must(t, 200)
+	esDo(t, "PUT", es+"/_security/role/own", owner, `{"cluster": ["manage_own_api_key"]}`).Must(t, 200)
+	esDo(t, "PUT", es+"/_security/user/bob", owner, `{"password": "bob-password", "roles": ["own"]}`).Must(t, 200)
 	bob := basic("bob:bob-password")
 	consoleKey := testhttp.Do(t, "POST", a.URL()+"/api/v1/orgs/default/api-keys", `{"name": "console"}`,
 		"Authorization", owner, "Content-Type", "application/json")
-	esKey := esDo(t, "POST", es+"/_security/api_key", owner, `{"name": "es"}`).must(t, 200)
+	esKey := esDo(t, "POST", es+"/_security/api_key", owner, `{"name": "es"}`).Must(t, 200)
 	consoleID, _ := consoleKey.Body["id"].(string)
 	grant := `"grant_type": "password", "username": "alice", "password": "alice-password"`
 
@@ -63,12 +63,12 @@ func TestMetadataDeeperThan20LevelsIsRefused(t *testing.T) {
 			func(m string) string { return `{"name": "k", "metadata": ` + m + `}` }, 200},
 		{"es create, role descriptor metadata", "POST", es + "/_security/api_key", bob,
 			func(m string) string { return `{"name": "k", "role_descriptors": {"r": {"metadata": ` + m + `}}}` }, 200},
-		{"es update", "PUT", es + "/_security/api_key/" + esKey.str("id"), owner,
+		{"es update", "PUT", es + "/_security/api_key/" + esKey.Str("id"), owner,
 			func(m string) string { return `{"metadata": ` + m + `}` }, 200},
-		{"es update, role descriptor metadata", "PUT", es + "/_security/api_key/" + esKey.str("id"), owner,
+		{"es update, role descriptor metadata", "PUT", es + "/_security/api_key/" + esKey.Str("id"), owner,
 			func(m string) string { return `{"role_descriptors": {"r": {"metadata": ` + m + `}}}` }, 200},
 		{"es bulk update", "POST", es + "/_security/api_key/_bulk_update", owner,
-			func(m string) string { return `{"ids": ["` + esKey.str("id") + `"], "metadata": ` + m + `}` }, 200},
+			func(m string) string { return `{"ids": ["` + esKey.Str("id") + `"], "metadata": ` + m + `}` }, 200},
 		{"es grant", "POST", es + "/_security/api_key/grant", owner,
 			func(m string) string { return `{` + grant + `, "api_key": {"name": "g", "metadata": ` + m + `}}` }, 200},
 		{"es bulk grant, role descriptor metadata", "POST", es + "/_security/api_key/_bulk_grant", owner,
@@ -90,14 +90,14 @@ func TestMetadataDeeperThan20LevelsIsRefused(t *testing.T) {
 				r := esDo(t, rt.method, rt.url, rt.auth, rt.body(nestedJSON(depth)))
 				refusedFor(t, r, "limit of 20 levels")
 			}
-			esDo(t, rt.method, rt.url, rt.auth, rt.body(nestedJSON(20))).must(t, rt.ok)
+			esDo(t, rt.method, rt.url, rt.auth, rt.body(nestedJSON(20))).Must(t, rt.ok)
 		})
 	}
 	// The log still reads: the keys list, the audit trail and the health
 	// of the replica that answered.
-	esDo(t, "GET", es+"/_security/api_key", owner, nil).must(t, 200)
-	esDo(t, "GET", a.URL()+"/api/v1/orgs/default/audit", owner, nil).must(t, 200)
-	esDo(t, "GET", a.URL()+"/healthz", "", nil).must(t, 200)
+	esDo(t, "GET", es+"/_security/api_key", owner, nil).Must(t, 200)
+	esDo(t, "GET", a.URL()+"/api/v1/orgs/default/audit", owner, nil).Must(t, 200)
+	esDo(t, "GET", a.URL()+"/healthz", "", nil).Must(t, 200)
 }
 
 // A role descriptor nests at most 20 levels below itself, whatever field
@@ -113,8 +113,8 @@ func TestRoleDescriptorDeeperThan20LevelsIsRefused(t *testing.T) {
 	refusedFor(t, esDo(t, "PUT", es+"/_security/role/q", owner, deepQuery(19)), "limit of 20 levels below the descriptor")
 	refusedFor(t, esDo(t, "POST", es+"/_security/api_key", owner, `{"name": "k", "role_descriptors": {"r": `+deepQuery(19)+`}}`),
 		"limit of 20 levels below the descriptor")
-	esDo(t, "PUT", es+"/_security/role/q", owner, deepQuery(18)).must(t, 200)
-	esDo(t, "POST", es+"/_security/api_key", owner, `{"name": "k", "role_descriptors": {"r": `+deepQuery(18)+`}}`).must(t, 200)
+	esDo(t, "PUT", es+"/_security/role/q", owner, deepQuery(18)).Must(t, 200)
+	esDo(t, "POST", es+"/_security/api_key", owner, `{"name": "k", "role_descriptors": {"r": `+deepQuery(18)+`}}`).Must(t, 200)
 }
 
 // A body over the limit is answered 413 content_too_long_exception, as
@@ -125,9 +125,9 @@ func TestOversizeBodyIs413ContentTooLong(t *testing.T) {
 	body := `{"name": "k", "metadata": {"pad": "` + strings.Repeat("x", domain.MaxBodyBytes) + `"}}`
 	for _, url := range []string{a.URL() + "/projects/default/_security/api_key", a.URL() + "/api/v1/orgs/default/api-keys"} {
 		r := esDo(t, "POST", url, owner, body)
-		errObj, _ := r.body["error"].(map[string]any)
-		if r.status != http.StatusRequestEntityTooLarge || errObj["type"] != "content_too_long_exception" {
-			t.Fatalf("%s: status %d: %.300s; want 413 content_too_long_exception", url, r.status, r.raw)
+		errObj, _ := r.Body["error"].(map[string]any)
+		if r.Status != http.StatusRequestEntityTooLarge || errObj["type"] != "content_too_long_exception" {
+			t.Fatalf("%s: status %d: %.300s; want 413 content_too_long_exception", url, r.Status, r.Raw)
 		}
 	}
 }
@@ -158,15 +158,15 @@ func TestNamesWithInvisibleOrControlCharactersAreRefused(t *testing.T) {
 				{"PUT", es + "/_security/user/dave", `{"password": "dave-password", "roles": [` + name + `]}`},
 				{"POST", es + "/_security/api_key", `{"name": "k", "role_descriptors": {` + name + `: {}}}`},
 			} {
-				if r := esDo(t, c.method, c.url, owner, c.body); r.status != http.StatusBadRequest {
-					t.Fatalf("%s %s %s: status %d, want 400: %.300s", c.method, c.url, c.body, r.status, r.raw)
+				if r := esDo(t, c.method, c.url, owner, c.body); r.Status != http.StatusBadRequest {
+					t.Fatalf("%s %s %s: status %d, want 400: %.300s", c.method, c.url, c.body, r.Status, r.Raw)
 				}
 			}
 		})
 	}
 	// A realm role's name is in its path.
-	if r := esDo(t, "PUT", es+"/_security/role/ro%E2%80%AEle", owner, `{}`); r.status != http.StatusBadRequest {
-		t.Fatalf("role named with a bidi override: status %d: %s", r.status, r.raw)
+	if r := esDo(t, "PUT", es+"/_security/role/ro%E2%80%AEle", owner, `{}`); r.Status != http.StatusBadRequest {
+		t.Fatalf("role named with a bidi override: status %d: %s", r.Status, r.Raw)
 	}
 }
 
@@ -175,17 +175,17 @@ func TestNamesWithInvisibleOrControlCharactersAreRefused(t *testing.T) {
 func TestLookAlikeOrgAndProjectNamesConflict(t *testing.T) {
 	a := startApp(t)
 	owner := basic(ownerAuth)
-	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "finance"}`).must(t, 201)
-	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "\ufb01nance"}`).must(t, 409)                                             // "fi" ligature
-	if r := esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "ｆｉｎａｎｃｅ"}`).must(t, 409); strings.Contains(r.raw, "[finance]") { // fullwidth
-		t.Fatalf("the conflict names the organization it is like, most likely another tenant's: %s", r.raw)
+	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "finance"}`).Must(t, 201)
+	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "\ufb01nance"}`).Must(t, 409)                                             // "fi" ligature
+	if r := esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "ｆｉｎａｎｃｅ"}`).Must(t, 409); strings.Contains(r.Raw, "[finance]") { // fullwidth
+		t.Fatalf("the conflict names the organization it is like, most likely another tenant's: %s", r.Raw)
 	}
-	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "\ufb01rm"}`).must(t, 201) // a ligature first
-	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "\ufb01rm"}`).must(t, 409)
-	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "firm"}`).must(t, 409)
-	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "prod"}`).must(t, 201)
-	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "ｐｒｏｄ"}`).must(t, 409)
-	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "Prod"}`).must(t, 201) // case is not folded
+	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "\ufb01rm"}`).Must(t, 201) // a ligature first
+	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "\ufb01rm"}`).Must(t, 409)
+	esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "firm"}`).Must(t, 409)
+	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "prod"}`).Must(t, 201)
+	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "ｐｒｏｄ"}`).Must(t, 409)
+	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "Prod"}`).Must(t, 201) // case is not folded
 }
 
 // A key name that a spreadsheet would read as a formula is escaped in the
@@ -243,13 +243,13 @@ func TestAChangeTooLargeToStoreIs413(t *testing.T) {
 	owner := basic(ownerAuth)
 	body := `{"name": "k", "metadata": {"pad": "` + strings.Repeat("x", domain.MaxBodyBytes-100) + `"}}`
 	r := esDo(t, "POST", a.URL()+"/projects/default/_security/api_key", owner, body)
-	errObj, _ := r.body["error"].(map[string]any)
+	errObj, _ := r.Body["error"].(map[string]any)
 	reason, _ := errObj["reason"].(string)
-	if r.status != http.StatusRequestEntityTooLarge || errObj["type"] != "content_too_long_exception" || !strings.Contains(reason, "too large to store") {
-		t.Fatalf("status %d: %.300s; want 413 content_too_long_exception, too large to store", r.status, r.raw)
+	if r.Status != http.StatusRequestEntityTooLarge || errObj["type"] != "content_too_long_exception" || !strings.Contains(reason, "too large to store") {
+		t.Fatalf("status %d: %.300s; want 413 content_too_long_exception, too large to store", r.Status, r.Raw)
 	}
-	if got := esDo(t, "GET", a.URL()+"/projects/default/_security/api_key?name=k", owner, nil).must(t, 200); got.raw != `{"api_keys":[]}`+"\n" {
-		t.Fatalf("a refused key was stored: %.300s", got.raw)
+	if got := esDo(t, "GET", a.URL()+"/projects/default/_security/api_key?name=k", owner, nil).Must(t, 200); got.Raw != `{"api_keys":[]}`+"\n" {
+		t.Fatalf("a refused key was stored: %.300s", got.Raw)
 	}
 }
 
@@ -320,7 +320,7 @@ func TestCountsAndLengthsOverTheLimitsAreRefused(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			refusedFor(t, esDo(t, c.method, c.url, owner, c.over), c.limit)
-			esDo(t, c.method, c.url, owner, c.at).must(t, 200)
+			esDo(t, c.method, c.url, owner, c.at).Must(t, 200)
 		})
 	}
 }
@@ -337,7 +337,7 @@ func TestFilterPathAndListFiltersOverTheLimitsAreRefused(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			refusedFor(t, esDo(t, "GET", a.URL()+c.over, owner, nil), c.limit)
-			esDo(t, "GET", a.URL()+c.at, owner, nil).must(t, 200)
+			esDo(t, "GET", a.URL()+c.at, owner, nil).Must(t, 200)
 		})
 	}
 }
@@ -345,13 +345,13 @@ func TestFilterPathAndListFiltersOverTheLimitsAreRefused(t *testing.T) {
 func TestANewLoginsFullNameIsBoundedLikeAName(t *testing.T) {
 	a := startApp(t)
 	owner := basic(ownerAuth)
-	inv := esDo(t, "POST", a.URL()+"/api/v1/orgs/default/invitations", owner, `{"email": "fn@example.com", "role": "viewer"}`).must(t, 201)
+	inv := esDo(t, "POST", a.URL()+"/api/v1/orgs/default/invitations", owner, `{"email": "fn@example.com", "role": "viewer"}`).Must(t, 201)
 	accept := func(fullName string) esResp {
-		body, _ := json.Marshal(map[string]any{"token": inv.str("token"), "name": "fn", "password": "fn-password", "full_name": fullName})
+		body, _ := json.Marshal(map[string]any{"token": inv.Str("token"), "name": "fn", "password": "fn-password", "full_name": fullName})
 		return esDo(t, "POST", a.URL()+"/api/v1/invitations/_accept", "", string(body))
 	}
 	for _, bad := range []string{"Ev\u202eil", strings.Repeat("x", 257), " padded"} {
 		refusedFor(t, accept(bad), "full name")
 	}
-	accept("Fiona N.").must(t, 200)
+	accept("Fiona N.").Must(t, 200)
 }

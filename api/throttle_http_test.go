@@ -137,16 +137,16 @@ func twoProjectsWithJane(t *testing.T, now func() time.Time) string {
 	base := start(t, now)
 	owner := basic(owner + ":" + password)
 	for _, p := range []string{"p1", "p2"} {
-		esDo(t, "POST", base+"/api/v1/orgs/default/projects", owner, `{"name": "`+p+`"}`).must(t, 201)
-		esDo(t, "PUT", base+"/projects/"+p+"/_security/role/r", owner, `{"cluster": ["monitor"]}`).must(t, 200)
-		esDo(t, "PUT", base+"/projects/"+p+"/_security/user/jane", owner, `{"password": "jane-`+p+`-password", "roles": ["r"]}`).must(t, 200)
+		esDo(t, "POST", base+"/api/v1/orgs/default/projects", owner, `{"name": "`+p+`"}`).Must(t, 201)
+		esDo(t, "PUT", base+"/projects/"+p+"/_security/role/r", owner, `{"cluster": ["monitor"]}`).Must(t, 200)
+		esDo(t, "PUT", base+"/projects/"+p+"/_security/user/jane", owner, `{"password": "jane-`+p+`-password", "roles": ["r"]}`).Must(t, 200)
 	}
 	return base
 }
 
 func authenticateIn(t *testing.T, base, project, userpass string) int {
 	t.Helper()
-	return esDo(t, "GET", base+"/projects/"+project+"/_security/_authenticate", basic(userpass), nil).status
+	return esDo(t, "GET", base+"/projects/"+project+"/_security/_authenticate", basic(userpass), nil).Status
 }
 
 // A success of a same-named user of another project does not clear the

@@ -51,8 +51,8 @@ func benchGet(b *testing.B, c *http.Client, method, url, auth, body string) {
 // authenticate ns/op is the figure of merit (goal ≥ 0.8).
 func BenchmarkESAuthenticate(b *testing.B) {
 	a := startApp(b)
-	k := esDo(b, "POST", a.URL()+"/_security/api_key", basic(ownerAuth), `{"name": "bench", "role_descriptors": {}}`).must(b, 200)
-	testhttp.CompareWithNoop(b, "authenticate", a.URL()+"/_security/_authenticate", "ApiKey "+k.str("encoded"))
+	k := esDo(b, "POST", a.URL()+"/_security/api_key", basic(ownerAuth), `{"name": "bench", "role_descriptors": {}}`).Must(b, 200)
+	testhttp.CompareWithNoop(b, "authenticate", a.URL()+"/_security/_authenticate", "ApiKey "+k.Str("encoded"))
 }
 
 // benchKeys is how many keys the query benchmark searches.

@@ -23,45 +23,45 @@ func TestSeedExamplesWorkAtTheRoot(t *testing.T) {
 	    "role-b": {"cluster": ["all"], "index": [{"names": ["index-b*"], "privileges": ["all"]}]}
 	  },
 	  "metadata": {"application": "my-application", "environment": {"level": 1, "trusted": true, "tags": ["dev", "staging"]}}
-	}`).must(t, 200)
+	}`).Must(t, 200)
 	for _, f := range []string{"id", "name", "expiration", "api_key", "encoded"} {
-		if created.body[f] == nil {
-			t.Fatalf("create answer lacks %s: %s", f, created.raw)
+		if created.Body[f] == nil {
+			t.Fatalf("create answer lacks %s: %s", f, created.Raw)
 		}
 	}
-	if len(created.body) != 5 || created.header.Get("X-Elastic-Product") != "Elasticsearch" {
-		t.Fatalf("create answer: %v %s", created.header, created.raw)
+	if len(created.Body) != 5 || created.Header.Get("X-Elastic-Product") != "Elasticsearch" {
+		t.Fatalf("create answer: %v %s", created.Header, created.Raw)
 	}
-	enc := created.str("encoded")
-	if want := base64.StdEncoding.EncodeToString([]byte(created.str("id") + ":" + created.str("api_key"))); enc != want {
+	enc := created.Str("encoded")
+	if want := base64.StdEncoding.EncodeToString([]byte(created.Str("id") + ":" + created.Str("api_key"))); enc != want {
 		t.Fatalf("encoded %s, want base64(id:api_key) %s", enc, want)
 	}
 	// curl -H "Authorization: ApiKey $ENCODED" http://localhost:9200/_cluster/health\?pretty
-	health := esDo(t, "GET", a.URL()+"/_cluster/health?pretty", "ApiKey "+enc, nil).must(t, 200)
-	if health.str("status") != "green" || !strings.Contains(health.raw, "\n  \"") || health.header.Get("X-Elastic-Api-Key-Expiration") == "" {
-		t.Fatalf("health: %v %s", health.header, health.raw)
+	health := esDo(t, "GET", a.URL()+"/_cluster/health?pretty", "ApiKey "+enc, nil).Must(t, 200)
+	if health.Str("status") != "green" || !strings.Contains(health.Raw, "\n  \"") || health.Header.Get("X-Elastic-Api-Key-Expiration") == "" {
+		t.Fatalf("health: %v %s", health.Header, health.Raw)
 	}
 	// curl "${ES_URL}" -H "Authorization: ApiKey ${API_KEY}" (seeds/001)
-	root := esDo(t, "GET", a.URL()+"/", "APIKey "+enc, nil).must(t, 200)
-	if root.header.Get("X-Elastic-Product") != "Elasticsearch" || root.body["version"].(map[string]any)["number"] == nil {
-		t.Fatalf("banner: %v %s", root.header, root.raw)
+	root := esDo(t, "GET", a.URL()+"/", "APIKey "+enc, nil).Must(t, 200)
+	if root.Header.Get("X-Elastic-Product") != "Elasticsearch" || root.Body["version"].(map[string]any)["number"] == nil {
+		t.Fatalf("banner: %v %s", root.Header, root.Raw)
 	}
 	// The examples of seeds/003: a read-only key, look it up by name, invalidate it by id.
 	ro := esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "read-only-key", "role_descriptors":
-		{"read_role": {"cluster": ["monitor"], "index": [{"names": ["logs-*"], "privileges": ["read"]}]}}}`).must(t, 200)
-	if ro.body["expiration"] != nil {
-		t.Fatalf("Elasticsearch keys never expire by default: %s", ro.raw)
+		{"read_role": {"cluster": ["monitor"], "index": [{"names": ["logs-*"], "privileges": ["read"]}]}}}`).Must(t, 200)
+	if ro.Body["expiration"] != nil {
+		t.Fatalf("Elasticsearch keys never expire by default: %s", ro.Raw)
 	}
-	got := esDo(t, "GET", a.URL()+"/_security/api_key?name=read-only-key", owner, nil).must(t, 200)
-	keys := got.body["api_keys"].([]any)
-	if len(keys) != 1 || keys[0].(map[string]any)["id"] != ro.str("id") {
-		t.Fatalf("get by name: %s", got.raw)
+	got := esDo(t, "GET", a.URL()+"/_security/api_key?name=read-only-key", owner, nil).Must(t, 200)
+	keys := got.Body["api_keys"].([]any)
+	if len(keys) != 1 || keys[0].(map[string]any)["id"] != ro.Str("id") {
+		t.Fatalf("get by name: %s", got.Raw)
 	}
-	inv := esDo(t, "DELETE", a.URL()+"/_security/api_key", owner, `{"ids": ["`+ro.str("id")+`"]}`).must(t, 200)
-	if ids := inv.body["invalidated_api_keys"].([]any); len(ids) != 1 || ids[0] != ro.str("id") {
-		t.Fatalf("invalidate: %s", inv.raw)
+	inv := esDo(t, "DELETE", a.URL()+"/_security/api_key", owner, `{"ids": ["`+ro.Str("id")+`"]}`).Must(t, 200)
+	if ids := inv.Body["invalidated_api_keys"].([]any); len(ids) != 1 || ids[0] != ro.Str("id") {
+		t.Fatalf("invalidate: %s", inv.Raw)
 	}
-	esDo(t, "GET", a.URL()+"/_security/_authenticate", "ApiKey "+ro.str("encoded"), nil).must(t, 401)
+	esDo(t, "GET", a.URL()+"/_security/_authenticate", "ApiKey "+ro.Str("encoded"), nil).Must(t, 401)
 }
 
 // A key acts in its own project; another project's key, user or token is
@@ -69,60 +69,60 @@ func TestSeedExamplesWorkAtTheRoot(t *testing.T) {
 func TestProjectsAreSeparateClusters(t *testing.T) {
 	a := startApp(t)
 	owner := basic(ownerAuth)
-	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "other"}`).must(t, 201)
+	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "other"}`).Must(t, 201)
 	def, other := a.URL()+"/projects/default", a.URL()+"/projects/other"
-	esDo(t, "PUT", other+"/_security/role/r", owner, `{"cluster": ["all"]}`).must(t, 200)
-	esDo(t, "PUT", other+"/_security/user/bob", owner, `{"password": "bob-password", "roles": ["r"]}`).must(t, 200)
+	esDo(t, "PUT", other+"/_security/role/r", owner, `{"cluster": ["all"]}`).Must(t, 200)
+	esDo(t, "PUT", other+"/_security/user/bob", owner, `{"password": "bob-password", "roles": ["r"]}`).Must(t, 200)
 	bob := basic("bob:bob-password")
-	otherKey := esDo(t, "POST", other+"/_security/api_key", bob, `{"name": "k"}`).must(t, 200)
-	defKey := esDo(t, "POST", def+"/_security/api_key", owner, `{"name": "d"}`).must(t, 200)
+	otherKey := esDo(t, "POST", other+"/_security/api_key", bob, `{"name": "k"}`).Must(t, 200)
+	defKey := esDo(t, "POST", def+"/_security/api_key", owner, `{"name": "d"}`).Must(t, 200)
 
 	// At the root, a project key acts in its own project.
-	who := esDo(t, "GET", a.URL()+"/_security/_authenticate", "ApiKey "+otherKey.str("encoded"), nil).must(t, 200)
-	if who.str("username") != "bob" {
-		t.Fatalf("root with other's key: %s", who.raw)
+	who := esDo(t, "GET", a.URL()+"/_security/_authenticate", "ApiKey "+otherKey.Str("encoded"), nil).Must(t, 200)
+	if who.Str("username") != "bob" {
+		t.Fatalf("root with other's key: %s", who.Raw)
 	}
-	list := esDo(t, "GET", a.URL()+"/_security/api_key", "ApiKey "+otherKey.str("encoded"), nil).must(t, 200)
-	if ks := list.body["api_keys"].([]any); len(ks) != 1 || ks[0].(map[string]any)["id"] != otherKey.str("id") {
-		t.Fatalf("other's key lists: %s", list.raw)
+	list := esDo(t, "GET", a.URL()+"/_security/api_key", "ApiKey "+otherKey.Str("encoded"), nil).Must(t, 200)
+	if ks := list.Body["api_keys"].([]any); len(ks) != 1 || ks[0].(map[string]any)["id"] != otherKey.Str("id") {
+		t.Fatalf("other's key lists: %s", list.Raw)
 	}
 	// Elsewhere, it is unknown: 401, never data.
 	for _, path := range []string{"/_security/api_key", "/_security/_authenticate", "/_cluster/health"} {
-		esDo(t, "GET", def+path, "ApiKey "+otherKey.str("encoded"), nil).must(t, 401)
-		esDo(t, "GET", def+path, bob, nil).must(t, 401)
+		esDo(t, "GET", def+path, "ApiKey "+otherKey.Str("encoded"), nil).Must(t, 401)
+		esDo(t, "GET", def+path, bob, nil).Must(t, 401)
 	}
-	tok := esDo(t, "POST", other+"/_security/oauth2/token", owner, `{"grant_type": "password", "username": "bob", "password": "bob-password"}`).must(t, 200)
-	esDo(t, "GET", def+"/_security/_authenticate", "Bearer "+tok.str("access_token"), nil).must(t, 401)
-	byToken := esDo(t, "GET", other+"/_security/_authenticate", "Bearer "+tok.str("access_token"), nil).must(t, 200)
-	if byToken.str("authentication_type") != "token" || byToken.str("username") != "bob" {
-		t.Fatalf("bearer: %s", byToken.raw)
+	tok := esDo(t, "POST", other+"/_security/oauth2/token", owner, `{"grant_type": "password", "username": "bob", "password": "bob-password"}`).Must(t, 200)
+	esDo(t, "GET", def+"/_security/_authenticate", "Bearer "+tok.Str("access_token"), nil).Must(t, 401)
+	byToken := esDo(t, "GET", other+"/_security/_authenticate", "Bearer "+tok.Str("access_token"), nil).Must(t, 200)
+	if byToken.Str("authentication_type") != "token" || byToken.Str("username") != "bob" {
+		t.Fatalf("bearer: %s", byToken.Raw)
 	}
 	// Invalidating another project's key by id finds nothing.
-	inv := esDo(t, "DELETE", other+"/_security/api_key", bob, `{"ids": ["`+defKey.str("id")+`"]}`).must(t, 200)
-	if len(inv.body["invalidated_api_keys"].([]any)) != 0 {
-		t.Fatalf("cross-project invalidate: %s", inv.raw)
+	inv := esDo(t, "DELETE", other+"/_security/api_key", bob, `{"ids": ["`+defKey.Str("id")+`"]}`).Must(t, 200)
+	if len(inv.Body["invalidated_api_keys"].([]any)) != 0 {
+		t.Fatalf("cross-project invalidate: %s", inv.Raw)
 	}
-	q := esDo(t, "POST", other+"/_security/_query/api_key", owner, `{}`).must(t, 200)
-	if q.body["total"].(float64) != 1 {
-		t.Fatalf("other's query sees: %s", q.raw)
+	q := esDo(t, "POST", other+"/_security/_query/api_key", owner, `{}`).Must(t, 200)
+	if q.Body["total"].(float64) != 1 {
+		t.Fatalf("other's query sees: %s", q.Raw)
 	}
-	users := esDo(t, "GET", def+"/_security/user", owner, nil).must(t, 200)
-	if len(users.body) != 0 {
-		t.Fatalf("default project has other's users: %s", users.raw)
+	users := esDo(t, "GET", def+"/_security/user", owner, nil).Must(t, 200)
+	if len(users.Body) != 0 {
+		t.Fatalf("default project has other's users: %s", users.Raw)
 	}
 	// A member of another organization is unknown in this one.
 	testhttp.AddMember(t, a.URL(), owner, "default", testhttp.Member{Name: "carol", Password: "carol-password", Role: "viewer"})
 	carol := basic("carol:carol-password")
-	esDo(t, "POST", a.URL()+"/api/v1/orgs", carol, `{"name": "carolco"}`).must(t, 201)
-	esDo(t, "GET", a.URL()+"/_security/_authenticate", carol, nil).must(t, 200)
-	esDo(t, "PUT", a.URL()+"/_security/user/mallory", carol, `{"password": "mallory-pw", "roles": []}`).must(t, 403)
+	esDo(t, "POST", a.URL()+"/api/v1/orgs", carol, `{"name": "carolco"}`).Must(t, 201)
+	esDo(t, "GET", a.URL()+"/_security/_authenticate", carol, nil).Must(t, 200)
+	esDo(t, "PUT", a.URL()+"/_security/user/mallory", carol, `{"password": "mallory-pw", "roles": []}`).Must(t, 403)
 	// A project user may not take the name of a member of its own
 	// organization, which would shadow the member's Basic credentials
 	// (TestAProjectUserNeverShadowsAMember); logins elsewhere are never
 	// looked at.
-	esDo(t, "PUT", other+"/_security/user/carol", owner, `{"password": "carol-other", "roles": []}`).must(t, 409)
+	esDo(t, "PUT", other+"/_security/user/carol", owner, `{"password": "carol-other", "roles": []}`).Must(t, 409)
 	// An unknown project answers as another tenant's does: 401.
-	esDo(t, "GET", a.URL()+"/projects/nope/_security/_authenticate", owner, nil).must(t, 401)
+	esDo(t, "GET", a.URL()+"/projects/nope/_security/_authenticate", owner, nil).Must(t, 401)
 }
 
 // Errors are JSON in Elasticsearch's shape, with the product header, for
@@ -131,7 +131,7 @@ func TestElasticsearchErrorsAreJSON(t *testing.T) {
 	a := startApp(t)
 	owner := basic(ownerAuth)
 	// A key for the query rows to find: paging past it must still be a 400.
-	esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "k"}`).must(t, 200)
+	esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "k"}`).Must(t, 200)
 	for _, tt := range []struct {
 		method, path, auth, body string
 		status                   int
@@ -153,9 +153,9 @@ func TestElasticsearchErrorsAreJSON(t *testing.T) {
 		{"DELETE", "/_security/api_key", owner, `{}`, 400, "action_request_validation_exception"},
 	} {
 		r := esDo(t, tt.method, a.URL()+tt.path, tt.auth, tt.body)
-		e, _ := r.body["error"].(map[string]any)
-		if r.status != tt.status || e == nil || e["type"] != tt.typ || r.header.Get("X-Elastic-Product") != "Elasticsearch" {
-			t.Errorf("%s %s: %d %v %s, want %d %s", tt.method, tt.path, r.status, r.header.Get("X-Elastic-Product"), r.raw, tt.status, tt.typ)
+		e, _ := r.Body["error"].(map[string]any)
+		if r.Status != tt.status || e == nil || e["type"] != tt.typ || r.Header.Get("X-Elastic-Product") != "Elasticsearch" {
+			t.Errorf("%s %s: %d %v %s, want %d %s", tt.method, tt.path, r.Status, r.Header.Get("X-Elastic-Product"), r.Raw, tt.status, tt.typ)
 		}
 	}
 }
@@ -174,9 +174,9 @@ func TestCompatibleMediaType(t *testing.T) {
 	if ct := res.Header.Get("Content-Type"); ct != "application/vnd.elasticsearch+json;compatible-with=9" {
 		t.Fatalf("content type %q", ct)
 	}
-	f := esDo(t, "GET", a.URL()+"/_security/_authenticate?filter_path=username,authentication_realm.name", basic(ownerAuth), nil).must(t, 200)
-	if len(f.body) != 2 || f.str("username") != "alice" {
-		t.Fatalf("filter_path: %s", f.raw)
+	f := esDo(t, "GET", a.URL()+"/_security/_authenticate?filter_path=username,authentication_realm.name", basic(ownerAuth), nil).Must(t, 200)
+	if len(f.Body) != 2 || f.Str("username") != "alice" {
+		t.Fatalf("filter_path: %s", f.Raw)
 	}
 }
 
@@ -185,34 +185,34 @@ func TestRealmSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	a := startAppIn(t, dir)
 	owner := basic(ownerAuth)
-	esDo(t, "PUT", a.URL()+"/_security/role/r", owner, `{"cluster": ["manage_own_api_key"]}`).must(t, 200)
-	esDo(t, "PUT", a.URL()+"/_security/user/dave", owner, `{"password": "dave-password", "roles": ["r"], "full_name": "Dave"}`).must(t, 200)
-	esDo(t, "PUT", a.URL()+"/_security/privilege", owner, `{"app": {"read": {"actions": ["data:read/*"]}}}`).must(t, 200)
-	k := esDo(t, "POST", a.URL()+"/_security/api_key", basic("dave:dave-password"), `{"name": "dk"}`).must(t, 200)
+	esDo(t, "PUT", a.URL()+"/_security/role/r", owner, `{"cluster": ["manage_own_api_key"]}`).Must(t, 200)
+	esDo(t, "PUT", a.URL()+"/_security/user/dave", owner, `{"password": "dave-password", "roles": ["r"], "full_name": "Dave"}`).Must(t, 200)
+	esDo(t, "PUT", a.URL()+"/_security/privilege", owner, `{"app": {"read": {"actions": ["data:read/*"]}}}`).Must(t, 200)
+	k := esDo(t, "POST", a.URL()+"/_security/api_key", basic("dave:dave-password"), `{"name": "dk"}`).Must(t, 200)
 	a.Close()
 	b := startAppIn(t, dir)
-	who := esDo(t, "GET", b.URL()+"/_security/_authenticate", basic("dave:dave-password"), nil).must(t, 200)
-	if who.str("full_name") != "Dave" || who.body["authentication_realm"].(map[string]any)["name"] != "default_native" {
-		t.Fatalf("after restart: %s", who.raw)
+	who := esDo(t, "GET", b.URL()+"/_security/_authenticate", basic("dave:dave-password"), nil).Must(t, 200)
+	if who.Str("full_name") != "Dave" || who.Body["authentication_realm"].(map[string]any)["name"] != "default_native" {
+		t.Fatalf("after restart: %s", who.Raw)
 	}
-	hp := esDo(t, "POST", b.URL()+"/_security/user/_has_privileges", "ApiKey "+k.str("encoded"),
-		`{"cluster": ["manage_own_api_key", "manage_api_key"]}`).must(t, 200)
-	c := hp.body["cluster"].(map[string]any)
+	hp := esDo(t, "POST", b.URL()+"/_security/user/_has_privileges", "ApiKey "+k.Str("encoded"),
+		`{"cluster": ["manage_own_api_key", "manage_api_key"]}`).Must(t, 200)
+	c := hp.Body["cluster"].(map[string]any)
 	if c["manage_own_api_key"] != true || c["manage_api_key"] != false {
-		t.Fatalf("has_privileges after restart: %s", hp.raw)
+		t.Fatalf("has_privileges after restart: %s", hp.Raw)
 	}
-	privs := esDo(t, "GET", b.URL()+"/_security/privilege/app", owner, nil).must(t, 200)
-	if privs.body["app"] == nil {
-		t.Fatalf("privileges after restart: %s", privs.raw)
+	privs := esDo(t, "GET", b.URL()+"/_security/privilege/app", owner, nil).Must(t, 200)
+	if privs.Body["app"] == nil {
+		t.Fatalf("privileges after restart: %s", privs.Raw)
 	}
 	// Deleting the user stops its keys' privileges (keyplane intersects
 	// with the owner's current roles).
-	esDo(t, "DELETE", b.URL()+"/_security/user/dave", owner, nil).must(t, 200)
-	esDo(t, "DELETE", b.URL()+"/_security/user/dave", owner, nil).must(t, 404)
-	esDo(t, "GET", b.URL()+"/_security/_authenticate", basic("dave:dave-password"), nil).must(t, 401)
-	hp = esDo(t, "POST", b.URL()+"/_security/user/_has_privileges", "ApiKey "+k.str("encoded"), `{"cluster": ["manage_own_api_key"]}`).must(t, 200)
-	if hp.body["has_all_requested"] != false {
-		t.Fatalf("a deleted owner's key keeps privileges: %s", hp.raw)
+	esDo(t, "DELETE", b.URL()+"/_security/user/dave", owner, nil).Must(t, 200)
+	esDo(t, "DELETE", b.URL()+"/_security/user/dave", owner, nil).Must(t, 404)
+	esDo(t, "GET", b.URL()+"/_security/_authenticate", basic("dave:dave-password"), nil).Must(t, 401)
+	hp = esDo(t, "POST", b.URL()+"/_security/user/_has_privileges", "ApiKey "+k.Str("encoded"), `{"cluster": ["manage_own_api_key"]}`).Must(t, 200)
+	if hp.Body["has_all_requested"] != false {
+		t.Fatalf("a deleted owner's key keeps privileges: %s", hp.Raw)
 	}
 }
 
@@ -221,46 +221,46 @@ func TestRealmSurvivesRestart(t *testing.T) {
 func TestManageOwnReachesOnlyOwnKeys(t *testing.T) {
 	a := startApp(t)
 	owner, base := basic(ownerAuth), a.URL()
-	esDo(t, "PUT", base+"/_security/role/own", owner, `{"cluster": ["manage_own_api_key"]}`).must(t, 200)
+	esDo(t, "PUT", base+"/_security/role/own", owner, `{"cluster": ["manage_own_api_key"]}`).Must(t, 200)
 	for _, u := range []string{"u1", "u2"} {
-		esDo(t, "PUT", base+"/_security/user/"+u, owner, `{"password": "`+u+`-password", "roles": ["own"]}`).must(t, 200)
+		esDo(t, "PUT", base+"/_security/user/"+u, owner, `{"password": "`+u+`-password", "roles": ["own"]}`).Must(t, 200)
 	}
 	u1, u2 := basic("u1:u1-password"), basic("u2:u2-password")
-	k1 := esDo(t, "POST", base+"/_security/api_key", u1, `{"name": "k1"}`).must(t, 200)
-	k2 := esDo(t, "POST", base+"/_security/api_key", u2, `{"name": "k2"}`).must(t, 200)
-	esDo(t, "GET", base+"/_security/api_key", u1, nil).must(t, 403)
-	esDo(t, "GET", base+"/_security/api_key?id="+k2.str("id"), u1, nil).must(t, 403)
-	own := esDo(t, "GET", base+"/_security/api_key?owner=true", u1, nil).must(t, 200)
-	if ks := own.body["api_keys"].([]any); len(ks) != 1 || ks[0].(map[string]any)["id"] != k1.str("id") {
-		t.Fatalf("owner=true: %s", own.raw)
+	k1 := esDo(t, "POST", base+"/_security/api_key", u1, `{"name": "k1"}`).Must(t, 200)
+	k2 := esDo(t, "POST", base+"/_security/api_key", u2, `{"name": "k2"}`).Must(t, 200)
+	esDo(t, "GET", base+"/_security/api_key", u1, nil).Must(t, 403)
+	esDo(t, "GET", base+"/_security/api_key?id="+k2.Str("id"), u1, nil).Must(t, 403)
+	own := esDo(t, "GET", base+"/_security/api_key?owner=true", u1, nil).Must(t, 200)
+	if ks := own.Body["api_keys"].([]any); len(ks) != 1 || ks[0].(map[string]any)["id"] != k1.Str("id") {
+		t.Fatalf("owner=true: %s", own.Raw)
 	}
-	esDo(t, "GET", base+"/_security/api_key?username=u1&realm_name=default_native", u1, nil).must(t, 200)
-	esDo(t, "GET", base+"/_security/api_key?username=u2&realm_name=default_native", u1, nil).must(t, 403)
+	esDo(t, "GET", base+"/_security/api_key?username=u1&realm_name=default_native", u1, nil).Must(t, 200)
+	esDo(t, "GET", base+"/_security/api_key?username=u2&realm_name=default_native", u1, nil).Must(t, 403)
 	// A key sees itself by id, nothing else, and never its limited-by.
-	key1 := "ApiKey " + k1.str("encoded")
-	esDo(t, "GET", base+"/_security/api_key?id="+k1.str("id"), key1, nil).must(t, 200)
-	esDo(t, "GET", base+"/_security/api_key?id="+k2.str("id"), key1, nil).must(t, 403)
-	esDo(t, "GET", base+"/_security/api_key?id="+k1.str("id")+"&with_limited_by=true", key1, nil).must(t, 403)
-	q := esDo(t, "POST", base+"/_security/_query/api_key", u2, `{}`).must(t, 200)
-	if q.body["total"].(float64) != 1 {
-		t.Fatalf("u2's query: %s", q.raw)
+	key1 := "ApiKey " + k1.Str("encoded")
+	esDo(t, "GET", base+"/_security/api_key?id="+k1.Str("id"), key1, nil).Must(t, 200)
+	esDo(t, "GET", base+"/_security/api_key?id="+k2.Str("id"), key1, nil).Must(t, 403)
+	esDo(t, "GET", base+"/_security/api_key?id="+k1.Str("id")+"&with_limited_by=true", key1, nil).Must(t, 403)
+	q := esDo(t, "POST", base+"/_security/_query/api_key", u2, `{}`).Must(t, 200)
+	if q.Body["total"].(float64) != 1 {
+		t.Fatalf("u2's query: %s", q.Raw)
 	}
 	// Updates touch only the caller's keys; keys cannot update keys.
-	esDo(t, "PUT", base+"/_security/api_key/"+k2.str("id"), u1, `{"metadata": {"x": 1}}`).must(t, 404)
-	esDo(t, "PUT", base+"/_security/api_key/"+k1.str("id"), key1, `{"metadata": {"x": 1}}`).must(t, 400)
-	bulk := esDo(t, "POST", base+"/_security/api_key/_bulk_update", u1, `{"ids": ["`+k1.str("id")+`", "`+k2.str("id")+`"], "metadata": {"x": 1}}`).must(t, 200)
-	if errs, _ := bulk.body["errors"].(map[string]any); errs == nil || errs["count"].(float64) != 1 || len(bulk.body["updated"].([]any)) != 1 {
-		t.Fatalf("bulk update across owners: %s", bulk.raw)
+	esDo(t, "PUT", base+"/_security/api_key/"+k2.Str("id"), u1, `{"metadata": {"x": 1}}`).Must(t, 404)
+	esDo(t, "PUT", base+"/_security/api_key/"+k1.Str("id"), key1, `{"metadata": {"x": 1}}`).Must(t, 400)
+	bulk := esDo(t, "POST", base+"/_security/api_key/_bulk_update", u1, `{"ids": ["`+k1.Str("id")+`", "`+k2.Str("id")+`"], "metadata": {"x": 1}}`).Must(t, 200)
+	if errs, _ := bulk.Body["errors"].(map[string]any); errs == nil || errs["count"].(float64) != 1 || len(bulk.Body["updated"].([]any)) != 1 {
+		t.Fatalf("bulk update across owners: %s", bulk.Raw)
 	}
 	// A key may invalidate itself, and a user its own keys with owner=true.
-	esDo(t, "DELETE", base+"/_security/api_key", u1, `{"ids": ["`+k2.str("id")+`"]}`).must(t, 403)
-	inv := esDo(t, "DELETE", base+"/_security/api_key", key1, `{"ids": ["`+k1.str("id")+`"]}`).must(t, 200)
-	if len(inv.body["invalidated_api_keys"].([]any)) != 1 {
-		t.Fatalf("self-invalidation: %s", inv.raw)
+	esDo(t, "DELETE", base+"/_security/api_key", u1, `{"ids": ["`+k2.Str("id")+`"]}`).Must(t, 403)
+	inv := esDo(t, "DELETE", base+"/_security/api_key", key1, `{"ids": ["`+k1.Str("id")+`"]}`).Must(t, 200)
+	if len(inv.Body["invalidated_api_keys"].([]any)) != 1 {
+		t.Fatalf("self-invalidation: %s", inv.Raw)
 	}
-	inv = esDo(t, "DELETE", base+"/_security/api_key", u2, `{"owner": true}`).must(t, 200)
-	if len(inv.body["invalidated_api_keys"].([]any)) != 1 {
-		t.Fatalf("owner=true invalidation: %s", inv.raw)
+	inv = esDo(t, "DELETE", base+"/_security/api_key", u2, `{"owner": true}`).Must(t, 200)
+	if len(inv.Body["invalidated_api_keys"].([]any)) != 1 {
+		t.Fatalf("owner=true invalidation: %s", inv.Raw)
 	}
 }
 
@@ -270,9 +270,9 @@ func TestManageOwnReachesOnlyOwnKeys(t *testing.T) {
 func TestProjectIDsComeBeforeDefaultProjectNames(t *testing.T) {
 	a := startApp(t)
 	owner := basic(ownerAuth)
-	acme := esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "acme"}`).must(t, 201).str("id")
-	id := esDo(t, "POST", a.URL()+"/api/v1/orgs/"+acme+"/projects", owner, `{"name": "p"}`).must(t, 201).str("id")
-	key := esDo(t, "POST", a.URL()+"/projects/"+id+"/_security/api_key", owner, `{"name": "k"}`).must(t, 200)
-	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "`+id+`"}`).must(t, 201)
-	esDo(t, "GET", a.URL()+"/projects/"+id+"/_security/_authenticate", "ApiKey "+key.str("encoded"), nil).must(t, 200)
+	acme := esDo(t, "POST", a.URL()+"/api/v1/orgs", owner, `{"name": "acme"}`).Must(t, 201).Str("id")
+	id := esDo(t, "POST", a.URL()+"/api/v1/orgs/"+acme+"/projects", owner, `{"name": "p"}`).Must(t, 201).Str("id")
+	key := esDo(t, "POST", a.URL()+"/projects/"+id+"/_security/api_key", owner, `{"name": "k"}`).Must(t, 200)
+	esDo(t, "POST", a.URL()+"/api/v1/orgs/default/projects", owner, `{"name": "`+id+`"}`).Must(t, 201)
+	esDo(t, "GET", a.URL()+"/projects/"+id+"/_security/_authenticate", "ApiKey "+key.Str("encoded"), nil).Must(t, 200)
 }

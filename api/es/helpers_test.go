@@ -1,8 +1,6 @@
 package es_test
 
 import (
-	"encoding/base64"
-	"net/http"
 	"testing"
 
 	"github.com/keyplane/keyplane/app"
@@ -15,9 +13,7 @@ import (
 
 const ownerAuth = testapp.Owner + ":" + testapp.Password
 
-func basic(userpass string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(userpass))
-}
+func basic(userpass string) string { return testhttp.Basic(userpass) }
 
 // startApp runs keyplane on a loopback port with its log in a temporary
 // directory.
@@ -33,31 +29,11 @@ func startAppIn(tb testing.TB, dir string, tweak ...func(*app.Config)) *app.App 
 	return testapp.StartIn(tb, dir, tweak...)
 }
 
-// esResp is one answer of the Elasticsearch surface.
-type esResp struct {
-	status int
-	header http.Header
-	body   map[string]any
-	raw    string
-}
+// esResp is one answer of the Elasticsearch surface (testhttp.ES).
+type esResp = testhttp.Response
 
 // esDo sends a request with an Authorization header (empty: none).
 func esDo(t testing.TB, method, url, auth string, body any) esResp {
 	t.Helper()
-	ct := ""
-	if body != nil {
-		ct = "application/json"
-	}
-	r := testhttp.Do(t, method, url, body, "Authorization", auth, "Content-Type", ct)
-	return esResp{status: r.Status, header: r.Header, body: r.Body, raw: r.Raw}
+	return testhttp.ES(t, method, url, auth, body)
 }
-
-func (r esResp) must(t testing.TB, status int) esResp {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
-	}
-	return r
-}
-
-func (r esResp) str(k string) string { s, _ := r.body[k].(string); return s }

@@ -38,13 +38,13 @@ func BenchmarkESHasPrivileges(b *testing.B) {
 		}
 		create, _ := json.Marshal(map[string]any{"name": "hp-" + strconv.Itoa(n),
 			"role_descriptors": map[string]any{"r": map[string]any{"indices": entries}}})
-		k := esDo(b, "POST", a.URL()+"/_security/api_key", owner, string(create)).must(b, 200)
+		k := esDo(b, "POST", a.URL()+"/_security/api_key", owner, string(create)).Must(b, 200)
 		var names []string
 		for i := 0; i < 64; i++ {
 			names = append(names, strings.Repeat("a", n-3)+fmt.Sprintf("%03d", i))
 		}
 		req, _ := json.Marshal(map[string]any{"index": []any{map[string]any{"names": names, "privileges": []string{"read", "write"}}}})
-		url, auth := a.URL()+"/_security/user/_has_privileges", "ApiKey "+k.str("encoded")
+		url, auth := a.URL()+"/_security/user/_has_privileges", "ApiKey "+k.Str("encoded")
 		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
 			c := benchClient()
 			b.ReportAllocs()

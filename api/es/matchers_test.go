@@ -18,16 +18,16 @@ import (
 func TestFilterPathKeepsFieldsOfSeveralPathsInOneArray(t *testing.T) {
 	a := startApp(t)
 	owner := basic(ownerAuth)
-	esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "fp-key", "metadata": {"team": {"id": "t1"}}}`).must(t, 200)
-	got := esDo(t, "GET", a.URL()+"/_security/api_key?name=fp-key&filter_path=api_keys.id,api_keys.name,**.team.id", owner, nil).must(t, 200)
-	keys, _ := got.body["api_keys"].([]any)
-	if len(got.body) != 1 || len(keys) != 1 {
-		t.Fatalf("filtered answer: %s", got.raw)
+	esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "fp-key", "metadata": {"team": {"id": "t1"}}}`).Must(t, 200)
+	got := esDo(t, "GET", a.URL()+"/_security/api_key?name=fp-key&filter_path=api_keys.id,api_keys.name,**.team.id", owner, nil).Must(t, 200)
+	keys, _ := got.Body["api_keys"].([]any)
+	if len(got.Body) != 1 || len(keys) != 1 {
+		t.Fatalf("filtered answer: %s", got.Raw)
 	}
 	k, _ := keys[0].(map[string]any)
 	meta, _ := k["metadata"].(map[string]any)
 	if len(k) != 3 || k["id"] == nil || k["name"] != "fp-key" || !reflect.DeepEqual(meta, map[string]any{"team": map[string]any{"id": "t1"}}) {
-		t.Fatalf("filtered key: %s", got.raw)
+		t.Fatalf("filtered key: %s", got.Raw)
 	}
 }
 
@@ -39,7 +39,7 @@ func TestFilterPathKeepsFieldsOfSeveralPathsInOneArray(t *testing.T) {
 func TestAQueryBeingEvaluatedHoldsUpNoCreateOrRevoke(t *testing.T) {
 	a := startApp(t)
 	owner := basic(ownerAuth)
-	k := esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "to-revoke"}`).must(t, 200)
+	k := esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "to-revoke"}`).Must(t, 200)
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	defer es.SetSearchHook(func() {
@@ -58,23 +58,23 @@ func TestAQueryBeingEvaluatedHoldsUpNoCreateOrRevoke(t *testing.T) {
 	done := make(chan [2]esResp, 1)
 	go func() {
 		created := esDo(t, "POST", a.URL()+"/_security/api_key", owner, `{"name": "created-meanwhile"}`)
-		done <- [2]esResp{created, esDo(t, "DELETE", a.URL()+"/_security/api_key", owner, `{"ids": ["`+k.str("id")+`"]}`)}
+		done <- [2]esResp{created, esDo(t, "DELETE", a.URL()+"/_security/api_key", owner, `{"ids": ["`+k.Str("id")+`"]}`)}
 	}()
 	select {
 	case got := <-done:
-		got[0].must(t, 200)
-		got[1].must(t, 200)
+		got[0].Must(t, 200)
+		got[1].Must(t, 200)
 	case <-deadline:
 		close(release)
 		t.Fatal("a create and a revoke waited for a query's evaluation")
 	}
-	esDo(t, "GET", a.URL()+"/_security/_authenticate", "ApiKey "+k.str("encoded"), nil).must(t, 401)
+	esDo(t, "GET", a.URL()+"/_security/_authenticate", "ApiKey "+k.Str("encoded"), nil).Must(t, 401)
 	close(release)
 	// The query goes on with the records it copied.
-	q := (<-queried).must(t, 200)
-	keys, _ := q.body["api_keys"].([]any)
+	q := (<-queried).Must(t, 200)
+	keys, _ := q.Body["api_keys"].([]any)
 	if len(keys) != 1 {
-		t.Fatalf("query: %s", q.raw)
+		t.Fatalf("query: %s", q.Raw)
 	}
 }
 
@@ -94,7 +94,7 @@ func TestHasPrivilegesAtTheLimitsAllocatesLittle(t *testing.T) {
 			strings.Repeat("*a", n/2) + "*", "*" + strings.Repeat("a?", n/2-2) + "b*", "*" + strings.Repeat("a", n-3) + "b*", strings.Repeat("a", n-1) + "*"}})
 	}
 	create, _ := json.Marshal(map[string]any{"name": "hp", "role_descriptors": map[string]any{"r": map[string]any{"indices": entries}}})
-	k := esDo(t, "POST", a.URL()+"/_security/api_key", owner, string(create)).must(t, 200)
+	k := esDo(t, "POST", a.URL()+"/_security/api_key", owner, string(create)).Must(t, 200)
 	var names []string
 	for i := 0; i < 64; i++ {
 		names = append(names, strings.Repeat("a", n-3)+fmt.Sprintf("%03d", i))
@@ -102,14 +102,14 @@ func TestHasPrivilegesAtTheLimitsAllocatesLittle(t *testing.T) {
 	req, _ := json.Marshal(map[string]any{"index": []any{map[string]any{"names": names, "privileges": []string{"read", "write"}}}})
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	got := esDo(t, "POST", a.URL()+"/_security/user/_has_privileges", "ApiKey "+k.str("encoded"), string(req)).must(t, 200)
+	got := esDo(t, "POST", a.URL()+"/_security/user/_has_privileges", "ApiKey "+k.Str("encoded"), string(req)).Must(t, 200)
 	runtime.ReadMemStats(&after)
-	if got.body["has_all_requested"] != false {
-		t.Fatalf("answer: %s", got.raw)
+	if got.Body["has_all_requested"] != false {
+		t.Fatalf("answer: %s", got.Raw)
 	}
-	index, _ := got.body["index"].(map[string]any)
+	index, _ := got.Body["index"].(map[string]any)
 	if first, _ := index[names[0]].(map[string]any); len(index) != 64 || first["read"] != true || first["write"] != false {
-		t.Fatalf("answer: %s", got.raw)
+		t.Fatalf("answer: %s", got.Raw)
 	}
 	if used := after.TotalAlloc - before.TotalAlloc; used > 8<<20 {
 		t.Fatalf("one _has_privileges request allocated %d MB", used>>20)
