@@ -21,6 +21,10 @@ type PutUser struct {
 	Enabled  *bool
 	// PasswordHash is the hash of a new password; empty keeps the old one.
 	PasswordHash string
+	// MemberName says the name is a member's of the realm's organization:
+	// the member's in every project (a project user never shadows a
+	// member), so no new project user may take it.
+	MemberName bool
 }
 
 // DecidePutUser validates a user; created says whether it is new.
@@ -32,6 +36,9 @@ func DecidePutUser(p domain.Principal, r *Realm, u PutUser) (ev RealmUserPut, cr
 		return ev, false, domain.Invalid("Validation Failed: 1: invalid username [%s]: use 1 to 64 letters, digits or ._@+-;", u.Name)
 	}
 	_, exists := r.Users[u.Name]
+	if !exists && u.MemberName {
+		return ev, false, domain.Conflict("user [%s] is a member of this organization: choose another name", u.Name)
+	}
 	if !exists && u.PasswordHash == "" {
 		return ev, false, domain.Invalid("Validation Failed: 1: password must be specified unless you are updating an existing user;")
 	}

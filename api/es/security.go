@@ -194,18 +194,13 @@ func (s *Server) esPutUser(x *esReq) error {
 	if err := x.authorize(domain.ActionPutUser, false); err != nil {
 		return err
 	}
-	// A member's name is the member's in every project of the
-	// organization (authn.ProjectPassword): a new project user may not take it.
-	// Only this organization's members are looked at, never logins
-	// elsewhere.
-	if _, member := s.dir.RoleOf(x.org.ID, name); member {
-		if _, exists := s.realms.User(x.org.ID, x.pr.ID, name); !exists {
-			return domain.Conflict("user [%s] is a member of this organization: choose another name", name)
-		}
-	}
 	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
-	u := esrealm.PutUser{Name: name, FullName: req.FullName, Email: req.Email, Roles: req.Roles, Metadata: req.Metadata, Enabled: req.Enabled}
+	// Only this organization's members are looked at, never logins
+	// elsewhere (esrealm.PutUser.MemberName).
+	_, member := s.dir.RoleOf(x.org.ID, name)
+	u := esrealm.PutUser{Name: name, FullName: req.FullName, Email: req.Email, Roles: req.Roles, Metadata: req.Metadata, Enabled: req.Enabled,
+		MemberName: member}
 	created, err := s.realm.PutUser(ctx, x.p, x.meta(), x.org.ID, x.pr.ID, u, req.Password)
 	if err != nil {
 		return err
