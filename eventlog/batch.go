@@ -470,8 +470,8 @@ func (l *Log) publishBatch(apps []Append) ([]uint64, error) {
 	resp, err := l.nc.RequestMsgWithContext(ctx, last)
 	if err != nil {
 		// The commit may have been stored even though its answer was lost.
-		if ev, lerr := l.Last(context.Background(), Subject(apps[len(apps)-1].Event)); lerr == nil && ev != nil && ev.ID == apps[len(apps)-1].Event.ID {
-			return contiguous(ev.Seq, len(apps)), nil
+		if seq, ok := l.storedAsLast(context.Background(), Subject(apps[len(apps)-1].Event), apps[len(apps)-1].Event.ID); ok {
+			return contiguous(seq, len(apps)), nil
 		}
 		return nil, unavailable("append batch", err)
 	}
