@@ -3,6 +3,7 @@ package clustertest
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/internal/testproc"
 	"github.com/keyplane/keyplane/internal/testwait"
 )
@@ -26,6 +30,8 @@ const (
 	// window is how long a fault's window lasts at least from the kill:
 	// the recovery after the restart is watched too.
 	window = 10 * time.Second
+	// stepDownWindow is the window of a stream leader's step down.
+	stepDownWindow = 3 * time.Second
 	// maxStale is how long after a revoke's acknowledgement any replica
 	// may still accept the key while a quorum holds.
 	maxStale = 250 * time.Millisecond
@@ -40,7 +46,9 @@ const (
 // fails) and revoking some, and four authenticating revoked and new keys on
 // both replicas, while one process at a time is killed and brought back:
 // the stream leader's node (SIGKILL), each other node (SIGTERM, then
-// SIGKILL), replica A (SIGKILL). A quorum holds throughout, so:
+// SIGKILL; first the one serving most of the replicas' subscriptions, the
+// leader asked to step down before if it served them all), replica A
+// (SIGKILL). A quorum holds throughout, so:
 //
 //   - no replica accepts a key more than 250 ms after any replica
 //     acknowledged its revoke, and the replica that acknowledged it never
@@ -64,6 +72,7 @@ func TestRevocationStaysImmediateThroughFaults(t *testing.T) {
 	f.begin("0 baseline, no fault")
 	f.holdUntil(f.started.Add(baselineFor))
 	f.killStreamLeader()
+	f.moveLeaderOffConsumers()
 	first := f.killNonLeader("2a", nil, "SIGTERM", func(n *testproc.Node) { n.Stop(10 * time.Second) })
 	f.killNonLeader("2b", first, "SIGKILL", (*testproc.Node).Kill)
 	f.killReplica(0)
@@ -154,6 +163,47 @@ func (f *faulting) killStreamLeader() {
 	})
 	f.holdUntil(f.started.Add(downFor))
 	f.restartNode(victim)
+}
+
+// moveLeaderOffConsumers asks the stream's leader to step down when it
+// serves every consumer of the stream, so that the next fault can stop a
+// node that serves a replica's subscription without being the leader.
+func (f *faulting) moveLeaderOffConsumers() {
+	f.steady()
+	leader := f.r.mon.leader()
+	for _, n := range f.s.nats.Nodes {
+		if n.Name != leader && f.r.mon.servedBy(n.Name) > 0 || n.Name == leader && f.r.mon.servedBy(n.Name) == 0 {
+			return
+		}
+	}
+	f.begin(fmt.Sprintf("1b stream leader %s steps down", leader))
+	stepDown(f.t, f.s.nats.ClientURLs())
+	testwait.For(f.t, 30*time.Second, "another stream leader", func() bool {
+		l := f.r.mon.leader()
+		return l != "" && l != leader
+	})
+	f.steady()
+	f.holdUntil(f.started.Add(stepDownWindow))
+}
+
+// stepDown asks the event stream's leader to hand over to another node.
+func stepDown(t *testing.T, urls string) {
+	t.Helper()
+	nc, err := nats.Connect(urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	res, err := nc.Request("$JS.API.STREAM.LEADER.STEPDOWN."+eventlog.DefaultStream, nil, 10*time.Second)
+	if err != nil {
+		t.Fatalf("stream leader step down: %v", err)
+	}
+	var out struct {
+		Success bool `json:"success"`
+	}
+	if err := json.Unmarshal(res.Data, &out); err != nil || !out.Success {
+		t.Fatalf("stream leader step down: %s", res.Data)
+	}
 }
 
 // killNonLeader stops, with kill, a node that does not lead the stream,
