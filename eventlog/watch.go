@@ -85,6 +85,7 @@ func (s *subscription) watch(ctx context.Context, cancel context.CancelCauseFunc
 		}
 		if delivered && time.Since(lastKick) >= kickEvery {
 			lastKick = time.Now()
+			l.opts.Logger.Warn("event subscription fell behind; caught up through direct reads, following again", "next", s.from())
 			s.kick()
 		}
 	}
