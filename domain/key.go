@@ -128,6 +128,19 @@ type CreateKey struct {
 	// needs the grant privilege, and the key belongs to the principal the
 	// decision is given, who needs none.
 	GrantedBy *Principal
+	// Policy is the organization's key policy (Org.Policy), and
+	// ActiveKeys the number of its active keys before this one (for a
+	// batch, before this one of the batch): state the decision reads.
+	Policy     KeyPolicy
+	ActiveKeys int
+}
+
+// surface is where the create came from, for its default expiration.
+func (c CreateKey) surface() Surface {
+	if c.DefaultNever {
+		return SurfaceElasticsearch
+	}
+	return SurfaceConsole
 }
 
 // DecideCreateKey validates a create and returns the event for key id with
@@ -173,16 +186,16 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 		owner = Owner{User: p.User, Realm: "_es_api_key", ByKey: p.KeyID}
 		limited = keyOwnSets(p.Permission)
 	}
-	exp := c.Expiration
+	e, err := c.Policy.Expiration(c.Expiration, now, c.surface(), c.NeverAllowed)
+	if err != nil {
+		return ev, err
+	}
 	var expires *time.Time
-	if !(exp == "" && c.DefaultNever) {
-		e, err := ParseExpiration(exp, now, c.NeverAllowed)
-		if err != nil {
-			return ev, err
-		}
-		if !e.Never() {
-			expires = &e.At
-		}
+	if !e.Never() {
+		expires = &e.At
+	}
+	if err := c.Policy.CheckActiveKeys(c.ActiveKeys, 1); err != nil {
+		return ev, err
 	}
 	if c.Metadata == nil {
 		c.Metadata = map[string]any{}
@@ -224,6 +237,9 @@ type UpdateKey struct {
 	// SnapshotLimits records the owner's current permission as the key's
 	// limited_by again (Elasticsearch's update does).
 	SnapshotLimits bool
+	// Policy is the organization's key policy: a new expiration must keep
+	// to it (an update that leaves the expiration alone is not asked to).
+	Policy KeyPolicy
 }
 
 // DecideUpdateKey validates an update of k.
@@ -262,7 +278,7 @@ func DecideUpdateKey(p Principal, k *Key, u UpdateKey, now time.Time) (KeyUpdate
 		ev.Metadata = &m
 	}
 	if u.Expiration != nil {
-		e, err := ParseExpiration(*u.Expiration, now, u.NeverAllowed)
+		e, err := u.Policy.Expiration(*u.Expiration, now, SurfaceConsole, u.NeverAllowed)
 		if err != nil {
 			return ev, err
 		}

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"slices"
+	"time"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -26,4 +27,21 @@ func (ks *Keys) snapshotOf(t domain.TenantID) []*domain.Key {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
 	return slices.Clone(ks.tenant(t))
+}
+
+// Active counts tenant t's keys that are active at now (the key policy's
+// max_active_keys). It counts under the read lock, which takes no longer
+// than the copy of the tenant's pointers that List makes under it, and
+// allocates nothing; quarantined keys count, since they may well be
+// active.
+func (ks *Keys) Active(t domain.TenantID, now time.Time) int {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	n := 0
+	for _, k := range ks.tenant(t) {
+		if k.Status(now) == domain.StatusActive {
+			n++
+		}
+	}
+	return n
 }
