@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 const policyPath = "/api/v1/orgs/default/policy"
@@ -134,5 +135,152 @@ func TestAPolicyChangeIsInTheAuditTrail(t *testing.T) {
 	pol := e["change"].(map[string]any)["policy"].(map[string]any)
 	if e["actor"].(map[string]any)["id"] != "alice" || pol["max_expiration"] != "365d" || pol["allow_never"] != false || pol["max_active_keys"] != float64(500) {
 		t.Fatalf("audit entry: %v", e)
+	}
+}
+
+// policyApp is keyplane at a fixed time, its owner by password, and the
+// default project's Elasticsearch surface.
+type policyApp struct {
+	*App
+	now   time.Time
+	alice *client
+	es    string
+}
+
+func startPolicyApp(t *testing.T) policyApp {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	a := startApp(t, t.TempDir(), func() time.Time { return now })
+	alice := a.as(t, basic(ownerAuth))
+	return policyApp{App: a, now: now, alice: alice, es: "/projects/" + projectID(t, alice, "default", "default") + "/_security"}
+}
+
+// inDays is the expiration (ms) of a key created now that lives n days.
+func (pa policyApp) inDays(n int) float64 {
+	return float64(pa.now.Add(time.Duration(n) * 24 * time.Hour).UnixMilli())
+}
+
+func TestAMissingExpirationTakesThePolicyDefaultOnBothSurfaces(t *testing.T) {
+	pa := startPolicyApp(t)
+	// Before a policy: three months on the console, never on Elasticsearch.
+	if r := pa.alice.do("POST", "/api/v1/orgs/default/api-keys", map[string]any{"name": "c0"}).must(t, 201); r.body["expiration"] != pa.inDays(90) {
+		t.Fatalf("console default: %s", r.raw)
+	}
+	if r := pa.alice.do("POST", pa.es+"/api_key", map[string]any{"name": "e0"}).must(t, 200); r.body["expiration"] != nil {
+		t.Fatalf("Elasticsearch default: %s", r.raw)
+	}
+	pa.alice.do("PUT", policyPath, map[string]any{"default_expiration": "30d"}).must(t, 200)
+	for _, c := range []struct {
+		path   string
+		status int
+	}{
+		{"/api/v1/orgs/default/api-keys", 201},
+		{"/api/v1/orgs/default/projects/default/api-keys", 201},
+		{pa.es + "/api_key", 200},
+	} {
+		if r := pa.alice.do("POST", c.path, map[string]any{"name": "k"}).must(t, c.status); r.body["expiration"] != pa.inDays(30) {
+			t.Fatalf("%s: %s", c.path, r.raw)
+		}
+	}
+	grant := map[string]any{"grant_type": "password", "username": "alice", "password": "alice-password"}
+	grant["api_key"] = map[string]any{"name": "granted"}
+	if r := pa.alice.do("POST", pa.es+"/api_key/grant", grant).must(t, 200); r.body["expiration"] != pa.inDays(30) {
+		t.Fatalf("grant: %s", r.raw)
+	}
+	delete(grant, "api_key")
+	grant["api_keys"] = []any{map[string]any{"name": "b1"}, map[string]any{"name": "b2", "expiration": "2d"}}
+	r := pa.alice.do("POST", pa.es+"/api_key/_bulk_grant", grant).must(t, 200)
+	created := r.body["created"].([]any)
+	if created[0].(map[string]any)["expiration"] != pa.inDays(30) || created[1].(map[string]any)["expiration"] != pa.inDays(2) {
+		t.Fatalf("bulk grant: %s", r.raw)
+	}
+}
+
+func TestAnExpirationPastThePolicyIsRefusedOnEveryPath(t *testing.T) {
+	pa := startPolicyApp(t)
+	orgKeys, esKeys := "/api/v1/orgs/default/api-keys", pa.es+"/api_key"
+	consoleID, _ := pa.alice.createKey(orgKeys, map[string]any{"name": "before", "expiration": "10d"})
+	esID := pa.alice.do("POST", esKeys, map[string]any{"name": "es-before"}).must(t, 200).str("id")
+	pa.alice.do("PUT", policyPath, map[string]any{"max_expiration": "60d", "allow_never": false}).must(t, 200)
+
+	grant := func(exp string) map[string]any {
+		return map[string]any{"grant_type": "password", "username": "alice", "password": "alice-password",
+			"api_key": map[string]any{"name": "g", "expiration": exp}}
+	}
+	bulkGrant := func(exp string) map[string]any {
+		return map[string]any{"grant_type": "password", "username": "alice", "password": "alice-password",
+			"api_keys": []any{map[string]any{"name": "ok", "expiration": "1d"}, map[string]any{"name": "g", "expiration": exp}}}
+	}
+	for _, exp := range []struct{ value, limit string }{{"61d", "max_expiration"}, {"2027-12-06T12:00:00Z", "max_expiration"}, {"never", "allow_never: false"}} {
+		for _, req := range []struct {
+			method, path string
+			body         any
+		}{
+			{"POST", orgKeys, map[string]any{"name": "k", "expiration": exp.value}},
+			{"POST", "/api/v1/orgs/default/projects/default/api-keys", map[string]any{"name": "k", "expiration": exp.value}},
+			{"PUT", orgKeys + "/" + consoleID, map[string]any{"expiration": exp.value}},
+			{"POST", esKeys, map[string]any{"name": "k", "expiration": exp.value}},
+			{"PUT", esKeys + "/" + esID, map[string]any{"expiration": exp.value}},
+			{"POST", esKeys + "/grant", grant(exp.value)},
+			{"POST", esKeys + "/_bulk_grant", bulkGrant(exp.value)},
+		} {
+			r := pa.alice.do(req.method, req.path, req.body).must(t, 400)
+			if !strings.Contains(r.raw, exp.limit) || !strings.Contains(r.raw, `"type":"`) {
+				t.Errorf("%s %s %s: %s, want a reason naming %s", req.method, req.path, exp.value, r.raw, exp.limit)
+			}
+		}
+		// Bulk update answers per key, as Elasticsearch does.
+		r := pa.alice.do("POST", esKeys+"/_bulk_update", map[string]any{"ids": []string{esID}, "expiration": exp.value}).must(t, 200)
+		if !strings.Contains(r.raw, exp.limit) || len(r.body["updated"].([]any)) != 0 {
+			t.Errorf("bulk update %s: %s", exp.value, r.raw)
+		}
+	}
+	// Within the policy, every path works.
+	pa.alice.do("PUT", orgKeys+"/"+consoleID, map[string]any{"expiration": "60d"}).must(t, 200)
+	pa.alice.do("PUT", esKeys+"/"+esID, map[string]any{"expiration": "59d"}).must(t, 200)
+	pa.alice.do("POST", esKeys+"/_bulk_update", map[string]any{"ids": []string{esID}, "expiration": "58d"}).must(t, 200)
+	pa.alice.do("POST", esKeys, map[string]any{"name": "fine", "expiration": "60d"}).must(t, 200)
+	// An update that leaves the expiration alone is not asked to keep to
+	// it: the Elasticsearch key made before the policy never expires.
+	pa.alice.do("PUT", esKeys+"/"+esID, map[string]any{"metadata": map[string]any{"a": 1}}).must(t, 200)
+}
+
+func TestACreatePastMaxActiveKeysIsAConflictOnBothSurfaces(t *testing.T) {
+	pa := startPolicyApp(t)
+	orgKeys, esKeys := "/api/v1/orgs/default/api-keys", pa.es+"/api_key"
+	pa.alice.do("PUT", policyPath, map[string]any{"max_active_keys": 3}).must(t, 200)
+	first, _ := pa.alice.createKey(orgKeys, map[string]any{"name": "k1"})
+	retry := pa.alice.do("POST", orgKeys, map[string]any{"name": "k2"}, "Idempotency-Key", "once").must(t, 201)
+	pa.alice.do("POST", esKeys, map[string]any{"name": "k3", "expiration": "1d"}).must(t, 200)
+
+	grant := map[string]any{"grant_type": "password", "username": "alice", "password": "alice-password"}
+	grant["api_key"] = map[string]any{"name": "g"}
+	for _, req := range []struct {
+		path string
+		body any
+	}{
+		{orgKeys, map[string]any{"name": "k4"}},
+		{"/api/v1/orgs/default/projects/default/api-keys", map[string]any{"name": "k4"}},
+		{esKeys, map[string]any{"name": "k4"}},
+		{esKeys + "/grant", grant},
+	} {
+		r := pa.alice.do("POST", req.path, req.body).must(t, 409)
+		if !strings.Contains(r.raw, "at most 3 (max_active_keys)") {
+			t.Fatalf("%s: %s", req.path, r.raw)
+		}
+	}
+	// A retry of a create that succeeded answers the same key, even at the limit.
+	again := pa.alice.do("POST", orgKeys, map[string]any{"name": "k2"}, "Idempotency-Key", "once").must(t, 201)
+	if again.str("id") != retry.str("id") || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry: %s, first %s", again.raw, retry.raw)
+	}
+	// Revoking a key makes room for one more, and no batch may pass the limit.
+	pa.alice.do("DELETE", orgKeys+"/"+first, nil).must(t, 200)
+	delete(grant, "api_key")
+	grant["api_keys"] = []any{map[string]any{"name": "b1"}, map[string]any{"name": "b2"}}
+	pa.alice.do("POST", esKeys+"/_bulk_grant", grant).must(t, 409)
+	grant["api_keys"] = []any{map[string]any{"name": "b1"}}
+	pa.alice.do("POST", esKeys+"/_bulk_grant", grant).must(t, 200)
+	if r := pa.alice.do("GET", policyPath, nil).must(t, 200); r.body["effective"].(map[string]any)["active_keys"] != float64(3) {
+		t.Fatalf("active keys: %s", r.raw)
 	}
 }
