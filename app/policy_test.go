@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -283,4 +284,64 @@ func TestACreatePastMaxActiveKeysIsAConflictOnBothSurfaces(t *testing.T) {
 	if r := pa.alice.do("GET", policyPath, nil).must(t, 200); r.body["effective"].(map[string]any)["active_keys"] != float64(3) {
 		t.Fatalf("active keys: %s", r.raw)
 	}
+}
+
+func TestKeysFromBeforeAStricterPolicyKeepWorkingAndSaySo(t *testing.T) {
+	pa := startPolicyApp(t)
+	orgKeys := "/api/v1/orgs/default/api-keys"
+	neverID, neverKey := pa.alice.createKey(orgKeys, map[string]any{"name": "forever", "expiration": "never"})
+	longID, _ := pa.alice.createKey(orgKeys, map[string]any{"name": "long", "expiration": "300d"})
+	shortID, _ := pa.alice.createKey(orgKeys, map[string]any{"name": "short", "expiration": "10d"})
+	revoked, _ := pa.alice.createKey(orgKeys, map[string]any{"name": "revoked", "expiration": "never"})
+	pa.alice.do("DELETE", orgKeys+"/"+revoked, nil).must(t, 200)
+	pa.alice.do("PUT", policyPath, map[string]any{"max_expiration": "60d", "allow_never": false}).must(t, 200)
+
+	for id, want := range map[string]bool{neverID: true, longID: true, shortID: false, revoked: false} {
+		if r := pa.alice.do("GET", orgKeys+"/"+id, nil).must(t, 200); r.body["exceeds_policy"] != want {
+			t.Errorf("key %s: %s, want exceeds_policy %v", id, r.raw, want)
+		}
+	}
+	// The never-expiring key still authenticates.
+	pa.as(t, apiKey(neverKey)).do("GET", orgKeys, nil).must(t, 200)
+
+	names := func(query string) string {
+		r := pa.alice.do("GET", orgKeys+query, nil).must(t, 200)
+		var out []string
+		for _, k := range r.body["api_keys"].([]any) {
+			out = append(out, k.(map[string]any)["name"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names("?exceeds_policy=true&sort=name"); got != "forever,long" {
+		t.Fatalf("exceeding: %s", got)
+	}
+	if got := names("?exceeds_policy=false&sort=name"); got != "revoked,short" {
+		t.Fatalf("within: %s", got)
+	}
+	pa.alice.do("GET", orgKeys+"?exceeds_policy=yes", nil).must(t, 400)
+
+	// As of before the change, nothing exceeded the policy of then.
+	trail := pa.alice.do("GET", "/api/v1/orgs/default/audit?type=KeyPolicySet", nil).must(t, 200)
+	seq := int(trail.body["entries"].([]any)[0].(map[string]any)["seq"].(float64))
+	before := pa.alice.do("GET", orgKeys+"?exceeds_policy=true&as_of="+strconv.Itoa(seq-1), nil).must(t, 200)
+	after := pa.alice.do("GET", orgKeys+"?exceeds_policy=true&as_of="+strconv.Itoa(seq), nil).must(t, 200)
+	if before.body["total"] != float64(0) || after.body["total"] != float64(2) {
+		t.Fatalf("as of %d: %s; as of %d: %s", seq-1, before.raw, seq, after.raw)
+	}
+	if after.body["as_of"].(map[string]any)["policy"].(map[string]any)["max_expiration"] != "60d" {
+		t.Fatalf("as_of policy: %s", after.raw)
+	}
+}
+
+func TestThePolicySurvivesARestart(t *testing.T) {
+	dir := t.TempDir()
+	a := startApp(t, dir, nil)
+	a.as(t, basic(ownerAuth)).do("PUT", policyPath, map[string]any{"max_expiration": "60d"}).must(t, 200)
+	a.Close()
+	b := startApp(t, dir, nil)
+	alice := b.as(t, basic(ownerAuth))
+	if r := alice.do("GET", policyPath, nil).must(t, 200); r.body["max_expiration"] != "60d" {
+		t.Fatalf("after restart: %s", r.raw)
+	}
+	alice.do("POST", "/api/v1/orgs/default/api-keys", map[string]any{"name": "k", "expiration": "61d"}).must(t, 400)
 }
