@@ -164,7 +164,8 @@ export function renderKeys(main, ctx) {
       h('td', { 'data-label': 'Created' }, h('time', { datetime: new Date(k.creation).toISOString(), title: dateTime(k.creation) }, date(k.creation))),
       h('td', { 'data-label': 'Expires', class: soon ? 'expires soon' : 'expires' },
         h('span', {}, soon ? icon(icons.warn) : null, expires, soon ? h('span', { class: 'visually-hidden' }, ' (expires within 30 days)') : null)),
-      h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${k.status}` }, statusWords[k.status] || k.status)),
+      h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${k.status}` }, statusWords[k.status] || k.status),
+        k.exceeds_policy ? [' ', h('span', { class: 'badge exceeds', title: 'Made before a stricter key policy: it keeps working' }, 'Exceeds policy')] : null),
       h('td', { class: 'col-actions' },
         k.status === 'invalidated' ? null
           : h('button', { type: 'button', class: 'btn icon-only', title: `Delete ${k.name}`, 'aria-label': `Delete ${k.name}`,
