@@ -47,6 +47,13 @@ func TestConsolePolicy(t *testing.T) {
 	b.do("open the keys", chromedp.Click(chromedp.ID("nav-keys")), chromedp.WaitVisible(chromedp.ID("keys-table")))
 	b.waitJS("the old key exceeds the policy", `[...document.querySelectorAll('#keys-table tbody tr[data-key-id]')].some(r =>
 		r.textContent.includes('forever') && !!r.querySelector('.badge.exceeds'))`)
+	b.do("open the create dialog", chromedp.Click(chromedp.ID("create-key")), chromedp.WaitVisible(chromedp.ID("key-name")))
+	b.waitJS("the choices keep to the policy", `(() => { const s = document.querySelector('#key-expiration');
+		const opt = (v) => [...s.options].find(o => o.value === v);
+		return s.value === '' && opt('').textContent.includes('30d') && opt('never').disabled && !opt('1y').disabled &&
+			document.querySelector('#key-expiration-hint').textContent.includes('at most 365d') })()`)
+	b.shotDialog("10b-create-under-policy")
+	b.do("close the dialog", chromedp.KeyEvent("\x1b"))
 	b.do("open the old key", chromedp.Navigate(b.base+"/console/#/o/default/keys/"+old.str("id")), chromedp.WaitVisible(chromedp.ID("detail-exceeds")))
 
 	// A viewer reads the policy; the form is not theirs to save.
