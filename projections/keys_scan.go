@@ -30,15 +30,13 @@ func (ks *Keys) snapshotOf(t domain.TenantID) []*domain.Key {
 }
 
 // Active counts tenant t's keys that are active at now (the key policy's
-// max_active_keys). It counts under the read lock, which takes no longer
-// than the copy of the tenant's pointers that List makes under it, and
-// allocates nothing; quarantined keys count, since they may well be
-// active.
+// max_active_keys). As List, it holds the read lock only to copy the
+// tenant's key pointers, and counts without it (a count under the lock
+// held it half as long again as the copy: BenchmarkActiveKeys);
+// quarantined keys count, since they may well be active.
 func (ks *Keys) Active(t domain.TenantID, now time.Time) int {
-	ks.mu.RLock()
-	defer ks.mu.RUnlock()
 	n := 0
-	for _, k := range ks.tenant(t) {
+	for _, k := range ks.snapshotOf(t) {
 		if k.Status(now) == domain.StatusActive {
 			n++
 		}
