@@ -345,3 +345,19 @@ func TestThePolicySurvivesARestart(t *testing.T) {
 	}
 	alice.do("POST", "/api/v1/orgs/default/api-keys", map[string]any{"name": "k", "expiration": "61d"}).must(t, 400)
 }
+
+func TestARetriedCreateIsAnsweredOnlyToWhoMayStillCreate(t *testing.T) {
+	pa := startPolicyApp(t)
+	pa.addMember(t, ownerAuth, "default", "bob", "admin")
+	bob := pa.as(t, basic("bob:bob-password"))
+	orgKeys := "/api/v1/orgs/default/api-keys"
+	bob.do("POST", orgKeys, map[string]any{"name": "b"}, "Idempotency-Key", "bob-once").must(t, 201)
+	pa.alice.do("PUT", policyPath, map[string]any{"max_active_keys": 1}).must(t, 200)
+	// At the limit, the retry is still the same key ...
+	bob.do("POST", orgKeys, map[string]any{"name": "b"}, "Idempotency-Key", "bob-once").must(t, 201)
+	// ... but not once bob may no longer create keys.
+	pa.alice.do("PUT", "/api/v1/orgs/default/members/bob", map[string]any{"role": "viewer"}).must(t, 200)
+	if r := bob.do("POST", orgKeys, map[string]any{"name": "b"}, "Idempotency-Key", "bob-once"); r.status != 403 || strings.Contains(r.raw, "encoded") {
+		t.Fatalf("a viewer's retry: %d %s", r.status, r.raw)
+	}
+}

@@ -129,7 +129,12 @@ func (s *Keys) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta,
 		}
 		claimID, reqHash = idempotencyIDs(p, c, idemKey)
 		// A retry answers the key it made, even if the policy has changed
-		// since or the key itself now fills max_active_keys.
+		// since or the key itself now fills max_active_keys; but only to a
+		// caller who may still make it (authority, input), as before.
+		c.NeverAllowed = c.NeverAllowed || s.neverAllowed
+		if _, err := domain.DecideCreateKey(p, c, "", domain.SecretHash{}, now); err != nil {
+			return Created{}, err
+		}
 		if out, ok := s.replayed(c.Tenant, claimID, reqHash, idemKey); ok {
 			return out, nil
 		}
