@@ -47,6 +47,13 @@ func TestConsolePolicy(t *testing.T) {
 	b.do("open the keys", chromedp.Click(chromedp.ID("nav-keys")), chromedp.WaitVisible(chromedp.ID("keys-table")))
 	b.waitJS("the old key exceeds the policy", `[...document.querySelectorAll('#keys-table tbody tr[data-key-id]')].some(r =>
 		r.textContent.includes('forever') && !!r.querySelector('.badge.exceeds'))`)
+	api.do("POST", "/api/v1/orgs/default/api-keys", map[string]any{"name": "fine"}, "Authorization", basicAuth()).must(t, 201)
+	b.setValue("#policy-filter", "true")
+	b.waitJS("only the key exceeding the policy is listed", `(() => { const rows = [...document.querySelectorAll('#keys-table tbody tr[data-key-id]')];
+		return rows.length === 1 && rows[0].textContent.includes('forever') && location.hash.includes('policy=true') })()`)
+	b.shot("10c-keys-exceeding-policy")
+	b.setValue("#policy-filter", "")
+	b.waitJS("every key again", `document.querySelectorAll('#keys-table tbody tr[data-key-id]').length === 2`)
 	b.do("open the create dialog", chromedp.Click(chromedp.ID("create-key")), chromedp.WaitVisible(chromedp.ID("key-name")))
 	b.waitJS("the choices keep to the policy", `(() => { const s = document.querySelector('#key-expiration');
 		const opt = (v) => [...s.options].find(o => o.value === v);
