@@ -186,13 +186,9 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 		owner = Owner{User: p.User, Realm: "_es_api_key", ByKey: p.KeyID}
 		limited = keyOwnSets(p.Permission)
 	}
-	e, err := c.Policy.Expiration(c.Expiration, now, c.surface(), c.NeverAllowed)
+	expires, err := c.expires(now)
 	if err != nil {
 		return ev, err
-	}
-	var expires *time.Time
-	if !e.Never() {
-		expires = &e.At
 	}
 	if err := c.Policy.CheckActiveKeys(c.ActiveKeys, 1); err != nil {
 		return ev, err
@@ -202,6 +198,18 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 	}
 	return KeyCreated{KeyID: id, Name: c.Name, Scope: c.Scope, Project: c.Project, Type: c.Type, Owner: owner,
 		Hash: h.String(), Expires: expires, RoleDescriptors: rds, LimitedBy: limited, Metadata: c.Metadata}, nil
+}
+
+// expires is when a key created now by c ends, nil for never: its
+// organization's key policy decides (KeyPolicy.Expiration, the one place
+// a key's expiration is decided), with the surface's default and the
+// server's ceiling on never.
+func (c CreateKey) expires(now time.Time) (*time.Time, error) {
+	e, err := c.Policy.Expiration(c.Expiration, now, c.surface(), c.NeverAllowed)
+	if err != nil || e.Never() {
+		return nil, err
+	}
+	return &e.At, nil
 }
 
 // authorizeCreate checks the creator, or for a grant the granter (the
