@@ -187,7 +187,7 @@ func (a *App) build() {
 	a.Logins = tenants.NewLogins(a.Dir, a.Realms)
 	a.Tenants = commands.NewTenants(deps, a.Dir, tenants.HashPassword)
 	a.Commands = commands.NewKeys(deps, commands.KeysConfig{Keys: a.Keys, Claims: a.Claims,
-		SecretKey: a.secretKey, NeverAllowed: a.Config.NeverAllowed})
+		SecretKey: a.secretKey, NeverAllowed: a.Config.NeverAllowed, Orgs: a.Dir, Active: a.Keys})
 	a.API = a.buildAPI(commands.NewRealms(deps, a.Realms, tenants.HashPassword), ended)
 }
 

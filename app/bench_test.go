@@ -29,7 +29,7 @@ func BenchmarkHTTPAuth(b *testing.B) {
 		stale time.Duration
 	}{{"apikey", 0}, {"apikey-fresh-check", DefaultMaxStaleness}} {
 		b.Run(c.name, func(b *testing.B) {
-			a := startAppWith(b, Config{DataDir: b.TempDir(), MaxStaleness: c.stale})
+			a := startApp(b, b.TempDir(), nil, func(cfg *Config) { cfg.MaxStaleness = c.stale })
 			_, enc := a.as(b, basic(ownerAuth)).createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "bench"})
 			testhttp.CompareWithNoop(b, c.name, a.URL()+"/api/v1/whoami", "ApiKey "+enc)
 		})

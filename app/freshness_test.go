@@ -12,7 +12,7 @@ import (
 // authenticating right after its create answered, and /readyz says it
 // authenticates.
 func TestAConfirmedIndexAuthenticatesEveryNewKeyAtOnce(t *testing.T) {
-	a := startAppWith(t, Config{DataDir: t.TempDir(), MaxStaleness: DefaultMaxStaleness})
+	a := startApp(t, t.TempDir(), nil, func(c *Config) { c.MaxStaleness = DefaultMaxStaleness })
 	owner := a.as(t, basic(ownerAuth))
 	for i := range 50 {
 		_, enc := owner.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "fresh-" + string(rune('a'+i%26)) + string(rune('a'+i/26))})

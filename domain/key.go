@@ -128,6 +128,19 @@ type CreateKey struct {
 	// needs the grant privilege, and the key belongs to the principal the
 	// decision is given, who needs none.
 	GrantedBy *Principal
+	// Policy is the organization's key policy (Org.Policy), and
+	// ActiveKeys the number of its active keys before this one (for a
+	// batch, before this one of the batch): state the decision reads.
+	Policy     KeyPolicy
+	ActiveKeys int
+}
+
+// surface is where the create came from, for its default expiration.
+func (c CreateKey) surface() Surface {
+	if c.DefaultNever {
+		return SurfaceElasticsearch
+	}
+	return SurfaceConsole
 }
 
 // DecideCreateKey validates a create and returns the event for key id with
@@ -173,22 +186,30 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 		owner = Owner{User: p.User, Realm: "_es_api_key", ByKey: p.KeyID}
 		limited = keyOwnSets(p.Permission)
 	}
-	exp := c.Expiration
-	var expires *time.Time
-	if !(exp == "" && c.DefaultNever) {
-		e, err := ParseExpiration(exp, now, c.NeverAllowed)
-		if err != nil {
-			return ev, err
-		}
-		if !e.Never() {
-			expires = &e.At
-		}
+	expires, err := c.expires(now)
+	if err != nil {
+		return ev, err
+	}
+	if err := c.Policy.CheckActiveKeys(c.ActiveKeys, 1); err != nil {
+		return ev, err
 	}
 	if c.Metadata == nil {
 		c.Metadata = map[string]any{}
 	}
 	return KeyCreated{KeyID: id, Name: c.Name, Scope: c.Scope, Project: c.Project, Type: c.Type, Owner: owner,
 		Hash: h.String(), Expires: expires, RoleDescriptors: rds, LimitedBy: limited, Metadata: c.Metadata}, nil
+}
+
+// expires is when a key created now by c ends, nil for never: its
+// organization's key policy decides (KeyPolicy.Expiration, the one place
+// a key's expiration is decided), with the surface's default and the
+// server's ceiling on never.
+func (c CreateKey) expires(now time.Time) (*time.Time, error) {
+	e, err := c.Policy.Expiration(c.Expiration, now, c.surface(), c.NeverAllowed)
+	if err != nil || e.Never() {
+		return nil, err
+	}
+	return &e.At, nil
 }
 
 // authorizeCreate checks the creator, or for a grant the granter (the
@@ -224,6 +245,9 @@ type UpdateKey struct {
 	// SnapshotLimits records the owner's current permission as the key's
 	// limited_by again (Elasticsearch's update does).
 	SnapshotLimits bool
+	// Policy is the organization's key policy: a new expiration must keep
+	// to it (an update that leaves the expiration alone is not asked to).
+	Policy KeyPolicy
 }
 
 // DecideUpdateKey validates an update of k.
@@ -262,7 +286,7 @@ func DecideUpdateKey(p Principal, k *Key, u UpdateKey, now time.Time) (KeyUpdate
 		ev.Metadata = &m
 	}
 	if u.Expiration != nil {
-		e, err := ParseExpiration(*u.Expiration, now, u.NeverAllowed)
+		e, err := u.Policy.Expiration(*u.Expiration, now, SurfaceConsole, u.NeverAllowed)
 		if err != nil {
 			return ev, err
 		}
