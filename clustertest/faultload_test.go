@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyplane/keyplane/eventlog"
@@ -52,8 +53,8 @@ type tracked struct {
 	createdOn int       // replica that acknowledged the create
 	createdAt time.Time // when its 201 arrived
 	// seenAt is when the other replica's first 200 for it arrived;
-	// seenDown that the other replica did not answer at all meanwhile
-	// (killed): its delay is then not one of the log's.
+	// seenDown that the other replica was down (killed) meanwhile: its
+	// delay is then not one of the log's.
 	seenAt   time.Time
 	seenDown bool
 	// revokedOn acknowledged the revoke; revokedAt is when its 200 arrived.
@@ -88,6 +89,7 @@ type faultRun struct {
 
 	urlMu sync.RWMutex
 	urls  []string
+	down  [2]atomic.Bool // the replica is killed, not yet restarted
 
 	mu     sync.Mutex
 	keys   []*tracked
@@ -96,13 +98,14 @@ type faultRun struct {
 	bad    []string // 5xx other than 503 with Retry-After
 	badN   int
 	others map[string]int // other failed answers, "kind on replica: status"
+	auths  map[string]int // authentications' answers, "replica status"
 
 	watch *watchQueue
 	mon   *leaderMonitor
 }
 
 func newFaultRun(s *setup, t0 time.Time) *faultRun {
-	return &faultRun{t0: t0, urls: s.urls(), others: map[string]int{}, watch: newWatchQueue(), mon: &leaderMonitor{nodes: s.nats.Nodes}}
+	return &faultRun{t0: t0, urls: s.urls(), others: map[string]int{}, auths: map[string]int{}, watch: newWatchQueue(), mon: &leaderMonitor{nodes: s.nats.Nodes}}
 }
 
 func (r *faultRun) url(rep int) string {
@@ -231,9 +234,11 @@ func (r *faultRun) sweep(rep int) {
 		}
 	}
 	r.mu.Unlock()
+	// Spread over a second, not to hold up the other watches.
 	now := time.Now()
-	for _, k := range revoked {
-		r.watch.push(&target{k: k, replica: rep, kind: watchOnce, due: now})
+	for i, k := range revoked {
+		due := now.Add(time.Duration(i) * time.Second / time.Duration(len(revoked)))
+		r.watch.push(&target{k: k, replica: rep, kind: watchOnce, due: due})
 	}
 }
 
@@ -292,6 +297,11 @@ func (r *faultRun) authenticate(ctx context.Context, tg *target) {
 	if err == nil {
 		status = a.status
 		r.checkStatus("authenticate", tg.replica, a)
+		r.mu.Lock()
+		r.auths[fmt.Sprintf("%c %d", 'A'+tg.replica, status)]++
+		r.mu.Unlock()
+	} else if !r.down[tg.replica].Load() {
+		r.failed(ctx, "authenticate", tg.replica, a, err)
 	}
 	var again bool
 	if tg.kind == watchFresh {
@@ -317,7 +327,7 @@ func (r *faultRun) observeFresh(tg *target, status int, got time.Time) bool {
 		k.seenAt = got
 		r.pools[k.creator] = append(r.pools[k.creator], k)
 		return false
-	case status == 0:
+	case r.down[tg.replica].Load():
 		k.seenDown = true
 	}
 	tg.due = got.Add(pollEvery)
