@@ -57,6 +57,7 @@ type tracked struct {
 	// delay is then not one of the log's.
 	seenAt   time.Time
 	seenDown bool
+	triedAt  time.Time // the other replica's last answer while not seen
 	// revokedOn acknowledged the revoke; revokedAt is when its 200 arrived.
 	revokedOn int
 	revokedAt time.Time
@@ -330,6 +331,7 @@ func (r *faultRun) observeFresh(tg *target, status int, got time.Time) bool {
 	case r.down[tg.replica].Load():
 		k.seenDown = true
 	}
+	k.triedAt = got
 	tg.due = got.Add(pollEvery)
 	return got.Sub(k.createdAt) < giveUp
 }

@@ -272,7 +272,7 @@ type figures struct {
 	created  int
 	late     []time.Duration // create's 201 to the other replica's first 200, sorted
 	lateDown int             // left out: the other replica was down meanwhile
-	unseen   int             // never accepted by the other replica (time to the last try counted)
+	unseen   int             // never accepted by the other replica (time to its last try counted)
 	// noAck is the longest time no command was acknowledged; noAckLed the
 	// longest of that while the stream had a leader, from ledFrom.
 	noAck, noAckLed time.Duration
@@ -310,7 +310,7 @@ func (r *faultRun) keyFigures(fg *figures) {
 				fg.lateDown++
 			case k.seenAt.IsZero():
 				fg.unseen++
-				fg.late = append(fg.late, fg.to.Sub(k.createdAt))
+				fg.late = append(fg.late, later(k.triedAt, k.createdAt).Sub(k.createdAt))
 			default:
 				fg.late = append(fg.late, k.seenAt.Sub(k.createdAt))
 			}
