@@ -77,6 +77,12 @@ func (k *tracked) staleness(rep int) time.Duration {
 	return k.accepted[rep].Sub(k.revokedAt)
 }
 
+// tally is an answer to count.
+type tally struct {
+	at   time.Time
+	what string
+}
+
 // ackd is one acknowledged command.
 type ackd struct {
 	sent, at time.Time
@@ -92,21 +98,23 @@ type faultRun struct {
 	urls  []string
 	down  [2]atomic.Bool // the replica is killed, not yet restarted
 
-	mu     sync.Mutex
-	keys   []*tracked
-	pools  [creators][]*tracked // a creator's keys both replicas accept, to revoke
-	acks   []ackd
-	bad    []string // 5xx other than 503 with Retry-After
-	badN   int
-	others map[string]int // other failed answers, "kind on replica: status"
-	auths  map[string]int // authentications' answers, "replica status"
+	mu    sync.Mutex
+	keys  []*tracked
+	pools [creators][]*tracked // a creator's keys both replicas accept, to revoke
+	acks  []ackd
+	bad   []string // 5xx other than 503 with Retry-After
+	badN  int
+	// failures are the answers that were not acknowledgements ("kind on
+	// replica: status"), auths the authentications' answers ("replica
+	// status"), as they came.
+	failures, auths []tally
 
 	watch *watchQueue
 	mon   *leaderMonitor
 }
 
 func newFaultRun(s *setup, t0 time.Time) *faultRun {
-	return &faultRun{t0: t0, urls: s.urls(), others: map[string]int{}, auths: map[string]int{}, watch: newWatchQueue(), mon: &leaderMonitor{nodes: s.nats.Nodes}}
+	return &faultRun{t0: t0, urls: s.urls(), watch: newWatchQueue(), mon: &leaderMonitor{nodes: s.nats.Nodes}}
 }
 
 func (r *faultRun) url(rep int) string {
@@ -255,7 +263,7 @@ func (r *faultRun) failed(ctx context.Context, kind string, rep int, a answer, e
 		status = fmt.Sprint(a.status)
 	}
 	r.mu.Lock()
-	r.others[fmt.Sprintf("%s on %c: %s", kind, 'A'+rep, status)]++
+	r.failures = append(r.failures, tally{time.Now(), fmt.Sprintf("%s on %c: %s", kind, 'A'+rep, status)})
 	r.mu.Unlock()
 }
 
@@ -299,7 +307,7 @@ func (r *faultRun) authenticate(ctx context.Context, tg *target) {
 		status = a.status
 		r.checkStatus("authenticate", tg.replica, a)
 		r.mu.Lock()
-		r.auths[fmt.Sprintf("%c %d", 'A'+tg.replica, status)]++
+		r.auths = append(r.auths, tally{got, fmt.Sprintf("%c %d", 'A'+tg.replica, status)})
 		r.mu.Unlock()
 	} else if !r.down[tg.replica].Load() {
 		r.failed(ctx, "authenticate", tg.replica, a, err)
@@ -480,7 +488,8 @@ func (h *targetHeap) Pop() any {
 }
 
 // leaderMonitor asks every node's monitoring endpoint, every leaderPoll,
-// which server leads the event stream and which serve its consumers. The
+// which server leads the event stream and which serve subscriptions to it
+// (consumers a replica reads). The
 // stream has a leader when a node says it leads it and a majority of the
 // nodes name it: a follower goes on naming a killed leader until it hears
 // of an election, and a node just restarted may name itself before it
@@ -491,7 +500,7 @@ type leaderMonitor struct {
 	mu sync.Mutex
 	// changes are the leader's changes ("" none), as first seen.
 	changes []leaderChange
-	served  map[string]int // consumers of the stream each node serves, last seen
+	served  map[string]int // subscriptions (read consumers) of the stream each node serves, last seen
 }
 
 type leaderChange struct {
@@ -528,6 +537,7 @@ type jsz struct {
 				Cluster *struct {
 					Leader string `json:"leader"`
 				} `json:"cluster"`
+				Waiting int `json:"num_waiting"` // pull requests waiting
 			} `json:"consumer_detail"`
 		} `json:"stream_detail"`
 	} `json:"account_details"`
@@ -551,8 +561,10 @@ func (m *leaderMonitor) look(ctx context.Context) (leader string, served map[str
 					named[st.Cluster.Leader]++
 					self[n.Name] = self[n.Name] || st.Cluster.Leader == n.Name
 				}
+				// A consumer someone reads has a pull request waiting; one
+				// left behind by a broken subscription has none.
 				for _, c := range st.Consumers {
-					if c.Cluster != nil && c.Cluster.Leader == n.Name {
+					if c.Cluster != nil && c.Cluster.Leader == n.Name && c.Waiting > 0 {
 						served[n.Name]++
 					}
 				}
@@ -590,14 +602,26 @@ func (m *leaderMonitor) leader() string {
 	return m.changes[len(m.changes)-1].leader
 }
 
-// servedBy is how many of the stream's consumers node serves, as last seen.
+// servedBy is how many subscriptions to the stream node serves, as last seen.
 func (m *leaderMonitor) servedBy(node string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.served[node]
 }
 
-// servedString lists the consumers each node serves, for the log.
+// subscriptions is how many subscriptions to the stream the nodes serve,
+// as last seen.
+func (m *leaderMonitor) subscriptions() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, c := range m.served {
+		n += c
+	}
+	return n
+}
+
+// servedString lists the subscriptions each node serves, for the log.
 func (m *leaderMonitor) servedString() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -112,7 +112,7 @@ func (f *faulting) begin(name string) {
 	f.started = time.Now()
 	f.end(f.started)
 	f.phases = append(f.phases, &phase{name: name, from: f.started})
-	f.t.Logf("%s: %s (stream leader %s; consumers served %s)", f.r.rel(f.started), name, f.r.mon.leader(), f.r.mon.servedString())
+	f.t.Logf("%s: %s (stream leader %s; subscriptions served %s)", f.r.rel(f.started), name, f.r.mon.leader(), f.r.mon.servedString())
 }
 
 func (f *faulting) end(at time.Time) {
@@ -166,10 +166,13 @@ func (f *faulting) killStreamLeader() {
 }
 
 // moveLeaderOffConsumers asks the stream's leader to step down when it
-// serves every consumer of the stream, so that the next fault can stop a
-// node that serves a replica's subscription without being the leader.
+// serves every replica's subscription, so that the next fault can stop a
+// node that serves one without being the leader.
 func (f *faulting) moveLeaderOffConsumers() {
 	f.steady()
+	// A replica whose subscription broke takes a moment to follow again:
+	// give it that (a keyplane that follows the log otherwise shows none).
+	testwait.Until(3*time.Second, func() bool { return f.r.mon.subscriptions() >= len(f.s.replicas) })
 	leader := f.r.mon.leader()
 	for _, n := range f.s.nats.Nodes {
 		if n.Name != leader && f.r.mon.servedBy(n.Name) > 0 || n.Name == leader && f.r.mon.servedBy(n.Name) == 0 {
@@ -208,8 +211,8 @@ func stepDown(t *testing.T, urls string) {
 
 // killNonLeader stops, with kill, a node that does not lead the stream,
 // and starts it again. Of those, it takes one other than skip if it can,
-// and the one serving most of the stream's consumers (the replicas'
-// subscriptions): which replica's a consumer is, the servers do not say.
+// and the one serving most of the replicas' subscriptions: whose a
+// subscription is, the servers do not say.
 func (f *faulting) killNonLeader(label string, skip *testproc.Node, signal string, kill func(*testproc.Node)) *testproc.Node {
 	f.steady()
 	leader := f.r.mon.leader()
@@ -228,7 +231,7 @@ func (f *faulting) killNonLeader(label string, skip *testproc.Node, signal strin
 	victim := slices.MaxFunc(others, func(a, b *testproc.Node) int {
 		return cmp.Compare(f.r.mon.servedBy(a.Name), f.r.mon.servedBy(b.Name))
 	})
-	f.begin(fmt.Sprintf("%s non-leader %s %s (%d consumers)", label, victim.Name, signal, f.r.mon.servedBy(victim.Name)))
+	f.begin(fmt.Sprintf("%s non-leader %s %s (%d subscriptions)", label, victim.Name, signal, f.r.mon.servedBy(victim.Name)))
 	kill(victim)
 	f.holdUntil(f.started.Add(downFor))
 	f.restartNode(victim)
@@ -388,9 +391,21 @@ func logFigures(t *testing.T, r *faultRun, figs []*figures) {
 	t.Logf("commands per window:\n%s", b.String())
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t.Logf("failed answers (commands were sent again; no answer from a replica the test had not killed is listed too): %v", r.others)
-	t.Logf("authentications by replica and status: %v", r.auths)
+	for _, fg := range figs {
+		t.Logf("%s: authentications by replica and status %v; failed answers %v", fg.name, count(r.auths, fg.phase), count(r.failures, fg.phase))
+	}
 	t.Logf("stream leader changes: %s", leaderChanges(r))
+}
+
+// count counts the tallies in the window.
+func count(ts []tally, p *phase) map[string]int {
+	out := map[string]int{}
+	for _, t := range ts {
+		if p.holds(t.at) {
+			out[t.what]++
+		}
+	}
+	return out
 }
 
 func last(sorted []time.Duration) time.Duration {
