@@ -58,9 +58,11 @@ type tracked struct {
 	seenAt   time.Time
 	seenDown bool
 	triedAt  time.Time // the other replica's last answer while not seen
-	// revokedOn acknowledged the revoke; revokedAt is when its 200 arrived.
-	revokedOn int
-	revokedAt time.Time
+	// revokeSent is set when a revoke is first sent; revokedOn
+	// acknowledged it, revokedAt is when its 200 arrived.
+	revokeSent bool
+	revokedOn  int
+	revokedAt  time.Time
 	// accepted is, per replica, the latest time a request was sent (after
 	// revokedAt) that the replica answered 200: it accepted the revoked key
 	// at least that long after the revoke was acknowledged.
@@ -179,6 +181,7 @@ func (r *faultRun) revocable(c, i int) *tracked {
 	}
 	k := r.pools[c][0]
 	r.pools[c] = r.pools[c][1:]
+	k.revokeSent = true
 	return k
 }
 
