@@ -296,11 +296,12 @@ func (r *faultRun) authenticator(ctx context.Context) {
 }
 
 func (r *faultRun) authenticate(ctx context.Context, tg *target) {
-	sent := time.Now()
+	sent, down := time.Now(), r.down[tg.replica].Load()
 	actx, cancel := context.WithTimeout(ctx, authTimeout)
 	a, err := call(actx, "GET", r.url(tg.replica)+"/api/v1/whoami", "ApiKey "+tg.k.encoded, nil)
 	cancel()
 	got := time.Now()
+	down = down || r.down[tg.replica].Load() // killed or restarted meanwhile
 	if ctx.Err() != nil {
 		r.watch.finish()
 		return
@@ -312,12 +313,12 @@ func (r *faultRun) authenticate(ctx context.Context, tg *target) {
 		r.mu.Lock()
 		r.auths = append(r.auths, tally{got, fmt.Sprintf("%c %d", 'A'+tg.replica, status)})
 		r.mu.Unlock()
-	} else if !r.down[tg.replica].Load() {
+	} else if !down {
 		r.failed(ctx, "authenticate", tg.replica, a, err)
 	}
 	var again bool
 	if tg.kind == watchFresh {
-		again = r.observeFresh(tg, status, got)
+		again = r.observeFresh(tg, status, down, got)
 	} else {
 		again = r.observeRevoked(tg, status, sent, got)
 	}
@@ -330,7 +331,7 @@ func (r *faultRun) authenticate(ctx context.Context, tg *target) {
 
 // observeFresh notes an answer for a key not yet seen on the other
 // replica; it reports whether to try again.
-func (r *faultRun) observeFresh(tg *target, status int, got time.Time) bool {
+func (r *faultRun) observeFresh(tg *target, status int, down bool, got time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	k := tg.k
@@ -339,7 +340,7 @@ func (r *faultRun) observeFresh(tg *target, status int, got time.Time) bool {
 		k.seenAt = got
 		r.pools[k.creator] = append(r.pools[k.creator], k)
 		return false
-	case r.down[tg.replica].Load():
+	case down:
 		k.seenDown = true
 	}
 	k.triedAt = got
