@@ -4,11 +4,13 @@ import (
 	"container/heap"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/keyplane/keyplane/eventlog"
@@ -116,7 +118,7 @@ type faultRun struct {
 }
 
 func newFaultRun(s *setup, t0 time.Time) *faultRun {
-	return &faultRun{t0: t0, urls: s.urls(), watch: newWatchQueue(), mon: &leaderMonitor{nodes: s.nats.Nodes}}
+	return &faultRun{t0: t0, urls: s.urls(), watch: newWatchQueue(), mon: &leaderMonitor{nodes: s.nats.Nodes, served: map[string]int{}}}
 }
 
 func (r *faultRun) url(rep int) string {
@@ -493,11 +495,9 @@ func (h *targetHeap) Pop() any {
 
 // leaderMonitor asks every node's monitoring endpoint, every leaderPoll,
 // which server leads the event stream and which serve subscriptions to it
-// (consumers a replica reads). The
-// stream has a leader when a node says it leads it and a majority of the
-// nodes name it: a follower goes on naming a killed leader until it hears
-// of an election, and a node just restarted may name itself before it
-// hears of one.
+// (consumers a replica reads). The stream has a leader when a node says it
+// leads it: a follower goes on naming a killed leader until it hears of an
+// election.
 type leaderMonitor struct {
 	nodes []*testproc.Node // only Name and HTTPPort are read
 
@@ -519,10 +519,21 @@ func (m *leaderMonitor) run(ctx context.Context) {
 		leader, served := m.look(ctx)
 		now := time.Now()
 		m.mu.Lock()
-		if n := len(m.changes); n == 0 || m.changes[n-1].leader != leader {
+		n := len(m.changes)
+		if n > 0 && leader == "" {
+			// The leader answering late is no news.
+			if prev := m.changes[n-1].leader; prev != "" {
+				if _, answered := served[prev]; !answered {
+					leader = prev
+				}
+			}
+		}
+		if n == 0 || m.changes[n-1].leader != leader {
 			m.changes = append(m.changes, leaderChange{at: now, leader: leader})
 		}
-		m.served = served
+		for name, c := range served {
+			m.served[name] = c
+		}
 		m.mu.Unlock()
 		pause(ctx, leaderPoll)
 	}
@@ -547,15 +558,22 @@ type jsz struct {
 	} `json:"account_details"`
 }
 
+// look asks every node once. served has no entry for a node that did not
+// answer in time (one that is down refuses at once: its entry is 0).
 func (m *leaderMonitor) look(ctx context.Context) (leader string, served map[string]int) {
 	served = map[string]int{}
 	named := map[string]int{} // how many nodes name each server the leader
-	self := map[string]bool{} // servers that say they lead
+	var claims []string       // servers that say they lead
 	for _, n := range m.nodes {
 		var z jsz
-		if !getJSON(ctx, fmt.Sprintf("http://127.0.0.1:%d/jsz?streams=true&consumers=true", n.HTTPPort), &z) {
+		ok, down := getJSON(ctx, fmt.Sprintf("http://127.0.0.1:%d/jsz?streams=true&consumers=true", n.HTTPPort), &z)
+		if !ok {
+			if down {
+				served[n.Name] = 0
+			}
 			continue
 		}
+		served[n.Name] = 0
 		for _, a := range z.Accounts {
 			for _, st := range a.Streams {
 				if st.Name != eventlog.DefaultStream {
@@ -563,7 +581,9 @@ func (m *leaderMonitor) look(ctx context.Context) (leader string, served map[str
 				}
 				if st.Cluster != nil && st.Cluster.Leader != "" {
 					named[st.Cluster.Leader]++
-					self[n.Name] = self[n.Name] || st.Cluster.Leader == n.Name
+					if st.Cluster.Leader == n.Name {
+						claims = append(claims, n.Name)
+					}
 				}
 				// A consumer someone reads has a pull request waiting; one
 				// left behind by a broken subscription has none.
@@ -575,25 +595,29 @@ func (m *leaderMonitor) look(ctx context.Context) (leader string, served map[str
 			}
 		}
 	}
-	for name := range self {
-		if named[name] > len(m.nodes)/2 {
-			leader = name
+	// Of two servers that say they lead, the one the others name: a node
+	// just restarted may name itself before it hears of the election.
+	for _, c := range claims {
+		if leader == "" || named[c] > named[leader] {
+			leader = c
 		}
 	}
 	return leader, served
 }
 
-func getJSON(ctx context.Context, url string, v any) bool {
+// getJSON reads url into v; down is whether the server refused the
+// connection (it is not running), as opposed to answering late or wrong.
+func getJSON(ctx context.Context, url string, v any) (ok, down bool) {
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
-		return false
+		return false, false
 	}
 	res, err := monitorClient.Do(req)
 	if err != nil {
-		return false
+		return false, errors.Is(err, syscall.ECONNREFUSED)
 	}
 	defer res.Body.Close()
-	return res.StatusCode == http.StatusOK && json.NewDecoder(res.Body).Decode(v) == nil
+	return res.StatusCode == http.StatusOK && json.NewDecoder(res.Body).Decode(v) == nil, false
 }
 
 // leader is the stream's leader as last seen ("" none).
