@@ -38,6 +38,9 @@ const (
 	// maxResume is how long commands may stay unacknowledged while the
 	// stream has a leader (from when it has one again).
 	maxResume = time.Second
+	// minPerWindow is how many creates and revokes a window needs at least
+	// for its figures to say anything (about a hundred at this pace).
+	minPerWindow = 5
 )
 
 // TestRevocationStaysImmediateThroughFaults runs, on three nats-servers
@@ -508,9 +511,13 @@ func phaseAt(phases []*phase, at time.Time) string {
 }
 
 // checkCommands fails for every window in which no command was
-// acknowledged for more than maxResume while the stream had a leader.
+// acknowledged for more than maxResume while the stream had a leader, and
+// for one with too few creates or revokes to measure anything by.
 func (r *faultRun) checkCommands(t *testing.T, figs []*figures) {
 	for _, fg := range figs {
+		if fg.created < minPerWindow || fg.revoked < minPerWindow {
+			t.Errorf("%s: %d creates and %d revokes acknowledged, too few to measure (at least %d each)", fg.name, fg.created, fg.revoked, minPerWindow)
+		}
 		if fg.noAckLed > maxResume {
 			t.Errorf("%s: no command acknowledged by any replica for %s (%s-%s) while the event stream had a leader (the longest gap was %s)",
 				fg.name, ms(fg.noAckLed), r.rel(fg.ledFrom), r.rel(fg.ledTo), ms(fg.noAck))
