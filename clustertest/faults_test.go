@@ -39,7 +39,7 @@ const (
 	// stream has a leader (from when it has one again).
 	maxResume = time.Second
 	// minPerWindow is how many creates and revokes a window needs at least
-	// for its figures to say anything (about a hundred at this pace).
+	// for its figures to say anything (tens to hundreds at this pace).
 	minPerWindow = 5
 )
 
