@@ -4,10 +4,13 @@ import (
 	"container/heap"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/keyplane/keyplane/eventlog"
@@ -52,13 +55,16 @@ type tracked struct {
 	createdOn int       // replica that acknowledged the create
 	createdAt time.Time // when its 201 arrived
 	// seenAt is when the other replica's first 200 for it arrived;
-	// seenDown that the other replica did not answer at all meanwhile
-	// (killed): its delay is then not one of the log's.
+	// seenDown that the other replica was down (killed) meanwhile: its
+	// delay is then not one of the log's.
 	seenAt   time.Time
 	seenDown bool
-	// revokedOn acknowledged the revoke; revokedAt is when its 200 arrived.
-	revokedOn int
-	revokedAt time.Time
+	triedAt  time.Time // the other replica's last answer while not seen
+	// revokeSent is set when a revoke is first sent; revokedOn
+	// acknowledged it, revokedAt is when its 200 arrived.
+	revokeSent bool
+	revokedOn  int
+	revokedAt  time.Time
 	// accepted is, per replica, the latest time a request was sent (after
 	// revokedAt) that the replica answered 200: it accepted the revoked key
 	// at least that long after the revoke was acknowledged.
@@ -75,6 +81,12 @@ func (k *tracked) staleness(rep int) time.Duration {
 	return k.accepted[rep].Sub(k.revokedAt)
 }
 
+// tally is an answer to count.
+type tally struct {
+	at   time.Time
+	what string
+}
+
 // ackd is one acknowledged command.
 type ackd struct {
 	sent, at time.Time
@@ -88,21 +100,25 @@ type faultRun struct {
 
 	urlMu sync.RWMutex
 	urls  []string
+	down  [2]atomic.Bool // the replica is killed, not yet restarted
 
-	mu     sync.Mutex
-	keys   []*tracked
-	pools  [creators][]*tracked // a creator's keys both replicas accept, to revoke
-	acks   []ackd
-	bad    []string // 5xx other than 503 with Retry-After
-	badN   int
-	others map[string]int // other failed answers, "kind on replica: status"
+	mu    sync.Mutex
+	keys  []*tracked
+	pools [creators][]*tracked // a creator's keys both replicas accept, to revoke
+	acks  []ackd
+	bad   []string // 5xx other than 503 with Retry-After
+	badN  int
+	// failures are the answers that were not acknowledgements ("kind on
+	// replica: status"), auths the authentications' answers ("replica
+	// status"), as they came.
+	failures, auths []tally
 
 	watch *watchQueue
 	mon   *leaderMonitor
 }
 
 func newFaultRun(s *setup, t0 time.Time) *faultRun {
-	return &faultRun{t0: t0, urls: s.urls(), others: map[string]int{}, watch: newWatchQueue(), mon: &leaderMonitor{nodes: s.nats.Nodes}}
+	return &faultRun{t0: t0, urls: s.urls(), watch: newWatchQueue(), mon: &leaderMonitor{nodes: s.nats.Nodes, served: map[string]int{}}}
 }
 
 func (r *faultRun) url(rep int) string {
@@ -167,6 +183,7 @@ func (r *faultRun) revocable(c, i int) *tracked {
 	}
 	k := r.pools[c][0]
 	r.pools[c] = r.pools[c][1:]
+	k.revokeSent = true
 	return k
 }
 
@@ -231,9 +248,11 @@ func (r *faultRun) sweep(rep int) {
 		}
 	}
 	r.mu.Unlock()
+	// Spread over a second, not to hold up the other watches.
 	now := time.Now()
-	for _, k := range revoked {
-		r.watch.push(&target{k: k, replica: rep, kind: watchOnce, due: now})
+	for i, k := range revoked {
+		due := now.Add(time.Duration(i) * time.Second / time.Duration(len(revoked)))
+		r.watch.push(&target{k: k, replica: rep, kind: watchOnce, due: due})
 	}
 }
 
@@ -249,7 +268,7 @@ func (r *faultRun) failed(ctx context.Context, kind string, rep int, a answer, e
 		status = fmt.Sprint(a.status)
 	}
 	r.mu.Lock()
-	r.others[fmt.Sprintf("%s on %c: %s", kind, 'A'+rep, status)]++
+	r.failures = append(r.failures, tally{time.Now(), fmt.Sprintf("%s on %c: %s", kind, 'A'+rep, status)})
 	r.mu.Unlock()
 }
 
@@ -279,11 +298,12 @@ func (r *faultRun) authenticator(ctx context.Context) {
 }
 
 func (r *faultRun) authenticate(ctx context.Context, tg *target) {
-	sent := time.Now()
+	sent, down := time.Now(), r.down[tg.replica].Load()
 	actx, cancel := context.WithTimeout(ctx, authTimeout)
 	a, err := call(actx, "GET", r.url(tg.replica)+"/api/v1/whoami", "ApiKey "+tg.k.encoded, nil)
 	cancel()
 	got := time.Now()
+	down = down || r.down[tg.replica].Load() // killed or restarted meanwhile
 	if ctx.Err() != nil {
 		r.watch.finish()
 		return
@@ -292,10 +312,15 @@ func (r *faultRun) authenticate(ctx context.Context, tg *target) {
 	if err == nil {
 		status = a.status
 		r.checkStatus("authenticate", tg.replica, a)
+		r.mu.Lock()
+		r.auths = append(r.auths, tally{got, fmt.Sprintf("%c %d", 'A'+tg.replica, status)})
+		r.mu.Unlock()
+	} else if !down {
+		r.failed(ctx, "authenticate", tg.replica, a, err)
 	}
 	var again bool
 	if tg.kind == watchFresh {
-		again = r.observeFresh(tg, status, got)
+		again = r.observeFresh(tg, status, down, got)
 	} else {
 		again = r.observeRevoked(tg, status, sent, got)
 	}
@@ -308,7 +333,7 @@ func (r *faultRun) authenticate(ctx context.Context, tg *target) {
 
 // observeFresh notes an answer for a key not yet seen on the other
 // replica; it reports whether to try again.
-func (r *faultRun) observeFresh(tg *target, status int, got time.Time) bool {
+func (r *faultRun) observeFresh(tg *target, status int, down bool, got time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	k := tg.k
@@ -317,9 +342,10 @@ func (r *faultRun) observeFresh(tg *target, status int, got time.Time) bool {
 		k.seenAt = got
 		r.pools[k.creator] = append(r.pools[k.creator], k)
 		return false
-	case status == 0:
+	case down:
 		k.seenDown = true
 	}
+	k.triedAt = got
 	tg.due = got.Add(pollEvery)
 	return got.Sub(k.createdAt) < giveUp
 }
@@ -468,18 +494,17 @@ func (h *targetHeap) Pop() any {
 }
 
 // leaderMonitor asks every node's monitoring endpoint, every leaderPoll,
-// which server leads the event stream and which serve its consumers. The
-// stream has a leader when a node says it leads it and a majority of the
-// nodes name it: a follower goes on naming a killed leader until it hears
-// of an election, and a node just restarted may name itself before it
-// hears of one.
+// which server leads the event stream and which serve subscriptions to it
+// (consumers a replica reads). The stream has a leader when a node says it
+// leads it: a follower goes on naming a killed leader until it hears of an
+// election.
 type leaderMonitor struct {
 	nodes []*testproc.Node // only Name and HTTPPort are read
 
 	mu sync.Mutex
 	// changes are the leader's changes ("" none), as first seen.
 	changes []leaderChange
-	served  map[string]int // consumers of the stream each node serves, last seen
+	served  map[string]int // subscriptions (read consumers) of the stream each node serves, last seen
 }
 
 type leaderChange struct {
@@ -494,10 +519,21 @@ func (m *leaderMonitor) run(ctx context.Context) {
 		leader, served := m.look(ctx)
 		now := time.Now()
 		m.mu.Lock()
-		if n := len(m.changes); n == 0 || m.changes[n-1].leader != leader {
+		n := len(m.changes)
+		if n > 0 && leader == "" {
+			// The leader answering late is no news.
+			if prev := m.changes[n-1].leader; prev != "" {
+				if _, answered := served[prev]; !answered {
+					leader = prev
+				}
+			}
+		}
+		if n == 0 || m.changes[n-1].leader != leader {
 			m.changes = append(m.changes, leaderChange{at: now, leader: leader})
 		}
-		m.served = served
+		for name, c := range served {
+			m.served[name] = c
+		}
 		m.mu.Unlock()
 		pause(ctx, leaderPoll)
 	}
@@ -516,20 +552,28 @@ type jsz struct {
 				Cluster *struct {
 					Leader string `json:"leader"`
 				} `json:"cluster"`
+				Waiting int `json:"num_waiting"` // pull requests waiting
 			} `json:"consumer_detail"`
 		} `json:"stream_detail"`
 	} `json:"account_details"`
 }
 
+// look asks every node once. served has no entry for a node that did not
+// answer in time (one that is down refuses at once: its entry is 0).
 func (m *leaderMonitor) look(ctx context.Context) (leader string, served map[string]int) {
 	served = map[string]int{}
 	named := map[string]int{} // how many nodes name each server the leader
-	self := map[string]bool{} // servers that say they lead
+	var claims []string       // servers that say they lead
 	for _, n := range m.nodes {
 		var z jsz
-		if !getJSON(ctx, fmt.Sprintf("http://127.0.0.1:%d/jsz?streams=true&consumers=true", n.HTTPPort), &z) {
+		ok, down := getJSON(ctx, fmt.Sprintf("http://127.0.0.1:%d/jsz?streams=true&consumers=true", n.HTTPPort), &z)
+		if !ok {
+			if down {
+				served[n.Name] = 0
+			}
 			continue
 		}
+		served[n.Name] = 0
 		for _, a := range z.Accounts {
 			for _, st := range a.Streams {
 				if st.Name != eventlog.DefaultStream {
@@ -537,35 +581,43 @@ func (m *leaderMonitor) look(ctx context.Context) (leader string, served map[str
 				}
 				if st.Cluster != nil && st.Cluster.Leader != "" {
 					named[st.Cluster.Leader]++
-					self[n.Name] = self[n.Name] || st.Cluster.Leader == n.Name
+					if st.Cluster.Leader == n.Name {
+						claims = append(claims, n.Name)
+					}
 				}
+				// A consumer someone reads has a pull request waiting; one
+				// left behind by a broken subscription has none.
 				for _, c := range st.Consumers {
-					if c.Cluster != nil && c.Cluster.Leader == n.Name {
+					if c.Cluster != nil && c.Cluster.Leader == n.Name && c.Waiting > 0 {
 						served[n.Name]++
 					}
 				}
 			}
 		}
 	}
-	for name := range self {
-		if named[name] > len(m.nodes)/2 {
-			leader = name
+	// Of two servers that say they lead, the one the others name: a node
+	// just restarted may name itself before it hears of the election.
+	for _, c := range claims {
+		if leader == "" || named[c] > named[leader] {
+			leader = c
 		}
 	}
 	return leader, served
 }
 
-func getJSON(ctx context.Context, url string, v any) bool {
+// getJSON reads url into v; down is whether the server refused the
+// connection (it is not running), as opposed to answering late or wrong.
+func getJSON(ctx context.Context, url string, v any) (ok, down bool) {
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
-		return false
+		return false, false
 	}
 	res, err := monitorClient.Do(req)
 	if err != nil {
-		return false
+		return false, errors.Is(err, syscall.ECONNREFUSED)
 	}
 	defer res.Body.Close()
-	return res.StatusCode == http.StatusOK && json.NewDecoder(res.Body).Decode(v) == nil
+	return res.StatusCode == http.StatusOK && json.NewDecoder(res.Body).Decode(v) == nil, false
 }
 
 // leader is the stream's leader as last seen ("" none).
@@ -578,14 +630,26 @@ func (m *leaderMonitor) leader() string {
 	return m.changes[len(m.changes)-1].leader
 }
 
-// servedBy is how many of the stream's consumers node serves, as last seen.
+// servedBy is how many subscriptions to the stream node serves, as last seen.
 func (m *leaderMonitor) servedBy(node string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.served[node]
 }
 
-// servedString lists the consumers each node serves, for the log.
+// subscriptions is how many subscriptions to the stream the nodes serve,
+// as last seen.
+func (m *leaderMonitor) subscriptions() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, c := range m.served {
+		n += c
+	}
+	return n
+}
+
+// servedString lists the subscriptions each node serves, for the log.
 func (m *leaderMonitor) servedString() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
