@@ -63,12 +63,14 @@ type Created struct {
 	Encoded string
 	// Replayed is true when an Idempotency-Key matched an earlier create.
 	Replayed bool
+	// RotatedFrom is the key a rotation made this one succeed.
+	RotatedFrom domain.KeyID
 }
 
 // CreateKey creates a key. With an Idempotency-Key, a retry of the same
 // request answers the same key (same id and secret) instead of a second one.
 func (s *Keys) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta, c domain.CreateKey, idemKey string) (Created, error) {
-	c.NeverAllowed = c.NeverAllowed || s.neverAllowed
+	s.newKey(&c)
 	now := s.now()
 	m.Time = now
 	id := s.ids.KeyID()
@@ -118,6 +120,13 @@ func (s *Keys) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta,
 	return created(id, ev, secret), nil
 }
 
+// newKey completes what decides a new key's expiration (its default and
+// what is allowed) from the server's settings: for every create, and for a
+// rotation's successor (RotateKey), so the two never differ.
+func (s *Keys) newKey(c *domain.CreateKey) {
+	c.NeverAllowed = c.NeverAllowed || s.neverAllowed
+}
+
 // created is the answer to the create of key id.
 func created(id domain.KeyID, ev domain.KeyCreated, secret domain.Secret) Created {
 	out := Created{ID: id, Name: ev.Name, Secret: secret, Encoded: domain.Encode(id, secret)}
@@ -142,7 +151,7 @@ func (s *Keys) CreateKeys(ctx context.Context, p domain.Principal, m domain.Meta
 	out := make([]Created, len(cs))
 	apps := make([]eventlog.Append, len(cs))
 	for i, c := range cs {
-		c.NeverAllowed = c.NeverAllowed || s.neverAllowed
+		s.newKey(&c)
 		id, secret := s.ids.KeyID(), s.ids.Secret()
 		ev, err := domain.DecideCreateKey(p, c, id, domain.HashSecret([]byte(secret)), now)
 		if err != nil {

@@ -35,6 +35,10 @@ type Key struct {
 	Invalidated   bool
 	InvalidatedAt time.Time
 	Updated       time.Time
+	// RotatedTo is the key's successor once it was rotated (KeyRotated);
+	// RotatedFrom the key it succeeds, for a key made by a rotation.
+	RotatedTo   KeyID
+	RotatedFrom KeyID
 	// Seq is the stream sequence of the key's last event: the expected
 	// last subject sequence of its next append.
 	Seq uint64
@@ -69,7 +73,7 @@ func (k *Key) Apply(e Event) error {
 		}
 		*k = Key{ID: ev.KeyID, Tenant: e.Tenant, Project: ev.Project, Scope: ev.Scope, Type: ev.Type, Name: ev.Name,
 			Owner: ev.Owner, CreatedBy: e.Actor, Created: e.Time, Hash: h, RoleDescriptors: ev.RoleDescriptors,
-			LimitedBy: ev.LimitedBy, Metadata: ev.Metadata, Updated: e.Time}
+			LimitedBy: ev.LimitedBy, Metadata: ev.Metadata, Updated: e.Time, RotatedFrom: ev.RotatedFrom}
 		if ev.Expires != nil {
 			k.Expires = *ev.Expires
 		}
@@ -92,6 +96,8 @@ func (k *Key) Apply(e Event) error {
 		k.Updated = e.Time
 	case KeyInvalidated:
 		k.Invalidated, k.InvalidatedAt = true, e.Time
+	case KeyRotated:
+		k.RotatedTo, k.Expires, k.Updated = ev.RotatedTo, ev.Expires, e.Time
 	case KeyExpired:
 		// Status follows from Expires and the clock; the event only marks
 		// the moment in the key's history (and moves Seq).
@@ -173,22 +179,29 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 		owner = Owner{User: p.User, Realm: "_es_api_key", ByKey: p.KeyID}
 		limited = keyOwnSets(p.Permission)
 	}
-	exp := c.Expiration
-	var expires *time.Time
-	if !(exp == "" && c.DefaultNever) {
-		e, err := ParseExpiration(exp, now, c.NeverAllowed)
-		if err != nil {
-			return ev, err
-		}
-		if !e.Never() {
-			expires = &e.At
-		}
+	expires, err := c.expires(now)
+	if err != nil {
+		return ev, err
 	}
 	if c.Metadata == nil {
 		c.Metadata = map[string]any{}
 	}
 	return KeyCreated{KeyID: id, Name: c.Name, Scope: c.Scope, Project: c.Project, Type: c.Type, Owner: owner,
 		Hash: h.String(), Expires: expires, RoleDescriptors: rds, LimitedBy: limited, Metadata: c.Metadata}, nil
+}
+
+// expires is when a key created now by c ends, nil for never: the one
+// place a new key's expiration (its default, what is allowed) is decided,
+// for a create and for a rotation's successor alike.
+func (c CreateKey) expires(now time.Time) (*time.Time, error) {
+	if c.Expiration == "" && c.DefaultNever {
+		return nil, nil
+	}
+	e, err := ParseExpiration(c.Expiration, now, c.NeverAllowed)
+	if err != nil || e.Never() {
+		return nil, err
+	}
+	return &e.At, nil
 }
 
 // authorizeCreate checks the creator, or for a grant the granter (the

@@ -50,6 +50,10 @@ type AuditChange struct {
 	// Invitation and Email are an invitation's id and the address it went to.
 	Invitation string `json:"invitation,omitempty"`
 	Email      string `json:"email,omitempty"`
+	// RotatedTo is a rotated key's successor (KeyRotated); RotatedFrom the
+	// key a successor replaces (its KeyCreated).
+	RotatedTo   domain.KeyID `json:"rotated_to,omitempty"`
+	RotatedFrom domain.KeyID `json:"rotated_from,omitempty"`
 }
 
 // AuditEntryOf renders an event of the audit trail. projectOf finds the
@@ -78,7 +82,7 @@ func AuditEntryOf(ev domain.Event, projectOf func(domain.KeyID) domain.ProjectID
 var knownAuditPayloads = map[string]bool{}
 
 func init() {
-	for _, p := range []domain.Payload{domain.KeyCreated{}, domain.KeyUpdated{}, domain.KeyInvalidated{}, domain.KeyExpired{},
+	for _, p := range []domain.Payload{domain.KeyCreated{}, domain.KeyUpdated{}, domain.KeyInvalidated{}, domain.KeyExpired{}, domain.KeyRotated{},
 		domain.OrgCreated{}, domain.ProjectCreated{}, domain.MemberAdded{}, domain.ContactsSet{},
 		domain.MemberRemoved{}, domain.InvitationCreated{}, domain.InvitationRevoked{}, domain.InvitationAccepted{}} {
 		knownAuditPayloads[p.EventType()] = true
@@ -91,7 +95,9 @@ func changeOf(p domain.Payload, e *AuditEntry) AuditChange {
 		e.Project = x.Project
 		rds, md := x.RoleDescriptors, x.Metadata
 		return AuditChange{Name: x.Name, Scope: x.Scope, KeyType: x.Type, Owner: x.Owner.User,
-			Expiration: expiration(x.Expires, x.Expires == nil), RoleDescriptors: &rds, Metadata: &md}
+			Expiration: expiration(x.Expires, x.Expires == nil), RoleDescriptors: &rds, Metadata: &md, RotatedFrom: x.RotatedFrom}
+	case domain.KeyRotated:
+		return AuditChange{RotatedTo: x.RotatedTo, Expiration: expiration(&x.Expires, false)}
 	case domain.KeyUpdated:
 		c := AuditChange{RoleDescriptors: x.RoleDescriptors, Metadata: x.Metadata, Expiration: expiration(x.Expires, x.NeverExpires)}
 		if x.RoleDescriptors != nil {

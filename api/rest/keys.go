@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/keyplane/keyplane/api/httpx"
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/projections"
 )
@@ -53,12 +54,15 @@ type keyView struct {
 	CreatedBy       domain.Actor           `json:"created_by"`
 	RoleDescriptors domain.RoleDescriptors `json:"role_descriptors"`
 	Metadata        map[string]any         `json:"metadata"`
+	// RotatedTo and RotatedFrom are the key's lineage (rotate.go).
+	RotatedTo   domain.KeyID `json:"rotated_to,omitempty"`
+	RotatedFrom domain.KeyID `json:"rotated_from,omitempty"`
 }
 
 func (s *keysAPI) viewKey(k *domain.Key) keyView {
 	v := keyView{ID: k.ID, Name: k.Name, Scope: k.Scope, Project: k.Project, Type: k.Type, Status: k.Status(s.now()),
 		Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated, Username: k.Owner.User, Realm: k.Owner.Realm,
-		CreatedBy: k.CreatedBy}
+		CreatedBy: k.CreatedBy, RotatedTo: k.RotatedTo, RotatedFrom: k.RotatedFrom}
 	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = httpx.ShownKeyFields(k)
 	return v
 }
@@ -98,6 +102,12 @@ func (s *keysAPI) createKey(w http.ResponseWriter, r *http.Request, p domain.Pri
 	if err != nil {
 		return err
 	}
+	return writeCreated(w, r, out)
+}
+
+// writeCreated answers a new key, created or made by a rotation: the only
+// time its secret is shown, as JSON or, asked for, as CSV.
+func writeCreated(w http.ResponseWriter, r *http.Request, out commands.Created) error {
 	w.Header().Set("Cache-Control", "no-store")
 	if out.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
@@ -108,6 +118,9 @@ func (s *keysAPI) createKey(w http.ResponseWriter, r *http.Request, p domain.Pri
 	resp := map[string]any{"id": out.ID, "name": out.Name, "api_key": out.Secret, "encoded": out.Encoded}
 	if !out.Expires.IsZero() {
 		resp["expiration"] = out.Expires.UnixMilli()
+	}
+	if out.RotatedFrom != "" {
+		resp["rotated_from"] = out.RotatedFrom
 	}
 	httpx.WriteJSON(w, http.StatusCreated, resp)
 	return nil
