@@ -3,10 +3,12 @@ package app
 import (
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyplane/keyplane/internal/testclock"
+	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
 // millis is a JSON number field in Unix milliseconds as a time.
@@ -177,6 +179,12 @@ func TestARotationRetriedWithTheSameIdempotencyKeyAnswersTheSameSuccessor(t *tes
 		t.Fatalf("retry answered %s, first %s", retry.raw, first.raw)
 	}
 	a.as(t, apiKey(retry.str("encoded"))).do("GET", "/api/v1/whoami", nil).must(t, 200)
+	// A rotation can answer the new key as the create dialog's CSV.
+	other, _ := alice.createKey(base, map[string]any{"name": "csv"})
+	csv := testhttp.Do(t, "POST", a.URL()+base+"/"+other+"/_rotate", nil, "Authorization", basic(ownerAuth), "Accept", "text/csv")
+	if csv.Status != 201 || !strings.HasPrefix(csv.Raw, "id,name,expiration,api_key,encoded") || !strings.Contains(csv.Raw, ",csv,") {
+		t.Fatalf("CSV rotation: %d %s", csv.Status, csv.Raw)
+	}
 	// The same Idempotency-Key with another body is a client error.
 	alice.do("POST", base+"/"+id+"/_rotate", map[string]any{"grace": "2h"}, "Idempotency-Key", "rot-1").must(t, 409)
 	// Without it, the rotated key is not rotated twice.
