@@ -39,12 +39,18 @@ type RotateKey struct {
 	New CreateKey
 }
 
+// maxGraceBytes bounds a grace before it is read (and echoed in errors).
+const maxGraceBytes = 32
+
 // ParseGrace reads a rotation's grace: a duration from 0s (the old key ends
 // at once) up to MaxKeyLifetime.
 func ParseGrace(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return DefaultRotationGrace, nil
+	}
+	if len(s) > maxGraceBytes {
+		return 0, Invalid("grace is %d bytes, over the limit of %d: use a duration such as 24h, 7d or 0s", len(s), maxGraceBytes)
 	}
 	d, ok := parseDuration(s)
 	if !ok {

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -91,6 +92,7 @@ func TestRotationIsRefusedByOutcome(t *testing.T) {
 		{"an expired key is invalid", func(k *Key, p *Principal, r *RotateKey) { k.Expires = now }, KindInvalid},
 		{"a negative grace is invalid", func(k *Key, p *Principal, r *RotateKey) { r.Grace = "-1h" }, KindInvalid},
 		{"a grace that is no duration is invalid", func(k *Key, p *Principal, r *RotateKey) { r.Grace = "soon" }, KindInvalid},
+		{"a grace over 32 bytes is invalid", func(k *Key, p *Principal, r *RotateKey) { r.Grace = strings.Repeat("1", 33) + "h" }, KindInvalid},
 		{"a successor expiration in the past is invalid", func(k *Key, p *Principal, r *RotateKey) {
 			r.New.Expiration = "2020-01-01T00:00:00Z"
 		}, KindInvalid},

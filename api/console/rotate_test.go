@@ -64,6 +64,11 @@ func TestConsoleRotation(t *testing.T) {
 	b.waitJS("its timeline shows the rotation", `document.querySelector('#key-timeline').dataset.state === 'loaded' &&
 		!!document.querySelector('#key-timeline li[data-type="KeyRotated"]')`)
 	b.shot("15-rotated-old-key")
+	b.do("back to the list", chromedp.Click(chromedp.ID("nav-keys")), chromedp.WaitVisible(chromedp.ID("keys-table")))
+	b.waitJS("the list marks the rotated key, not as expiring soon", `(() => {
+		const r = document.querySelector('tr[data-key-id="`+oldID+`"]');
+		return r && !!r.querySelector('.rotated-mark') && !r.classList.contains('expiring') &&
+			!document.querySelector('tr[data-key-id="`+newID+`"] .rotated-mark') })()`)
 	for _, p := range b.consoleProblems() {
 		t.Errorf("the page printed %s", p)
 	}

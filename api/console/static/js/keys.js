@@ -146,7 +146,8 @@ export function renderKeys(main, ctx) {
   }
 
   function row(k, now) {
-    const soon = expiringSoon(k, now);
+    // A key ended by rotation is not "expiring soon": its successor lives on.
+    const soon = expiringSoon(k, now) && !k.rotated_to;
     const project = k.project ? (ctx.projects.find((p) => p.id === k.project) || { name: k.project }).name : '';
     const check = h('input', { type: 'checkbox', class: 'row-select', value: k.id, checked: st.selected.has(k.id),
       disabled: k.status === 'invalidated', 'aria-label': `Select ${k.name}`,
@@ -164,7 +165,8 @@ export function renderKeys(main, ctx) {
       h('td', { 'data-label': 'Created' }, h('time', { datetime: new Date(k.creation).toISOString(), title: dateTime(k.creation) }, date(k.creation))),
       h('td', { 'data-label': 'Expires', class: soon ? 'expires soon' : 'expires' },
         h('span', {}, soon ? icon(icons.warn) : null, expires, soon ? h('span', { class: 'visually-hidden' }, ' (expires within 30 days)') : null)),
-      h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${k.status}` }, statusWords[k.status] || k.status)),
+      h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${k.status}` }, statusWords[k.status] || k.status),
+        k.rotated_to ? h('span', { class: 'muted rotated-mark', title: `Rotated to ${k.rotated_to}` }, ' Rotated') : null),
       h('td', { class: 'col-actions' },
         k.status === 'invalidated' ? null
           : h('button', { type: 'button', class: 'btn icon-only', title: `Delete ${k.name}`, 'aria-label': `Delete ${k.name}`,
