@@ -246,3 +246,40 @@ func TestLineageShowsInListAuditAndAsOf(t *testing.T) {
 		t.Fatalf("as_of after the rotation: %v", now)
 	}
 }
+
+// Concurrent retries of one rotation (a client that timed out and tried
+// again on several connections) all answer the one successor.
+func TestConcurrentRetriesOfARotationAnswerOneSuccessor(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil)
+	alice := a.as(t, basic(ownerAuth))
+	base := "/api/v1/orgs/default/api-keys"
+	id, _ := alice.createKey(base, map[string]any{"name": "racy"})
+	const n = 8
+	ids := make(chan string, n)
+	for range n {
+		go func() {
+			r := testhttp.Do(t, "POST", a.URL()+base+"/"+id+"/_rotate", map[string]any{"grace": "1h"},
+				"Authorization", basic(ownerAuth), "Idempotency-Key", "racy-1")
+			if r.Status != 201 {
+				ids <- "status " + strconv.Itoa(r.Status) + ": " + r.Raw
+				return
+			}
+			ids <- r.Body["id"].(string) + " " + r.Body["api_key"].(string)
+		}()
+	}
+	first := <-ids
+	for range n - 1 {
+		if got := <-ids; got != first {
+			t.Fatalf("retries answered %q and %q", first, got)
+		}
+	}
+	successors := 0
+	for _, ev := range allEvents(t, a) {
+		if ev.Type == "KeyCreated" && strings.Contains(string(ev.Data), `"rotated_from":"`+id+`"`) {
+			successors++
+		}
+	}
+	if successors != 1 {
+		t.Fatalf("%d successors in the log, want 1", successors)
+	}
+}
