@@ -53,6 +53,10 @@ func TestRotationMakesASuccessorAndEndsTheOldKeyAfterTheGrace(t *testing.T) {
 				t.Fatalf("successor does not keep the key: %s", newView.raw)
 			}
 
+			// Its end is the grace's: it cannot be extended.
+			if r := alice.do("PUT", base+"/"+oldID, map[string]any{"expiration": "90d"}).must(t, 400); !strings.Contains(r.raw, "rotated") {
+				t.Fatalf("extending a rotated key: %s", r.raw)
+			}
 			// Both work during the grace; only the successor after it.
 			a.as(t, apiKey(oldEnc)).do("GET", "/api/v1/whoami", nil).must(t, 200)
 			a.as(t, apiKey(newEnc)).do("GET", "/api/v1/whoami", nil).must(t, 200)

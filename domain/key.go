@@ -257,6 +257,10 @@ func DecideUpdateKey(p Principal, k *Key, u UpdateKey, now time.Time) (KeyUpdate
 	if st := k.Status(now); st != StatusActive {
 		return ev, Invalid("cannot update %s API key [%s]", st, k.ID)
 	}
+	if u.Expiration != nil && k.RotatedTo != "" {
+		// Extending it would undo the grace of its rotation (rotate.go).
+		return ev, Invalid("api key [%s] was rotated to [%s]: its expiration is the end of its grace and cannot change", k.ID, k.RotatedTo)
+	}
 	if u.RoleDescriptors != nil {
 		rds, err := ParseRoleDescriptors(u.RoleDescriptors)
 		if err != nil {

@@ -116,6 +116,20 @@ func TestRotationIsRefusedByOutcome(t *testing.T) {
 	}
 }
 
+func TestARotatedKeysExpirationCannotChange(t *testing.T) {
+	k, p := rotatable(t, "30d")
+	k.RotatedTo = "k2"
+	for _, exp := range []string{"90d", "1h", "never"} {
+		if _, err := DecideUpdateKey(p, &k, UpdateKey{Expiration: &exp, NeverAllowed: true}, t0); !IsKind(err, KindInvalid) {
+			t.Fatalf("expiration %s on a rotated key: %v, want invalid", exp, err)
+		}
+	}
+	md := map[string]any{"still": "editable"}
+	if _, err := DecideUpdateKey(p, &k, UpdateKey{Metadata: &md}, t0); err != nil {
+		t.Fatalf("metadata of a rotated key: %v", err)
+	}
+}
+
 func TestAKeyMayRotateItself(t *testing.T) {
 	k, _ := rotatable(t, "30d")
 	self := Principal{Kind: ActorKey, User: "alice", KeyID: "k1", Tenant: "org1", Scope: ScopeProject, Project: "p1",
