@@ -37,7 +37,6 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"POST", "/api/v1/orgs/default/invitations"},
 	{"POST", "/api/v1/invitations/_accept"},
 	{"PUT", "/api/v1/orgs/default/members/nobody"},
-	{"POST", "/api/v1/orgs/default/api-keys/{id}/_rotate"},
 }
 
 // FuzzHandlers sends arbitrary bodies to every route that decodes one,

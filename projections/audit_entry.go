@@ -44,16 +44,16 @@ type AuditChange struct {
 	RoleDescriptors *domain.RoleDescriptors `json:"role_descriptors,omitempty"`
 	Metadata        *map[string]any         `json:"metadata,omitempty"`
 	Reason          string                  `json:"reason,omitempty"`
-	User            string                  `json:"user,omitempty"`
-	Role            domain.Role             `json:"role,omitempty"`
-	Emails          []string                `json:"emails,omitempty"`
-	// Invitation and Email are an invitation's id and the address it went to.
-	Invitation string `json:"invitation,omitempty"`
-	Email      string `json:"email,omitempty"`
 	// RotatedTo is a rotated key's successor (KeyRotated); RotatedFrom the
 	// key a successor replaces (its KeyCreated).
 	RotatedTo   domain.KeyID `json:"rotated_to,omitempty"`
 	RotatedFrom domain.KeyID `json:"rotated_from,omitempty"`
+	User        string       `json:"user,omitempty"`
+	Role        domain.Role  `json:"role,omitempty"`
+	Emails      []string     `json:"emails,omitempty"`
+	// Invitation and Email are an invitation's id and the address it went to.
+	Invitation string `json:"invitation,omitempty"`
+	Email      string `json:"email,omitempty"`
 }
 
 // AuditEntryOf renders an event of the audit trail. projectOf finds the
@@ -82,7 +82,7 @@ func AuditEntryOf(ev domain.Event, projectOf func(domain.KeyID) domain.ProjectID
 var knownAuditPayloads = map[string]bool{}
 
 func init() {
-	for _, p := range []domain.Payload{domain.KeyCreated{}, domain.KeyUpdated{}, domain.KeyInvalidated{}, domain.KeyExpired{}, domain.KeyRotated{},
+	for _, p := range []domain.Payload{domain.KeyCreated{}, domain.KeyUpdated{}, domain.KeyInvalidated{}, domain.KeyExpired{},
 		domain.OrgCreated{}, domain.ProjectCreated{}, domain.MemberAdded{}, domain.ContactsSet{},
 		domain.MemberRemoved{}, domain.InvitationCreated{}, domain.InvitationRevoked{}, domain.InvitationAccepted{}} {
 		knownAuditPayloads[p.EventType()] = true
@@ -139,6 +139,8 @@ func changeOf(p domain.Payload, e *AuditEntry) AuditChange {
 	}
 	return AuditChange{}
 }
+
+func init() { knownAuditPayloads[domain.KeyRotated{}.EventType()] = true }
 
 // expiration is how an audit entry shows a (new) expiration: RFC 3339,
 // "never", or "" when the event does not set one.

@@ -39,31 +39,32 @@ func (s *keysAPI) keyScope(r *http.Request, p domain.Principal) (keyScope, error
 // keyView is a key as listed and shown: Elasticsearch's field names plus
 // keyplane's scope, type and status. Never the secret or its hash.
 type keyView struct {
-	ID              domain.KeyID           `json:"id"`
-	Name            string                 `json:"name"`
-	Scope           domain.Scope           `json:"scope"`
-	Project         domain.ProjectID       `json:"project,omitempty"`
-	Type            domain.KeyType         `json:"type"`
-	Status          domain.KeyStatus       `json:"status"`
-	Creation        int64                  `json:"creation"`
-	Expiration      *int64                 `json:"expiration,omitempty"`
-	Invalidated     bool                   `json:"invalidated"`
-	Invalidation    *int64                 `json:"invalidation,omitempty"`
-	Username        string                 `json:"username"`
-	Realm           string                 `json:"realm"`
+	ID           domain.KeyID     `json:"id"`
+	Name         string           `json:"name"`
+	Scope        domain.Scope     `json:"scope"`
+	Project      domain.ProjectID `json:"project,omitempty"`
+	Type         domain.KeyType   `json:"type"`
+	Status       domain.KeyStatus `json:"status"`
+	Creation     int64            `json:"creation"`
+	Expiration   *int64           `json:"expiration,omitempty"`
+	Invalidated  bool             `json:"invalidated"`
+	Invalidation *int64           `json:"invalidation,omitempty"`
+	Username     string           `json:"username"`
+	Realm        string           `json:"realm"`
+	// RotatedTo and RotatedFrom are the key's lineage (rotate.go).
+	RotatedTo       domain.KeyID           `json:"rotated_to,omitempty"`
+	RotatedFrom     domain.KeyID           `json:"rotated_from,omitempty"`
 	CreatedBy       domain.Actor           `json:"created_by"`
 	RoleDescriptors domain.RoleDescriptors `json:"role_descriptors"`
 	Metadata        map[string]any         `json:"metadata"`
-	// RotatedTo and RotatedFrom are the key's lineage (rotate.go).
-	RotatedTo   domain.KeyID `json:"rotated_to,omitempty"`
-	RotatedFrom domain.KeyID `json:"rotated_from,omitempty"`
 }
 
 func (s *keysAPI) viewKey(k *domain.Key) keyView {
 	v := keyView{ID: k.ID, Name: k.Name, Scope: k.Scope, Project: k.Project, Type: k.Type, Status: k.Status(s.now()),
 		Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated, Username: k.Owner.User, Realm: k.Owner.Realm,
-		CreatedBy: k.CreatedBy, RotatedTo: k.RotatedTo, RotatedFrom: k.RotatedFrom}
+		CreatedBy: k.CreatedBy}
 	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = httpx.ShownKeyFields(k)
+	v.RotatedTo, v.RotatedFrom = k.RotatedTo, k.RotatedFrom
 	return v
 }
 
