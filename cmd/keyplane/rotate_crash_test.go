@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/keyplane/keyplane/internal/testproc"
+	"github.com/keyplane/keyplane/internal/testwait"
 )
 
 // rotate sends one rotation of key id with an Idempotency-Key and returns
@@ -57,8 +58,13 @@ func TestRotationsSurviveSIGKILLWhole(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
 	ids := make(chan string, keys)
 	parallel(keys, func(i int) {
-		k, ok := create(context.Background(), client, c.Addr, fmt.Sprintf("rot-%d", i))
-		if !ok {
+		var k acked
+		// A loaded machine may answer 503: the Idempotency-Key makes the
+		// retry safe.
+		if !testwait.Until(60*time.Second, func() (ok bool) {
+			k, ok = create(context.Background(), client, c.Addr, fmt.Sprintf("rot-%d", i))
+			return ok
+		}) {
 			t.Errorf("create %d failed", i)
 		}
 		ids <- k.id
@@ -141,8 +147,11 @@ func TestRotationsSurviveSIGKILLWhole(t *testing.T) {
 	var replayed atomic.Int64
 	parallel(len(olds), func(i int) {
 		id := olds[i]
-		out, ok := rotate(context.Background(), client, r.Addr, id)
-		if !ok {
+		var out acked
+		if !testwait.Until(60*time.Second, func() (ok bool) {
+			out, ok = rotate(context.Background(), client, r.Addr, id)
+			return ok
+		}) {
 			t.Errorf("the retried rotation of %s failed", id)
 			return
 		}
