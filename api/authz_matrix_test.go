@@ -429,6 +429,8 @@ func TestAuthorizationGrid(t *testing.T) {
 		{"GET", org + "/invitations", nil, "200 200 200 200 200 200 200 200 200 403 401 403 401 404 404 404 404"},
 		{"POST", org + "/invitations", invite, "201 201 201 201 201 201 403 403 403 403 401 403 401 404 404 404 404"},
 		{"PUT", org + "/contacts", map[string]any{"emails": []string{"ops@example.com"}}, "200 200 200 200 200 200 403 403 403 403 401 403 401 404 404 404 404"},
+		{"GET", org + "/policy", nil, "200 200 200 200 200 200 200 200 200 403 401 403 401 404 404 404 404"},
+		{"PUT", org + "/policy", map[string]any{"max_grace": "7d"}, "200 200 200 403 403 403 403 403 403 403 401 403 401 404 404 404 404"},
 		{"PUT", org + "/members/bob", map[string]any{"role": "viewer"}, "200 200 200 200 200 200 403 403 403 403 401 403 401 404 404 404 404"},
 		{"POST", org + "/api-keys", map[string]any{"name": "m"}, "201 201 400 201 201 400 403 403 403 400 401 403 401 404 404 404 404"},
 		{"POST", org + "/api-keys/_bulk_delete", map[string]any{"ids": []string{"no-such-key"}}, "200 200 200 200 200 200 403 403 403 200 401 403 401 404 404 404 404"},

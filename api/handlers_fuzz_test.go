@@ -37,6 +37,7 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"POST", "/api/v1/orgs/default/invitations"},
 	{"POST", "/api/v1/invitations/_accept"},
 	{"PUT", "/api/v1/orgs/default/members/nobody"},
+	{"PUT", "/api/v1/orgs/default/policy"},
 }
 
 // FuzzHandlers sends arbitrary bodies to every route that decodes one,

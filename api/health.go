@@ -42,6 +42,11 @@ type Probe struct {
 	// could not fold, and so refuse what they concern, and how many there
 	// are (projections.Quarantine.First).
 	Quarantined func(n int) (first []projections.Poisoned, total int)
+	// Freshness, when set, is how current the projections are known to
+	// be; MaxStaleness the replica's bound on it (0: none), past which it
+	// refuses to authenticate.
+	Freshness    func() eventlog.Freshness
+	MaxStaleness time.Duration
 
 	mu       sync.Mutex
 	lookedAt time.Time // wall clock of the last look at the stream
@@ -81,6 +86,42 @@ type Readiness struct {
 	// the replica's log line, and in the log at that sequence.
 	PoisonedCount int                    `json:"poisoned_count,omitempty"`
 	Poisoned      []projections.Poisoned `json:"poisoned_events,omitempty"`
+	// Freshness is how current the index authentication reads is known
+	// to be, and whether the replica authenticates from it.
+	Freshness *FreshnessReport `json:"freshness,omitempty"`
+}
+
+// FreshnessReport is /readyz's account of the index's freshness.
+type FreshnessReport struct {
+	Applied uint64 `json:"applied_seq"`
+	Known   uint64 `json:"known_seq"`
+	// ConfirmedAgo is how long ago the stream leader last confirmed the
+	// index current (-1: never); BehindSeconds how long the oldest event
+	// known to be in the log has waited to be applied here.
+	ConfirmedAgo  float64 `json:"confirmed_seconds_ago"`
+	BehindSeconds float64 `json:"behind_seconds"`
+	MaxStaleness  float64 `json:"max_staleness_seconds"`
+	// Authenticating is false while the replica refuses every credential
+	// (503 with Retry-After); Reason says why.
+	Authenticating bool   `json:"authenticating"`
+	Reason         string `json:"reason,omitempty"`
+}
+
+// freshness reports the index's freshness; nil without a Freshness.
+func (p *Probe) freshness() *FreshnessReport {
+	if p.Freshness == nil {
+		return nil
+	}
+	f, now := p.Freshness(), time.Now()
+	r := &FreshnessReport{Applied: f.Applied, Known: f.Known, ConfirmedAgo: -1,
+		BehindSeconds: f.Behind(now).Seconds(), MaxStaleness: p.MaxStaleness.Seconds(), Authenticating: true}
+	if !f.ConfirmedAt.IsZero() {
+		r.ConfirmedAgo = f.Staleness(now).Seconds()
+	}
+	if err := f.Check(now, p.MaxStaleness); err != nil {
+		r.Authenticating, r.Reason = false, domain.ReasonOf(err)
+	}
+	return r
 }
 
 // MaxPoisonedShown bounds the poisoned events /readyz lists.
@@ -106,6 +147,7 @@ func (p *Probe) Check(ctx context.Context) Readiness {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("%d event(s) in the log cannot be folded here: what they concern is refused (poisoned_events)", total))
 		}
 	}
+	out.Freshness = p.freshness()
 	maxLag := p.MaxLag
 	if maxLag <= 0 {
 		maxLag = DefaultMaxLag
@@ -121,6 +163,8 @@ func (p *Probe) Check(ctx context.Context) Readiness {
 		// A leader that lost its followers still answers for a while, but
 		// it cannot commit a write.
 		out.Reason = fmt.Sprintf("the event stream has lost its quorum: %d of %d replicas current", h.Current, h.Replicas)
+	case out.Freshness != nil && !out.Freshness.Authenticating:
+		out.Reason = "refusing to authenticate: " + out.Freshness.Reason
 	case out.LagSeconds > maxLag.Seconds():
 		out.Reason = fmt.Sprintf("projections are %.1fs (%d events) behind the log", out.LagSeconds, out.LagSequences)
 	default:

@@ -55,7 +55,16 @@ type Config struct {
 	SnapshotInterval time.Duration
 	// Notify configures the expiry notifier (zero: defaults, no SMTP).
 	Notify notifier.Config
+	// MaxStaleness is how long the replica authenticates from an index
+	// it cannot confirm current (the stream leader unreachable); past it,
+	// and as soon as it knows it is behind, authentication answers 503.
+	// Zero serves from the last known index whatever happens.
+	MaxStaleness time.Duration
 }
+
+// DefaultMaxStaleness is keyplane serve's --max-staleness (README: Running
+// a cluster).
+const DefaultMaxStaleness = 5 * time.Second
 
 // App is a running keyplane.
 type App struct {
@@ -178,7 +187,7 @@ func (a *App) build() {
 	a.Logins = tenants.NewLogins(a.Dir, a.Realms)
 	a.Tenants = commands.NewTenants(deps, a.Dir, tenants.HashPassword)
 	a.Commands = commands.NewKeys(deps, commands.KeysConfig{Keys: a.Keys, Claims: a.Claims,
-		SecretKey: a.secretKey, NeverAllowed: a.Config.NeverAllowed})
+		SecretKey: a.secretKey, NeverAllowed: a.Config.NeverAllowed, Orgs: a.Dir, Active: a.Keys})
 	a.API = a.buildAPI(commands.NewRealms(deps, a.Realms, tenants.HashPassword), ended)
 }
 

@@ -14,13 +14,18 @@ import (
 
 const ownerAuth = "alice:alice-password"
 
-// startApp runs keyplane on a loopback port with its log in dir.
-func startApp(t testing.TB, dir string, now func() time.Time) *App {
+// startApp runs keyplane on a loopback port with its log in dir; each
+// tweak adjusts the configuration.
+func startApp(t testing.TB, dir string, now func() time.Time, tweak ...func(*Config)) *App {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a, err := Start(ctx, Config{DataDir: dir, Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, NeverAllowed: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard, Now: now})
+	cfg := Config{DataDir: dir, Addr: "127.0.0.1:0", BootstrapOwner: ownerAuth, NeverAllowed: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard, Now: now}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	a, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

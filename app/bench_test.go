@@ -20,10 +20,20 @@ import (
 // BenchmarkHTTPAuth compares authenticating an API key over HTTP (GET
 // /api/v1/whoami) with a no-op net/http handler, alternating in rounds
 // (testhttp.CompareWithNoop); the logged median ratio is the figure of merit.
+//
+// fresh-check authenticates with --max-staleness set (every credential
+// first asks whether the index is current), the other without.
 func BenchmarkHTTPAuth(b *testing.B) {
-	a := startApp(b, b.TempDir(), nil)
-	_, enc := a.as(b, basic(ownerAuth)).createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "bench"})
-	testhttp.CompareWithNoop(b, "apikey", a.URL()+"/api/v1/whoami", "ApiKey "+enc)
+	for _, c := range []struct {
+		name  string
+		stale time.Duration
+	}{{"apikey", 0}, {"apikey-fresh-check", DefaultMaxStaleness}} {
+		b.Run(c.name, func(b *testing.B) {
+			a := startApp(b, b.TempDir(), nil, func(cfg *Config) { cfg.MaxStaleness = c.stale })
+			_, enc := a.as(b, basic(ownerAuth)).createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "bench"})
+			testhttp.CompareWithNoop(b, c.name, a.URL()+"/api/v1/whoami", "ApiKey "+enc)
+		})
+	}
 }
 
 // latencies records per-operation durations for percentiles.

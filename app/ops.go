@@ -2,12 +2,14 @@ package app
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/keyplane/keyplane/api"
 	"github.com/keyplane/keyplane/api/rest"
 	"github.com/keyplane/keyplane/authn"
 	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/projections"
 )
 
@@ -16,15 +18,28 @@ import (
 // dedicated registry, so that several apps in one process keep apart.
 func (a *App) buildAPI(realm *commands.Realms, ended *projections.EndedSessions) *api.Server {
 	probe := &api.Probe{Log: a.Log, Applied: a.Runner.Applied, Failed: a.failed.get, Now: a.Config.Now,
-		Quarantined: a.Runner.Quarantine().First}
+		Quarantined: a.Runner.Quarantine().First, Freshness: a.freshness, MaxStaleness: a.Config.MaxStaleness}
 	m := a.metrics(probe)
 	auth := authn.New(authn.Config{Secret: a.secretKey, Now: a.Config.Now, Logger: a.Config.Logger,
 		Dir: a.Dir, Realms: a.Realms, Logins: a.Logins, Keys: a.Keys, Auth: a.Auth,
-		Ended: ended, Counters: a.counters, Verdict: m.AuthVerdict, Malformed: m.AuthMalformed})
+		Ended: ended, Counters: a.counters, Verdict: m.AuthVerdict, Malformed: m.AuthMalformed, Fresh: a.fresh})
 	return api.New(api.Config{Commands: a.Commands, Tenants: a.Tenants, Realm: realm,
 		Dir: a.Dir, Realms: a.Realms, Keys: a.Keys, KeyIndex: a.KeyIndex, Authn: auth,
 		Now: a.Config.Now, Logger: a.Config.Logger, Probe: probe, Metrics: m,
 		Trail: &rest.Trail{Audit: a.Audit, Log: a.Log, Runner: a.Runner}})
+}
+
+// freshness is how current the projections are known to be.
+func (a *App) freshness() eventlog.Freshness { return a.Log.Freshness(a.Runner.Applied()) }
+
+// fresh refuses to authenticate from projections known to be behind the
+// log, or not confirmed current within MaxStaleness (real time: the
+// bound is on the network's behaviour, not on the clock keys expire by).
+func (a *App) fresh() error {
+	if a.Config.MaxStaleness <= 0 {
+		return nil
+	}
+	return a.freshness().Check(time.Now(), a.Config.MaxStaleness)
 }
 
 // metrics are the replica's metrics beyond the API's own.
@@ -39,6 +54,17 @@ func (a *App) metrics(probe *api.Probe) *api.Metrics {
 		func() float64 { n, _ := probe.Lag(); return float64(n) })
 	m.GaugeFunc("keyplane_projection_lag_seconds", "Age of the oldest event the local projections have not applied yet (0 when caught up).",
 		func() float64 { _, s := probe.Lag(); return s })
+	m.GaugeFunc("keyplane_index_staleness_seconds", "How long ago the stream leader last confirmed the local projections current (-1: never).",
+		func() float64 { return staleSeconds(a.freshness().Staleness(time.Now())) })
+	m.GaugeFunc("keyplane_index_behind_seconds", "How long the oldest event known to be in the log has waited to be applied here (0: none).",
+		func() float64 { return a.freshness().Behind(time.Now()).Seconds() })
+	m.GaugeFunc("keyplane_auth_fail_closed", "1 while this replica refuses to authenticate (503) because it cannot vouch for its index (see /readyz), else 0.",
+		func() float64 {
+			if a.fresh() != nil {
+				return 1
+			}
+			return 0
+		})
 	m.GaugeFunc("keyplane_auth_index_keys", "Keys in the local auth index.",
 		func() float64 { return float64(a.Auth.Len()) })
 	m.CounterFunc("keyplane_notices_delivered_total",
@@ -51,6 +77,14 @@ func (a *App) metrics(probe *api.Probe) *api.Metrics {
 		"Events in the log this replica's projections could not fold (undecodable, unknown or refused): it refuses what each concerns (see /readyz).",
 		func() float64 { return float64(a.Runner.Quarantine().Len()) })
 	return m
+}
+
+// staleSeconds is a staleness for a gauge: -1 for never confirmed.
+func staleSeconds(d time.Duration) float64 {
+	if d == time.Duration(1<<63-1) {
+		return -1
+	}
+	return d.Seconds()
 }
 
 // poisoned reports an event the projections could not fold, by sequence

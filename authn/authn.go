@@ -38,6 +38,12 @@ type Config struct {
 	// shares; nil: this process's memory.
 	Counters Counters
 
+	// Fresh, when set, says whether the read models are current enough to
+	// authenticate from (nil: they are; an error, unavailable, refuses
+	// every credential with it: fail closed rather than accept a key
+	// revoked elsewhere).
+	Fresh func() error
+
 	// Verdict and Malformed observe key verifications (metrics); nil: not
 	// observed.
 	Verdict   func(projections.Verdict)
@@ -56,6 +62,7 @@ type Authenticator struct {
 	ended     *projections.EndedSessions
 	verdict   func(projections.Verdict)
 	malformed func()
+	fresh     func() error
 
 	sessions *sessions
 	tokenKey []byte
@@ -70,7 +77,7 @@ func New(c Config) *Authenticator {
 		_, _ = rand.Read(root)
 	}
 	a := &Authenticator{now: c.Now, log: c.Logger, dir: c.Dir, realms: c.Realms, logins: c.Logins,
-		keys: c.Keys, auth: c.Auth, ended: c.Ended, verdict: c.Verdict, malformed: c.Malformed,
+		keys: c.Keys, auth: c.Auth, ended: c.Ended, verdict: c.Verdict, malformed: c.Malformed, fresh: c.Fresh,
 		sessions: newSessions(root), tokenKey: tokenKeyOf(root)}
 	if a.now == nil {
 		a.now = time.Now
@@ -83,6 +90,9 @@ func New(c Config) *Authenticator {
 	}
 	if a.malformed == nil {
 		a.malformed = func() {}
+	}
+	if a.fresh == nil {
+		a.fresh = func() error { return nil }
 	}
 	store := c.Counters
 	if store == nil {

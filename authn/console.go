@@ -15,6 +15,11 @@ func (a *Authenticator) Console(ctx context.Context, r Request) (domain.Principa
 		return domain.Principal{}, domain.Forbidden("run as [%s] is only supported on the Elasticsearch API", RunAsHeader)
 	}
 	c := Parse(r.Authorization)
+	if c.Scheme != NoCredentials || r.HasCookie {
+		if err := a.fresh(); err != nil {
+			return domain.Principal{}, err
+		}
+	}
 	switch c.Scheme {
 	case NoCredentials:
 		if !r.HasCookie {
@@ -32,13 +37,21 @@ func (a *Authenticator) Console(ctx context.Context, r Request) (domain.Principa
 		if err != nil {
 			return domain.Principal{}, err
 		}
-		return a.MemberPassword(ctx, r.Addr, name, pw)
+		return a.memberPassword(ctx, r.Addr, name, pw)
 	}
 	return domain.Principal{}, unsupported(c.Name)
 }
 
-// MemberPassword checks a member's password under the throttle.
+// MemberPassword checks a member's password under the throttle: the
+// console's login.
 func (a *Authenticator) MemberPassword(ctx context.Context, addr, name, pw string) (domain.Principal, error) {
+	if err := a.fresh(); err != nil {
+		return domain.Principal{}, err
+	}
+	return a.memberPassword(ctx, addr, name, pw)
+}
+
+func (a *Authenticator) memberPassword(ctx context.Context, addr, name, pw string) (domain.Principal, error) {
 	return a.CheckPassword(ctx, MemberSubject(name), addr, func() (domain.Principal, error) { return a.logins.Authenticate(name, pw) })
 }
 

@@ -35,10 +35,14 @@ func (a *Authenticator) Project(ctx context.Context, r Request) (Access, error) 
 		x.Org, x.Project, _ = a.FindProject(r.Project)
 	}
 	c := Parse(r.Authorization)
+	if c.Scheme == NoCredentials {
+		return Access{}, missing(r.Path)
+	}
+	if err := a.fresh(); err != nil {
+		return Access{}, err
+	}
 	var err error
 	switch c.Scheme {
-	case NoCredentials:
-		return Access{}, missing(r.Path)
 	case APIKey:
 		err = a.projectKey(&x, r, c.Value)
 	case Basic:

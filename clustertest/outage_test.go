@@ -3,19 +3,22 @@ package clustertest
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
 
 // TestLogOutage takes the log away from two replicas in two steps: first
 // two of the three nats-servers (the stream loses its quorum), then the
-// last one. Throughout, known keys keep authenticating on both replicas
-// (from each one's own auth index: never a false 401), commands answer 503
-// with Retry-After, readiness says not ready while liveness holds. When the
-// cluster is back, commands work again and a write on one replica reaches
-// the other.
+// last one. Throughout, replica A (--max-staleness 1s) refuses to
+// authenticate once it cannot confirm its index for a second (503 with
+// Retry-After, /readyz and /metrics say why), while B (--max-staleness 0)
+// keeps authenticating known keys from its own auth index (never a false
+// 401); on both commands answer 503 with Retry-After, readiness says not
+// ready while liveness holds. When the cluster is back, A authenticates
+// again, commands work again and a write on one replica reaches the other.
 func TestLogOutage(t *testing.T) {
-	s := startSetup(t, 2)
+	s := startSetupFlags(t, []string{"--max-staleness", "1s"}, []string{"--max-staleness", "0"})
 	a, b := s.replicas[0].URL(), s.replicas[1].URL()
 	k, ans, err := create(t.Context(), a, "outage-known")
 	if err != nil || ans.status != http.StatusCreated {
@@ -25,9 +28,15 @@ func TestLogOutage(t *testing.T) {
 
 	s.nats.Nodes[0].Kill()
 	s.nats.Nodes[1].Kill()
-	t.Run("quorum lost", func(t *testing.T) { checkDegraded(t, []string{a, b}, k, "outage-quorum") })
+	t.Run("quorum lost", func(t *testing.T) {
+		checkFailsClosed(t, a, k)
+		checkDegraded(t, []string{b}, k, "outage-quorum")
+	})
 	s.nats.Nodes[2].Kill()
-	t.Run("every server down", func(t *testing.T) { checkDegraded(t, []string{a, b}, k, "outage-down") })
+	t.Run("every server down", func(t *testing.T) {
+		checkFailsClosed(t, a, k)
+		checkDegraded(t, []string{b}, k, "outage-down")
+	})
 
 	for _, n := range s.nats.Nodes {
 		n.Start()
@@ -36,6 +45,7 @@ func TestLogOutage(t *testing.T) {
 	for _, url := range []string{a, b} {
 		waitStatus(t, url, "/readyz", "", http.StatusOK, 60*time.Second)
 	}
+	must(t, "GET", a+"/api/v1/whoami", "ApiKey "+k.encoded, nil, http.StatusOK)
 	// The creates that were refused can be retried now, and a revocation
 	// made on B reaches A: both replicas follow the log again.
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
@@ -47,6 +57,27 @@ func TestLogOutage(t *testing.T) {
 	}
 	must(t, "DELETE", b+keysPath+"/"+k.id, ownerAuth, nil, http.StatusOK)
 	waitStatus(t, a, "/api/v1/whoami", "ApiKey "+k.encoded, http.StatusUnauthorized, 10*time.Second)
+}
+
+// checkFailsClosed checks that the replica at url, unable to confirm its
+// index, refuses a known key with 503 and Retry-After (not 401: the key
+// may be fine) and says why on /readyz and /metrics.
+func checkFailsClosed(t *testing.T, url string, k key) {
+	waitStatus(t, url, "/api/v1/whoami", "ApiKey "+k.encoded, http.StatusServiceUnavailable, 10*time.Second)
+	r := must(t, "GET", url+"/api/v1/whoami", "ApiKey "+k.encoded, nil, http.StatusServiceUnavailable)
+	if r.retryAfter == "" || !strings.Contains(r.raw, "stale") {
+		t.Errorf("refusal without Retry-After or reason: %v %s", r.header, r.raw)
+	}
+	must(t, "GET", url+"/healthz", "", nil, http.StatusOK)
+	ready := must(t, "GET", url+"/readyz", "", nil, http.StatusServiceUnavailable)
+	f, _ := ready.body["freshness"].(map[string]any)
+	if f == nil || f["authenticating"] != false || f["reason"] == nil {
+		t.Errorf("/readyz does not say it refuses to authenticate: %s", ready.raw)
+	}
+	m := must(t, "GET", url+"/metrics", "", nil, http.StatusOK)
+	if !strings.Contains(m.raw, "keyplane_auth_fail_closed 1") {
+		t.Errorf("/metrics does not say it fails closed")
+	}
 }
 
 // checkDegraded checks every replica with the log unusable: k

@@ -17,12 +17,18 @@ type setup struct {
 // acknowledges) and n replicas with an R3 stream.
 func startSetup(t testing.TB, n int) *setup {
 	t.Helper()
+	return startSetupFlags(t, make([][]string, n)...)
+}
+
+// startSetupFlags is startSetup with a replica per flags, started with them.
+func startSetupFlags(t testing.TB, flags ...[]string) *setup {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts three nats-servers and keyplane replicas")
 	}
 	s := &setup{nats: testproc.StartCluster(t, testproc.ClusterOptions{SyncAlways: true})}
-	for i := range n {
-		s.replicas = append(s.replicas, s.startReplica(t, fmt.Sprintf("keyplane-%c", 'a'+i)))
+	for i, f := range flags {
+		s.replicas = append(s.replicas, s.startReplica(t, fmt.Sprintf("keyplane-%c", 'a'+i), f...))
 	}
 	return s
 }

@@ -30,6 +30,22 @@ type KeysConfig struct {
 	SecretKey []byte
 	// NeverAllowed lets keys be created with expiration "never".
 	NeverAllowed bool
+	// Orgs finds an organization's key policy (tenants.Directory); nil,
+	// no organization has one.
+	Orgs OrgReader
+	// Active counts an organization's active keys (projections.Keys), for
+	// max_active_keys; nil, no limit is enforced.
+	Active ActiveCounter
+}
+
+// OrgReader finds organizations (their key policy).
+type OrgReader interface {
+	Org(ref string) (*domain.Org, bool)
+}
+
+// ActiveCounter counts an organization's active keys at now.
+type ActiveCounter interface {
+	Active(t domain.TenantID, now time.Time) int
 }
 
 // Keys runs key commands.
@@ -39,6 +55,41 @@ type Keys struct {
 	claims       ClaimReader
 	secretKey    []byte
 	neverAllowed bool
+	orgs         OrgReader
+	active       ActiveCounter
+}
+
+// NeverAllowed is the server's ceiling on keys that never expire
+// (--allow-never-expiring): no organization's policy can lift it.
+func (s *Keys) NeverAllowed() bool { return s.neverAllowed }
+
+// policy is organization t's key policy; none without an OrgReader.
+func (s *Keys) policy(t domain.TenantID) domain.KeyPolicy {
+	if s.orgs == nil {
+		return domain.KeyPolicy{}
+	}
+	if o, ok := s.orgs.Org(string(t)); ok && o.ID == t {
+		return o.Policy
+	}
+	return domain.KeyPolicy{}
+}
+
+// withPolicy completes a create with what the decision reads besides the
+// request: the server's ceiling on never, the organization's policy and,
+// when the policy limits them, its active keys (counted once per
+// organization in counted, which a batch shares).
+func (s *Keys) withPolicy(c domain.CreateKey, now time.Time, counted map[domain.TenantID]int) domain.CreateKey {
+	c.NeverAllowed = c.NeverAllowed || s.neverAllowed
+	c.Policy = s.policy(c.Tenant)
+	if c.Policy.MaxActiveKeys > 0 && s.active != nil {
+		n, ok := counted[c.Tenant]
+		if !ok {
+			n = s.active.Active(c.Tenant, now)
+		}
+		c.ActiveKeys = n
+		counted[c.Tenant] = n + 1
+	}
+	return c
 }
 
 // NewKeys returns the key commands.
@@ -51,7 +102,8 @@ func NewKeys(d Deps, c KeysConfig) *Keys {
 		// the replicas' shared secret).
 		secret = []byte(randomText(32))
 	}
-	return &Keys{core: newCore(d), keys: c.Keys, claims: c.Claims, secretKey: secret, neverAllowed: c.NeverAllowed}
+	return &Keys{core: newCore(d), keys: c.Keys, claims: c.Claims, secretKey: secret, neverAllowed: c.NeverAllowed,
+		orgs: c.Orgs, active: c.Active}
 }
 
 // Created is the answer to a create: the only place the secret appears.
@@ -70,18 +122,28 @@ type Created struct {
 // CreateKey creates a key. With an Idempotency-Key, a retry of the same
 // request answers the same key (same id and secret) instead of a second one.
 func (s *Keys) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta, c domain.CreateKey, idemKey string) (Created, error) {
-	s.newKey(&c)
 	now := s.now()
 	m.Time = now
-	id := s.ids.KeyID()
-	secret := s.ids.Secret()
 	var claimID, reqHash string
 	if idemKey != "" {
 		if len(idemKey) > 256 {
 			return Created{}, domain.Invalid("Idempotency-Key must be at most 256 characters")
 		}
 		claimID, reqHash = idempotencyIDs(p, c, idemKey)
+		// A retry answers the key it made, even if the policy has changed
+		// since or the key itself now fills max_active_keys; but only to a
+		// caller who may still make it (authority, input), as before.
+		c.NeverAllowed = c.NeverAllowed || s.neverAllowed
+		if _, err := domain.DecideCreateKey(p, c, "", domain.SecretHash{}, now); err != nil {
+			return Created{}, err
+		}
+		if out, ok := s.replayed(c.Tenant, claimID, reqHash, idemKey); ok {
+			return out, nil
+		}
 	}
+	c = s.withPolicy(c, now, map[domain.TenantID]int{})
+	id := s.ids.KeyID()
+	secret := s.ids.Secret()
 	// Validate before claiming, so that a bad request does not burn the key.
 	if _, err := domain.DecideCreateKey(p, c, id, domain.HashSecret([]byte(secret)), now); err != nil {
 		return Created{}, err
@@ -120,11 +182,18 @@ func (s *Keys) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta,
 	return created(id, ev, secret), nil
 }
 
-// newKey completes what decides a new key's expiration (its default and
-// what is allowed) from the server's settings: for every create, and for a
-// rotation's successor (RotateKey), so the two never differ.
-func (s *Keys) newKey(c *domain.CreateKey) {
-	c.NeverAllowed = c.NeverAllowed || s.neverAllowed
+// replayed is the answer to a retried create whose key exists.
+func (s *Keys) replayed(t domain.TenantID, claimID, reqHash, idemKey string) (Created, bool) {
+	prev, ok := s.claims.Get(t, claimID)
+	if !ok || prev.Request != reqHash {
+		return Created{}, false
+	}
+	k, ok := s.keys.Get(t, prev.KeyID)
+	if !ok {
+		return Created{}, false
+	}
+	secret := domain.DeriveSecret(s.secretKey, t, idemKey, k.ID)
+	return Created{ID: k.ID, Name: k.Name, Expires: k.Expires, Secret: secret, Encoded: domain.Encode(k.ID, secret), Replayed: true}, true
 }
 
 // created is the answer to the create of key id.
@@ -150,8 +219,10 @@ func (s *Keys) CreateKeys(ctx context.Context, p domain.Principal, m domain.Meta
 	m.Time = now
 	out := make([]Created, len(cs))
 	apps := make([]eventlog.Append, len(cs))
+	// The batch's earlier keys count towards max_active_keys.
+	counted := map[domain.TenantID]int{}
 	for i, c := range cs {
-		s.newKey(&c)
+		c = s.withPolicy(c, now, counted)
 		id, secret := s.ids.KeyID(), s.ids.Secret()
 		ev, err := domain.DecideCreateKey(p, c, id, domain.HashSecret([]byte(secret)), now)
 		if err != nil {
@@ -225,6 +296,7 @@ func orNull(b json.RawMessage) json.RawMessage {
 // asked). It reports false when the update changed nothing.
 func (s *Keys) UpdateKey(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, id domain.KeyID, u domain.UpdateKey) (bool, error) {
 	u.NeverAllowed = u.NeverAllowed || s.neverAllowed
+	u.Policy = s.policy(t)
 	changed := false
 	err := change(ctx, &s.core, m, s.loadKey(p, t, id), func(k domain.Key, m domain.Meta) (decision, error) {
 		ev, err := domain.DecideUpdateKey(p, &k, u, m.Time)

@@ -117,6 +117,14 @@ func (s *Tenants) SetContacts(ctx context.Context, p domain.Principal, m domain.
 	})
 }
 
+// SetKeyPolicy replaces the organization's key policy (owners only).
+func (s *Tenants) SetKeyPolicy(ctx context.Context, p domain.Principal, m domain.Meta, org string, c domain.SetKeyPolicy) error {
+	return s.orgCommand(ctx, p, org, m, func(o *domain.Org, _ domain.Meta) (decision, error) {
+		ev, err := domain.DecideSetKeyPolicy(p, o, c)
+		return decision{event: ev}, err
+	})
+}
+
 // Bootstrap makes sure the owner user, organization "default" and project
 // "default" exist. Every step is create-if-absent, so it is safe on several
 // replicas at once, and it resumes a bootstrap a crash cut short (the

@@ -17,7 +17,12 @@ import (
 // the reverse. A retry with the same Idempotency-Key answers the same
 // successor (same id and secret).
 func (s *Keys) RotateKey(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, id domain.KeyID, r domain.RotateKey, idemKey string) (Created, error) {
-	s.newKey(&r.New)
+	// The successor's expiration is decided as a create's: the server's
+	// ceiling on never and the organization's key policy (withPolicy, then
+	// CreateKey.expires). Its active keys are counted but not limited: a
+	// rotation is no create, and its old key ends after the grace.
+	r.New.Tenant = t
+	r.New = s.withPolicy(r.New, s.now(), map[domain.TenantID]int{})
 	newID, secret := s.ids.KeyID(), s.ids.Secret()
 	var claimID, reqHash string
 	if idemKey != "" {

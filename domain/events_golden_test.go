@@ -30,6 +30,7 @@ func goldenKeyAndOrgEvents(t *testing.T) []golden {
 		{"ProjectCreated.v1.json", ProjectCreated{ProjectID: "p1", Name: "default"}},
 		{"MemberAdded.v1.json", MemberAdded{User: "bob", Role: RoleAdmin}},
 		{"ContactsSet.v1.json", ContactsSet{Emails: []string{"ops@example.com", "sre@example.com"}}},
+		{"KeyPolicySet.v1.json", KeyPolicySet{DefaultExpiration: "90d", MaxExpiration: "365d", AllowNever: new(false), MaxActiveKeys: 500, MaxGrace: "7d"}},
 		{"UserCreated.v1.json", UserCreated{Name: "ann", Email: "ann@example.com", FullName: "Ann Smith",
 			PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"}},
 		{"IdempotencyKeyClaimed.v1.json", IdempotencyKeyClaimed{KeyID: "k1", Request: strings.Repeat("cd", 32)}},

@@ -134,6 +134,19 @@ type CreateKey struct {
 	// needs the grant privilege, and the key belongs to the principal the
 	// decision is given, who needs none.
 	GrantedBy *Principal
+	// Policy is the organization's key policy (Org.Policy), and
+	// ActiveKeys the number of its active keys before this one (for a
+	// batch, before this one of the batch): state the decision reads.
+	Policy     KeyPolicy
+	ActiveKeys int
+}
+
+// surface is where the create came from, for its default expiration.
+func (c CreateKey) surface() Surface {
+	if c.DefaultNever {
+		return SurfaceElasticsearch
+	}
+	return SurfaceConsole
 }
 
 // DecideCreateKey validates a create and returns the event for key id with
@@ -183,6 +196,9 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 	if err != nil {
 		return ev, err
 	}
+	if err := c.Policy.CheckActiveKeys(c.ActiveKeys, 1); err != nil {
+		return ev, err
+	}
 	if c.Metadata == nil {
 		c.Metadata = map[string]any{}
 	}
@@ -190,14 +206,12 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 		Hash: h.String(), Expires: expires, RoleDescriptors: rds, LimitedBy: limited, Metadata: c.Metadata}, nil
 }
 
-// expires is when a key created now by c ends, nil for never: the one
-// place a new key's expiration (its default, what is allowed) is decided,
-// for a create and for a rotation's successor alike.
+// expires is when a key created now by c ends, nil for never: its
+// organization's key policy decides (KeyPolicy.Expiration, the one place
+// a key's expiration is decided), with the surface's default and the
+// server's ceiling on never.
 func (c CreateKey) expires(now time.Time) (*time.Time, error) {
-	if c.Expiration == "" && c.DefaultNever {
-		return nil, nil
-	}
-	e, err := ParseExpiration(c.Expiration, now, c.NeverAllowed)
+	e, err := c.Policy.Expiration(c.Expiration, now, c.surface(), c.NeverAllowed)
 	if err != nil || e.Never() {
 		return nil, err
 	}
@@ -237,6 +251,9 @@ type UpdateKey struct {
 	// SnapshotLimits records the owner's current permission as the key's
 	// limited_by again (Elasticsearch's update does).
 	SnapshotLimits bool
+	// Policy is the organization's key policy: a new expiration must keep
+	// to it (an update that leaves the expiration alone is not asked to).
+	Policy KeyPolicy
 }
 
 // DecideUpdateKey validates an update of k.
@@ -279,7 +296,7 @@ func DecideUpdateKey(p Principal, k *Key, u UpdateKey, now time.Time) (KeyUpdate
 		ev.Metadata = &m
 	}
 	if u.Expiration != nil {
-		e, err := ParseExpiration(*u.Expiration, now, u.NeverAllowed)
+		e, err := u.Policy.Expiration(*u.Expiration, now, SurfaceConsole, u.NeverAllowed)
 		if err != nil {
 			return ev, err
 		}

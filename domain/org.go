@@ -33,7 +33,10 @@ type Org struct {
 	// privileges (their creation is older).
 	MemberSince map[string]uint64
 	Contacts    []string
-	Seq         uint64
+	// Policy is the organization's key policy (KeyPolicySet); the zero
+	// value is none, and leaves snapshots without it as they were.
+	Policy KeyPolicy `json:"Policy,omitzero"`
+	Seq    uint64
 }
 
 // Apply folds one organization event.
@@ -71,6 +74,8 @@ func (o *Org) Apply(e Event) error {
 		o.MemberEmails[ev.User] = ev.Email
 	case ContactsSet:
 		o.Contacts = append([]string(nil), ev.Emails...)
+	case KeyPolicySet:
+		o.Policy = ev.Policy()
 	default:
 		return E(KindInternal, "org aggregate cannot apply %s", e.Type)
 	}

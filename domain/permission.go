@@ -26,6 +26,9 @@ const (
 	// cannot add, promote, demote or remove owners, nor read past states.
 	ActionOwnersManage = "cluster:admin/keyplane/owner/members"
 	ActionKeysAsOf     = "cluster:admin/keyplane/owner/keys_as_of"
+	// ActionPolicyManage sets the organization's key policy, which bounds
+	// every member's keys, admins' included.
+	ActionPolicyManage = "cluster:admin/keyplane/owner/policy"
 )
 
 // Permission is the intersection of role descriptor sets: an action is

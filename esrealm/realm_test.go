@@ -150,7 +150,7 @@ func TestElasticsearchCreateAndUpdateSnapshotTheOwner(t *testing.T) {
 		RealmUserPut{Name: "target", PasswordHash: "h", Enabled: true},
 		RealmUserPut{Name: "granter", PasswordHash: "h", Roles: []string{"superuser"}, Enabled: true})
 	u1, _ := r.UserPrincipal("u1")
-	c := domain.CreateKey{Tenant: "org1", Scope: domain.ScopeProject, Project: "p1", Name: "k", DefaultNever: true, SnapshotLimits: true}
+	c := domain.CreateKey{Tenant: "org1", Scope: domain.ScopeProject, Project: "p1", Name: "k", DefaultNever: true, SnapshotLimits: true, NeverAllowed: true}
 	ev, err := domain.DecideCreateKey(u1, c, "k1", domain.HashSecret([]byte("s")), t0)
 	if err != nil {
 		t.Fatal(err)

@@ -39,9 +39,13 @@ const (
 	// batchTimeout bounds one commit round trip. An answer that does not
 	// come is resolved by reading the subject's last event (and, for a
 	// single publish, by publishing again under the same message id), so
-	// the bound is short: a stream leader that died with a publish in
-	// flight would otherwise stall every queued command for its length.
-	batchTimeout = 3 * time.Second
+	// the bound is short: a stream leader that died with a batch in flight
+	// stalls the commands queued behind it for that long, and a new leader
+	// is elected in seconds (commands resume within this bound of it).
+	batchTimeout = time.Second
+	// ackPatience is how long the acker waits for one pipelined answer
+	// before it waits for it on its own (acker).
+	ackPatience = 200 * time.Millisecond
 )
 
 type request struct {
@@ -358,26 +362,53 @@ func (c *committer) pipeline(live []*request) {
 }
 
 // acker answers the pipelined rounds, in the order they were published.
+// An answer that does not come within ackPatience (a server died with the
+// publish in flight) is waited for on its own: the commands behind it are
+// answered meanwhile, and its subject stays taken until it is.
 func (c *committer) acker() {
 	defer close(c.ackerDone)
+	var late sync.WaitGroup
+	defer late.Wait()
 	for ps := range c.acks {
 		for _, p := range ps {
-			var res result
-			if p.err != nil {
-				res.err = unavailable("append", p.err)
-			} else {
-				seq, err := c.l.awaitAck(p.r.ctx, p.r.apps[0], p.ack)
-				res = result{seqs: []uint64{seq}, err: err}
+			var first *ackAnswer
+			if p.err == nil {
+				var ok bool
+				if first, ok = answerWithin(p.ack, ackPatience); !ok {
+					late.Go(func() {
+						c.answer(p, nil)
+						c.freed()
+					})
+					continue
+				}
 			}
-			// Free the subject first: its client may send the next command
-			// on it as soon as it has the answer.
-			c.inflight.set(Subject(p.r.apps[0].Event), false)
-			p.r.done <- res
+			c.answer(p, first)
 		}
-		select {
-		case c.answered <- struct{}{}:
-		default:
-		}
+		c.freed()
+	}
+}
+
+// answer waits for p's acknowledgement (unless first is it) and answers
+// its command.
+func (c *committer) answer(p pending, first *ackAnswer) {
+	var res result
+	if p.err != nil {
+		res.err = unavailable("append", p.err)
+	} else {
+		seq, err := c.l.awaitAck(p.r.ctx, p.r.apps[0], p.ack, first)
+		res = result{seqs: []uint64{seq}, err: err}
+	}
+	// Free the subject first: its client may send the next command on it
+	// as soon as it has the answer.
+	c.inflight.set(Subject(p.r.apps[0].Event), false)
+	p.r.done <- res
+}
+
+// freed tells the committer that subjects were freed.
+func (c *committer) freed() {
+	select {
+	case c.answered <- struct{}{}:
+	default:
 	}
 }
 
@@ -439,8 +470,8 @@ func (l *Log) publishBatch(apps []Append) ([]uint64, error) {
 	resp, err := l.nc.RequestMsgWithContext(ctx, last)
 	if err != nil {
 		// The commit may have been stored even though its answer was lost.
-		if ev, lerr := l.Last(context.Background(), Subject(apps[len(apps)-1].Event)); lerr == nil && ev != nil && ev.ID == apps[len(apps)-1].Event.ID {
-			return contiguous(ev.Seq, len(apps)), nil
+		if seq, ok := l.storedAsLast(context.Background(), Subject(apps[len(apps)-1].Event), apps[len(apps)-1].Event.ID); ok {
+			return contiguous(seq, len(apps)), nil
 		}
 		return nil, unavailable("append batch", err)
 	}

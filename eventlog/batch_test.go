@@ -153,13 +153,13 @@ func TestATimedOutPublishIsResolvedFromTheSubject(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The event was stored but its answer was lost: no retry, no conflict.
-	seq, err := l.awaitAck(ctx, Append{Event: stored, Expect: 0}, lostAnswer{})
+	seq, err := l.awaitAck(ctx, Append{Event: stored, Expect: 0}, lostAnswer{}, nil)
 	if err != nil || seq != seqs[0] {
 		t.Fatalf("stored event: seq %d err %v, want %d", seq, err, seqs[0])
 	}
 	// The event was never stored: the retry stores it, once.
 	fresh := keyEvent("fresh", "k2", domain.KeyInvalidated{})
-	seq, err = l.awaitAck(ctx, Append{Event: fresh, Expect: 0}, lostAnswer{})
+	seq, err = l.awaitAck(ctx, Append{Event: fresh, Expect: 0}, lostAnswer{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,5 +221,32 @@ func TestPipelinedRoundsKeepEachAggregatesOrder(t *testing.T) {
 		if len(got) != 5 {
 			t.Fatalf("aggregate k%d: %d events, want 5", agg, len(got))
 		}
+	}
+}
+
+// TestALostAnswerDoesNotHoldUpTheCommandsBehindIt hands the acker a round
+// whose first publish never gets its answer (its server died with it in
+// flight): the command behind it is answered while the lost one is still
+// being resolved, and the lost one is then resolved by publishing again.
+func TestALostAnswerDoesNotHoldUpTheCommandsBehindIt(t *testing.T) {
+	l := openTest(t)
+	l.ackWait = 3 * time.Second
+	lost := req(Append{Event: keyEvent("lost", "k1", domain.KeyInvalidated{}), Expect: 0})
+	behind := req(Append{Event: keyEvent("behind", "k2", domain.KeyInvalidated{}), Expect: 0})
+	ack, err := l.publishAsync(behind.apps[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.commit.acks <- []pending{{r: lost, ack: lostAnswer{}}, {r: behind, ack: ack}}
+	select {
+	case res := <-behind.done:
+		if res.err != nil {
+			t.Fatalf("command behind the lost answer: %v", res.err)
+		}
+	case res := <-lost.done:
+		t.Fatalf("the lost answer was resolved (%v) before the command behind it was answered", res.err)
+	}
+	if res := <-lost.done; res.err != nil {
+		t.Fatalf("lost answer not resolved by publishing again: %v", res.err)
 	}
 }

@@ -3,6 +3,8 @@ package eventlog
 import (
 	"context"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Health is what the log can tell a readiness probe about itself.
@@ -53,18 +55,35 @@ func (l *Log) Health(ctx context.Context) (Health, error) {
 		return h, unavailable("stream info", err)
 	}
 	h.LastSeq, h.Replicas = info.State.LastSeq, info.Config.Replicas
-	h.Current = 1
+	h.Current = currentReplicas(info)
 	if c := info.Cluster; c != nil {
 		h.Leader = c.Leader
+	}
+	return h, nil
+}
+
+// currentReplicas is how many of the stream's replicas, its leader
+// included, are up to date with the leader.
+func currentReplicas(info *jetstream.StreamInfo) int {
+	n := 1
+	if c := info.Cluster; c != nil {
 		for _, p := range c.Replicas {
 			// The server calls a silent peer current for ten seconds; a
 			// peer that missed three heartbeats is not.
 			if p.Current && !p.Offline && p.Active < peerSilence {
-				h.Current++
+				n++
 			}
 		}
 	}
-	return h, nil
+	return n
+}
+
+// hasQuorum says the stream's leader, as info describes it, still leads a
+// majority: only such a leader's last sequence is the last acknowledged
+// one (a leader cut off from its peers answers for a while, while the
+// others may elect another and go on).
+func hasQuorum(info *jetstream.StreamInfo) bool {
+	return currentReplicas(info) >= info.Config.Replicas/2+1
 }
 
 // EventTime is when the event at seq was written (by its writer's clock):

@@ -60,6 +60,10 @@ type Log struct {
 	ackWait time.Duration
 	unlock  func() // releases the data dir's lock (lock.go)
 
+	// fresh is how current the subscription's fold is known to be
+	// (freshness.go, watch.go).
+	fresh freshness
+
 	// conflicts counts appends refused for a stale expected sequence
 	// (health.go reports it).
 	conflicts atomic.Uint64
@@ -184,7 +188,11 @@ func (l *Log) ensureStream(ctx context.Context) error {
 		DenyPurge:          true,
 		Duplicates:         DuplicateWindow,
 		AllowAtomicPublish: true,
-		MaxMsgSize:         1 << 20,
+		// Any server holding the stream answers reads, the leader or not:
+		// a replica whose subscription fell behind catches up through
+		// them (watch.go), even while the stream elects a leader.
+		AllowDirect: true,
+		MaxMsgSize:  1 << 20,
 	}
 	err := retrySetup(ctx, func(ctx context.Context) (err error) {
 		l.stream, err = l.js.CreateOrUpdateStream(ctx, cfg)
@@ -272,6 +280,9 @@ func (l *Log) Append(ctx context.Context, apps ...Append) ([]uint64, error) {
 	if domain.IsKind(err, domain.KindConflict) {
 		l.conflicts.Add(1)
 	}
+	if err == nil {
+		l.announce(seqs[len(seqs)-1])
+	}
 	return seqs, err
 }
 
@@ -280,7 +291,7 @@ func (l *Log) appendOne(ctx context.Context, a Append) (uint64, error) {
 	if err != nil {
 		return 0, unavailable("append", err)
 	}
-	return l.awaitAck(ctx, a, ack)
+	return l.awaitAck(ctx, a, ack, nil)
 }
 
 func (l *Log) ackTimeout() time.Duration {
@@ -305,26 +316,68 @@ func (l *Log) publishAsync(a Append) (jetstream.PubAckFuture, error) {
 	return l.js.PublishMsgAsync(m)
 }
 
+// ackAnswer is the answer to a publish: an acknowledgement or an error.
+type ackAnswer struct {
+	pa  *jetstream.PubAck
+	err error
+}
+
+// answerWithin is ack's answer if it comes within d (ok false otherwise).
+func answerWithin(ack jetstream.PubAckFuture, d time.Duration) (ans *ackAnswer, ok bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case pa := <-ack.Ok():
+		return &ackAnswer{pa: pa}, true
+	case err := <-ack.Err():
+		return &ackAnswer{err: err}, true
+	case <-t.C:
+		return nil, false
+	}
+}
+
+// Retries of a publish whose answer did not come.
+const (
+	// ackGiveUp is how long a publish is retried before its command
+	// answers 503 (a retry with the same Idempotency-Key finds out).
+	ackGiveUp = 15 * time.Second
+	// noLeaderPause is the pause before publishing again after the stream
+	// answered at once that it cannot take it (no leader, or the previous
+	// attempt is still being stored): short, so that commands resume as
+	// soon as a leader is elected.
+	noLeaderPause = 100 * time.Millisecond
+)
+
 // awaitAck waits for the answer to an event's publish. A stale expected
 // sequence is a conflict, unless the subject's last event is this one (a
 // retry whose first attempt was stored). An answer that never came is
-// resolved the same way, and otherwise retried: the message id makes the
-// retry harmless.
-func (l *Log) awaitAck(ctx context.Context, a Append, ack jetstream.PubAckFuture) (uint64, error) {
+// resolved the same way, and otherwise retried under the same message id,
+// which makes the retry harmless, until ackGiveUp.
+//
+// first, when not nil, is the answer already taken from ack.
+func (l *Log) awaitAck(ctx context.Context, a Append, ack jetstream.PubAckFuture, first *ackAnswer) (uint64, error) {
 	subj := Subject(a.Event)
-	for attempt := 0; ; attempt++ {
+	start := time.Now()
+	for {
 		var err error
-		select {
-		case pa := <-ack.Ok():
-			return pa.Sequence, nil
-		case err = <-ack.Err():
-		case <-time.After(l.ackTimeout()):
-			err = nats.ErrTimeout
-		case <-ctx.Done():
-			// The command's deadline passed: it answers 503 now rather than
-			// hold every command queued behind it. The write may still
-			// land; a retry with the same Idempotency-Key finds it.
-			return 0, unavailable("append", ctx.Err())
+		if first != nil {
+			if first.err == nil {
+				return first.pa.Sequence, nil
+			}
+			err, first = first.err, nil
+		} else {
+			select {
+			case pa := <-ack.Ok():
+				return pa.Sequence, nil
+			case err = <-ack.Err():
+			case <-time.After(l.ackTimeout()):
+				err = nats.ErrTimeout
+			case <-ctx.Done():
+				// The command's deadline passed: it answers 503 now. The
+				// write may still land; a retry with the same
+				// Idempotency-Key finds it.
+				return 0, unavailable("append", ctx.Err())
+			}
 		}
 		if isWrongLastSeq(err) {
 			if seq, ok := l.storedAsLast(ctx, subj, a.Event.ID); ok {
@@ -334,16 +387,33 @@ func (l *Log) awaitAck(ctx context.Context, a Append, ack jetstream.PubAckFuture
 		}
 		// A connection lost with the answer pending (a server died) is
 		// resolved like a timeout, on the server the client reconnected to.
-		if !isTimeout(err) && !errors.Is(err, nats.ErrDisconnected) || attempt >= 3 {
+		retry := isTimeout(err) || errors.Is(err, nats.ErrDisconnected) || isStoring(err)
+		if !retry || time.Since(start) > ackGiveUp {
 			return 0, unavailable("append", err)
 		}
 		if seq, ok := l.storedAsLast(ctx, subj, a.Event.ID); ok {
 			return seq, nil
 		}
+		if !errors.Is(err, nats.ErrTimeout) {
+			// Refused at once: a leader is being elected.
+			select {
+			case <-time.After(noLeaderPause):
+			case <-ctx.Done():
+				return 0, unavailable("append", ctx.Err())
+			}
+		}
 		if ack, err = l.publishAsync(a); err != nil {
 			return 0, unavailable("append", err)
 		}
 	}
+}
+
+// isStoring is the stream refusing a publish whose message id is being
+// stored right now (an earlier attempt of the same publish): the retry
+// after it finds that one stored.
+func isStoring(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.ErrorCode(10158)
 }
 
 // storedAsLast reports whether the subject's last event is id.
@@ -374,11 +444,15 @@ func (l *Log) Last(ctx context.Context, subj string) (*domain.Event, error) {
 }
 
 // LastSeq is the stream's last sequence.
+// The stream's leader answers it: it confirms whatever the subscription
+// has applied up to it (Freshness).
 func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
+	at := time.Now()
 	info, err := l.stream.Info(ctx)
 	if err != nil {
 		return 0, unavailable("stream info", err)
 	}
+	l.fresh.learn(info.State.LastSeq, at, hasQuorum(info))
 	return info.State.LastSeq, nil
 }
 

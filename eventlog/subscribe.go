@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,30 +37,40 @@ const (
 // it follows again from the event after the last one delivered, for as
 // long as it takes: a replica's projections must outlive any outage of the
 // log.
+//
+// Alongside, a watch (watch.go) checks that the subscription keeps up:
+// events it is late with are fetched through any server and delivered
+// here, and Freshness says how current the fold is known to be. The log
+// has one subscription (a replica's projections); Freshness is its.
 func (l *Log) Subscribe(ctx context.Context, from uint64, fn func(domain.Event) error) error {
-	next := max(from, 1)
-	deliver := func(ev domain.Event) error {
-		if err := fn(ev); err != nil {
-			return err
-		}
-		next = ev.Seq + 1
-		return nil
-	}
+	s := &subscription{l: l, fn: fn, next: max(from, 1), kicks: make(chan struct{}, 1)}
+	l.fresh.advance(s.next - 1)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go s.watch(ctx, cancel)
 	for broken := 0; ; broken++ {
-		err := l.follow(ctx, next, deliver)
+		err := s.follow(ctx)
 		var b *brokenSub
 		if ctx.Err() != nil {
+			if cause := context.Cause(ctx); cause != ctx.Err() {
+				return cause // the watch could not deliver (fn failed)
+			}
 			return ctx.Err()
 		}
 		if !errors.As(err, &b) {
 			return err
 		}
+		if b.kicked {
+			continue // the watch saw it fall behind: follow again at once
+		}
 		if broken == 0 {
-			l.opts.Logger.Warn("event subscription broke; following again", "from", next, "err", b.err)
+			l.opts.Logger.Warn("event subscription broke; following again", "from", s.from(), "err", b.err)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			continue
+		case <-s.kicks:
+			continue
 		case <-time.After(resubscribeWait):
 		}
 		if b.delivered {
@@ -68,10 +79,53 @@ func (l *Log) Subscribe(ctx context.Context, from uint64, fn func(domain.Event) 
 	}
 }
 
+// subscription is one Subscribe: what it delivered so far, shared by the
+// follow and the watch, which may both deliver (each event once, in order).
+type subscription struct {
+	l  *Log
+	fn func(domain.Event) error
+
+	mu   sync.Mutex
+	next uint64 // the next sequence to deliver
+	// kicks asks the follow under way to start over (it is late).
+	kicks chan struct{}
+}
+
+// from is the next sequence to deliver.
+func (s *subscription) from() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next
+}
+
+// deliver hands ev to fn unless it was delivered already.
+func (s *subscription) deliver(ev domain.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ev.Seq < s.next {
+		return nil
+	}
+	if err := s.fn(ev); err != nil {
+		return err
+	}
+	s.next = ev.Seq + 1
+	s.l.fresh.advance(ev.Seq)
+	return nil
+}
+
+// kick makes the follow under way start over from the next sequence.
+func (s *subscription) kick() {
+	select {
+	case s.kicks <- struct{}{}:
+	default:
+	}
+}
+
 // brokenSub is a subscription that failed on the log's side, not fn's.
 type brokenSub struct {
 	err       error
 	delivered bool // whether it delivered anything before it broke
+	kicked    bool // the watch ended it: it was late
 }
 
 func (e *brokenSub) Error() string { return "subscription broke: " + e.err.Error() }
@@ -85,7 +139,8 @@ func (e *brokenSub) Error() string { return "subscription broke: " + e.err.Error
 // library's ordered consumer recreates itself with a fixed ten-second
 // deadline per attempt; one attempt started while the stream elected a
 // leader left a replica's projections ten seconds behind.)
-func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) error) error {
+func (s *subscription) follow(ctx context.Context) error {
+	l, from := s.l, s.from()
 	name := "kp-follow-" + uuid.NewString()
 	cctx, cancel := context.WithTimeout(ctx, followSetupTimeout)
 	// No filter: the stream holds only kp.>, and a filter would make the
@@ -111,6 +166,21 @@ func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) err
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
+	// A kick from before this follow began is for the one before.
+	select {
+	case <-s.kicks:
+	default:
+	}
+	kicked, done := make(chan struct{}), make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-s.kicks:
+			close(kicked)
+			it.Stop()
+		case <-done:
+		}
+	}()
 	delivered := uint64(0) // consumer sequence of the last message
 	var d eventcodec.Decoder
 	for {
@@ -118,6 +188,11 @@ func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) err
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			select {
+			case <-kicked:
+				return &brokenSub{err: errors.New("late"), delivered: delivered > 0, kicked: true}
+			default:
 			}
 			return &brokenSub{err: unavailable("subscribe", err), delivered: delivered > 0}
 		}
@@ -137,7 +212,7 @@ func (l *Log) follow(ctx context.Context, from uint64, fn func(domain.Event) err
 		if err != nil {
 			ev = readable(ev, err, md.Sequence.Stream, msg.Subject(), msg.Headers().Get(jetstream.MsgIDHeader), md.Timestamp)
 		}
-		if err := fn(ev); err != nil {
+		if err := s.deliver(ev); err != nil {
 			return err
 		}
 	}

@@ -50,6 +50,9 @@ type PastKeys struct {
 	// the state after it (zero when nothing had happened yet).
 	Seq  uint64
 	Time time.Time
+	// Policy is the organization's key policy at that point (for a
+	// tenant's past list; none for all tenants').
+	Policy domain.KeyPolicy
 }
 
 // KeysAsOf folds a fresh key list from the log up to at: every event up to
@@ -76,7 +79,31 @@ func KeysAsOf(ctx context.Context, log RangeReader, tenant domain.TenantID, at A
 		out.Seq, out.Time = ev.Seq, ev.Time
 		return nil
 	})
+	if err == nil && tenant != "" {
+		out.Policy, err = policyAsOf(ctx, log, tenant, at)
+	}
 	return out, err
+}
+
+// policyAsOf is organization t's key policy at at: its last KeyPolicySet
+// up to the same point the key list stops at. The organization's other
+// events, and any it cannot read, leave it as it was.
+func policyAsOf(ctx context.Context, log RangeReader, t domain.TenantID, at AsOf) (domain.KeyPolicy, error) {
+	var pol domain.KeyPolicy
+	r := eventlog.Range{To: at.Seq, Subject: eventlog.SubjectOf(t, domain.AggOrg, string(t))}
+	err := log.ReadRange(ctx, r, func(ev domain.Event) error {
+		if !at.Time.IsZero() && ev.Time.After(at.Time) {
+			return eventlog.ErrStop
+		}
+		if ev.Type != (domain.KeyPolicySet{}).EventType() {
+			return nil
+		}
+		if p, err := ev.Decode(); err == nil {
+			pol = p.(domain.KeyPolicySet).Policy()
+		}
+		return nil
+	})
+	return pol, err
 }
 
 // Poisoned are the events the past list could not fold, by sequence: the

@@ -54,6 +54,9 @@ type AuditChange struct {
 	// Invitation and Email are an invitation's id and the address it went to.
 	Invitation string `json:"invitation,omitempty"`
 	Email      string `json:"email,omitempty"`
+	// Policy is the organization's new key policy, whole (an absent
+	// field is unset).
+	Policy *domain.KeyPolicy `json:"policy,omitempty"`
 }
 
 // AuditEntryOf renders an event of the audit trail. projectOf finds the
@@ -84,7 +87,8 @@ var knownAuditPayloads = map[string]bool{}
 func init() {
 	for _, p := range []domain.Payload{domain.KeyCreated{}, domain.KeyUpdated{}, domain.KeyInvalidated{}, domain.KeyExpired{},
 		domain.OrgCreated{}, domain.ProjectCreated{}, domain.MemberAdded{}, domain.ContactsSet{},
-		domain.MemberRemoved{}, domain.InvitationCreated{}, domain.InvitationRevoked{}, domain.InvitationAccepted{}} {
+		domain.MemberRemoved{}, domain.InvitationCreated{}, domain.InvitationRevoked{}, domain.InvitationAccepted{},
+		domain.KeyPolicySet{}} {
 		knownAuditPayloads[p.EventType()] = true
 	}
 }
@@ -126,6 +130,9 @@ func changeOf(p domain.Payload, e *AuditEntry) AuditChange {
 		return AuditChange{User: x.User, Role: x.Role}
 	case domain.ContactsSet:
 		return AuditChange{Emails: append([]string{}, x.Emails...)}
+	case domain.KeyPolicySet:
+		pol := x.Policy()
+		return AuditChange{Policy: &pol}
 	case domain.MemberRemoved:
 		// Who removed: the entry's actor; whom: user.
 		return AuditChange{User: x.User, Role: x.Role}

@@ -177,6 +177,10 @@ type Filter struct {
 	// Match, when set, must also accept the key (authorization filters).
 	Match func(*domain.Key) bool
 	Now   time.Time
+	// ExceedsPolicy, when set, keeps the keys that are (true) or are not
+	// (false) outside Policy at Now (domain.KeyPolicy.Exceeds).
+	ExceedsPolicy *bool
+	Policy        domain.KeyPolicy
 }
 
 // Page selects a window of the sorted result.
@@ -233,6 +237,8 @@ func (f Filter) accepts(k *domain.Key) bool {
 	case f.Type != "" && k.Type != f.Type:
 		return false
 	case f.Match != nil && !f.Match(k):
+		return false
+	case f.ExceedsPolicy != nil && f.Policy.Exceeds(k, f.Now) != *f.ExceedsPolicy:
 		return false
 	}
 	return true

@@ -130,3 +130,22 @@ func TestDirectoryFindsAPendingInvitationByItsTokenAndFoldsLogins(t *testing.T) 
 		t.Fatalf("cy's role: %q", r)
 	}
 }
+
+func TestAKeyPolicySurvivesTheDirectorysSnapshot(t *testing.T) {
+	org := commands.Random{}.TenantID()
+	at := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	pol := domain.KeyPolicySet{DefaultExpiration: "30d", MaxExpiration: "1y", AllowNever: new(false), MaxActiveKeys: 5, MaxGrace: "0s"}
+	var evs []domain.Event
+	for i, p := range []domain.Payload{domain.OrgCreated{OrgID: org, Name: "acme", Owner: "ann"}, pol} {
+		ev := domain.NewEvent(uuid.NewString(), org, domain.AggOrg, string(org), domain.Meta{Time: at}, p)
+		ev.Seq = uint64(i + 1)
+		evs = append(evs, ev)
+	}
+	folded, restored := foldAndRestore(t, NewDirectory, evs)
+	for name, d := range map[string]*Directory{"folded": folded, "restored": restored} {
+		o, _ := d.Org(string(org))
+		if got := o.Policy; got.MaxExpiration != "1y" || got.NeverAllowed() || got.MaxActiveKeys != 5 || got.MaxGrace != "0s" || got.DefaultExpiration != "30d" {
+			t.Fatalf("%s: policy %+v", name, got)
+		}
+	}
+}

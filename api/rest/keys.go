@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/commands"
@@ -57,12 +58,21 @@ type keyView struct {
 	CreatedBy       domain.Actor           `json:"created_by"`
 	RoleDescriptors domain.RoleDescriptors `json:"role_descriptors"`
 	Metadata        map[string]any         `json:"metadata"`
+	// ExceedsPolicy: the key is active and outside its organization's key
+	// policy (made before a stricter one); it keeps working.
+	ExceedsPolicy bool `json:"exceeds_policy"`
 }
 
-func (s *keysAPI) viewKey(k *domain.Key) keyView {
-	v := keyView{ID: k.ID, Name: k.Name, Scope: k.Scope, Project: k.Project, Type: k.Type, Status: k.Status(s.now()),
+// viewKey shows k at now, under its organization's key policy.
+func (s *keysAPI) viewKey(k *domain.Key, pol domain.KeyPolicy) keyView {
+	return viewKeyAt(k, pol, s.now())
+}
+
+// viewKeyAt shows k as it was at now under the policy of then (as_of).
+func viewKeyAt(k *domain.Key, pol domain.KeyPolicy, now time.Time) keyView {
+	v := keyView{ID: k.ID, Name: k.Name, Scope: k.Scope, Project: k.Project, Type: k.Type, Status: k.Status(now),
 		Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated, Username: k.Owner.User, Realm: k.Owner.Realm,
-		CreatedBy: k.CreatedBy}
+		CreatedBy: k.CreatedBy, ExceedsPolicy: pol.Exceeds(k, now)}
 	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = httpx.ShownKeyFields(k)
 	v.RotatedTo, v.RotatedFrom = k.RotatedTo, k.RotatedFrom
 	return v
@@ -184,20 +194,20 @@ func (s *keysAPI) listKeys(w http.ResponseWriter, r *http.Request, p domain.Prin
 	if err != nil {
 		return err
 	}
-	f.Tenant, f.Project, f.Match, f.Now = ks.org.ID, ks.project, only, s.now()
+	f.Tenant, f.Project, f.Match, f.Now, f.Policy = ks.org.ID, ks.project, only, s.now(), ks.org.Policy
 	if r.URL.Query().Has("as_of") {
 		return s.listKeysAsOf(w, r, p, ks, f, pg) // asof.go
 	}
 	keys, total := s.keys.List(f, pg)
 	out := make([]keyView, len(keys))
 	for i := range keys {
-		out[i] = s.viewKey(&keys[i])
+		out[i] = s.viewKey(&keys[i], ks.org.Policy)
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out})
 	return nil
 }
 
-// listParams reads ?name=&owner=&status=&scope=&type=&sort=&size=&from=.
+// listParams reads ?name=&owner=&status=&scope=&type=&exceeds_policy=&sort=&size=&from=.
 func listParams(r *http.Request) (projections.Filter, projections.Page, error) {
 	q := r.URL.Query()
 	f := projections.Filter{Name: q.Get("name"), Owner: q.Get("owner")}
@@ -209,7 +219,7 @@ func listParams(r *http.Request) (projections.Filter, projections.Page, error) {
 	pg := projections.Page{Sort: q.Get("sort"), Size: 100}
 	for k := range q {
 		switch k {
-		case "name", "owner", "status", "scope", "type", "sort", "size", "from", "as_of":
+		case "name", "owner", "status", "scope", "type", "exceeds_policy", "sort", "size", "from", "as_of":
 		default:
 			return f, pg, domain.Invalid("request contains unrecognized parameter: [%s]", k)
 		}
@@ -234,6 +244,14 @@ func listParams(r *http.Request) (projections.Filter, projections.Page, error) {
 		f.Type = t
 	default:
 		return f, pg, domain.Invalid("type must be personal or managed, not [%s]", t)
+	}
+	switch ep := q.Get("exceeds_policy"); ep {
+	case "":
+	case "true", "false":
+		b := ep == "true"
+		f.ExceedsPolicy = &b
+	default:
+		return f, pg, domain.Invalid("exceeds_policy must be true or false, not [%s]", ep)
 	}
 	if pg.Sort == "" {
 		pg.Sort = "-created"
@@ -290,7 +308,7 @@ func (s *keysAPI) getKey(w http.ResponseWriter, r *http.Request, p domain.Princi
 	if err := p.Authorize(domain.ActionGetKey, domain.Target{Tenant: ks.org.ID, Project: k.Project, Own: k.OwnedBy(p)}); err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, s.viewKey(&k))
+	httpx.WriteJSON(w, http.StatusOK, s.viewKey(&k, ks.org.Policy))
 	return nil
 }
 
@@ -322,7 +340,7 @@ func (s *keysAPI) updateKey(w http.ResponseWriter, r *http.Request, p domain.Pri
 		return err
 	}
 	k, _ = s.keys.Get(ks.org.ID, k.ID)
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"updated": updated, "api_key": s.viewKey(&k)})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"updated": updated, "api_key": s.viewKey(&k, ks.org.Policy)})
 	return nil
 }
 

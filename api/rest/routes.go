@@ -23,6 +23,9 @@ func (s *Server) Mount(m *http.ServeMux) {
 	m.HandleFunc("PUT /api/v1/users/_password", o.changePassword)
 	m.HandleFunc("PUT /api/v1/orgs/{org}/contacts", o.authed(o.setContacts))
 	m.HandleFunc("GET /api/v1/orgs/{org}/contacts", o.authed(o.getContacts))
+	pol := s.policy
+	m.HandleFunc("PUT /api/v1/orgs/{org}/policy", pol.authed(pol.putPolicy))
+	m.HandleFunc("GET /api/v1/orgs/{org}/policy", pol.authed(pol.getPolicy))
 
 	for _, base := range []string{"/api/v1/orgs/{org}/api-keys", "/api/v1/orgs/{org}/projects/{project}/api-keys"} {
 		m.HandleFunc("POST "+base, k.authed(k.createKey))

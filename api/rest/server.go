@@ -31,8 +31,9 @@ type Config struct {
 // organizations' handlers and the keys' handlers, each its own type
 // holding only what it uses. It is built whole by New.
 type Server struct {
-	orgs *orgsAPI
-	keys *keysAPI
+	orgs   *orgsAPI
+	keys   *keysAPI
+	policy *policyAPI
 }
 
 // base is what every handler of the API shares: authentication, the error
@@ -60,6 +61,15 @@ type keysAPI struct {
 	trail    *Trail
 }
 
+// policyAPI serves the organization's key policy (policy.go): it is set
+// as an organization's command, and shown with what the keys make of it.
+type policyAPI struct {
+	base
+	tenants  *commands.Tenants
+	commands *commands.Keys
+	keys     *projections.Keys
+}
+
 // New builds the console REST API over its dependencies.
 func New(c Config) *Server {
 	b := base{authn: c.Authn, log: c.Logger, dir: c.Dir, clock: c.Now}
@@ -70,7 +80,8 @@ func New(c Config) *Server {
 		b.log = slog.Default()
 	}
 	return &Server{orgs: &orgsAPI{base: b, tenants: c.Tenants},
-		keys: &keysAPI{base: b, commands: c.Commands, keys: c.Keys, trail: c.Trail}}
+		keys:   &keysAPI{base: b, commands: c.Commands, keys: c.Keys, trail: c.Trail},
+		policy: &policyAPI{base: b, tenants: c.Tenants, commands: c.Commands, keys: c.Keys}}
 }
 
 func (s *base) now() time.Time { return s.clock() }

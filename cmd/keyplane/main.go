@@ -58,6 +58,15 @@ func env(name, def string) string {
 	return def
 }
 
+// envDuration is the duration in the environment variable name, def when
+// it is unset (serve refuses one that is not a duration).
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(env(name, "")); err == nil {
+		return d
+	}
+	return def
+}
+
 func serveFlags(fs *flag.FlagSet) *app.Config {
 	c := &app.Config{}
 	fs.StringVar(&c.DataDir, "data-dir", env("KEYPLANE_DATA_DIR", "./data"), "where the embedded JetStream keeps the log ($KEYPLANE_DATA_DIR)")
@@ -72,6 +81,8 @@ func serveFlags(fs *flag.FlagSet) *app.Config {
 	fs.BoolVar(&c.NeverAllowed, "allow-never-expiring", true, "let keys be created with expiration \"never\"")
 	fs.Uint64Var(&c.SnapshotEvery, "snapshot-every", app.DefaultSnapshotEvery, "snapshot the projections after this many events")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", app.DefaultSnapshotInterval, "and at least this often when anything changed; negative turns snapshots off")
+	fs.DurationVar(&c.MaxStaleness, "max-staleness", envDuration("KEYPLANE_MAX_STALENESS", app.DefaultMaxStaleness),
+		"refuse authentication (503) when the index was not confirmed current within this long; 0 serves from the last known index ($KEYPLANE_MAX_STALENESS)")
 	notifyFlags(fs, &c.Notify)
 	return c
 }
@@ -91,6 +102,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.FsyncInterval = d
+	}
+	if v := os.Getenv("KEYPLANE_MAX_STALENESS"); v != "" {
+		if _, err := time.ParseDuration(v); err != nil {
+			fmt.Fprintf(stderr, "keyplane: KEYPLANE_MAX_STALENESS must be a duration such as 5s, not %q\n", v)
+			return 2
+		}
+	}
+	if cfg.MaxStaleness < 0 {
+		fmt.Fprintf(stderr, "keyplane: --max-staleness must be 0 (off) or a positive duration, not %v\n", cfg.MaxStaleness)
+		return 2
 	}
 	if err := checkClusterFlags(cfg); err != nil {
 		fmt.Fprintf(stderr, "keyplane: %v\n", err)

@@ -139,6 +139,10 @@ func (n *Node) Start() {
 // Kill ends the server with SIGKILL.
 func (n *Node) Kill() { n.proc.Kill() }
 
+// Stop ends the server with SIGTERM, as an operator stopping it would (it
+// shuts down cleanly), and with SIGKILL if it has not exited after timeout.
+func (n *Node) Stop(timeout time.Duration) { n.proc.Stop(timeout) }
+
 // Running reports whether the node's process is alive.
 func (n *Node) Running() bool { return n.proc != nil && !n.proc.Exited() }
 

@@ -26,6 +26,7 @@ export const eventTypes = {
   InvitationRevoked: 'Invitation revoked',
   InvitationAccepted: 'Invitation accepted',
   ContactsSet: 'Operational contacts changed',
+  KeyPolicySet: 'Key policy changed',
   OrgCreated: 'Organization created',
 };
 
@@ -126,6 +127,11 @@ function detail(ctx, e) {
       return `${c.email} as ${c.role}`;
     case 'InvitationAccepted':
       return `${c.user} joined as ${c.role} (invited at ${c.email})`;
+    case 'KeyPolicySet': {
+      const p = c.policy || {};
+      const parts = Object.entries(p).map(([k, v]) => `${words(k).toLowerCase()} ${v}`);
+      return parts.length ? parts.join(', ') : 'No key policy';
+    }
     case 'ContactsSet':
       return c.emails && c.emails.length ? c.emails.join(', ') : 'No operational contacts';
     case 'ProjectCreated':

@@ -1,6 +1,6 @@
 // The "Create API key" dialog, and the one time the encoded key is shown.
 
-import { post, keysBase, randomID, ApiError } from './api.js';
+import { get, post, enc, keysBase, randomID, ApiError } from './api.js';
 import { h, icon, icons, field, openDialog, toast } from './dom.js';
 import { parseObject, checkRoleDescriptors, checkMetadata, dateTime } from './format.js';
 
@@ -9,6 +9,14 @@ export const expirations = [
   ['7d', '7 days'], ['30d', '30 days'], ['60d', '60 days'], ['3M', '3 months'], ['6M', '6 months'],
   ['1y', '1 year'], ['never', 'Never'], ['custom', 'Custom…'],
 ];
+
+// durationMs reads the durations of the choices and of a key policy
+// ("12h", "30d", "3M", "1y"); NaN for anything else.
+const units = { m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3, M: 30 * 86400e3, y: 365 * 86400e3 };
+function durationMs(s) {
+  const m = /^(\d+)([mhdwMy])$/.exec(s || '');
+  return m ? Number(m[1]) * units[m[2]] : NaN;
+}
 
 // The seeds' example: read-only access to the books index.
 const exampleRoles = {
@@ -50,6 +58,26 @@ export function openCreateDialog(ctx, onCreated) {
   const nameField = field('Name', name);
   const expiryField = field('Expiration', expiry, 'By default a key expires three months after its creation.');
 
+  // The organization's key policy, once read, narrows the choices: the
+  // server refuses what it forbids anyway, but nobody should pick it.
+  (async () => {
+    let pol;
+    try { pol = await get(`/api/v1/orgs/${enc(ctx.org)}/policy`); } catch { return; }
+    const none = (v) => v === null || v === undefined;
+    if (none(pol.default_expiration) && none(pol.max_expiration) && none(pol.allow_never)) return;
+    const max = durationMs(pol.max_expiration);
+    for (const opt of expiry.options) {
+      if (opt.value === 'never') opt.disabled = !pol.effective.allow_never;
+      else if (max && durationMs(opt.value) > max) opt.disabled = true;
+    }
+    const def = pol.effective.default_expiration.console;
+    expiry.prepend(h('option', { value: '' }, `Organization default (${def})`));
+    if (pol.default_expiration || expiry.selectedOptions[0].disabled) expiry.value = '';
+    const rules = [`keys created without one expire after ${def}`];
+    if (pol.max_expiration) rules.push(`at most ${pol.max_expiration}`);
+    if (!pol.effective.allow_never) rules.push('never is not allowed');
+    expiryField.querySelector('.hint').textContent = `The organization's key policy: ${rules.join('; ')}.`;
+  })();
   expiry.addEventListener('change', () => { customField.hidden = expiry.value !== 'custom'; if (!customField.hidden) custom.focus(); });
   restrict.addEventListener('change', () => { rolesField.hidden = !restrict.checked; validateRoles(); });
   withMeta.addEventListener('change', () => { metaField.hidden = !withMeta.checked; validateMeta(); });

@@ -102,7 +102,9 @@ export async function renderKeyDetail(main, ctx, keyID) {
   const soon = expiringSoon(k, now) && !k.rotated_to;
   const facts = [
     ['ID', h('code', {}, k.id)],
-    ['Status', h('span', { class: `badge ${k.status}`, id: 'detail-status' }, statusWords[k.status] || k.status)],
+    ['Status', h('span', {}, h('span', { class: `badge ${k.status}`, id: 'detail-status' }, statusWords[k.status] || k.status),
+      k.exceeds_policy ? [' ', h('span', { class: 'badge exceeds', id: 'detail-exceeds' }, 'Exceeds policy'),
+        h('span', { class: 'muted' }, ' made before the organization\'s stricter key policy; it keeps working')] : null)],
     ['Scope', k.scope === 'project' ? `Project ${project}` : 'Organization'],
     ['Type', typeWords[k.type] || k.type],
     ['Owner', k.username],

@@ -24,6 +24,7 @@ export function renderKeys(main, ctx) {
     q: ctx.query.q || '',
     status: ctx.query.status || '',
     scope: ctx.query.scope || '',
+    policy: ['true', 'false'].includes(ctx.query.policy) ? ctx.query.policy : '',
     sort: ctx.query.sort || '-created',
     from: Math.max(0, parseInt(ctx.query.from, 10) || 0),
     selected: new Set(),
@@ -42,6 +43,12 @@ export function renderKeys(main, ctx) {
     h('option', { value: '' }, 'All scopes'),
     h('option', { value: 'org' }, 'Organization'),
     h('option', { value: 'project' }, 'Project'));
+  // Keys made before a stricter key policy keep working; this finds them.
+  const policy = h('select', { id: 'policy-filter' },
+    h('option', { value: '' }, 'All keys'),
+    h('option', { value: 'true' }, 'Exceeds policy'),
+    h('option', { value: 'false' }, 'Within policy'));
+  policy.value = st.policy;
   status.value = st.status;
   scope.value = ctx.project ? '' : st.scope;
 
@@ -67,7 +74,8 @@ export function renderKeys(main, ctx) {
     h('div', { class: 'toolbar', role: 'search' },
       h('div', { class: 'control grow' }, h('label', { for: 'key-search' }, 'Search'), search),
       h('div', { class: 'control' }, h('label', { for: 'status-filter' }, 'Status'), status),
-      h('div', { class: 'control' }, h('label', { for: 'scope-filter' }, 'Scope'), scope)),
+      h('div', { class: 'control' }, h('label', { for: 'scope-filter' }, 'Scope'), scope),
+      h('div', { class: 'control' }, h('label', { for: 'policy-filter' }, 'Key policy'), policy)),
     h('div', { class: 'bulkbar' }, selectedText, bulkButton,
       h('span', { class: 'legend' }, h('span', { class: 'legend-swatch', 'aria-hidden': 'true' }), 'Expires within 30 days')),
     errorBox,
@@ -77,7 +85,7 @@ export function renderKeys(main, ctx) {
   // The page's state lives in the URL, so a reload or a shared link shows
   // the same rows; replaceState does not trigger another route.
   function syncURL() {
-    history.replaceState(null, '', ctx.href('keys', { q: st.q, status: st.status, scope: st.scope, sort: st.sort === '-created' ? '' : st.sort, from: st.from }));
+    history.replaceState(null, '', ctx.href('keys', { q: st.q, status: st.status, scope: st.scope, policy: st.policy, sort: st.sort === '-created' ? '' : st.sort, from: st.from }));
   }
 
   function query() {
@@ -85,6 +93,7 @@ export function renderKeys(main, ctx) {
     if (st.q) p.set('name', st.q.includes('*') ? st.q : `*${st.q}*`);
     if (st.status) p.set('status', st.status);
     if (st.scope && !ctx.project) p.set('scope', st.scope);
+    if (st.policy) p.set('exceeds_policy', st.policy);
     return p;
   }
 
@@ -117,7 +126,7 @@ export function renderKeys(main, ctx) {
     tbody.replaceChildren(...st.keys.map((k) => row(k, now)));
     if (!st.keys.length) {
       tbody.append(h('tr', {}, h('td', { colspan: columns.length + 2, class: 'empty' },
-        st.q || st.status || st.scope ? 'No API keys match the filters.' : 'No API keys yet. Create one to get started.')));
+        st.q || st.status || st.scope || st.policy ? 'No API keys match the filters.' : 'No API keys yet. Create one to get started.')));
     }
     const end = st.from + st.keys.length;
     summary.textContent = st.total
@@ -166,7 +175,8 @@ export function renderKeys(main, ctx) {
       h('td', { 'data-label': 'Created' }, h('time', { datetime: new Date(k.creation).toISOString(), title: dateTime(k.creation) }, date(k.creation))),
       h('td', { 'data-label': 'Expires', class: soon ? 'expires soon' : 'expires' },
         h('span', {}, soon ? icon(icons.warn) : null, expires, soon ? h('span', { class: 'visually-hidden' }, ' (expires within 30 days)') : null)),
-      h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${k.status}` }, statusWords[k.status] || k.status)),
+      h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${k.status}` }, statusWords[k.status] || k.status),
+        k.exceeds_policy ? [' ', h('span', { class: 'badge exceeds', title: 'Made before a stricter key policy: it keeps working' }, 'Exceeds policy')] : null),
       h('td', { class: 'col-actions' },
         k.status === 'invalidated' ? null
           : h('button', { type: 'button', class: 'btn icon-only', title: `Delete ${k.name}`, 'aria-label': `Delete ${k.name}`,
@@ -230,6 +240,7 @@ export function renderKeys(main, ctx) {
   });
   status.addEventListener('change', () => { st.status = status.value; st.from = 0; syncURL(); load(); });
   scope.addEventListener('change', () => { st.scope = scope.value; st.from = 0; syncURL(); load(); });
+  policy.addEventListener('change', () => { st.policy = policy.value; st.from = 0; syncURL(); load(); });
   prev.addEventListener('click', () => { st.from = Math.max(0, st.from - PAGE); syncURL(); load(); });
   next.addEventListener('click', () => { st.from += PAGE; syncURL(); load(); });
   selectAll.addEventListener('change', () => {

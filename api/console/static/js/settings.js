@@ -1,10 +1,12 @@
-// Organization settings: the operational contacts that are emailed, with
-// each key's creator, before a key expires; the members, the invitations
+// Organization settings: the key policy (policy.js); the operational
+// contacts that are emailed, with each key's creator, before a key
+// expires; the members, the invitations
 // that bring new ones (an email address and a role: the invitee accepts
 // with their own login), and removing a member.
 
 import { get, put, post, del, enc } from './api.js';
 import { h, field, toast, confirmDialog } from './dom.js';
+import { policySection } from './policy.js';
 
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -28,10 +30,12 @@ export async function renderSettings(main, ctx) {
   const inviteResult = h('div', { id: 'invite-result' });
   const inviteForm = h('form', { class: 'stack', novalidate: true, 'aria-label': 'Invite a member' },
     inviteEmailField, field('Role', inviteRole), h('div', { class: 'button-row' }, inviteButton), inviteResult);
+  const policy = policySection(base, ctx);
   main.replaceChildren(
     h('div', { class: 'page-head' }, h('div', {},
       h('h1', { tabindex: '-1' }, 'Settings'),
       h('p', { class: 'lede' }, `Organization ${ctx.org}.`))),
+    policy.form,
     form,
     h('section', { class: 'card', 'aria-labelledby': 'members-title' },
       h('h2', { id: 'members-title' }, 'Members'),
@@ -139,7 +143,7 @@ export async function renderSettings(main, ctx) {
   // Nothing to edit or save until the stored contacts are in: what was
   // typed before they arrive would be overwritten by them.
   emails.disabled = save.disabled = true;
-  const [contacts] = await Promise.allSettled([get(`${base}/contacts`), showMembers(), showInvitations()]);
+  const [contacts] = await Promise.allSettled([get(`${base}/contacts`), showMembers(), showInvitations(), policy.load()]);
   if (contacts.status === 'fulfilled') {
     emails.value = contacts.value.emails.join('\n');
     emails.disabled = save.disabled = false;
