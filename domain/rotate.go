@@ -34,8 +34,10 @@ type RotateKey struct {
 	// empty is DefaultRotationGrace.
 	Grace string
 	// New decides the successor's expiration exactly as a create's
-	// (CreateKey.expires: its Expiration, default and what is allowed);
-	// everything else about the successor is the rotated key's.
+	// (CreateKey.expires: its Expiration, the organization's key policy
+	// and the server's ceiling on never), and New.Policy bounds the grace
+	// (max_grace); everything else about the successor is the rotated
+	// key's.
 	New CreateKey
 }
 
@@ -98,6 +100,9 @@ func DecideRotateKey(p Principal, k *Key, r RotateKey, id KeyID, h SecretHash, n
 		return rot, cre, err
 	}
 	c := r.New
+	if err := c.Policy.CheckGrace(grace); err != nil {
+		return rot, cre, err
+	}
 	c.Tenant, c.Scope, c.Project, c.Type, c.Name = k.Tenant, k.Scope, k.Project, k.Type, k.Name
 	expires, err := c.expires(now)
 	if err != nil {

@@ -99,6 +99,12 @@ func TestRotationIsRefusedByOutcome(t *testing.T) {
 		{"a never-expiring successor where never is not allowed is invalid", func(k *Key, p *Principal, r *RotateKey) {
 			r.New.Expiration = "never"
 		}, KindInvalid},
+		{"a grace past the policy's max_grace is invalid", func(k *Key, p *Principal, r *RotateKey) {
+			r.Grace, r.New.Policy = "3d", KeyPolicy{MaxGrace: "2d"}
+		}, KindInvalid},
+		{"a successor past the policy's max_expiration is invalid", func(k *Key, p *Principal, r *RotateKey) {
+			r.New.Expiration, r.New.Policy = "90d", KeyPolicy{MaxExpiration: "60d"}
+		}, KindInvalid},
 		{"another key of the owner cannot rotate the key", func(k *Key, p *Principal, r *RotateKey) {
 			*p = Principal{Kind: ActorKey, User: "alice", KeyID: "k9", Tenant: "org1", Scope: ScopeOrg,
 				Permission: Permission{RolePermission(RoleOwner)}}
