@@ -69,6 +69,20 @@ func TestConsoleRotation(t *testing.T) {
 		const r = document.querySelector('tr[data-key-id="`+oldID+`"]');
 		return r && !!r.querySelector('.rotated-mark') && !r.classList.contains('expiring') &&
 			!document.querySelector('tr[data-key-id="`+newID+`"] .rotated-mark') })()`)
+
+	// Under a key policy the dialog offers only what it allows.
+	api.do("PUT", "/api/v1/orgs/default/policy", map[string]any{"max_grace": "2h", "max_expiration": "60d", "allow_never": false,
+		"default_expiration": "30d"}, "Authorization", basicAuth()).must(t, 200)
+	b.do("open the successor's page", chromedp.Navigate(b.base+"/console/#/o/default/keys/"+newID+"?project=default"),
+		chromedp.WaitVisible(chromedp.ID("rotate-key")))
+	b.do("open the rotate dialog", chromedp.Click(chromedp.ID("rotate-key")), chromedp.WaitVisible(chromedp.ID("rotate-grace")))
+	b.waitJS("graces past max_grace, expirations past max_expiration and never are off", `(() => {
+		const off = (sel) => [...document.querySelectorAll(sel + ' option')].filter(o => o.disabled).map(o => o.value).join();
+		return off('#rotate-grace') === '24h,7d' && document.querySelector('#rotate-grace').value === '1h' &&
+			off('#rotate-expiration') === '3M,6M,1y,never' &&
+			document.querySelector('#rotate-expiration option').textContent.includes('30d') })()`)
+	b.shotDialog("16-rotate-under-a-policy")
+	b.do("close", chromedp.Click(chromedp.CSS(`dialog .dialog-actions .btn:not(.primary)`)), chromedp.WaitNotPresent(chromedp.ID("rotate-grace")))
 	for _, p := range b.consoleProblems() {
 		t.Errorf("the page printed %s", p)
 	}

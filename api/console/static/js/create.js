@@ -13,7 +13,7 @@ export const expirations = [
 // durationMs reads the durations of the choices and of a key policy
 // ("12h", "30d", "3M", "1y"); NaN for anything else.
 const units = { m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3, M: 30 * 86400e3, y: 365 * 86400e3 };
-function durationMs(s) {
+export function durationMs(s) {
   const m = /^(\d+)([mhdwMy])$/.exec(s || '');
   return m ? Number(m[1]) * units[m[2]] : NaN;
 }

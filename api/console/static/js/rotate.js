@@ -2,9 +2,9 @@
 // privileges, metadata, owner), shown once, while the old key keeps
 // working for the chosen grace.
 
-import { post, randomID, ApiError } from './api.js';
+import { get, post, enc, randomID, ApiError } from './api.js';
 import { h, field, openDialog } from './dom.js';
-import { expirations, shownOnce } from './create.js';
+import { expirations, shownOnce, durationMs } from './create.js';
 
 // The grace choices: how long the old key keeps working.
 const graces = [['24h', '24 hours'], ['1h', '1 hour'], ['7d', '7 days'], ['0s', 'End it now']];
@@ -18,7 +18,25 @@ export function openRotateDialog(ctx, k, url, onRotated) {
     expirations.filter(([v]) => v !== 'custom').map(([v, t]) => h('option', { value: v }, t)));
   const graceField = field('Old key keeps working for', grace,
     'Time to move every client to the new key; "End it now" stops the old key at once.');
-  const expiryField = field('New key expires after', expiry);
+  const expiryField = field('New key expires after', expiry, 'As a new key would.');
+  // The organization's key policy, once read, narrows the choices as in
+  // the create dialog (the server refuses what it forbids anyway).
+  (async () => {
+    let pol;
+    try { pol = await get(`/api/v1/orgs/${enc(ctx.org)}/policy`); } catch { return; }
+    const maxExp = durationMs(pol.max_expiration);
+    for (const opt of expiry.options) {
+      if (opt.value === 'never') opt.disabled = !pol.effective.allow_never;
+      else if (maxExp && durationMs(opt.value) > maxExp) opt.disabled = true;
+    }
+    expiry.options[0].textContent = `The organization's default (${pol.effective.default_expiration.console})`;
+    if (pol.max_grace) {
+      const maxGrace = pol.max_grace === '0s' ? 0 : durationMs(pol.max_grace);
+      for (const opt of grace.options) opt.disabled = opt.value !== '0s' && durationMs(opt.value) > maxGrace;
+      if (grace.selectedOptions[0].disabled) grace.value = [...grace.options].find((o) => !o.disabled).value;
+      graceField.querySelector('.hint').textContent += ` The organization's key policy allows at most ${pol.max_grace}.`;
+    }
+  })();
   const formError = h('p', { class: 'form-error', id: 'rotate-error', role: 'alert' });
   const submit = h('button', { type: 'submit', class: 'btn primary', id: 'rotate-submit' }, 'Rotate API key');
   const form = h('form', { class: 'stack', novalidate: true },
