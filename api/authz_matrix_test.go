@@ -441,6 +441,8 @@ func TestAuthorizationGrid(t *testing.T) {
 		{"POST", es + "/user/_has_privileges", map[string]any{"cluster": []string{"monitor"}}, "200 401 200 200 401 200 200 200 200 200 200 200 200 401 401 401 401"},
 		{"GET", es + "/user", nil, "200 401 200 200 401 200 200 200 200 403 200 200 200 401 401 401 401"},
 		{"PUT", es + "/role/r1", map[string]any{"cluster": []string{"monitor"}}, "200 401 200 200 401 200 403 403 403 403 200 200 200 401 401 401 401"},
+		// Last: a key that rotates itself keeps working through the grace.
+		{"POST", "/api/v1/api-keys/_self/_rotate", map[string]any{"grace": "1h"}, "400 400 201 400 400 201 400 403 403 201 401 201 401 201 201 400 400"},
 	}
 	for _, row := range rows {
 		want := strings.Fields(row.want)

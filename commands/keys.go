@@ -115,6 +115,8 @@ type Created struct {
 	Encoded string
 	// Replayed is true when an Idempotency-Key matched an earlier create.
 	Replayed bool
+	// RotatedFrom is the key a rotation made this one succeed.
+	RotatedFrom domain.KeyID
 }
 
 // CreateKey creates a key. With an Idempotency-Key, a retry of the same

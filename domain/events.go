@@ -46,6 +46,11 @@ type KeyCreated struct {
 	// a key created by a key, the creating key's permission.
 	LimitedBy []RoleDescriptors `json:"limited_by,omitempty"`
 	Metadata  map[string]any    `json:"metadata"`
+	// RotatedFrom is the key this one succeeds when a rotation made it (in
+	// one atomic append with that key's KeyRotated). Absent for every
+	// other create, so the payloads written before it are unchanged; a
+	// reader that drops it loses only the lineage, never a privilege.
+	RotatedFrom KeyID `json:"rotated_from,omitempty"`
 }
 
 func (KeyCreated) EventType() string { return "KeyCreated" }

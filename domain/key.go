@@ -35,6 +35,10 @@ type Key struct {
 	Invalidated   bool
 	InvalidatedAt time.Time
 	Updated       time.Time
+	// RotatedTo is the key's successor once it was rotated (KeyRotated);
+	// RotatedFrom the key it succeeds, for a key made by a rotation.
+	RotatedTo   KeyID
+	RotatedFrom KeyID
 	// Seq is the stream sequence of the key's last event: the expected
 	// last subject sequence of its next append.
 	Seq uint64
@@ -69,7 +73,7 @@ func (k *Key) Apply(e Event) error {
 		}
 		*k = Key{ID: ev.KeyID, Tenant: e.Tenant, Project: ev.Project, Scope: ev.Scope, Type: ev.Type, Name: ev.Name,
 			Owner: ev.Owner, CreatedBy: e.Actor, Created: e.Time, Hash: h, RoleDescriptors: ev.RoleDescriptors,
-			LimitedBy: ev.LimitedBy, Metadata: ev.Metadata, Updated: e.Time}
+			LimitedBy: ev.LimitedBy, Metadata: ev.Metadata, Updated: e.Time, RotatedFrom: ev.RotatedFrom}
 		if ev.Expires != nil {
 			k.Expires = *ev.Expires
 		}
@@ -92,6 +96,8 @@ func (k *Key) Apply(e Event) error {
 		k.Updated = e.Time
 	case KeyInvalidated:
 		k.Invalidated, k.InvalidatedAt = true, e.Time
+	case KeyRotated:
+		k.RotatedTo, k.Expires, k.Updated = ev.RotatedTo, ev.Expires, e.Time
 	case KeyExpired:
 		// Status follows from Expires and the clock; the event only marks
 		// the moment in the key's history (and moves Seq).
@@ -267,6 +273,10 @@ func DecideUpdateKey(p Principal, k *Key, u UpdateKey, now time.Time) (KeyUpdate
 	}
 	if st := k.Status(now); st != StatusActive {
 		return ev, Invalid("cannot update %s API key [%s]", st, k.ID)
+	}
+	if u.Expiration != nil && k.RotatedTo != "" {
+		// Extending it would undo the grace of its rotation (rotate.go).
+		return ev, Invalid("api key [%s] was rotated to [%s]: its expiration is the end of its grace and cannot change", k.ID, k.RotatedTo)
 	}
 	if u.RoleDescriptors != nil {
 		rds, err := ParseRoleDescriptors(u.RoleDescriptors)

@@ -29,10 +29,13 @@ func storedEvents(t testing.TB) [][]byte {
 			Hash: "sha256:00", Expires: &exp, RoleDescriptors: domain.RoleDescriptors{}, Metadata: md},
 		domain.KeyCreated{KeyID: "k2", Name: "ünïcode \"quoted\"\n", Scope: domain.ScopeProject, Project: "p1", Type: domain.KeyManaged,
 			Owner: domain.Owner{User: "svc", Realm: domain.RealmProject, ByKey: "k1"}, Hash: "h", RoleDescriptors: rds, LimitedBy: []domain.RoleDescriptors{rds}},
+		domain.KeyCreated{KeyID: "k3", Name: "deploy", Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Owner: domain.Owner{User: "u1", Realm: domain.RealmMembers},
+			Hash: "h", RoleDescriptors: domain.RoleDescriptors{}, Metadata: md, RotatedFrom: "k1"},
 		domain.KeyUpdated{Metadata: &md, RoleDescriptors: &rdsCopy, Expires: &exp, NeverExpires: true},
 		domain.KeyUpdated{},
 		domain.KeyInvalidated{Reason: "rotated"},
 		domain.KeyInvalidated{},
+		domain.KeyRotated{RotatedTo: "k3", Expires: exp},
 		domain.OrgCreated{OrgID: "o1", Name: "acme", Owner: "u1"},
 	}
 	var out [][]byte

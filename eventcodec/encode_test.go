@@ -32,8 +32,12 @@ func fuzzPayload(kind uint8, s string, raw []byte, wrap uint16) (domain.Payload,
 	}
 	switch kind % 5 {
 	case 0:
-		return domain.KeyCreated{KeyID: domain.KeyID(s), Name: s, Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Owner: domain.Owner{User: s, Realm: s},
-			Hash: s, RoleDescriptors: rds, Metadata: meta}, true
+		kc := domain.KeyCreated{KeyID: domain.KeyID(s), Name: s, Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Owner: domain.Owner{User: s, Realm: s},
+			Hash: s, RoleDescriptors: rds, Metadata: meta}
+		if kind%2 == 1 { // a rotation's successor
+			kc.RotatedFrom = domain.KeyID(s)
+		}
+		return kc, true
 	case 1:
 		return domain.KeyUpdated{RoleDescriptors: &rds, Metadata: &meta}, true
 	case 2:
@@ -57,6 +61,7 @@ func FuzzEventRoundTrip(f *testing.F) {
 	f.Add(uint8(2), "\u202e\u0085", []byte(`{"a":"\u2028"}`), uint16(25))
 	f.Add(uint8(3), "r", []byte(`{}`), uint16(9999))
 	f.Add(uint8(4), "o", []byte(`{}`), uint16(0))
+	f.Add(uint8(5), "successor", []byte(`{}`), uint16(0))
 	f.Add(uint8(0), "k", []byte(`{"a":"`+strings.Repeat("x", 1<<20)+`"}`), uint16(0))
 	f.Fuzz(func(t *testing.T, kind uint8, s string, raw []byte, wrap uint16) {
 		p, ok := fuzzPayload(kind, s, raw, wrap)

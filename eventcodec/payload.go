@@ -108,6 +108,9 @@ func decodeKeyCreated(r *jsonReader, p *domain.KeyCreated) {
 			if !r.isNull() {
 				p.Metadata = r.metadata()
 			}
+		case "rotated_from":
+			r.once(&seen, 1<<11)
+			p.RotatedFrom = domain.KeyID(r.str())
 		default:
 			r.fail()
 		}

@@ -2,6 +2,7 @@ package notifier
 
 import (
 	htmltemplate "html/template"
+	"net/url"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -23,6 +24,9 @@ type content struct {
 	Window             string
 	KeysPath, KeyPath  string // where to create a replacement, and this key
 	NewExpirationValue string
+	// ConsolePath is the key's page in the web console, where its Rotate
+	// button is.
+	ConsolePath string
 }
 
 // describe gathers the content of a notice about key k as of now.
@@ -48,6 +52,10 @@ func (n *Notifier) describe(st projections.NoticeState, k domain.Key) content {
 	}
 	c.KeysPath += "/api-keys"
 	c.KeyPath = c.KeysPath + "/" + string(k.ID)
+	c.ConsolePath = "/console/#/o/" + url.PathEscape(c.OrgName) + "/keys/" + url.PathEscape(string(k.ID))
+	if c.ProjectID != "" {
+		c.ConsolePath += "?project=" + url.QueryEscape(c.ProjectName)
+	}
 	return c
 }
 
@@ -79,11 +87,13 @@ var textBody = texttemplate.Must(texttemplate.New("text").Parse(`Hello,
   Project:      {{.ProjectName}} (id {{.ProjectID}}){{end}}
   Expires:      {{.Expires}} ({{.ExpiresRFC3339}})
 
-To rotate it:
-  1. Create a new key: POST {{.KeysPath}}
-     with the same role descriptors (the console's "Create API key" does the same).
-  2. Move every client to the new key.
-  3. Revoke this one: DELETE {{.KeyPath}}
+To rotate it, make a new key like this one (same name, privileges and
+metadata) while this one keeps working for a grace period:
+  POST {{.KeyPath}}/_rotate
+  with {"grace": "24h"} (0s ends this key at once), or the key itself can:
+  POST /api/v1/api-keys/_self/_rotate
+  or press "Rotate" on the key's page in the console: {{.ConsolePath}}
+Then move every client to the new key before the grace ends.
 {{- if not .Expired}}
 
 To keep this key instead, extend it: PUT {{.KeyPath}}
@@ -106,12 +116,12 @@ var htmlBody = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
 {{if .ProjectID}}<tr><th align="left">Project</th><td>{{.ProjectName}} (id <code>{{.ProjectID}}</code>)</td></tr>
 {{end}}<tr><th align="left">Expires</th><td>{{.Expires}} (<time datetime="{{.ExpiresRFC3339}}">{{.ExpiresRFC3339}}</time>)</td></tr>
 </table>
-<p>To rotate it:</p>
-<ol>
-<li>Create a new key: <code>POST {{.KeysPath}}</code> with the same role descriptors (the console's "Create API key" does the same).</li>
-<li>Move every client to the new key.</li>
-<li>Revoke this one: <code>DELETE {{.KeyPath}}</code></li>
-</ol>
+<p>To rotate it, make a new key like this one (same name, privileges and metadata) while this one keeps working for a grace period:</p>
+<ul>
+<li><code>POST {{.KeyPath}}/_rotate</code> with <code>{"grace": "24h"}</code> (<code>0s</code> ends this key at once), or, by the key itself, <code>POST /api/v1/api-keys/_self/_rotate</code>;</li>
+<li>or press <strong>Rotate</strong> on the key's page in the console: <code>{{.ConsolePath}}</code>.</li>
+</ul>
+<p>Then move every client to the new key before the grace ends.</p>
 {{if not .Expired}}<p>To keep this key instead, extend it: <code>PUT {{.KeyPath}}</code> with <code>{"expiration": "{{.NewExpirationValue}}"}</code>.</p>
 {{end}}<p style="color: #666">You get this email as the key's creator or as an operational contact of the organization. This is notice "{{.Window}}" before expiry.</p>
 </body></html>

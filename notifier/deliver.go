@@ -90,6 +90,8 @@ func (n *Notifier) current(st projections.NoticeState) (domain.Key, string) {
 		return k, "the key does not exist"
 	case k.Invalidated:
 		return k, "the key was revoked"
+	case k.RotatedTo != "":
+		return k, "the key was rotated"
 	case !k.Expires.Equal(st.Notice.Expires):
 		return k, "the key's expiration changed"
 	}

@@ -108,12 +108,14 @@ func TestEachWindowMailsEachRecipientOnce(t *testing.T) {
 	keys := "/api/v1/orgs/" + string(org.ID) + "/projects/" + string(proj.ID) + "/api-keys"
 	for _, want := range []string{"ci-deploy", "id " + string(id), "Organization: default (id " + string(org.ID) + ")",
 		"Project:      default (id " + string(proj.ID) + ")", "2026-12-01 12:00 UTC", "expires in 6 days",
-		"DELETE " + keys + "/" + string(id), "POST " + keys} {
+		"POST " + keys + "/" + string(id) + "/_rotate", "POST /api/v1/api-keys/_self/_rotate",
+		`"Rotate" on the key's page in the console: /console/#/o/default/keys/` + string(id) + "?project=default"} {
 		if !strings.Contains(m.Text, want) {
 			t.Errorf("text part lacks %q:\n%s", want, m.Text)
 		}
 	}
-	for _, want := range []string{"<strong>ci-deploy</strong>", string(id), "2026-12-01 12:00 UTC", "DELETE " + keys} {
+	for _, want := range []string{"<strong>ci-deploy</strong>", string(id), "2026-12-01 12:00 UTC", "POST " + keys + "/" + string(id) + "/_rotate",
+		"<strong>Rotate</strong>"} {
 		if !strings.Contains(m.HTML, want) {
 			t.Errorf("HTML part lacks %q:\n%s", want, m.HTML)
 		}
@@ -357,5 +359,56 @@ func TestANoticeWithNobodyToTellIsRecordedAndSaysSo(t *testing.T) {
 	e.settled()
 	if len(box.Mails()) != 0 || !strings.Contains(e.logs.String(), "nobody to tell") {
 		t.Fatalf("%d mails; log:\n%s", len(box.Mails()), e.logs.String())
+	}
+}
+
+// A key ended by rotation is owed no "expires soon" notice, not even one
+// recorded before the rotation and not delivered yet; its successor is
+// noticed as any key is, and the old key's expiry is still recorded.
+func TestARotatedKeyGetsNoNoticeItsSuccessorDoes(t *testing.T) {
+	box := testsmtp.New(t).Start()
+	box.Stop() // down, and its address known
+	c := newClock()
+	e := startApp(t, options{clock: c, notify: smtpTo(box)})
+	e.withCarol()
+	pending, _ := e.createKey("pending", "8d")
+	// The 30d notice of "pending" is recorded while the mail server is
+	// down; then the key is rotated: the notice is canceled, not sent.
+	if res := e.scan(c); res.Noticed != 1 {
+		t.Fatalf("scan: %+v", res)
+	}
+	waitFor(t, "a failed attempt", func() bool { return strings.Contains(e.logs.String(), "not sent yet; will retry") }, e.logs)
+	rotated := e.must(201, carolAuth, "POST", projectKeys+"/"+string(pending)+"/_rotate", map[string]any{"grace": "7d", "expiration": "8d"})
+	successor := domain.KeyID(rotated["id"].(string))
+	box.Start()
+	e.settled()
+	if n := len(box.Mails()); n != 0 {
+		t.Fatalf("%d mails about a rotated key", n)
+	}
+	canceled := events[domain.NoticeCanceled](t, e.App)
+	if len(canceled) != 1 || canceled[0].Reason != "the key was rotated" {
+		t.Fatalf("canceled: %+v", canceled)
+	}
+
+	// Through the old key's grace (7 days, inside every window) only the
+	// successor is noticed; at the end of the grace the old key's expiry
+	// is recorded.
+	for _, step := range []struct {
+		at               time.Duration
+		noticed, expired int
+	}{{time.Minute, 1, 0}, {day + time.Minute, 1, 0}, {7*day + time.Minute, 1, 1}} {
+		c.Set(t0.Add(step.at))
+		if res := e.scan(c); res.Noticed != step.noticed || res.Expired != step.expired {
+			t.Fatalf("at +%v: %+v, want %d noticed, %d expired", step.at, res, step.noticed, step.expired)
+		}
+		e.settled()
+	}
+	for _, m := range box.Mails() {
+		if !strings.Contains(m.Text, string(successor)) || strings.Contains(m.Text, "id "+string(pending)) {
+			t.Fatalf("a mail not about the successor: %s\n%s", subject(t, m), m.Text)
+		}
+	}
+	if n := len(box.Mails()); n != 3*len(recipients) {
+		t.Fatalf("%d mails, want the successor's 30d, 7d and 1d notices to each recipient", n)
 	}
 }

@@ -55,6 +55,9 @@ func (n *Notifier) plan(now time.Time, buf []projections.DueKey) []commands.Due 
 			out = append(out, commands.Expired(k, now))
 			continue
 		}
+		if k.RotatedTo != "" {
+			continue // ended by rotation: its successor is what to tell about
+		}
 		if w, ok := domain.DueWindow(d.Expires, now, n.Expiry.Windows()); ok && (d.Noticed == 0 || w < d.Noticed) {
 			out = append(out, commands.Notice(k, w, n.recipients(k), now))
 		}

@@ -44,9 +44,13 @@ type AuditChange struct {
 	RoleDescriptors *domain.RoleDescriptors `json:"role_descriptors,omitempty"`
 	Metadata        *map[string]any         `json:"metadata,omitempty"`
 	Reason          string                  `json:"reason,omitempty"`
-	User            string                  `json:"user,omitempty"`
-	Role            domain.Role             `json:"role,omitempty"`
-	Emails          []string                `json:"emails,omitempty"`
+	// RotatedTo is a rotated key's successor (KeyRotated); RotatedFrom the
+	// key a successor replaces (its KeyCreated).
+	RotatedTo   domain.KeyID `json:"rotated_to,omitempty"`
+	RotatedFrom domain.KeyID `json:"rotated_from,omitempty"`
+	User        string       `json:"user,omitempty"`
+	Role        domain.Role  `json:"role,omitempty"`
+	Emails      []string     `json:"emails,omitempty"`
 	// Invitation and Email are an invitation's id and the address it went to.
 	Invitation string `json:"invitation,omitempty"`
 	Email      string `json:"email,omitempty"`
@@ -95,7 +99,9 @@ func changeOf(p domain.Payload, e *AuditEntry) AuditChange {
 		e.Project = x.Project
 		rds, md := x.RoleDescriptors, x.Metadata
 		return AuditChange{Name: x.Name, Scope: x.Scope, KeyType: x.Type, Owner: x.Owner.User,
-			Expiration: expiration(x.Expires, x.Expires == nil), RoleDescriptors: &rds, Metadata: &md}
+			Expiration: expiration(x.Expires, x.Expires == nil), RoleDescriptors: &rds, Metadata: &md, RotatedFrom: x.RotatedFrom}
+	case domain.KeyRotated:
+		return AuditChange{RotatedTo: x.RotatedTo, Expiration: expiration(&x.Expires, false)}
 	case domain.KeyUpdated:
 		c := AuditChange{RoleDescriptors: x.RoleDescriptors, Metadata: x.Metadata, Expiration: expiration(x.Expires, x.NeverExpires)}
 		if x.RoleDescriptors != nil {
@@ -140,6 +146,8 @@ func changeOf(p domain.Payload, e *AuditEntry) AuditChange {
 	}
 	return AuditChange{}
 }
+
+func init() { knownAuditPayloads[domain.KeyRotated{}.EventType()] = true }
 
 // expiration is how an audit entry shows a (new) expiration: RFC 3339,
 // "never", or "" when the event does not set one.

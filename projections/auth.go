@@ -89,6 +89,8 @@ func (a *AuthIndex) apply(ev domain.Event) error {
 		} else if x.NeverExpires {
 			e.expiresMs = 0
 		}
+	case domain.KeyRotated:
+		e.expiresMs = x.Expires.UnixMilli()
 	case domain.KeyInvalidated:
 		e.invalidated = true
 	default:

@@ -120,6 +120,8 @@ func (x *Expiry) apply(ev domain.Event, slot uint32) error {
 		}
 	case domain.KeyUpdated:
 		x.updated(ev.Tenant, id, slot, k, ev.Seq)
+	case domain.KeyRotated:
+		x.rotated(ev.Tenant, id, slot, k, ev.Seq)
 	case domain.KeyInvalidated, domain.KeyExpired:
 		x.remove(slot)
 	default:
@@ -144,6 +146,26 @@ func (x *Expiry) updated(t domain.TenantID, id domain.KeyID, slot uint32, u doma
 	case e != nil:
 		e.keySeq = seq
 	}
+}
+
+// rotated moves a rotated key to the end of its grace, with every window
+// marked noticed for that end: a key ended by rotation is owed no "expires
+// soon" notice (its successor is), only its expiry is recorded.
+func (x *Expiry) rotated(t domain.TenantID, id domain.KeyID, slot uint32, r domain.KeyRotated, seq uint64) {
+	e := at(x.bySlot, slot)
+	if e == nil {
+		e = &expiryEntry{tenant: t, id: id, slot: slot}
+	}
+	e.expires = r.Expires
+	if len(x.windows) > 0 {
+		e.notices = append(e.notices, noticeMark{window: x.windows[len(x.windows)-1], expires: r.Expires.Unix()})
+	}
+	if at(x.bySlot, slot) == nil {
+		x.schedule(e, seq)
+		return
+	}
+	e.keySeq = seq
+	x.reschedule(e)
 }
 
 func (x *Expiry) noticed(n domain.ExpiryNoticeRecorded) {

@@ -106,6 +106,8 @@ func (ix *KeyIndex) apply(ev domain.Event) error {
 		} else if x.NeverExpires {
 			r.Expires = 0
 		}
+	case domain.KeyRotated:
+		r.Expires = x.Expires.UnixMilli()
 	case domain.KeyInvalidated:
 		r.Invalidated, r.InvalidatedAt = true, ev.Time.UnixMilli()
 	default:

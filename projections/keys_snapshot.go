@@ -12,7 +12,7 @@ import (
 
 // Name of the key list in snapshots and digests. The version goes up when
 // keyEncoding changes (a test counts domain.Key's fields to remind).
-func (ks *Keys) Name() string { return "keys@2" }
+func (ks *Keys) Name() string { return "keys@3" }
 
 // Snapshot encodes every key, sorted by id.
 func (ks *Keys) Snapshot() ([]byte, error) { return ks.Capture()() }
@@ -129,6 +129,8 @@ func encodeKey(w *writer, k *domain.Key) error {
 	w.time(k.Updated)
 	w.uint(k.Seq)
 	w.uint(k.CreatedSeq)
+	w.str(string(k.RotatedTo))
+	w.str(string(k.RotatedFrom))
 	return nil
 }
 
@@ -156,6 +158,7 @@ func decodeKey(r *reader, k *domain.Key) error {
 	k.InvalidatedAt, k.Updated = r.time(), r.time()
 	k.Seq = r.uint()
 	k.CreatedSeq = r.uint()
+	k.RotatedTo, k.RotatedFrom = domain.KeyID(r.str()), domain.KeyID(r.str())
 	return r.err
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/api/httpx"
+	"github.com/keyplane/keyplane/commands"
 	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/projections"
 )
@@ -39,18 +40,21 @@ func (s *keysAPI) keyScope(r *http.Request, p domain.Principal) (keyScope, error
 // keyView is a key as listed and shown: Elasticsearch's field names plus
 // keyplane's scope, type and status. Never the secret or its hash.
 type keyView struct {
-	ID              domain.KeyID           `json:"id"`
-	Name            string                 `json:"name"`
-	Scope           domain.Scope           `json:"scope"`
-	Project         domain.ProjectID       `json:"project,omitempty"`
-	Type            domain.KeyType         `json:"type"`
-	Status          domain.KeyStatus       `json:"status"`
-	Creation        int64                  `json:"creation"`
-	Expiration      *int64                 `json:"expiration,omitempty"`
-	Invalidated     bool                   `json:"invalidated"`
-	Invalidation    *int64                 `json:"invalidation,omitempty"`
-	Username        string                 `json:"username"`
-	Realm           string                 `json:"realm"`
+	ID           domain.KeyID     `json:"id"`
+	Name         string           `json:"name"`
+	Scope        domain.Scope     `json:"scope"`
+	Project      domain.ProjectID `json:"project,omitempty"`
+	Type         domain.KeyType   `json:"type"`
+	Status       domain.KeyStatus `json:"status"`
+	Creation     int64            `json:"creation"`
+	Expiration   *int64           `json:"expiration,omitempty"`
+	Invalidated  bool             `json:"invalidated"`
+	Invalidation *int64           `json:"invalidation,omitempty"`
+	Username     string           `json:"username"`
+	Realm        string           `json:"realm"`
+	// RotatedTo and RotatedFrom are the key's lineage (rotate.go).
+	RotatedTo       domain.KeyID           `json:"rotated_to,omitempty"`
+	RotatedFrom     domain.KeyID           `json:"rotated_from,omitempty"`
 	CreatedBy       domain.Actor           `json:"created_by"`
 	RoleDescriptors domain.RoleDescriptors `json:"role_descriptors"`
 	Metadata        map[string]any         `json:"metadata"`
@@ -70,6 +74,7 @@ func viewKeyAt(k *domain.Key, pol domain.KeyPolicy, now time.Time) keyView {
 		Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated, Username: k.Owner.User, Realm: k.Owner.Realm,
 		CreatedBy: k.CreatedBy, ExceedsPolicy: pol.Exceeds(k, now)}
 	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = httpx.ShownKeyFields(k)
+	v.RotatedTo, v.RotatedFrom = k.RotatedTo, k.RotatedFrom
 	return v
 }
 
@@ -108,6 +113,12 @@ func (s *keysAPI) createKey(w http.ResponseWriter, r *http.Request, p domain.Pri
 	if err != nil {
 		return err
 	}
+	return writeCreated(w, r, out)
+}
+
+// writeCreated answers a new key, created or made by a rotation: the only
+// time its secret is shown, as JSON or, asked for, as CSV.
+func writeCreated(w http.ResponseWriter, r *http.Request, out commands.Created) error {
 	w.Header().Set("Cache-Control", "no-store")
 	if out.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
@@ -118,6 +129,9 @@ func (s *keysAPI) createKey(w http.ResponseWriter, r *http.Request, p domain.Pri
 	resp := map[string]any{"id": out.ID, "name": out.Name, "api_key": out.Secret, "encoded": out.Encoded}
 	if !out.Expires.IsZero() {
 		resp["expiration"] = out.Expires.UnixMilli()
+	}
+	if out.RotatedFrom != "" {
+		resp["rotated_from"] = out.RotatedFrom
 	}
 	httpx.WriteJSON(w, http.StatusCreated, resp)
 	return nil

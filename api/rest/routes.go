@@ -34,6 +34,8 @@ func (s *Server) Mount(m *http.ServeMux) {
 		m.HandleFunc("GET "+base+"/{id}", k.authed(k.getKey))
 		m.HandleFunc("PUT "+base+"/{id}", k.authed(k.updateKey))
 		m.HandleFunc("DELETE "+base+"/{id}", k.authed(k.deleteKey))
+		m.HandleFunc("POST "+base+"/{id}/_rotate", k.authed(k.rotateKey))
 	}
+	m.HandleFunc("POST /api/v1/api-keys/_self/_rotate", k.authed(k.rotateSelf))
 	k.trailRoutes(m)
 }

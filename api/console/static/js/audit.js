@@ -15,6 +15,7 @@ export const eventTypes = {
   KeyUpdated: 'API key updated',
   KeyInvalidated: 'API key deleted',
   KeyExpired: 'API key expired',
+  KeyRotated: 'API key rotated',
   ExpiryNoticeRecorded: 'Expiry notice due',
   NoticeDelivered: 'Expiry notice sent',
   NoticeFailed: 'Expiry notice failed',
@@ -109,8 +110,11 @@ function detail(ctx, e) {
     case 'KeyCreated': {
       const where = c.scope === 'project' ? `project ${project}` : 'the organization';
       const exp = !c.expiration ? '' : c.expiration === 'never' ? ', never expires' : `, expires ${dateTime(Date.parse(c.expiration))}`;
-      return `${c.key_type === 'managed' ? 'Managed' : 'Personal'} key in ${where} for ${c.owner || 'its creator'}${exp}`;
+      const from = c.rotated_from ? `, rotated from ${c.rotated_from}` : '';
+      return `${c.key_type === 'managed' ? 'Managed' : 'Personal'} key in ${where} for ${c.owner || 'its creator'}${exp}${from}`;
     }
+    case 'KeyRotated':
+      return `Rotated to ${c.rotated_to}; this key ends ${dateTime(Date.parse(c.expiration))}`;
     case 'KeyUpdated':
       return c.fields && c.fields.length ? `Changed ${c.fields.map(words).join(', ').toLowerCase()}` : 'Updated';
     case 'KeyInvalidated':

@@ -5,7 +5,7 @@ import { h, icon, icons, field, openDialog, toast } from './dom.js';
 import { parseObject, checkRoleDescriptors, checkMetadata, dateTime } from './format.js';
 
 // The expiration choices; three months is the default, as in Elastic Cloud.
-const expirations = [
+export const expirations = [
   ['7d', '7 days'], ['30d', '30 days'], ['60d', '60 days'], ['3M', '3 months'], ['6M', '6 months'],
   ['1y', '1 year'], ['never', 'Never'], ['custom', 'Custom…'],
 ];
@@ -13,7 +13,7 @@ const expirations = [
 // durationMs reads the durations of the choices and of a key policy
 // ("12h", "30d", "3M", "1y"); NaN for anything else.
 const units = { m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3, M: 30 * 86400e3, y: 365 * 86400e3 };
-function durationMs(s) {
+export function durationMs(s) {
   const m = /^(\d+)([mhdwMy])$/.exec(s || '');
   return m ? Number(m[1]) * units[m[2]] : NaN;
 }
@@ -162,28 +162,11 @@ export function openCreateDialog(ctx, onCreated) {
   }
 
   function showCreated(res) {
-    const key = h('textarea', { id: 'created-key', class: 'code', readonly: true, rows: 3, spellcheck: 'false', value: res.encoded, 'aria-describedby': 'created-key-note' });
-    const copy = h('button', { type: 'button', class: 'btn', id: 'copy-key' }, icon(icons.copy), h('span', {}, 'Copy'));
-    copy.addEventListener('click', async () => {
-      if (await copyText(key)) toast('Copied the API key to the clipboard');
-      else toast('Select the key and copy it with your keyboard', 'error');
-    });
-    const csv = h('a', { class: 'btn', id: 'download-csv', download: `api-key-${res.id}.csv`, href: csvURL(res) },
-      icon(icons.download), h('span', {}, 'Download as CSV'));
-    const example = `curl "${location.origin}/api/v1/whoami" \\\n  -H "Authorization: ApiKey ${res.encoded}"`;
-    const done = h('button', { type: 'button', class: 'btn primary', id: 'created-done', onclick: () => dlg.close() }, 'Done');
     dlg.querySelector('.dialog-title').textContent = `Created API key "${res.name}"`;
-    form.replaceWith(h('div', { class: 'stack created' },
-      h('p', { class: 'callout success', id: 'created-key-note' },
-        'Copy this key now and store it in a safe place. It is shown only once.'),
-      h('div', { class: 'field' }, h('label', { for: 'created-key' }, 'Encoded API key'),
-        h('div', { class: 'copy-row' }, key, copy)),
-      h('p', { class: 'muted' }, res.expiration ? `Expires ${dateTime(res.expiration)}.` : 'Never expires.'),
-      h('div', { class: 'button-row' }, csv),
-      h('details', {}, h('summary', {}, 'Use it'), h('pre', { class: 'code' }, example)),
-      h('div', { class: 'dialog-actions' }, done)));
-    key.focus();
-    key.select();
+    const shown = shownOnce(res, () => dlg.close());
+    form.replaceWith(shown);
+    shown.querySelector('#created-key').focus();
+    shown.querySelector('#created-key').select();
   }
 
   const dlg = openDialog('Create API key', form, {
@@ -196,6 +179,31 @@ export function openCreateDialog(ctx, onCreated) {
       }
     },
   });
+}
+
+// shownOnce is a new key's secret, shown the one time it exists outside
+// the server (after a create or a rotation): the encoded key with Copy,
+// the CSV download and an example; done closes the dialog holding it.
+export function shownOnce(res, done) {
+  const key = h('textarea', { id: 'created-key', class: 'code', readonly: true, rows: 3, spellcheck: 'false', value: res.encoded, 'aria-describedby': 'created-key-note' });
+  const copy = h('button', { type: 'button', class: 'btn', id: 'copy-key' }, icon(icons.copy), h('span', {}, 'Copy'));
+  copy.addEventListener('click', async () => {
+    if (await copyText(key)) toast('Copied the API key to the clipboard');
+    else toast('Select the key and copy it with your keyboard', 'error');
+  });
+  const csv = h('a', { class: 'btn', id: 'download-csv', download: `api-key-${res.id}.csv`, href: csvURL(res) },
+    icon(icons.download), h('span', {}, 'Download as CSV'));
+  const example = `curl "${location.origin}/api/v1/whoami" \\\n  -H "Authorization: ApiKey ${res.encoded}"`;
+  return h('div', { class: 'stack created' },
+    h('p', { class: 'callout success', id: 'created-key-note' },
+      'Copy this key now and store it in a safe place. It is shown only once.'),
+    h('div', { class: 'field' }, h('label', { for: 'created-key' }, 'Encoded API key'),
+      h('div', { class: 'copy-row' }, key, copy)),
+    h('p', { class: 'muted' }, res.expiration ? `Expires ${dateTime(res.expiration)}.` : 'Never expires.'),
+    h('div', { class: 'button-row' }, csv),
+    h('details', {}, h('summary', {}, 'Use it'), h('pre', { class: 'code' }, example)),
+    h('div', { class: 'dialog-actions' },
+      h('button', { type: 'button', class: 'btn primary', id: 'created-done', onclick: done }, 'Done')));
 }
 
 // csvURL builds the download from the create response, the same columns

@@ -1,10 +1,12 @@
 // One key: what it is, the two things that can change (privileges and
-// metadata, as in Kibana), delete, and its audit timeline.
+// metadata, as in Kibana), rotate, delete, its lineage (the key it was
+// rotated from or to) and its audit timeline.
 
 import { get, put, del, enc, keysBase } from './api.js';
 import { h, field, toast, confirmDialog } from './dom.js';
 import { statusWords, typeWords, relative, dateTime, expiringSoon, actorName, parseObject, checkRoleDescriptors, checkMetadata } from './format.js';
 import { timeline } from './audit.js';
+import { openRotateDialog } from './rotate.js';
 
 export async function renderKeyDetail(main, ctx, keyID) {
   const url = `${keysBase(ctx.org, '')}/${enc(keyID)}`;
@@ -86,7 +88,18 @@ export async function renderKeyDetail(main, ctx, keyID) {
     }
   });
 
-  const soon = expiringSoon(k, now);
+  // Only an active key that was not rotated yet rotates: a rotated one's
+  // successor is what to rotate next (the server answers 409 otherwise).
+  const rotatable = k.status === 'active' && !k.rotated_to;
+  const rotate = h('button', { type: 'button', class: 'btn', id: 'rotate-key', disabled: !rotatable,
+    title: k.rotated_to ? 'This key was rotated: rotate its successor' : '' }, 'Rotate');
+  rotate.addEventListener('click', () => openRotateDialog(ctx, k, url, (newID) => {
+    toast(`Rotated API key "${k.name}"`);
+    location.hash = ctx.href('keys', {}, newID);
+  }));
+  const keyLink = (id, linkID) => h('a', { href: ctx.href('keys', {}, id), id: linkID }, h('code', {}, id));
+
+  const soon = expiringSoon(k, now) && !k.rotated_to;
   const facts = [
     ['ID', h('code', {}, k.id)],
     ['Status', h('span', {}, h('span', { class: `badge ${k.status}`, id: 'detail-status' }, statusWords[k.status] || k.status),
@@ -100,6 +113,8 @@ export async function renderKeyDetail(main, ctx, keyID) {
     ['Expires', k.expiration ? h('span', { class: soon ? 'soon' : '' }, `${relative(k.expiration, now)}, ${dateTime(k.expiration)}`) : 'Never'],
   ];
   if (k.invalidation) facts.push(['Invalidated', dateTime(k.invalidation)]);
+  if (k.rotated_from) facts.push(['Rotated from', keyLink(k.rotated_from, 'rotated-from')]);
+  if (k.rotated_to) facts.push(['Rotated to', keyLink(k.rotated_to, 'rotated-to')]);
 
   const activity = h('section', { class: 'card', 'aria-labelledby': 'activity-title' },
     h('h2', { id: 'activity-title' }, 'Activity'));
@@ -112,8 +127,10 @@ export async function renderKeyDetail(main, ctx, keyID) {
       h('a', { href: ctx.href('keys') }, 'API keys'), h('span', { 'aria-hidden': 'true' }, ' / '), h('span', { 'aria-current': 'page' }, k.name)),
     h('div', { class: 'page-head' },
       h('div', {}, h('h1', { tabindex: '-1', id: 'detail-name' }, k.name),
-        soon ? h('p', { class: 'callout warning' }, `This key expires ${relative(k.expiration, now)}.`) : null),
-      remove),
+        soon ? h('p', { class: 'callout warning' }, `This key expires ${relative(k.expiration, now)}.`) : null,
+        k.rotated_to ? h('p', { class: 'callout info', id: 'rotated-note' }, 'This key was rotated to ', keyLink(k.rotated_to),
+          k.status === 'active' && k.expiration ? `; it stops working ${relative(k.expiration, now)}, ${dateTime(k.expiration)}.` : '.') : null),
+      h('div', { class: 'button-row' }, rotate, remove)),
     h('div', { class: 'detail-grid' },
       h('section', { class: 'card', 'aria-labelledby': 'facts-title' },
         h('h2', { id: 'facts-title' }, 'Details'),

@@ -155,7 +155,8 @@ export function renderKeys(main, ctx) {
   }
 
   function row(k, now) {
-    const soon = expiringSoon(k, now);
+    // A key ended by rotation is not "expiring soon": its successor lives on.
+    const soon = expiringSoon(k, now) && !k.rotated_to;
     const project = k.project ? (ctx.projects.find((p) => p.id === k.project) || { name: k.project }).name : '';
     const check = h('input', { type: 'checkbox', class: 'row-select', value: k.id, checked: st.selected.has(k.id),
       disabled: k.status === 'invalidated', 'aria-label': `Select ${k.name}`,
@@ -166,7 +167,8 @@ export function renderKeys(main, ctx) {
     return h('tr', { class: soon ? 'expiring' : k.status, 'data-key-id': k.id, 'data-status': k.status },
       h('td', { class: 'col-select' }, check),
       h('td', { 'data-label': 'Name', class: 'col-name' },
-        h('a', { href: ctx.href('keys', {}, k.id), class: 'key-link' }, k.name)),
+        h('a', { href: ctx.href('keys', {}, k.id), class: 'key-link' }, k.name),
+        k.rotated_to ? h('span', { class: 'muted rotated-mark', title: `Rotated to ${k.rotated_to}` }, ' (rotated)') : null),
       h('td', { 'data-label': 'Scope' }, k.scope === 'project' ? h('span', {}, 'Project ', h('span', { class: 'muted' }, project)) : 'Organization'),
       h('td', { 'data-label': 'Type' }, typeWords[k.type] || k.type),
       h('td', { 'data-label': 'Created by' }, actorName(k.created_by) || k.username),
