@@ -46,8 +46,6 @@ func runAggs(t *testing.T, query, aggs string, typed bool) string {
 }
 
 func TestAggregationsAnswerElasticsearchShapes(t *testing.T) {
-	n := now.UnixMilli()
-	_ = n
 	for _, tt := range []struct{ name, query, aggs, want string }{
 		{"terms by count then key", ``, `{"u": {"terms": {"field": "username"}}}`,
 			`{"u": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [
@@ -178,5 +176,203 @@ func TestBadAggregationsAreElasticsearchErrors(t *testing.T) {
 		if domain.KindOf(err) != domain.KindInvalid || domain.TypeOf(err) != tt.typ || !strings.Contains(domain.ReasonOf(err), tt.reason) {
 			t.Errorf("%s: %v (type %q), want %s %q", tt.aggs, err, domain.TypeOf(err), tt.typ, tt.reason)
 		}
+	}
+}
+
+func TestCompositeAndRangeAggregationsAnswerElasticsearchShapes(t *testing.T) {
+	for _, tt := range []struct{ name, aggs, want string }{
+		{"composite first page", `{"c": {"composite": {"size": 2, "sources": [{"u": {"terms": {"field": "username"}}}]}}}`,
+			`{"c": {"after_key": {"u": "api_key_user_1"}, "buckets": [
+				{"key": {"u": "api_key_manager"}, "doc_count": 1}, {"key": {"u": "api_key_user_1"}, "doc_count": 1}]}}`},
+		{"composite after a key", `{"c": {"composite": {"size": 2, "after": {"u": "api_key_user_1"}, "sources": [{"u": {"terms": {"field": "username"}}}]}}}`,
+			`{"c": {"after_key": {"u": "api_key_user_2"}, "buckets": [{"key": {"u": "api_key_user_2"}, "doc_count": 2}]}}`},
+		{"composite past the last key", `{"c": {"composite": {"after": {"u": "api_key_user_2"}, "sources": [{"u": {"terms": {"field": "username"}}}]}}}`,
+			`{"c": {"buckets": []}}`},
+		{"composite of two sources, missing first, descending", `{"c": {"composite": {"sources": [
+				{"l": {"terms": {"field": "metadata.letter", "missing_bucket": true}}}, {"u": {"terms": {"field": "username", "order": "desc"}}}]}}}`,
+			`{"c": {"after_key": {"l": "b", "u": "api_key_user_2"}, "buckets": [
+				{"key": {"l": null, "u": "api_key_user_2"}, "doc_count": 1}, {"key": {"l": "a", "u": "api_key_user_1"}, "doc_count": 1},
+				{"key": {"l": "a", "u": "api_key_manager"}, "doc_count": 1}, {"key": {"l": "b", "u": "api_key_user_2"}, "doc_count": 1}]}}`},
+		{"composite without missing_bucket skips documents", `{"c": {"composite": {"sources": [{"l": {"terms": {"field": "metadata.letter", "order": "desc"}}}]}}}`,
+			`{"c": {"after_key": {"l": "a"}, "buckets": [{"key": {"l": "b"}, "doc_count": 1}, {"key": {"l": "a"}, "doc_count": 2}]}}`},
+		{"composite of booleans and dates", `{"c": {"composite": {"size": 1, "sources": [{"i": {"terms": {"field": "invalidated", "order": "desc"}}}, {"e": {"terms": {"field": "expiration"}}}]}}}`,
+			`{"c": {"after_key": {"i": true, "e": 1795521600001}, "buckets": [{"key": {"i": true, "e": 1795521600001}, "doc_count": 1}]}}`},
+		{"composite with sub-aggregations", `{"c": {"composite": {"sources": [{"u": {"terms": {"field": "username"}}}]}, "aggs": {"inv": {"filter": {"term": {"invalidated": true}}}}}}`,
+			`{"c": {"after_key": {"u": "api_key_user_2"}, "buckets": [
+				{"key": {"u": "api_key_manager"}, "doc_count": 1, "inv": {"doc_count": 0}}, {"key": {"u": "api_key_user_1"}, "doc_count": 1, "inv": {"doc_count": 0}},
+				{"key": {"u": "api_key_user_2"}, "doc_count": 2, "inv": {"doc_count": 1}}]}}`},
+		{"composite under a filter", `{"f": {"filter": {"term": {"invalidated": false}}, "aggs": {"c": {"composite": {"sources": [{"u": {"terms": {"field": "username"}}}]}}}}}`,
+			`{"f": {"doc_count": 3, "c": {"after_key": {"u": "api_key_user_2"}, "buckets": [{"key": {"u": "api_key_manager"}, "doc_count": 1},
+				{"key": {"u": "api_key_user_1"}, "doc_count": 1}, {"key": {"u": "api_key_user_2"}, "doc_count": 1}]}}}`},
+		{"range of dates, sorted, to exclusive", `{"r": {"range": {"field": "expiration", "ranges": [{"from": "now+5d"}, {"to": "now+1d"}, {"from": "now+1d", "to": "now+5d"}]}}}`,
+			`{"r": {"buckets": [
+				{"key": "*-2026-11-24T12:00:00.000Z", "to": 1795521600000, "to_as_string": "2026-11-24T12:00:00.000Z", "doc_count": 0},
+				{"key": "2026-11-24T12:00:00.000Z-2026-11-28T12:00:00.000Z", "from": 1795521600000, "from_as_string": "2026-11-24T12:00:00.000Z",
+				 "to": 1795867200000, "to_as_string": "2026-11-28T12:00:00.000Z", "doc_count": 2},
+				{"key": "2026-11-28T12:00:00.000Z-*", "from": 1795867200000, "from_as_string": "2026-11-28T12:00:00.000Z", "doc_count": 1}]}}`},
+		{"date_range keyed with missing", `{"r": {"date_range": {"field": "expiration", "keyed": true, "missing": "now",
+				"ranges": [{"key": "soon", "to": "now+2d"}, {"key": "later", "from": "now+2d"}]}}}`,
+			`{"r": {"buckets": {"soon": {"to": 1795608000000, "to_as_string": "2026-11-25T12:00:00.000Z", "doc_count": 3},
+				"later": {"from": 1795608000000, "from_as_string": "2026-11-25T12:00:00.000Z", "doc_count": 1}}}}`},
+		{"date_range with sub-aggregations", `{"r": {"date_range": {"field": "creation", "ranges": [{"from": "now-1d/d"}]}, "aggs": {"u": {"cardinality": {"field": "username"}}}}}`,
+			`{"r": {"buckets": [{"key": "2026-11-22T00:00:00.000Z-*", "from": 1795305600000, "from_as_string": "2026-11-22T00:00:00.000Z", "doc_count": 2, "u": {"value": 1}}]}}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, want := runAggs(t, ``, tt.aggs, false), canonical(t, tt.want); got != want {
+				t.Errorf("%s\n got %s\nwant %s", tt.aggs, got, want)
+			}
+		})
+	}
+}
+
+// Paging a composite aggregation with each after_key visits every
+// combination once, in order, and then answers no after_key.
+func TestCompositePagesVisitEveryKeyOnce(t *testing.T) {
+	var seen []string
+	after := ``
+	for page := 0; page < 10; page++ {
+		aggs := `{"c": {"composite": {"size": 2, "sources": [{"m": {"terms": {"field": "metadata"}}}]` + after + `}}}`
+		var out struct {
+			C struct {
+				AfterKey map[string]any `json:"after_key"`
+				Buckets  []struct {
+					Key      map[string]any `json:"key"`
+					DocCount int            `json:"doc_count"`
+				} `json:"buckets"`
+			} `json:"c"`
+		}
+		raw := runAggs(t, ``, aggs, false)
+		if err := json.Unmarshal([]byte(raw), &out); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range out.C.Buckets {
+			seen = append(seen, b.Key["m"].(string)+":"+strings.Repeat("|", b.DocCount))
+		}
+		if out.C.AfterKey == nil {
+			if len(out.C.Buckets) != 0 {
+				t.Fatalf("buckets without an after_key: %s", raw)
+			}
+			break
+		}
+		ak, _ := json.Marshal(out.C.AfterKey)
+		after = `, "after": ` + string(ak)
+	}
+	want := "1:|,42:||,a:||,b:|,dev:|,staging:|"
+	if got := strings.Join(seen, ","); got != want {
+		t.Fatalf("pages visited %s, want %s", got, want)
+	}
+}
+
+func TestBadCompositeAndRangeAggregationsAreElasticsearchErrors(t *testing.T) {
+	for _, tt := range []struct{ aggs, typ, reason string }{
+		{`{"c": {"composite": {"sources": [{"h": {"histogram": {"field": "creation", "interval": 5}}}]}}}`, "illegal_argument_exception",
+			"Unsupported value source type for [h] of composite agg [c].Only [terms] value sources are allowed."},
+		{`{"c": {"composite": {"sources": [{"h": {"terms": {"field": "creator"}}}]}}}`, "illegal_argument_exception", "Field [creator] is not allowed"},
+		{`{"c": {"composite": {"sources": []}}}`, "illegal_argument_exception", "Composite [sources] cannot be null or empty"},
+		{`{"c": {"composite": {"after": {"x": "y"}, "sources": [{"u": {"terms": {"field": "username"}}}]}}}`, "illegal_argument_exception", "Missing value for [after.u]"},
+		{`{"c": {"composite": {"after": {"u": "a", "v": 1}, "sources": [{"u": {"terms": {"field": "username"}}}]}}}`, "illegal_argument_exception",
+			"[after] has 2 value(s) but [sources] has 1"},
+		{`{"c": {"composite": {"sources": [{"u": {"terms": {"field": "username"}}}, {"u": {"terms": {"field": "name"}}}]}}}`, "illegal_argument_exception",
+			"Composite source names must be unique"},
+		{`{"c": {"composite": {"sources": [{"u": {"terms": {"field": "username", "script": "x"}}}]}}}`, "illegal_argument_exception",
+			"Unsupported script value source for [u] of composite agg [c]"},
+		{`{"r": {"range": {"field": "name", "ranges": [{"to": "b"}]}}}`, "illegal_argument_exception",
+			"Field [name] of type [keyword] is not supported for aggregation [range]"},
+		{`{"r": {"date_range": {"field": "creation"}}}`, "illegal_argument_exception", "No [ranges] specified for the [r] aggregation"},
+		{`{"r": {"date_range": {"field": "creation", "ranges": [{"from": "yesterday"}]}}}`, "", "failed to parse date field [yesterday]"},
+		{`{"r": {"date_range": {"field": "creation", "ranges": [{"after": 1}]}}}`, "x_content_parse_exception", "[date_range] unknown field [after]"},
+		{`{"r": {"date_range": {"field": "creation", "time_zone": "Europe/Paris", "ranges": [{"to": "now"}]}}}`, "illegal_argument_exception", "[time_zone]"},
+	} {
+		_, err := ParseAggs(json.RawMessage(tt.aggs), schema, now)
+		if domain.KindOf(err) != domain.KindInvalid || domain.TypeOf(err) != tt.typ || !strings.Contains(domain.ReasonOf(err), tt.reason) {
+			t.Errorf("%s: %v (type %q), want %s %q", tt.aggs, err, domain.TypeOf(err), tt.typ, tt.reason)
+		}
+	}
+}
+
+// many joins n copies of the aggregation made by one(i) into an object.
+func many(n int, one func(i int) string) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = one(i)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func nested(levels int) string {
+	s := `{"m": {"missing": {"field": "name"}}}`
+	for i := 1; i < levels; i++ {
+		s = `{"f": {"filter": {"match_all": {}}, "aggs": ` + s + `}}`
+	}
+	return s
+}
+
+func filtersOf(n int, sub string) string {
+	fs := many(n, func(int) string { return `{"match_all": {}}` })
+	s := `{"filters": {"filters": [` + fs + `]}`
+	if sub != "" {
+		s += `, "aggs": {"s": ` + sub + `}`
+	}
+	return s + `}`
+}
+
+// Each limit is checked when the request is parsed: at the limit it is
+// accepted, one over it is refused with a reason naming the limit.
+func TestAggregationsOverTheirLimitsAreRefusedBeforeAnyKeyIsRead(t *testing.T) {
+	valueCounts := func(n int) string {
+		return `{` + many(n, func(i int) string { return `"v` + itoa(int64(i)) + `": {"value_count": {"field": "name"}}` }) + `}`
+	}
+	ranges := func(n int) string {
+		return `{"r": {"range": {"field": "creation", "ranges": [` + many(n, func(i int) string { return `{"from": ` + itoa(int64(i)) + `}` }) + `]}}}`
+	}
+	sources := func(n int) string {
+		return `{"c": {"composite": {"sources": [` + many(n, func(i int) string { return `{"s` + itoa(int64(i)) + `": {"terms": {"field": "name"}}}` }) + `]}}}`
+	}
+	termsIn := func(sub int) string {
+		return `{"t": {"terms": {"field": "name", "size": 10000}, "aggs": {"s": {"terms": {"field": "username", "size": ` + itoa(int64(sub)) + `}}}}}`
+	}
+	for _, tt := range []struct{ name, ok, over, limit string }{
+		{"aggregations", valueCounts(MaxAggregations), valueCounts(MaxAggregations + 1), "limit of 64"},
+		{"depth", nested(MaxAggDepth), nested(MaxAggDepth + 1), "more than 4 levels"},
+		{"terms size", `{"t": {"terms": {"field": "name", "size": 10000}}}`, `{"t": {"terms": {"field": "name", "size": 10001}}}`, "limit of 10000"},
+		{"composite size", `{"c": {"composite": {"size": 10000, "sources": [{"n": {"terms": {"field": "name"}}}]}}}`,
+			`{"c": {"composite": {"size": 10001, "sources": [{"n": {"terms": {"field": "name"}}}]}}}`, "limit of 10000"},
+		{"filters", `{"f": ` + filtersOf(MaxAggEntries, "") + `}`, `{"f": ` + filtersOf(MaxAggEntries+1, "") + `}`, "limit of 64"},
+		{"ranges", ranges(MaxAggEntries), ranges(MaxAggEntries + 1), "limit of 64"},
+		{"composite sources", sources(MaxAggEntries), sources(MaxAggEntries + 1), "limit of 64"},
+		{"buckets", termsIn(5), termsIn(6), "limit of 65536"},
+		{"work per key", `{"f": ` + filtersOf(32, filtersOf(31, "")) + `}`, `{"f": ` + filtersOf(32, filtersOf(32, "")) + `}`, "limit of 1024"},
+	} {
+		if _, err := ParseAggs(json.RawMessage(tt.ok), schema, now); err != nil {
+			t.Errorf("%s at the limit: %v", tt.name, err)
+		}
+		_, err := ParseAggs(json.RawMessage(tt.over), schema, now)
+		if domain.KindOf(err) != domain.KindInvalid || !strings.Contains(domain.ReasonOf(err), tt.limit) {
+			t.Errorf("%s over the limit: %v, want a refusal naming the %s", tt.name, err, tt.limit)
+		}
+	}
+}
+
+// A key whose values would combine to more composite keys than the limit
+// is refused rather than enumerated.
+func TestCompositeCombinationsOfOneKeyAreBounded(t *testing.T) {
+	list := func(p string, n int) []any {
+		out := make([]any, n)
+		for i := range out {
+			out[i] = p + itoa(int64(i))
+		}
+		return out
+	}
+	d := &doc{id: "x", name: "x", meta: map[string]any{"a": list("a", 101), "b": list("b", 100)}}
+	a, err := ParseAggs(json.RawMessage(`{"c": {"composite": {"sources": [{"a": {"terms": {"field": "metadata.a"}}}, {"b": {"terms": {"field": "metadata.b"}}}]}}}`), schema, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Run([]*doc{d}, false); domain.KindOf(err) != domain.KindInvalid {
+		t.Fatalf("101 x 100 combinations: %v", err)
+	}
+	d.meta["a"] = list("a", 100)
+	if _, err := a.Run([]*doc{d}, false); err != nil {
+		t.Fatalf("100 x 100 combinations: %v", err)
 	}
 }

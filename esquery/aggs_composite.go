@@ -1,0 +1,365 @@
+package esquery
+
+import (
+	"encoding/binary"
+	"slices"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// composite: buckets of every combination of its sources' values, in the
+// order of those values, a page of size at a time; after_key is where the
+// next page starts ("after").
+
+type compositeSource[D any] struct {
+	name          string
+	f             Field[D]
+	desc          bool
+	missingBucket bool
+	missingFirst  bool
+}
+
+// cpart is one source's value in a composite key; null when the document
+// has none (missing_bucket).
+type cpart struct {
+	v    aval
+	null bool
+}
+
+type cbucket struct {
+	key   []cpart
+	count int
+}
+
+type compositeAgg[D any] struct {
+	sources []compositeSource[D]
+	size    int
+	after   []cpart // nil: the first page
+}
+
+func (p *aggParser[D]) composite(n *node[D], body any) error {
+	m, err := params(n.name, "composite", body, "sources", "size", "after")
+	if err != nil {
+		return err
+	}
+	list, ok := m["sources"].([]any)
+	if !ok || len(list) == 0 {
+		return illegalArg("Composite [sources] cannot be null or empty")
+	}
+	if len(list) > MaxAggEntries {
+		return domain.Invalid("[sources] of [%s] lists %d sources, over the limit of %d", n.name, len(list), MaxAggEntries)
+	}
+	a := compositeAgg[D]{}
+	seen := map[string]bool{}
+	for _, item := range list {
+		src, err := p.source(n.name, item)
+		if err != nil {
+			return err
+		}
+		if seen[src.name] {
+			return illegalArg("Composite source names must be unique, found duplicates: [%s]", src.name)
+		}
+		seen[src.name] = true
+		a.sources = append(a.sources, src)
+	}
+	if a.size, err = sizeParam(m, n.name, 10); err != nil {
+		return err
+	}
+	if v, ok := m["after"]; ok && v != nil {
+		if a.after, err = p.afterKey(a.sources, v); err != nil {
+			return err
+		}
+	}
+	n.typ, n.impl, n.fanout, n.perDoc, n.evals = "composite", a, a.size, 1, len(a.sources)
+	return nil
+}
+
+// source reads one source: {name: {"terms": {field, order, missing_bucket, missing_order}}}.
+func (p *aggParser[D]) source(agg string, item any) (compositeSource[D], error) {
+	var src compositeSource[D]
+	m, ok := item.(map[string]any)
+	if !ok || len(m) != 1 {
+		return src, parsingErr("a composite source is an object with one named source")
+	}
+	for name, v := range m {
+		src.name = name
+		def, ok := v.(map[string]any)
+		if !ok || len(def) != 1 {
+			return src, parsingErr("composite source [%s] must be an object with one source type", name)
+		}
+		for typ, body := range def {
+			if typ != "terms" {
+				return src, illegalArg("Unsupported value source type for [%s] of composite agg [%s].Only [terms] value sources are allowed.", name, agg)
+			}
+			tm, ok := body.(map[string]any)
+			if ok && tm["script"] != nil {
+				return src, illegalArg("Unsupported script value source for [%s] of composite agg [%s]", name, agg)
+			}
+			tm, err := params(name, "terms", body, "field", "order", "missing_bucket", "missing_order", "value_type", "format")
+			if err != nil {
+				return src, err
+			}
+			if err := p.sourceOptions(&src, tm); err != nil {
+				return src, err
+			}
+		}
+	}
+	return src, nil
+}
+
+func (p *aggParser[D]) sourceOptions(src *compositeSource[D], m map[string]any) error {
+	var err error
+	if src.f, _, err = p.aggField(m); err != nil {
+		return err
+	}
+	switch m["order"] {
+	case nil, "asc":
+	case "desc":
+		src.desc = true
+	default:
+		return illegalArg("Unknown order [%v] of composite source [%s]: asc or desc", m["order"], src.name)
+	}
+	if v, ok := m["missing_bucket"]; ok {
+		if src.missingBucket, ok = v.(bool); !ok {
+			return parsingErr("[missing_bucket] of [%s] must be true or false", src.name)
+		}
+	}
+	switch m["missing_order"] {
+	case nil, "default":
+		src.missingFirst = !src.desc
+	case "first":
+		src.missingFirst = true
+	case "last":
+	default:
+		return illegalArg("Unknown missing_order [%v] of composite source [%s]: first, last or default", m["missing_order"], src.name)
+	}
+	if m["missing_order"] != nil && m["missing_order"] != "default" && !src.missingBucket {
+		return illegalArg("missingOrder can only be set if missingBucket is true")
+	}
+	return nil
+}
+
+// afterKey reads after: one value per source, by name, in the forms
+// after_key shows them.
+func (p *aggParser[D]) afterKey(sources []compositeSource[D], v any) ([]cpart, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, parsingErr("[after] must be an object of source values")
+	}
+	if len(m) != len(sources) {
+		return nil, illegalArg("[after] has %d value(s) but [sources] has %d", len(m), len(sources))
+	}
+	key := make([]cpart, len(sources))
+	for i, src := range sources {
+		x, ok := m[src.name]
+		if !ok {
+			return nil, illegalArg("Missing value for [after.%s]", src.name)
+		}
+		if x == nil {
+			if !src.missingBucket {
+				return nil, illegalArg("Cannot set missing value for [after.%s] if missing_bucket is false", src.name)
+			}
+			key[i] = cpart{null: true}
+			continue
+		}
+		av, err := p.parseValue(src.f, src.name, x)
+		if err != nil {
+			return nil, err
+		}
+		key[i] = cpart{v: av}
+	}
+	return key, nil
+}
+
+func (a compositeAgg[D]) compare(x, y []cpart) int {
+	for i, src := range a.sources {
+		p, q := x[i], y[i]
+		if p.null || q.null {
+			if p.null == q.null {
+				continue
+			}
+			if p.null == src.missingFirst {
+				return -1
+			}
+			return 1
+		}
+		c := compareVals(src.f.Type, p.v, q.v)
+		if src.desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// combos calls visit with each key of d: every combination of its
+// sources' values (null for a source without one, with missing_bucket;
+// none when a source without missing_bucket has none). The combinations
+// of one document are bounded by MaxAggSize.
+func (a compositeAgg[D]) combos(sc *comboScratch[D], d D, visit func([]cpart)) error {
+	readers, vals, idx, key := sc.readers, sc.vals, sc.idx, sc.key
+	total := 1
+	for i, r := range readers {
+		vals[i] = r.values(d)
+		switch n := len(vals[i]); {
+		case n == 0 && !a.sources[i].missingBucket:
+			return nil
+		case n > 1:
+			if total *= n; total > MaxAggSize {
+				return domain.Invalid("a key's values of the composite sources combine to more than %d keys, over the limit", MaxAggSize)
+			}
+		}
+	}
+	clear(idx)
+	for {
+		for i := range readers {
+			if len(vals[i]) == 0 {
+				key[i] = cpart{null: true}
+			} else {
+				key[i] = cpart{v: vals[i][idx[i]]}
+			}
+		}
+		visit(key)
+		i := len(idx) - 1
+		for ; i >= 0; i-- {
+			if idx[i]++; idx[i] < len(vals[i]) {
+				break
+			}
+			idx[i] = 0
+		}
+		if i < 0 {
+			return nil
+		}
+	}
+}
+
+// comboScratch is the storage combos reuses from one document to the next.
+type comboScratch[D any] struct {
+	readers []*reader[D]
+	vals    [][]aval
+	idx     []int
+	key     []cpart
+}
+
+func (a compositeAgg[D]) scratch() *comboScratch[D] {
+	n := len(a.sources)
+	sc := &comboScratch[D]{readers: make([]*reader[D], n), vals: make([][]aval, n), idx: make([]int, n), key: make([]cpart, n)}
+	for i, src := range a.sources {
+		sc.readers[i] = newReader(src.f)
+	}
+	return sc
+}
+
+// encode makes a composite key a map key.
+func encode(buf []byte, key []cpart) []byte {
+	buf = buf[:0]
+	for _, p := range key {
+		switch {
+		case p.null:
+			buf = append(buf, 0)
+		default:
+			buf = append(buf, 1)
+			buf = binary.AppendVarint(buf, p.v.n)
+			buf = binary.AppendUvarint(buf, uint64(len(p.v.s)))
+			buf = append(buf, p.v.s...)
+		}
+	}
+	return buf
+}
+
+func (a compositeAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, error) {
+	sc := a.scratch()
+	index := map[string]int{}
+	var all []cbucket
+	var buf []byte
+	visit := func(k []cpart) {
+		if a.after != nil && a.compare(k, a.after) <= 0 {
+			return
+		}
+		buf = encode(buf, k)
+		i, ok := index[string(buf)]
+		if !ok {
+			i = len(all)
+			index[string(buf)] = i
+			all = append(all, cbucket{key: slices.Clone(k)})
+		}
+		all[i].count++
+	}
+	for _, d := range docs {
+		if err := a.combos(sc, d, visit); err != nil {
+			return nil, err
+		}
+	}
+	top := topK(all, a.size, func(x, y cbucket) int { return a.compare(x.key, y.key) })
+	lists, err := a.bucketDocs(n, sc, docs, top)
+	if err != nil {
+		return nil, err
+	}
+	buckets := make([]any, len(top))
+	for i, b := range top {
+		body := map[string]any{"key": a.keyJSON(b.key), "doc_count": b.count}
+		if lists != nil {
+			if err := runAll(n.subs, lists[i], typed, body); err != nil {
+				return nil, err
+			}
+		}
+		buckets[i] = body
+	}
+	out := map[string]any{"buckets": buckets}
+	if len(top) > 0 {
+		out["after_key"] = a.keyJSON(top[len(top)-1].key)
+	}
+	return out, nil
+}
+
+// bucketDocs lists the documents of each answered bucket, for the
+// sub-aggregations (nil when there are none).
+func (a compositeAgg[D]) bucketDocs(n *node[D], sc *comboScratch[D], docs []D, top []cbucket) ([][]D, error) {
+	if len(n.subs) == 0 {
+		return nil, nil
+	}
+	pos := make(map[string]int, len(top))
+	var buf []byte
+	for i, b := range top {
+		buf = encode(buf, b.key)
+		pos[string(buf)] = i
+	}
+	lists := make([][]D, len(top))
+	var cur D
+	add := func(k []cpart) {
+		buf = encode(buf, k)
+		if i, ok := pos[string(buf)]; ok {
+			lists[i] = append(lists[i], cur)
+		}
+	}
+	for _, d := range docs {
+		cur = d
+		if err := a.combos(sc, d, add); err != nil {
+			return nil, err
+		}
+	}
+	return lists, nil
+}
+
+// keyJSON is a composite key as Elasticsearch shows it: by source name,
+// keywords as text, dates as epoch milliseconds, booleans as booleans,
+// null for a missing value.
+func (a compositeAgg[D]) keyJSON(key []cpart) map[string]any {
+	out := make(map[string]any, len(key))
+	for i, src := range a.sources {
+		p := key[i]
+		switch {
+		case p.null:
+			out[src.name] = nil
+		case src.f.Type == Keyword:
+			out[src.name] = p.v.s
+		case src.f.Type == Boolean:
+			out[src.name] = p.v.n == 1
+		default:
+			out[src.name] = p.v.n
+		}
+	}
+	return out
+}
