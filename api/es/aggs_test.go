@@ -2,6 +2,7 @@ package es_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -84,4 +85,99 @@ func TestRefusedAggregationsAnswerElasticsearchErrors(t *testing.T) {
 		}
 	}
 	esDo(t, "POST", url+"?typed_keys=maybe", owner, `{}`).Must(t, 400)
+}
+
+// Kibana's way of listing every owner: a composite aggregation paged with
+// after_key over real HTTP visits each user once, in order, with its
+// count, and the last page answers no after_key.
+func TestCompositeAggregationPagesThroughEveryOwner(t *testing.T) {
+	a := startApp(t)
+	owner, base := basic(ownerAuth), a.URL()
+	esDo(t, "PUT", base+"/_security/role/own", owner, `{"cluster": ["manage_own_api_key"]}`).Must(t, 200)
+	var want []string
+	for i := 0; i < 7; i++ {
+		u := "user" + string(rune('a'+i))
+		esDo(t, "PUT", base+"/_security/user/"+u, owner, `{"password": "`+u+`-password", "roles": ["own"]}`).Must(t, 200)
+		for j := 0; j <= i%3; j++ {
+			esDo(t, "POST", base+"/_security/api_key", basic(u+":"+u+"-password"), `{"name": "k"}`).Must(t, 200)
+		}
+		want = append(want, u+"="+string(rune('1'+i%3)))
+	}
+	var got []string
+	after := ""
+	for page := 0; page < 10; page++ {
+		r := esDo(t, "POST", base+"/_security/_query/api_key?typed_keys=true", owner, `{"size": 0, "query": {"prefix": {"username": "user"}},
+			"aggs": {"owners": {"composite": {"size": 3, "sources": [{"u": {"terms": {"field": "username"}}}]`+after+`}}}}`).Must(t, 200)
+		c := aggsOf(t, r)["composite#owners"].(map[string]any)
+		for _, b := range c["buckets"].([]any) {
+			b := b.(map[string]any)
+			got = append(got, b["key"].(map[string]any)["u"].(string)+"="+string(rune('0'+int(b["doc_count"].(float64)))))
+		}
+		ak, ok := c["after_key"]
+		if !ok {
+			break
+		}
+		raw, _ := json.Marshal(ak)
+		after = `, "after": ` + string(raw)
+	}
+	if g, w := strings.Join(got, ","), strings.Join(want, ","); g != w {
+		t.Fatalf("pages: %s, want %s", g, w)
+	}
+}
+
+// The shapes of range, date_range and filters over real HTTP, as
+// Elasticsearch answers them (keys, bounds as numbers and text).
+func TestRangeAndFiltersAggregationsOverHTTP(t *testing.T) {
+	a := startApp(t)
+	owner, base := basic(ownerAuth), a.URL()
+	for _, k := range []string{`{"name": "a", "expiration": "1d"}`, `{"name": "b", "expiration": "10d"}`, `{"name": "c"}`} {
+		esDo(t, "POST", base+"/_security/api_key", owner, k).Must(t, 200)
+	}
+	r := esDo(t, "POST", base+"/_security/_query/api_key", owner, `{"size": 0, "aggs": {
+		"exp": {"date_range": {"field": "expiration", "keyed": true, "ranges": [{"key": "week", "to": "now+7d"}, {"key": "later", "from": "now+7d"}]}},
+		"soon": {"range": {"field": "expiration", "ranges": [{"to": "now+2d"}]}},
+		"kinds": {"filters": {"other_bucket_key": "never", "filters": {"expiring": {"exists": {"field": "expiration"}}}}}}}`).Must(t, 200)
+	ag := aggsOf(t, r)
+	exp := ag["exp"].(map[string]any)["buckets"].(map[string]any)
+	if exp["week"].(map[string]any)["doc_count"].(float64) != 1 || exp["later"].(map[string]any)["doc_count"].(float64) != 1 ||
+		exp["week"].(map[string]any)["to_as_string"] == nil {
+		t.Fatalf("date_range: %s", r.Raw)
+	}
+	soon := bucketsOf(t, ag["soon"])[0].(map[string]any)
+	if soon["doc_count"].(float64) != 1 || !strings.HasPrefix(soon["key"].(string), "*-") || soon["to"] == nil {
+		t.Fatalf("range: %s", r.Raw)
+	}
+	kinds := ag["kinds"].(map[string]any)["buckets"].(map[string]any)
+	if kinds["expiring"].(map[string]any)["doc_count"].(float64) != 2 || kinds["never"].(map[string]any)["doc_count"].(float64) != 1 {
+		t.Fatalf("filters: %s", r.Raw)
+	}
+}
+
+// Every parameter Elasticsearch's specs and documentation list for the
+// get and query API key APIs is accepted with a valid value, and refused
+// with an invalid one.
+func TestKeyAPIsAcceptEveryParameterOfTheirSpecs(t *testing.T) {
+	a := startApp(t)
+	owner, base := basic(ownerAuth), a.URL()
+	k := esDo(t, "POST", base+"/_security/api_key", owner, `{"name": "k"}`).Must(t, 200)
+	view := esDo(t, "GET", base+"/_security/api_key?id="+k.Str("id"), owner, nil).Must(t, 200).Body["api_keys"].([]any)[0].(map[string]any)
+	for _, q := range []string{
+		"?id=" + k.Str("id") + "&with_limited_by=true&with_profile_uid=true&active_only=true",
+		"?name=k&username=" + view["username"].(string) + "&realm_name=" + view["realm"].(string),
+		"?owner=true&active_only=false&with_profile_uid=false",
+	} {
+		r := esDo(t, "GET", base+"/_security/api_key"+q, owner, nil).Must(t, 200)
+		if len(r.Body["api_keys"].([]any)) != 1 {
+			t.Errorf("get %s: %s", q, r.Raw)
+		}
+	}
+	for _, q := range []string{"?with_limited_by=true&with_profile_uid=true&typed_keys=true", "?with_limited_by&with_profile_uid&typed_keys"} {
+		r := esDo(t, "POST", base+"/_security/_query/api_key"+q, owner, `{}`).Must(t, 200)
+		if r.Body["total"].(float64) != 1 {
+			t.Errorf("query %s: %s", q, r.Raw)
+		}
+	}
+	for _, q := range []string{"?with_profile_uid=maybe", "?typed_keys=2", "?active_only=1"} {
+		esDo(t, "POST", base+"/_security/_query/api_key"+q, owner, `{}`).Must(t, 400)
+	}
 }
