@@ -28,6 +28,7 @@ type cpart struct {
 
 type cbucket struct {
 	key   []cpart
+	enc   string // key, encoded
 	count int
 }
 
@@ -241,6 +242,7 @@ type comboScratch[D any] struct {
 	vals    [][]aval
 	idx     []int
 	key     []cpart
+	err     error
 }
 
 func (a compositeAgg[D]) scratch() *comboScratch[D] {
@@ -271,28 +273,10 @@ func encode(buf []byte, key []cpart) []byte {
 
 func (a compositeAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, error) {
 	sc := a.scratch()
-	index := map[string]int{}
-	var all []cbucket
-	var buf []byte
-	visit := func(k []cpart) {
-		if a.after != nil && a.compare(k, a.after) <= 0 {
-			return
-		}
-		buf = encode(buf, k)
-		i, ok := index[string(buf)]
-		if !ok {
-			i = len(all)
-			index[string(buf)] = i
-			all = append(all, cbucket{key: slices.Clone(k)})
-		}
-		all[i].count++
+	top := a.page(sc, docs)
+	if top == nil {
+		return nil, sc.err
 	}
-	for _, d := range docs {
-		if err := a.combos(sc, d, visit); err != nil {
-			return nil, err
-		}
-	}
-	top := topK(all, a.size, func(x, y cbucket) int { return a.compare(x.key, y.key) })
 	lists, err := a.bucketDocs(n, sc, docs, top)
 	if err != nil {
 		return nil, err
@@ -314,18 +298,62 @@ func (a compositeAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any,
 	return out, nil
 }
 
+// page finds the size first keys after after, and their counts. Only
+// those are kept, in a heap whose root is the worst kept: a key worse
+// than it, once the heap is full, can never be among them (the root only
+// gets better), and a key that will be among them is admitted the first
+// time it is seen, so its count is whole. nil on error (sc.err).
+func (a compositeAgg[D]) page(sc *comboScratch[D], docs []D) []*cbucket {
+	kept := map[string]*cbucket{}
+	h := make([]*cbucket, 0, min(a.size, 1024))
+	worse := func(x, y *cbucket) int { return a.compare(x.key, y.key) }
+	var buf []byte
+	visit := func(k []cpart) {
+		if a.after != nil && a.compare(k, a.after) <= 0 {
+			return
+		}
+		if len(h) == a.size && a.compare(k, h[0].key) > 0 {
+			return
+		}
+		buf = encode(buf, k)
+		if b, ok := kept[string(buf)]; ok {
+			b.count++
+			return
+		}
+		b := &cbucket{key: slices.Clone(k), enc: string(buf), count: 1}
+		kept[b.enc] = b
+		if len(h) < a.size {
+			if h = append(h, b); len(h) == a.size {
+				for i := a.size/2 - 1; i >= 0; i-- {
+					siftDown(h, i, worse)
+				}
+			}
+			return
+		}
+		delete(kept, h[0].enc)
+		h[0] = b
+		siftDown(h, 0, worse)
+	}
+	for _, d := range docs {
+		if sc.err = a.combos(sc, d, visit); sc.err != nil {
+			return nil
+		}
+	}
+	slices.SortFunc(h, worse)
+	return h
+}
+
 // bucketDocs lists the documents of each answered bucket, for the
 // sub-aggregations (nil when there are none).
-func (a compositeAgg[D]) bucketDocs(n *node[D], sc *comboScratch[D], docs []D, top []cbucket) ([][]D, error) {
+func (a compositeAgg[D]) bucketDocs(n *node[D], sc *comboScratch[D], docs []D, top []*cbucket) ([][]D, error) {
 	if len(n.subs) == 0 {
 		return nil, nil
 	}
 	pos := make(map[string]int, len(top))
-	var buf []byte
 	for i, b := range top {
-		buf = encode(buf, b.key)
-		pos[string(buf)] = i
+		pos[b.enc] = i
 	}
+	var buf []byte
 	lists := make([][]D, len(top))
 	var cur D
 	add := func(k []cpart) {

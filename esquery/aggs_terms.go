@@ -193,26 +193,17 @@ func (a termsAgg[D]) compare(x, y tbucket) int {
 
 func (a termsAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, error) {
 	r := newReader(a.f)
-	index := map[aval]int{}
-	var all []tbucket
+	c := newCounter(a.f.Type, a.keep)
 	for _, d := range docs {
 		vals := r.values(d)
 		if len(vals) == 0 {
 			vals = a.missing
 		}
 		for _, v := range vals {
-			i, ok := index[v]
-			if !ok {
-				if a.keep != nil && !a.keep(v) {
-					continue
-				}
-				i = len(all)
-				index[v] = i
-				all = append(all, tbucket{v: v})
-			}
-			all[i].count++
+			c.add(v)
 		}
 	}
+	all := c.all
 	total := 0
 	kept := all[:0]
 	for _, b := range all {
@@ -302,4 +293,48 @@ func siftDown[T any](h []T, i int, cmpf func(a, b T) int) {
 		h[i], h[worst] = h[worst], h[i]
 		i = worst
 	}
+}
+
+// counter counts documents by value: keywords by text, dates and booleans
+// by number (a map of strings or of numbers hashes faster than one of
+// both).
+type counter struct {
+	kw   bool
+	s    map[string]int32
+	n    map[int64]int32
+	keep func(aval) bool
+	all  []tbucket
+}
+
+func newCounter(t Type, keep func(aval) bool) *counter {
+	c := &counter{kw: t == Keyword, keep: keep}
+	if c.kw {
+		c.s = map[string]int32{}
+	} else {
+		c.n = map[int64]int32{}
+	}
+	return c
+}
+
+func (c *counter) add(v aval) {
+	var i int32
+	var ok bool
+	if c.kw {
+		i, ok = c.s[v.s]
+	} else {
+		i, ok = c.n[v.n]
+	}
+	if !ok {
+		if c.keep != nil && !c.keep(v) {
+			return
+		}
+		i = int32(len(c.all))
+		if c.kw {
+			c.s[v.s] = i
+		} else {
+			c.n[v.n] = i
+		}
+		c.all = append(c.all, tbucket{v: v})
+	}
+	c.all[i].count++
 }

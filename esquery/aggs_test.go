@@ -376,3 +376,59 @@ func TestCompositeCombinationsOfOneKeyAreBounded(t *testing.T) {
 		t.Fatalf("100 x 100 combinations: %v", err)
 	}
 }
+
+// Over many documents in no order, composite pages of any size together
+// answer exactly the sorted distinct keys with their counts (the page's
+// bounded heap loses no count).
+func TestCompositePagesAgreeWithCountingEveryKey(t *testing.T) {
+	var ds []*doc
+	want := map[string]int{}
+	for i := 0; i < 600; i++ {
+		u, l := "u"+itoa(int64(i*7%13)), "l"+itoa(int64(i*11%5))
+		ds = append(ds, &doc{id: itoa(int64(i)), name: "n", user: u, meta: map[string]any{"l": l}})
+		want[l+"/"+u]++
+	}
+	for _, size := range []int{1, 7, 64, 100} {
+		got := map[string]int{}
+		var order []string
+		after := ""
+		for page := 0; page < 1000; page++ {
+			a, err := ParseAggs(json.RawMessage(`{"c": {"composite": {"size": `+itoa(int64(size))+`, "sources": [
+				{"l": {"terms": {"field": "metadata.l"}}}, {"u": {"terms": {"field": "username"}}}]`+after+`}}}`), schema, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := a.Run(ds, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := out["c"].(map[string]any)
+			for _, b := range c["buckets"].([]any) {
+				b := b.(map[string]any)
+				k := b["key"].(map[string]any)
+				key := k["l"].(string) + "/" + k["u"].(string)
+				got[key] += b["doc_count"].(int)
+				order = append(order, key)
+			}
+			ak, ok := c["after_key"]
+			if !ok {
+				break
+			}
+			raw, _ := json.Marshal(ak)
+			after = `, "after": ` + string(raw)
+		}
+		if !reflect.DeepEqual(got, want) || !sortedBySources(order) {
+			t.Fatalf("size %d: %v in order %v, want %v", size, got, order, want)
+		}
+	}
+}
+
+func sortedBySources(keys []string) bool {
+	for i := 1; i < len(keys); i++ {
+		a, b := strings.SplitN(keys[i-1], "/", 2), strings.SplitN(keys[i], "/", 2)
+		if a[0] > b[0] || a[0] == b[0] && a[1] >= b[1] {
+			return false
+		}
+	}
+	return true
+}
