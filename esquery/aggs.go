@@ -331,7 +331,19 @@ func (p *aggParser[D]) one(name string, v any, depth int, parent string) (*node[
 			return nil, err
 		}
 	}
+	if b, ok := n.impl.(binder[D]); ok {
+		var err error
+		if n.impl, err = b.bind(n); err != nil {
+			return nil, err
+		}
+	}
 	return n, nil
+}
+
+// binder is an aggregation that refers to its sub-aggregations (a terms
+// order), resolved once they are parsed.
+type binder[D any] interface {
+	bind(n *node[D]) (impl[D], error)
 }
 
 func factoryName(typ string) string {

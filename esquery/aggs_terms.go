@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -15,17 +16,25 @@ type termsAgg[D any] struct {
 	size        int
 	minDocCount int
 	order       []orderBy
+	subOrders   []*node[D]      // the sub-aggregations order names (bind)
 	missing     []aval          // the value of documents without one, if given
 	keep        func(aval) bool // include and exclude
 }
 
-// orderBy is one criterion of a terms order: by _key or by _count.
-type orderBy struct{ key, desc bool }
+// orderBy is one criterion of a terms order: by _key, by _count, or by
+// a sub-aggregation (path): a metric's value or a single bucket's count.
+type orderBy struct {
+	key, desc bool
+	path      string
+	sub       int // its place in tbucket.m
+}
 
 // tbucket is a term and the documents that hold it.
 type tbucket struct {
 	v     aval
 	count int
+	at    int   // its place among the counted buckets
+	m     []int // the values of the sub-aggregations it is ordered by
 }
 
 func (p *aggParser[D]) terms(n *node[D], body any) error {
@@ -108,7 +117,7 @@ func termsOrder(v any) ([]orderBy, error) {
 				o.key = true
 			case "_count":
 			default:
-				return nil, illegalArg("Invalid aggregation order path [%s]: keyplane orders terms by [_count] or [_key] only", path)
+				o.path = path // a sub-aggregation, checked once they are parsed (bind)
 			}
 			switch dir {
 			case "asc":
@@ -173,12 +182,65 @@ func valueSet(key string, v any) (func(string) bool, error) {
 	return nil, illegalArg("[%s] must be a regular expression or a list of values", key)
 }
 
+// bind resolves the sub-aggregations the order names: a cardinality or
+// value_count (its value), a filter or missing (its doc_count).
+func (a termsAgg[D]) bind(n *node[D]) (impl[D], error) {
+	for i := range a.order {
+		o := &a.order[i]
+		if o.path == "" {
+			continue
+		}
+		name, prop, _ := strings.Cut(strings.ReplaceAll(o.path, ">", "."), ".")
+		var sub *node[D]
+		for _, s := range n.subs {
+			if s.name == name {
+				sub = s
+			}
+		}
+		if sub == nil {
+			return nil, illegalArg("Invalid aggregation order path [%s]. The provided aggregation [%s] either does not exist, or is a pipeline aggregation and cannot be used to sort the buckets.", o.path, name)
+		}
+		metric := sub.typ == "cardinality" || sub.typ == "value_count"
+		single := sub.typ == "filter" || sub.typ == "missing"
+		if !(metric && (prop == "" || prop == "value") || single && (prop == "" || prop == "_count" || prop == "doc_count")) {
+			return nil, illegalArg("Invalid aggregation order path [%s]. Buckets can only be sorted on a sub-aggregator path that is built out of zero or more single-bucket aggregations within the path and a final single-bucket or a metrics aggregation at the path end.", o.path)
+		}
+		o.sub = len(a.subOrders)
+		a.subOrders = append(a.subOrders, sub)
+	}
+	return a, nil
+}
+
+// orderValues computes, for every counted bucket, the sub-aggregations
+// the order names, over the bucket's documents (lists, by tbucket.at).
+func (a termsAgg[D]) orderValues(buckets []tbucket, lists [][]D) error {
+	for i := range buckets {
+		b := &buckets[i]
+		b.m = make([]int, len(a.subOrders))
+		for j, sub := range a.subOrders {
+			r, err := sub.impl.eval(sub, lists[b.at], false)
+			if err != nil {
+				return err
+			}
+			if v, ok := r["value"].(int); ok {
+				b.m[j] = v
+			} else {
+				b.m[j], _ = r["doc_count"].(int)
+			}
+		}
+	}
+	return nil
+}
+
 func (a termsAgg[D]) compare(x, y tbucket) int {
 	for _, o := range a.order {
 		var c int
-		if o.key {
+		switch {
+		case o.key:
 			c = compareVals(a.f.Type, x.v, y.v)
-		} else {
+		case o.path != "":
+			c = cmp.Compare(x.m[o.sub], y.m[o.sub])
+		default:
 			c = cmp.Compare(x.count, y.count)
 		}
 		if o.desc {
@@ -208,14 +270,22 @@ func (a termsAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, err
 	kept := all[:0]
 	for _, b := range all {
 		if b.count >= a.minDocCount {
+			b.at = len(kept)
 			kept = append(kept, b)
 			total += b.count
 		}
 	}
+	var lists [][]D
+	if len(a.subOrders) > 0 {
+		// Ordered by sub-aggregations: they are needed for every bucket.
+		lists = a.bucketDocs(n, r, docs, kept)
+		if err := a.orderValues(kept, lists); err != nil {
+			return nil, err
+		}
+	}
 	top := topK(kept, a.size, a.compare)
-	lists, err := a.bucketDocs(n, r, docs, top)
-	if err != nil {
-		return nil, err
+	if lists == nil {
+		lists = a.bucketDocs(n, r, docs, top)
 	}
 	buckets := make([]any, len(top))
 	for i, b := range top {
@@ -223,7 +293,7 @@ func (a termsAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, err
 		body := map[string]any{"doc_count": b.count}
 		keyJSON(a.f.Type, b.v, body)
 		if len(n.subs) > 0 {
-			if err := runAll(n.subs, lists[i], typed, body); err != nil {
+			if err := runAll(n.subs, lists[b.at], typed, body); err != nil {
 				return nil, err
 			}
 		}
@@ -232,17 +302,19 @@ func (a termsAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, err
 	return map[string]any{"doc_count_error_upper_bound": 0, "sum_other_doc_count": total, "buckets": buckets}, nil
 }
 
-// bucketDocs lists the documents of each answered bucket, for the
-// sub-aggregations (none when there are none).
-func (a termsAgg[D]) bucketDocs(n *node[D], r *reader[D], docs []D, top []tbucket) ([][]D, error) {
+// bucketDocs lists the documents of each of buckets, by tbucket.at, for
+// the sub-aggregations (none when there are none).
+func (a termsAgg[D]) bucketDocs(n *node[D], r *reader[D], docs []D, buckets []tbucket) [][]D {
 	if len(n.subs) == 0 {
-		return nil, nil
+		return nil
 	}
-	pos := make(map[aval]int, len(top))
-	for i, b := range top {
-		pos[b.v] = i
+	pos := make(map[aval]int, len(buckets))
+	size := 0
+	for _, b := range buckets {
+		pos[b.v] = b.at
+		size = max(size, b.at+1)
 	}
-	lists := make([][]D, len(top))
+	lists := make([][]D, size)
 	for _, d := range docs {
 		vals := r.values(d)
 		if len(vals) == 0 {
@@ -254,7 +326,7 @@ func (a termsAgg[D]) bucketDocs(n *node[D], r *reader[D], docs []D, top []tbucke
 			}
 		}
 	}
-	return lists, nil
+	return lists
 }
 
 // topK returns the k first items by cmpf, in order, reordering items. A

@@ -58,6 +58,14 @@ func TestAggregationsAnswerElasticsearchShapes(t *testing.T) {
 		{"terms by count ascending", ``, `{"u": {"terms": {"field": "username", "order": [{"_count": "asc"}, {"_key": "desc"}]}}}`,
 			`{"u": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [
 				{"key": "api_key_user_1", "doc_count": 1}, {"key": "api_key_manager", "doc_count": 1}, {"key": "api_key_user_2", "doc_count": 2}]}}`},
+		{"terms ordered by a metric below", ``, `{"u": {"terms": {"field": "username", "order": {"c": "desc"}}, "aggs": {"c": {"cardinality": {"field": "metadata"}}}}}`,
+			`{"u": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [
+				{"key": "api_key_manager", "doc_count": 1, "c": {"value": 4}}, {"key": "api_key_user_1", "doc_count": 1, "c": {"value": 2}},
+				{"key": "api_key_user_2", "doc_count": 2, "c": {"value": 2}}]}}`},
+		{"terms ordered by a filter's count below", ``,
+			`{"u": {"terms": {"field": "username", "size": 2, "order": [{"inv._count": "desc"}, {"_key": "asc"}]}, "aggs": {"inv": {"filter": {"term": {"invalidated": true}}}}}}`,
+			`{"u": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 1, "buckets": [
+				{"key": "api_key_user_2", "doc_count": 2, "inv": {"doc_count": 1}}, {"key": "api_key_manager", "doc_count": 1, "inv": {"doc_count": 0}}]}}`},
 		{"terms missing value", ``, `{"l": {"terms": {"field": "metadata.letter", "missing": "none"}}}`,
 			`{"l": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [
 				{"key": "a", "doc_count": 2}, {"key": "b", "doc_count": 1}, {"key": "none", "doc_count": 1}]}}`},
@@ -164,6 +172,10 @@ func TestBadAggregationsAreElasticsearchErrors(t *testing.T) {
 		{`{"a": {"terms": {"field": "name", "colour": 1}}}`, "x_content_parse_exception", "[terms] unknown field [colour]"},
 		{`{"a>b": {"terms": {"field": "name"}}}`, "parsing_exception", "Invalid aggregation name [a>b]"},
 		{`{"a": {"terms": {"field": "name", "order": {"c": "desc"}}}}`, "illegal_argument_exception", "Invalid aggregation order path [c]"},
+		{`{"a": {"terms": {"field": "name", "order": {"t": "desc"}}, "aggs": {"t": {"terms": {"field": "name"}}}}}`, "illegal_argument_exception",
+			"Invalid aggregation order path [t]. Buckets can only be sorted on a sub-aggregator path"},
+		{`{"a": {"terms": {"field": "name", "order": {"c.max": "desc"}}, "aggs": {"c": {"cardinality": {"field": "name"}}}}}`, "illegal_argument_exception",
+			"Invalid aggregation order path [c.max]"},
 		{`{"a": {"terms": {"field": "name", "min_doc_count": 0}}}`, "illegal_argument_exception", "[min_doc_count] must be 1 or more"},
 		{`{"a": {"filter": {"fuzzy": {"name": "x"}}}}`, "", "Query type [fuzzy] is not currently supported in this context"},
 		{`{"a": {"filters": {"filters": {"w": {"wildcard": {"creator.realm": "x"}}}}}}`, "", "Field [creator.realm] is not allowed"},
