@@ -157,7 +157,14 @@ func (s *Server) esQueryKeys(x *esReq) error {
 	}
 	var matched *[]rec
 	if aggs.Len() > 0 {
-		matched = new([]rec)
+		// A pooled buffer, as the scan's own: 800 KB for 100,000 matches.
+		matched = recordBufs.Get().(*[]rec)
+		*matched = (*matched)[:0]
+		defer func() {
+			clear(*matched) // a pooled buffer must not keep records alive
+			*matched = (*matched)[:0]
+			recordBufs.Put(matched)
+		}()
 	}
 	page, total, err := x.search(q, srt, after, onlyOwn, from, size, matched)
 	if err != nil {
