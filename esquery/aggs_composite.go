@@ -17,6 +17,22 @@ type compositeSource[D any] struct {
 	desc          bool
 	missingBucket bool
 	missingFirst  bool
+	// bucket, for histogram and date_histogram sources, turns a value
+	// into its bucket's key (in n: a date's milliseconds, a histogram's
+	// sortableFloat); nil for terms, whose keys are the values.
+	bucket func(aval) aval
+	// float: the keys are histogram keys (doubles); formatted: date
+	// keys are answered as text.
+	float, formatted bool
+}
+
+// keyType is how the source's keys compare: a keyword's as text, the
+// others as numbers.
+func (src *compositeSource[D]) keyType() Type {
+	if src.bucket != nil {
+		return Date
+	}
+	return src.f.Type
 }
 
 // cpart is one source's value in a composite key; null when the document
@@ -89,18 +105,28 @@ func (p *aggParser[D]) source(agg string, item any) (compositeSource[D], error) 
 			return src, parsingErr("composite source [%s] must be an object with one source type", name)
 		}
 		for typ, body := range def {
-			if typ != "terms" {
-				return src, illegalArg("Unsupported value source type for [%s] of composite agg [%s].Only [terms] value sources are allowed.", name, agg)
-			}
-			tm, ok := body.(map[string]any)
-			if ok && tm["script"] != nil {
+			if tm, ok := body.(map[string]any); ok && tm["script"] != nil {
 				return src, illegalArg("Unsupported script value source for [%s] of composite agg [%s]", name, agg)
 			}
-			tm, err := params(name, "terms", body, "field", "order", "missing_bucket", "missing_order", "value_type", "format")
+			common := []string{"field", "order", "missing_bucket", "missing_order", "value_type", "format"}
+			var extra []string
+			switch typ {
+			case "terms":
+			case "histogram":
+				extra = []string{"interval", "offset"}
+			case "date_histogram":
+				extra = []string{"calendar_interval", "fixed_interval", "interval", "offset", "time_zone"}
+			default:
+				return src, illegalArg("Unsupported value source type for [%s] of composite agg [%s].Only [terms], [histogram] and [date_histogram] value sources are allowed.", name, agg)
+			}
+			tm, err := params(name, typ, body, append(common, extra...)...)
 			if err != nil {
 				return src, err
 			}
 			if err := p.sourceOptions(&src, tm); err != nil {
+				return src, err
+			}
+			if err := p.bucketing(&src, typ, tm); err != nil {
 				return src, err
 			}
 		}
@@ -163,7 +189,7 @@ func (p *aggParser[D]) afterKey(sources []compositeSource[D], v any) ([]cpart, e
 			key[i] = cpart{null: true}
 			continue
 		}
-		av, err := p.parseValue(src.f, src.name, x)
+		av, err := p.afterValue(&src, x)
 		if err != nil {
 			return nil, err
 		}
@@ -184,7 +210,7 @@ func (a compositeAgg[D]) compare(x, y []cpart) int {
 			}
 			return 1
 		}
-		c := compareVals(src.f.Type, p.v, q.v)
+		c := compareVals(src.keyType(), p.v, q.v)
 		if src.desc {
 			c = -c
 		}
@@ -204,6 +230,10 @@ func (a compositeAgg[D]) combos(sc *comboScratch[D], d D, visit func([]cpart)) e
 	total := 1
 	for i, r := range readers {
 		vals[i] = r.values(d)
+		if b := a.sources[i].bucket; b != nil && len(vals[i]) > 0 {
+			vals[i] = bucketed(sc.keys[i][:0], vals[i], b)
+			sc.keys[i] = vals[i]
+		}
 		switch n := len(vals[i]); {
 		case n == 0 && !a.sources[i].missingBucket:
 			return nil
@@ -242,12 +272,14 @@ type comboScratch[D any] struct {
 	vals    [][]aval
 	idx     []int
 	key     []cpart
+	keys    [][]aval // the bucketed values of histogram sources
 	err     error
 }
 
 func (a compositeAgg[D]) scratch() *comboScratch[D] {
 	n := len(a.sources)
-	sc := &comboScratch[D]{readers: make([]*reader[D], n), vals: make([][]aval, n), idx: make([]int, n), key: make([]cpart, n)}
+	sc := &comboScratch[D]{readers: make([]*reader[D], n), vals: make([][]aval, n), idx: make([]int, n), key: make([]cpart, n),
+		keys: make([][]aval, n)}
 	for i, src := range a.sources {
 		sc.readers[i] = newReader(src.f)
 	}
@@ -381,6 +413,12 @@ func (a compositeAgg[D]) keyJSON(key []cpart) map[string]any {
 		switch {
 		case p.null:
 			out[src.name] = nil
+		case src.float:
+			out[src.name] = unsortableFloat(p.v.n)
+		case src.formatted:
+			out[src.name] = formatMillis(p.v.n)
+		case src.bucket != nil:
+			out[src.name] = p.v.n
 		case src.f.Type == Keyword:
 			out[src.name] = p.v.s
 		case src.f.Type == Boolean:

@@ -2,9 +2,11 @@ package esquery
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -277,8 +279,20 @@ func TestCompositePagesVisitEveryKeyOnce(t *testing.T) {
 
 func TestBadCompositeAndRangeAggregationsAreElasticsearchErrors(t *testing.T) {
 	for _, tt := range []struct{ aggs, typ, reason string }{
-		{`{"c": {"composite": {"sources": [{"h": {"histogram": {"field": "creation", "interval": 5}}}]}}}`, "illegal_argument_exception",
-			"Unsupported value source type for [h] of composite agg [c].Only [terms] value sources are allowed."},
+		{`{"c": {"composite": {"sources": [{"h": {"geotile_grid": {"field": "creation"}}}]}}}`, "illegal_argument_exception",
+			"Unsupported value source type for [h] of composite agg [c]."},
+		{`{"c": {"composite": {"sources": [{"h": {"histogram": {"field": "name", "interval": 5}}}]}}}`, "illegal_argument_exception",
+			"Field [name] of type [keyword] is not supported for aggregation [histogram]"},
+		{`{"c": {"composite": {"sources": [{"h": {"histogram": {"field": "creation", "interval": 0}}}]}}}`, "illegal_argument_exception",
+			"[interval] must be >0 for histogram aggregation [h]"},
+		{`{"c": {"composite": {"sources": [{"h": {"date_histogram": {"field": "username", "calendar_interval": "day"}}}]}}}`, "illegal_argument_exception",
+			"Field [username] of type [keyword] is not supported for aggregation [date_histogram]"},
+		{`{"c": {"composite": {"sources": [{"h": {"date_histogram": {"field": "creation", "calendar_interval": "2d"}}}]}}}`, "illegal_argument_exception",
+			"The supplied interval [2d] could not be parsed as a calendar interval."},
+		{`{"c": {"composite": {"sources": [{"h": {"date_histogram": {"field": "creation", "fixed_interval": "1M"}}}]}}}`, "illegal_argument_exception",
+			"failed to parse setting [date_histogram.fixedInterval] with value [1M]"},
+		{`{"c": {"composite": {"sources": [{"h": {"date_histogram": {"field": "creation"}}}]}}}`, "illegal_argument_exception",
+			"Invalid interval specified"},
 		{`{"c": {"composite": {"sources": [{"h": {"terms": {"field": "creator"}}}]}}}`, "illegal_argument_exception", "Field [creator] is not allowed"},
 		{`{"c": {"composite": {"sources": []}}}`, "illegal_argument_exception", "Composite [sources] cannot be null or empty"},
 		{`{"c": {"composite": {"after": {"x": "y"}, "sources": [{"u": {"terms": {"field": "username"}}}]}}}`, "illegal_argument_exception", "Missing value for [after.u]"},
@@ -443,4 +457,41 @@ func sortedBySources(keys []string) bool {
 		}
 	}
 	return true
+}
+
+// Histogram sources key each value by the start of its interval: a
+// day's or a month's start in UTC, a fixed step's, a double's.
+func TestCompositeHistogramSourcesKeyByIntervalStart(t *testing.T) {
+	day := func(y int, m time.Month, d int) int64 { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).UnixMilli() }
+	const dayMs = 86_400_000
+	for _, tt := range []struct{ name, aggs, want string }{
+		{"calendar days", `{"c": {"composite": {"size": 2, "sources": [{"d": {"date_histogram": {"field": "creation", "calendar_interval": "day"}}}]}}}`,
+			fmt.Sprintf(`{"c": {"after_key": {"d": %d}, "buckets": [{"key": {"d": %d}, "doc_count": 1}, {"key": {"d": %d}, "doc_count": 1}]}}`,
+				day(2026, 11, 21), day(2026, 11, 20), day(2026, 11, 21))},
+		{"calendar days after a key", fmt.Sprintf(`{"c": {"composite": {"size": 5, "after": {"d": %d}, "sources": [{"d": {"date_histogram": {"field": "creation", "calendar_interval": "1d", "order": "desc"}}}]}}}`, day(2026, 11, 22)),
+			fmt.Sprintf(`{"c": {"after_key": {"d": %d}, "buckets": [{"key": {"d": %d}, "doc_count": 1}, {"key": {"d": %d}, "doc_count": 1}]}}`,
+				day(2026, 11, 20), day(2026, 11, 21), day(2026, 11, 20))},
+		{"calendar months as text", `{"c": {"composite": {"sources": [{"m": {"date_histogram": {"field": "creation", "calendar_interval": "month", "format": "strict_date_optional_time"}}}]}}}`,
+			`{"c": {"after_key": {"m": "2026-11-01T00:00:00.000Z"}, "buckets": [{"key": {"m": "2026-11-01T00:00:00.000Z"}, "doc_count": 4}]}}`},
+		{"fixed two days with an offset", `{"c": {"composite": {"sources": [{"d": {"date_histogram": {"field": "creation", "fixed_interval": "2d", "offset": "+12h"}}}]}}}`,
+			fmt.Sprintf(`{"c": {"after_key": {"d": %d}, "buckets": [{"key": {"d": %d}, "doc_count": 1}, {"key": {"d": %d}, "doc_count": 2}, {"key": {"d": %d}, "doc_count": 1}]}}`,
+				day(2026, 11, 23)+dayMs/2, day(2026, 11, 19)+dayMs/2, day(2026, 11, 21)+dayMs/2, day(2026, 11, 23)+dayMs/2)},
+		{"histogram of days, missing last", `{"c": {"composite": {"sources": [{"h": {"histogram": {"field": "expiration", "interval": 86400000, "missing_bucket": true, "missing_order": "last"}}}]}}}`,
+			fmt.Sprintf(`{"c": {"after_key": {"h": null}, "buckets": [{"key": {"h": %d}, "doc_count": 2}, {"key": {"h": %d}, "doc_count": 1}, {"key": {"h": null}, "doc_count": 1}]}}`,
+				day(2026, 11, 24), day(2026, 12, 3))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, want := runAggs(t, ``, tt.aggs, false), canonical(t, tt.want); got != want {
+				t.Errorf("%s\n got %s\nwant %s", tt.aggs, got, want)
+			}
+		})
+	}
+	for _, f := range []float64{-2.5, -1, -0.0, 0, 1e-9, 3, 1e300} {
+		if g := unsortableFloat(sortableFloat(f)); g != f {
+			t.Errorf("%v comes back as %v", f, g)
+		}
+		if sortableFloat(f) > sortableFloat(f+1) && f < 1e300 {
+			t.Errorf("%v sorts after %v", f, f+1)
+		}
+	}
 }
