@@ -413,6 +413,9 @@ func (p *aggParser[D]) aggField(m map[string]any) (Field[D], string, error) {
 	if !ok {
 		return Field[D]{}, "", illegalArg("Required one of fields [field, script], but none were specified.")
 	}
+	if strings.ContainsAny(name, "*?") {
+		return Field[D]{}, "", illegalArg("Field name pattern [%s] is not allowed for querying or aggregation", name)
+	}
 	f, err := p.c.field(name)
 	if err != nil {
 		return f, name, illegalArg("%s", domain.ReasonOf(err))

@@ -163,6 +163,7 @@ func TestBadAggregationsAreElasticsearchErrors(t *testing.T) {
 		{`{"a": {"nope": {}}}`, "parsing_exception", "Unknown aggregation type [nope]"},
 		{`{"a": {"terms": {"field": "api_key_hash"}}}`, "illegal_argument_exception", "Field [api_key_hash] is not allowed"},
 		{`{"a": {"value_count": {"field": "runtime_key_type"}}}`, "illegal_argument_exception", "Field [runtime_key_type] is not allowed"},
+		{`{"a": {"terms": {"field": "metadata.*"}}}`, "illegal_argument_exception", "Field name pattern [metadata.*] is not allowed for querying or aggregation"},
 		{`{"a": {"terms": {"script": "doc.x"}}}`, "illegal_argument_exception", "Unsupported script value source for [a] agg"},
 		{`{"a": {"terms": {}}}`, "illegal_argument_exception", "Required one of fields [field, script]"},
 		{`{"a": {}}`, "parsing_exception", "Missing definition for aggregation [a]"},
