@@ -26,15 +26,14 @@ type termsAgg[D any] struct {
 type orderBy struct {
 	key, desc bool
 	path      string
-	sub       int // its place in tbucket.m
+	sub       int // its place in the values orderValues computes
 }
 
 // tbucket is a term and the documents that hold it.
 type tbucket struct {
 	v     aval
-	count int
-	at    int   // its place among the counted buckets
-	m     []int // the values of the sub-aggregations it is ordered by
+	count int32
+	at    int32 // its place among the counted buckets
 }
 
 func (p *aggParser[D]) terms(n *node[D], body any) error {
@@ -211,35 +210,38 @@ func (a termsAgg[D]) bind(n *node[D]) (impl[D], error) {
 	return a, nil
 }
 
-// orderValues computes, for every counted bucket, the sub-aggregations
-// the order names, over the bucket's documents (lists, by tbucket.at).
-func (a termsAgg[D]) orderValues(buckets []tbucket, lists [][]D) error {
-	for i := range buckets {
-		b := &buckets[i]
-		b.m = make([]int, len(a.subOrders))
-		for j, sub := range a.subOrders {
+// orderValues computes the sub-aggregations the order names over each
+// counted bucket's documents (lists): one slice per sub-aggregation, by
+// tbucket.at.
+func (a termsAgg[D]) orderValues(buckets []tbucket, lists [][]D) ([][]int, error) {
+	vals := make([][]int, len(a.subOrders))
+	for j, sub := range a.subOrders {
+		vals[j] = make([]int, len(buckets))
+		for _, b := range buckets {
 			r, err := sub.impl.eval(sub, lists[b.at], false)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if v, ok := r["value"].(int); ok {
-				b.m[j] = v
+				vals[j][b.at] = v
 			} else {
-				b.m[j], _ = r["doc_count"].(int)
+				vals[j][b.at], _ = r["doc_count"].(int)
 			}
 		}
 	}
-	return nil
+	return vals, nil
 }
 
-func (a termsAgg[D]) compare(x, y tbucket) int {
+// compare orders buckets; subVals are orderValues' (nil when the order
+// names no sub-aggregation).
+func (a termsAgg[D]) compare(x, y tbucket, subVals [][]int) int {
 	for _, o := range a.order {
 		var c int
 		switch {
 		case o.key:
 			c = compareVals(a.f.Type, x.v, y.v)
 		case o.path != "":
-			c = cmp.Compare(x.m[o.sub], y.m[o.sub])
+			c = cmp.Compare(subVals[o.sub][x.at], subVals[o.sub][y.at])
 		default:
 			c = cmp.Compare(x.count, y.count)
 		}
@@ -269,28 +271,30 @@ func (a termsAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, err
 	total := 0
 	kept := all[:0]
 	for _, b := range all {
-		if b.count >= a.minDocCount {
-			b.at = len(kept)
+		if int(b.count) >= a.minDocCount {
+			b.at = int32(len(kept))
 			kept = append(kept, b)
-			total += b.count
+			total += int(b.count)
 		}
 	}
 	var lists [][]D
+	var subVals [][]int
 	if len(a.subOrders) > 0 {
 		// Ordered by sub-aggregations: they are needed for every bucket.
 		lists = a.bucketDocs(n, r, docs, kept)
-		if err := a.orderValues(kept, lists); err != nil {
+		var err error
+		if subVals, err = a.orderValues(kept, lists); err != nil {
 			return nil, err
 		}
 	}
-	top := topK(kept, a.size, a.compare)
+	top := topK(kept, a.size, func(x, y tbucket) int { return a.compare(x, y, subVals) })
 	if lists == nil {
 		lists = a.bucketDocs(n, r, docs, top)
 	}
 	buckets := make([]any, len(top))
 	for i, b := range top {
-		total -= b.count
-		body := map[string]any{"doc_count": b.count}
+		total -= int(b.count)
+		body := map[string]any{"doc_count": int(b.count)}
 		keyJSON(a.f.Type, b.v, body)
 		if len(n.subs) > 0 {
 			if err := runAll(n.subs, lists[b.at], typed, body); err != nil {
@@ -311,8 +315,8 @@ func (a termsAgg[D]) bucketDocs(n *node[D], r *reader[D], docs []D, buckets []tb
 	pos := make(map[aval]int, len(buckets))
 	size := 0
 	for _, b := range buckets {
-		pos[b.v] = b.at
-		size = max(size, b.at+1)
+		pos[b.v] = int(b.at)
+		size = max(size, int(b.at)+1)
 	}
 	lists := make([][]D, size)
 	for _, d := range docs {
