@@ -110,22 +110,22 @@ func bucketBody[D any](n *node[D], docs []D, typed bool, b map[string]any) (map[
 }
 
 // Error types of Elasticsearch's answers to bad aggregations (all 400).
-func typed(t string, format string, args ...any) error {
+func esErr(t string, format string, args ...any) error {
 	e := domain.Invalid(format, args...)
 	e.Type = t
 	return e
 }
 
 func illegalArg(format string, args ...any) error {
-	return typed("illegal_argument_exception", format, args...)
+	return esErr("illegal_argument_exception", format, args...)
 }
 
 func parsingErr(format string, args ...any) error {
-	return typed("parsing_exception", format, args...)
+	return esErr("parsing_exception", format, args...)
 }
 
 func unknownField(typ, name string) error {
-	return typed("x_content_parse_exception", "[%s] unknown field [%s]", typ, name)
+	return esErr("x_content_parse_exception", "[%s] unknown field [%s]", typ, name)
 }
 
 // ParseAggs compiles the aggs (or aggregations) object of a request; an
@@ -324,7 +324,7 @@ func (p *aggParser[D]) one(name string, v any, depth int, parent string) (*node[
 	}
 	if hasSubs {
 		if n.fanout == 0 {
-			return nil, typed("aggregation_initialization_exception", "Aggregator [%s] of type [%s] cannot accept sub-aggregations", name, typ)
+			return nil, esErr("aggregation_initialization_exception", "Aggregator [%s] of type [%s] cannot accept sub-aggregations", name, typ)
 		}
 		var err error
 		if n.subs, err = p.level(subs, depth+1, typ); err != nil {
@@ -438,7 +438,7 @@ func intParam(m map[string]any, key string, def int) (int, error) {
 	}
 	i, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, typed("x_content_parse_exception", "[%s] must be an integer, not [%v]", key, v)
+		return 0, esErr("x_content_parse_exception", "[%s] must be an integer, not [%v]", key, v)
 	}
 	return i, nil
 }
