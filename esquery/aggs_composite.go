@@ -224,7 +224,7 @@ func (a compositeAgg[D]) compare(x, y []cpart) int {
 // combos calls visit with each key of d: every combination of its
 // sources' values (null for a source without one, with missing_bucket;
 // none when a source without missing_bucket has none). The combinations
-// of one document are bounded by MaxAggSize.
+// of one document are bounded by MaxAggWorkPerDoc.
 func (a compositeAgg[D]) combos(sc *comboScratch[D], d D, visit func([]cpart)) error {
 	readers, vals, idx, key := sc.readers, sc.vals, sc.idx, sc.key
 	total := 1
@@ -238,8 +238,8 @@ func (a compositeAgg[D]) combos(sc *comboScratch[D], d D, visit func([]cpart)) e
 		case n == 0 && !a.sources[i].missingBucket:
 			return nil
 		case n > 1:
-			if total *= n; total > MaxAggSize {
-				return domain.Invalid("a key's values of the composite sources combine to more than %d keys, over the limit", MaxAggSize)
+			if total *= n; total > MaxAggWorkPerDoc {
+				return domain.Invalid("a key's values of the composite sources combine to more than %d keys, over the limit", MaxAggWorkPerDoc)
 			}
 		}
 	}
