@@ -181,3 +181,26 @@ func TestKeyAPIsAcceptEveryParameterOfTheirSpecs(t *testing.T) {
 		esDo(t, "POST", base+"/_security/_query/api_key"+q, owner, `{}`).Must(t, 400)
 	}
 }
+
+// The aggregations Kibana's API keys page (8.15+) asks for its filters
+// answer over real HTTP with the counts it shows.
+func TestKibanaAPIKeysPageAggregationsAnswer(t *testing.T) {
+	a := startApp(t)
+	owner, base := basic(ownerAuth), a.URL()
+	var ids []string
+	for _, k := range []string{`{"name": "a", "metadata": {"managed": true}}`, `{"name": "b", "expiration": "1d"}`, `{"name": "c"}`} {
+		ids = append(ids, esDo(t, "POST", base+"/_security/api_key", owner, k).Must(t, 200).Str("id"))
+	}
+	esDo(t, "DELETE", base+"/_security/api_key", owner, `{"ids": ["`+ids[2]+`"]}`).Must(t, 200)
+	r := esDo(t, "POST", base+"/_security/_query/api_key?typed_keys=true", owner, `{"size": 0, "aggs": {
+		"usernames": {"terms": {"field": "username", "size": 10000}}, "types": {"terms": {"field": "type"}},
+		"invalidated": {"filter": {"term": {"invalidated": true}}}, "expired": {"filter": {"range": {"expiration": {"lte": "now"}}}},
+		"managed": {"filter": {"term": {"metadata.managed": true}}}}}`).Must(t, 200)
+	ag := aggsOf(t, r)
+	count := func(name string) float64 { return ag[name].(map[string]any)["doc_count"].(float64) }
+	users, types := bucketsOf(t, ag["sterms#usernames"]), bucketsOf(t, ag["sterms#types"])
+	if len(users) != 1 || users[0].(map[string]any)["doc_count"].(float64) != 3 || len(types) != 1 ||
+		count("filter#invalidated") != 1 || count("filter#expired") != 0 || count("filter#managed") != 1 {
+		t.Fatalf("Kibana's aggregations: %s", r.Raw)
+	}
+}
