@@ -54,6 +54,10 @@ type Error struct {
 	// RetryAfter, when set, is how long the client should wait before
 	// trying again (throttled or unavailable).
 	RetryAfter time.Duration
+	// Type, when set, is the Elasticsearch error type answered instead of
+	// the kind's own (illegal_argument_exception, parsing_exception...),
+	// where Elasticsearch answers the same status with another type.
+	Type string
 }
 
 func (e *Error) Error() string {
@@ -93,6 +97,16 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	return KindInternal
+}
+
+// TypeOf returns the Elasticsearch error type err carries, "" for the
+// kind's own.
+func TypeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Type
+	}
+	return ""
 }
 
 // IsKind reports whether err is a typed error of kind k.

@@ -10,6 +10,13 @@
 // and boolean. Parse compiles a query to a predicate once; evaluating it
 // allocates nothing for the common query types.
 //
+// ParseAggs compiles the aggregations the API accepts (terms, composite,
+// range, date_range, missing, cardinality, value_count, filter, filters,
+// nested) over the same fields; Run computes them over the documents a
+// query matched, in Elasticsearch's answer shapes, in time linear in them
+// (the limits in aggs.go bound the rest, and are checked when parsing).
+//
 // Errors are domain.Invalid errors whose reasons name the offending query
-// type or field, as Elasticsearch's 400 answers do.
+// type or field, as Elasticsearch's 400 answers do; those of aggregations
+// carry Elasticsearch's error type too (domain.Error.Type).
 package esquery

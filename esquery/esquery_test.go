@@ -238,3 +238,24 @@ func TestDateMath(t *testing.T) {
 		}
 	}
 }
+
+// Evaluating the common keyword queries allocates nothing per document
+// (they run for every key of a project, in queries and in filter
+// aggregations alike).
+func TestKeywordQueriesAllocateNothingPerDocument(t *testing.T) {
+	d := docs()[0]
+	for _, q := range []string{
+		`{"term": {"name": "other"}}`, `{"term": {"name": {"value": "OTHER", "case_insensitive": true}}}`,
+		`{"prefix": {"name": "man"}}`, `{"prefix": {"name": {"value": "MAN", "case_insensitive": true}}}`,
+		`{"wildcard": {"name": {"value": "*API*", "case_insensitive": true}}}`, `{"range": {"name": {"gte": "a", "lt": "n"}}}`,
+		`{"exists": {"field": "name"}}`, `{"simple_query_string": {"query": "man* other", "fields": ["name"]}}`,
+	} {
+		cq, err := Parse(json.RawMessage(q), schema, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(100, func() { cq(d) }); n != 0 {
+			t.Errorf("%s: %v allocations per document", q, n)
+		}
+	}
+}

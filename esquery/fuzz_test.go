@@ -37,3 +37,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseAggs: whatever the aggregations, parsing fails as a client
+// error or gives aggregations that run over every document without
+// panicking, failing (if at all) as a client error.
+func FuzzParseAggs(f *testing.F) {
+	for _, seed := range []string{
+		`{"u":{"terms":{"field":"username","size":2,"order":{"_key":"desc"},"missing":"none"}}}`,
+		`{"c":{"composite":{"size":1,"after":{"l":null},"sources":[{"l":{"terms":{"field":"metadata.letter","missing_bucket":true}}}]}}}`,
+		`{"r":{"date_range":{"field":"expiration","keyed":true,"ranges":[{"key":"k","to":"now+1d"}]}}}`,
+		`{"r":{"range":{"field":"invalidated","ranges":[{"from":0.5}]}}}`,
+		`{"f":{"filter":{"term":{"invalidated":false}},"aggs":{"m":{"missing":{"field":"expiration"}}}}}`,
+		`{"fs":{"filters":{"other_bucket":true,"filters":[{"prefix":{"name":"u"}}]},"aggs":{"v":{"cardinality":{"field":"metadata"}}}}}`,
+		`{"v":{"value_count":{"field":"name"}},"g":{"global":{}}}`,
+		`{"t":{"terms":{"field":"metadata","include":"[a-z]+","exclude":["dev"]}}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		a, err := ParseAggs(json.RawMessage(raw), schema, now)
+		if err == nil {
+			_, err = a.Run(docs(), true)
+		}
+		if err != nil && !domain.IsKind(err, domain.KindInvalid) {
+			t.Fatalf("%q: %v error %v, want invalid", raw, domain.KindOf(err), err)
+		}
+	})
+}

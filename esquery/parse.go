@@ -191,9 +191,9 @@ func (c *compiler[D]) equals(f Field[D], name string, v any, ci bool) (Query[D],
 		return nil, err
 	}
 	if ci {
-		return func(d D) bool { return f.Any(d, func(x string) bool { return strings.EqualFold(x, s) }) }, nil
+		return holds(f, func(x string) bool { return strings.EqualFold(x, s) }), nil
 	}
-	return func(d D) bool { return f.Any(d, func(x string) bool { return x == s }) }, nil
+	return holds(f, func(x string) bool { return x == s }), nil
 }
 
 func parseBool(v any, name string) (bool, error) {
@@ -250,11 +250,9 @@ func (c *compiler[D]) prefix(typ string, f Field[D], name string, arg any) (Quer
 	}
 	if caseInsensitive(opts) {
 		p = strings.ToLower(p)
-		return func(d D) bool {
-			return f.Any(d, func(x string) bool { return strings.HasPrefix(strings.ToLower(x), p) })
-		}, nil
+		return holds(f, func(x string) bool { return strings.HasPrefix(strings.ToLower(x), p) }), nil
 	}
-	return func(d D) bool { return f.Any(d, func(x string) bool { return strings.HasPrefix(x, p) }) }, nil
+	return holds(f, func(x string) bool { return strings.HasPrefix(x, p) }), nil
 }
 
 func (c *compiler[D]) wildcard(typ string, f Field[D], name string, arg any) (Query[D], error) {
@@ -281,9 +279,7 @@ func (c *compiler[D]) wildcard(typ string, f Field[D], name string, arg any) (Qu
 	// Compiled once, matched against every value in time linear in it.
 	if caseInsensitive(opts) {
 		w := domain.CompileWildcard(strings.ToLower(p))
-		return func(d D) bool {
-			return f.Any(d, func(x string) bool { return w.Match(strings.ToLower(x)) })
-		}, nil
+		return holds(f, func(x string) bool { return w.Match(strings.ToLower(x)) }), nil
 	}
 	w := domain.CompileWildcard(p)
 	return func(d D) bool { return f.Any(d, w.Match) }, nil
@@ -345,16 +341,14 @@ func (c *compiler[D]) rangeQuery(typ string, f Field[D], name string, arg any) (
 		}
 		strs[i] = s
 	}
-	return func(d D) bool {
-		return f.Any(d, func(x string) bool {
-			for i, check := range checks {
-				if !check(strings.Compare(x, strs[i])) {
-					return false
-				}
+	return holds(f, func(x string) bool {
+		for i, check := range checks {
+			if !check(strings.Compare(x, strs[i])) {
+				return false
 			}
-			return true
-		})
-	}, nil
+		}
+		return true
+	}), nil
 }
 
 func (c *compiler[D]) exists(body any) (Query[D], error) {
@@ -373,7 +367,7 @@ func (c *compiler[D]) exists(body any) (Query[D], error) {
 	case Boolean:
 		return func(D) bool { return true }, nil
 	}
-	return func(d D) bool { return f.Any(d, func(string) bool { return true }) }, nil
+	return holds(f, func(string) bool { return true }), nil
 }
 
 func (c *compiler[D]) ids(body any) (Query[D], error) {
@@ -479,6 +473,13 @@ func parseMinShould(v any) (int, error) {
 		return 0, domain.Invalid("[minimum_should_match] must be a non-negative integer, not [%s]", s)
 	}
 	return n, nil
+}
+
+// holds matches documents with a value of keyword field f for which pred
+// holds. pred is made once, by the caller: a closure made inside the
+// query, for every document, would be allocated for every document.
+func holds[D any](f Field[D], pred func(string) bool) Query[D] {
+	return func(d D) bool { return f.Any(d, pred) }
 }
 
 func anyOf[D any](qs []Query[D]) Query[D] {
@@ -609,9 +610,9 @@ func (c *compiler[D]) tokenQuery(fields []Field[D], text string, prefix bool) Qu
 		switch f.Type {
 		case Keyword:
 			if prefix {
-				qs = append(qs, func(d D) bool { return f.Any(d, func(x string) bool { return strings.HasPrefix(x, text) }) })
+				qs = append(qs, holds(f, func(x string) bool { return strings.HasPrefix(x, text) }))
 			} else {
-				qs = append(qs, func(d D) bool { return f.Any(d, func(x string) bool { return x == text }) })
+				qs = append(qs, holds(f, func(x string) bool { return x == text }))
 			}
 		case Date:
 			// lenient: a term that is not a date simply does not match dates

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/domain"
@@ -95,19 +96,25 @@ type hit struct {
 }
 
 func (s *Server) esQueryKeys(x *esReq) error {
-	if err := esParams(x.r, "with_limited_by", "typed_keys"); err != nil {
+	if err := esParams(x.r, "with_limited_by", "typed_keys", "with_profile_uid"); err != nil {
 		return err
 	}
 	withLimitedBy, err := esBool(x.r, "with_limited_by", false)
 	if err != nil {
 		return err
 	}
+	typedKeys, err := esBool(x.r, "typed_keys", false)
+	if err != nil {
+		return err
+	}
+	// keyplane's users have no profiles: with_profile_uid adds nothing
+	// (Elasticsearch shows profile_uid only where one exists).
+	if _, err := esBool(x.r, "with_profile_uid", false); err != nil {
+		return err
+	}
 	var req esQueryRequest
 	if err := httpx.DecodeBody(x.r, &req, true); err != nil {
 		return err
-	}
-	if len(req.Aggs) > 0 || len(req.Aggregations) > 0 {
-		return domain.Invalid("aggregations are not supported by keyplane's query API key API")
 	}
 	from, size, err := pageOf(req)
 	if err != nil {
@@ -132,6 +139,10 @@ func (s *Server) esQueryKeys(x *esReq) error {
 	if err != nil {
 		return err
 	}
+	aggs, err := parseAggs(req, now)
+	if err != nil {
+		return err
+	}
 	var after esquery.Key
 	if len(req.SearchAfter) > 0 && string(req.SearchAfter) != "null" {
 		if srt.Len() == 0 {
@@ -144,7 +155,18 @@ func (s *Server) esQueryKeys(x *esReq) error {
 			return err
 		}
 	}
-	page, total, err := x.search(q, srt, after, onlyOwn, from, size)
+	var matched *[]rec
+	if aggs.Len() > 0 {
+		// A pooled buffer, as the scan's own: 800 KB for 100,000 matches.
+		matched = recordBufs.Get().(*[]rec)
+		*matched = (*matched)[:0]
+		defer func() {
+			clear(*matched) // a pooled buffer must not keep records alive
+			*matched = (*matched)[:0]
+			recordBufs.Put(matched)
+		}()
+	}
+	page, total, err := x.search(q, srt, after, onlyOwn, from, size, matched)
 	if err != nil {
 		return err
 	}
@@ -160,7 +182,26 @@ func (s *Server) esQueryKeys(x *esReq) error {
 		}
 		views = append(views, v)
 	}
-	return x.write(http.StatusOK, map[string]any{"total": total, "count": len(views), "api_keys": views})
+	resp := map[string]any{"total": total, "count": len(views), "api_keys": views}
+	if matched != nil {
+		// Over the keys the query matched for this caller, as the hits.
+		if resp["aggregations"], err = aggs.Run(*matched, typedKeys); err != nil {
+			return err
+		}
+	}
+	return x.write(http.StatusOK, resp)
+}
+
+// parseAggs compiles the request's aggs or aggregations (one of them).
+func parseAggs(req esQueryRequest, now time.Time) (esquery.Aggs[rec], error) {
+	raw := req.Aggs
+	if len(req.Aggregations) > 0 {
+		if len(raw) > 0 {
+			return esquery.Aggs[rec]{}, domain.Invalid("Found two aggregation definitions: [aggs] and [aggregations]")
+		}
+		raw = req.Aggregations
+	}
+	return esquery.ParseAggs(raw, keySchema, now)
 }
 
 func pageOf(req esQueryRequest) (from, size int, err error) {
@@ -190,7 +231,9 @@ func pageOf(req esQueryRequest) (from, size int, err error) {
 // The index's lock is held only to copy the record pointers (records never
 // change once indexed): a slow query does not hold up the folding of
 // creates and revocations. The scan stops when the client has gone.
-func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, onlyOwn bool, from, size int) ([]hit, int, error) {
+// matched, when not nil, gets every match (search_after and paging
+// aside), for the aggregations.
+func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, onlyOwn bool, from, size int, matched *[]rec) ([]hit, int, error) {
 	buf := recordBufs.Get().(*[]rec)
 	recs := x.s.keyIndex.Records(x.org.ID, x.pr.ID, (*buf)[:0])
 	defer func() {
@@ -221,6 +264,9 @@ func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquer
 			continue
 		}
 		total++
+		if matched != nil {
+			*matched = append(*matched, k)
+		}
 		h := hit{id: k.ID, created: k.Created}
 		if srt.Len() > 0 {
 			scratch = srt.KeyInto(scratch, k)

@@ -94,6 +94,9 @@ func scriptRequest(r *http.Request) bool {
 func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	k := domain.KindOf(err)
 	status, typ := StatusOf(k)
+	if t := domain.TypeOf(err); t != "" {
+		typ = t
+	}
 	reason := domain.ReasonOf(err)
 	if k == domain.KindInternal || k == domain.KindUnavailable {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err,

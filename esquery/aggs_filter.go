@@ -1,0 +1,186 @@
+package esquery
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// filter and filters: buckets of the documents a query matches, among
+// those of the enclosing bucket (so never a key the request's own query
+// or visibility left out).
+
+type filterAgg[D any] struct{ q Query[D] }
+
+func (p *aggParser[D]) filter(n *node[D], body any) error {
+	q, err := p.c.query(body, 0)
+	if err != nil {
+		return err
+	}
+	n.typ, n.impl, n.fanout, n.perDoc, n.evals = "filter", filterAgg[D]{q}, 1, 1, 1
+	return nil
+}
+
+func (a filterAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, error) {
+	var in []D
+	count := 0
+	for _, d := range docs {
+		if a.q(d) {
+			count++
+			if len(n.subs) > 0 {
+				in = append(in, d)
+			}
+		}
+	}
+	if len(n.subs) == 0 {
+		return map[string]any{"doc_count": count}, nil
+	}
+	return bucketBody(n, in, typed, map[string]any{})
+}
+
+type keyedQuery[D any] struct {
+	key string
+	q   Query[D]
+}
+
+type filtersAgg[D any] struct {
+	filters []keyedQuery[D]
+	named   bool // filters given as an object: their buckets show their keys
+	keyed   bool // buckets answered as an object by key, not a list
+	other   string
+}
+
+func (p *aggParser[D]) filters(n *node[D], body any) error {
+	m, err := params(n.name, "filters", body, "filters", "other_bucket", "other_bucket_key", "keyed")
+	if err != nil {
+		return err
+	}
+	a := filtersAgg[D]{}
+	switch fs := m["filters"].(type) {
+	case map[string]any:
+		a.named, a.keyed = true, true
+		if len(fs) > MaxAggEntries {
+			return domain.Invalid("[filters] of [%s] lists %d filters, over the limit of %d", n.name, len(fs), MaxAggEntries)
+		}
+		for k := range fs {
+			a.filters = append(a.filters, keyedQuery[D]{key: k})
+		}
+		// Elasticsearch answers named filters in the order of their keys.
+		slices.SortFunc(a.filters, func(x, y keyedQuery[D]) int { return strings.Compare(x.key, y.key) })
+		for i := range a.filters {
+			if a.filters[i].q, err = p.c.query(fs[a.filters[i].key], 0); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if len(fs) > MaxAggEntries {
+			return domain.Invalid("[filters] of [%s] lists %d filters, over the limit of %d", n.name, len(fs), MaxAggEntries)
+		}
+		for _, v := range fs {
+			q, err := p.c.query(v, 0)
+			if err != nil {
+				return err
+			}
+			a.filters = append(a.filters, keyedQuery[D]{q: q})
+		}
+	default:
+		return parsingErr("[filters] of [%s] must be an object of named queries or a list of queries", n.name)
+	}
+	if k, ok := m["keyed"]; ok {
+		b, ok := k.(bool)
+		if !ok {
+			return parsingErr("[keyed] of [%s] must be true or false", n.name)
+		}
+		a.keyed = b && a.named
+	}
+	if err := a.readOther(m, n.name); err != nil {
+		return err
+	}
+	fan := len(a.filters)
+	if a.other != "" {
+		fan++
+	}
+	n.typ, n.impl, n.fanout, n.perDoc, n.evals = "filters", a, fan, fan, max(len(a.filters), 1)
+	return nil
+}
+
+// readOther reads other_bucket and other_bucket_key (which implies it).
+func (a *filtersAgg[D]) readOther(m map[string]any, name string) error {
+	on := false
+	if v, ok := m["other_bucket"]; ok {
+		b, ok := v.(bool)
+		if !ok {
+			return parsingErr("[other_bucket] of [%s] must be true or false", name)
+		}
+		on = b
+	}
+	key := "_other_"
+	if v, ok := m["other_bucket_key"]; ok {
+		s, ok := v.(string)
+		if !ok {
+			return parsingErr("[other_bucket_key] of [%s] must be a string", name)
+		}
+		key, on = s, true
+	}
+	if on {
+		a.other = key
+	}
+	return nil
+}
+
+func (a filtersAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, error) {
+	nb := len(a.filters)
+	if a.other != "" {
+		nb++
+	}
+	counts := make([]int, nb)
+	var lists [][]D
+	if len(n.subs) > 0 {
+		lists = make([][]D, nb)
+	}
+	for _, d := range docs {
+		hit := false
+		for i, f := range a.filters {
+			if f.q(d) {
+				hit = true
+				counts[i]++
+				if lists != nil {
+					lists[i] = append(lists[i], d)
+				}
+			}
+		}
+		if !hit && a.other != "" {
+			counts[nb-1]++
+			if lists != nil {
+				lists[nb-1] = append(lists[nb-1], d)
+			}
+		}
+	}
+	keyed := map[string]any{}
+	list := make([]any, 0, nb)
+	for i := 0; i < nb; i++ {
+		key := a.other
+		if i < len(a.filters) {
+			key = a.filters[i].key
+		}
+		body := map[string]any{"doc_count": counts[i]}
+		if lists != nil {
+			if err := runAll(n.subs, lists[i], typed, body); err != nil {
+				return nil, err
+			}
+		}
+		if a.keyed {
+			keyed[key] = body
+			continue
+		}
+		if a.named {
+			body["key"] = key
+		}
+		list = append(list, body)
+	}
+	if a.keyed {
+		return map[string]any{"buckets": keyed}, nil
+	}
+	return map[string]any{"buckets": list}, nil
+}
