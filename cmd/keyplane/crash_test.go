@@ -24,10 +24,17 @@ type acked struct {
 // create sends one create with an Idempotency-Key and returns the key if
 // the 201 reached the client.
 func create(ctx context.Context, client *http.Client, addr, name string) (acked, bool) {
-	body, _ := json.Marshal(map[string]any{"name": name})
-	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/api/v1/orgs/default/api-keys", bytes.NewReader(body))
+	return post(ctx, client, "http://"+addr+"/api/v1/orgs/default/api-keys", name, name, map[string]any{"name": name})
+}
+
+// post sends a command that answers a key (a create, a rotation) as the
+// owner with an Idempotency-Key, and returns the key, named name, if the
+// 201 reached the client.
+func post(ctx context.Context, client *http.Client, url, name, idem string, body any) (acked, bool) {
+	j, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(j))
 	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(testproc.Owner)))
-	req.Header.Set("Idempotency-Key", name)
+	req.Header.Set("Idempotency-Key", idem)
 	res, err := client.Do(req)
 	if err != nil {
 		return acked{}, false

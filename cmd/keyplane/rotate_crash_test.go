@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -21,24 +18,7 @@ import (
 // rotate sends one rotation of key id with an Idempotency-Key and returns
 // the successor if the 201 reached the client.
 func rotate(ctx context.Context, client *http.Client, addr, id string) (acked, bool) {
-	body, _ := json.Marshal(map[string]any{"grace": "1h"})
-	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/api/v1/orgs/default/api-keys/"+id+"/_rotate", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(testproc.Owner)))
-	req.Header.Set("Idempotency-Key", "rotate-"+id)
-	res, err := client.Do(req)
-	if err != nil {
-		return acked{}, false
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil || res.StatusCode != 201 {
-		return acked{}, false
-	}
-	var out struct{ ID, Encoded string }
-	if json.Unmarshal(raw, &out) != nil {
-		return acked{}, false
-	}
-	return acked{name: id, id: out.ID, encoded: out.Encoded}, true
+	return post(ctx, client, "http://"+addr+"/api/v1/orgs/default/api-keys/"+id+"/_rotate", id, "rotate-"+id, map[string]any{"grace": "1h"})
 }
 
 // TestRotationsSurviveSIGKILLWhole: concurrent rotations against a child
