@@ -23,10 +23,16 @@ func (p *aggParser[D]) filter(n *node[D], body any) error {
 }
 
 func (a filterAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, error) {
+	return singleBucket(n, docs, typed, a.q)
+}
+
+// singleBucket is the one bucket of the documents that match (filter,
+// missing): its doc_count and, below it, its sub-aggregations.
+func singleBucket[D any](n *node[D], docs []D, typed bool, match func(D) bool) (map[string]any, error) {
 	var in []D
 	count := 0
 	for _, d := range docs {
-		if a.q(d) {
+		if match(d) {
 			count++
 			if len(n.subs) > 0 {
 				in = append(in, d)

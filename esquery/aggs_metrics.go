@@ -19,20 +19,7 @@ func (p *aggParser[D]) missing(n *node[D], body any) error {
 
 func (a missingAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, error) {
 	r := newReader(a.f)
-	var in []D
-	count := 0
-	for _, d := range docs {
-		if len(r.values(d)) == 0 {
-			count++
-			if len(n.subs) > 0 {
-				in = append(in, d)
-			}
-		}
-	}
-	if len(n.subs) == 0 {
-		return map[string]any{"doc_count": count}, nil
-	}
-	return bucketBody(n, in, typed, map[string]any{})
+	return singleBucket(n, docs, typed, func(d D) bool { return len(r.values(d)) == 0 })
 }
 
 // metricAgg is cardinality (distinct values) or value_count (values, each
