@@ -98,3 +98,19 @@ func TestReadDirectReadsABatchFromAnySequence(t *testing.T) {
 		t.Fatalf("past the end: %+v more %v err %v", evs, more, err)
 	}
 }
+
+// BenchmarkFreshnessCheck is what every authentication pays for
+// --max-staleness: a snapshot read without a lock and the check.
+func BenchmarkFreshnessCheck(b *testing.B) {
+	var f freshness
+	f.learn(10, time.Now(), true)
+	f.advance(10)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := f.snapshot().Check(time.Now(), time.Minute); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
