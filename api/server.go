@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/api/cloud"
 	"github.com/keyplane/keyplane/api/es"
 	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/api/rest"
@@ -75,6 +76,8 @@ func New(c Config) *Server {
 		Authn: c.Authn, Now: c.Now, Logger: c.Logger}).Mount(s.mux)
 	es.New(es.Config{Commands: c.Commands, Tenants: c.Tenants, Realm: c.Realm, Realms: c.Realms, Dir: c.Dir,
 		Keys: c.Keys, KeyIndex: c.KeyIndex, Authn: c.Authn, Now: c.Now, Logger: c.Logger}).Mount(s.mux)
+	cloud.New(cloud.Config{Commands: c.Commands, Dir: c.Dir, Keys: c.Keys, Authn: c.Authn, Now: c.Now,
+		Logger: c.Logger}).Mount(s.mux)
 	return s
 }
 
