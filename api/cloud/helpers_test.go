@@ -1,6 +1,7 @@
 package cloud_test
 
 import (
+	"os"
 	"testing"
 
 	"github.com/keyplane/keyplane/app"
@@ -42,4 +43,12 @@ func cloudCode(r testhttp.Response) string {
 func createKey(t testing.TB, a *app.App, auth string, body map[string]any) testhttp.Response {
 	t.Helper()
 	return call(t, "POST", keysURL(a), auth, body)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if ecctlBin.dir != "" {
+		_ = os.RemoveAll(ecctlBin.dir)
+	}
+	os.Exit(code)
 }
