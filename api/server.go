@@ -106,6 +106,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		es.MarkUnrouted(w, r)
 		rec := &statusProbe{header: http.Header{}}
 		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed && cloudPath(r) {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			httpx.WriteCloudErrorBody(w, http.StatusMethodNotAllowed, "root.method_not_allowed",
+				"method ["+r.Method+"] is not allowed on ["+r.URL.Path+"], allowed: "+rec.header.Get("Allow"))
+			return
+		}
 		if rec.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.header.Get("Allow"))
 			httpx.WriteErrorBody(w, http.StatusMethodNotAllowed, "method_not_allowed_exception",

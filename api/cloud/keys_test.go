@@ -94,6 +94,8 @@ func TestCloudDeleteOfManyKeysRevokesAllOrNone(t *testing.T) {
 
 func TestCloudBadRequestsAreRefusedInElasticCloudsShape(t *testing.T) {
 	a := testapp.Start(t)
+	projectKey := call(t, "POST", a.URL()+"/api/v1/orgs/default/projects/default/api-keys", owner,
+		map[string]any{"name": "p"}).Must(t, http.StatusCreated).Str("encoded")
 	tests := []struct {
 		name   string
 		method string
@@ -104,6 +106,9 @@ func TestCloudBadRequestsAreRefusedInElasticCloudsShape(t *testing.T) {
 		code   string
 	}{
 		{"no credentials", "GET", "", "", nil, 401, "root.unauthenticated"},
+		{"a project key", "GET", "", apiKey(projectKey), nil, 403, "root.unauthorized"},
+		{"a method the API has not", "PUT", "", owner, map[string]any{}, 405, "root.method_not_allowed"},
+		{"a method a key has not", "POST", "/nope", owner, map[string]any{}, 405, "root.method_not_allowed"},
 		{"wrong password", "GET", "", "Basic YWxpY2U6bm8=", nil, 401, "root.unauthenticated"},
 		{"no description", "POST", "", owner, map[string]any{}, 400, "api_keys.invalid_input"},
 		{"unknown field", "POST", "", owner, map[string]any{"description": "x", "name": "y"}, 400, "api_keys.invalid_input"},

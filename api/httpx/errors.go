@@ -159,7 +159,11 @@ func WriteCloudError(log *slog.Logger, w http.ResponseWriter, r *http.Request, e
 	if k == domain.KindUnavailable || k == domain.KindThrottled {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
 	}
-	code := CloudCodeOf(k)
+	WriteCloudErrorBody(w, status, CloudCodeOf(k), domain.ReasonOf(err))
+}
+
+// WriteCloudErrorBody answers one error in Elastic Cloud's shape.
+func WriteCloudErrorBody(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("X-Cloud-Error-Codes", code)
-	WriteJSON(w, status, cloudErrors{Errors: []cloudError{{Code: code, Message: domain.ReasonOf(err)}}})
+	WriteJSON(w, status, cloudErrors{Errors: []cloudError{{Code: code, Message: message}}})
 }
