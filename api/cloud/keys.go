@@ -106,6 +106,12 @@ func mine(c caller, k *domain.Key) bool {
 		k.Owner.ByKey == "" && !k.Invalidated
 }
 
+// may reports whether p may take action on key k, as on every surface: a
+// key limited to its own keys (manage_own_api_key) owns only itself.
+func may(p domain.Principal, action string, k *domain.Key) bool {
+	return p.Authorize(action, domain.Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)}) == nil
+}
+
 // maxListed bounds one listing.
 const maxListed = 10000
 
@@ -114,7 +120,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c caller) error {
 		return err
 	}
 	f := projections.Filter{Tenant: c.org.ID, Owner: c.p.User, Now: s.now(),
-		Match: func(k *domain.Key) bool { return mine(c, k) && c.p.InProject(c.org.ID, k.Project) }}
+		Match: func(k *domain.Key) bool { return mine(c, k) && may(c.p, domain.ActionGetKey, k) }}
 	keys, _ := s.keys.List(f, projections.Page{Sort: "-created", Size: maxListed})
 	out := make([]keyView, len(keys))
 	for i := range keys {
@@ -168,11 +174,15 @@ func (s *Server) deleteMany(w http.ResponseWriter, r *http.Request, c caller) er
 	return s.revoke(w, r, c, req.Keys)
 }
 
-// revoke invalidates the keys, all of them the caller's: one that is not
-// is not found, and then none is revoked.
+// revoke invalidates the keys, all of them the caller's and each one it
+// may revoke: else the first that is not is answered, and none is revoked.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request, c caller, ids []domain.KeyID) error {
 	for _, id := range ids {
-		if _, err := s.find(c, id); err != nil {
+		k, err := s.find(c, id)
+		if err != nil {
+			return err
+		}
+		if err := c.p.Authorize(domain.ActionInvalidateKey, domain.Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(c.p)}); err != nil {
 			return err
 		}
 	}

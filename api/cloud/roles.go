@@ -196,20 +196,23 @@ func descriptorsJSON(rds domain.RoleDescriptors) (json.RawMessage, error) {
 	return json.Marshal(rds)
 }
 
-// rolesOf are the member roles a key was given, best first: its own
-// descriptors' roles, else what limited it at creation, else its owner's
-// live role (a key made without assignments takes its creator's roles).
+// rolesOf are the member roles a key was given: those of the first set of
+// its own descriptors and what limited it at creation that has any, else
+// its owner's live role (a key made without assignments takes its
+// creator's roles). A key of other privileges (made by keyplane's own
+// APIs) has none to show.
 func rolesOf(k *domain.Key, live domain.Role) []domain.Role {
 	for _, set := range append([]domain.RoleDescriptors{k.RoleDescriptors}, k.LimitedBy...) {
+		if len(set) == 0 {
+			continue
+		}
 		var out []domain.Role
 		for _, r := range []domain.Role{domain.RoleOwner, domain.RoleAdmin, domain.RoleViewer} {
 			if _, ok := set[string(r)]; ok {
 				out = append(out, r)
 			}
 		}
-		if len(out) > 0 {
-			return out
-		}
+		return out
 	}
 	if live == "" {
 		return nil

@@ -141,3 +141,22 @@ func TestCloudTenantNeverSeesAnotherTenantsKeys(t *testing.T) {
 		t.Fatalf("an unknown organization: %s", res.Raw)
 	}
 }
+
+func TestCloudKeyLimitedToItsOwnKeysSeesAndRevokesOnlyItself(t *testing.T) {
+	a := testapp.Start(t)
+	other := createKey(t, a, owner, map[string]any{"description": "other"}).Must(t, http.StatusCreated).Str("id")
+	own := call(t, "POST", a.URL()+"/api/v1/orgs/default/api-keys", owner, map[string]any{"name": "own",
+		"role_descriptors": map[string]any{"own": map[string]any{"cluster": []string{"manage_own_api_key"}}}}).Must(t, http.StatusCreated)
+	auth := apiKey(own.Str("encoded"))
+	list := call(t, "GET", keysURL(a), auth, nil).Must(t, http.StatusOK)
+	keys, _ := list.Body["keys"].([]any)
+	if len(keys) != 1 || keys[0].(map[string]any)["id"] != own.Str("id") {
+		t.Fatalf("a manage_own_api_key key lists only itself: %s", list.Raw)
+	}
+	if strings.Contains(list.Raw, "role_assignments") {
+		t.Fatalf("a key of other privileges than roles shows no role assignments: %s", list.Raw)
+	}
+	call(t, "DELETE", keysURL(a), auth, map[string]any{"keys": []string{own.Str("id"), other}}).Must(t, http.StatusForbidden)
+	call(t, "GET", keysURL(a)+"/"+other, owner, nil).Must(t, http.StatusOK)
+	call(t, "GET", keysURL(a), auth, nil).Must(t, http.StatusOK)
+}
