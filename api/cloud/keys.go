@@ -56,7 +56,7 @@ func (s *Server) command(c caller, req createRequest) (domain.CreateKey, error) 
 	}
 	for _, g := range gs {
 		if !holds(c.p, c.org.ID, g.role) {
-			return cmd, domain.Forbidden("the caller does not hold the role [%s] it assigns: a key never holds more than its creator", g.role)
+			return cmd, domain.Forbidden("role [%s] (keyplane's %s) is beyond the caller's own: a key never holds more than its creator", g.id, g.role)
 		}
 	}
 	scope, project, rds, err := keyShape(gs)

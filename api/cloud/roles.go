@@ -47,6 +47,7 @@ const maxAssignments = 64
 // grant is one role assignment in keyplane's terms: a member role, in the
 // whole organization (project empty) or in one project.
 type grant struct {
+	id      string // Elastic Cloud's role id
 	role    domain.Role
 	project domain.ProjectID
 }
@@ -76,7 +77,7 @@ func (ra *roleAssignments) grants(o *domain.Org) ([]grant, error) {
 		if !ok {
 			return nil, domain.Invalid("unknown organization role [%s]: use organization-admin or billing-admin", a.RoleID)
 		}
-		out = append(out, grant{role: role})
+		out = append(out, grant{id: a.RoleID, role: role})
 	}
 	scoped := [][]scopedAssignment{ra.Deployment}
 	if ra.Project != nil {
@@ -120,7 +121,7 @@ func scopedGrants(o *domain.Org, a scopedAssignment) ([]grant, error) {
 	case all && len(ids) > 0:
 		return nil, domain.Invalid("role [%s]: name projects or set all, not both", a.RoleID)
 	case all:
-		return []grant{{role: role}}, nil
+		return []grant{{id: a.RoleID, role: role}}, nil
 	case len(ids) == 0:
 		return nil, domain.Invalid("role [%s]: name projects or set all", a.RoleID)
 	}
@@ -130,7 +131,7 @@ func scopedGrants(o *domain.Org, a scopedAssignment) ([]grant, error) {
 		if !ok {
 			return nil, domain.Invalid("project [%s] is not a project of the organization", ref)
 		}
-		out = append(out, grant{role: role, project: pr.ID})
+		out = append(out, grant{id: a.RoleID, role: role, project: pr.ID})
 	}
 	return out, nil
 }

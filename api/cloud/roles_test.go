@@ -42,7 +42,7 @@ func TestCloudRoleAssignmentsBeyondTheCallersRoleAreRefused(t *testing.T) {
 			if res.Status != tt.status {
 				t.Fatalf("status %d, want %d: %s", res.Status, tt.status, res.Raw)
 			}
-			if tt.status == http.StatusForbidden && (cloudCode(res) != "root.unauthorized" || !strings.Contains(res.Raw, "does not hold")) {
+			if tt.status == http.StatusForbidden && (cloudCode(res) != "root.unauthorized" || !strings.Contains(res.Raw, "beyond the caller's own")) {
 				t.Fatalf("refusal %s", res.Raw)
 			}
 		})
