@@ -1,6 +1,9 @@
 package api
 
 import (
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -44,11 +47,30 @@ func TestCommandsAreNamedByRoute(t *testing.T) {
 		{"GET", "GET /api/v1/orgs/{org}/api-keys", "", false},
 		{"POST", "POST /console/login", "", false},
 		{"PUT", "PUT /_security/api_key/{id}", "PUT /_security/api_key/{id}", true},
+		{"POST", "POST /api/v1/users/auth/keys", "create_key", true},
+		{"DELETE", "DELETE /api/v1/users/auth/keys/{id}", "invalidate_key", true},
+		{"DELETE", "DELETE /api/v1/users/auth/keys", "bulk_delete_keys", true},
+		{"GET", "GET /api/v1/users/auth/keys", "", false},
 	}
 	for _, tt := range tests {
 		name, ok := commandName(tt.method, tt.pattern)
 		if name != tt.name || ok != tt.command {
 			t.Errorf("%s: got %q %v, want %q %v", tt.pattern, name, ok, tt.name, tt.command)
+		}
+	}
+}
+
+func TestAnOverloadOnTheElasticCloudAPIIsAnsweredInItsShape(t *testing.T) {
+	s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, tt := range []struct{ path, want string }{
+		{"/api/v1/users/auth/keys", `"errors":[{"code":"root.unavailable"`},
+		{"/api/v1/users/auth/keys/abc", `"errors":[{"code":"root.unavailable"`},
+		{"/api/v1/orgs/default/api-keys", `"type":"unavailable_exception"`},
+	} {
+		rec := httptest.NewRecorder()
+		s.writeError(rec, httptest.NewRequest("POST", tt.path, nil), errOverloaded)
+		if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), tt.want) {
+			t.Errorf("%s: %d %s, want 503 with Retry-After and %s", tt.path, rec.Code, rec.Body, tt.want)
 		}
 	}
 }

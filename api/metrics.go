@@ -117,6 +117,9 @@ var commandNames = map[string]string{
 	"PUT /api/v1/orgs/{org}/projects/{project}/api-keys/{id}":          "update_key",
 	"DELETE /api/v1/orgs/{org}/api-keys/{id}":                          "invalidate_key",
 	"DELETE /api/v1/orgs/{org}/projects/{project}/api-keys/{id}":       "invalidate_key",
+	"POST /api/v1/users/auth/keys":                                     "create_key",
+	"DELETE /api/v1/users/auth/keys":                                   "bulk_delete_keys",
+	"DELETE /api/v1/users/auth/keys/{id}":                              "invalidate_key",
 }
 
 // commandName says whether a routed request is a command and names it.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/keyplane/keyplane/api/cloud"
 	"github.com/keyplane/keyplane/api/es"
 	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/api/rest"
@@ -75,6 +76,8 @@ func New(c Config) *Server {
 		Authn: c.Authn, Now: c.Now, Logger: c.Logger}).Mount(s.mux)
 	es.New(es.Config{Commands: c.Commands, Tenants: c.Tenants, Realm: c.Realm, Realms: c.Realms, Dir: c.Dir,
 		Keys: c.Keys, KeyIndex: c.KeyIndex, Authn: c.Authn, Now: c.Now, Logger: c.Logger}).Mount(s.mux)
+	cloud.New(cloud.Config{Commands: c.Commands, Dir: c.Dir, Keys: c.Keys, Authn: c.Authn, Now: c.Now,
+		Logger: c.Logger}).Mount(s.mux)
 	return s
 }
 
@@ -103,6 +106,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		es.MarkUnrouted(w, r)
 		rec := &statusProbe{header: http.Header{}}
 		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed && cloudPath(r) {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			httpx.WriteCloudErrorBody(w, http.StatusMethodNotAllowed, "root.method_not_allowed",
+				"method ["+r.Method+"] is not allowed on ["+r.URL.Path+"], allowed: "+rec.header.Get("Allow"))
+			return
+		}
 		if rec.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.header.Get("Allow"))
 			httpx.WriteErrorBody(w, http.StatusMethodNotAllowed, "method_not_allowed_exception",

@@ -134,6 +134,13 @@ type CreateKey struct {
 	// needs the grant privilege, and the key belongs to the principal the
 	// decision is given, who needs none.
 	GrantedBy *Principal
+	// ForMember is Elastic Cloud's API key API: a key that creates a key
+	// creates it for its member, as Elastic Cloud's keys do, not as a
+	// derived key of its own. The new key is the member's, limited by the
+	// creating key's own sets, so it never holds more than the key that
+	// made it, nor (checked at every authentication) than the member's
+	// live role.
+	ForMember bool
 	// Policy is the organization's key policy (Org.Policy), and
 	// ActiveKeys the number of its active keys before this one (for a
 	// batch, before this one of the batch): state the decision reads.
@@ -183,7 +190,10 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 	if c.SnapshotLimits && p.Kind != ActorKey {
 		limited = append(limited, p.PermissionIn(c.Tenant)...)
 	}
-	if p.Kind == ActorKey {
+	switch {
+	case p.Kind == ActorKey && c.ForMember && p.RealmName() == RealmMembers:
+		limited = keyOwnSets(p.Permission)
+	case p.Kind == ActorKey:
 		// A key's permission is an intersection that cannot be expressed as
 		// one set of descriptors, so a derived key may hold no privileges.
 		if len(c.RoleDescriptors) == 0 || len(rds) == 0 || !rds.GrantsNothing() {

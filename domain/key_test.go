@@ -135,3 +135,25 @@ func TestEventsDecodeAndUnknownIsAnError(t *testing.T) {
 		t.Fatal("a key must refuse an organization event")
 	}
 }
+
+func TestKeyCreatingForItsMemberMakesTheMembersKeyBoundedByTheCreator(t *testing.T) {
+	caller := Principal{Kind: ActorKey, User: "alice", Realm: RealmMembers, KeyID: "k0", Tenant: "org1", Scope: ScopeOrg,
+		Permission: Permission{RolePermission(RoleAdmin), RolePermission(RoleOwner)}}
+	c := CreateKey{Tenant: "org1", Scope: ScopeOrg, Name: "k", ForMember: true,
+		RoleDescriptors: json.RawMessage(`{"admin":{"cluster":["manage_security"]}}`)}
+	ev, err := DecideCreateKey(caller, c, "id", HashSecret(nil), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Owner != (Owner{User: "alice", Realm: RealmMembers}) {
+		t.Fatalf("owner %+v, want the member", ev.Owner)
+	}
+	if len(ev.LimitedBy) != 1 || ev.LimitedBy[0]["admin"].Cluster[0] != "manage" {
+		t.Fatalf("limited by %+v, want the creating key's own set", ev.LimitedBy)
+	}
+	derived := caller
+	derived.Realm = "_es_api_key"
+	if _, err := DecideCreateKey(derived, c, "id", HashSecret(nil), t0); !IsKind(err, KindInvalid) {
+		t.Fatalf("a derived key creating for a member: %v, want refused", err)
+	}
+}

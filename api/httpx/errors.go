@@ -110,3 +110,60 @@ func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err er
 	}
 	WriteErrorBody(w, status, typ, reason)
 }
+
+// cloudErrors is Elastic Cloud's error shape: {"errors":[{"code","message"}]}.
+type cloudErrors struct {
+	Errors []cloudError `json:"errors"`
+}
+
+type cloudError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// CloudCodeOf is Elastic Cloud's error code for an error kind, on its API
+// keys API (the codes its clients know): the status is StatusOf's.
+func CloudCodeOf(k domain.Kind) string {
+	switch k {
+	case domain.KindInvalid, domain.KindTooLarge:
+		return "api_keys.invalid_input"
+	case domain.KindUnauthenticated:
+		return "root.unauthenticated"
+	case domain.KindForbidden:
+		return "root.unauthorized"
+	case domain.KindNotFound:
+		return "api_keys.key_not_found"
+	case domain.KindConflict:
+		return "api_keys.conflict"
+	case domain.KindUnavailable:
+		return "root.unavailable"
+	case domain.KindThrottled:
+		return "root.too_many_requests"
+	}
+	return "root.unexpected_error"
+}
+
+// WriteCloudError answers err in Elastic Cloud's shape, with the status
+// and headers WriteError gives it; the code is also in
+// X-Cloud-Error-Codes, as Elastic Cloud sends it.
+func WriteCloudError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	k := domain.KindOf(err)
+	status, _ := StatusOf(k)
+	if k == domain.KindInternal || k == domain.KindUnavailable {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err,
+			"request_id", w.Header().Get("X-Request-Id"))
+	}
+	if k == domain.KindUnauthenticated {
+		w.Header().Set("WWW-Authenticate", `ApiKey, Basic realm="keyplane", charset="UTF-8"`)
+	}
+	if k == domain.KindUnavailable || k == domain.KindThrottled {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
+	}
+	WriteCloudErrorBody(w, status, CloudCodeOf(k), domain.ReasonOf(err))
+}
+
+// WriteCloudErrorBody answers one error in Elastic Cloud's shape.
+func WriteCloudErrorBody(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("X-Cloud-Error-Codes", code)
+	WriteJSON(w, status, cloudErrors{Errors: []cloudError{{Code: code, Message: message}}})
+}
