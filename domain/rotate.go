@@ -100,6 +100,9 @@ func DecideRotateKey(p Principal, k *Key, r RotateKey, id KeyID, h SecretHash, n
 		return rot, cre, err
 	}
 	c := r.New
+	if strings.TrimSpace(r.Grace) == "" {
+		grace = c.Policy.defaultGrace()
+	}
 	if err := c.Policy.CheckGrace(grace); err != nil {
 		return rot, cre, err
 	}

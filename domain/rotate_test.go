@@ -148,3 +148,20 @@ func TestAKeyMayRotateItself(t *testing.T) {
 		t.Fatalf("the successor of a key rotated by itself belongs to %+v, want the key's owner %+v", cre.Owner, k.Owner)
 	}
 }
+
+func TestARotationWithoutAGraceTakesMaxGraceWhenShorterThanADay(t *testing.T) {
+	now := t0.Add(time.Hour)
+	k, p := rotatable(t, "30d")
+	r := RotateKey{New: CreateKey{Policy: KeyPolicy{MaxGrace: "2h"}}}
+	rot, _, err := DecideRotateKey(p, &k, r, "k2", HashSecret([]byte("s2")), now)
+	if err != nil {
+		t.Fatalf("a rotation naming no grace under max_grace 2h: %v", err)
+	}
+	if !rot.Expires.Equal(now.Add(2 * time.Hour)) {
+		t.Fatalf("old key ends %v, want after max_grace (2h)", rot.Expires)
+	}
+	r.Grace = "3h" // named: still refused
+	if _, _, err := DecideRotateKey(p, &k, r, "k2", HashSecret([]byte("s2")), now); err == nil || !strings.Contains(err.Error(), "max_grace") {
+		t.Fatalf("grace 3h past max_grace 2h: %v", err)
+	}
+}
