@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
@@ -57,6 +58,53 @@ type Keys struct {
 	neverAllowed bool
 	orgs         OrgReader
 	active       ActiveCounter
+	// creating is the creates under way per organization whose policy
+	// limits its active keys (reserveActive).
+	creating struct {
+		mu sync.Mutex
+		n  map[domain.TenantID]int
+	}
+}
+
+// reserveActive counts, for each organization of cs whose policy limits
+// its active keys, its active keys and the creates under way on this
+// replica, and counts cs among the latter until release (called once their
+// keys are in the projections, or refused). Counted from the projections
+// alone, twenty concurrent creates each saw room for one more and all
+// passed a limit of three. (Replicas do not see each other's creates under
+// way: across them the limit can still be passed by those in flight.)
+func (s *Keys) reserveActive(cs []domain.CreateKey, now time.Time) (counted map[domain.TenantID]int, release func()) {
+	counted = map[domain.TenantID]int{}
+	adding := map[domain.TenantID]int{}
+	if s.active == nil {
+		return counted, func() {}
+	}
+	for _, c := range cs {
+		if s.policy(c.Tenant).MaxActiveKeys > 0 {
+			adding[c.Tenant]++
+		}
+	}
+	if len(adding) == 0 {
+		return counted, func() {}
+	}
+	s.creating.mu.Lock()
+	defer s.creating.mu.Unlock()
+	if s.creating.n == nil {
+		s.creating.n = map[domain.TenantID]int{}
+	}
+	for t, n := range adding {
+		counted[t] = s.active.Active(t, now) + s.creating.n[t]
+		s.creating.n[t] += n
+	}
+	return counted, func() {
+		s.creating.mu.Lock()
+		defer s.creating.mu.Unlock()
+		for t, n := range adding {
+			if s.creating.n[t] -= n; s.creating.n[t] <= 0 {
+				delete(s.creating.n, t)
+			}
+		}
+	}
 }
 
 // NeverAllowed is the server's ceiling on keys that never expire
@@ -141,7 +189,9 @@ func (s *Keys) CreateKey(ctx context.Context, p domain.Principal, m domain.Meta,
 			return out, nil
 		}
 	}
-	c = s.withPolicy(c, now, map[domain.TenantID]int{})
+	counted, release := s.reserveActive([]domain.CreateKey{c}, now)
+	defer release()
+	c = s.withPolicy(c, now, counted)
 	id := s.ids.KeyID()
 	secret := s.ids.Secret()
 	// Validate before claiming, so that a bad request does not burn the key.
@@ -219,8 +269,10 @@ func (s *Keys) CreateKeys(ctx context.Context, p domain.Principal, m domain.Meta
 	m.Time = now
 	out := make([]Created, len(cs))
 	apps := make([]eventlog.Append, len(cs))
-	// The batch's earlier keys count towards max_active_keys.
-	counted := map[domain.TenantID]int{}
+	// The batch's earlier keys count towards max_active_keys, as do the
+	// creates under way.
+	counted, release := s.reserveActive(cs, now)
+	defer release()
 	for i, c := range cs {
 		c = s.withPolicy(c, now, counted)
 		id, secret := s.ids.KeyID(), s.ids.Secret()

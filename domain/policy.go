@@ -151,6 +151,18 @@ func (p KeyPolicy) CheckGrace(grace time.Duration) error {
 	return nil
 }
 
+// defaultGrace is the grace of a rotation that names none: a day, or
+// max_grace when that is shorter (as a missing expiration takes
+// max_expiration when the default is beyond it). A service rotating
+// itself without a grace must not start failing when an owner sets
+// max_grace under a day.
+func (p KeyPolicy) defaultGrace() time.Duration {
+	if max, ok := parseDuration(p.MaxGrace); ok && p.MaxGrace != "" && max < DefaultRotationGrace {
+		return max
+	}
+	return DefaultRotationGrace
+}
+
 // formatDuration writes d in the largest whole unit of the expiration
 // syntax ("7d", "36h", "90s").
 func formatDuration(d time.Duration) string {

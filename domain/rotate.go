@@ -100,12 +100,18 @@ func DecideRotateKey(p Principal, k *Key, r RotateKey, id KeyID, h SecretHash, n
 		return rot, cre, err
 	}
 	c := r.New
+	if strings.TrimSpace(r.Grace) == "" {
+		grace = c.Policy.defaultGrace()
+	}
 	if err := c.Policy.CheckGrace(grace); err != nil {
 		return rot, cre, err
 	}
 	c.Tenant, c.Scope, c.Project, c.Type, c.Name = k.Tenant, k.Scope, k.Project, k.Type, k.Name
 	expires, err := c.expires(now)
 	if err != nil {
+		return rot, cre, err
+	}
+	if expires, err = selfRenewal(p, k, c.Expiration, expires, now); err != nil {
 		return rot, cre, err
 	}
 	end := now.Add(grace).UTC()
@@ -124,4 +130,25 @@ func DecideRotateKey(p Principal, k *Key, r RotateKey, id KeyID, h SecretHash, n
 		Hash: h.String(), Expires: expires, RoleDescriptors: rds, LimitedBy: k.LimitedBy, Metadata: md,
 		RotatedFrom: k.ID}
 	return rot, cre, nil
+}
+
+// selfRenewal bounds the successor of a key that rotates itself: it lives
+// no longer than the lifetime its owner gave the key (from its creation to
+// its expiration, never only for a key that never expired). Otherwise a
+// key made to last an hour could renew itself for ever, with nobody but
+// itself asking. A missing expiration is shortened to that lifetime; one
+// asked beyond it is refused.
+func selfRenewal(p Principal, k *Key, requested string, expires *time.Time, now time.Time) (*time.Time, error) {
+	if p.Kind != ActorKey || p.KeyID != k.ID || k.Expires.IsZero() {
+		return expires, nil
+	}
+	life := k.Expires.Sub(k.Created)
+	if expires != nil && expires.Sub(now) <= life {
+		return expires, nil
+	}
+	if strings.TrimSpace(requested) != "" {
+		return nil, Invalid("api key [%s] rotating itself cannot give its successor an expiration [%s] beyond its own lifetime of %s: its owner may", k.ID, requested, formatDuration(life.Round(time.Second)))
+	}
+	end := now.Add(life).UTC()
+	return &end, nil
 }

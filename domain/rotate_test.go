@@ -148,3 +148,57 @@ func TestAKeyMayRotateItself(t *testing.T) {
 		t.Fatalf("the successor of a key rotated by itself belongs to %+v, want the key's owner %+v", cre.Owner, k.Owner)
 	}
 }
+
+func TestARotationWithoutAGraceTakesMaxGraceWhenShorterThanADay(t *testing.T) {
+	now := t0.Add(time.Hour)
+	k, p := rotatable(t, "30d")
+	r := RotateKey{New: CreateKey{Policy: KeyPolicy{MaxGrace: "2h"}}}
+	rot, _, err := DecideRotateKey(p, &k, r, "k2", HashSecret([]byte("s2")), now)
+	if err != nil {
+		t.Fatalf("a rotation naming no grace under max_grace 2h: %v", err)
+	}
+	if !rot.Expires.Equal(now.Add(2 * time.Hour)) {
+		t.Fatalf("old key ends %v, want after max_grace (2h)", rot.Expires)
+	}
+	r.Grace = "3h" // named: still refused
+	if _, _, err := DecideRotateKey(p, &k, r, "k2", HashSecret([]byte("s2")), now); err == nil || !strings.Contains(err.Error(), "max_grace") {
+		t.Fatalf("grace 3h past max_grace 2h: %v", err)
+	}
+}
+
+func TestAKeyRotatingItselfCannotOutliveTheLifetimeItsOwnerGaveIt(t *testing.T) {
+	now := t0.Add(time.Hour)
+	k, owner := rotatable(t, "2d")
+	self := Principal{Kind: ActorKey, KeyID: k.ID, User: "alice", Tenant: "org1", Scope: ScopeProject, Project: "p1",
+		Permission: Permission{RoleDescriptors{"r": {Cluster: StringList{"manage_own_api_key"}}}}}
+	for _, tc := range []struct {
+		name, expiration string
+		p                Principal
+		want             time.Time // zero: refused
+	}{
+		{"the key itself, no expiration: its own lifetime", "", self, now.Add(48 * time.Hour)},
+		{"the key itself, within its lifetime", "1d", self, now.Add(24 * time.Hour)},
+		{"the key itself, never: refused", "never", self, time.Time{}},
+		{"the key itself, past its lifetime: refused", "30d", self, time.Time{}},
+		{"its owner: the policy's default", "", owner, now.Add(DefaultKeyLifetime)},
+		{"its owner: never", "never", owner, time.Time{}.Add(1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := RotateKey{New: CreateKey{Expiration: tc.expiration, NeverAllowed: true}}
+			_, cre, err := DecideRotateKey(tc.p, &k, r, "k2", HashSecret([]byte("s2")), now)
+			switch {
+			case tc.want.IsZero() && err == nil:
+				t.Fatalf("successor expires %v, want refused", cre.Expires)
+			case tc.want.IsZero():
+			case err != nil:
+				t.Fatal(err)
+			case tc.want.Equal(time.Time{}.Add(1)):
+				if cre.Expires != nil {
+					t.Fatalf("successor expires %v, want never", cre.Expires)
+				}
+			case cre.Expires == nil || !cre.Expires.Equal(tc.want):
+				t.Fatalf("successor expires %v, want %v", cre.Expires, tc.want)
+			}
+		})
+	}
+}

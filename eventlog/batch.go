@@ -370,11 +370,16 @@ func (c *committer) acker() {
 	var late sync.WaitGroup
 	defer late.Wait()
 	for ps := range c.acks {
+		// One patience for the whole round, which was published at once:
+		// a leader that died with it in flight loses every answer, and
+		// waiting ackPatience for each in turn held the commands behind
+		// them for ackPatience times the round's size.
+		patience := time.Now().Add(ackPatience)
 		for _, p := range ps {
 			var first *ackAnswer
 			if p.err == nil {
 				var ok bool
-				if first, ok = answerWithin(p.ack, ackPatience); !ok {
+				if first, ok = answerWithin(p.ack, time.Until(patience)); !ok {
 					late.Go(func() {
 						c.answer(p, nil)
 						c.freed()

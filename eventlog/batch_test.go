@@ -250,3 +250,35 @@ func TestALostAnswerDoesNotHoldUpTheCommandsBehindIt(t *testing.T) {
 		t.Fatalf("lost answer not resolved by publishing again: %v", res.err)
 	}
 }
+
+// TestManyLostAnswersDoNotHoldUpTheCommandBehindThem hands the acker a
+// round whose first twenty publishes never get their answers (a stream
+// leader died with them in flight): the command behind them must not wait
+// ackPatience for each of them in turn (twenty times 200 ms), but at most
+// about once for the round.
+func TestManyLostAnswersDoNotHoldUpTheCommandBehindThem(t *testing.T) {
+	l := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var round []pending
+	for i := range 20 {
+		lost := req(Append{Event: keyEvent(fmt.Sprint("lost", i), fmt.Sprint("l", i), domain.KeyInvalidated{}), Expect: 0})
+		lost.ctx = ctx // ended by the test: the lost ones then answer 503
+		round = append(round, pending{r: lost, ack: lostAnswer{}})
+	}
+	behind := req(Append{Event: keyEvent("behind", "b", domain.KeyInvalidated{}), Expect: 0})
+	ack, err := l.publishAsync(behind.apps[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	round = append(round, pending{r: behind, ack: ack})
+	l.commit.acks <- round
+	select {
+	case res := <-behind.done:
+		if res.err != nil {
+			t.Fatalf("command behind the lost answers: %v", res.err)
+		}
+	case <-time.After(5 * ackPatience):
+		t.Fatalf("command behind 20 lost answers not answered within %v: each lost one was waited for in turn", 5*ackPatience)
+	}
+}

@@ -324,6 +324,17 @@ type ackAnswer struct {
 
 // answerWithin is ack's answer if it comes within d (ok false otherwise).
 func answerWithin(ack jetstream.PubAckFuture, d time.Duration) (ans *ackAnswer, ok bool) {
+	// An answer already there is taken even when d is spent.
+	select {
+	case pa := <-ack.Ok():
+		return &ackAnswer{pa: pa}, true
+	case err := <-ack.Err():
+		return &ackAnswer{err: err}, true
+	default:
+	}
+	if d <= 0 {
+		return nil, false
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
