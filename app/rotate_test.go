@@ -140,7 +140,9 @@ func TestOnlyTheOwnerOrTheKeyItselfMayRotate(t *testing.T) {
 	// owner's, and works.
 	svc, svcEnc := alice.createKey(base, selfKeyBody)
 	key := a.as(t, apiKey(svcEnc))
-	self := key.do("POST", "/api/v1/api-keys/_self/_rotate", map[string]any{"grace": "1h"}).must(t, 201)
+	// Without an Idempotency-Key a lost answer would lose the successor.
+	key.do("POST", "/api/v1/api-keys/_self/_rotate", map[string]any{"grace": "1h"}).must(t, 400)
+	self := key.do("POST", "/api/v1/api-keys/_self/_rotate", map[string]any{"grace": "1h"}, "Idempotency-Key", "svc-renewal").must(t, 201)
 	if self.str("rotated_from") != svc {
 		t.Fatalf("self rotation: %s", self.raw)
 	}
@@ -149,7 +151,7 @@ func TestOnlyTheOwnerOrTheKeyItselfMayRotate(t *testing.T) {
 		t.Fatalf("successor of a self-rotation: %s", v.raw)
 	}
 	// The successor rotates itself too, by its id.
-	succ.do("POST", base+"/"+self.str("id")+"/_rotate", nil).must(t, 201)
+	succ.do("POST", base+"/"+self.str("id")+"/_rotate", nil, "Idempotency-Key", "svc-renewal-2").must(t, 201)
 
 	// A key cannot rotate another key of the same owner.
 	other, _ := alice.createKey(base, map[string]any{"name": "other"})

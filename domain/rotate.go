@@ -39,6 +39,9 @@ type RotateKey struct {
 	// (max_grace); everything else about the successor is the rotated
 	// key's.
 	New CreateKey
+	// Retriable says the rotation carries an Idempotency-Key, which a key
+	// rotating itself must (selfGrace).
+	Retriable bool
 }
 
 // maxGraceBytes bounds a grace before it is read (and echoed in errors).
@@ -106,6 +109,9 @@ func DecideRotateKey(p Principal, k *Key, r RotateKey, id KeyID, h SecretHash, n
 	if err := c.Policy.CheckGrace(grace); err != nil {
 		return rot, cre, err
 	}
+	if err := selfGrace(p, k, c.Policy, grace, r.Retriable); err != nil {
+		return rot, cre, err
+	}
 	c.Tenant, c.Scope, c.Project, c.Type, c.Name = k.Tenant, k.Scope, k.Project, k.Type, k.Name
 	expires, err := c.expires(now)
 	if err != nil {
@@ -130,6 +136,32 @@ func DecideRotateKey(p Principal, k *Key, r RotateKey, id KeyID, h SecretHash, n
 		Hash: h.String(), Expires: expires, RoleDescriptors: rds, LimitedBy: k.LimitedBy, Metadata: md,
 		RotatedFrom: k.ID}
 	return rot, cre, nil
+}
+
+// MinSelfGrace is the shortest grace a key rotating itself may give
+// itself (unless the organization's max_grace is shorter).
+const MinSelfGrace = time.Minute
+
+// selfGrace makes sure a key rotating itself can learn its successor: the
+// old key is the service's only credential until the answer with the new
+// one reaches it, so a lost answer must be answered again to a retry. The
+// rotation needs an Idempotency-Key (without one, the retry finds the key
+// rotated, 409, and the successor's secret is gone), and a grace of at
+// least MinSelfGrace, for the retry to still authenticate.
+func selfGrace(p Principal, k *Key, pol KeyPolicy, grace time.Duration, retriable bool) error {
+	if p.Kind != ActorKey || p.KeyID != k.ID {
+		return nil
+	}
+	if !retriable {
+		return Invalid("api key [%s] rotating itself must send an Idempotency-Key header: a retry with it answers the same new key if the first answer was lost", k.ID)
+	}
+	if grace >= MinSelfGrace {
+		return nil
+	}
+	if max, ok := parseDuration(pol.MaxGrace); ok && pol.MaxGrace != "" && grace >= max {
+		return nil // the organization wants rotated keys to end sooner
+	}
+	return Invalid("api key [%s] rotating itself must keep a grace of at least %s [grace: %s]: a lost answer would otherwise leave the service without a credential; its owner may rotate it with a shorter grace", k.ID, formatDuration(MinSelfGrace), formatDuration(grace))
 }
 
 // selfRenewal bounds the successor of a key that rotates itself: it lives

@@ -140,7 +140,7 @@ func TestAKeyMayRotateItself(t *testing.T) {
 	k, _ := rotatable(t, "30d")
 	self := Principal{Kind: ActorKey, User: "alice", KeyID: "k1", Tenant: "org1", Scope: ScopeProject, Project: "p1",
 		Permission: Permission{RoleDescriptors{"own": {Cluster: StringList{"manage_own_api_key"}}}, RolePermission(RoleAdmin)}}
-	_, cre, err := DecideRotateKey(self, &k, RotateKey{}, "k2", HashSecret([]byte("s2")), t0)
+	_, cre, err := DecideRotateKey(self, &k, RotateKey{Retriable: true}, "k2", HashSecret([]byte("s2")), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestAKeyRotatingItselfCannotOutliveTheLifetimeItsOwnerGaveIt(t *testing.T) 
 		{"its owner: never", "never", owner, time.Time{}.Add(1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := RotateKey{New: CreateKey{Expiration: tc.expiration, NeverAllowed: true}}
+			r := RotateKey{New: CreateKey{Expiration: tc.expiration, NeverAllowed: true}, Retriable: true}
 			_, cre, err := DecideRotateKey(tc.p, &k, r, "k2", HashSecret([]byte("s2")), now)
 			switch {
 			case tc.want.IsZero() && err == nil:
@@ -198,6 +198,35 @@ func TestAKeyRotatingItselfCannotOutliveTheLifetimeItsOwnerGaveIt(t *testing.T) 
 				}
 			case cre.Expires == nil || !cre.Expires.Equal(tc.want):
 				t.Fatalf("successor expires %v, want %v", cre.Expires, tc.want)
+			}
+		})
+	}
+}
+
+func TestAKeyRotatingItselfMustBeAbleToLearnItsSuccessor(t *testing.T) {
+	k, _ := rotatable(t, "30d")
+	self := Principal{Kind: ActorKey, User: "alice", KeyID: "k1", Tenant: "org1", Scope: ScopeProject, Project: "p1",
+		Permission: Permission{RoleDescriptors{"own": {Cluster: StringList{"manage_own_api_key"}}}, RolePermission(RoleAdmin)}}
+	for _, tc := range []struct {
+		name      string
+		r         RotateKey
+		maxGrace  string
+		refusedBy string
+	}{
+		{"without an Idempotency-Key: refused", RotateKey{Grace: "1h"}, "", "Idempotency-Key"},
+		{"with a grace under a minute: refused", RotateKey{Grace: "30s", Retriable: true}, "", "at least 1m"},
+		{"ending at once: refused", RotateKey{Grace: "0s", Retriable: true}, "", "at least 1m"},
+		{"a grace under a minute where max_grace wants it: rotated", RotateKey{Grace: "0s", Retriable: true}, "0s", ""},
+		{"a minute and an Idempotency-Key: rotated", RotateKey{Grace: "1m", Retriable: true}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.r.New.Policy.MaxGrace = tc.maxGrace
+			_, _, err := DecideRotateKey(self, &k, tc.r, "k2", HashSecret([]byte("s2")), t0)
+			switch {
+			case tc.refusedBy == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.refusedBy != "" && (err == nil || !strings.Contains(err.Error(), tc.refusedBy) || !IsKind(err, KindInvalid)):
+				t.Fatalf("got %v, want a 400 naming %q", err, tc.refusedBy)
 			}
 		})
 	}

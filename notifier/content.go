@@ -90,7 +90,8 @@ var textBody = texttemplate.Must(texttemplate.New("text").Parse(`Hello,
 To rotate it, make a new key like this one (same name, privileges and
 metadata) while this one keeps working for a grace period:
   POST {{.KeyPath}}/_rotate
-  with {"grace": "24h"} (0s ends this key at once), or the key itself can:
+  with {"grace": "24h"} (0s ends this key at once), or the key itself can,
+  with an Idempotency-Key header:
   POST /api/v1/api-keys/_self/_rotate
   or press "Rotate" on the key's page in the console: {{.ConsolePath}}
 Then move every client to the new key before the grace ends.
@@ -118,7 +119,7 @@ var htmlBody = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
 </table>
 <p>To rotate it, make a new key like this one (same name, privileges and metadata) while this one keeps working for a grace period:</p>
 <ul>
-<li><code>POST {{.KeyPath}}/_rotate</code> with <code>{"grace": "24h"}</code> (<code>0s</code> ends this key at once), or, by the key itself, <code>POST /api/v1/api-keys/_self/_rotate</code>;</li>
+<li><code>POST {{.KeyPath}}/_rotate</code> with <code>{"grace": "24h"}</code> (<code>0s</code> ends this key at once), or, by the key itself with an <code>Idempotency-Key</code> header, <code>POST /api/v1/api-keys/_self/_rotate</code>;</li>
 <li>or press <strong>Rotate</strong> on the key's page in the console: <code>{{.ConsolePath}}</code>.</li>
 </ul>
 <p>Then move every client to the new key before the grace ends.</p>

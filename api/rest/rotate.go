@@ -15,8 +15,8 @@ type rotateKeyRequest struct {
 	Expiration string `json:"expiration"`
 }
 
-func (req rotateKeyRequest) command() domain.RotateKey {
-	return domain.RotateKey{Grace: req.Grace, New: domain.CreateKey{Expiration: req.Expiration}}
+func (req rotateKeyRequest) command(idem string) domain.RotateKey {
+	return domain.RotateKey{Grace: req.Grace, New: domain.CreateKey{Expiration: req.Expiration}, Retriable: idem != ""}
 }
 
 // rotateKey answers POST .../api-keys/{id}/_rotate: 201 with the successor
@@ -50,7 +50,8 @@ func (s *keysAPI) rotateSelf(w http.ResponseWriter, r *http.Request, p domain.Pr
 func (s *keysAPI) rotate(w http.ResponseWriter, r *http.Request, p domain.Principal, t domain.TenantID, id domain.KeyID, req rotateKeyRequest) error {
 	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
-	out, err := s.commands.RotateKey(ctx, p, httpx.Meta(w, r, p), t, id, req.command(), r.Header.Get("Idempotency-Key"))
+	idem := r.Header.Get("Idempotency-Key")
+	out, err := s.commands.RotateKey(ctx, p, httpx.Meta(w, r, p), t, id, req.command(idem), idem)
 	if err != nil {
 		return err
 	}
