@@ -62,8 +62,12 @@ type decision struct {
 	event domain.Payload
 	// id is the event's id when it is derived from what it records (a
 	// retry then finds it stored); empty draws a fresh one.
-	id   string
-	more []eventlog.Append
+	id string
+	// before go ahead of the event in the same append: a fold one event at
+	// a time shows them by the time it shows the event (a retry that sees
+	// a key rotated finds its successor and the rotation's claim).
+	before []eventlog.Append
+	more   []eventlog.Append
 }
 
 // change is the one command path: load the aggregate's state from the
@@ -88,7 +92,7 @@ func change[S any](ctx context.Context, c *core, m domain.Meta,
 			if d.id != "" {
 				a.Event.ID = d.id
 			}
-			apps = append([]eventlog.Append{a}, d.more...)
+			apps = append(append(d.before, a), d.more...)
 		})
 		if err != nil {
 			return nil, err

@@ -48,14 +48,16 @@ func (s *Keys) RotateKey(ctx context.Context, p domain.Principal, m domain.Meta,
 		if err != nil {
 			return decision{}, err
 		}
-		more := []eventlog.Append{s.event(where{tenant: t, typ: domain.AggKey, id: string(newID)}, m, cre)}
+		// The successor and the claim come first: a retry that sees the
+		// key rotated finds both (replayRotation).
+		before := []eventlog.Append{s.event(where{tenant: t, typ: domain.AggKey, id: string(newID)}, m, cre)}
 		if idemKey != "" {
 			claim := domain.IdempotencyKeyClaimed{KeyID: newID, Request: reqHash}
-			more = append(more, s.event(where{tenant: t, typ: domain.AggIdem, id: claimID}, m, claim))
+			before = append(before, s.event(where{tenant: t, typ: domain.AggIdem, id: claimID}, m, claim))
 		}
 		out = created(newID, cre, secret)
 		out.RotatedFrom = k.ID
-		return decision{event: rot, more: more}, nil
+		return decision{event: rot, before: before}, nil
 	})
 	if err != nil {
 		return Created{}, err
