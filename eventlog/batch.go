@@ -445,7 +445,7 @@ func (e *batchRejected) domainErr() error {
 
 // publishBatch writes apps as one atomic batch and returns their sequences.
 func (l *Log) publishBatch(apps []Append) ([]uint64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), l.ackTimeout())
+	ctx, cancel := context.WithTimeout(context.Background(), l.batchWait(len(apps)))
 	defer cancel()
 	id := uuid.NewString()
 	var last *nats.Msg
@@ -498,6 +498,14 @@ func (l *Log) publishBatch(apps []Append) ([]uint64, error) {
 		return nil, unavailable("append batch", fmt.Errorf("batch of %d acknowledged as %d", len(apps), ack.Count))
 	}
 	return contiguous(ack.Seq, len(apps)), nil
+}
+
+// batchWait bounds the round trip of an atomic batch of n events: the ack
+// bound, and 2 ms more per event, for a bulk of a thousand keys stored and
+// replicated under load. Past it the batch is looked for once and, not
+// found, answered 503 although it may still land.
+func (l *Log) batchWait(n int) time.Duration {
+	return l.ackTimeout() + time.Duration(n)*2*time.Millisecond
 }
 
 // contiguous lists the n sequences ending at last: an atomic batch is

@@ -80,7 +80,7 @@ func (f Freshness) Check(now time.Time, maxStaleness time.Duration) error {
 		return nil
 	}
 	if b := f.Behind(now); b > behindGrace {
-		return stale(fmt.Sprintf("this replica has not applied %d event(s) acknowledged in the log for %v", f.Known-f.Applied, b.Round(time.Millisecond)))
+		return stale(fmt.Sprintf("this replica has not applied %d event(s) acknowledged in the log for %v", max(f.Known, f.Applied)-f.Applied, b.Round(time.Millisecond)))
 	}
 	if s := f.Staleness(now); s > maxStaleness {
 		what := "never"
@@ -185,9 +185,13 @@ func (f *freshness) learn(seq uint64, at time.Time, confirms bool) {
 		if confirm.After(f.confirm) {
 			f.confirm = confirm
 		}
+		f.dropContradicted(seq, at)
 		return
 	}
 	f.known = max(f.known, seq)
+	if confirms {
+		f.dropContradicted(seq, at)
+	}
 	for i := range f.marks {
 		if f.marks[i].seq >= seq {
 			// Covered by a mark of its own or a later one: the
@@ -206,6 +210,27 @@ func (f *freshness) learn(seq uint64, at time.Time, confirms bool) {
 			prev.confirm = last.confirm
 		}
 		f.marks = f.marks[:n-1]
+	}
+}
+
+// dropContradicted forgets the marks past last that a leader with a quorum
+// contradicts: it named last as the stream's last sequence at at, more
+// than peerSilence after they became known. An announcement of a sequence
+// that was never written (a rogue publisher, writes lost by a relaxed
+// fsync) would otherwise refuse authentication for good. Any sooner would
+// fail open: a leader cut off from the others answers for up to
+// peerSilence while they elect another and write on.
+func (f *freshness) dropContradicted(last uint64, at time.Time) {
+	keep := f.marks[:0]
+	for _, m := range f.marks {
+		if m.seq <= last || !m.since.Before(at.Add(-peerSilence)) {
+			keep = append(keep, m)
+		}
+	}
+	f.marks = keep
+	f.known = max(f.applied, last)
+	if n := len(f.marks); n > 0 {
+		f.known = max(f.known, f.marks[n-1].seq)
 	}
 }
 

@@ -123,6 +123,12 @@ func (s *subscription) fill(ctx context.Context) (bool, error) {
 			return delivered, nil // the follow or the next look may do better
 		}
 		for _, ev := range evs {
+			if ev.Seq > s.from() {
+				// The server that answered lacks the events before (it
+				// is catching up): never skip them; the follow or the
+				// next look reads them elsewhere.
+				return delivered, nil
+			}
 			if err := s.deliver(ev); err != nil {
 				return delivered, err
 			}
