@@ -266,7 +266,11 @@ func (c CreateKey) crossClusterDescriptors(p Principal) (RoleDescriptors, error)
 	if c.GrantedBy != nil {
 		return nil, Invalid("cross-cluster API keys cannot be granted")
 	}
-	if len(bytes.TrimSpace(c.RoleDescriptors)) > 0 && string(bytes.TrimSpace(c.RoleDescriptors)) != "null" {
+	if c.Scope != ScopeProject {
+		// A remote cluster reaches one cluster: a project, not an organization.
+		return nil, Invalid("a cross-cluster API key belongs to a project: create it under the project")
+	}
+	if present(c.RoleDescriptors) {
 		return nil, Invalid("a cross-cluster API key takes [access], not [role_descriptors]: its role descriptor is derived from its access")
 	}
 	if len(bytes.TrimSpace(c.Access)) == 0 {
@@ -277,6 +281,12 @@ func (c CreateKey) crossClusterDescriptors(p Principal) (RoleDescriptors, error)
 		return nil, err
 	}
 	return a.Descriptors()
+}
+
+// present reports whether a raw JSON field was given, and not null.
+func present(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && string(raw) != "null"
 }
 
 // authorizeCrossCluster is the privilege an action on cross-cluster key k

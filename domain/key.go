@@ -218,7 +218,7 @@ func (c CreateKey) descriptors(p Principal) (RoleDescriptors, error) {
 	default:
 		return nil, Invalid("key type must be personal, managed or cross_cluster, not [%s]", c.Type)
 	}
-	if c.Access != nil {
+	if present(c.Access) {
 		return nil, Invalid("[access] is for cross-cluster API keys only: set [type] to [cross_cluster], or give [role_descriptors]")
 	}
 	return ParseRoleDescriptors(c.RoleDescriptors)
@@ -364,7 +364,7 @@ func (u UpdateKey) descriptors(k *Key) (*RoleDescriptors, error) {
 		rds, err := a.Descriptors()
 		return &rds, err
 	}
-	if u.Access != nil {
+	if present(u.Access) {
 		return nil, Invalid("[access] is for cross-cluster API keys only: API key [%s] is of type [%s]", k.ID, ESTypeRest)
 	}
 	if u.RoleDescriptors == nil {
