@@ -207,3 +207,40 @@ func TestKeyCreatedOfOneVersionNamingTheOtherVersionsTypeIsRefused(t *testing.T)
 		}
 	}
 }
+
+// FuzzCrossClusterAccess: any access is refused as a 400 or derives a
+// descriptor whose shown access derives the same descriptor again (what
+// get shows feeds update unchanged), and that descriptor parses as one.
+func FuzzCrossClusterAccess(f *testing.F) {
+	for _, s := range []string{`{"search":[{"names":["logs-*"],"query":{"match_all":{}}}]}`, `{"replication":[{"names":"a","allow_restricted_indices":true}]}`,
+		`{"search":[{"names":["a"]}],"replication":[{"names":["b"]}]}`, `{"search":[{"names":["a"],"field_security":{"grant":["*"]}}]}`, `{}`, `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		a, err := ParseCrossClusterAccess(raw)
+		var rds RoleDescriptors
+		if err == nil {
+			rds, err = a.Descriptors()
+		}
+		if err != nil {
+			if !IsKind(err, KindInvalid) {
+				t.Fatalf("%q: %v error %v, want invalid", raw, KindOf(err), err)
+			}
+			return
+		}
+		shown, _ := json.Marshal(CrossClusterAccessOf(rds))
+		b, err := ParseCrossClusterAccess(shown)
+		if err != nil {
+			t.Fatalf("%q: shown access %s does not parse: %v", raw, shown, err)
+		}
+		again, err := b.Descriptors()
+		once, _ := json.Marshal(rds)
+		twice, _ := json.Marshal(again)
+		if err != nil || string(once) != string(twice) {
+			t.Fatalf("%q: shown %s derives %s (%v), not %s", raw, shown, twice, err, once)
+		}
+		if _, err := ParseRoleDescriptors(once); err != nil {
+			t.Fatalf("%q: derived descriptors %s do not parse: %v", raw, once, err)
+		}
+	})
+}
