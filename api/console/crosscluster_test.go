@@ -8,8 +8,8 @@ import (
 )
 
 // TestConsoleCrossClusterKeys is a cross-cluster key in a real Chromium:
-// its type in the list and on its page, the list filtered by type (in the
-// URL too), and its access changed from its page.
+// created from the dialog, its type in the list and on its page, the list
+// filtered by type (in the URL too), and its access changed from its page.
 func TestConsoleCrossClusterKeys(t *testing.T) {
 	exe := chromium(t)
 	a := startKeyplane(t)
@@ -21,13 +21,30 @@ func TestConsoleCrossClusterKeys(t *testing.T) {
 	b := newBrowser(t, exe, a.URL())
 	b.logIn()
 
+	b.do("open the create dialog", chromedp.Click(chromedp.ID("create-key")), chromedp.WaitVisible(chromedp.ID("key-type")))
+	b.setValue("#key-name", "replicator")
+	b.setValue("#key-type", "cross_cluster")
+	b.waitJS("a cross-cluster key takes an access, under a project", `!document.querySelector('#key-access').closest('.field').hidden &&
+		document.querySelector('#key-restrict').closest('.toggle').hidden && document.querySelector('#key-scope').value === 'default' &&
+		document.querySelector('#key-scope').options[0].disabled`)
+	b.setValue("#key-access", `{"replication": [{"names": ["archive-*"]}]}`)
+	b.shotDialog("19-create-cross-cluster-key")
+	b.do("create it", chromedp.Click(chromedp.ID("create-submit")), chromedp.WaitVisible(chromedp.ID("created-key")))
+	made := keyID(t, run(b, "read the new key", chromedp.Value(chromedp.ID("created-key"))))
+	got := api.do("GET", keys+"/"+made, nil, "Authorization", basicAuth()).must(t, 200)
+	if got.str("type") != "cross_cluster" || !strings.Contains(got.raw, `"replication":[{"names":["archive-*"]`) {
+		t.Fatalf("the key the dialog made: %s", got.raw)
+	}
+	b.do("close the dialog", chromedp.Click(chromedp.ID("created-done")), chromedp.WaitNotPresent(chromedp.ID("created-key")))
+
 	rows := `[...document.querySelectorAll('#keys-table tbody tr[data-key-id]')]`
 	b.waitJS("the list shows each key's type", `(() => {
 		const ty = (id) => (document.querySelector('tr[data-key-id="' + id + '"] td[data-label="Type"]') || {}).textContent;
 		return ty('`+cc+`') === 'Cross-cluster' && ty('`+rest+`') === 'Personal' })()`)
 	b.setValue("#type-filter", "cross_cluster")
 	b.waitJS("only the cross-cluster key, and the filter in the URL", `(() => { const r = `+rows+`;
-		return r.length === 1 && r[0].dataset.keyId === '`+cc+`' && location.hash.includes('type=cross_cluster') })()`)
+		return r.length === 2 && r.every(x => x.dataset.keyId === '`+cc+`' || x.dataset.keyId === '`+made+`') &&
+			location.hash.includes('type=cross_cluster') })()`)
 	b.shot("17-keys-filtered-by-type")
 	b.setValue("#type-filter", "rest")
 	b.waitJS("only rest keys", `(() => { const r = `+rows+`; return r.length === 1 && r[0].dataset.keyId === '`+rest+`' })()`)
@@ -44,7 +61,7 @@ func TestConsoleCrossClusterKeys(t *testing.T) {
 	b.waitJS("the key's timeline shows the update", `document.querySelector('#key-timeline').dataset.state === 'loaded' &&
 		!!document.querySelector('#key-timeline li[data-type="KeyUpdated"]')`)
 	b.shot("18-cross-cluster-key")
-	got := api.do("GET", keys+"/"+cc, nil, "Authorization", basicAuth()).must(t, 200)
+	got = api.do("GET", keys+"/"+cc, nil, "Authorization", basicAuth()).must(t, 200)
 	if !strings.Contains(got.raw, `"access":{"replication":[{"names":["archive-*"],"allow_restricted_indices":false}]}`) ||
 		!strings.Contains(got.raw, `"cluster":["cross_cluster_replication"]`) {
 		t.Fatalf("the key after the console's update: %s", got.raw)
