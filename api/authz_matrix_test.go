@@ -182,6 +182,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	widen := map[string]any{"role_descriptors": map[string]any{"all": map[string]any{"cluster": []string{"all"}}}, "expiration": "never"}
 	grantAsOwner := map[string]any{"grant_type": "password", "username": "pu", "password": "pu-password", "run_as": "alice",
 		"api_key": map[string]any{"name": "minted"}}
+	const ccPath = "/_security/cross_cluster/api_key"
+	ccKey := map[string]any{"name": "remote", "access": map[string]any{"search": []any{map[string]any{"names": []string{"logs-*"}}}}}
+	ccProjectKey := map[string]any{"name": "remote", "type": "cross_cluster", "access": ccKey["access"]}
 
 	tests := []struct {
 		what         string
@@ -227,6 +230,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"another organization's key revokes a key", w.otherKey, "DELETE", org + "/api-keys/" + w.adminKeyID, nil, 404},
 		{"another organization's project key lists keys", w.otherProjectKey, "GET", org + "/api-keys", nil, 404},
 
+		// Cross-cluster keys: manage_security, and a person (or a token), never a key.
+		{"a viewer creates a cross-cluster key", w.viewer, "POST", ccPath, ccKey, 403},
+		{"a viewer creates a cross-cluster key", w.viewer, "POST", org + "/projects/default/api-keys", ccProjectKey, 403},
+		{"an owner's read-only key creates a cross-cluster key", w.narrowKey, "POST", ccPath, ccKey, 403},
+		{"a manage_own_api_key key creates a cross-cluster key", w.ownKey, "POST", ccPath, ccKey, 403},
+		{"an admin's key creates a cross-cluster key", w.adminKey, "POST", ccPath, ccKey, 400},
+		{"an admin's key creates a cross-cluster key", w.adminKey, "POST", org + "/projects/default/api-keys", ccProjectKey, 400},
+		{"a project superuser's key creates a cross-cluster key", w.puserKey, "POST", ccPath, ccKey, 400},
+
 		// Reading past states is the owners'.
 		{"an admin reads a past key list", w.admin, "GET", org + "/api-keys?as_of=1", nil, 403},
 		{"an owner's read-only key reads a past key list", w.narrowKey, "GET", org + "/api-keys?as_of=1", nil, 403},
@@ -271,6 +283,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"a project superuser runs as another project user", w.puser.with("es-security-runas-user", "pu2"), "GET", "/_security/_authenticate", nil, 200},
 		{"an owner invites an owner", w.owner, "POST", org + "/invitations", inviteOwner, 201},
 		{"an owner's key promotes a member", w.ownerKey, "PUT", org + "/members/vera", ownerRole, 200},
+		{"an admin creates a cross-cluster key", w.admin, "POST", ccPath, ccKey, 200},
+		{"an admin creates a cross-cluster key", w.adminSess, "POST", org + "/projects/default/api-keys", ccProjectKey, 201},
+		{"a project superuser creates a cross-cluster key", w.puser, "POST", ccPath, ccKey, 200},
+		{"a project superuser's token creates a cross-cluster key", w.puserToken, "POST", ccPath, ccKey, 200},
 	}
 	for _, tt := range allowed {
 		t.Run(tt.what+" as "+tt.who.name, func(t *testing.T) {

@@ -38,6 +38,8 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"POST", "/api/v1/invitations/_accept"},
 	{"PUT", "/api/v1/orgs/default/members/nobody"},
 	{"PUT", "/api/v1/orgs/default/policy"},
+	{"POST", "/_security/cross_cluster/api_key"},
+	{"PUT", "/_security/cross_cluster/api_key/{id}"},
 }
 
 // FuzzHandlers sends arbitrary bodies to every route that decodes one,

@@ -29,6 +29,13 @@ func (a *Authenticator) Key(cred string) (domain.Principal, error) {
 	if !ok {
 		return domain.Principal{}, errBadCredentials
 	}
+	if k.Type == domain.KeyCrossCluster {
+		// A cross-cluster key is for a remote cluster's transport, never
+		// for a REST request, whichever of keyplane's APIs (Elasticsearch's
+		// rule). Said only to a caller who holds its secret.
+		return domain.Principal{}, domain.Unauthenticated("authentication expected API key type of [%s], but API key [%s] has type [%s]",
+			domain.ESTypeRest, k.ID, domain.ESTypeCrossCluster)
+	}
 	return a.KeyPrincipal(&k), nil
 }
 

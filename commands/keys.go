@@ -332,7 +332,13 @@ func idempotencyIDs(p domain.Principal, c domain.CreateKey, idemKey string) (cla
 		h.Write([]byte{0})
 	}
 	claimID = hex.EncodeToString(h.Sum(nil))[:40]
-	body, _ := json.Marshal([]any{c.Name, c.Expiration, json.RawMessage(orNull(c.RoleDescriptors)), c.Metadata, c.Type})
+	fields := []any{c.Name, c.Expiration, json.RawMessage(orNull(c.RoleDescriptors)), c.Metadata, c.Type}
+	if len(c.Access) > 0 {
+		// Only cross-cluster creates carry it: every other request hashes
+		// as before, so retries across an upgrade still match their claims.
+		fields = append(fields, json.RawMessage(c.Access))
+	}
+	body, _ := json.Marshal(fields)
 	sum := sha256.Sum256(body)
 	return claimID, hex.EncodeToString(sum[:])
 }

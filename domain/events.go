@@ -54,7 +54,37 @@ type KeyCreated struct {
 }
 
 func (KeyCreated) EventType() string { return "KeyCreated" }
-func (KeyCreated) EventVersion() int { return 1 }
+
+// EventVersion is 2 for a cross-cluster key and 1 for every other key, so
+// that rest keys are written as before, byte for byte, while a keyplane
+// that predates cross-cluster keys refuses their creation (fails closed
+// for that key) instead of reading a key it would let authenticate REST
+// requests. The payload's shape is the same in both.
+func (e KeyCreated) EventVersion() int {
+	if e.Type == KeyCrossCluster {
+		return 2
+	}
+	return 1
+}
+
+// registerKeyCreated reads both versions, each holding only its own keys:
+// a v1 naming a cross-cluster key (or a v2 any other) is refused, not
+// read under the other version's meaning.
+func registerKeyCreated() {
+	eventTypes["KeyCreated"] = "KeyCreated"
+	for _, v := range []int{1, 2} {
+		decoders[decoderKey{"KeyCreated", v}] = func(b []byte) (Payload, error) {
+			var p KeyCreated
+			if err := json.Unmarshal(b, &p); err != nil {
+				return nil, err
+			}
+			if p.EventVersion() != v {
+				return nil, E(KindInternal, "KeyCreated v%d cannot hold a key of type [%s]", v, p.Type)
+			}
+			return p, nil
+		}
+	}
+}
 
 // KeyUpdated v2: privileges, metadata, expiration or (since v2) the
 // owner's permission recorded as limited_by changed. A nil field is
@@ -178,7 +208,7 @@ func (IdempotencyKeyClaimed) EventType() string { return "IdempotencyKeyClaimed"
 func (IdempotencyKeyClaimed) EventVersion() int { return 1 }
 
 func init() {
-	register(KeyCreated{})
+	registerKeyCreated()
 	register(KeyUpdated{})
 	registerUpcast(keyUpdatedV1{}, upcastKeyUpdatedV1)
 	register(KeyInvalidated{})

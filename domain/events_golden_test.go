@@ -16,6 +16,13 @@ func goldenKeyAndOrgEvents(t *testing.T) []golden {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A cross-cluster key's descriptor, as Elasticsearch derives it from
+	// {"search":[{"names":["logs-*"],"query":{"term":{"team":"infra"}}}]}.
+	crossCluster, err := ParseRoleDescriptors([]byte(`{"cross_cluster":{"cluster":["cross_cluster_search","monitor_enrich"],"indices":[{"names":["logs-*"],` +
+		`"privileges":["read","read_cross_cluster","view_index_metadata"],"query":{"term":{"team":"infra"}}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return []golden{
 		{"KeyCreated.v1.json", KeyCreated{KeyID: "k1", Name: "deploy", Scope: ScopeProject, Project: "p1", Type: KeyPersonal,
 			Owner: Owner{User: "ann", Realm: RealmMembers}, Hash: "sha256:" + strings.Repeat("ab", 32), Expires: &exp,
@@ -23,6 +30,9 @@ func goldenKeyAndOrgEvents(t *testing.T) []golden {
 		{"KeyCreated.v1.rotated_from.json", KeyCreated{KeyID: "k2", Name: "deploy", Scope: ScopeProject, Project: "p1", Type: KeyPersonal,
 			Owner: Owner{User: "ann", Realm: RealmMembers}, Hash: "sha256:" + strings.Repeat("ab", 32), Expires: &exp,
 			RoleDescriptors: rds, LimitedBy: []RoleDescriptors{rds}, Metadata: map[string]any{"team": "infra", "tier": 2.0}, RotatedFrom: "k1"}},
+		{"KeyCreated.v2.json", KeyCreated{KeyID: "k3", Name: "remote-search", Scope: ScopeProject, Project: "p1", Type: KeyCrossCluster,
+			Owner: Owner{User: "ann", Realm: RealmMembers}, Hash: "sha256:" + strings.Repeat("ab", 32), Expires: &exp,
+			RoleDescriptors: crossCluster, Metadata: map[string]any{"team": "infra"}}},
 		{"KeyRotated.v1.json", KeyRotated{RotatedTo: "k2", Expires: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}},
 		{"KeyInvalidated.v1.json", KeyInvalidated{Reason: "rotated"}},
 		{"OrgCreated.v1.json", OrgCreated{OrgID: "org1", Name: "acme", Owner: "ann"}},

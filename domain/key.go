@@ -120,7 +120,10 @@ type CreateKey struct {
 	Name            string
 	Expiration      string
 	RoleDescriptors json.RawMessage
-	Metadata        map[string]any
+	// Access is a cross-cluster key's access (CrossClusterAccess), from
+	// which its role descriptors are derived; other keys take none.
+	Access   json.RawMessage
+	Metadata map[string]any
 	// NeverAllowed says whether policy lets keys never expire.
 	NeverAllowed bool
 	// DefaultNever makes an absent expiration mean never (Elasticsearch's
@@ -166,7 +169,7 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 	if !ValidName(c.Name) {
 		return ev, Invalid("api key name must be 1 to 256 bytes, without control, format (bidi, zero-width) characters or surrounding spaces")
 	}
-	rds, err := ParseRoleDescriptors(c.RoleDescriptors)
+	rds, err := c.descriptors(p)
 	if err != nil {
 		return ev, err
 	}
@@ -179,15 +182,14 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 	if c.Type == "" {
 		c.Type = KeyPersonal
 	}
-	if c.Type != KeyPersonal && c.Type != KeyManaged {
-		return ev, Invalid("key type must be personal or managed, not [%s]", c.Type)
-	}
 	var limited []RoleDescriptors
 	owner := Owner{User: p.User, Realm: RealmMembers}
 	if p.Realm == RealmProject {
 		owner.Realm = RealmProject
 	}
-	if c.SnapshotLimits && p.Kind != ActorKey {
+	// A cross-cluster key records no limited_by: its access is exactly
+	// what it grants (Elasticsearch's rule).
+	if c.SnapshotLimits && p.Kind != ActorKey && c.Type != KeyCrossCluster {
 		limited = append(limited, p.PermissionIn(c.Tenant)...)
 	}
 	switch {
@@ -216,6 +218,22 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 		Hash: h.String(), Expires: expires, RoleDescriptors: rds, LimitedBy: limited, Metadata: c.Metadata}, nil
 }
 
+// descriptors are the new key's role descriptors: parsed from the
+// request, or for a cross-cluster key derived from its access.
+func (c CreateKey) descriptors(p Principal) (RoleDescriptors, error) {
+	switch c.Type {
+	case "", KeyPersonal, KeyManaged:
+	case KeyCrossCluster:
+		return c.crossClusterDescriptors(p)
+	default:
+		return nil, Invalid("key type must be personal, managed or cross_cluster, not [%s]", c.Type)
+	}
+	if present(c.Access) {
+		return nil, Invalid("[access] is for cross-cluster API keys only: set [type] to [cross_cluster], or give [role_descriptors]")
+	}
+	return ParseRoleDescriptors(c.RoleDescriptors)
+}
+
 // expires is when a key created now by c ends, nil for never: its
 // organization's key policy decides (KeyPolicy.Expiration, the one place
 // a key's expiration is decided), with the surface's default and the
@@ -232,7 +250,11 @@ func (c CreateKey) expires(now time.Time) (*time.Time, error) {
 // owner must still live where the key will).
 func authorizeCreate(p Principal, c CreateKey) error {
 	if c.GrantedBy == nil {
-		return p.Authorize(ActionCreateKey, Target{Tenant: c.Tenant, Project: c.Project, Own: true})
+		action := ActionCreateKey
+		if c.Type == KeyCrossCluster {
+			action = ActionCreateCrossClusterKey
+		}
+		return p.Authorize(action, Target{Tenant: c.Tenant, Project: c.Project, Own: true})
 	}
 	if err := c.GrantedBy.Authorize(ActionGrantKey, Target{Tenant: c.Tenant, Project: c.Project}); err != nil {
 		return err
@@ -264,6 +286,14 @@ type UpdateKey struct {
 	// Policy is the organization's key policy: a new expiration must keep
 	// to it (an update that leaves the expiration alone is not asked to).
 	Policy KeyPolicy
+	// Access replaces a cross-cluster key's access, and so its role
+	// descriptors (nil: unchanged); other keys take none.
+	Access json.RawMessage
+	// ExpectType is the Elasticsearch type (ESTypeRest, ESTypeCrossCluster)
+	// of the keys the API the update came by updates: each of
+	// Elasticsearch's update APIs refuses the other type. Empty (the
+	// console's API) takes either.
+	ExpectType string
 }
 
 // DecideUpdateKey validates an update of k.
@@ -281,6 +311,12 @@ func DecideUpdateKey(p Principal, k *Key, u UpdateKey, now time.Time) (KeyUpdate
 	if !k.OwnedBy(p) {
 		return ev, Forbidden("only the owner of API key [%s] can update it", k.ID)
 	}
+	if u.ExpectType != "" && u.ExpectType != k.Type.ESType() {
+		return ev, Invalid("cannot update API key of type [%s] while expected type is [%s]", k.Type.ESType(), u.ExpectType)
+	}
+	if err := authorizeCrossCluster(p, k, ActionUpdateCrossClusterKey); err != nil {
+		return ev, err
+	}
 	if st := k.Status(now); st != StatusActive {
 		return ev, Invalid("cannot update %s API key [%s]", st, k.ID)
 	}
@@ -288,13 +324,11 @@ func DecideUpdateKey(p Principal, k *Key, u UpdateKey, now time.Time) (KeyUpdate
 		// Extending it would undo the grace of its rotation (rotate.go).
 		return ev, Invalid("api key [%s] was rotated to [%s]: its expiration is the end of its grace and cannot change", k.ID, k.RotatedTo)
 	}
-	if u.RoleDescriptors != nil {
-		rds, err := ParseRoleDescriptors(u.RoleDescriptors)
-		if err != nil {
-			return ev, err
-		}
-		ev.RoleDescriptors = &rds
+	rds, err := u.descriptors(k)
+	if err != nil {
+		return ev, err
 	}
+	ev.RoleDescriptors = rds
 	if u.Metadata != nil {
 		if err := CheckMetadata(*u.Metadata); err != nil {
 			return ev, err
@@ -316,11 +350,38 @@ func DecideUpdateKey(p Principal, k *Key, u UpdateKey, now time.Time) (KeyUpdate
 			ev.Expires = &e.At
 		}
 	}
-	if u.SnapshotLimits {
+	if u.SnapshotLimits && k.Type != KeyCrossCluster {
 		lb := append([]RoleDescriptors(nil), p.PermissionIn(k.Tenant)...)
 		ev.LimitedBy = &lb
 	}
 	return ev, nil
+}
+
+// descriptors are k's new role descriptors, nil for unchanged: given, or
+// for a cross-cluster key derived from its new access.
+func (u UpdateKey) descriptors(k *Key) (*RoleDescriptors, error) {
+	if k.Type == KeyCrossCluster {
+		if u.RoleDescriptors != nil {
+			return nil, Invalid("cannot set [role_descriptors] of cross-cluster API key [%s]: they are derived from its [access]", k.ID)
+		}
+		if u.Access == nil {
+			return nil, nil
+		}
+		a, err := ParseCrossClusterAccess(u.Access)
+		if err != nil {
+			return nil, err
+		}
+		rds, err := a.Descriptors()
+		return &rds, err
+	}
+	if present(u.Access) {
+		return nil, Invalid("[access] is for cross-cluster API keys only: API key [%s] is of type [%s]", k.ID, ESTypeRest)
+	}
+	if u.RoleDescriptors == nil {
+		return nil, nil
+	}
+	rds, err := ParseRoleDescriptors(u.RoleDescriptors)
+	return &rds, err
 }
 
 // Noop reports whether the update changes nothing in k (Elasticsearch
@@ -354,6 +415,9 @@ func (u KeyUpdated) Noop(k *Key) bool {
 func DecideInvalidateKey(p Principal, k *Key) (KeyInvalidated, bool, error) {
 	if err := p.Authorize(ActionInvalidateKey, Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)}); err != nil {
 		return KeyInvalidated{}, false, err
+	}
+	if k.Type == KeyCrossCluster && p.Authorize(ActionInvalidateCrossClusterKey, Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)}) != nil {
+		return KeyInvalidated{}, false, Forbidden("Cannot invalidate cross-cluster API key [%s]. This requires [manage_security] cluster privilege or higher", k.ID)
 	}
 	if k.Invalidated {
 		return KeyInvalidated{}, false, nil

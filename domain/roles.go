@@ -277,7 +277,10 @@ var indexPrivileges = map[string][]string{
 	"manage_ilm":                   {"indices:admin/ilm/*"},
 	"manage_leader_index":          {"indices:admin/xpack/ccr/forget_follower*"},
 	"manage_data_stream_lifecycle": {"indices:admin/data_stream/lifecycle/*"},
-	"none":                         {},
+	// What a cross-cluster key's replication access grants (crosscluster.go).
+	"cross_cluster_replication":          {"indices:data/read/xpack/ccr/shard_changes*", "indices:monitor/stats*", "indices:admin/seq_no/*"},
+	"cross_cluster_replication_internal": {"indices:internal/admin/ccr/restore/*", "internal:transport/proxy/indices:internal/admin/ccr/restore/*"},
+	"none":                               {},
 }
 
 // Known cluster and index privileges: exported for the API's

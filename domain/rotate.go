@@ -79,7 +79,9 @@ func AuthorizeRotateKey(p Principal, k *Key) error {
 	if !k.OwnedBy(p) {
 		return Forbidden("only the owner of API key [%s] can rotate it", k.ID)
 	}
-	return nil
+	// The successor of a cross-cluster key is a new one: its creator
+	// needs what creating one needs.
+	return authorizeCrossCluster(p, k, ActionCreateCrossClusterKey)
 }
 
 // DecideRotateKey rotates k: it returns the key's KeyRotated and the

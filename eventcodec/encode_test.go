@@ -37,6 +37,9 @@ func fuzzPayload(kind uint8, s string, raw []byte, wrap uint16) (domain.Payload,
 		if kind%2 == 1 { // a rotation's successor
 			kc.RotatedFrom = domain.KeyID(s)
 		}
+		if kind%4 == 2 { // a cross-cluster key: KeyCreated v2, read by encoding/json
+			kc.Type = domain.KeyCrossCluster
+		}
 		return kc, true
 	case 1:
 		return domain.KeyUpdated{RoleDescriptors: &rds, Metadata: &meta}, true
@@ -62,6 +65,7 @@ func FuzzEventRoundTrip(f *testing.F) {
 	f.Add(uint8(3), "r", []byte(`{}`), uint16(9999))
 	f.Add(uint8(4), "o", []byte(`{}`), uint16(0))
 	f.Add(uint8(5), "successor", []byte(`{}`), uint16(0))
+	f.Add(uint8(10), "remote", []byte(`{"cross_cluster":{"cluster":["cross_cluster_search"],"indices":[{"names":["a*"],"privileges":["read"],"query":"{}"}]}}`), uint16(0))
 	f.Add(uint8(0), "k", []byte(`{"a":"`+strings.Repeat("x", 1<<20)+`"}`), uint16(0))
 	f.Fuzz(func(t *testing.T, kind uint8, s string, raw []byte, wrap uint16) {
 		p, ok := fuzzPayload(kind, s, raw, wrap)

@@ -19,6 +19,7 @@ type KeyRecord struct {
 	Created       int64        `json:"created"`
 	Expires       int64        `json:"expires,omitempty"`
 	Invalidated   bool         `json:"invalidated,omitempty"`
+	CrossCluster  bool         `json:"cross_cluster,omitempty"` // type cross_cluster, not rest
 	InvalidatedAt int64        `json:"invalidated_at,omitempty"`
 	// Metadata is flattened as Elasticsearch indexes it, paths interned:
 	// matching "metadata.team" compares a few strings, no map walk.
@@ -127,7 +128,7 @@ func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated) {
 		ix.projects[c.Project] = pr
 	}
 	rec := &KeyRecord{ID: c.KeyID, Name: c.Name, User: c.Owner.User, Realm: c.Owner.Realm, Created: ev.Time.UnixMilli(),
-		Metadata: domain.FlattenMetadata(c.Metadata, ix.intern)}
+		CrossCluster: c.Type == domain.KeyCrossCluster, Metadata: domain.FlattenMetadata(c.Metadata, ix.intern)}
 	if c.Expires != nil {
 		rec.Expires = c.Expires.UnixMilli()
 	}

@@ -234,7 +234,7 @@ func (f Filter) accepts(k *domain.Key) bool {
 		return false
 	case f.Status != "" && k.Status(f.Now) != f.Status:
 		return false
-	case f.Type != "" && k.Type != f.Type:
+	case !k.Type.Matches(f.Type):
 		return false
 	case f.Match != nil && !f.Match(k):
 		return false

@@ -13,26 +13,34 @@ import (
 // esKeyView is a key as Elasticsearch's get and query API key APIs show it.
 // Never the secret or its hash.
 type esKeyView struct {
-	ID              domain.KeyID             `json:"id"`
-	Name            string                   `json:"name"`
-	Type            string                   `json:"type"`
-	Creation        int64                    `json:"creation"`
-	Expiration      *int64                   `json:"expiration,omitempty"`
-	Invalidated     bool                     `json:"invalidated"`
-	Invalidation    *int64                   `json:"invalidation,omitempty"`
-	Username        string                   `json:"username"`
-	Realm           string                   `json:"realm"`
-	RealmType       string                   `json:"realm_type"`
-	Metadata        map[string]any           `json:"metadata"`
-	RoleDescriptors domain.RoleDescriptors   `json:"role_descriptors"`
-	LimitedBy       []domain.RoleDescriptors `json:"limited_by,omitempty"`
-	Sort            []any                    `json:"_sort,omitempty"`
+	ID              domain.KeyID               `json:"id"`
+	Name            string                     `json:"name"`
+	Type            string                     `json:"type"`
+	Creation        int64                      `json:"creation"`
+	Expiration      *int64                     `json:"expiration,omitempty"`
+	Invalidated     bool                       `json:"invalidated"`
+	Invalidation    *int64                     `json:"invalidation,omitempty"`
+	Username        string                     `json:"username"`
+	Realm           string                     `json:"realm"`
+	RealmType       string                     `json:"realm_type"`
+	Metadata        map[string]any             `json:"metadata"`
+	RoleDescriptors domain.RoleDescriptors     `json:"role_descriptors"`
+	Access          *domain.CrossClusterAccess `json:"access,omitempty"`
+	LimitedBy       []domain.RoleDescriptors   `json:"limited_by,omitempty"`
+	Sort            []any                      `json:"_sort,omitempty"`
 }
 
 func (s *Server) esView(k *domain.Key, withLimitedBy bool) esKeyView {
-	v := esKeyView{ID: k.ID, Name: k.Name, Type: "rest", Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated,
+	v := esKeyView{ID: k.ID, Name: k.Name, Type: k.Type.ESType(), Creation: k.Created.UnixMilli(), Invalidated: k.Invalidated,
 		Username: k.Owner.User, Realm: k.Owner.Realm, RealmType: domain.RealmType(k.Owner.Realm)}
 	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = httpx.ShownKeyFields(k)
+	if k.Type == domain.KeyCrossCluster {
+		// Its access, from which its descriptor was derived; and no
+		// limited_by, which a cross-cluster key never has.
+		a := domain.CrossClusterAccessOf(k.RoleDescriptors)
+		v.Access = &a
+		return v
+	}
 	if withLimitedBy {
 		v.LimitedBy = k.LimitedBy
 		if len(v.LimitedBy) == 0 {

@@ -224,22 +224,24 @@ type esUpdateBody struct {
 	Expiration      *string         `json:"expiration"`
 }
 
+// command is the update of rest keys: Elasticsearch's update and bulk
+// update APIs refuse cross-cluster keys.
 func (b esUpdateBody) command() domain.UpdateKey {
 	return domain.UpdateKey{RoleDescriptors: nullIsAbsent(b.RoleDescriptors), Metadata: b.Metadata, Expiration: b.Expiration,
-		SnapshotLimits: true}
+		SnapshotLimits: true, ExpectType: domain.ESTypeRest}
 }
 
 // updateOwn updates one of the caller's keys: Elasticsearch updates only
 // keys the caller owns, and refreshes their limited_by to the owner's
 // current permission.
-func (s *Server) updateOwn(x *esReq, id string, b esUpdateBody) (bool, error) {
+func (s *Server) updateOwn(x *esReq, id string, u domain.UpdateKey) (bool, error) {
 	k, ok := s.keys.Get(x.org.ID, domain.KeyID(id))
 	if !ok || !x.inProject(&k) || !esOwns(x.p, &k) {
 		return false, domain.NotFound("no API key owned by requesting user found for ID [%s]", id)
 	}
 	ctx, cancel := httpx.CmdCtx(x.r)
 	defer cancel()
-	return s.commands.UpdateKey(ctx, x.p, x.meta(), x.org.ID, k.ID, b.command())
+	return s.commands.UpdateKey(ctx, x.p, x.meta(), x.org.ID, k.ID, u)
 }
 
 func (x *esReq) refuseKeyCaller() error {
@@ -266,7 +268,7 @@ func (s *Server) esUpdateKey(x *esReq) error {
 	if err := x.authorize(domain.ActionUpdateKey, true); err != nil {
 		return err
 	}
-	updated, err := s.updateOwn(x, x.r.PathValue("id"), b)
+	updated, err := s.updateOwn(x, x.r.PathValue("id"), b.command())
 	if err != nil {
 		return err
 	}
@@ -296,7 +298,7 @@ func (s *Server) esBulkUpdateKeys(x *esReq) error {
 	updated, noops := []string{}, []string{}
 	details := map[string]any{}
 	for _, id := range b.IDs {
-		did, err := s.updateOwn(x, id, b)
+		did, err := s.updateOwn(x, id, b.command())
 		switch {
 		case err != nil:
 			_, typ := httpx.StatusOf(domain.KindOf(err))

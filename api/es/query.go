@@ -36,7 +36,7 @@ func keyField(name string) (esquery.Field[rec], bool) {
 	case "realm_name":
 		return kw(func(k rec) string { return k.Realm }), true
 	case "type":
-		return kw(func(rec) string { return "rest" }), true
+		return kw(recordType), true
 	case "creation":
 		return date(func(k rec) int64 { return k.Created }), true
 	case "expiration":
@@ -53,6 +53,14 @@ func keyField(name string) (esquery.Field[rec], bool) {
 		}}, true
 	}
 	return esquery.Field[rec]{}, false
+}
+
+// recordType is a key's type as Elasticsearch names it.
+func recordType(k rec) string {
+	if k.CrossCluster {
+		return domain.ESTypeCrossCluster
+	}
+	return domain.ESTypeRest
 }
 
 // keySortField adds _doc (index order, here creation order) to the fields.

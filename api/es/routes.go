@@ -22,6 +22,8 @@ func (s *Server) Mount(mux *http.ServeMux) {
 		{[]string{"DELETE"}, "/_security/api_key", s.esInvalidateKeys},
 		{[]string{"PUT"}, "/_security/api_key/{id}", s.esUpdateKey},
 		{[]string{"POST"}, "/_security/api_key/_bulk_update", s.esBulkUpdateKeys},
+		{[]string{"POST", "PUT"}, "/_security/cross_cluster/api_key", s.esCreateCrossClusterKey},
+		{[]string{"PUT"}, "/_security/cross_cluster/api_key/{id}", s.esUpdateCrossClusterKey},
 		{[]string{"POST"}, "/_security/api_key/grant", s.esGrantKey},
 		{[]string{"POST"}, "/_security/api_key/_bulk_grant", s.esBulkGrantKeys},
 		{[]string{"POST"}, "/_security/api_key/{ids}/_clear_cache", s.esClearKeyCache},

@@ -57,7 +57,9 @@ type keyView struct {
 	RotatedFrom     domain.KeyID           `json:"rotated_from,omitempty"`
 	CreatedBy       domain.Actor           `json:"created_by"`
 	RoleDescriptors domain.RoleDescriptors `json:"role_descriptors"`
-	Metadata        map[string]any         `json:"metadata"`
+	// Access is a cross-cluster key's, from which its descriptor derives.
+	Access   *domain.CrossClusterAccess `json:"access,omitempty"`
+	Metadata map[string]any             `json:"metadata"`
 	// ExceedsPolicy: the key is active and outside its organization's key
 	// policy (made before a stricter one); it keeps working.
 	ExceedsPolicy bool `json:"exceeds_policy"`
@@ -75,6 +77,10 @@ func viewKeyAt(k *domain.Key, pol domain.KeyPolicy, now time.Time) keyView {
 		CreatedBy: k.CreatedBy, ExceedsPolicy: pol.Exceeds(k, now)}
 	v.Expiration, v.Invalidation, v.Metadata, v.RoleDescriptors = httpx.ShownKeyFields(k)
 	v.RotatedTo, v.RotatedFrom = k.RotatedTo, k.RotatedFrom
+	if k.Type == domain.KeyCrossCluster {
+		a := domain.CrossClusterAccessOf(k.RoleDescriptors)
+		v.Access = &a
+	}
 	return v
 }
 
@@ -84,13 +90,15 @@ type createKeyRequest struct {
 	RoleDescriptors json.RawMessage `json:"role_descriptors"`
 	Metadata        map[string]any  `json:"metadata"`
 	Type            domain.KeyType  `json:"type"`
+	// Access makes, with type cross_cluster, a cross-cluster key.
+	Access json.RawMessage `json:"access"`
 }
 
 // command is the request as the domain's command, for an organization key
 // or, with a project, a project key.
 func (req createKeyRequest) command(t domain.TenantID, project domain.ProjectID) domain.CreateKey {
 	c := domain.CreateKey{Tenant: t, Scope: domain.ScopeOrg, Project: project, Type: req.Type, Name: req.Name,
-		Expiration: req.Expiration, RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata}
+		Expiration: req.Expiration, RoleDescriptors: req.RoleDescriptors, Access: req.Access, Metadata: req.Metadata}
 	if project != "" {
 		c.Scope = domain.ScopeProject
 	}
@@ -240,10 +248,10 @@ func listParams(r *http.Request) (projections.Filter, projections.Page, error) {
 		return f, pg, domain.Invalid("scope must be org or project, not [%s]", sc)
 	}
 	switch t := domain.KeyType(q.Get("type")); t {
-	case "", domain.KeyPersonal, domain.KeyManaged:
+	case "", domain.KeyPersonal, domain.KeyManaged, domain.KeyCrossCluster, domain.KeyRest:
 		f.Type = t
 	default:
-		return f, pg, domain.Invalid("type must be personal or managed, not [%s]", t)
+		return f, pg, domain.Invalid("type must be rest, cross_cluster, personal or managed, not [%s]", t)
 	}
 	switch ep := q.Get("exceeds_policy"); ep {
 	case "":
@@ -317,11 +325,13 @@ type updateKeyRequest struct {
 	RoleDescriptors json.RawMessage `json:"role_descriptors"`
 	Metadata        *map[string]any `json:"metadata"`
 	Expiration      *string         `json:"expiration"`
+	// Access replaces a cross-cluster key's access (and so its descriptor).
+	Access json.RawMessage `json:"access"`
 }
 
 // command is the request as the domain's command.
 func (req updateKeyRequest) command() domain.UpdateKey {
-	return domain.UpdateKey{RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata, Expiration: req.Expiration}
+	return domain.UpdateKey{RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata, Expiration: req.Expiration, Access: req.Access}
 }
 
 func (s *keysAPI) updateKey(w http.ResponseWriter, r *http.Request, p domain.Principal) error {

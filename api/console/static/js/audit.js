@@ -5,7 +5,7 @@
 
 import { get, enc, keysBase } from './api.js';
 import { h, field } from './dom.js';
-import { relative, dateTime, actorName } from './format.js';
+import { relative, dateTime, actorName, typeWords } from './format.js';
 
 const PAGE = 50;
 
@@ -111,7 +111,7 @@ function detail(ctx, e) {
       const where = c.scope === 'project' ? `project ${project}` : 'the organization';
       const exp = !c.expiration ? '' : c.expiration === 'never' ? ', never expires' : `, expires ${dateTime(Date.parse(c.expiration))}`;
       const from = c.rotated_from ? `, rotated from ${c.rotated_from}` : '';
-      return `${c.key_type === 'managed' ? 'Managed' : 'Personal'} key in ${where} for ${c.owner || 'its creator'}${exp}${from}`;
+      return `${typeWords[c.key_type] || 'Personal'} key in ${where} for ${c.owner || 'its creator'}${exp}${from}`;
     }
     case 'KeyRotated':
       return `Rotated to ${c.rotated_to}; this key ends ${dateTime(Date.parse(c.expiration))}`;

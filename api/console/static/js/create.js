@@ -2,7 +2,7 @@
 
 import { get, post, enc, keysBase, randomID, ApiError } from './api.js';
 import { h, icon, icons, field, openDialog, toast } from './dom.js';
-import { parseObject, checkRoleDescriptors, checkMetadata, dateTime } from './format.js';
+import { parseObject, checkRoleDescriptors, checkMetadata, checkAccess, dateTime } from './format.js';
 
 // The expiration choices; three months is the default, as in Elastic Cloud.
 export const expirations = [
@@ -30,6 +30,9 @@ const exampleRoles = {
   },
 };
 
+// A cross-cluster key's example access: search on the logs indices.
+const exampleAccess = { search: [{ names: ['logs-*'] }] };
+
 export function openCreateDialog(ctx, onCreated) {
   let idempotencyKey = randomID();
   let created = null;
@@ -39,6 +42,14 @@ export function openCreateDialog(ctx, onCreated) {
     h('option', { value: '' }, `Organization (${ctx.org})`),
     ctx.projects.map((p) => h('option', { value: p.name }, `Project ${p.name}`)));
   scope.value = ctx.project || '';
+  // A cross-cluster key is for a remote cluster, of one project, and takes
+  // an access instead of role descriptors (Kibana's "Cross-Cluster" type).
+  const type = h('select', { id: 'key-type' },
+    h('option', { value: '' }, 'REST API key'), h('option', { value: 'cross_cluster' }, 'Cross-cluster API key'));
+  const access = h('textarea', { id: 'key-access', rows: 8, spellcheck: 'false', class: 'code', value: JSON.stringify(exampleAccess, null, 2) });
+  const accessField = field('Access (JSON)', access,
+    'Which indices of the project a remote cluster may search ("search") or replicate ("replication"). The key cannot authenticate REST requests.');
+  accessField.hidden = true;
   const expiry = h('select', { id: 'key-expiration' }, expirations.map(([v, t]) => h('option', { value: v }, t)));
   expiry.value = '3M';
   const custom = h('input', { id: 'key-expiration-custom', autocomplete: 'off', placeholder: '45d or 2027-01-31' });
@@ -80,16 +91,37 @@ export function openCreateDialog(ctx, onCreated) {
   })();
   expiry.addEventListener('change', () => { customField.hidden = expiry.value !== 'custom'; if (!customField.hidden) custom.focus(); });
   restrict.addEventListener('change', () => { rolesField.hidden = !restrict.checked; validateRoles(); });
+  type.addEventListener('change', syncType);
+  access.addEventListener('input', validateAccess);
   withMeta.addEventListener('change', () => { metaField.hidden = !withMeta.checked; validateMeta(); });
   roles.addEventListener('input', validateRoles);
   meta.addEventListener('input', validateMeta);
   name.addEventListener('input', () => nameField.setError(''));
 
   function validateRoles() {
-    if (!restrict.checked) { rolesField.setError(''); return { value: undefined }; }
+    if (!restrict.checked || crossCluster()) { rolesField.setError(''); return { value: undefined }; }
     const r = parseObject(roles.value, 'Role descriptors');
     const msg = r.error || checkRoleDescriptors(r.value);
     rolesField.setError(msg);
+    return msg ? { error: msg } : r;
+  }
+  function crossCluster() { return type.value === 'cross_cluster'; }
+  function syncType() {
+    const cc = crossCluster();
+    accessField.hidden = !cc;
+    restrictToggle.hidden = cc;
+    rolesField.hidden = cc || !restrict.checked;
+    // Organization keys are never cross-cluster keys.
+    scope.options[0].disabled = cc;
+    if (cc && scope.value === '' && ctx.projects.length) scope.value = ctx.projects[0].name;
+    validateAccess();
+    validateRoles();
+  }
+  function validateAccess() {
+    if (!crossCluster()) { accessField.setError(''); return { value: undefined }; }
+    const r = parseObject(access.value, 'Access');
+    const msg = r.error || checkAccess(r.value);
+    accessField.setError(msg);
     return msg ? { error: msg } : r;
   }
   function validateMeta() {
@@ -107,13 +139,16 @@ export function openCreateDialog(ctx, onCreated) {
     return /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T23:59:59Z` : v;
   }
 
+  const restrictToggle = h('div', { class: 'toggle' }, restrict, h('label', { for: 'key-restrict' }, 'Restrict privileges'));
   const form = h('form', { class: 'stack', novalidate: true },
     nameField,
+    field('Type', type, 'REST keys are for programs calling the API; cross-cluster keys for a remote cluster.'),
     field('Scope', scope, 'Organization keys manage the organization; project keys access one project.'),
     expiryField,
     customField,
-    h('div', { class: 'toggle' }, restrict, h('label', { for: 'key-restrict' }, 'Restrict privileges')),
+    restrictToggle,
     rolesField,
+    accessField,
     h('div', { class: 'toggle' }, withMeta, h('label', { for: 'key-include-metadata' }, 'Include metadata')),
     metaField,
     formError,
@@ -125,7 +160,10 @@ export function openCreateDialog(ctx, onCreated) {
     e.preventDefault();
     formError.textContent = '';
     const r = validateRoles();
+    const a = validateAccess();
     const m = validateMeta();
+    if (crossCluster() && scope.value === '') scope.setAttribute('aria-invalid', 'true');
+    else scope.removeAttribute('aria-invalid');
     if (!name.value.trim()) nameField.setError('Give the key a name.');
     if (expiry.value === 'custom' && !custom.value.trim()) customField.setError('Enter a duration or a date.');
     else customField.setError('');
@@ -133,6 +171,7 @@ export function openCreateDialog(ctx, onCreated) {
     if (firstBad) { firstBad.focus(); return; }
     const body = { name: name.value.trim(), expiration: expiration() };
     if (r.value !== undefined) body.role_descriptors = r.value;
+    if (a.value !== undefined) Object.assign(body, { type: 'cross_cluster', access: a.value });
     if (m.value !== undefined) body.metadata = m.value;
     submit.disabled = true;
     try {
@@ -152,7 +191,8 @@ export function openCreateDialog(ctx, onCreated) {
   // showServerError puts a 400 next to the field it names.
   function showServerError(err) {
     const msg = err.message;
-    if (/role|privilege|indices|cluster|run_as|application/i.test(msg) && restrict.checked) rolesField.setError(msg);
+    if (crossCluster() && /access|search|replication|privilege|indices|names/i.test(msg)) accessField.setError(msg);
+    else if (/role|privilege|indices|cluster|run_as|application/i.test(msg) && restrict.checked) rolesField.setError(msg);
     else if (/metadata/i.test(msg) && withMeta.checked) metaField.setError(msg);
     else if (/expiration/i.test(msg)) (expiry.value === 'custom' ? customField : expiryField).setError(msg);
     else if (/name/i.test(msg)) nameField.setError(msg);

@@ -1,10 +1,11 @@
 // One key: what it is, the two things that can change (privileges and
-// metadata, as in Kibana), rotate, delete, its lineage (the key it was
-// rotated from or to) and its audit timeline.
+// metadata, as in Kibana; a cross-cluster key's access instead of its
+// privileges), rotate, delete, its lineage (the key it was rotated from or
+// to) and its audit timeline.
 
 import { get, put, del, enc, keysBase } from './api.js';
 import { h, field, toast, confirmDialog } from './dom.js';
-import { statusWords, typeWords, relative, dateTime, expiringSoon, actorName, parseObject, checkRoleDescriptors, checkMetadata } from './format.js';
+import { statusWords, typeWords, relative, dateTime, expiringSoon, actorName, parseObject, checkRoleDescriptors, checkMetadata, checkAccess } from './format.js';
 import { timeline } from './audit.js';
 import { openRotateDialog } from './rotate.js';
 
@@ -23,6 +24,7 @@ export async function renderKeyDetail(main, ctx, keyID) {
   const now = Date.now();
   const project = k.project ? (ctx.projects.find((p) => p.id === k.project) || { name: k.project }).name : '';
   const editable = k.status === 'active';
+  const crossCluster = k.type === 'cross_cluster';
 
   const hasRoles = Object.keys(k.role_descriptors || {}).length > 0;
   const restrict = h('input', { type: 'checkbox', id: 'detail-restrict', checked: hasRoles, disabled: !editable });
@@ -38,14 +40,20 @@ export async function renderKeyDetail(main, ctx, keyID) {
   metaField.hidden = !hasMeta;
   const formError = h('p', { class: 'form-error', role: 'alert', id: 'detail-error' });
   const save = h('button', { type: 'submit', class: 'btn primary', id: 'save-key', disabled: !editable }, 'Save changes');
+  // A cross-cluster key's descriptor follows from its access: that is what
+  // changes, and never is empty.
+  const access = h('textarea', { id: 'detail-access', rows: 10, class: 'code', spellcheck: 'false', disabled: !editable,
+    value: JSON.stringify(k.access || {}, null, 2) });
+  const accessField = field('Access (JSON)', access,
+    'Which indices a remote cluster may search ("search") or replicate ("replication"), as {"search": [{"names": ["logs-*"]}]}.');
   restrict.addEventListener('change', () => { rolesField.hidden = !restrict.checked; });
   withMeta.addEventListener('change', () => { metaField.hidden = !withMeta.checked; });
 
   const form = h('form', { class: 'card stack', novalidate: true, 'aria-labelledby': 'edit-title' },
-    h('h2', { id: 'edit-title' }, 'Privileges and metadata'),
-    h('p', { class: 'muted' }, editable ? 'You can update only Restrict privileges and Include metadata.' : `An ${(statusWords[k.status] || k.status).toLowerCase()} key cannot change.`),
-    h('div', { class: 'toggle' }, restrict, h('label', { for: 'detail-restrict' }, 'Restrict privileges')),
-    rolesField,
+    h('h2', { id: 'edit-title' }, crossCluster ? 'Access and metadata' : 'Privileges and metadata'),
+    h('p', { class: 'muted' }, !editable ? `An ${(statusWords[k.status] || k.status).toLowerCase()} key cannot change.`
+      : crossCluster ? 'You can update only Access and Include metadata.' : 'You can update only Restrict privileges and Include metadata.'),
+    crossCluster ? accessField : [h('div', { class: 'toggle' }, restrict, h('label', { for: 'detail-restrict' }, 'Restrict privileges')), rolesField],
     h('div', { class: 'toggle' }, withMeta, h('label', { for: 'detail-include-metadata' }, 'Include metadata')),
     metaField,
     formError,
@@ -54,22 +62,24 @@ export async function renderKeyDetail(main, ctx, keyID) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     formError.textContent = '';
-    const r = restrict.checked ? parseObject(roles.value, 'Role descriptors') : { value: {} };
-    const rMsg = r.error || checkRoleDescriptors(r.value);
-    rolesField.setError(rMsg);
+    const [first, firstField, firstInput] = crossCluster ? ['Access', accessField, access] : ['Role descriptors', rolesField, roles];
+    const r = crossCluster || restrict.checked ? parseObject(firstInput.value, first) : { value: {} };
+    const rMsg = r.error || (crossCluster ? checkAccess(r.value) : checkRoleDescriptors(r.value));
+    firstField.setError(rMsg);
     const m = withMeta.checked ? parseObject(meta.value, 'Metadata') : { value: {} };
     const mMsg = m.error || checkMetadata(m.value);
     metaField.setError(mMsg);
-    if (rMsg || mMsg) { (rMsg ? roles : meta).focus(); return; }
+    if (rMsg || mMsg) { (rMsg ? firstInput : meta).focus(); return; }
     save.disabled = true;
     try {
-      const res = await put(url, { role_descriptors: r.value, metadata: m.value });
+      const body = crossCluster ? { access: r.value, metadata: m.value } : { role_descriptors: r.value, metadata: m.value };
+      const res = await put(url, body);
       toast(res.updated ? `Saved changes to "${k.name}"` : `No changes to "${k.name}"`);
       formError.textContent = '';
       refreshTimeline();
     } catch (err) {
       if (/metadata/i.test(err.message)) metaField.setError(err.message);
-      else if (/role|privilege|indices|cluster/i.test(err.message)) rolesField.setError(err.message);
+      else if (/role|privilege|indices|cluster|access|search|replication/i.test(err.message)) firstField.setError(err.message);
       else formError.textContent = err.message;
     } finally {
       save.disabled = false;
@@ -106,7 +116,8 @@ export async function renderKeyDetail(main, ctx, keyID) {
       k.exceeds_policy ? [' ', h('span', { class: 'badge exceeds', id: 'detail-exceeds' }, 'Exceeds policy'),
         h('span', { class: 'muted' }, ' made before the organization\'s stricter key policy; it keeps working')] : null)],
     ['Scope', k.scope === 'project' ? `Project ${project}` : 'Organization'],
-    ['Type', typeWords[k.type] || k.type],
+    ['Type', h('span', { id: 'detail-type' }, typeWords[k.type] || k.type,
+      crossCluster ? h('span', { class: 'muted' }, ' for a remote cluster\'s search and replication; it cannot authenticate REST requests') : null)],
     ['Owner', k.username],
     ['Created by', actorName(k.created_by)],
     ['Created', `${dateTime(k.creation)} (${relative(k.creation, now)})`],

@@ -3,7 +3,28 @@
 export const DAY = 24 * 60 * 60 * 1000;
 
 export const statusWords = { active: 'Active', expired: 'Expired', invalidated: 'Invalidated' };
-export const typeWords = { personal: 'Personal', managed: 'Managed' };
+export const typeWords = { personal: 'Personal', managed: 'Managed', cross_cluster: 'Cross-cluster' };
+
+// The list's type filter: Elasticsearch's two types, and keyplane's two
+// kinds of rest key.
+export const typeFilters = [['rest', 'REST (personal and managed)'], ['cross_cluster', 'Cross-cluster'], ['personal', 'Personal'], ['managed', 'Managed']];
+
+// checkAccess checks a cross-cluster key's access typed by a person: what
+// the server would refuse first, said where it is.
+export function checkAccess(v) {
+  const kinds = Object.keys(v);
+  const unknown = kinds.find((k) => k !== 'search' && k !== 'replication');
+  if (unknown) return `Access has an unexpected field "${unknown}": use "search" and "replication"`;
+  if (!kinds.some((k) => Array.isArray(v[k]) && v[k].length)) return 'Access needs at least one "search" or "replication" entry';
+  for (const k of kinds) {
+    if (!Array.isArray(v[k])) return `"${k}" must be a list of entries such as {"names": ["logs-*"]}`;
+    for (const [i, e] of v[k].entries()) {
+      if (!e || typeof e !== 'object' || !isList(e.names) || !e.names.length) return `Entry ${i + 1} of "${k}" needs "names", a list of index names or patterns`;
+      if (e.privileges !== undefined) return `Entry ${i + 1} of "${k}" may not list privileges: they follow from "${k}"`;
+    }
+  }
+  return '';
+}
 
 const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'always' });
 const dtf = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' });

@@ -4,7 +4,7 @@
 
 import { get, post, del, enc, keysBase } from './api.js';
 import { h, icon, icons, toast, confirmDialog } from './dom.js';
-import { statusWords, typeWords, relative, date, dateTime, expiringSoon, actorName, plural } from './format.js';
+import { statusWords, typeWords, typeFilters, relative, date, dateTime, expiringSoon, actorName, plural } from './format.js';
 import { openCreateDialog } from './create.js';
 
 const PAGE = 50;
@@ -24,6 +24,7 @@ export function renderKeys(main, ctx) {
     q: ctx.query.q || '',
     status: ctx.query.status || '',
     scope: ctx.query.scope || '',
+    type: typeFilters.some(([v]) => v === ctx.query.type) ? ctx.query.type : '',
     policy: ['true', 'false'].includes(ctx.query.policy) ? ctx.query.policy : '',
     sort: ctx.query.sort || '-created',
     from: Math.max(0, parseInt(ctx.query.from, 10) || 0),
@@ -43,6 +44,11 @@ export function renderKeys(main, ctx) {
     h('option', { value: '' }, 'All scopes'),
     h('option', { value: 'org' }, 'Organization'),
     h('option', { value: 'project' }, 'Project'));
+  // Cross-cluster keys are for remote clusters, rest keys for clients.
+  const type = h('select', { id: 'type-filter' },
+    h('option', { value: '' }, 'All types'),
+    typeFilters.map(([v, w]) => h('option', { value: v }, w)));
+  type.value = st.type;
   // Keys made before a stricter key policy keep working; this finds them.
   const policy = h('select', { id: 'policy-filter' },
     h('option', { value: '' }, 'All keys'),
@@ -75,6 +81,7 @@ export function renderKeys(main, ctx) {
       h('div', { class: 'control grow' }, h('label', { for: 'key-search' }, 'Search'), search),
       h('div', { class: 'control' }, h('label', { for: 'status-filter' }, 'Status'), status),
       h('div', { class: 'control' }, h('label', { for: 'scope-filter' }, 'Scope'), scope),
+      h('div', { class: 'control' }, h('label', { for: 'type-filter' }, 'Type'), type),
       h('div', { class: 'control' }, h('label', { for: 'policy-filter' }, 'Key policy'), policy)),
     h('div', { class: 'bulkbar' }, selectedText, bulkButton,
       h('span', { class: 'legend' }, h('span', { class: 'legend-swatch', 'aria-hidden': 'true' }), 'Expires within 30 days')),
@@ -85,7 +92,7 @@ export function renderKeys(main, ctx) {
   // The page's state lives in the URL, so a reload or a shared link shows
   // the same rows; replaceState does not trigger another route.
   function syncURL() {
-    history.replaceState(null, '', ctx.href('keys', { q: st.q, status: st.status, scope: st.scope, policy: st.policy, sort: st.sort === '-created' ? '' : st.sort, from: st.from }));
+    history.replaceState(null, '', ctx.href('keys', { q: st.q, status: st.status, scope: st.scope, type: st.type, policy: st.policy, sort: st.sort === '-created' ? '' : st.sort, from: st.from }));
   }
 
   function query() {
@@ -93,6 +100,7 @@ export function renderKeys(main, ctx) {
     if (st.q) p.set('name', st.q.includes('*') ? st.q : `*${st.q}*`);
     if (st.status) p.set('status', st.status);
     if (st.scope && !ctx.project) p.set('scope', st.scope);
+    if (st.type) p.set('type', st.type);
     if (st.policy) p.set('exceeds_policy', st.policy);
     return p;
   }
@@ -126,7 +134,7 @@ export function renderKeys(main, ctx) {
     tbody.replaceChildren(...st.keys.map((k) => row(k, now)));
     if (!st.keys.length) {
       tbody.append(h('tr', {}, h('td', { colspan: columns.length + 2, class: 'empty' },
-        st.q || st.status || st.scope || st.policy ? 'No API keys match the filters.' : 'No API keys yet. Create one to get started.')));
+        st.q || st.status || st.scope || st.type || st.policy ? 'No API keys match the filters.' : 'No API keys yet. Create one to get started.')));
     }
     const end = st.from + st.keys.length;
     summary.textContent = st.total
@@ -170,7 +178,7 @@ export function renderKeys(main, ctx) {
         h('a', { href: ctx.href('keys', {}, k.id), class: 'key-link' }, k.name),
         k.rotated_to ? h('span', { class: 'muted rotated-mark', title: `Rotated to ${k.rotated_to}` }, ' (rotated)') : null),
       h('td', { 'data-label': 'Scope' }, k.scope === 'project' ? h('span', {}, 'Project ', h('span', { class: 'muted' }, project)) : 'Organization'),
-      h('td', { 'data-label': 'Type' }, typeWords[k.type] || k.type),
+      h('td', { 'data-label': 'Type', class: `type ${k.type}` }, typeWords[k.type] || k.type),
       h('td', { 'data-label': 'Created by' }, actorName(k.created_by) || k.username),
       h('td', { 'data-label': 'Created' }, h('time', { datetime: new Date(k.creation).toISOString(), title: dateTime(k.creation) }, date(k.creation))),
       h('td', { 'data-label': 'Expires', class: soon ? 'expires soon' : 'expires' },
@@ -240,6 +248,7 @@ export function renderKeys(main, ctx) {
   });
   status.addEventListener('change', () => { st.status = status.value; st.from = 0; syncURL(); load(); });
   scope.addEventListener('change', () => { st.scope = scope.value; st.from = 0; syncURL(); load(); });
+  type.addEventListener('change', () => { st.type = type.value; st.from = 0; syncURL(); load(); });
   policy.addEventListener('change', () => { st.policy = policy.value; st.from = 0; syncURL(); load(); });
   prev.addEventListener('click', () => { st.from = Math.max(0, st.from - PAGE); syncURL(); load(); });
   next.addEventListener('click', () => { st.from += PAGE; syncURL(); load(); });
