@@ -27,6 +27,9 @@ type content struct {
 	// ConsolePath is the key's page in the web console, where its Rotate
 	// button is.
 	ConsolePath string
+	// SelfRotates says the key can rotate itself: it authenticates (a
+	// cross-cluster key does not).
+	SelfRotates bool
 }
 
 // describe gathers the content of a notice about key k as of now.
@@ -35,7 +38,7 @@ func (n *Notifier) describe(st projections.NoticeState, k domain.Key) content {
 	c := content{KeyName: k.Name, KeyID: string(k.ID), OrgID: string(k.Tenant), OrgName: string(k.Tenant),
 		Expires: k.Expires.UTC().Format("2006-01-02 15:04 UTC"), ExpiresRFC3339: k.Expires.UTC().Format(time.RFC3339),
 		Remaining: domain.Remaining(k.Expires, now), Expired: !now.Before(k.Expires), Window: st.Notice.Window.String(),
-		NewExpirationValue: "90d"}
+		NewExpirationValue: "90d", SelfRotates: k.Type != domain.KeyCrossCluster}
 	c.KeysPath = "/api/v1/orgs/" + string(k.Tenant)
 	if o, ok := n.Dir.Org(string(k.Tenant)); ok {
 		c.OrgName = o.Name
@@ -90,9 +93,9 @@ var textBody = texttemplate.Must(texttemplate.New("text").Parse(`Hello,
 To rotate it, make a new key like this one (same name, privileges and
 metadata) while this one keeps working for a grace period:
   POST {{.KeyPath}}/_rotate
-  with {"grace": "24h"} (0s ends this key at once), or the key itself can,
+  with {"grace": "24h"} (0s ends this key at once),{{if .SelfRotates}} or the key itself can,
   with an Idempotency-Key header:
-  POST /api/v1/api-keys/_self/_rotate
+  POST /api/v1/api-keys/_self/_rotate{{end}}
   or press "Rotate" on the key's page in the console: {{.ConsolePath}}
 Then move every client to the new key before the grace ends.
 {{- if not .Expired}}
@@ -119,7 +122,7 @@ var htmlBody = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
 </table>
 <p>To rotate it, make a new key like this one (same name, privileges and metadata) while this one keeps working for a grace period:</p>
 <ul>
-<li><code>POST {{.KeyPath}}/_rotate</code> with <code>{"grace": "24h"}</code> (<code>0s</code> ends this key at once), or, by the key itself with an <code>Idempotency-Key</code> header, <code>POST /api/v1/api-keys/_self/_rotate</code>;</li>
+<li><code>POST {{.KeyPath}}/_rotate</code> with <code>{"grace": "24h"}</code> (<code>0s</code> ends this key at once){{if .SelfRotates}}, or, by the key itself with an <code>Idempotency-Key</code> header, <code>POST /api/v1/api-keys/_self/_rotate</code>{{end}};</li>
 <li>or press <strong>Rotate</strong> on the key's page in the console: <code>{{.ConsolePath}}</code>.</li>
 </ul>
 <p>Then move every client to the new key before the grace ends.</p>
