@@ -204,7 +204,7 @@ func TestClientExitCodes(t *testing.T) {
 		{"expiration the server refuses", tm, []string{"keys", "create", "--name", "x", "--expiration", "soon"}, 1, "expiration"},
 		{"wrong password", wrong, []string{"orgs", "list"}, 1, "HTTP 401"},
 		{"no server", none.with("KEYPLANE_URL=http://127.0.0.1:1"), []string{"keys", "list"}, 1, "connection refused"},
-		{"--url beats KEYPLANE_URL", none.with("KEYPLANE_URL="+srv.URL()), []string{"keys", "list", "--url", "http://127.0.0.1:1"}, 1, "connection refused"},
+		{"--url beats KEYPLANE_URL", none.with("KEYPLANE_URL=" + srv.URL()), []string{"keys", "list", "--url", "http://127.0.0.1:1"}, 1, "connection refused"},
 		{"create without --name", tm, []string{"keys", "create"}, 2, "--name is required"},
 		{"metadata not JSON", tm, []string{"keys", "create", "--name", "x", "--metadata", "{team"}, 2, "--metadata is not JSON"},
 		{"missing @file", tm, []string{"keys", "create", "--name", "x", "--role-descriptors", "@/nonexistent.json"}, 2, "--role-descriptors"},
