@@ -171,7 +171,6 @@ var listFilters = []struct{ flag, param, help string }{
 	{"scope", "scope", "org or project"},
 	{"type", "type", "personal or managed"},
 	{"exceeds-policy", "exceeds_policy", "true or false: keys outside the organization's key policy"},
-	{"never-used", "never_used", "true: keys never used to authenticate"},
 	{"used-before", "used_before", "keys last used before this time"},
 	{"sort", "sort", "name, created, expiration, status or owner; -name for descending"},
 	{"size", "size", "at most this many keys"},
@@ -187,6 +186,7 @@ func keysList(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for i, f := range listFilters {
 		vals[i] = c.fs.String(f.flag, "", f.help)
 	}
+	neverUsed := c.fs.Bool("never-used", false, "only keys never used to authenticate (servers that record use)")
 	return c.exit(func() error {
 		if _, err := c.parse(args, 0, 0); err != nil {
 			return err
@@ -199,6 +199,9 @@ func keysList(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				}
 			}
 		})
+		if *neverUsed {
+			q.Set("never_used", "true")
+		}
 		raw, err := c.client().call(ctx, "GET", keysPath(c.org, *project), q, nil, "")
 		if err != nil {
 			return err

@@ -134,6 +134,14 @@ func TestKeysCommandsManageAKeyOnTheRealServer(t *testing.T) {
 	if _, none := rows(t, tm.ok("keys", "list", "--status", "invalidated")); len(none) != 0 {
 		t.Fatalf("--status invalidated lists %v", none)
 	}
+	// Filters go to the server as its query parameters: never_used is
+	// judged there (refused by name until the server records use).
+	if r := tm.run("keys", "list", "--never-used"); r.code != 0 && (r.code != 1 || !strings.Contains(r.stderr, "[never_used]")) {
+		t.Fatalf("keys list --never-used: %+v", r)
+	}
+	if _, one := rows(t, tm.ok("keys", "list", "--size", "1", "--sort", "name", "--name", "ci-*")); len(one) != 1 || one[0][0] != id {
+		t.Fatalf("keys list --size 1: %v", one)
+	}
 	shown := tm.okJSON("keys", "show", id)
 	if md, _ := shown["metadata"].(map[string]any); md["team"] != "a" || shown["role_descriptors"] == nil {
 		t.Fatalf("keys show: %v", shown)
@@ -166,8 +174,12 @@ func TestKeysCommandsManageAKeyOnTheRealServer(t *testing.T) {
 	// A key without descriptors, from the environment, holds its owner's role.
 	otherKey := tm.okJSON("keys", "create", "--name", "other")
 	other := otherKey["id"].(string)
+	csvOut := tm.ok("keys", "create", "--name", "from-csv", "--output", "csv")
+	if recs, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll(); err != nil || len(recs) != 2 || recs[1][1] != "from-csv" || recs[1][3] == "" {
+		t.Fatalf("keys create --output csv: %v\n%s", err, csvOut)
+	}
 	byKey := newTerminal(t, "KEYPLANE_URL="+srv.URL(), "KEYPLANE_API_KEY="+otherKey["encoded"].(string))
-	if _, b := rows(t, byKey.ok("keys", "list", "--status", "active", "--sort", "name")); len(b) != 2 || b[0][0] != next || b[1][0] != other {
+	if _, b := rows(t, byKey.ok("keys", "list", "--status", "active", "--sort", "name")); len(b) != 3 || b[0][0] != next || b[2][0] != other {
 		t.Fatalf("listed by a key: %v", b)
 	}
 
