@@ -28,6 +28,8 @@ type terminal struct {
 	t   *testing.T
 	bin string
 	env []string
+	// url is the server's, through the checking proxy (startCLIServer).
+	url string
 }
 
 func newTerminal(t *testing.T, env ...string) *terminal {
@@ -97,6 +99,9 @@ func rows(t *testing.T, table string) (header []string, body [][]string) {
 	return header, body
 }
 
+// startCLIServer runs keyplane and a terminal logged in as its owner,
+// whose requests pass a proxy that checks them and their answers against
+// the OpenAPI document (testhttp.CheckingProxy).
 func startCLIServer(t *testing.T) (*testproc.Replica, *terminal) {
 	t.Helper()
 	if testing.Short() {
@@ -104,7 +109,10 @@ func startCLIServer(t *testing.T) (*testproc.Replica, *terminal) {
 	}
 	srv := testproc.StartReplica(t, "keyplane", "--data-dir", t.TempDir())
 	user, pw, _ := strings.Cut(testproc.Owner, ":")
-	return srv, newTerminal(t, "KEYPLANE_URL="+srv.URL(), "KEYPLANE_USER="+user, "KEYPLANE_PASSWORD="+pw)
+	url := testhttp.CheckingProxy(t, srv.URL())
+	tm := newTerminal(t, "KEYPLANE_URL="+url, "KEYPLANE_USER="+user, "KEYPLANE_PASSWORD="+pw)
+	tm.url = url
+	return srv, tm
 }
 
 // TestKeysCommandsManageAKeyOnTheRealServer: the built binary creates,
@@ -167,7 +175,7 @@ func TestKeysCommandsManageAKeyOnTheRealServer(t *testing.T) {
 	}
 	// The successor holds only its role descriptors (monitor): listing
 	// keys with it is the server's refusal, exit 1.
-	bySuccessor := newTerminal(t, "KEYPLANE_URL="+srv.URL(), "KEYPLANE_API_KEY="+nextEncoded)
+	bySuccessor := newTerminal(t, "KEYPLANE_URL="+tm.url, "KEYPLANE_API_KEY="+nextEncoded)
 	if r := bySuccessor.run("keys", "list"); r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "unauthorized") {
 		t.Fatalf("listing with a monitor key: %+v", r)
 	}
@@ -178,7 +186,7 @@ func TestKeysCommandsManageAKeyOnTheRealServer(t *testing.T) {
 	if recs, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll(); err != nil || len(recs) != 2 || recs[1][1] != "from-csv" || recs[1][3] == "" {
 		t.Fatalf("keys create --output csv: %v\n%s", err, csvOut)
 	}
-	byKey := newTerminal(t, "KEYPLANE_URL="+srv.URL(), "KEYPLANE_API_KEY="+otherKey["encoded"].(string))
+	byKey := newTerminal(t, "KEYPLANE_URL="+tm.url, "KEYPLANE_API_KEY="+otherKey["encoded"].(string))
 	if _, b := rows(t, byKey.ok("keys", "list", "--status", "active", "--sort", "name")); len(b) != 3 || b[0][0] != next || b[2][0] != other {
 		t.Fatalf("listed by a key: %v", b)
 	}
@@ -200,8 +208,8 @@ func TestKeysCommandsManageAKeyOnTheRealServer(t *testing.T) {
 // before anything is sent; -h on every command and `help keys` are exit 0
 // with the usage on stdout.
 func TestClientExitCodes(t *testing.T) {
-	srv, tm := startCLIServer(t)
-	wrong := newTerminal(t, "KEYPLANE_URL="+srv.URL(), "KEYPLANE_USER=alice", "KEYPLANE_PASSWORD=nope")
+	_, tm := startCLIServer(t)
+	wrong := newTerminal(t, "KEYPLANE_URL="+tm.url, "KEYPLANE_USER=alice", "KEYPLANE_PASSWORD=nope")
 	none := newTerminal(t)
 	cases := []struct {
 		name   string
@@ -216,7 +224,7 @@ func TestClientExitCodes(t *testing.T) {
 		{"expiration the server refuses", tm, []string{"keys", "create", "--name", "x", "--expiration", "soon"}, 1, "expiration"},
 		{"wrong password", wrong, []string{"orgs", "list"}, 1, "HTTP 401"},
 		{"no server", none.with("KEYPLANE_URL=http://127.0.0.1:1"), []string{"keys", "list"}, 1, "connection refused"},
-		{"--url beats KEYPLANE_URL", none.with("KEYPLANE_URL=" + srv.URL()), []string{"keys", "list", "--url", "http://127.0.0.1:1"}, 1, "connection refused"},
+		{"--url beats KEYPLANE_URL", none.with("KEYPLANE_URL=" + tm.url), []string{"keys", "list", "--url", "http://127.0.0.1:1"}, 1, "connection refused"},
 		{"create without --name", tm, []string{"keys", "create"}, 2, "--name is required"},
 		{"metadata not JSON", tm, []string{"keys", "create", "--name", "x", "--metadata", "{team"}, 2, "--metadata is not JSON"},
 		{"missing @file", tm, []string{"keys", "create", "--name", "x", "--role-descriptors", "@/nonexistent.json"}, 2, "--role-descriptors"},
@@ -283,7 +291,7 @@ func TestOrgsProjectsMembersCommandsOnTheRealServer(t *testing.T) {
 	if len(b) != 2 || b[1][0] != "bob" || b[1][1] != "bob@example.com" || b[1][2] != "admin" {
 		t.Fatalf("members list: %v", b)
 	}
-	bob := newTerminal(t, "KEYPLANE_URL="+srv.URL(), "KEYPLANE_USER=bob", "KEYPLANE_PASSWORD=bob-password-1")
+	bob := newTerminal(t, "KEYPLANE_URL="+tm.url, "KEYPLANE_USER=bob", "KEYPLANE_PASSWORD=bob-password-1")
 	if _, b := rows(t, bob.ok("orgs", "list")); len(b) != 1 || b[0][1] != "acme" || b[0][2] != "admin" {
 		t.Fatalf("bob's orgs: %v", b)
 	}

@@ -27,6 +27,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -253,4 +254,44 @@ func undeclaredQuery(route *routers.Route, r *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// CheckingProxy serves on a loopback port and forwards every request to
+// target (a base URL), checking each /api/v1 exchange against the
+// document as Do does: for clients that are not Go test code, such as the
+// keyplane binary as a terminal client. It stops when the test ends.
+func CheckingProxy(t testing.TB, target string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		out, err := http.NewRequestWithContext(r.Context(), r.Method, target+r.URL.RequestURI(), bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		out.Header = r.Header.Clone()
+		res, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		raw, err := io.ReadAll(res.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		checkOpenAPI(t, out, body, res.StatusCode, res.Header, raw)
+		for k, v := range res.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(res.StatusCode)
+		_, _ = w.Write(raw)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
