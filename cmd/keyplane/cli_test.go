@@ -219,6 +219,7 @@ func TestClientExitCodes(t *testing.T) {
 		stderr string
 	}{
 		{"unknown key", tm, []string{"keys", "show", "no-such-key"}, 1, "api key [no-such-key] not found"},
+		{"revoking unknown keys", tm, []string{"keys", "revoke", "no-such-1", "no-such-2"}, 1, "api key [no-such-1] not found; api key [no-such-2] not found"},
 		{"unknown organization", tm, []string{"keys", "list", "--org", "nope"}, 1, "organization [nope] not found"},
 		{"filter the server refuses", tm, []string{"keys", "list", "--status", "bogus"}, 1, "status must be active, expired or invalidated"},
 		{"expiration the server refuses", tm, []string{"keys", "create", "--name", "x", "--expiration", "soon"}, 1, "expiration"},
