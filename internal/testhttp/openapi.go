@@ -44,6 +44,24 @@ import (
 // DocumentPrefix is the part of the URL space the document describes.
 const DocumentPrefix = "/api/v1/"
 
+// notDescribed are the parts of /api/v1 the document leaves out: Elastic
+// Cloud's API keys API (issue 26) speaks Elastic Cloud's shapes and
+// errors, described by Elastic's own API reference, not keyplane's.
+var notDescribed = []string{"/api/v1/users/auth/keys"}
+
+// Described reports whether the document describes path's part of the API.
+func Described(path string) bool {
+	if !strings.HasPrefix(path, DocumentPrefix) {
+		return false
+	}
+	for _, p := range notDescribed {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return false
+		}
+	}
+	return true
+}
+
 // Document is a loaded OpenAPI document that checks exchanges with the
 // server.
 type Document struct {
@@ -99,7 +117,7 @@ var filterOptions = &openapi3filter.Options{
 // with the document (the rules above). body is the request's body.
 func checkOpenAPI(t testing.TB, req *http.Request, body []byte, status int, header http.Header, raw []byte) {
 	t.Helper()
-	if !strings.HasPrefix(req.URL.Path, DocumentPrefix) {
+	if !Described(req.URL.Path) {
 		return
 	}
 	d, err := loadDoc()

@@ -141,3 +141,16 @@ func TestTheDocumentIsServedWithoutCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestElasticCloudsAPIIsLeftToItsOwnReference: the check passes by Elastic
+// Cloud's API keys API (its own shapes), and nothing else of /api/v1.
+func TestElasticCloudsAPIIsLeftToItsOwnReference(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/api/v1/users/auth/keys": false, "/api/v1/users/auth/keys/abc": false, "/api/v1/users/auth/keysx": true,
+		"/api/v1/users/_password": true, "/api/v1/orgs": true, "/_security/api_key": false, "/console/session": false,
+	} {
+		if got := testhttp.Described(path); got != want {
+			t.Errorf("Described(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
