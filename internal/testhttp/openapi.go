@@ -122,7 +122,8 @@ func checkOpenAPI(t testing.TB, req *http.Request, body []byte, status int, head
 	}
 	d, err := loadDoc()
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err) // not Fatal: CheckingProxy calls this off the test's goroutine
+		return
 	}
 	if err := d.Check(req, body, status, header, raw); err != nil {
 		t.Errorf("OpenAPI (api/rest/openapi.json): %s %s answered %d: %v\nanswer: %.600s", req.Method, req.URL.RequestURI(), status, err, raw)
