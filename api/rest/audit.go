@@ -25,7 +25,7 @@ type Trail struct {
 }
 
 // trailRoutes adds the audit trail's endpoints when the server has one.
-func (s *keysAPI) trailRoutes(m *http.ServeMux) {
+func (s *keysAPI) trailRoutes(m Router) {
 	if s.trail == nil {
 		return
 	}

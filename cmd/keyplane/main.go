@@ -26,7 +26,11 @@ usage:
   keyplane audit export --org ORG [--since T] [--until T]
                             write an organization's audit trail as JSON lines
 
-Run "keyplane serve -h" for its flags.
+the terminal client of a running keyplane (console REST API):
+  keyplane keys create|list|show|update|rotate|revoke
+  keyplane orgs|projects|members list|create
+
+Run "keyplane serve -h" for its flags, "keyplane help keys" for the client's.
 `
 
 // Main runs a subcommand and returns the exit code.
@@ -42,11 +46,37 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return replay(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return audit(ctx, args[1:], stdout, stderr)
-	case "-h", "--help", "help":
+	case "keys":
+		return keys(ctx, args[1:], stdout, stderr)
+	case "orgs":
+		return orgs(ctx, args[1:], stdout, stderr)
+	case "projects":
+		return projects(ctx, args[1:], stdout, stderr)
+	case "members":
+		return members(ctx, args[1:], stdout, stderr)
+	case "help":
+		return help(args[1:], stdout, stderr)
+	case "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
 	fmt.Fprintf(stderr, "keyplane: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+// helpTexts are the topics of `keyplane help TOPIC`.
+var helpTexts = map[string]string{"keys": keysUsage, "orgs": orgsUsage, "projects": projectsUsage, "members": membersUsage}
+
+func help(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if t, ok := helpTexts[args[0]]; ok {
+		fmt.Fprint(stdout, t)
+		return 0
+	}
+	fmt.Fprintf(stderr, "keyplane help: no help on %q (try keys, orgs, projects, members, or \"keyplane %s -h\")\n", args[0], args[0])
 	return 2
 }
 
