@@ -215,3 +215,125 @@ func defaultOrg(t testing.TB, a *App) domain.TenantID {
 	}
 	return o.ID
 }
+
+// flush writes a's noted uses down now.
+func flush(t testing.TB, a *App) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := a.FlushUsage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestASecondRecordOfAnHourDecidedOnStaleStateIsRefusedByTheLogWhateverItsMessageID(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil, func(c *Config) { c.UsageFlush = time.Hour })
+	owner := a.as(t, basic(ownerAuth))
+	id, enc := owner.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "ci"})
+	a.as(t, apiKey(enc)).do("GET", "/api/v1/whoami", nil).must(t, 200)
+	if n := flush(t, a); n != 1 {
+		t.Fatalf("flush wrote %d records, want 1", n)
+	}
+	// A replica that has not seen that record (its usage subject empty,
+	// to it) and whose message id the stream no longer remembers.
+	org := defaultOrg(t, a)
+	stale := domain.NewEvent("another-id", org, domain.AggKeyUse, id, domain.Meta{Time: time.Now()}, domain.KeyUsed{KeyID: domain.KeyID(id), Used: time.Now()})
+	_, err := a.Log.Append(context.Background(), eventlog.Append{Event: stale, Expect: 0})
+	if !domain.IsKind(err, domain.KindConflict) {
+		t.Fatalf("a record expecting an empty usage subject was answered %v, want a conflict", err)
+	}
+	if recs := usageRecords(t, a); recs[id] != 1 {
+		t.Fatalf("%d records of the key, want 1", recs[id])
+	}
+}
+
+func TestAUsageRecordNeverMakesAUserCommandOnTheKeyConflict(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil, func(c *Config) { c.UsageFlush = time.Hour })
+	owner := a.as(t, basic(ownerAuth))
+	id, enc := owner.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "ci"})
+	org := defaultOrg(t, a)
+	decided, _ := a.Keys.Get(org, domain.KeyID(id)) // a command's state, before the use is recorded
+	a.as(t, apiKey(enc)).do("GET", "/api/v1/whoami", nil).must(t, 200)
+	flush(t, a)
+	now, _ := a.Keys.Get(org, domain.KeyID(id))
+	if now.LastUsed.IsZero() || now.Seq != decided.Seq {
+		t.Fatalf("after the record: last used %v, key sequence %d (was %d)", now.LastUsed, now.Seq, decided.Seq)
+	}
+	md := map[string]any{"team": "x"}
+	upd := domain.NewEvent("upd-1", org, domain.AggKey, id, domain.Meta{Time: time.Now()}, domain.KeyUpdated{Metadata: &md})
+	if _, err := a.Log.Append(context.Background(), eventlog.Append{Event: upd, Expect: decided.Seq}); err != nil {
+		t.Fatalf("an update decided before the usage record: %v", err)
+	}
+}
+
+func TestAKeyUsedIsShownWithItsLastUseOnceTheBackgroundFlushWroteIt(t *testing.T) {
+	clock := testclock.New(time.Date(2026, 12, 6, 10, 17, 3, 0, time.UTC))
+	a := startApp(t, t.TempDir(), clock.Now, func(c *Config) { c.UsageFlush = 20 * time.Millisecond })
+	owner := a.as(t, basic(ownerAuth))
+	id, enc := owner.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "ci"})
+	path := "/api/v1/orgs/default/api-keys/" + id
+	if r := owner.do("GET", path, nil).must(t, 200); r.body["last_used"] != nil {
+		t.Fatalf("a key never used shows last_used %v", r.body["last_used"])
+	}
+	a.as(t, apiKey(enc)).do("GET", "/api/v1/whoami", nil).must(t, 200)
+	var shown any
+	testwait.For(t, 10*time.Second, "the key's last use shown", func() bool {
+		shown = owner.do("GET", path, nil).body["last_used"]
+		return shown != nil
+	})
+	if shown != "2026-12-06T10:17:03Z" {
+		t.Fatalf("last_used %v, want 2026-12-06T10:17:03Z", shown)
+	}
+	list := owner.do("GET", "/api/v1/orgs/default/api-keys", nil).must(t, 200)
+	if got := list.body["api_keys"].([]any)[0].(map[string]any)["last_used"]; got != shown {
+		t.Fatalf("the list shows last_used %v", got)
+	}
+	audit := owner.do("GET", "/api/v1/orgs/default/audit?key_id="+id, nil).must(t, 200)
+	for _, e := range audit.body["entries"].([]any) {
+		if e.(map[string]any)["last_used"] != shown {
+			t.Fatalf("audit entry %v without the key's last use", e)
+		}
+	}
+	if n := len(audit.body["entries"].([]any)); n != 1 {
+		t.Fatalf("%d audit entries of the key, want its creation only (uses are not changes)", n)
+	}
+}
+
+func TestNoUseIsNotedWithUsageTrackingOff(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil, func(c *Config) { c.UsageFlush = -1 })
+	owner := a.as(t, basic(ownerAuth))
+	_, enc := owner.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "ci"})
+	a.as(t, apiKey(enc)).do("GET", "/api/v1/whoami", nil).must(t, 200)
+	if n := flush(t, a); n != 0 || len(usageRecords(t, a)) != 0 {
+		t.Fatalf("with tracking off a flush wrote %d records", n)
+	}
+}
+
+func TestLastUseSurvivesARestartFromTheLogAndAsOfKnowsWhenItWasUsed(t *testing.T) {
+	clock := testclock.New(time.Date(2026, 12, 6, 10, 5, 0, 0, time.UTC))
+	dir := t.TempDir()
+	noSnap := func(c *Config) { c.UsageFlush, c.SnapshotInterval = time.Hour, -1 }
+	a := startApp(t, dir, clock.Now, noSnap)
+	owner := a.as(t, basic(ownerAuth))
+	id, enc := owner.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "ci"})
+	clock.Add(time.Hour)
+	a.as(t, apiKey(enc)).do("GET", "/api/v1/whoami", nil).must(t, 200)
+	flush(t, a)
+	clock.Add(time.Hour)
+	a.Close()
+
+	b := startApp(t, dir, clock.Now, noSnap) // folds the whole log: no snapshot
+	owner = b.as(t, basic(ownerAuth))
+	if got := owner.do("GET", "/api/v1/orgs/default/api-keys/"+id, nil).body["last_used"]; got != "2026-12-06T11:05:00Z" {
+		t.Fatalf("after a restart last_used is %v", got)
+	}
+	for at, want := range map[string]any{"2026-12-06T10:30:00Z": nil, "2026-12-06T11:30:00Z": "2026-12-06T11:05:00Z"} {
+		r := owner.do("GET", "/api/v1/orgs/default/api-keys?as_of="+at, nil).must(t, 200)
+		keys := r.body["api_keys"].([]any)
+		if len(keys) != 1 || keys[0].(map[string]any)["last_used"] != want {
+			t.Fatalf("as_of %s: %v, want last_used %v", at, keys, want)
+		}
+	}
+}
