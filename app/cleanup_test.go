@@ -94,7 +94,6 @@ func TestBadUsageFiltersAreRefusedWithTheReason(t *testing.T) {
 	}
 }
 
-
 func TestTheKeyListsCursorWalksEveryKeyOnceWhateverIsAddedMeanwhile(t *testing.T) {
 	a := startApp(t, t.TempDir(), nil)
 	owner := a.as(t, basic(ownerAuth))
