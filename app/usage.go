@@ -16,7 +16,7 @@ const DefaultUsageFlush = time.Minute
 
 // usageWriters is how many usage records a flush has in flight at once:
 // enough for the log's group commit to gather them into batches.
-const usageWriters = 32
+const usageWriters = 128
 
 // usageTracking builds the replica's usage notes and has the auth index
 // note every successful key verification in them (Config.UsageFlush < 0

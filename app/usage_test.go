@@ -21,7 +21,7 @@ import (
 
 // usageReplicas are two keyplanes on one log (the first's embedded NATS
 // server), flushing usage only when a test says (FlushUsage).
-func usageReplicas(t *testing.T, now func() time.Time) (a, b *App) {
+func usageReplicas(t testing.TB, now func() time.Time) (a, b *App) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,7 +48,7 @@ func usageReplicas(t *testing.T, now func() time.Time) (a, b *App) {
 
 // createKeys creates n organization keys named prefix-i on a, 16 at a
 // time, and returns their ids and encoded credentials.
-func createKeys(t *testing.T, a *App, prefix string, n int) (ids, encoded []string) {
+func createKeys(t testing.TB, a *App, prefix string, n int) (ids, encoded []string) {
 	t.Helper()
 	ids, encoded = make([]string, n), make([]string, n)
 	errs := parallel(n, 16, func(i int) error {
@@ -67,7 +67,7 @@ func createKeys(t *testing.T, a *App, prefix string, n int) (ids, encoded []stri
 }
 
 // useKeys authenticates a request with each key on app x, 16 at a time.
-func useKeys(t *testing.T, x *App, encoded []string) {
+func useKeys(t testing.TB, x *App, encoded []string) {
 	t.Helper()
 	if err := parallel(len(encoded), 16, func(i int) error {
 		return call(x.URL(), "GET", "/api/v1/whoami", "ApiKey "+encoded[i], "", 200, nil)
@@ -154,7 +154,7 @@ func total(m map[string]int) int {
 }
 
 // flushBoth flushes both replicas at once, as their tickers may.
-func flushBoth(t *testing.T, a, b *App) {
+func flushBoth(t testing.TB, a, b *App) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
