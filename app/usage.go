@@ -18,6 +18,9 @@ const DefaultUsageFlush = time.Minute
 // enough for the log's group commit to gather them into batches.
 const usageWriters = 128
 
+// recordTimeout bounds the writing of one usage record.
+const recordTimeout = 15 * time.Second
+
 // usageTracking builds the replica's usage notes and has the auth index
 // note every successful key verification in them (Config.UsageFlush < 0
 // turns it off).
@@ -55,8 +58,9 @@ func (a *App) startUsageFlusher(ctx context.Context) {
 }
 
 // FlushUsage writes down now what the replica noted of key use, as the
-// background flush does, and returns how many records it wrote (the
-// others were in the log already, from this replica or another).
+// background flush does, and returns how many records it appended (the
+// others were in the log already, from this replica or another; one that
+// two replicas appended at once counts on both: the log holds it once).
 func (a *App) FlushUsage(ctx context.Context) (int, error) {
 	a.usageMu.Lock()
 	defer a.usageMu.Unlock()
@@ -116,6 +120,9 @@ func (a *App) recordUse(ctx context.Context, u projections.Use) (bool, error) {
 	if !ok {
 		return false, nil
 	}
+	// Bounded like a request's command: a flush of many keys is not.
+	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
 	wrote, err := a.Commands.RecordUse(ctx, k.Tenant, u.Key, u.At)
 	if domain.IsKind(err, domain.KindNotFound) {
 		return false, nil

@@ -156,7 +156,7 @@ func total(m map[string]int) int {
 // flushBoth flushes both replicas at once, as their tickers may.
 func flushBoth(t testing.TB, a, b *App) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]error, 2)

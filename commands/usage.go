@@ -13,7 +13,9 @@ var usageActor = domain.Actor{Kind: domain.ActorSystem, ID: "keyplane", Name: "u
 
 // RecordUse writes down that key id of tenant t was used at used, unless
 // the log already holds a use of it in that hour or later. It reports
-// whether this call wrote the record.
+// whether this call appended the record (two replicas appending the same
+// record within the log's duplicate window both report it; the log holds
+// it once).
 //
 // The record is on the key's usage subject (domain.AggKeyUse), never the
 // key's own: a replica noting use must never make a user's update,
