@@ -311,29 +311,63 @@ func TestNoUseIsNotedWithUsageTrackingOff(t *testing.T) {
 	}
 }
 
-func TestLastUseSurvivesARestartFromTheLogAndAsOfKnowsWhenItWasUsed(t *testing.T) {
-	clock := testclock.New(time.Date(2026, 12, 6, 10, 5, 0, 0, time.UTC))
-	dir := t.TempDir()
-	noSnap := func(c *Config) { c.UsageFlush, c.SnapshotInterval = time.Hour, -1 }
-	a := startApp(t, dir, clock.Now, noSnap)
-	owner := a.as(t, basic(ownerAuth))
-	id, enc := owner.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "ci"})
-	clock.Add(time.Hour)
-	a.as(t, apiKey(enc)).do("GET", "/api/v1/whoami", nil).must(t, 200)
-	flush(t, a)
-	clock.Add(time.Hour)
-	a.Close()
+func TestLastUseSurvivesARestartFromTheLogOrASnapshotAndAsOfKnowsWhenItWasUsed(t *testing.T) {
+	for name, snapshots := range map[string]time.Duration{"from the log": -1, "from a snapshot": 0} {
+		t.Run(name, func(t *testing.T) {
+			clock := testclock.New(time.Date(2026, 12, 6, 10, 5, 0, 0, time.UTC))
+			dir := t.TempDir()
+			cfg := func(c *Config) { c.UsageFlush, c.SnapshotInterval = time.Hour, snapshots }
+			a := startApp(t, dir, clock.Now, cfg)
+			owner := a.as(t, basic(ownerAuth))
+			id, enc := owner.createKey("/api/v1/orgs/default/api-keys", map[string]any{"name": "ci"})
+			clock.Add(time.Hour)
+			a.as(t, apiKey(enc)).do("GET", "/api/v1/whoami", nil).must(t, 200)
+			clock.Add(time.Hour)
+			a.Close() // its last notes flushed on the way out
 
-	b := startApp(t, dir, clock.Now, noSnap) // folds the whole log: no snapshot
-	owner = b.as(t, basic(ownerAuth))
-	if got := owner.do("GET", "/api/v1/orgs/default/api-keys/"+id, nil).body["last_used"]; got != "2026-12-06T11:05:00Z" {
-		t.Fatalf("after a restart last_used is %v", got)
+			b := startApp(t, dir, clock.Now, cfg)
+			owner = b.as(t, basic(ownerAuth))
+			if got := owner.do("GET", "/api/v1/orgs/default/api-keys/"+id, nil).body["last_used"]; got != "2026-12-06T11:05:00Z" {
+				t.Fatalf("after a restart last_used is %v", got)
+			}
+			for at, want := range map[string]any{"2026-12-06T10:30:00Z": nil, "2026-12-06T12:05:00Z": "2026-12-06T11:05:00Z"} {
+				r := owner.do("GET", "/api/v1/orgs/default/api-keys?as_of="+at, nil).must(t, 200)
+				keys := r.body["api_keys"].([]any)
+				if len(keys) != 1 || keys[0].(map[string]any)["last_used"] != want {
+					t.Fatalf("as_of %s: %v, want last_used %v", at, keys, want)
+				}
+			}
+		})
 	}
-	for at, want := range map[string]any{"2026-12-06T10:30:00Z": nil, "2026-12-06T11:30:00Z": "2026-12-06T11:05:00Z"} {
-		r := owner.do("GET", "/api/v1/orgs/default/api-keys?as_of="+at, nil).must(t, 200)
-		keys := r.body["api_keys"].([]any)
-		if len(keys) != 1 || keys[0].(map[string]any)["last_used"] != want {
-			t.Fatalf("as_of %s: %v, want last_used %v", at, keys, want)
+}
+
+func TestTheKeyListsCursorWalksPastTenThousandKeys(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil, func(c *Config) { c.UsageFlush = time.Hour })
+	org := defaultOrg(t, a)
+	const n = 12_000
+	fillLog(t, a.Log, n, func(n int, emit func(domain.Event)) {
+		m := domain.Meta{Actor: domain.Actor{Kind: domain.ActorUser, ID: "alice", Name: "alice"}, Time: time.Now()}
+		for i := range n {
+			id := domain.KeyID(fmt.Sprintf("key%05d", i))
+			emit(domain.NewEvent(fmt.Sprintf("e%05d", i), org, domain.AggKey, string(id), m, domain.KeyCreated{KeyID: id, Name: "k",
+				Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Owner: domain.Owner{User: "alice", Realm: domain.RealmMembers},
+				Hash: domain.HashSecret([]byte(id)).String(), RoleDescriptors: domain.RoleDescriptors{}, Metadata: map[string]any{}}))
 		}
+	})
+	testwait.For(t, 30*time.Second, "the keys folded", func() bool { return a.Keys.Len() == n })
+	owner := a.as(t, basic(ownerAuth))
+	seen := map[string]bool{}
+	cursor := ""
+	for pages := 0; pages < 10; pages++ {
+		r := owner.do("GET", "/api/v1/orgs/default/api-keys?sort=last_used&size=5000&cursor="+cursor, nil).must(t, 200)
+		for _, k := range r.body["api_keys"].([]any) {
+			seen[k.(map[string]any)["id"].(string)] = true
+		}
+		if cursor = r.str("next_cursor"); cursor == "" {
+			break
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("the walk saw %d keys of %d", len(seen), n)
 	}
 }
