@@ -217,3 +217,19 @@ func TestMalformedCleanupsAreRefusedWithTheReason(t *testing.T) {
 		}
 	}
 }
+
+func TestACleanupNeverReachesAnotherOrganizationsKeys(t *testing.T) {
+	f := newUsageFixture(t)
+	f.a.addMember(t, ownerAuth, "default", "mallory", "viewer")
+	f.owner.do("DELETE", "/api/v1/orgs/default/members/mallory", nil).must(t, 200)
+	mallory := f.a.as(t, basic("mallory:mallory-password"))
+	mallory.do("POST", "/api/v1/orgs", map[string]any{"name": "mallorys"}).must(t, 201)
+	unused := map[string]any{"filter": map[string]any{"used_before": "90d"}, "dry_run": true}
+	r := mallory.do("POST", "/api/v1/orgs/default/api-keys/_bulk_delete", unused)
+	if r.status != 404 || strings.Contains(r.raw, f.ids["never-used"]) {
+		t.Fatalf("another organization's cleanup: %d %s", r.status, r.raw)
+	}
+	if r := mallory.do("POST", "/api/v1/orgs/mallorys/api-keys/_bulk_delete", unused).must(t, 200); r.body["matched"] != 0.0 {
+		t.Fatalf("her own organization's cleanup matches %v keys", r.body["matched"])
+	}
+}
