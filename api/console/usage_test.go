@@ -63,6 +63,11 @@ func TestConsoleUsage(t *testing.T) {
 	}
 	b.do("open the used key's page", chromedp.Navigate(b.base+"/console/#/o/default/keys/"+newID), chromedp.WaitVisible(chromedp.ID("detail-last-used")))
 	b.waitJS("its page says when it was last used", `document.querySelector('#detail-last-used').textContent.includes('ago')`)
+	b.do("open the audit log", chromedp.Click(chromedp.ID("nav-audit")), chromedp.WaitVisible(chromedp.CSS(".event")))
+	b.waitJS("the key entries say when each key was last used", `(() => {
+		const note = (id) => ((document.querySelector('a[data-key="' + id + '"]') || {}).parentElement || {}).querySelector?.('.key-last-used')?.textContent || '';
+		return /last used .*ago/.test(note('`+newID+`')) && note('`+idleID+`') === ' · never used' })()`)
+	b.shot("19-audit-last-used")
 	for _, p := range b.consoleProblems() {
 		t.Errorf("the page printed %s", p)
 	}
