@@ -105,10 +105,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.FsyncInterval = d
 	}
-	if v := os.Getenv("KEYPLANE_MAX_STALENESS"); v != "" {
-		if _, err := time.ParseDuration(v); err != nil {
-			fmt.Fprintf(stderr, "keyplane: KEYPLANE_MAX_STALENESS must be a duration such as 5s, not %q\n", v)
-			return 2
+	for name, example := range map[string]string{"KEYPLANE_MAX_STALENESS": "5s", "KEYPLANE_USAGE_FLUSH": "1m"} {
+		if v := os.Getenv(name); v != "" {
+			if _, err := time.ParseDuration(v); err != nil {
+				fmt.Fprintf(stderr, "keyplane: %s must be a duration such as %s, not %q\n", name, example, v)
+				return 2
+			}
 		}
 	}
 	if cfg.UsageFlush == 0 {
