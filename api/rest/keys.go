@@ -226,8 +226,9 @@ func (s *keysAPI) listKeys(w http.ResponseWriter, r *http.Request, p domain.Prin
 }
 
 // listAnswer is a page of the key list, with the cursor of the next page
-// when the page is full (a walk of any number of keys: from stops at
-// what a client may skip).
+// when the page is full: following it, a script walks any number of keys,
+// and keys added or revoked meanwhile do not shift the pages as they
+// shift a from.
 func listAnswer(total int, pg projections.Page, keys []domain.Key, out []keyView, now time.Time) map[string]any {
 	body := map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out}
 	if len(keys) > 0 && len(keys) == pg.Size {
