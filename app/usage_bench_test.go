@@ -16,14 +16,14 @@ import (
 	"github.com/keyplane/keyplane/projections"
 )
 
-// BenchmarkHTTPAuthUsage compares authenticating API keys over HTTP (GET
+// BenchmarkUsageHTTPAuth compares authenticating API keys over HTTP (GET
 // /api/v1/whoami, 1,000 keys taken in turn) with usage tracking on and off
 // on one keyplane, alternating with the no-op handler in each round
 // (testhttp.CompareEach). The flusher runs every second meanwhile. The
 // logged medians: noop/usage-on and noop/usage-off (the figure of merit of
 // each), and usage-off/usage-on (1: tracking costs nothing measurable;
 // below 1, it costs).
-func BenchmarkHTTPAuthUsage(b *testing.B) {
+func BenchmarkUsageHTTPAuth(b *testing.B) {
 	a := startApp(b, b.TempDir(), nil, func(c *Config) { c.UsageFlush = time.Second })
 	_, encoded := createKeys(b, a, "bench", 1000)
 	auth := make([]string, len(encoded))
