@@ -57,6 +57,15 @@ func (s *keysAPI) listAudit(w http.ResponseWriter, r *http.Request, p domain.Pri
 	if err != nil {
 		return err
 	}
+	for i := range entries {
+		// A key's entries say when it was last used (now, not then: the
+		// trail holds changes, not each hour's use).
+		if id := entries[i].KeyID; id != "" {
+			if k, ok := s.keys.Get(o.ID, id); ok {
+				entries[i].LastUsed = lastUsed(&k)
+			}
+		}
+	}
 	out := map[string]any{"count": len(entries), "entries": entries}
 	if more {
 		out["next_cursor"] = encodeCursor(entries[len(entries)-1].Seq)

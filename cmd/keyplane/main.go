@@ -113,6 +113,8 @@ func serveFlags(fs *flag.FlagSet) *app.Config {
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", app.DefaultSnapshotInterval, "and at least this often when anything changed; negative turns snapshots off")
 	fs.DurationVar(&c.MaxStaleness, "max-staleness", envDuration("KEYPLANE_MAX_STALENESS", app.DefaultMaxStaleness),
 		"refuse authentication (503) when the index was not confirmed current within this long; 0 serves from the last known index ($KEYPLANE_MAX_STALENESS)")
+	fs.DurationVar(&c.UsageFlush, "usage-flush", envDuration("KEYPLANE_USAGE_FLUSH", app.DefaultUsageFlush),
+		"write the key uses this replica noted to the log this often (at most one record per key per hour); negative turns usage tracking off ($KEYPLANE_USAGE_FLUSH)")
 	notifyFlags(fs, &c.Notify)
 	return c
 }
@@ -133,11 +135,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.FsyncInterval = d
 	}
-	if v := os.Getenv("KEYPLANE_MAX_STALENESS"); v != "" {
-		if _, err := time.ParseDuration(v); err != nil {
-			fmt.Fprintf(stderr, "keyplane: KEYPLANE_MAX_STALENESS must be a duration such as 5s, not %q\n", v)
-			return 2
+	for name, example := range map[string]string{"KEYPLANE_MAX_STALENESS": "5s", "KEYPLANE_USAGE_FLUSH": "1m"} {
+		if v := os.Getenv(name); v != "" {
+			if _, err := time.ParseDuration(v); err != nil {
+				fmt.Fprintf(stderr, "keyplane: %s must be a duration such as %s, not %q\n", name, example, v)
+				return 2
+			}
 		}
+	}
+	if cfg.UsageFlush == 0 {
+		fmt.Fprintf(stderr, "keyplane: --usage-flush must be a positive duration (or negative for no usage tracking), not 0\n")
+		return 2
 	}
 	if cfg.MaxStaleness < 0 {
 		fmt.Fprintf(stderr, "keyplane: --max-staleness must be 0 (off) or a positive duration, not %v\n", cfg.MaxStaleness)
