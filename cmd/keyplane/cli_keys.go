@@ -67,13 +67,18 @@ type keyRow struct {
 	Expiration    *int64 `json:"expiration"`
 	RotatedTo     string `json:"rotated_to"`
 	ExceedsPolicy bool   `json:"exceeds_policy"`
+	LastUsed      string `json:"last_used"` // RFC 3339; empty: never used
 }
 
-var keyHeader = []string{"ID", "NAME", "STATUS", "SCOPE", "PROJECT", "TYPE", "OWNER", "CREATED", "EXPIRES", "ROTATED_TO", "EXCEEDS_POLICY"}
+var keyHeader = []string{"ID", "NAME", "STATUS", "SCOPE", "PROJECT", "TYPE", "OWNER", "CREATED", "EXPIRES", "LAST_USED", "ROTATED_TO", "EXCEEDS_POLICY"}
 
 func (k keyRow) cells() []string {
+	used := k.LastUsed
+	if used == "" {
+		used = "never"
+	}
 	return []string{k.ID, k.Name, k.Status, k.Scope, k.Project, k.Type, k.Username, millis(&k.Creation), millis(k.Expiration),
-		k.RotatedTo, strconv.FormatBool(k.ExceedsPolicy)}
+		used, k.RotatedTo, strconv.FormatBool(k.ExceedsPolicy)}
 }
 
 // createdKey is the answer to a create or a rotation: the only one with
