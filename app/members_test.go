@@ -2,9 +2,9 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,24 +12,23 @@ import (
 
 	"github.com/keyplane/keyplane/internal/testclock"
 	"github.com/keyplane/keyplane/internal/testhttp"
+	"github.com/keyplane/keyplane/internal/testproc"
 	"github.com/keyplane/keyplane/internal/testwait"
 )
 
 // twoReplicas runs two keyplanes on one log: a embeds the NATS server, b
-// connects to it.
-func twoReplicas(t *testing.T, now func() time.Time) (a, b *App) {
+// connects to it; each tweak adjusts both configurations.
+func twoReplicas(t testing.TB, now func() time.Time, tweak ...func(*Config)) (a, b *App) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	natsAddr := ln.Addr().String()
-	ln.Close()
+	natsAddr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePorts(t, 1)[0])
 	start := func(cfg Config) *App {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		cfg.Addr, cfg.BootstrapOwner, cfg.NeverAllowed, cfg.Now = "127.0.0.1:0", ownerAuth, true, now
 		cfg.Logger, cfg.Out = slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard
+		for _, f := range tweak {
+			f(&cfg)
+		}
 		x, err := Start(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -23,27 +21,7 @@ import (
 // server), flushing usage only when a test says (FlushUsage).
 func usageReplicas(t testing.TB, now func() time.Time) (a, b *App) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	natsAddr := ln.Addr().String()
-	ln.Close()
-	start := func(cfg Config) *App {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		cfg.Addr, cfg.BootstrapOwner, cfg.NeverAllowed, cfg.Now, cfg.UsageFlush = "127.0.0.1:0", ownerAuth, true, now, time.Hour
-		cfg.Logger, cfg.Out = slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard
-		x, err := Start(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(x.Close)
-		return x
-	}
-	a = start(Config{DataDir: t.TempDir(), NatsListen: natsAddr})
-	b = start(Config{DataDir: t.TempDir(), NatsURL: "nats://" + natsAddr})
-	return a, b
+	return twoReplicas(t, now, func(c *Config) { c.UsageFlush = time.Hour })
 }
 
 // createKeys creates n organization keys named prefix-i on a, 16 at a
