@@ -330,21 +330,12 @@ func listParamsOf(q url.Values) (projections.Filter, projections.Page, error) {
 	default:
 		return f, pg, domain.Invalid("type must be rest, cross_cluster, personal or managed, not [%s]", t)
 	}
-	switch ep := q.Get("exceeds_policy"); ep {
-	case "":
-	case "true", "false":
-		b := ep == "true"
-		f.ExceedsPolicy = &b
-	default:
-		return f, pg, domain.Invalid("exceeds_policy must be true or false, not [%s]", ep)
+	var err error
+	if f.ExceedsPolicy, err = optionalBool(q, "exceeds_policy"); err != nil {
+		return f, pg, err
 	}
-	switch nu := q.Get("never_used"); nu {
-	case "":
-	case "true", "false":
-		b := nu == "true"
-		f.NeverUsed = &b
-	default:
-		return f, pg, domain.Invalid("never_used must be true or false, not [%s]", nu)
+	if f.NeverUsed, err = optionalBool(q, "never_used"); err != nil {
+		return f, pg, err
 	}
 	if pg.Sort == "" {
 		pg.Sort = "-created"
@@ -360,12 +351,10 @@ func listParamsOf(q url.Values) (projections.Filter, projections.Page, error) {
 		}
 	}
 	if c := q.Get("cursor"); c != "" {
-		var err error
 		if pg.After, err = decodeKeyCursor(c, pg.Sort); err != nil {
 			return f, pg, err
 		}
 	}
-	var err error
 	if pg.Size, err = intParam(q.Get("size"), 100, 0, 10000, "size"); err != nil {
 		return f, pg, err
 	}
@@ -538,4 +527,18 @@ func (s *keysAPI) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domai
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"invalidated_api_keys": fresh, "previously_invalidated_api_keys": prev,
 		"error_count": len(details), "error_details": details})
 	return nil
+}
+
+// optionalBool reads query parameter name: nil when absent, else true or
+// false; anything else is a 400.
+func optionalBool(q url.Values, name string) (*bool, error) {
+	switch v := q.Get(name); v {
+	case "":
+		return nil, nil
+	case "true", "false":
+		b := v == "true"
+		return &b, nil
+	default:
+		return nil, domain.Invalid("%s must be true or false, not [%s]", name, v)
+	}
 }
