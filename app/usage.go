@@ -117,7 +117,10 @@ func (a *App) flushUsageLocked(ctx context.Context) (int, error) {
 // no tenant here) needs no record and is done.
 func (a *App) recordUse(ctx context.Context, u projections.Use) (bool, error) {
 	k, ok := a.Keys.ByID(u.Key)
-	if !ok {
+	if !ok || k.Type == domain.KeyCrossCluster {
+		// A cross-cluster key's verification is noted (the auth index
+		// verifies before authn refuses its type) but authenticated
+		// nothing: recorded, it would look in use to a cleanup.
 		return false, nil
 	}
 	// Bounded like a request's command: a flush of many keys is not.

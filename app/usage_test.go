@@ -349,3 +349,17 @@ func TestTheKeyListsCursorWalksPastTenThousandKeys(t *testing.T) {
 		t.Fatalf("the walk saw %d keys of %d", len(seen), n)
 	}
 }
+
+func TestACrossClusterKeyRefusedOnRESTIsNotRecordedAsUsed(t *testing.T) {
+	a := startApp(t, t.TempDir(), nil, func(c *Config) { c.UsageFlush = time.Hour })
+	owner := a.as(t, basic(ownerAuth))
+	id, enc := owner.createKey("/api/v1/orgs/default/projects/default/api-keys", map[string]any{"name": "remote", "type": "cross_cluster",
+		"access": map[string]any{"search": []any{map[string]any{"names": []string{"logs-*"}}}}})
+	a.as(t, apiKey(enc)).do("GET", "/api/v1/whoami", nil).must(t, 401)
+	if n := flush(t, a); n != 0 {
+		t.Fatalf("a flush wrote %d records for a key that authenticated nothing", n)
+	}
+	if k, _ := a.Keys.Get(defaultOrg(t, a), domain.KeyID(id)); !k.LastUsed.IsZero() {
+		t.Fatalf("the refused cross-cluster key shows last used %v: a cleanup of never-used keys would spare it", k.LastUsed)
+	}
+}

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -213,6 +214,9 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 	if err != nil {
 		return ev, err
 	}
+	if expires, err = creatorBound(p, c, expires); err != nil {
+		return ev, err
+	}
 	if err := c.Policy.CheckActiveKeys(c.ActiveKeys, 1); err != nil {
 		return ev, err
 	}
@@ -221,6 +225,26 @@ func DecideCreateKey(p Principal, c CreateKey, id KeyID, h SecretHash, now time.
 	}
 	return KeyCreated{KeyID: id, Name: c.Name, Scope: c.Scope, Project: c.Project, Type: c.Type, Owner: owner,
 		Hash: h.String(), Expires: expires, RoleDescriptors: rds, LimitedBy: limited, Metadata: c.Metadata}, nil
+}
+
+// creatorBound ends a key that a key creates for its member (ForMember)
+// no later than the creating key: the new key holds the creator's
+// privileges, so a key made to last an hour could otherwise mint its
+// member a key of the same privileges for three months, or for ever (as
+// selfRenewal keeps a key from renewing itself). A missing expiration is
+// shortened to the creator's end; one asked beyond it is refused.
+func creatorBound(p Principal, c CreateKey, expires *time.Time) (*time.Time, error) {
+	if p.Kind != ActorKey || !c.ForMember || p.Expires.IsZero() {
+		return expires, nil
+	}
+	if expires != nil && !expires.After(p.Expires) {
+		return expires, nil
+	}
+	if strings.TrimSpace(c.Expiration) != "" {
+		return nil, Invalid("api key [%s] cannot create a key expiring [%s], after its own expiration %s: its owner may", p.KeyID, c.Expiration, p.Expires.UTC().Format(time.RFC3339))
+	}
+	end := p.Expires.UTC()
+	return &end, nil
 }
 
 // descriptors are the new key's role descriptors: parsed from the

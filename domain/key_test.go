@@ -157,3 +157,25 @@ func TestKeyCreatingForItsMemberMakesTheMembersKeyBoundedByTheCreator(t *testing
 		t.Fatalf("a derived key creating for a member: %v, want refused", err)
 	}
 }
+
+func TestKeyCreatingForItsMemberGivesNoLaterEndThanItsOwn(t *testing.T) {
+	end := t0.Add(time.Hour)
+	caller := Principal{Kind: ActorKey, User: "alice", Realm: RealmMembers, KeyID: "k0", Tenant: "org1", Scope: ScopeOrg,
+		Permission: Permission{RolePermission(RoleAdmin)}, Expires: end}
+	for _, tc := range []struct {
+		expiration string
+		refused    bool
+	}{{"", false}, {"30m", false}, {"2h", true}, {"90d", true}, {"never", true}} {
+		c := CreateKey{Tenant: "org1", Scope: ScopeOrg, Name: "k", ForMember: true, Expiration: tc.expiration, NeverAllowed: true}
+		ev, err := DecideCreateKey(caller, c, "id", HashSecret(nil), t0)
+		if tc.refused {
+			if !IsKind(err, KindInvalid) {
+				t.Errorf("expiration %q: %v, want refused (beyond the creating key's end)", tc.expiration, err)
+			}
+			continue
+		}
+		if err != nil || ev.Expires == nil || ev.Expires.After(end) {
+			t.Errorf("expiration %q: expires %v, %v; want at most the creating key's end %v", tc.expiration, ev.Expires, err, end)
+		}
+	}
+}

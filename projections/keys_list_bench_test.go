@@ -34,6 +34,33 @@ func BenchmarkListPage(b *testing.B) {
 	}
 }
 
+// BenchmarkCleanupMatches is what a cleanup by filter (api/rest/cleanup.go)
+// lists of 100,000 matching keys: all of them copied out (Size -1), or only
+// as many as one cleanup may revoke (domain.MaxRevokeByFilter), the count
+// being the total either way.
+func BenchmarkCleanupMatches(b *testing.B) {
+	ks := NewKeys()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 100_000 {
+		id := domain.KeyID(fmt.Sprintf("k%06d", i))
+		ev := domain.NewEvent(fmt.Sprint(i), "t", domain.AggKey, string(id), domain.Meta{Time: t0.Add(time.Duration(i) * time.Second)},
+			domain.KeyCreated{KeyID: id, Name: fmt.Sprintf("name-%d", i%1000), Scope: domain.ScopeOrg, Type: domain.KeyPersonal, Hash: hashHex})
+		if err := ks.Apply(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, size := range []int{-1, domain.MaxRevokeByFilter} {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, total := ks.List(Filter{Tenant: "t", Now: t0, Revocable: true}, Page{Sort: "created", Size: size}); total != 100_000 {
+					b.Fatal(total)
+				}
+			}
+		})
+	}
+}
+
 // The cursor's positions order keys as the list's sort does, whatever the
 // sort: a walk by cursor is the list, page after page.
 func TestPositionsOrderKeysAsTheListSortsThem(t *testing.T) {

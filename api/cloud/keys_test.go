@@ -143,3 +143,20 @@ func TestCloudBadRequestsAreRefusedInElasticCloudsShape(t *testing.T) {
 		})
 	}
 }
+
+func TestCloudDeleteOfManyIncludingACrossClusterKeyItMayNotRevokeRevokesNone(t *testing.T) {
+	a := testapp.Start(t)
+	console := a.URL() + "/api/v1/orgs/default"
+	cc := call(t, "POST", console+"/projects/default/api-keys", owner, map[string]any{"name": "remote", "type": "cross_cluster",
+		"access": map[string]any{"search": []any{map[string]any{"names": []string{"logs-*"}}}}}).Must(t, http.StatusCreated).Str("id")
+	// A key of the owner that may revoke keys (manage_api_key), not
+	// cross-cluster keys (manage_security).
+	revoker := call(t, "POST", console+"/api-keys", owner, map[string]any{"name": "revoker",
+		"role_descriptors": map[string]any{"r": map[string]any{"cluster": []string{"manage_api_key"}}}}).Must(t, http.StatusCreated).Str("encoded")
+	rest := createKey(t, a, owner, map[string]any{"description": "rest"}).Must(t, http.StatusCreated).Str("id")
+	res := call(t, "DELETE", keysURL(a), apiKey(revoker), map[string]any{"keys": []string{rest, cc}})
+	if res.Status != http.StatusForbidden {
+		t.Fatalf("status %d, want 403: %s", res.Status, res.Raw)
+	}
+	call(t, "GET", keysURL(a)+"/"+rest, owner, nil).Must(t, http.StatusOK) // none revoked
+}

@@ -68,6 +68,10 @@ func (ra *roleAssignments) grants(o *domain.Org) ([]grant, error) {
 	if len(ra.Platform) > 0 {
 		return nil, domain.Invalid("platform role assignments have no keyplane counterpart: assign organization, deployment or project roles")
 	}
+	if ra.count() > maxAssignments {
+		// Checked first: each named project is looked up in the organization.
+		return nil, domain.Invalid("at most %d role assignments per key", maxAssignments)
+	}
 	var out []grant
 	for _, a := range ra.Organization {
 		if err := sameOrg(o, a.OrganizationID); err != nil {
@@ -96,6 +100,22 @@ func (ra *roleAssignments) grants(o *domain.Org) ([]grant, error) {
 		return nil, domain.Invalid("at most %d role assignments per key", maxAssignments)
 	}
 	return out, nil
+}
+
+// count is how many grants ra makes: one per organization assignment, and
+// one per project a scoped assignment names (one for all of them).
+func (ra *roleAssignments) count() int {
+	n := len(ra.Organization)
+	scoped := [][]scopedAssignment{ra.Deployment}
+	if ra.Project != nil {
+		scoped = append(scoped, ra.Project.Elasticsearch, ra.Project.Observability, ra.Project.Security)
+	}
+	for _, list := range scoped {
+		for _, a := range list {
+			n += max(1, len(a.DeploymentIDs)+len(a.ProjectIDs))
+		}
+	}
+	return n
 }
 
 // scopedGrants reads one deployment or project assignment: keyplane's

@@ -160,3 +160,17 @@ func TestCloudKeyLimitedToItsOwnKeysSeesAndRevokesOnlyItself(t *testing.T) {
 	call(t, "GET", keysURL(a)+"/"+other, owner, nil).Must(t, http.StatusOK)
 	call(t, "GET", keysURL(a), auth, nil).Must(t, http.StatusOK)
 }
+
+func TestCloudRoleAssignmentsOverTheBoundAreRefusedBeforeProjectsAreLookedUp(t *testing.T) {
+	a := testapp.Start(t)
+	ids := make([]any, 50000)
+	for i := range ids {
+		ids[i] = "no-such-project"
+	}
+	body := map[string]any{"description": "many", "role_assignments": map[string]any{"deployment": []any{
+		map[string]any{"organization_id": "default", "role_id": "deployment-viewer", "deployment_ids": ids}}}}
+	res := createKey(t, a, owner, body)
+	if res.Status != http.StatusBadRequest || !strings.Contains(res.Raw, "at most 64 role assignments") {
+		t.Fatalf("status %d, want 400 naming the bound before any project is looked up: %.300s", res.Status, res.Raw)
+	}
+}

@@ -85,7 +85,9 @@ func (s *keysAPI) revokeByFilter(w http.ResponseWriter, r *http.Request, p domai
 	if err := usedBefore(q, &f); err != nil {
 		return err
 	}
-	keys, n := s.keys.List(f, projections.Page{Sort: "created", Size: -1})
+	// The count is of every match; only as many keys as one cleanup may
+	// revoke are copied out (a million matches would copy them all).
+	keys, n := s.keys.List(f, projections.Page{Sort: "created", Size: domain.MaxRevokeByFilter})
 	if req.DryRun {
 		ids := make([]domain.KeyID, 0, min(n, domain.MaxPreviewIDs))
 		for i := range keys[:min(n, domain.MaxPreviewIDs)] {

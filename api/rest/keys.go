@@ -270,7 +270,15 @@ func encodeKeyCursor(sort string, p projections.Position) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// maxKeyCursor bounds a cursor, checked before it is decoded: the longest
+// this API returns holds a sort value of at most a kilobyte (a name or an
+// owner), JSON-escaped and base64-encoded.
+const maxKeyCursor = 16384
+
 func decodeKeyCursor(c, sort string) (*projections.Position, error) {
+	if len(c) > maxKeyCursor {
+		return nil, domain.Invalid("[cursor] is %d bytes, longer than any cursor this API returns (%d)", len(c), maxKeyCursor)
+	}
 	var kc keyCursor
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil {
