@@ -29,6 +29,11 @@ func DecodeEvent(data []byte) (domain.Event, error) {
 type Decoder struct {
 	strs  map[string]string
 	metas map[string]map[string]any // by their JSON (jsonReader.metadata)
+	// roles and limits are role descriptors by their JSON (sharedRoles):
+	// every key a user creates through Elasticsearch's API carries the
+	// user's role descriptors as its limited_by, a few KB each decoded.
+	roles  map[string]domain.RoleDescriptors
+	limits map[string][]domain.RoleDescriptors
 }
 
 // maxShared and maxSharedMetadata bound a Decoder's tables: past them a
@@ -75,6 +80,12 @@ func (d *Decoder) bound() {
 	}
 	if d.metas == nil || len(d.metas) >= maxSharedMetadata {
 		d.metas = make(map[string]map[string]any, 16)
+	}
+	if d.roles == nil || len(d.roles) >= maxSharedMetadata {
+		d.roles = make(map[string]domain.RoleDescriptors, 4)
+	}
+	if d.limits == nil || len(d.limits) >= maxSharedMetadata {
+		d.limits = make(map[string][]domain.RoleDescriptors, 4)
 	}
 }
 
