@@ -93,18 +93,8 @@ func fillWith(b *testing.B, url string, from, to int, body func(int) string) {
 	for w := 0; w < 64; w++ {
 		wg.Go(func() {
 			for i := range next {
-				req, _ := http.NewRequest("POST", url, strings.NewReader(body(i)))
-				req.Header.Set("Authorization", basic(ownerAuth))
-				req.Header.Set("Content-Type", "application/json")
-				res, err := c.Do(req)
-				if err != nil {
+				if err := createOne(c, url, body(i)); err != nil {
 					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode/100 != 2 {
-					b.Errorf("POST %s: status %d", url, res.StatusCode)
 					return
 				}
 			}
@@ -116,6 +106,29 @@ func fillWith(b *testing.B, url string, from, to int, body func(int) string) {
 	close(next)
 	wg.Wait()
 	b.Logf("created %d keys at %s in %s", to-from, url, time.Since(start).Round(time.Millisecond))
+}
+
+// createOne posts one key, again after a pause while the server sheds
+// load (503, 429): seeding measures nothing, it only has to finish.
+func createOne(c *http.Client, url, body string) error {
+	for pause := time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		req.Header.Set("Authorization", basic(ownerAuth))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		switch {
+		case res.StatusCode/100 == 2:
+			return nil
+		case res.StatusCode != http.StatusServiceUnavailable && res.StatusCode != http.StatusTooManyRequests:
+			return fmt.Errorf("POST %s: status %d", url, res.StatusCode)
+		}
+		time.Sleep(pause)
+	}
 }
 
 // liveHeap is the live heap after a full collection.
