@@ -47,6 +47,8 @@ type projectRecords struct {
 	Tenant  domain.TenantID      `json:"tenant"`
 	Records []*KeyRecord         `json:"records"`
 	pos     map[domain.KeyID]int // index in Records
+	// names orders Records by name (index_names.go).
+	names orderedIndex
 }
 
 // NewKeyIndex returns an empty index.
@@ -134,6 +136,7 @@ func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated) {
 	}
 	pr.pos[c.KeyID] = len(pr.Records)
 	pr.Records = append(pr.Records, rec)
+	pr.names.add(int32(len(pr.Records)-1), pr.byName)
 	ix.where[c.KeyID] = c.Project
 }
 
@@ -195,6 +198,9 @@ func (ix *KeyIndex) Restore(b []byte) error {
 				r.Metadata[j].Path = fresh.intern(r.Metadata[j].Path)
 			}
 		}
+	}
+	for _, pr := range projects {
+		pr.names.build(len(pr.Records), pr.byName)
 	}
 	ix.mu.Lock()
 	ix.projects, ix.where, ix.paths = projects, fresh.where, fresh.paths

@@ -25,8 +25,12 @@ type Keys struct {
 	byTenant map[domain.TenantID]*tenantKeys
 }
 
-// tenantKeys are one tenant's keys, in the order they were added.
-type tenantKeys struct{ keys []*domain.Key }
+// tenantKeys are one tenant's keys, in the order they were added, and
+// that order by name (index_names.go).
+type tenantKeys struct {
+	keys  []*domain.Key
+	names orderedIndex
+}
 
 // keyRef is a key and its place in its tenant's list, where a later
 // version of the key replaces it.
@@ -119,6 +123,7 @@ func (ks *Keys) add(t domain.TenantID, k *domain.Key) keyRef {
 		ks.byTenant[t] = list
 	}
 	list.keys = append(list.keys, k)
+	list.names.add(int32(len(list.keys)-1), list.byName)
 	return keyRef{key: k, list: list, pos: len(list.keys) - 1}
 }
 
@@ -201,7 +206,7 @@ var SortFields = map[string]bool{"name": true, "created": true, "expiration": tr
 // are left out (Get).
 func (ks *Keys) List(f Filter, p Page) ([]domain.Key, int) {
 	var match []*domain.Key
-	for _, k := range ks.snapshotOf(f.Tenant) {
+	for _, k := range ks.candidates(f) {
 		if f.accepts(k) && !ks.table.quarantine.RefusesKey(k) {
 			match = append(match, k)
 		}

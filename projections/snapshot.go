@@ -215,7 +215,7 @@ type reader struct {
 	// roles are decoded role descriptors and limited_by by their JSON
 	// (sharedJSON, keys_snapshot.go).
 	roles map[string]any
-	err    error
+	err   error
 }
 
 func (r *reader) fail(what string) {

@@ -5,3 +5,7 @@ func SetSearchHook(f func()) (unset func()) {
 	searchHook.Store(&f)
 	return func() { searchHook.Store(nil) }
 }
+
+// NamePrefixOf is the name prefix a query's plan reads from the name
+// index, "" for a scan.
+func NamePrefixOf(raw string) string { return planOf([]byte(raw)).namePrefix }

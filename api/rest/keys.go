@@ -206,6 +206,9 @@ func (s *keysAPI) listKeys(w http.ResponseWriter, r *http.Request, p domain.Prin
 	if r.URL.Query().Has("as_of") {
 		return s.listKeysAsOf(w, r, p, ks, f, pg) // asof.go
 	}
+	if !f.Indexed() {
+		s.log.Debug("key list scans every key of the organization: no index applies", "org", ks.org.ID)
+	}
 	keys, total := s.keys.List(f, pg)
 	out := make([]keyView, len(keys))
 	for i := range keys {

@@ -1,0 +1,101 @@
+package es_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/keyplane/keyplane/api/es"
+)
+
+// TestIndexedAndScannedQueriesAnswerAlike: over random keys, a random
+// query that the name index serves answers exactly what the same query
+// answers by a scan (wrapped in a bool's should, which no index serves):
+// hits, order, sort values, total and aggregations.
+func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
+	a := startApp(t)
+	base, auth := a.URL(), basic(ownerAuth)
+	rng := rand.New(rand.NewPCG(27, 1))
+	parts := []string{"a", "ab", "b", "ba", "key-1", "key-12", "x"}
+	var ids []string
+	for i := range 120 {
+		name := parts[rng.IntN(len(parts))] + parts[rng.IntN(len(parts))] + fmt.Sprint(rng.IntN(3))
+		body := fmt.Sprintf(`{"name": %q, "metadata": {"team": "t%d", "n": %d}}`, name, rng.IntN(4), i)
+		if rng.IntN(3) == 0 {
+			body = fmt.Sprintf(`{"name": %q, "expiration": "%dd", "metadata": {"team": "t%d"}}`, name, 1+rng.IntN(5), rng.IntN(4))
+		}
+		ids = append(ids, esDo(t, "POST", base+"/_security/api_key", auth, body).Must(t, 200).Str("id"))
+	}
+	for _, id := range ids[:15] {
+		esDo(t, "DELETE", base+"/_security/api_key", auth, `{"ids": [`+fmt.Sprintf("%q", id)+`]}`).Must(t, 200)
+	}
+	nameQuery := func() string {
+		p := parts[rng.IntN(len(parts))]
+		switch rng.IntN(5) {
+		case 0:
+			return fmt.Sprintf(`{"prefix": {"name": %q}}`, p)
+		case 1:
+			return fmt.Sprintf(`{"wildcard": {"name": "%s*%d"}}`, p, rng.IntN(3))
+		case 2:
+			return fmt.Sprintf(`{"term": {"name": {"value": "%s%s%d"}}}`, p, parts[rng.IntN(len(parts))], rng.IntN(3))
+		case 3:
+			return fmt.Sprintf(`{"terms": {"name": ["%sa0", "%sb1"]}}`, p, p)
+		}
+		return fmt.Sprintf(`{"wildcard": {"name": {"value": "%s?*"}}}`, p)
+	}
+	others := []string{`{"term": {"metadata.team": "t1"}}`, `{"range": {"expiration": {"lte": "now+3d"}}}`,
+		`{"exists": {"field": "expiration"}}`, `{"term": {"invalidated": false}}`, `{"prefix": {"metadata.team": "t"}}`}
+	sorts := []string{`["name"]`, `[{"creation": "desc"}]`, `["expiration", "name"]`, `[{"username": "asc"}, {"name": "desc"}]`, `[]`}
+	query := func() string {
+		q := nameQuery()
+		if rng.IntN(2) == 0 {
+			q = fmt.Sprintf(`{"bool": {"filter": [%s, %s], "must_not": {"term": {"metadata.team": "t2"}}}}`, q, others[rng.IntN(len(others))])
+		}
+		return q
+	}
+	for i := range 150 {
+		q := query()
+		if es.NamePrefixOf(q) == "" {
+			t.Fatalf("query %s is not served by the name index", q)
+		}
+		rest := fmt.Sprintf(`"sort": %s, "size": %d, "from": %d`, sorts[rng.IntN(len(sorts))], 1+rng.IntN(30), rng.IntN(5))
+		if i%3 == 0 {
+			rest += `, "aggs": {"teams": {"terms": {"field": "metadata.team"}}, "names": {"terms": {"field": "name", "size": 3}}}`
+		}
+		indexed := esDo(t, "POST", base+"/_security/_query/api_key", auth, `{"query": `+q+`, `+rest+`}`).Must(t, 200)
+		scanned := esDo(t, "POST", base+"/_security/_query/api_key", auth, `{"query": {"bool": {"should": [`+q+`]}}, `+rest+`}`).Must(t, 200)
+		if !reflect.DeepEqual(indexed.Body, scanned.Body) {
+			t.Fatalf("query %s, %s:\nindexed %v\nscanned %v", q, rest, indexed.Body, scanned.Body)
+		}
+	}
+}
+
+// TestQueriesThatBoundNoNamePrefixScan: the planner reads the name index
+// only for what requires a name prefix of every match.
+func TestQueriesThatBoundNoNamePrefixScan(t *testing.T) {
+	for _, tt := range []struct{ query, want string }{
+		{`{"prefix": {"name": "key-1"}}`, "key-1"},
+		{`{"wildcard": {"name": "key-4242*"}}`, "key-4242"},
+		{`{"wildcard": {"name": {"wildcard": "ab?c"}}}`, "ab"},
+		{`{"term": {"name": "exact"}}`, "exact"},
+		{`{"terms": {"name": ["key-12", "key-13"]}}`, "key-1"},
+		{`{"bool": {"filter": [{"range": {"creation": {"gte": "now-1d"}}}, {"prefix": {"name": "key-99"}}]}}`, "key-99"},
+		{`{"bool": {"must": {"prefix": {"name": "k"}}, "filter": {"bool": {"must": [{"prefix": {"name": "key"}}]}}}}`, "key"},
+		{`{"prefix": {"name": {"value": "key", "case_insensitive": true}}}`, ""},
+		{`{"bool": {"should": [{"prefix": {"name": "key"}}]}}`, ""},
+		{`{"bool": {"must_not": {"prefix": {"name": "key"}}}}`, ""},
+		{`{"wildcard": {"name": "*key"}}`, ""},
+		{`{"prefix": {"username": "key"}}`, ""},
+		{`{"term": {"name": 12}}`, ""},
+		{`{"match_all": {}}`, ""},
+		{`{"simple_query_string": {"query": "key*", "fields": ["name"]}}`, ""},
+	} {
+		if got := es.NamePrefixOf(tt.query); got != tt.want {
+			t.Errorf("%s: prefix %q, want %q", tt.query, got, tt.want)
+		}
+	}
+	if got := es.NamePrefixOf(""); got != "" {
+		t.Errorf("no query: prefix %q", got)
+	}
+}

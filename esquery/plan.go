@@ -1,0 +1,122 @@
+package esquery
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// RequiredPrefix is a prefix that the keyword field must start with in
+// every document the query raw matches, when the query says so: a term,
+// prefix or wildcard on field (case-sensitive), alone or required by a bool
+// (must, filter). An index ordered by the field then gives the documents
+// the query can match, a superset the query itself filters. ok is false
+// when the query bounds the field by no literal prefix (a scan): the
+// answer is never wrong for it, at worst slow.
+//
+// raw must be a query Parse accepted; it is read again here rather than
+// through the compiled query, which is a function and says nothing.
+func RequiredPrefix(raw json.RawMessage, field string) (prefix string, ok bool) {
+	if len(raw) == 0 {
+		return "", false
+	}
+	var q any
+	if json.Unmarshal(raw, &q) != nil {
+		return "", false
+	}
+	p := requiredPrefix(q, field, 0)
+	return p, p != ""
+}
+
+func requiredPrefix(q any, field string, depth int) string {
+	m, ok := q.(map[string]any)
+	if !ok || len(m) != 1 || depth > 20 {
+		return ""
+	}
+	for typ, body := range m {
+		switch typ {
+		case "bool":
+			return boolPrefix(body, field, depth)
+		case "term":
+			return leafValue(body, field, "value", func(s string) string { return s })
+		case "prefix":
+			return leafValue(body, field, "value", func(s string) string { return s })
+		case "wildcard":
+			p := leafValue(body, field, "value", literalPrefix)
+			if p == "" {
+				p = leafValue(body, field, "wildcard", literalPrefix)
+			}
+			return p
+		case "terms":
+			return termsPrefix(body, field)
+		}
+	}
+	return ""
+}
+
+// boolPrefix is the longest prefix among a bool's required clauses: each
+// of them holds for every match.
+func boolPrefix(body any, field string, depth int) string {
+	m, _ := body.(map[string]any)
+	best := ""
+	for _, k := range []string{"must", "filter"} {
+		clauses, isList := m[k].([]any)
+		if !isList && m[k] != nil {
+			clauses = []any{m[k]}
+		}
+		for _, c := range clauses {
+			if p := requiredPrefix(c, field, depth+1); len(p) > len(best) {
+				best = p
+			}
+		}
+	}
+	return best
+}
+
+// leafValue reads {field: "v"} or {field: {key: "v"}} (case-sensitive
+// only) and returns of(v); "" for anything else.
+func leafValue(body any, field, key string, of func(string) string) string {
+	m, _ := body.(map[string]any)
+	switch v := m[field].(type) {
+	case string:
+		return of(v)
+	case map[string]any:
+		if ci, _ := v["case_insensitive"].(bool); ci {
+			return ""
+		}
+		if s, ok := v[key].(string); ok {
+			return of(s)
+		}
+	}
+	return ""
+}
+
+// termsPrefix is the prefix common to all of a terms query's values.
+func termsPrefix(body any, field string) string {
+	m, _ := body.(map[string]any)
+	list, _ := m[field].([]any)
+	common := ""
+	for i, v := range list {
+		s, ok := v.(string)
+		if !ok {
+			return ""
+		}
+		if i == 0 {
+			common = s
+			continue
+		}
+		n := 0
+		for n < len(common) && n < len(s) && common[n] == s[n] {
+			n++
+		}
+		common = common[:n]
+	}
+	return common
+}
+
+// literalPrefix is a wildcard pattern's part before its first '*' or '?'.
+func literalPrefix(p string) string {
+	if i := strings.IndexAny(p, "*?"); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
