@@ -50,6 +50,20 @@ func (d *Decoder) Event(data []byte) (domain.Event, error) {
 	return decode(data, d)
 }
 
+// Payload is ev holding its payload decoded from ev.Data, sharing what
+// recurs as Event does: for events that did not come through Event (a
+// command's own, folded the moment the log acknowledged them). An event
+// whose payload does not decode is returned as it is (Decode then says
+// why).
+func (d *Decoder) Payload(ev domain.Event) domain.Event {
+	d.bound()
+	p, err := payload(ev, d)
+	if err != nil {
+		return ev
+	}
+	return ev.WithPayload(p)
+}
+
 // decode reads data, envelope and payload; d, when set, shares what recurs.
 func decode(data []byte, d *Decoder) (domain.Event, error) {
 	ev, p, err := envelope(data, d, true)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +49,9 @@ func BenchmarkScale(b *testing.B) {
 		b.ReportMetric(float64(heap2-heap1)/float64(n-n/2), "heap-console-B/key")
 		b.ReportMetric(float64(rss2-rss0)/float64(n), "rss-B/key")
 	})
+	if path := os.Getenv("KEYPLANE_SCALE_HEAPPROFILE"); path != "" {
+		writeHeapProfile(b, path) // what the live heap per key is made of
+	}
 	b.Logf("%d keys: live heap %d MB (%d MB before), resident %d MB", n, heap2>>20, heap0>>20, rss2>>20)
 
 	c := benchClient()
@@ -128,6 +132,17 @@ func createOne(c *http.Client, url, body string) error {
 			return fmt.Errorf("POST %s: status %d", url, res.StatusCode)
 		}
 		time.Sleep(pause)
+	}
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }
 
