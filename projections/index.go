@@ -94,3 +94,33 @@ func LiteralPrefix(pattern string) string {
 	}
 	return pattern
 }
+
+// ends appends to buf the positions of the k first entries of the order
+// (the k last with last), with every entry tied (tie(a, b) == 0) to the
+// k-th of its run: the entries any k first (last) of the whole order can
+// come from, whatever ties a later comparison breaks. In position order.
+func (o *orderedIndex) ends(k int, last bool, tie cmpPos, buf []int32) []int32 {
+	start := len(buf)
+	for _, run := range o.runs {
+		n := min(k, len(run))
+		if n == 0 {
+			continue
+		}
+		if !last {
+			edge := run[n-1]
+			for n < len(run) && tie(run[n], edge) == 0 {
+				n++
+			}
+			buf = append(buf, run[:n]...)
+			continue
+		}
+		from := len(run) - n
+		edge := run[from]
+		for from > 0 && tie(run[from-1], edge) == 0 {
+			from--
+		}
+		buf = append(buf, run[from:]...)
+	}
+	slices.Sort(buf[start:])
+	return buf
+}

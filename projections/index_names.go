@@ -68,3 +68,36 @@ func (ks *Keys) candidates(f Filter) []*domain.Key {
 // Indexed reports whether List answers f from an index rather than by
 // reading every key of the tenant (for the debug log of a scan).
 func (f Filter) Indexed() bool { return LiteralPrefix(f.Name) != "" }
+
+// byCreated orders the project's records by creation, then id.
+func (pr *projectRecords) byCreated(a, b int32) int {
+	if c := pr.sameCreation(a, b); c != 0 {
+		return c
+	}
+	return cmp.Compare(pr.Records[a].ID, pr.Records[b].ID)
+}
+
+// sameCreation compares creation alone: 0 for keys created in the same
+// millisecond, whose order a query breaks its own way.
+func (pr *projectRecords) sameCreation(a, b int32) int {
+	return cmp.Compare(pr.Records[a].Created, pr.Records[b].Created)
+}
+
+// RecordsAtEnds is Records restricted to the records that can be among the
+// k oldest (newest, with newest) of the project, read from the creation
+// index, and the number of records of the project: a query for every key
+// sorted by creation reads its page, not the project. Ties in the
+// millisecond of the k-th come too; the caller breaks them. In creation
+// order, as Records gives them.
+func (ix *KeyIndex) RecordsAtEnds(t domain.TenantID, pr domain.ProjectID, k int, newest bool, buf []*KeyRecord) ([]*KeyRecord, int) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	p, ok := ix.projects[pr]
+	if !ok || p.Tenant != t {
+		return buf, 0
+	}
+	for _, pos := range p.created.ends(k, newest, p.sameCreation, nil) {
+		buf = append(buf, p.Records[pos])
+	}
+	return buf, len(p.Records)
+}

@@ -141,3 +141,40 @@ func TestARestoredIndexAnswersAsTheFoldedOne(t *testing.T) {
 		}
 	}
 }
+
+// TestTheCreationIndexsEndsHoldEveryPageOfTheOldestAndNewest: whatever
+// ties in the millisecond, the records RecordsAtEnds gives hold the k
+// oldest (creation, then id) and the k newest (creation descending, then
+// id, as the query API breaks ties), and are in creation order.
+func TestTheCreationIndexsEndsHoldEveryPageOfTheOldestAndNewest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 5))
+	_, ix := randomKeys(t, rng, 500)
+	all := ix.Records("o1", "p1", nil)
+	for _, newest := range []bool{false, true} {
+		order := slices.Clone(all)
+		slices.SortFunc(order, func(a, b *KeyRecord) int {
+			c := a.Created - b.Created
+			if newest {
+				c = -c
+			}
+			if c != 0 {
+				return int(c)
+			}
+			return strings.Compare(string(a.ID), string(b.ID))
+		})
+		for k := range len(all) + 2 {
+			got, total := ix.RecordsAtEnds("o1", "p1", k, newest, nil)
+			if total != len(all) {
+				t.Fatalf("total %d, want %d", total, len(all))
+			}
+			for _, r := range order[:min(k, len(order))] {
+				if !slices.Contains(got, r) {
+					t.Fatalf("newest %v, k %d: %s (created %d) is missing", newest, k, r.ID, r.Created)
+				}
+			}
+			if !slices.IsSortedFunc(got, func(a, b *KeyRecord) int { return slices.Index(all, a) - slices.Index(all, b) }) {
+				t.Fatalf("newest %v, k %d: not in creation order", newest, k)
+			}
+		}
+	}
+}

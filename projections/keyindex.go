@@ -47,8 +47,8 @@ type projectRecords struct {
 	Tenant  domain.TenantID      `json:"tenant"`
 	Records []*KeyRecord         `json:"records"`
 	pos     map[domain.KeyID]int // index in Records
-	// names orders Records by name (index_names.go).
-	names orderedIndex
+	// names orders Records by name, created by creation (index_names.go).
+	names, created orderedIndex
 }
 
 // NewKeyIndex returns an empty index.
@@ -137,6 +137,7 @@ func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated) {
 	pr.pos[c.KeyID] = len(pr.Records)
 	pr.Records = append(pr.Records, rec)
 	pr.names.add(int32(len(pr.Records)-1), pr.byName)
+	pr.created.add(int32(len(pr.Records)-1), pr.byCreated)
 	ix.where[c.KeyID] = c.Project
 }
 
@@ -201,6 +202,7 @@ func (ix *KeyIndex) Restore(b []byte) error {
 	}
 	for _, pr := range projects {
 		pr.names.build(len(pr.Records), pr.byName)
+		pr.created.build(len(pr.Records), pr.byCreated)
 	}
 	ix.mu.Lock()
 	ix.projects, ix.where, ix.paths = projects, fresh.where, fresh.paths

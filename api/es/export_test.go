@@ -1,5 +1,7 @@
 package es
 
+import "encoding/json"
+
 // SetSearchHook sets searchHook for a test; the returned func unsets it.
 func SetSearchHook(f func()) (unset func()) {
 	searchHook.Store(&f)
@@ -9,3 +11,14 @@ func SetSearchHook(f func()) (unset func()) {
 // NamePrefixOf is the name prefix a query's plan reads from the name
 // index, "" for a scan.
 func NamePrefixOf(raw string) string { return planOf([]byte(raw)).namePrefix }
+
+// ReadsCreationEnds reports whether a request for every caller's key,
+// without aggregations, reads its page from the creation index.
+func ReadsCreationEnds(body string) bool {
+	var req esQueryRequest
+	if err := json.Unmarshal([]byte(body), &req); err != nil {
+		panic(err)
+	}
+	from, size, err := pageOf(req)
+	return err == nil && planRequest(req, from, size, false, false).ends > 0
+}

@@ -71,6 +71,46 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 	}
 }
 
+// TestPagesOfEveryKeyByCreationAnswerAsScans: over keys created within
+// the same milliseconds, a page of every key sorted by creation (or not
+// sorted), read from the ends of the creation index, is exactly the
+// page a scan finds, total included.
+func TestPagesOfEveryKeyByCreationAnswerAsScans(t *testing.T) {
+	a := startApp(t)
+	base, auth := a.URL(), basic(ownerAuth)
+	for i := range 60 {
+		esDo(t, "POST", base+"/_security/api_key", auth, fmt.Sprintf(`{"name": "k%d"}`, i%7)).Must(t, 200)
+	}
+	rng := rand.New(rand.NewPCG(27, 4))
+	sorts := []string{``, `"sort": ["creation"], `, `"sort": [{"creation": "desc"}], `, `"sort": [{"_doc": {"order": "asc"}}], `,
+		`"sort": "creation", `, `"sort": [{"creation": {"order": "desc"}}], `}
+	for range 80 {
+		page := fmt.Sprintf(`%s"from": %d, "size": %d`, sorts[rng.IntN(len(sorts))], rng.IntN(70), rng.IntN(70))
+		indexed := `{` + page + `}`
+		if rng.IntN(2) == 0 {
+			indexed = `{"query": {"match_all": {}}, ` + page + `}`
+		}
+		if !es.ReadsCreationEnds(indexed) {
+			t.Fatalf("%s is not read from the creation index", indexed)
+		}
+		scanned := `{"query": {"bool": {"should": {"match_all": {}}}}, ` + page + `}`
+		if es.ReadsCreationEnds(scanned) {
+			t.Fatalf("%s is read from the creation index", scanned)
+		}
+		a := esDo(t, "POST", base+"/_security/_query/api_key", auth, indexed).Must(t, 200)
+		b := esDo(t, "POST", base+"/_security/_query/api_key", auth, scanned).Must(t, 200)
+		if !reflect.DeepEqual(a.Body, b.Body) {
+			t.Fatalf("%s:\nindexed %v\nscanned %v", indexed, a.Body, b.Body)
+		}
+	}
+	for _, body := range []string{`{"sort": ["name"]}`, `{"sort": ["creation", "name"]}`, `{"query": {"term": {"name": "k1"}}}`,
+		`{"search_after": [1], "sort": ["creation"]}`, `{"size": 0}`} {
+		if es.ReadsCreationEnds(body) {
+			t.Errorf("%s is read from the creation index", body)
+		}
+	}
+}
+
 // TestQueriesThatBoundNoNamePrefixScan: the planner reads the name index
 // only for what requires a name prefix of every match.
 func TestQueriesThatBoundNoNamePrefixScan(t *testing.T) {
