@@ -3,6 +3,7 @@ package projections
 import (
 	"slices"
 	"strings"
+	"sync"
 )
 
 // orderedIndex keeps the positions of records in an append-only list
@@ -16,22 +17,48 @@ import (
 // they are no larger, so n adds cost O(n log n) moves in all and a lookup
 // binary-searches at most log n runs. Positions are 4 bytes a record.
 // Readers hold the owner's read lock; writers its write lock.
+//
+// A restore leaves it unbuilt (lazy): the first reader sorts it once,
+// under mu, so a cold start does not wait for indexes nobody has asked
+// for yet (a million names sort in about half a second).
 type orderedIndex struct {
-	runs [][]int32
+	runs    [][]int32
+	mu      sync.Mutex // held by a reader that builds an unbuilt index
+	unbuilt bool
 }
 
 // cmpPos orders two positions by the indexed field, then id.
 type cmpPos func(a, b int32) int
 
-// add indexes the record at pos.
+// add indexes the record at pos (nothing to do while unbuilt: the build
+// will take every position). The owner's write lock is held: no reader
+// is building.
 func (o *orderedIndex) add(pos int32, cmp cmpPos) {
+	if o.unbuilt {
+		return
+	}
 	o.runs = append(o.runs, []int32{pos})
 	for n := len(o.runs); n >= 2 && len(o.runs[n-1]) >= len(o.runs[n-2]); n = len(o.runs) {
 		o.runs = append(o.runs[:n-2], mergeRuns(o.runs[n-2], o.runs[n-1], cmp))
 	}
 }
 
-// build indexes positions 0..n-1 at once (a restore): one sort.
+// lazy leaves the index to be built by its first reader (ready), over
+// every position its owner will hold then.
+func (o *orderedIndex) lazy() { o.runs, o.unbuilt = nil, true }
+
+// ready builds a lazy index over positions 0..n-1; a reader calls it,
+// under the owner's read lock, before reading the index.
+func (o *orderedIndex) ready(n int, cmp cmpPos) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.unbuilt {
+		o.build(n, cmp)
+		o.unbuilt = false
+	}
+}
+
+// build indexes positions 0..n-1 at once: one sort.
 func (o *orderedIndex) build(n int, cmp cmpPos) {
 	run := make([]int32, n)
 	for i := range run {

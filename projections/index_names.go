@@ -27,6 +27,7 @@ func (ix *KeyIndex) RecordsNamed(t domain.TenantID, pr domain.ProjectID, prefix 
 	if !ok || p.Tenant != t {
 		return buf
 	}
+	p.names.ready(len(p.Records), p.byName)
 	for _, pos := range p.names.prefixed(prefix, func(i int32) string { return p.Records[i].Name }, nil) {
 		buf = append(buf, p.Records[pos])
 	}
@@ -57,6 +58,7 @@ func (ks *Keys) candidates(f Filter) []*domain.Key {
 	if list == nil {
 		return nil
 	}
+	list.names.ready(len(list.keys), list.byName)
 	pos := list.names.prefixed(prefix, func(i int32) string { return list.keys[i].Name }, nil)
 	out := make([]*domain.Key, len(pos))
 	for i, p := range pos {
@@ -96,6 +98,7 @@ func (ix *KeyIndex) RecordsAtEnds(t domain.TenantID, pr domain.ProjectID, k int,
 	if !ok || p.Tenant != t {
 		return buf, 0
 	}
+	p.created.ready(len(p.Records), p.byCreated)
 	for _, pos := range p.created.ends(k, newest, p.sameCreation, nil) {
 		buf = append(buf, p.Records[pos])
 	}

@@ -201,8 +201,8 @@ func (ix *KeyIndex) Restore(b []byte) error {
 		}
 	}
 	for _, pr := range projects {
-		pr.names.build(len(pr.Records), pr.byName)
-		pr.created.build(len(pr.Records), pr.byCreated)
+		pr.names.lazy()
+		pr.created.lazy()
 	}
 	ix.mu.Lock()
 	ix.projects, ix.where, ix.paths = projects, fresh.where, fresh.paths

@@ -23,6 +23,9 @@ type Keys struct {
 	// append costs a fold less than a map insert: with a map per tenant,
 	// the insert was a quarter of a replay's folding.
 	byTenant map[domain.TenantID]*tenantKeys
+	// restoring: add leaves the name indexes to Restore, which leaves them
+	// to their first reader (orderedIndex.lazy).
+	restoring bool
 }
 
 // tenantKeys are one tenant's keys, in the order they were added, and
@@ -123,7 +126,9 @@ func (ks *Keys) add(t domain.TenantID, k *domain.Key) keyRef {
 		ks.byTenant[t] = list
 	}
 	list.keys = append(list.keys, k)
-	list.names.add(int32(len(list.keys)-1), list.byName)
+	if !ks.restoring {
+		list.names.add(int32(len(list.keys)-1), list.byName)
+	}
 	return keyRef{key: k, list: list, pos: len(list.keys) - 1}
 }
 

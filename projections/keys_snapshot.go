@@ -53,7 +53,7 @@ func (ks *Keys) Restore(b []byte) error {
 	n := r.count()
 	slab := make([]domain.Key, n)
 	ks.table.Reserve(n)
-	fresh := &Keys{refs: make([]keyRef, 0, n), byTenant: map[domain.TenantID]*tenantKeys{}}
+	fresh := &Keys{refs: make([]keyRef, 0, n), byTenant: map[domain.TenantID]*tenantKeys{}, restoring: true}
 	decoded := make(chan []domain.Key, 16)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -76,6 +76,9 @@ func (ks *Keys) Restore(b []byte) error {
 	}
 	if err != nil {
 		return err
+	}
+	for _, list := range fresh.byTenant {
+		list.names.lazy()
 	}
 	ks.mu.Lock()
 	ks.refs, ks.count, ks.byTenant = fresh.refs, fresh.count, fresh.byTenant
