@@ -120,3 +120,52 @@ func literalPrefix(p string) string {
 	}
 	return p
 }
+
+// RequiredIDs are ids one of which every document the query raw matches
+// has, when the query says so: an ids query, alone or required by a bool
+// (must, filter; the smallest list among them). A lookup of each then
+// gives the candidates. ok is false when no ids bound the query.
+func RequiredIDs(raw json.RawMessage) (ids []string, ok bool) {
+	if len(raw) == 0 {
+		return nil, false
+	}
+	var q any
+	if json.Unmarshal(raw, &q) != nil {
+		return nil, false
+	}
+	return requiredIDs(q, 0)
+}
+
+func requiredIDs(q any, depth int) ([]string, bool) {
+	m, ok := q.(map[string]any)
+	if !ok || len(m) != 1 || depth > 20 {
+		return nil, false
+	}
+	if body, ok := m["ids"].(map[string]any); ok {
+		list, _ := body["values"].([]any)
+		ids := make([]string, 0, len(list))
+		for _, v := range list {
+			s, ok := v.(string)
+			if !ok {
+				return nil, false
+			}
+			ids = append(ids, s)
+		}
+		return ids, true
+	}
+	body, _ := m["bool"].(map[string]any)
+	var best []string
+	found := false
+	for _, k := range []string{"must", "filter"} {
+		clauses, isList := body[k].([]any)
+		if !isList && body[k] != nil {
+			clauses = []any{body[k]}
+		}
+		for _, c := range clauses {
+			if ids, ok := requiredIDs(c, depth+1); ok && (!found || len(ids) < len(best)) {
+				best, found = ids, true
+			}
+		}
+	}
+	return best, found
+}

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"cmp"
+	"slices"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -103,4 +104,28 @@ func (ix *KeyIndex) RecordsAtEnds(t domain.TenantID, pr domain.ProjectID, k int,
 		buf = append(buf, p.Records[pos])
 	}
 	return buf, len(p.Records)
+}
+
+// RecordsWithIDs is Records restricted to the records of the given ids
+// (each looked up; ids of other projects or none are skipped), in
+// creation order as Records gives them.
+func (ix *KeyIndex) RecordsWithIDs(t domain.TenantID, pr domain.ProjectID, ids []string, buf []*KeyRecord) []*KeyRecord {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	p, ok := ix.projects[pr]
+	if !ok || p.Tenant != t {
+		return buf
+	}
+	pos := make([]int, 0, len(ids))
+	for _, id := range ids {
+		if i, ok := p.pos[domain.KeyID(id)]; ok {
+			pos = append(pos, i)
+		}
+	}
+	slices.Sort(pos)
+	pos = slices.Compact(pos) // an id named twice is one record
+	for _, i := range pos {
+		buf = append(buf, p.Records[i])
+	}
+	return buf
 }

@@ -22,3 +22,6 @@ func ReadsCreationEnds(body string) bool {
 	from, size, err := pageOf(req)
 	return err == nil && planRequest(req, from, size, false, false).ends > 0
 }
+
+// ReadsIDs reports whether a query's plan looks its ids up.
+func ReadsIDs(raw string) bool { return planOf([]byte(raw)).hasIDs }

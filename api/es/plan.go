@@ -12,6 +12,9 @@ import (
 // compiled query then picks, so a plan changes how fast a query answers,
 // never what: TestIndexedAndScannedQueriesAnswerAlike.
 type plan struct {
+	// ids, when set, bound the matches (an ids query): each is looked up.
+	ids        []string
+	hasIDs     bool
 	namePrefix string
 	// ends, when above 0, is a query for every key sorted by creation
 	// alone (oldest first, newest with newest), of which the page is the
@@ -24,7 +27,8 @@ type plan struct {
 // planOf plans the query raw (already accepted by esquery.Parse).
 func planOf(raw json.RawMessage) plan {
 	p, _ := esquery.RequiredPrefix(raw, "name")
-	return plan{namePrefix: p}
+	ids, hasIDs := esquery.RequiredIDs(raw)
+	return plan{namePrefix: p, ids: ids, hasIDs: hasIDs}
 }
 
 // planRequest plans a whole request: a query for every key sorted by
@@ -102,6 +106,9 @@ func byCreationOnly(raw json.RawMessage) (newest, ok bool) {
 func (x *esReq) candidates(pl plan, buf []rec) ([]rec, int) {
 	if pl.ends > 0 {
 		return x.s.keyIndex.RecordsAtEnds(x.org.ID, x.pr.ID, pl.ends, pl.newest, buf)
+	}
+	if pl.hasIDs {
+		return x.s.keyIndex.RecordsWithIDs(x.org.ID, x.pr.ID, pl.ids, buf), -1
 	}
 	if pl.namePrefix != "" {
 		return x.s.keyIndex.RecordsNamed(x.org.ID, x.pr.ID, pl.namePrefix, buf), -1

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/keyplane/keyplane/api/es"
@@ -47,8 +48,19 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 	others := []string{`{"term": {"metadata.team": "t1"}}`, `{"range": {"expiration": {"lte": "now+3d"}}}`,
 		`{"exists": {"field": "expiration"}}`, `{"term": {"invalidated": false}}`, `{"prefix": {"metadata.team": "t"}}`}
 	sorts := []string{`["name"]`, `[{"creation": "desc"}]`, `["expiration", "name"]`, `[{"username": "asc"}, {"name": "desc"}]`, `[]`}
+	idsQuery := func() string {
+		var some []string
+		for range rng.IntN(6) {
+			some = append(some, fmt.Sprintf("%q", ids[rng.IntN(len(ids))]))
+		}
+		some = append(some, `"no-such-key"`)
+		return `{"ids": {"values": [` + strings.Join(some, ", ") + `]}}`
+	}
 	query := func() string {
 		q := nameQuery()
+		if rng.IntN(4) == 0 {
+			q = idsQuery()
+		}
 		if rng.IntN(2) == 0 {
 			q = fmt.Sprintf(`{"bool": {"filter": [%s, %s], "must_not": {"term": {"metadata.team": "t2"}}}}`, q, others[rng.IntN(len(others))])
 		}
@@ -56,8 +68,8 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 	}
 	for i := range 150 {
 		q := query()
-		if es.NamePrefixOf(q) == "" {
-			t.Fatalf("query %s is not served by the name index", q)
+		if es.NamePrefixOf(q) == "" && !es.ReadsIDs(q) {
+			t.Fatalf("query %s is not served by an index", q)
 		}
 		rest := fmt.Sprintf(`"sort": %s, "size": %d, "from": %d`, sorts[rng.IntN(len(sorts))], 1+rng.IntN(30), rng.IntN(5))
 		if i%3 == 0 {
@@ -107,6 +119,27 @@ func TestPagesOfEveryKeyByCreationAnswerAsScans(t *testing.T) {
 		`{"search_after": [1], "sort": ["creation"]}`, `{"size": 0}`} {
 		if es.ReadsCreationEnds(body) {
 			t.Errorf("%s is read from the creation index", body)
+		}
+	}
+}
+
+// TestQueriesBoundByIDsLookThemUp: an ids query, alone or required by a
+// bool, is answered by looking its ids up; under should or must_not, by a
+// scan.
+func TestQueriesBoundByIDsLookThemUp(t *testing.T) {
+	for _, tt := range []struct {
+		query string
+		want  bool
+	}{
+		{`{"ids": {"values": ["a", "b"]}}`, true},
+		{`{"bool": {"filter": [{"prefix": {"name": "k"}}, {"ids": {"values": ["a"]}}]}}`, true},
+		{`{"bool": {"must": {"ids": {"values": []}}}}`, true},
+		{`{"bool": {"should": {"ids": {"values": ["a"]}}}}`, false},
+		{`{"bool": {"must_not": {"ids": {"values": ["a"]}}}}`, false},
+		{`{"term": {"name": "a"}}`, false},
+	} {
+		if got := es.ReadsIDs(tt.query); got != tt.want {
+			t.Errorf("%s: looks ids up %v, want %v", tt.query, got, tt.want)
 		}
 	}
 }
