@@ -60,6 +60,10 @@ type Config struct {
 	// and as soon as it knows it is behind, authentication answers 503.
 	// Zero serves from the last known index whatever happens.
 	MaxStaleness time.Duration
+	// UsageFlush is how often the replica writes down the key uses it
+	// noted (--usage-flush; 0: DefaultUsageFlush; negative: no usage
+	// tracking at all).
+	UsageFlush time.Duration
 }
 
 // DefaultMaxStaleness is keyplane serve's --max-staleness (README: Running
@@ -86,6 +90,10 @@ type App struct {
 	Logins   *tenants.Logins
 	Commands *commands.Keys
 	API      *api.Server
+	// Usage is what this replica noted of key use, not yet in the log
+	// (usage.go); usageMu makes one flush at a time.
+	Usage   *projections.Usage
+	usageMu sync.Mutex
 
 	// secretKey is the secret the replicas share (eventlog.SharedSecret),
 	// read before the parts that use it are built.
@@ -189,6 +197,7 @@ func (a *App) build() {
 	a.Commands = commands.NewKeys(deps, commands.KeysConfig{Keys: a.Keys, Claims: a.Claims,
 		SecretKey: a.secretKey, NeverAllowed: a.Config.NeverAllowed, Orgs: a.Dir, Active: a.Keys})
 	a.API = a.buildAPI(commands.NewRealms(deps, a.Realms, tenants.HashPassword), ended)
+	a.usageTracking()
 }
 
 // startProjections runs the runner in the background and waits until it
@@ -225,6 +234,7 @@ func (a *App) startProjections(ctx context.Context) error {
 	}
 	a.Config.Logger.Info("projections caught up", "events", last, "in_bulk", bulk, "took", time.Since(start).Round(time.Millisecond))
 	a.startSnapshots(rctx)
+	a.startUsageFlusher(rctx)
 	return nil
 }
 
@@ -304,6 +314,13 @@ func (a *App) Close() {
 	}
 	if a.Notifier != nil {
 		a.Notifier.Stop()
+	}
+	if a.Usage != nil && a.Log != nil && a.cancel != nil {
+		// What this replica saw since its last flush goes down before it
+		// stops, so a rolling restart forgets no use.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		a.flushUsage(ctx)
+		cancel()
 	}
 	a.finalSnapshot()
 	if a.cancel != nil {

@@ -35,6 +35,7 @@ func goldenKeyAndOrgEvents(t *testing.T) []golden {
 			RoleDescriptors: crossCluster, Metadata: map[string]any{"team": "infra"}}},
 		{"KeyRotated.v1.json", KeyRotated{RotatedTo: "k2", Expires: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}},
 		{"KeyInvalidated.v1.json", KeyInvalidated{Reason: "rotated"}},
+		{"KeyUsed.v1.json", KeyUsed{KeyID: "k1", Used: time.Date(2026, 11, 30, 12, 3, 41, 0, time.UTC)}},
 		{"OrgCreated.v1.json", OrgCreated{OrgID: "org1", Name: "acme", Owner: "ann"}},
 		{"OrgNameClaimed.v1.json", OrgNameClaimed{Name: "acme", OrgID: "org1"}},
 		{"ProjectCreated.v1.json", ProjectCreated{ProjectID: "p1", Name: "default"}},

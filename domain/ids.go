@@ -19,7 +19,14 @@ const SystemTenant TenantID = "_sys"
 // KeyIDFrom formats 15 bytes as a key id: 20 URL-safe characters (120
 // bits). The bytes are random; they come from the caller (commands' id
 // source) because domain draws no randomness itself.
+//
+// An id never begins with '-' (one in 64 would): terminal clients (ecctl,
+// keyplane keys) take an argument that does for an option. Such a first
+// character becomes '_', which costs the id a sixty-fourth of a bit.
 func KeyIDFrom(b [15]byte) KeyID {
+	if b[0]>>2 == 62 { // '-' in the URL-safe alphabet
+		b[0] |= 1 << 2 // 63: '_'
+	}
 	return KeyID(base64.RawURLEncoding.EncodeToString(b[:]))
 }
 

@@ -42,6 +42,11 @@ type Key struct {
 	// Seq is the stream sequence of the key's last event: the expected
 	// last subject sequence of its next append.
 	Seq uint64
+	// LastUsed is the latest recorded use (KeyUsed), to the hour or
+	// better; zero for a key never used. UseSeq is the last sequence of
+	// the key's usage subject (AggKeyUse): what its next record expects.
+	LastUsed time.Time
+	UseSeq   uint64
 	// CreatedSeq is the stream sequence of the key's creation: a key made
 	// before its owner's account was deleted and its name taken again
 	// belongs to the old account, not the new one (esrealm.RealmUser.Since).

@@ -48,6 +48,11 @@ const (
 	// MaxListEntries bounds each list of names, privileges, resources,
 	// run_as or cluster entries.
 	MaxListEntries = 256
+	// MaxRevokeByFilter is how many keys one cleanup by filter revokes at
+	// most (POST .../api-keys/_bulk_delete with a filter); MaxPreviewIDs
+	// how many of their ids its dry run shows.
+	MaxRevokeByFilter = 10000
+	MaxPreviewIDs     = 1000
 	// MaxQueryValueBytes bounds a wildcard, prefix or term value of
 	// _query/api_key.
 	MaxQueryValueBytes = 1024

@@ -29,6 +29,10 @@ const (
 	// ActionPolicyManage sets the organization's key policy, which bounds
 	// every member's keys, admins' included.
 	ActionPolicyManage = "cluster:admin/keyplane/owner/policy"
+	// ActionRevokeByFilter revokes every key a filter matches (a cleanup):
+	// owners and admins (cluster all, manage_security), not a key or user
+	// that may only revoke keys one by one (manage_api_key).
+	ActionRevokeByFilter = "cluster:admin/keyplane/api_key/invalidate_by_filter"
 )
 
 // Permission is the intersection of role descriptor sets: an action is

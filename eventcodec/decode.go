@@ -162,7 +162,7 @@ func (r *jsonReader) envelope(ev *domain.Event, p *domain.Payload) {
 			ev.Tenant = domain.TenantID(r.sharedStr())
 		case "agg_type":
 			r.once(&seen, fAggType)
-			ev.AggType = r.known(domain.AggKey, domain.AggOrg, domain.AggUser, domain.AggOrgName, domain.AggIdem, domain.AggNotice, domain.AggRealm, domain.AggSession)
+			ev.AggType = r.known(domain.AggKey, domain.AggOrg, domain.AggUser, domain.AggOrgName, domain.AggIdem, domain.AggNotice, domain.AggRealm, domain.AggSession, domain.AggKeyUse)
 		case "agg_id":
 			r.once(&seen, fAggID)
 			ev.AggID = r.str()

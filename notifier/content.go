@@ -30,6 +30,11 @@ type content struct {
 	// SelfRotates says the key can rotate itself: it authenticates (a
 	// cross-cluster key does not).
 	SelfRotates bool
+	// Usage says when the key was last used ("last used 3 days ago",
+	// "never used"), LastUsed when exactly (empty if never): a key no one
+	// uses may rather be revoked than rotated.
+	Usage, LastUsed string
+	NeverUsed       bool
 }
 
 // describe gathers the content of a notice about key k as of now.
@@ -38,7 +43,11 @@ func (n *Notifier) describe(st projections.NoticeState, k domain.Key) content {
 	c := content{KeyName: k.Name, KeyID: string(k.ID), OrgID: string(k.Tenant), OrgName: string(k.Tenant),
 		Expires: k.Expires.UTC().Format("2006-01-02 15:04 UTC"), ExpiresRFC3339: k.Expires.UTC().Format(time.RFC3339),
 		Remaining: domain.Remaining(k.Expires, now), Expired: !now.Before(k.Expires), Window: st.Notice.Window.String(),
-		NewExpirationValue: "90d", SelfRotates: k.Type != domain.KeyCrossCluster}
+		NewExpirationValue: "90d", SelfRotates: k.Type != domain.KeyCrossCluster,
+		Usage: domain.LastUsedPhrase(k.LastUsed, now), NeverUsed: k.LastUsed.IsZero()}
+	if !c.NeverUsed {
+		c.LastUsed = k.LastUsed.UTC().Format("2006-01-02 15:04 UTC")
+	}
 	c.KeysPath = "/api/v1/orgs/" + string(k.Tenant)
 	if o, ok := n.Dir.Org(string(k.Tenant)); ok {
 		c.OrgName = o.Name
@@ -83,12 +92,14 @@ func (c content) bodies() (string, string, error) {
 var textBody = texttemplate.Must(texttemplate.New("text").Parse(`Hello,
 
 {{if .Expired}}The API key "{{.KeyName}}" expired on {{.Expires}}. Requests that use it are refused.{{else}}The API key "{{.KeyName}}" expires {{.Remaining}}, on {{.Expires}}. After that, requests that use it are refused.{{end}}
+It was {{.Usage}}{{if .LastUsed}} ({{.LastUsed}}){{end}}.{{if .NeverUsed}} If nothing needs it, let it expire, or revoke it.{{end}}
 
   Key:          {{.KeyName}} (id {{.KeyID}})
   Organization: {{.OrgName}} (id {{.OrgID}})
 {{- if .ProjectID}}
   Project:      {{.ProjectName}} (id {{.ProjectID}}){{end}}
   Expires:      {{.Expires}} ({{.ExpiresRFC3339}})
+  Last used:    {{if .LastUsed}}{{.LastUsed}}{{else}}never{{end}}
 
 To rotate it, make a new key like this one (same name, privileges and
 metadata) while this one keeps working for a grace period:
@@ -114,11 +125,13 @@ var htmlBody = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
 <p>Hello,</p>
 {{if .Expired}}<p>The API key <strong>{{.KeyName}}</strong> expired on {{.Expires}}. Requests that use it are refused.</p>
 {{else}}<p>The API key <strong>{{.KeyName}}</strong> expires <strong>{{.Remaining}}</strong>, on {{.Expires}}. After that, requests that use it are refused.</p>
-{{end}}<table>
+{{end}}<p>It was <strong>{{.Usage}}</strong>{{if .LastUsed}} ({{.LastUsed}}){{end}}.{{if .NeverUsed}} If nothing needs it, let it expire, or revoke it.{{end}}</p>
+<table>
 <tr><th align="left">Key</th><td>{{.KeyName}} (id <code>{{.KeyID}}</code>)</td></tr>
 <tr><th align="left">Organization</th><td>{{.OrgName}} (id <code>{{.OrgID}}</code>)</td></tr>
 {{if .ProjectID}}<tr><th align="left">Project</th><td>{{.ProjectName}} (id <code>{{.ProjectID}}</code>)</td></tr>
 {{end}}<tr><th align="left">Expires</th><td>{{.Expires}} (<time datetime="{{.ExpiresRFC3339}}">{{.ExpiresRFC3339}}</time>)</td></tr>
+<tr><th align="left">Last used</th><td>{{if .LastUsed}}{{.LastUsed}}{{else}}never{{end}}</td></tr>
 </table>
 <p>To rotate it, make a new key like this one (same name, privileges and metadata) while this one keeps working for a grace period:</p>
 <ul>

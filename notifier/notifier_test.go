@@ -2,6 +2,7 @@ package notifier_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"mime"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/internal/testhttp"
 	"github.com/keyplane/keyplane/internal/testsmtp"
 	"github.com/keyplane/keyplane/notifier"
 )
@@ -410,5 +412,49 @@ func TestARotatedKeyGetsNoNoticeItsSuccessorDoes(t *testing.T) {
 	}
 	if n := len(box.Mails()); n != 3*len(recipients) {
 		t.Fatalf("%d mails, want the successor's 30d, 7d and 1d notices to each recipient", n)
+	}
+}
+
+func TestExpiryNoticesSayWhenTheKeyWasLastUsed(t *testing.T) {
+	box := testsmtp.New(t).Start()
+	c := newClock()
+	e := startApp(t, options{clock: c, notify: smtpTo(box)})
+	e.withCarol()
+	used, secret := e.createKey("ci-deploy", "8d")
+	e.createKey("forgotten", "8d")
+	encoded := base64.StdEncoding.EncodeToString([]byte(string(used) + ":" + secret))
+	if r := testhttp.Do(t, "GET", e.URL()+"/api/v1/whoami", nil, "Authorization", "ApiKey "+encoded); r.Status != 200 {
+		t.Fatalf("whoami with the key: %d %s", r.Status, r.Raw)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := e.FlushUsage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(3 * day)
+	e.scan(c)
+	e.settled()
+	texts := map[string]testsmtp.Mail{}
+	for _, m := range box.Mails() {
+		if m.To[0] == "ops@example.com" {
+			texts[subject(t, m)] = m
+		}
+	}
+	for name, want := range map[string]string{
+		"ci-deploy": "It was last used 3 days ago (" + t0.UTC().Format("2006-01-02 15:04 UTC") + ").",
+		"forgotten": "It was never used. If nothing needs it, let it expire, or revoke it.",
+	} {
+		var m testsmtp.Mail
+		for s, x := range texts {
+			if strings.Contains(s, `"`+name+`"`) {
+				m = x
+			}
+		}
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the notice of %s lacks %q:\n%s", name, want, m.Text)
+		}
+		if html := strings.ReplaceAll(strings.ReplaceAll(want, "It was ", "It was <strong>"), "ago (", "ago</strong> ("); name == "ci-deploy" && !strings.Contains(m.HTML, html) {
+			t.Errorf("the HTML notice of %s lacks %q:\n%s", name, html, m.HTML)
+		}
 	}
 }

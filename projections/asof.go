@@ -68,7 +68,9 @@ func KeysAsOf(ctx context.Context, log RangeReader, tenant domain.TenantID, at A
 	fold := NewRunner(out.Keys, out.table.Quarantine())
 	r := eventlog.Range{To: at.Seq}
 	if tenant != "" {
-		r.Subject = eventlog.KeySubjects(tenant)
+		// The organization's subjects, not only its keys': the keys'
+		// usage records (domain.AggKeyUse) are on subjects of their own.
+		r.Subject = eventlog.TenantSubjects(tenant)
 	}
 	err := log.ReadRange(ctx, r, func(ev domain.Event) error {
 		// (An event that does not decode has the time the log stored it.)

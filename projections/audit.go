@@ -96,9 +96,12 @@ func NewAudit() *Audit {
 
 // Audited reports whether an event belongs in an organization's audit
 // trail: everything but system-wide aggregates (logins, name claims) and the
-// Idempotency-Key claims, which are plumbing of a create already audited.
+// Idempotency-Key claims, which are plumbing of a create already audited,
+// and usage records (KeyUsed): no one changed anything, and at one per key
+// per hour they would outnumber every change (a key's entries show its
+// last use instead, AuditEntry.LastUsed).
 func Audited(ev domain.Event) bool {
-	return ev.Tenant != domain.SystemTenant && ev.Tenant != "" && ev.AggType != domain.AggIdem
+	return ev.Tenant != domain.SystemTenant && ev.Tenant != "" && ev.AggType != domain.AggIdem && ev.AggType != domain.AggKeyUse
 }
 
 // Apply indexes one event.

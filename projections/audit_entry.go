@@ -21,7 +21,11 @@ type AuditEntry struct {
 	CorrelationID string           `json:"correlation_id"`
 	KeyID         domain.KeyID     `json:"key_id,omitempty"`
 	Project       domain.ProjectID `json:"project,omitempty"`
-	Change        AuditChange      `json:"change"`
+	// LastUsed is the key's last recorded use when the entry is read (the
+	// audit API fills it in for a key's entries; absent for a key never
+	// used).
+	LastUsed *time.Time  `json:"last_used,omitempty"`
+	Change   AuditChange `json:"change"`
 	// Unreadable marks an event this keyplane cannot read: it does not
 	// decode, or its payload is of a type or version it does not know.
 	// The entry shows what its envelope, or only its subject, says; the

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
@@ -25,7 +26,16 @@ type AuthIndex struct {
 	// entries are by slot (KeyTable).
 	entries []authEntry
 	count   int
+	// usage, when set, notes every successful verification (NoteUsage).
+	usage atomic.Pointer[Usage]
 }
+
+// NoteUsage makes every successful verification note its key's use in u
+// from now on; nil stops it. u must number keys by this index's table.
+func (a *AuthIndex) NoteUsage(u *Usage) { a.usage.Store(u) }
+
+// Table is the key table the index numbers keys by (NewUsage).
+func (a *AuthIndex) Table() *KeyTable { return a.table }
 
 // NewAuthIndex returns an empty index with a key table of its own.
 func NewAuthIndex() *AuthIndex { return NewAuthIndexIn(NewKeyTable()) }
@@ -122,7 +132,8 @@ const (
 func (a *AuthIndex) Verify(id, secret []byte, now time.Time) Verdict {
 	a.table.mu.RLock()
 	var e authEntry
-	if slot, ok := a.table.slots[domain.KeyID(id)]; ok {
+	slot, ok := a.table.slots[domain.KeyID(id)]
+	if ok {
 		e = at(a.entries, slot)
 	}
 	a.table.mu.RUnlock()
@@ -142,6 +153,9 @@ func (a *AuthIndex) Verify(id, secret []byte, now time.Time) Verdict {
 	}
 	if e.expiresMs != 0 && now.UnixMilli() >= e.expiresMs {
 		return Expired
+	}
+	if u := a.usage.Load(); u != nil {
+		u.Note(slot, now) // after the lock: noting takes none
 	}
 	return Valid
 }

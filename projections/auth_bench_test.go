@@ -99,3 +99,34 @@ func BenchmarkVerifyWithAQuarantine(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyNotingUsage is BenchmarkVerifyParallel with usage
+// tracking on and off in alternate sub-benchmarks (usage-on, usage-off):
+// noting a use is one atomic load, and a store once a second per key.
+func BenchmarkVerifyNotingUsage(b *testing.B) {
+	a, id, secret := filledIndex(b, 100_000)
+	u := NewUsage(a.table)
+	idb, sb := []byte(id), []byte(secret)
+	for range 3 {
+		for _, on := range []bool{true, false} {
+			name := "usage-off"
+			if on {
+				name = "usage-on"
+				a.NoteUsage(u)
+			} else {
+				a.NoteUsage(nil)
+			}
+			b.Run(name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if a.Verify(idb, sb, time.Now()) != Valid {
+							b.Error("not valid")
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}

@@ -12,7 +12,7 @@ import (
 
 // Name of the key list in snapshots and digests. The version goes up when
 // keyEncoding changes (a test counts domain.Key's fields to remind).
-func (ks *Keys) Name() string { return "keys@3" }
+func (ks *Keys) Name() string { return "keys@4" }
 
 // Snapshot encodes every key, sorted by id.
 func (ks *Keys) Snapshot() ([]byte, error) { return ks.Capture()() }
@@ -134,6 +134,8 @@ func encodeKey(w *writer, k *domain.Key) error {
 	w.uint(k.CreatedSeq)
 	w.str(string(k.RotatedTo))
 	w.str(string(k.RotatedFrom))
+	w.time(k.LastUsed)
+	w.uint(k.UseSeq)
 	return nil
 }
 
@@ -162,6 +164,7 @@ func decodeKey(r *reader, k *domain.Key) error {
 	k.Seq = r.uint()
 	k.CreatedSeq = r.uint()
 	k.RotatedTo, k.RotatedFrom = domain.KeyID(r.str()), domain.KeyID(r.str())
+	k.LastUsed, k.UseSeq = r.time(), r.uint()
 	return r.err
 }
 

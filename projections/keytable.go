@@ -80,7 +80,7 @@ func (t *KeyTable) slotsOfEvents(evs []domain.Event, slots []uint32) []uint32 {
 	defer t.mu.Unlock()
 	for i := range evs {
 		s := uint32(0)
-		if evs[i].AggType == domain.AggKey {
+		if isKeyEvent(evs[i]) {
 			s = t.assignLocked(domain.KeyID(evs[i].AggID))
 		}
 		slots = append(slots, s)

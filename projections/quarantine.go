@@ -107,7 +107,7 @@ func (q *Quarantine) add(p Poisoned, ev domain.Event) bool {
 func (q *Quarantine) refuse(t domain.TenantID, aggType, id string) {
 	switch {
 	case t == "" || id == "":
-	case aggType == domain.AggKey:
+	case aggType == domain.AggKey || aggType == domain.AggKeyUse:
 		setAdd(&q.keys, domain.KeyID(id))
 		return
 	case aggType == domain.AggNotice && t != domain.SystemTenant:

@@ -137,9 +137,9 @@ func TestDigestsTellDifferentStatesApart(t *testing.T) {
 		wantEqual bool
 	}{
 		{"claims without the last claim", d["claims@1"], dc["claims@1"], false},
-		{"keys without a claim", d["keys@3"], dc["keys@3"], true},
+		{"keys without a claim", d["keys@4"], dc["keys@4"], true},
 		{"audit without a claim (not audited)", d["audit@1"], dc["audit@1"], true},
-		{"keys without an update", d["keys@3"], du["keys@3"], false},
+		{"keys without an update", d["keys@4"], du["keys@4"], false},
 		{"audit without an update", d["audit@1"], du["audit@1"], false},
 		{"auth without a metadata update", d["auth@1"], du["auth@1"], true},
 	} {
@@ -166,9 +166,9 @@ func TestRestoreRefusesDamagedPartsAndKeepsTheOldState(t *testing.T) {
 }
 
 func TestSavedStateRefusesCorruptAndForeignSnapshots(t *testing.T) {
-	good := SavedState{Seq: 42, EventID: "e42", Time: t0, Parts: map[string][]byte{"keys@3": {1, 2, 3}, "audit@1": nil}}.Encode()
+	good := SavedState{Seq: 42, EventID: "e42", Time: t0, Parts: map[string][]byte{"keys@4": {1, 2, 3}, "audit@1": nil}}.Encode()
 	s, err := DecodeSavedState(good)
-	if err != nil || s.Seq != 42 || s.EventID != "e42" || !s.Time.Equal(t0) || !bytes.Equal(s.Parts["keys@3"], []byte{1, 2, 3}) {
+	if err != nil || s.Seq != 42 || s.EventID != "e42" || !s.Time.Equal(t0) || !bytes.Equal(s.Parts["keys@4"], []byte{1, 2, 3}) {
 		t.Fatalf("decode = %+v, %v", s, err)
 	}
 	flipped := append([]byte{}, good...)
@@ -193,7 +193,7 @@ func TestSavedStateRefusesCorruptAndForeignSnapshots(t *testing.T) {
 // that it straddles them), accepts exactly what DecodeSavedState accepts,
 // and refuses bytes other than those it saw.
 func TestSnapshotHasherChecksAsItReads(t *testing.T) {
-	parts := map[string][]byte{"keys@3": bytes.Repeat([]byte{1, 2, 3}, 100), "audit@1": nil}
+	parts := map[string][]byte{"keys@4": bytes.Repeat([]byte{1, 2, 3}, 100), "audit@1": nil}
 	good := SavedState{Seq: 42, EventID: "e42", Time: t0, Parts: parts}.Encode()
 	flipped := append([]byte{}, good...)
 	flipped[len(flipped)/2] ^= 1
@@ -208,7 +208,7 @@ func TestSnapshotHasherChecksAsItReads(t *testing.T) {
 	}
 	for _, piece := range []int{1, 5, 31, 32, 33, 100, len(good)} {
 		s, err := DecodeHashedState(good, hashed(good, piece))
-		if err != nil || s.Seq != 42 || !bytes.Equal(s.Parts["keys@3"], parts["keys@3"]) {
+		if err != nil || s.Seq != 42 || !bytes.Equal(s.Parts["keys@4"], parts["keys@4"]) {
 			t.Errorf("pieces of %d: %+v, %v", piece, s, err)
 		}
 		if _, err := DecodeHashedState(flipped, hashed(flipped, piece)); !errors.Is(err, ErrSnapshotUnusable) {
@@ -242,7 +242,7 @@ func TestKeySnapshotCoversEveryField(t *testing.T) {
 	for _, c := range []struct {
 		v    any
 		want int
-	}{{domain.Key{}, 21}} {
+	}{{domain.Key{}, 23}} {
 		if n := reflect.TypeOf(c.v).NumField(); n != c.want {
 			t.Errorf("%T has %d fields, the snapshot encodes %d: update keys_snapshot.go and its version", c.v, n, c.want)
 		}

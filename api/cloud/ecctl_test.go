@@ -106,19 +106,19 @@ func TestEcctlCreatesListsShowsAndDeletesKeys(t *testing.T) {
 	if strings.Contains(out, made[1].Key) {
 		t.Fatalf("a listed key shows its secret:\n%s", out)
 	}
-	out, err = ecctl(t, bin, a, boot, "auth", "key", "show", made[1].ID)
+	out, err = ecctl(t, bin, a, boot, "auth", "key", "show", "--", made[1].ID)
 	var shown ecctlKey
 	if err != nil || json.Unmarshal([]byte(out), &shown) != nil || shown.ID != made[1].ID || shown.Key != "" {
 		t.Fatalf("ecctl auth key show: %v\n%s", err, out)
 	}
 
-	if out, err := ecctl(t, bin, a, boot, "auth", "key", "delete", made[0].ID); err != nil {
+	if out, err := ecctl(t, bin, a, boot, "auth", "key", "delete", "--", made[0].ID); err != nil {
 		t.Fatalf("ecctl auth key delete: %v\n%s", err, out)
 	}
-	if out, err := ecctl(t, bin, a, boot, "auth", "key", "delete", made[1].ID, made[2].ID); err != nil {
+	if out, err := ecctl(t, bin, a, boot, "auth", "key", "delete", "--", made[1].ID, made[2].ID); err != nil {
 		t.Fatalf("ecctl auth key delete of two: %v\n%s", err, out)
 	}
-	out, err = ecctl(t, bin, a, boot, "auth", "key", "show", made[0].ID)
+	out, err = ecctl(t, bin, a, boot, "auth", "key", "show", "--", made[0].ID)
 	if err == nil || !strings.Contains(out, "api_keys.key_not_found") {
 		t.Fatalf("ecctl auth key show of a deleted key: %v\n%s", err, out)
 	}

@@ -37,13 +37,16 @@ func (s *keysAPI) listKeysAsOf(w http.ResponseWriter, r *http.Request, p domain.
 	// Statuses, and whether a key exceeded the policy, are judged as
 	// they were then, under the policy of then.
 	f.Now, f.Policy = past.StatusTime(at), past.Policy
+	if err := usedBefore(r.URL.Query(), &f); err != nil {
+		return err
+	}
 	keys, total := past.List(f, pg)
 	out := make([]keyView, len(keys))
 	for i := range keys {
 		out[i] = viewKeyAt(&keys[i], past.Policy, f.Now)
 	}
-	body := map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out,
-		"as_of": map[string]any{"seq": past.Seq, "time": past.When(), "policy": past.Policy}}
+	body := listAnswer(total, pg, keys, out, f.Now)
+	body["as_of"] = map[string]any{"seq": past.Seq, "time": past.When(), "policy": past.Policy}
 	if poisoned := past.Poisoned(); len(poisoned) > 0 {
 		// Events this keyplane cannot read: the keys they concern are
 		// left out of the list rather than shown in a state that may lack

@@ -25,7 +25,7 @@ type Trail struct {
 }
 
 // trailRoutes adds the audit trail's endpoints when the server has one.
-func (s *keysAPI) trailRoutes(m *http.ServeMux) {
+func (s *keysAPI) trailRoutes(m Router) {
 	if s.trail == nil {
 		return
 	}
@@ -56,6 +56,15 @@ func (s *keysAPI) listAudit(w http.ResponseWriter, r *http.Request, p domain.Pri
 	entries, more, err := s.trail.Audit.Page(ctx, s.trail.Log, q)
 	if err != nil {
 		return err
+	}
+	for i := range entries {
+		// A key's entries say when it was last used (now, not then: the
+		// trail holds changes, not each hour's use).
+		if id := entries[i].KeyID; id != "" {
+			if k, ok := s.keys.Get(o.ID, id); ok {
+				entries[i].LastUsed = lastUsed(&k)
+			}
+		}
 	}
 	out := map[string]any{"count": len(entries), "entries": entries}
 	if more {

@@ -1,9 +1,11 @@
 package rest
 
 import (
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +65,9 @@ type keyView struct {
 	// ExceedsPolicy: the key is active and outside its organization's key
 	// policy (made before a stricter one); it keeps working.
 	ExceedsPolicy bool `json:"exceeds_policy"`
+	// LastUsed is the key's last recorded use (to the hour or better);
+	// absent for a key never used.
+	LastUsed *time.Time `json:"last_used,omitempty"`
 }
 
 // viewKey shows k at now, under its organization's key policy.
@@ -81,7 +86,17 @@ func viewKeyAt(k *domain.Key, pol domain.KeyPolicy, now time.Time) keyView {
 		a := domain.CrossClusterAccessOf(k.RoleDescriptors)
 		v.Access = &a
 	}
+	v.LastUsed = lastUsed(k)
 	return v
+}
+
+// lastUsed is k's last use for a view, nil for a key never used.
+func lastUsed(k *domain.Key) *time.Time {
+	if k.LastUsed.IsZero() {
+		return nil
+	}
+	t := k.LastUsed.UTC()
+	return &t
 }
 
 type createKeyRequest struct {
@@ -206,6 +221,9 @@ func (s *keysAPI) listKeys(w http.ResponseWriter, r *http.Request, p domain.Prin
 	if r.URL.Query().Has("as_of") {
 		return s.listKeysAsOf(w, r, p, ks, f, pg) // asof.go
 	}
+	if err := usedBefore(r.URL.Query(), &f); err != nil {
+		return err
+	}
 	if !f.Indexed() {
 		s.log.Debug("key list scans every key of the organization: no index applies", "org", ks.org.ID)
 	}
@@ -214,13 +232,71 @@ func (s *keysAPI) listKeys(w http.ResponseWriter, r *http.Request, p domain.Prin
 	for i := range keys {
 		out[i] = s.viewKey(&keys[i], ks.org.Policy)
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out})
+	httpx.WriteJSON(w, http.StatusOK, listAnswer(total, pg, keys, out, f.Now))
 	return nil
 }
 
-// listParams reads ?name=&owner=&status=&scope=&type=&exceeds_policy=&sort=&size=&from=.
+// listAnswer is a page of the key list, with the cursor of the next page
+// when the page is full: following it, a script walks any number of keys,
+// and keys added or revoked meanwhile do not shift the pages as they
+// shift a from.
+func listAnswer(total int, pg projections.Page, keys []domain.Key, out []keyView, now time.Time) map[string]any {
+	body := map[string]any{"total": total, "count": len(out), "from": pg.From, "api_keys": out}
+	if len(keys) > 0 && len(keys) == pg.Size {
+		body["next_cursor"] = encodeKeyCursor(pg.Sort, projections.PositionOf(&keys[len(keys)-1], pg.Sort, now))
+	}
+	return body
+}
+
+// usedBefore reads ?used_before= into f, a duration counting back from
+// f.Now (the moment the list is of: now, or an as_of's).
+func usedBefore(q url.Values, f *projections.Filter) error {
+	v := q.Get("used_before")
+	if v == "" {
+		return nil
+	}
+	t, err := domain.ParseUsedBefore(v, f.Now)
+	f.UsedBefore = t
+	return err
+}
+
+// keyCursor is what a key list's cursor holds: the sort it was made for
+// and the last key's place in it.
+type keyCursor struct {
+	Sort string `json:"sort"`
+	projections.Position
+}
+
+// A cursor is opaque to clients.
+func encodeKeyCursor(sort string, p projections.Position) string {
+	b, _ := json.Marshal(keyCursor{Sort: sort, Position: p})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeKeyCursor(c, sort string) (*projections.Position, error) {
+	var kc keyCursor
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		err = json.Unmarshal(b, &kc)
+	}
+	if err != nil || kc.ID == "" {
+		return nil, domain.Invalid("[cursor] is not a cursor this API returned")
+	}
+	if kc.Sort != sort {
+		return nil, domain.Invalid("[cursor] was made for sort [%s], not [%s]: keep the sort while paging", kc.Sort, sort)
+	}
+	return &kc.Position, nil
+}
+
+// listParams reads ?name=&owner=&status=&scope=&type=&exceeds_policy=
+// &used_before=&never_used=&sort=&size=&from=&cursor=.
 func listParams(r *http.Request) (projections.Filter, projections.Page, error) {
-	q := r.URL.Query()
+	return listParamsOf(r.URL.Query())
+}
+
+// listParamsOf reads a list's parameters from q (a query, or a cleanup's
+// filter: cleanup.go).
+func listParamsOf(q url.Values) (projections.Filter, projections.Page, error) {
 	f := projections.Filter{Name: q.Get("name"), Owner: q.Get("owner")}
 	for _, v := range []struct{ param, value string }{{"name", f.Name}, {"owner", f.Owner}} {
 		if len(v.value) > domain.MaxQueryValueBytes {
@@ -230,7 +306,8 @@ func listParams(r *http.Request) (projections.Filter, projections.Page, error) {
 	pg := projections.Page{Sort: q.Get("sort"), Size: 100}
 	for k := range q {
 		switch k {
-		case "name", "owner", "status", "scope", "type", "exceeds_policy", "sort", "size", "from", "as_of":
+		case "name", "owner", "status", "scope", "type", "exceeds_policy", "sort", "size", "from", "as_of",
+			"used_before", "never_used", "cursor":
 		default:
 			return f, pg, domain.Invalid("request contains unrecognized parameter: [%s]", k)
 		}
@@ -264,11 +341,32 @@ func listParams(r *http.Request) (projections.Filter, projections.Page, error) {
 	default:
 		return f, pg, domain.Invalid("exceeds_policy must be true or false, not [%s]", ep)
 	}
+	switch nu := q.Get("never_used"); nu {
+	case "":
+	case "true", "false":
+		b := nu == "true"
+		f.NeverUsed = &b
+	default:
+		return f, pg, domain.Invalid("never_used must be true or false, not [%s]", nu)
+	}
 	if pg.Sort == "" {
 		pg.Sort = "-created"
 	}
 	if !projections.SortFields[strings.TrimPrefix(pg.Sort, "-")] {
-		return f, pg, domain.Invalid("cannot sort by [%s]: use name, created, expiration, status or owner, with - for descending", pg.Sort)
+		return f, pg, domain.Invalid("cannot sort by [%s]: use name, created, expiration, status, owner or last_used, with - for descending", pg.Sort)
+	}
+	if v := q.Get("used_before"); v != "" {
+		// Checked now, before any work; read against the list's moment
+		// later (usedBefore).
+		if _, err := domain.ParseUsedBefore(v, time.Now()); err != nil {
+			return f, pg, err
+		}
+	}
+	if c := q.Get("cursor"); c != "" {
+		var err error
+		if pg.After, err = decodeKeyCursor(c, pg.Sort); err != nil {
+			return f, pg, err
+		}
 	}
 	var err error
 	if pg.Size, err = intParam(q.Get("size"), 100, 0, 10000, "size"); err != nil {
@@ -382,15 +480,22 @@ func invalidation(ids []domain.KeyID, fresh bool) map[string]any {
 	return out
 }
 
-// bulkDeleteRequest is the body of a bulk revoke.
+// bulkDeleteRequest is the body of a bulk revoke: ids, or a filter
+// (cleanup.go).
 type bulkDeleteRequest struct {
-	IDs []domain.KeyID `json:"ids"`
+	IDs           []domain.KeyID `json:"ids"`
+	Filter        *cleanupFilter `json:"filter"`
+	DryRun        bool           `json:"dry_run"`
+	ExpectedCount *int           `json:"expected_count"`
 }
 
 func (s *keysAPI) bulkDeleteKeys(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
 	var req bulkDeleteRequest
 	if err := httpx.DecodeBody(r, &req, false); err != nil {
 		return err
+	}
+	if req.Filter != nil || req.DryRun || req.ExpectedCount != nil {
+		return s.revokeByFilter(w, r, p, req)
 	}
 	if len(req.IDs) == 0 {
 		return domain.Invalid("field [ids] must list at least one key id")

@@ -2,9 +2,16 @@ package rest
 
 import "net/http"
 
+// Router is where routes are added: an *http.ServeMux, or a test's
+// record of the route table (openapi_test.go).
+type Router interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Mount adds the route table of the console REST API to mux.
-func (s *Server) Mount(m *http.ServeMux) {
+func (s *Server) Mount(m Router) {
 	o, k := s.orgs, s.keys
+	m.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
 	m.HandleFunc("GET /api/v1/whoami", o.authed(o.whoami))
 	m.HandleFunc("POST /api/v1/orgs", o.authed(o.createOrg))
 	m.HandleFunc("GET /api/v1/orgs", o.authed(o.listOrgs))

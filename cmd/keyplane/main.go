@@ -26,7 +26,11 @@ usage:
   keyplane audit export --org ORG [--since T] [--until T]
                             write an organization's audit trail as JSON lines
 
-Run "keyplane serve -h" for its flags.
+the terminal client of a running keyplane (console REST API):
+  keyplane keys create|list|show|update|rotate|revoke
+  keyplane orgs|projects|members list|create
+
+Run "keyplane serve -h" for its flags, "keyplane help keys" for the client's.
 `
 
 // Main runs a subcommand and returns the exit code.
@@ -42,11 +46,37 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return replay(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return audit(ctx, args[1:], stdout, stderr)
-	case "-h", "--help", "help":
+	case "keys":
+		return keys(ctx, args[1:], stdout, stderr)
+	case "orgs":
+		return orgs(ctx, args[1:], stdout, stderr)
+	case "projects":
+		return projects(ctx, args[1:], stdout, stderr)
+	case "members":
+		return members(ctx, args[1:], stdout, stderr)
+	case "help":
+		return help(args[1:], stdout, stderr)
+	case "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
 	fmt.Fprintf(stderr, "keyplane: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+// helpTexts are the topics of `keyplane help TOPIC`.
+var helpTexts = map[string]string{"keys": keysUsage, "orgs": orgsUsage, "projects": projectsUsage, "members": membersUsage}
+
+func help(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if t, ok := helpTexts[args[0]]; ok {
+		fmt.Fprint(stdout, t)
+		return 0
+	}
+	fmt.Fprintf(stderr, "keyplane help: no help on %q (try keys, orgs, projects, members, or \"keyplane %s -h\")\n", args[0], args[0])
 	return 2
 }
 
@@ -83,6 +113,8 @@ func serveFlags(fs *flag.FlagSet) *app.Config {
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", app.DefaultSnapshotInterval, "and at least this often when anything changed; negative turns snapshots off")
 	fs.DurationVar(&c.MaxStaleness, "max-staleness", envDuration("KEYPLANE_MAX_STALENESS", app.DefaultMaxStaleness),
 		"refuse authentication (503) when the index was not confirmed current within this long; 0 serves from the last known index ($KEYPLANE_MAX_STALENESS)")
+	fs.DurationVar(&c.UsageFlush, "usage-flush", envDuration("KEYPLANE_USAGE_FLUSH", app.DefaultUsageFlush),
+		"write the key uses this replica noted to the log this often (at most one record per key per hour); negative turns usage tracking off ($KEYPLANE_USAGE_FLUSH)")
 	notifyFlags(fs, &c.Notify)
 	return c
 }
@@ -103,11 +135,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.FsyncInterval = d
 	}
-	if v := os.Getenv("KEYPLANE_MAX_STALENESS"); v != "" {
-		if _, err := time.ParseDuration(v); err != nil {
-			fmt.Fprintf(stderr, "keyplane: KEYPLANE_MAX_STALENESS must be a duration such as 5s, not %q\n", v)
-			return 2
+	for name, example := range map[string]string{"KEYPLANE_MAX_STALENESS": "5s", "KEYPLANE_USAGE_FLUSH": "1m"} {
+		if v := os.Getenv(name); v != "" {
+			if _, err := time.ParseDuration(v); err != nil {
+				fmt.Fprintf(stderr, "keyplane: %s must be a duration such as %s, not %q\n", name, example, v)
+				return 2
+			}
 		}
+	}
+	if cfg.UsageFlush == 0 {
+		fmt.Fprintf(stderr, "keyplane: --usage-flush must be a positive duration (or negative for no usage tracking), not 0\n")
+		return 2
 	}
 	if cfg.MaxStaleness < 0 {
 		fmt.Fprintf(stderr, "keyplane: --max-staleness must be 0 (off) or a positive duration, not %v\n", cfg.MaxStaleness)

@@ -255,14 +255,18 @@ func printAsOf(ctx context.Context, log *eventlog.Log, orgRef string, at project
 	}
 	fmt.Fprintf(stdout, "key list as of sequence %d (%s), statuses at %s\n", past.Seq, past.Time.Format(time.RFC3339), now.Format(time.RFC3339))
 	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tORG\tSCOPE\tOWNER\tSTATUS\tCREATED\tEXPIRES")
+	fmt.Fprintln(tw, "ID\tNAME\tORG\tSCOPE\tOWNER\tSTATUS\tCREATED\tEXPIRES\tLAST USED")
 	for _, k := range keys {
 		exp := "never"
 		if !k.Expires.IsZero() {
 			exp = k.Expires.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Tenant, scopeOf(&k), k.Owner.User, k.Status(now),
-			k.Created.UTC().Format(time.RFC3339), exp)
+		used := "never"
+		if !k.LastUsed.IsZero() {
+			used = k.LastUsed.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Tenant, scopeOf(&k), k.Owner.User, k.Status(now),
+			k.Created.UTC().Format(time.RFC3339), exp, used)
 	}
 	tw.Flush()
 	return 0
@@ -301,6 +305,8 @@ type pastKey struct {
 	Created    time.Time        `json:"created"`
 	Expiration *time.Time       `json:"expiration,omitempty"`
 	CreatedBy  domain.Actor     `json:"created_by"`
+	// LastUsed is the key's last recorded use then; absent if never.
+	LastUsed *time.Time `json:"last_used,omitempty"`
 }
 
 func writeAsOfJSON(w io.Writer, past projections.PastKeys, now time.Time, keys []domain.Key) int {
@@ -311,6 +317,10 @@ func writeAsOfJSON(w io.Writer, past projections.PastKeys, now time.Time, keys [
 		if !k.Expires.IsZero() {
 			e := k.Expires.UTC()
 			out[i].Expiration = &e
+		}
+		if !k.LastUsed.IsZero() {
+			u := k.LastUsed.UTC()
+			out[i].LastUsed = &u
 		}
 	}
 	enc := json.NewEncoder(w)

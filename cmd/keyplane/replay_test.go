@@ -221,3 +221,38 @@ func TestAuditExportWritesOneEntryPerLine(t *testing.T) {
 		}
 	}
 }
+
+func TestReplayKnowsWhenEachKeyWasLastUsedAndAsOfPrintsIt(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsAddr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	a := rpStart(t, dir, natsAddr)
+	used := rpDo(t, a, "POST", "/api/v1/orgs/default/api-keys", map[string]any{"name": "used"}, 201)
+	rpDo(t, a, "POST", "/api/v1/orgs/default/api-keys", map[string]any{"name": "idle"}, 201)
+	if r := testhttp.Do(t, "GET", a.URL()+"/api/v1/whoami", nil, "Authorization", "ApiKey "+used["encoded"].(string)); r.Status != 200 {
+		t.Fatalf("whoami: %d %s", r.Status, r.Raw)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if n, err := a.FlushUsage(ctx); err != nil || n != 1 {
+		t.Fatalf("flush: %d records, %v", n, err)
+	}
+	// The live server's digests (its key list holds last use) equal a replay's.
+	code, out, errs := run("replay", "--nats-url", "nats://"+natsAddr, "--server", a.URL())
+	if code != 0 || !strings.Contains(out, "OK") {
+		t.Fatalf("replay against the live server: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = run("replay", "--nats-url", "nats://"+natsAddr, "--as-of", time.Now().Add(time.Minute).Format(time.RFC3339))
+	if code != 0 || !strings.Contains(out, "LAST USED") {
+		t.Fatalf("as-of: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, " used ") == strings.HasSuffix(strings.TrimSpace(line), "never") && (strings.Contains(line, " used ") || strings.Contains(line, " idle ")) {
+			t.Fatalf("the used key shows a last use, the idle one never:\n%s", out)
+		}
+	}
+}

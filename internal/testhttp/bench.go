@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -25,6 +26,28 @@ const DefaultRounds = 5
 // measured. It logs the median over the rounds of noop ns/op ÷ name ns/op,
 // the figure of merit (1 would be free).
 func CompareWithNoop(b *testing.B, name, url, auth string) {
+	CompareEach(b, Variant{Name: name, URL: url, Auth: []string{auth}})
+}
+
+// Variant is one of the servers CompareEach measures against the no-op
+// handler.
+type Variant struct {
+	Name, URL string
+	// Auth are the Authorization headers its requests take in turn (one
+	// key, or many keys as many clients would use them).
+	Auth []string
+	// Before, when set, runs before each of its rounds: how two variants
+	// measure one server with a setting on and off.
+	Before func()
+}
+
+// CompareEach is CompareWithNoop for several variants: the no-op handler
+// and each variant in turn, for a number of rounds, so that noise hits all
+// alike. It logs, for each variant, the median over the rounds of noop
+// ns/op ÷ its ns/op, and for each variant after the first, the median of
+// its ns/op ÷ the first's (1: the same cost; below 1, the first costs
+// more), each as "a/b ns/op ratio".
+func CompareEach(b *testing.B, vs ...Variant) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -37,13 +60,18 @@ func CompareWithNoop(b *testing.B, name, url, auth string) {
 	go noop.Serve(ln)
 	defer noop.Close()
 	c := &http.Client{Transport: &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128}}
-	run := func(url, auth string, nsop *float64) func(*testing.B) {
+	run := func(url string, auth []string, nsop *float64) func(*testing.B) {
 		return func(b *testing.B) {
+			var next atomic.Uint64
 			b.SetParallelism(25)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if err := get(c, url, auth); err != nil {
+					a := ""
+					if len(auth) > 0 {
+						a = auth[next.Add(1)%uint64(len(auth))]
+					}
+					if err := get(c, url, a); err != nil {
 						b.Error(err) // not Fatal: this is not the benchmark's goroutine
 						return
 					}
@@ -56,18 +84,34 @@ func CompareWithNoop(b *testing.B, name, url, auth string) {
 	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
-	var ratios []float64
+	vsNoop := make([][]float64, len(vs))
+	vsFirst := make([][]float64, len(vs))
 	for range rounds {
-		var base, measured float64
-		b.Run("noop", run("http://"+ln.Addr().String()+"/", "", &base))
-		b.Run(name, run(url, auth, &measured))
-		if base > 0 && measured > 0 {
-			ratios = append(ratios, base/measured)
+		var base float64
+		b.Run("noop", run("http://"+ln.Addr().String()+"/", nil, &base))
+		measured := make([]float64, len(vs))
+		for i, v := range vs {
+			if v.Before != nil {
+				v.Before()
+			}
+			b.Run(v.Name, run(v.URL, v.Auth, &measured[i]))
+			if base > 0 && measured[i] > 0 {
+				vsNoop[i] = append(vsNoop[i], base/measured[i])
+			}
+			if i > 0 && measured[0] > 0 && measured[i] > 0 {
+				vsFirst[i] = append(vsFirst[i], measured[i]/measured[0])
+			}
 		}
 	}
-	sort.Float64s(ratios)
-	if len(ratios) > 0 {
-		b.Logf("noop/%s ns/op ratio: median %.2f over %d alternating rounds %.2f", name, ratios[len(ratios)/2], len(ratios), ratios)
+	for i, v := range vs {
+		if r := vsNoop[i]; len(r) > 0 {
+			sort.Float64s(r)
+			b.Logf("noop/%s ns/op ratio: median %.2f over %d alternating rounds %.2f", v.Name, r[len(r)/2], len(r), r)
+		}
+		if r := vsFirst[i]; len(r) > 0 {
+			sort.Float64s(r)
+			b.Logf("%s/%s ns/op ratio: median %.2f over %d alternating rounds %.2f", v.Name, vs[0].Name, r[len(r)/2], len(r), r)
+		}
 	}
 }
 

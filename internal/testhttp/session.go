@@ -1,14 +1,17 @@
 package testhttp
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 )
 
 // Call sends one request without following redirects (a console login by
-// form answers one), with the given header name/value pairs; the body is
-// closed when the test ends. A transport failure fails the test.
+// form answers one), with the given header name/value pairs; the answer's
+// body is read whole (and checked against the OpenAPI document for
+// /api/v1, as Do does). A transport failure fails the test.
 func Call(t testing.TB, method, u, contentType, body string, header ...string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, u, strings.NewReader(body))
@@ -26,7 +29,13 @@ func Call(t testing.TB, method, u, contentType, body string, header ...string) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { res.Body.Close() })
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOpenAPI(t, req, []byte(body), res.StatusCode, res.Header, raw)
+	res.Body = io.NopCloser(bytes.NewReader(raw))
 	return res
 }
 

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 )
 
@@ -24,20 +23,26 @@ type Response struct {
 
 // Do sends method to url with body (nil: none; a string: as is; anything
 // else: as JSON) and the given header name/value pairs, and reads the whole
-// answer. A transport failure fails the test.
+// answer. A transport failure fails the test, and so does an exchange with
+// the console REST API that its OpenAPI document does not describe
+// (openapi.go).
 func Do(t testing.TB, method, url string, body any, header ...string) Response {
 	t.Helper()
-	var rd io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		sent = j
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
@@ -57,6 +62,7 @@ func Do(t testing.TB, method, url string, body any, header ...string) Response {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkOpenAPI(t, req, sent, res.StatusCode, res.Header, raw)
 	out := Response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
 	_ = json.Unmarshal(raw, &out.Body)
 	return out

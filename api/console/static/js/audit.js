@@ -82,7 +82,9 @@ function entry(ctx, e, compact, names) {
   return h('li', { class: `event ${e.type}`, 'data-type': e.type },
     h('span', { class: 'event-dot', 'aria-hidden': 'true' }),
     h('div', { class: 'event-body' },
-      h('p', { class: 'event-what' }, h('strong', {}, eventTypes[e.type] || words(e.type)), keyLink ? [' ', keyLink] : null),
+      h('p', { class: 'event-what' }, h('strong', {}, eventTypes[e.type] || words(e.type)), keyLink ? [' ', keyLink,
+        // The key's last use now (the trail holds changes, not uses).
+        h('span', { class: 'muted key-last-used' }, e.last_used ? ` · last used ${relative(Date.parse(e.last_used))}` : ' · never used')] : null),
       h('p', { class: 'event-detail' }, detail(ctx, e)),
       h('p', { class: 'event-meta muted' },
         h('time', { datetime: e.time, title: dateTime(t) }, relative(t)), ' · by ', actorName(e.actor) || 'unknown',

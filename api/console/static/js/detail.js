@@ -122,6 +122,8 @@ export async function renderKeyDetail(main, ctx, keyID) {
     ['Created by', actorName(k.created_by)],
     ['Created', `${dateTime(k.creation)} (${relative(k.creation, now)})`],
     ['Expires', k.expiration ? h('span', { class: soon ? 'soon' : '' }, `${relative(k.expiration, now)}, ${dateTime(k.expiration)}`) : 'Never'],
+    ['Last used', h('span', { id: 'detail-last-used' }, k.last_used
+      ? `${relative(Date.parse(k.last_used), now)}, ${dateTime(Date.parse(k.last_used))}` : 'Never')],
   ];
   if (k.invalidation) facts.push(['Invalidated', dateTime(k.invalidation)]);
   if (k.rotated_from) facts.push(['Rotated from', keyLink(k.rotated_from, 'rotated-from')]);

@@ -9,6 +9,12 @@ import { openCreateDialog } from './create.js';
 
 const PAGE = 50;
 
+// usageFilters are the Usage choices and the list parameters of each.
+const usageFilters = {
+  unused90: { label: 'Unused for 90 days', params: { used_before: '90d' } },
+  never: { label: 'Never used', params: { never_used: 'true' } },
+};
+
 const columns = [
   { key: 'name', label: 'Name', sort: 'name' },
   { key: 'scope', label: 'Scope' },
@@ -16,6 +22,7 @@ const columns = [
   { key: 'creator', label: 'Created by', sort: 'owner' },
   { key: 'created', label: 'Created', sort: 'created' },
   { key: 'expires', label: 'Expires', sort: 'expiration' },
+  { key: 'last_used', label: 'Last used', sort: 'last_used' },
   { key: 'status', label: 'Status', sort: 'status' },
 ];
 
@@ -26,6 +33,7 @@ export function renderKeys(main, ctx) {
     scope: ctx.query.scope || '',
     type: typeFilters.some(([v]) => v === ctx.query.type) ? ctx.query.type : '',
     policy: ['true', 'false'].includes(ctx.query.policy) ? ctx.query.policy : '',
+    usage: usageFilters[ctx.query.usage] ? ctx.query.usage : '',
     sort: ctx.query.sort || '-created',
     from: Math.max(0, parseInt(ctx.query.from, 10) || 0),
     selected: new Set(),
@@ -55,10 +63,19 @@ export function renderKeys(main, ctx) {
     h('option', { value: 'true' }, 'Exceeds policy'),
     h('option', { value: 'false' }, 'Within policy'));
   policy.value = st.policy;
+  // Which keys are still in use: the server knows each key's last use to
+  // the hour.
+  const usage = h('select', { id: 'usage-filter' },
+    h('option', { value: '' }, 'Any use'),
+    Object.entries(usageFilters).map(([v, f]) => h('option', { value: v }, f.label)));
+  usage.value = st.usage;
   status.value = st.status;
   scope.value = ctx.project ? '' : st.scope;
 
   const bulkButton = h('button', { type: 'button', class: 'btn danger', id: 'bulk-delete', disabled: true }, icon(icons.trash), h('span', {}, 'Delete'));
+  // A cleanup: every key the filters match, previewed by the server (a dry
+  // run) before anything is revoked.
+  const revokeMatching = h('button', { type: 'button', class: 'btn danger', id: 'revoke-matching', hidden: true }, 'Revoke all matching…');
   const selectedText = h('span', { class: 'selected-count', 'aria-live': 'polite' });
   const selectAll = h('input', { type: 'checkbox', id: 'select-all', 'aria-label': 'Select all keys on this page' });
   const thead = h('thead');
@@ -82,8 +99,9 @@ export function renderKeys(main, ctx) {
       h('div', { class: 'control' }, h('label', { for: 'status-filter' }, 'Status'), status),
       h('div', { class: 'control' }, h('label', { for: 'scope-filter' }, 'Scope'), scope),
       h('div', { class: 'control' }, h('label', { for: 'type-filter' }, 'Type'), type),
-      h('div', { class: 'control' }, h('label', { for: 'policy-filter' }, 'Key policy'), policy)),
-    h('div', { class: 'bulkbar' }, selectedText, bulkButton,
+      h('div', { class: 'control' }, h('label', { for: 'policy-filter' }, 'Key policy'), policy),
+      h('div', { class: 'control' }, h('label', { for: 'usage-filter' }, 'Usage'), usage)),
+    h('div', { class: 'bulkbar' }, selectedText, bulkButton, revokeMatching,
       h('span', { class: 'legend' }, h('span', { class: 'legend-swatch', 'aria-hidden': 'true' }), 'Expires within 30 days')),
     errorBox,
     h('div', { class: 'table-wrap' }, table),
@@ -92,7 +110,7 @@ export function renderKeys(main, ctx) {
   // The page's state lives in the URL, so a reload or a shared link shows
   // the same rows; replaceState does not trigger another route.
   function syncURL() {
-    history.replaceState(null, '', ctx.href('keys', { q: st.q, status: st.status, scope: st.scope, type: st.type, policy: st.policy, sort: st.sort === '-created' ? '' : st.sort, from: st.from }));
+    history.replaceState(null, '', ctx.href('keys', { q: st.q, status: st.status, scope: st.scope, type: st.type, policy: st.policy, usage: st.usage, sort: st.sort === '-created' ? '' : st.sort, from: st.from }));
   }
 
   function query() {
@@ -102,7 +120,52 @@ export function renderKeys(main, ctx) {
     if (st.scope && !ctx.project) p.set('scope', st.scope);
     if (st.type) p.set('type', st.type);
     if (st.policy) p.set('exceeds_policy', st.policy);
+    if (st.usage) Object.entries(usageFilters[st.usage].params).forEach(([k, v]) => p.set(k, v));
     return p;
+  }
+
+  // filtered: a filter narrows the list, so "all matching" is not "all".
+  function filtered() { return !!(st.q || st.status || st.scope || st.type || st.policy || st.usage); }
+
+  // cleanupFilter is the list's filters as _bulk_delete takes them.
+  function cleanupFilter() {
+    const q = query();
+    const f = {};
+    for (const k of ['name', 'status', 'scope', 'type']) if (q.get(k)) f[k] = q.get(k);
+    if (q.get('exceeds_policy')) f.exceeds_policy = q.get('exceeds_policy') === 'true';
+    if (q.get('used_before')) f.used_before = q.get('used_before');
+    if (q.get('never_used')) f.never_used = q.get('never_used') === 'true';
+    return f;
+  }
+
+  async function revokeAllMatching() {
+    const url = `${keysBase(ctx.org, ctx.project)}/_bulk_delete`;
+    const filter = cleanupFilter();
+    let preview;
+    try {
+      preview = await post(url, { filter, dry_run: true });
+    } catch (err) {
+      toast(`Could not preview the cleanup: ${err.message}`, 'error');
+      return;
+    }
+    if (!preview.matched) {
+      toast('No key to revoke matches the filters');
+      return;
+    }
+    const what = plural(preview.matched, 'API key', 'API keys');
+    const named = st.keys.filter((k) => preview.ids.includes(k.id)).map((k) => k.name);
+    const ok = await confirmDialog(`Revoke all ${what} matching?`,
+      `${named.slice(0, 5).join(', ')}${preview.matched > Math.min(5, named.length) ? ` and ${(preview.matched - Math.min(5, named.length)).toLocaleString('en')} more` : ''}: programs that use them lose access at once. This cannot be undone.`,
+      `Revoke all ${preview.matched.toLocaleString('en')} matching`);
+    if (!ok) return;
+    try {
+      const res = await post(url, { filter, expected_count: preview.matched });
+      if (res.error_count) toast(`Revoked ${plural(res.revoked, 'API key', 'API keys')}; ${res.error_count} could not be revoked`, 'error');
+      else toast(`Revoked ${plural(res.revoked, 'API key', 'API keys')}`);
+    } catch (err) {
+      toast(err.status === 409 ? 'The matching keys changed since the preview: nothing was revoked. Try again.' : `Could not revoke the keys: ${err.message}`, 'error');
+    }
+    load();
   }
 
   async function load() {
@@ -134,12 +197,13 @@ export function renderKeys(main, ctx) {
     tbody.replaceChildren(...st.keys.map((k) => row(k, now)));
     if (!st.keys.length) {
       tbody.append(h('tr', {}, h('td', { colspan: columns.length + 2, class: 'empty' },
-        st.q || st.status || st.scope || st.type || st.policy ? 'No API keys match the filters.' : 'No API keys yet. Create one to get started.')));
+        filtered() ? 'No API keys match the filters.' : 'No API keys yet. Create one to get started.')));
     }
     const end = st.from + st.keys.length;
     summary.textContent = st.total
       ? `Showing ${(st.from + 1).toLocaleString('en')}–${end.toLocaleString('en')} of ${plural(st.total, 'key', 'keys')}`
       : 'No keys';
+    revokeMatching.hidden = !filtered() || st.total === 0;
     prev.disabled = st.from === 0;
     next.disabled = end >= st.total;
     updateSelection();
@@ -183,6 +247,9 @@ export function renderKeys(main, ctx) {
       h('td', { 'data-label': 'Created' }, h('time', { datetime: new Date(k.creation).toISOString(), title: dateTime(k.creation) }, date(k.creation))),
       h('td', { 'data-label': 'Expires', class: soon ? 'expires soon' : 'expires' },
         h('span', {}, soon ? icon(icons.warn) : null, expires, soon ? h('span', { class: 'visually-hidden' }, ' (expires within 30 days)') : null)),
+      h('td', { 'data-label': 'Last used', class: 'last-used' }, k.last_used
+        ? h('time', { datetime: k.last_used, title: dateTime(Date.parse(k.last_used)) }, relative(Date.parse(k.last_used), now))
+        : h('span', { class: 'muted' }, 'Never')),
       h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${k.status}` }, statusWords[k.status] || k.status),
         k.exceeds_policy ? [' ', h('span', { class: 'badge exceeds', title: 'Made before a stricter key policy: it keeps working' }, 'Exceeds policy')] : null),
       h('td', { class: 'col-actions' },
@@ -250,6 +317,8 @@ export function renderKeys(main, ctx) {
   scope.addEventListener('change', () => { st.scope = scope.value; st.from = 0; syncURL(); load(); });
   type.addEventListener('change', () => { st.type = type.value; st.from = 0; syncURL(); load(); });
   policy.addEventListener('change', () => { st.policy = policy.value; st.from = 0; syncURL(); load(); });
+  usage.addEventListener('change', () => { st.usage = usage.value; st.from = 0; syncURL(); load(); });
+  revokeMatching.addEventListener('click', revokeAllMatching);
   prev.addEventListener('click', () => { st.from = Math.max(0, st.from - PAGE); syncURL(); load(); });
   next.addEventListener('click', () => { st.from += PAGE; syncURL(); load(); });
   selectAll.addEventListener('change', () => {
