@@ -168,3 +168,47 @@ func TestTheCreationIndexsEndsHoldEveryPageOfTheOldestAndNewest(t *testing.T) {
 		}
 	}
 }
+
+// TestARestoredIndexIsBuiltOnceWhileKeysKeepComing: readers of a restored
+// list build its lazy name index while folds add keys; every reader
+// finds every key of the prefix there was when it read (go test -race).
+func TestARestoredIndexIsBuiltOnceWhileKeysKeepComing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 6))
+	ks, _ := randomKeys(t, rng, 300)
+	restored := restoreInto(t, ks, NewKeys())
+	done := make(chan struct{})
+	errs := make(chan string, 4)
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 50 {
+				f := Filter{Tenant: "o1", Name: "new-*", Now: t0}
+				got, total := restored.List(f, Page{Sort: "name", Size: -1})
+				want, wantTotal := scanList(restored, f, Page{Sort: "name", Size: -1})
+				if total > wantTotal || len(got) > len(want) {
+					errs <- fmt.Sprintf("indexed %d keys, scan later found %d", total, wantTotal)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 200 {
+		id := domain.KeyID(fmt.Sprint("new-", i))
+		ev := domain.NewEvent("e", "o1", domain.AggKey, string(id), domain.Meta{Time: t0},
+			domain.KeyCreated{KeyID: id, Name: string(id), Scope: domain.ScopeOrg, Owner: domain.Owner{User: "alice"}, Hash: hashHex})
+		ev.Seq = uint64(10_000 + i)
+		if err := restored.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 4 {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if got, n := restored.List(Filter{Tenant: "o1", Name: "new-*", Now: t0}, Page{Size: -1}); n != 200 || len(got) != 200 {
+		t.Fatalf("after the folds the index holds %d of 200 new keys", n)
+	}
+}
