@@ -169,3 +169,75 @@ func requiredIDs(q any, depth int) ([]string, bool) {
 	}
 	return best, found
 }
+
+// TermClause is a term or terms query that every match satisfies: field
+// holds one of Values.
+type TermClause struct {
+	Field  string
+	Values []string
+}
+
+// RequiredTerms are the term and terms queries (case-sensitive, string
+// values) that every document the query raw matches satisfies: alone or
+// required by a bool (must, filter). A term index then gives candidates.
+func RequiredTerms(raw json.RawMessage) []TermClause {
+	if len(raw) == 0 {
+		return nil
+	}
+	var q any
+	if json.Unmarshal(raw, &q) != nil {
+		return nil
+	}
+	return requiredTerms(q, 0, nil)
+}
+
+func requiredTerms(q any, depth int, out []TermClause) []TermClause {
+	m, ok := q.(map[string]any)
+	if !ok || len(m) != 1 || depth > 20 {
+		return out
+	}
+	for typ, body := range m {
+		fields, _ := body.(map[string]any)
+		switch typ {
+		case "term":
+			for f, v := range fields {
+				if f == "boost" || f == "_name" {
+					continue
+				}
+				if s := leafValue(body, f, "value", func(s string) string { return s }); s != "" || v == "" {
+					out = append(out, TermClause{Field: f, Values: []string{s}})
+				}
+			}
+		case "terms":
+			for f, v := range fields {
+				list, isList := v.([]any)
+				if !isList {
+					continue
+				}
+				var values []string
+				for _, x := range list {
+					s, isStr := x.(string)
+					if !isStr {
+						values = nil
+						break
+					}
+					values = append(values, s)
+				}
+				if values != nil {
+					out = append(out, TermClause{Field: f, Values: values})
+				}
+			}
+		case "bool":
+			for _, k := range []string{"must", "filter"} {
+				clauses, isList := fields[k].([]any)
+				if !isList && fields[k] != nil {
+					clauses = []any{fields[k]}
+				}
+				for _, c := range clauses {
+					out = requiredTerms(c, depth+1, out)
+				}
+			}
+		}
+	}
+	return out
+}

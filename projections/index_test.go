@@ -212,3 +212,32 @@ func TestARestoredIndexIsBuiltOnceWhileKeysKeepComing(t *testing.T) {
 		t.Fatalf("after the folds the index holds %d of 200 new keys", n)
 	}
 }
+
+// TestAFieldOfTooManyValuesIsNotTermIndexed: a metadata field holding a
+// value per key stops being indexed past maxTermsPerField (its queries
+// scan), while the fields of few values stay indexed and complete.
+func TestAFieldOfTooManyValuesIsNotTermIndexed(t *testing.T) {
+	ix := NewKeyIndex()
+	n := maxTermsPerField + 10
+	for i := range n {
+		id := domain.KeyID(fmt.Sprint("k", i))
+		ev := domain.NewEvent("e", "o1", domain.AggKey, string(id), domain.Meta{Time: t0},
+			domain.KeyCreated{KeyID: id, Name: "n", Scope: domain.ScopeProject, Project: "p1", Owner: domain.Owner{User: "alice", Realm: "native"},
+				Hash: hashHex, Metadata: map[string]any{"team": fmt.Sprint("t", i%3), "n": float64(i)}})
+		if err := ix.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, x := range []*KeyIndex{ix, restoreInto(t, ix, NewKeyIndex())} {
+		if _, ok := x.RecordsWithTerms("o1", "p1", "metadata.n", []string{"7"}, nil); ok {
+			t.Error("a field of a value per key is term indexed")
+		}
+		recs, ok := x.RecordsWithTerms("o1", "p1", "metadata.team", []string{"t1", "t2"}, nil)
+		if want := n - (n+2)/3; !ok || len(recs) != want {
+			t.Errorf("team t1 or t2: %d records (indexed %v), want %d", len(recs), ok, want)
+		}
+		if recs, ok := x.RecordsWithTerms("o1", "p1", "username", []string{"alice"}, nil); !ok || len(recs) != n {
+			t.Errorf("username alice: %d records, want %d", len(recs), n)
+		}
+	}
+}

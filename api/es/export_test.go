@@ -25,3 +25,12 @@ func ReadsCreationEnds(body string) bool {
 
 // ReadsIDs reports whether a query's plan looks its ids up.
 func ReadsIDs(raw string) bool { return planOf([]byte(raw)).hasIDs }
+
+// TermFieldsOf are the fields whose term index a query's plan may read.
+func TermFieldsOf(raw string) []string {
+	var out []string
+	for _, tc := range planOf([]byte(raw)).terms {
+		out = append(out, tc.Field)
+	}
+	return out
+}

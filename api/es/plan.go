@@ -2,6 +2,7 @@ package es
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/keyplane/keyplane/esquery"
 )
@@ -16,6 +17,8 @@ type plan struct {
 	ids        []string
 	hasIDs     bool
 	namePrefix string
+	// terms are required term queries on fields a term index holds.
+	terms []esquery.TermClause
 	// ends, when above 0, is a query for every key sorted by creation
 	// alone (oldest first, newest with newest), of which the page is the
 	// ends first: the creation index gives them, and the project's size
@@ -28,7 +31,19 @@ type plan struct {
 func planOf(raw json.RawMessage) plan {
 	p, _ := esquery.RequiredPrefix(raw, "name")
 	ids, hasIDs := esquery.RequiredIDs(raw)
-	return plan{namePrefix: p, ids: ids, hasIDs: hasIDs}
+	pl := plan{namePrefix: p, ids: ids, hasIDs: hasIDs}
+	for _, tc := range esquery.RequiredTerms(raw) {
+		if termIndexed(tc.Field) {
+			pl.terms = append(pl.terms, tc)
+		}
+	}
+	return pl
+}
+
+// termIndexed reports whether the term index holds field.
+func termIndexed(field string) bool {
+	path, isMeta := strings.CutPrefix(field, "metadata.")
+	return field == "username" || field == "realm_name" || isMeta && path != "" && !strings.ContainsAny(path, "*?")
 }
 
 // planRequest plans a whole request: a query for every key sorted by
@@ -110,8 +125,19 @@ func (x *esReq) candidates(pl plan, buf []rec) ([]rec, int) {
 	if pl.hasIDs {
 		return x.s.keyIndex.RecordsWithIDs(x.org.ID, x.pr.ID, pl.ids, buf), -1
 	}
+	// The most selective index: the fewest candidates.
+	var best []rec
+	found := false
 	if pl.namePrefix != "" {
-		return x.s.keyIndex.RecordsNamed(x.org.ID, x.pr.ID, pl.namePrefix, buf), -1
+		best, found = x.s.keyIndex.RecordsNamed(x.org.ID, x.pr.ID, pl.namePrefix, nil), true
+	}
+	for _, tc := range pl.terms {
+		if recs, ok := x.s.keyIndex.RecordsWithTerms(x.org.ID, x.pr.ID, tc.Field, tc.Values, nil); ok && (!found || len(recs) < len(best)) {
+			best, found = recs, true
+		}
+	}
+	if found {
+		return append(buf, best...), -1
 	}
 	x.s.log.Debug("query scans every key of the project: no index applies", "org", x.org.ID, "project", x.pr.ID)
 	return x.s.keyIndex.Records(x.org.ID, x.pr.ID, buf), -1

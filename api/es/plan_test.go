@@ -31,6 +31,9 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 	for _, id := range ids[:15] {
 		esDo(t, "DELETE", base+"/_security/api_key", auth, `{"ids": [`+fmt.Sprintf("%q", id)+`]}`).Must(t, 200)
 	}
+	for _, id := range ids[15:40] { // a changed team leaves the old one behind in the term index
+		esDo(t, "PUT", base+"/_security/api_key/"+id, auth, fmt.Sprintf(`{"metadata": {"team": "t%d", "moved": "yes"}}`, rng.IntN(4))).Must(t, 200)
+	}
 	nameQuery := func() string {
 		p := parts[rng.IntN(len(parts))]
 		switch rng.IntN(5) {
@@ -56,10 +59,27 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		some = append(some, `"no-such-key"`)
 		return `{"ids": {"values": [` + strings.Join(some, ", ") + `]}}`
 	}
+	termQuery := func() string {
+		switch rng.IntN(4) {
+		case 0:
+			return fmt.Sprintf(`{"term": {"metadata.team": "t%d"}}`, rng.IntN(5))
+		case 1:
+			return fmt.Sprintf(`{"terms": {"metadata.team": ["t%d", "t%d"]}}`, rng.IntN(5), rng.IntN(5))
+		case 2:
+			return `{"term": {"metadata.moved": {"value": "yes"}}}`
+		}
+		return `{"term": {"username": "` + ownerAuth[:strings.IndexByte(ownerAuth, ':')] + `"}}`
+	}
 	query := func() string {
 		q := nameQuery()
-		if rng.IntN(4) == 0 {
+		switch rng.IntN(4) {
+		case 0:
 			q = idsQuery()
+		case 1:
+			q = termQuery()
+			if rng.IntN(2) == 0 {
+				q = fmt.Sprintf(`{"bool": {"must": [%s, %s]}}`, q, nameQuery())
+			}
 		}
 		if rng.IntN(2) == 0 {
 			q = fmt.Sprintf(`{"bool": {"filter": [%s, %s], "must_not": {"term": {"metadata.team": "t2"}}}}`, q, others[rng.IntN(len(others))])
@@ -68,7 +88,7 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 	}
 	for i := range 150 {
 		q := query()
-		if es.NamePrefixOf(q) == "" && !es.ReadsIDs(q) {
+		if es.NamePrefixOf(q) == "" && !es.ReadsIDs(q) && len(es.TermFieldsOf(q)) == 0 {
 			t.Fatalf("query %s is not served by an index", q)
 		}
 		rest := fmt.Sprintf(`"sort": %s, "size": %d, "from": %d`, sorts[rng.IntN(len(sorts))], 1+rng.IntN(30), rng.IntN(5))
@@ -140,6 +160,27 @@ func TestQueriesBoundByIDsLookThemUp(t *testing.T) {
 	} {
 		if got := es.ReadsIDs(tt.query); got != tt.want {
 			t.Errorf("%s: looks ids up %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}
+
+// TestRequiredTermsOfIndexedFieldsAreRead: term and terms queries on the
+// fields a term index holds (username, realm_name, metadata.<path>),
+// required by the query, are read from it; others are not.
+func TestRequiredTermsOfIndexedFieldsAreRead(t *testing.T) {
+	for _, tt := range []struct{ query, want string }{
+		{`{"term": {"metadata.team": "t1"}}`, "metadata.team"},
+		{`{"terms": {"username": ["a", "b"]}}`, "username"},
+		{`{"bool": {"filter": [{"term": {"realm_name": "native"}}, {"term": {"metadata.a.b": {"value": "x"}}}]}}`, "realm_name,metadata.a.b"},
+		{`{"term": {"metadata.team": {"value": "t1", "case_insensitive": true}}}`, ""},
+		{`{"term": {"metadata": "t1"}}`, ""},
+		{`{"term": {"name": "t1"}}`, ""},
+		{`{"term": {"metadata.n": 7}}`, ""},
+		{`{"bool": {"should": [{"term": {"username": "a"}}]}}`, ""},
+		{`{"bool": {"must_not": {"term": {"username": "a"}}}}`, ""},
+	} {
+		if got := strings.Join(es.TermFieldsOf(tt.query), ","); got != tt.want {
+			t.Errorf("%s: term fields %q, want %q", tt.query, got, tt.want)
 		}
 	}
 }
