@@ -29,6 +29,11 @@ func DecodeEvent(data []byte) (domain.Event, error) {
 type Decoder struct {
 	strs  map[string]string
 	metas map[string]map[string]any // by their JSON (jsonReader.metadata)
+	// roles and limits are role descriptors by their JSON (sharedRoles):
+	// every key a user creates through Elasticsearch's API carries the
+	// user's role descriptors as its limited_by, a few KB each decoded.
+	roles  map[string]domain.RoleDescriptors
+	limits map[string][]domain.RoleDescriptors
 }
 
 // maxShared and maxSharedMetadata bound a Decoder's tables: past them a
@@ -43,6 +48,20 @@ const (
 func (d *Decoder) Event(data []byte) (domain.Event, error) {
 	d.bound()
 	return decode(data, d)
+}
+
+// Payload is ev holding its payload decoded from ev.Data, sharing what
+// recurs as Event does: for events that did not come through Event (a
+// command's own, folded the moment the log acknowledged them). An event
+// whose payload does not decode is returned as it is (Decode then says
+// why).
+func (d *Decoder) Payload(ev domain.Event) domain.Event {
+	d.bound()
+	p, err := payload(ev, d)
+	if err != nil {
+		return ev
+	}
+	return ev.WithPayload(p)
 }
 
 // decode reads data, envelope and payload; d, when set, shares what recurs.
@@ -75,6 +94,12 @@ func (d *Decoder) bound() {
 	}
 	if d.metas == nil || len(d.metas) >= maxSharedMetadata {
 		d.metas = make(map[string]map[string]any, 16)
+	}
+	if d.roles == nil || len(d.roles) >= maxSharedMetadata {
+		d.roles = make(map[string]domain.RoleDescriptors, 4)
+	}
+	if d.limits == nil || len(d.limits) >= maxSharedMetadata {
+		d.limits = make(map[string][]domain.RoleDescriptors, 4)
 	}
 }
 

@@ -146,6 +146,10 @@ func TestADecodersTablesAreBounded(t *testing.T) {
 		{"metadata", maxSharedMetadata, func(i int) domain.Event {
 			return domain.NewEvent("e", "org", domain.AggKey, "k", domain.Meta{}, domain.KeyCreated{KeyID: "k", Metadata: map[string]any{"n": float64(i)}})
 		}, func(d *Decoder) int { return len(d.metas) }},
+		{"limited_by", maxSharedMetadata, func(i int) domain.Event {
+			return domain.NewEvent("e", "org", domain.AggKey, "k", domain.Meta{}, domain.KeyCreated{KeyID: "k",
+				LimitedBy: []domain.RoleDescriptors{{"r" + strconv.Itoa(i): {}}}})
+		}, func(d *Decoder) int { return len(d.limits) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var d Decoder
@@ -315,4 +319,76 @@ func TestEveryGoldenEventDecodes(t *testing.T) {
 			t.Errorf("%s: payload %v, %v", f.Name(), p, err)
 		}
 	}
+}
+
+// TestADecoderSharesRoleDescriptorsSpeltAlike: keys created by one user
+// through Elasticsearch's API carry the same limited_by (and often the same
+// role descriptors); a Decoder gives them one decoded copy, other
+// descriptors their own, and without a Decoder nothing is shared. An
+// update's limited_by shares the creation's.
+func TestADecoderSharesRoleDescriptorsSpeltAlike(t *testing.T) {
+	payload := func(d *Decoder, p domain.Payload) domain.Payload {
+		t.Helper()
+		b, err := json.Marshal(domain.NewEvent("e", "org", domain.AggKey, "k", domain.Meta{}, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := DecodeEvent(b)
+		if d != nil {
+			ev, err = d.Event(b)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ev.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	rds := func(cluster string) domain.RoleDescriptors {
+		return domain.RoleDescriptors{"r": {Cluster: domain.StringList{cluster}, Indices: []domain.IndexPrivileges{{Names: domain.StringList{"logs-*"}, Privileges: domain.StringList{"read"}}}}}
+	}
+	created := func(d *Decoder, own, limit string) domain.KeyCreated {
+		t.Helper()
+		p := payload(d, domain.KeyCreated{KeyID: "k", RoleDescriptors: rds(own), LimitedBy: []domain.RoleDescriptors{rds(limit)}}).(domain.KeyCreated)
+		if jsonOf(t, p.LimitedBy) != jsonOf(t, []domain.RoleDescriptors{rds(limit)}) || jsonOf(t, p.RoleDescriptors) != jsonOf(t, rds(own)) {
+			t.Fatalf("decoded %+v %+v", p.RoleDescriptors, p.LimitedBy)
+		}
+		return p
+	}
+	sameMap := func(a, b domain.RoleDescriptors) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	sameList := func(a, b []domain.RoleDescriptors) bool { return &a[0] == &b[0] }
+	var d Decoder
+	first := created(&d, "monitor", "all")
+	second := created(&d, "monitor", "all")
+	if !sameList(first.LimitedBy, second.LimitedBy) || !sameMap(first.RoleDescriptors, second.RoleDescriptors) {
+		t.Error("the same descriptors twice were decoded twice")
+	}
+	other := created(&d, "manage", "manage")
+	if sameList(first.LimitedBy, other.LimitedBy) || sameMap(first.RoleDescriptors, other.RoleDescriptors) {
+		t.Error("other descriptors gave the first ones")
+	}
+	lb := []domain.RoleDescriptors{rds("all")}
+	up := payload(&d, domain.KeyUpdated{LimitedBy: &lb}).(domain.KeyUpdated)
+	if up.LimitedBy == nil || !sameList(*up.LimitedBy, first.LimitedBy) {
+		t.Error("an update's limited_by was not the creation's")
+	}
+	if none := payload(&d, domain.KeyUpdated{}).(domain.KeyUpdated); none.LimitedBy != nil || none.RoleDescriptors != nil {
+		t.Errorf("an update without descriptors decoded %v %v", none.LimitedBy, none.RoleDescriptors)
+	}
+	if a, b := created(nil, "monitor", "all"), created(nil, "monitor", "all"); sameList(a.LimitedBy, b.LimitedBy) || sameMap(a.RoleDescriptors, b.RoleDescriptors) {
+		t.Error("decoding without a Decoder shared descriptors")
+	}
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

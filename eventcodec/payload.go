@@ -80,7 +80,7 @@ func decodeKeyCreated(r *jsonReader, p *domain.KeyCreated) {
 			p.Scope = domain.Scope(r.known(string(domain.ScopeOrg), string(domain.ScopeProject)))
 		case "project":
 			r.once(&seen, 1<<3)
-			p.Project = domain.ProjectID(r.str())
+			p.Project = domain.ProjectID(r.sharedStr())
 		case "type":
 			r.once(&seen, 1<<4)
 			p.Type = domain.KeyType(r.known(string(domain.KeyPersonal), string(domain.KeyManaged)))
@@ -95,14 +95,14 @@ func decodeKeyCreated(r *jsonReader, p *domain.KeyCreated) {
 			p.Expires = r.timePtr()
 		case "role_descriptors":
 			r.once(&seen, 1<<8)
-			if r.emptyObject() { // a key with no privileges of its own: most keys
+			if r.d == nil && r.emptyObject() { // a key with no privileges of its own: most keys
 				p.RoleDescriptors = domain.RoleDescriptors{}
 			} else {
-				p.RoleDescriptors = into[domain.RoleDescriptors](r)
+				p.RoleDescriptors = sharedRoles(r, r.roles())
 			}
 		case "limited_by":
 			r.once(&seen, 1<<9)
-			p.LimitedBy = into[[]domain.RoleDescriptors](r)
+			p.LimitedBy = sharedRoles(r, r.limits())
 		case "metadata":
 			r.once(&seen, 1<<10)
 			if !r.isNull() {
@@ -148,7 +148,7 @@ func decodeKeyUpdated(r *jsonReader, p *domain.KeyUpdated) {
 		switch string(r.key) {
 		case "role_descriptors":
 			r.once(&seen, 1<<0)
-			p.RoleDescriptors = into[*domain.RoleDescriptors](r)
+			p.RoleDescriptors = sharedRolesPtr(r, r.roles())
 		case "metadata":
 			r.once(&seen, 1<<1)
 			if !r.isNull() {
@@ -163,7 +163,7 @@ func decodeKeyUpdated(r *jsonReader, p *domain.KeyUpdated) {
 			p.NeverExpires = r.boolean()
 		case "limited_by":
 			r.once(&seen, 1<<4)
-			p.LimitedBy = into[*[]domain.RoleDescriptors](r)
+			p.LimitedBy = sharedRolesPtr(r, r.limits())
 		default:
 			r.fail()
 		}
@@ -193,4 +193,56 @@ func (r *jsonReader) timePtr() *time.Time {
 	}
 	t := r.timeValue()
 	return &t
+}
+
+// roles and limits are the Decoder's tables of role descriptors, nil
+// without a Decoder.
+func (r *jsonReader) roles() map[string]domain.RoleDescriptors {
+	if r.d == nil {
+		return nil
+	}
+	return r.d.roles
+}
+
+func (r *jsonReader) limits() map[string][]domain.RoleDescriptors {
+	if r.d == nil {
+		return nil
+	}
+	return r.d.limits
+}
+
+// sharedRoles reads role descriptors (a set, or a key's limited_by). Spelt
+// byte for byte as ones read before, they are those: a user's keys carry
+// the same limited_by, and decoded it costs kilobytes a key. Role
+// descriptors of a key are never changed in place (a fold replaces them),
+// so sharing them is safe. seen nil (no Decoder): no sharing.
+func sharedRoles[T any](r *jsonReader, seen map[string]T) T {
+	if seen == nil {
+		return into[T](r)
+	}
+	start := r.i
+	raw := r.raw()
+	if r.bad {
+		var zero T
+		return zero
+	}
+	if v, ok := seen[string(raw)]; ok {
+		return v
+	}
+	r.i = start
+	v := into[T](r)
+	if !r.bad {
+		seen[string(raw)] = v
+	}
+	return v
+}
+
+// sharedRolesPtr is sharedRoles for an update's optional field: null is
+// nil.
+func sharedRolesPtr[T any](r *jsonReader, seen map[string]T) *T {
+	if r.isNull() {
+		return nil
+	}
+	v := sharedRoles(r, seen)
+	return &v
 }

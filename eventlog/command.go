@@ -3,9 +3,11 @@ package eventlog
 import (
 	"context"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/eventcodec"
 )
 
 // Waiter is the local projections: WaitFor returns once they have applied
@@ -79,7 +81,7 @@ func (l *Log) Commit(ctx context.Context, w Waiter, apps ...Append) ([]uint64, e
 		return nil, err
 	}
 	if aa, ok := w.(AckedApplier); ok {
-		aa.ApplyAcked(appended(apps, seqs))
+		aa.ApplyAcked(l.acked.payloads(appended(apps, seqs)))
 	}
 	return seqs, w.WaitFor(ctx, seqs[len(seqs)-1])
 }
@@ -95,6 +97,26 @@ func (l *Log) AwaitLast(ctx context.Context, w Waiter, subj string) error {
 		return unavailable("create if absent", err)
 	}
 	return w.WaitFor(ctx, last.Seq)
+}
+
+// ackedDecoder decodes the payloads of a command's own events for the
+// projections as the subscription does (eventcodec.Decoder), so that what
+// recurs is shared between the keys that hold it: every key a user
+// creates through Elasticsearch's API carries the user's role descriptors
+// as its limited_by, kilobytes a key decoded anew. Commands run
+// concurrently; a Decoder is for one at a time.
+type ackedDecoder struct {
+	mu sync.Mutex
+	d  eventcodec.Decoder
+}
+
+func (a *ackedDecoder) payloads(evs []domain.Event) []domain.Event {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := range evs {
+		evs[i] = a.d.Payload(evs[i])
+	}
+	return evs
 }
 
 // appended is apps' events as stored at seqs.

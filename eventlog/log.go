@@ -49,6 +49,9 @@ type Options struct {
 
 // Log is an open event log.
 type Log struct {
+	// acked decodes the events Commit hands to the projections, sharing
+	// what recurs between them (command.go).
+	acked  ackedDecoder
 	opts   Options
 	srv    *server.Server
 	nc     *nats.Conn

@@ -47,6 +47,10 @@ type projectRecords struct {
 	Tenant  domain.TenantID      `json:"tenant"`
 	Records []*KeyRecord         `json:"records"`
 	pos     map[domain.KeyID]int // index in Records
+	// names orders Records by name, created by creation (index_names.go).
+	names, created orderedIndex
+	// terms are the exact-match fields' values (index_terms.go).
+	terms termIndex
 }
 
 // NewKeyIndex returns an empty index.
@@ -101,6 +105,8 @@ func (ix *KeyIndex) apply(ev domain.Event) error {
 	case domain.KeyUpdated:
 		if x.Metadata != nil {
 			r.Metadata = domain.FlattenMetadata(*x.Metadata, ix.intern)
+			pr := ix.projects[ix.where[id]]
+			pr.terms.addMetadata(int32(pr.pos[id]), r.Metadata)
 		}
 		if x.Expires != nil {
 			r.Expires = x.Expires.UnixMilli()
@@ -134,6 +140,9 @@ func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated) {
 	}
 	pr.pos[c.KeyID] = len(pr.Records)
 	pr.Records = append(pr.Records, rec)
+	pr.names.add(int32(len(pr.Records)-1), pr.byName)
+	pr.created.add(int32(len(pr.Records)-1), pr.byCreated)
+	pr.terms.add(int32(len(pr.Records)-1), rec)
 	ix.where[c.KeyID] = c.Project
 }
 
@@ -195,6 +204,11 @@ func (ix *KeyIndex) Restore(b []byte) error {
 				r.Metadata[j].Path = fresh.intern(r.Metadata[j].Path)
 			}
 		}
+	}
+	for _, pr := range projects {
+		pr.names.lazy()
+		pr.created.lazy()
+		pr.terms.lazy()
 	}
 	ix.mu.Lock()
 	ix.projects, ix.where, ix.paths = projects, fresh.where, fresh.paths

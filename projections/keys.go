@@ -23,10 +23,17 @@ type Keys struct {
 	// append costs a fold less than a map insert: with a map per tenant,
 	// the insert was a quarter of a replay's folding.
 	byTenant map[domain.TenantID]*tenantKeys
+	// restoring: add leaves the name indexes to Restore, which leaves them
+	// to their first reader (orderedIndex.lazy).
+	restoring bool
 }
 
-// tenantKeys are one tenant's keys, in the order they were added.
-type tenantKeys struct{ keys []*domain.Key }
+// tenantKeys are one tenant's keys, in the order they were added, and
+// that order by name (index_names.go).
+type tenantKeys struct {
+	keys  []*domain.Key
+	names orderedIndex
+}
 
 // keyRef is a key and its place in its tenant's list, where a later
 // version of the key replaces it.
@@ -133,6 +140,9 @@ func (ks *Keys) add(t domain.TenantID, k *domain.Key) keyRef {
 		ks.byTenant[t] = list
 	}
 	list.keys = append(list.keys, k)
+	if !ks.restoring {
+		list.names.add(int32(len(list.keys)-1), list.byName)
+	}
 	return keyRef{key: k, list: list, pos: len(list.keys) - 1}
 }
 
@@ -225,8 +235,14 @@ var SortFields = map[string]bool{"name": true, "created": true, "expiration": tr
 // copied out: a page of 50 out of 10,000 copies 50 keys. Quarantined keys
 // are left out (Get).
 func (ks *Keys) List(f Filter, p Page) ([]domain.Key, int) {
+	return ks.listOf(ks.candidates(f), f, p)
+}
+
+// listOf is List over the keys cands (index_names.go: candidates), which
+// hold every key f accepts.
+func (ks *Keys) listOf(cands []*domain.Key, f Filter, p Page) ([]domain.Key, int) {
 	var match []*domain.Key
-	for _, k := range ks.snapshotOf(f.Tenant) {
+	for _, k := range cands {
 		if f.accepts(k) && !ks.table.quarantine.RefusesKey(k) {
 			match = append(match, k)
 		}

@@ -53,7 +53,7 @@ func (ks *Keys) Restore(b []byte) error {
 	n := r.count()
 	slab := make([]domain.Key, n)
 	ks.table.Reserve(n)
-	fresh := &Keys{refs: make([]keyRef, 0, n), byTenant: map[domain.TenantID]*tenantKeys{}}
+	fresh := &Keys{refs: make([]keyRef, 0, n), byTenant: map[domain.TenantID]*tenantKeys{}, restoring: true}
 	decoded := make(chan []domain.Key, 16)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -76,6 +76,9 @@ func (ks *Keys) Restore(b []byte) error {
 	}
 	if err != nil {
 		return err
+	}
+	for _, list := range fresh.byTenant {
+		list.names.lazy()
 	}
 	ks.mu.Lock()
 	ks.refs, ks.count, ks.byTenant = fresh.refs, fresh.count, fresh.byTenant
@@ -147,10 +150,10 @@ func decodeKey(r *reader, k *domain.Key) error {
 	k.CreatedBy = getValue(r, &r.actors)
 	k.Created, k.Expires = r.time(), r.time()
 	r.fixed(k.Hash[:])
-	if err := r.jsonMap(&k.RoleDescriptors, func() { k.RoleDescriptors = domain.RoleDescriptors{} }); err != nil {
+	if err := sharedJSON(r, &k.RoleDescriptors, func() { k.RoleDescriptors = domain.RoleDescriptors{} }); err != nil {
 		return err
 	}
-	if err := r.jsonMap(&k.LimitedBy, func() { k.LimitedBy = []domain.RoleDescriptors{} }); err != nil {
+	if err := sharedJSON(r, &k.LimitedBy, func() { k.LimitedBy = []domain.RoleDescriptors{} }); err != nil {
 		return err
 	}
 	if err := r.jsonMap(&k.Metadata, func() { k.Metadata = map[string]any{} }); err != nil {
@@ -264,6 +267,33 @@ func (r *reader) jsonMap(dst any, empty func()) error {
 		}
 	default:
 		r.fail("json tag")
+	}
+	return r.err
+}
+
+// sharedJSON is jsonMap for role descriptors: a value spelt as one decoded
+// before is that one (every key a user made through Elasticsearch's API
+// carries the same limited_by, kilobytes decoded). A key's descriptors are
+// never changed in place, a fold replaces them, so sharing is safe; the
+// log's Decoder shares them the same way.
+func sharedJSON[T any](r *reader, dst *T, empty func()) error {
+	if len(r.buf) == 0 || r.buf[0] != jsonValue {
+		return r.jsonMap(dst, empty)
+	}
+	r.u8("json tag")
+	b := r.bytes()
+	if v, ok := r.roles[string(b)].(T); ok {
+		*dst = v
+		return r.err
+	}
+	if err := json.Unmarshal(b, dst); err != nil && r.err == nil {
+		r.err = err
+	}
+	if r.err == nil {
+		if r.roles == nil {
+			r.roles = map[string]any{}
+		}
+		r.roles[string(b)] = *dst
 	}
 	return r.err
 }

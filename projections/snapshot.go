@@ -212,7 +212,10 @@ type reader struct {
 	actors []domain.Actor
 	owners []domain.Owner
 	metas  map[string]map[string]any // decoded metadata by encoding (keys_snapshot.go)
-	err    error
+	// roles are decoded role descriptors and limited_by by their JSON
+	// (sharedJSON, keys_snapshot.go).
+	roles map[string]any
+	err   error
 }
 
 func (r *reader) fail(what string) {

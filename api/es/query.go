@@ -174,7 +174,7 @@ func (s *Server) esQueryKeys(x *esReq) error {
 			recordBufs.Put(matched)
 		}()
 	}
-	page, total, err := x.search(q, srt, after, onlyOwn, from, size, matched)
+	page, total, err := x.search(q, srt, after, onlyOwn, from, size, matched, planRequest(req, from, size, onlyOwn, aggs.Len() > 0))
 	if err != nil {
 		return err
 	}
@@ -241,9 +241,9 @@ func pageOf(req esQueryRequest) (from, size int, err error) {
 // creates and revocations. The scan stops when the client has gone.
 // matched, when not nil, gets every match (search_after and paging
 // aside), for the aggregations.
-func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, onlyOwn bool, from, size int, matched *[]rec) ([]hit, int, error) {
+func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, onlyOwn bool, from, size int, matched *[]rec, pl plan) ([]hit, int, error) {
 	buf := recordBufs.Get().(*[]rec)
-	recs := x.s.keyIndex.Records(x.org.ID, x.pr.ID, (*buf)[:0])
+	recs, known := x.candidates(pl, (*buf)[:0])
 	defer func() {
 		clear(recs) // a pooled buffer must not keep records alive
 		*buf = recs[:0]
@@ -284,6 +284,9 @@ func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquer
 			h.key = scratch
 		}
 		top.offer(h)
+	}
+	if known >= 0 {
+		total = known // the candidates were only the page's (planRequest)
 	}
 	page := top.sorted()
 	if from >= len(page) {

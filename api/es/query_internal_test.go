@@ -39,7 +39,7 @@ func TestAQueryStopsWhenItsClientHasGone(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	x := &esReq{s: New(Config{KeyIndex: ix}), r: httptest.NewRequest("POST", "/_security/_query/api_key", nil).WithContext(ctx),
 		org: &domain.Org{ID: "org1"}, pr: &domain.Project{ID: "p1"}}
-	if _, total, err := x.search(counting, srt, nil, false, 0, 10, nil); err != nil || total != n || evaluated != n {
+	if _, total, err := x.search(counting, srt, nil, false, 0, 10, nil, plan{}); err != nil || total != n || evaluated != n {
 		t.Fatalf("client there: total %d, evaluated %d, err %v", total, evaluated, err)
 	}
 	evaluated = 0
@@ -49,7 +49,7 @@ func TestAQueryStopsWhenItsClientHasGone(t *testing.T) {
 		}
 		return q(k)
 	}
-	if _, _, err := x.search(leaving, srt, nil, false, 0, 10, nil); !domain.IsKind(err, domain.KindUnavailable) || evaluated != checkEvery {
+	if _, _, err := x.search(leaving, srt, nil, false, 0, 10, nil, plan{}); !domain.IsKind(err, domain.KindUnavailable) || evaluated != checkEvery {
 		t.Fatalf("client gone: evaluated %d, err %v", evaluated, err)
 	}
 }

@@ -224,6 +224,9 @@ func (s *keysAPI) listKeys(w http.ResponseWriter, r *http.Request, p domain.Prin
 	if err := usedBefore(r.URL.Query(), &f); err != nil {
 		return err
 	}
+	if !f.Indexed() {
+		s.log.Debug("key list scans every key of the organization: no index applies", "org", ks.org.ID)
+	}
 	keys, total := s.keys.List(f, pg)
 	out := make([]keyView, len(keys))
 	for i := range keys {

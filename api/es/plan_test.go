@@ -1,0 +1,215 @@
+package es_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/keyplane/keyplane/api/es"
+)
+
+// TestIndexedAndScannedQueriesAnswerAlike: over random keys, a random
+// query that the name index serves answers exactly what the same query
+// answers by a scan (wrapped in a bool's should, which no index serves):
+// hits, order, sort values, total and aggregations.
+func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
+	a := startApp(t)
+	base, auth := a.URL(), basic(ownerAuth)
+	rng := rand.New(rand.NewPCG(27, 1))
+	parts := []string{"a", "ab", "b", "ba", "key-1", "key-12", "x"}
+	var ids []string
+	for i := range 120 {
+		name := parts[rng.IntN(len(parts))] + parts[rng.IntN(len(parts))] + fmt.Sprint(rng.IntN(3))
+		body := fmt.Sprintf(`{"name": %q, "metadata": {"team": "t%d", "n": %d}}`, name, rng.IntN(4), i)
+		if rng.IntN(3) == 0 {
+			body = fmt.Sprintf(`{"name": %q, "expiration": "%dd", "metadata": {"team": "t%d"}}`, name, 1+rng.IntN(5), rng.IntN(4))
+		}
+		ids = append(ids, esDo(t, "POST", base+"/_security/api_key", auth, body).Must(t, 200).Str("id"))
+	}
+	for _, id := range ids[:15] {
+		esDo(t, "DELETE", base+"/_security/api_key", auth, `{"ids": [`+fmt.Sprintf("%q", id)+`]}`).Must(t, 200)
+	}
+	for _, id := range ids[15:40] { // a changed team leaves the old one behind in the term index
+		esDo(t, "PUT", base+"/_security/api_key/"+id, auth, fmt.Sprintf(`{"metadata": {"team": "t%d", "moved": "yes"}}`, rng.IntN(4))).Must(t, 200)
+	}
+	nameQuery := func() string {
+		p := parts[rng.IntN(len(parts))]
+		switch rng.IntN(5) {
+		case 0:
+			return fmt.Sprintf(`{"prefix": {"name": %q}}`, p)
+		case 1:
+			return fmt.Sprintf(`{"wildcard": {"name": "%s*%d"}}`, p, rng.IntN(3))
+		case 2:
+			return fmt.Sprintf(`{"term": {"name": {"value": "%s%s%d"}}}`, p, parts[rng.IntN(len(parts))], rng.IntN(3))
+		case 3:
+			return fmt.Sprintf(`{"terms": {"name": ["%sa0", "%sb1"]}}`, p, p)
+		}
+		return fmt.Sprintf(`{"wildcard": {"name": {"value": "%s?*"}}}`, p)
+	}
+	others := []string{`{"term": {"metadata.team": "t1"}}`, `{"range": {"expiration": {"lte": "now+3d"}}}`,
+		`{"exists": {"field": "expiration"}}`, `{"term": {"invalidated": false}}`, `{"prefix": {"metadata.team": "t"}}`}
+	sorts := []string{`["name"]`, `[{"creation": "desc"}]`, `["expiration", "name"]`, `[{"username": "asc"}, {"name": "desc"}]`, `[]`}
+	idsQuery := func() string {
+		var some []string
+		for range rng.IntN(6) {
+			some = append(some, fmt.Sprintf("%q", ids[rng.IntN(len(ids))]))
+		}
+		some = append(some, `"no-such-key"`)
+		return `{"ids": {"values": [` + strings.Join(some, ", ") + `]}}`
+	}
+	termQuery := func() string {
+		switch rng.IntN(4) {
+		case 0:
+			return fmt.Sprintf(`{"term": {"metadata.team": "t%d"}}`, rng.IntN(5))
+		case 1:
+			return fmt.Sprintf(`{"terms": {"metadata.team": ["t%d", "t%d"]}}`, rng.IntN(5), rng.IntN(5))
+		case 2:
+			return `{"term": {"metadata.moved": {"value": "yes"}}}`
+		}
+		return `{"term": {"username": "` + ownerAuth[:strings.IndexByte(ownerAuth, ':')] + `"}}`
+	}
+	query := func() string {
+		q := nameQuery()
+		switch rng.IntN(4) {
+		case 0:
+			q = idsQuery()
+		case 1:
+			q = termQuery()
+			if rng.IntN(2) == 0 {
+				q = fmt.Sprintf(`{"bool": {"must": [%s, %s]}}`, q, nameQuery())
+			}
+		}
+		if rng.IntN(2) == 0 {
+			q = fmt.Sprintf(`{"bool": {"filter": [%s, %s], "must_not": {"term": {"metadata.team": "t2"}}}}`, q, others[rng.IntN(len(others))])
+		}
+		return q
+	}
+	for i := range 150 {
+		q := query()
+		if es.NamePrefixOf(q) == "" && !es.ReadsIDs(q) && len(es.TermFieldsOf(q)) == 0 {
+			t.Fatalf("query %s is not served by an index", q)
+		}
+		rest := fmt.Sprintf(`"sort": %s, "size": %d, "from": %d`, sorts[rng.IntN(len(sorts))], 1+rng.IntN(30), rng.IntN(5))
+		if i%3 == 0 {
+			rest += `, "aggs": {"teams": {"terms": {"field": "metadata.team"}}, "names": {"terms": {"field": "name", "size": 3}}}`
+		}
+		indexed := esDo(t, "POST", base+"/_security/_query/api_key", auth, `{"query": `+q+`, `+rest+`}`).Must(t, 200)
+		scanned := esDo(t, "POST", base+"/_security/_query/api_key", auth, `{"query": {"bool": {"should": [`+q+`]}}, `+rest+`}`).Must(t, 200)
+		if !reflect.DeepEqual(indexed.Body, scanned.Body) {
+			t.Fatalf("query %s, %s:\nindexed %v\nscanned %v", q, rest, indexed.Body, scanned.Body)
+		}
+	}
+}
+
+// TestPagesOfEveryKeyByCreationAnswerAsScans: over keys created within
+// the same milliseconds, a page of every key sorted by creation (or not
+// sorted), read from the ends of the creation index, is exactly the
+// page a scan finds, total included.
+func TestPagesOfEveryKeyByCreationAnswerAsScans(t *testing.T) {
+	a := startApp(t)
+	base, auth := a.URL(), basic(ownerAuth)
+	for i := range 60 {
+		esDo(t, "POST", base+"/_security/api_key", auth, fmt.Sprintf(`{"name": "k%d"}`, i%7)).Must(t, 200)
+	}
+	rng := rand.New(rand.NewPCG(27, 4))
+	sorts := []string{``, `"sort": ["creation"], `, `"sort": [{"creation": "desc"}], `, `"sort": [{"_doc": {"order": "asc"}}], `,
+		`"sort": "creation", `, `"sort": [{"creation": {"order": "desc"}}], `}
+	for range 80 {
+		page := fmt.Sprintf(`%s"from": %d, "size": %d`, sorts[rng.IntN(len(sorts))], rng.IntN(70), rng.IntN(70))
+		indexed := `{` + page + `}`
+		if rng.IntN(2) == 0 {
+			indexed = `{"query": {"match_all": {}}, ` + page + `}`
+		}
+		if !es.ReadsCreationEnds(indexed) {
+			t.Fatalf("%s is not read from the creation index", indexed)
+		}
+		scanned := `{"query": {"bool": {"should": {"match_all": {}}}}, ` + page + `}`
+		if es.ReadsCreationEnds(scanned) {
+			t.Fatalf("%s is read from the creation index", scanned)
+		}
+		a := esDo(t, "POST", base+"/_security/_query/api_key", auth, indexed).Must(t, 200)
+		b := esDo(t, "POST", base+"/_security/_query/api_key", auth, scanned).Must(t, 200)
+		if !reflect.DeepEqual(a.Body, b.Body) {
+			t.Fatalf("%s:\nindexed %v\nscanned %v", indexed, a.Body, b.Body)
+		}
+	}
+	for _, body := range []string{`{"sort": ["name"]}`, `{"sort": ["creation", "name"]}`, `{"query": {"term": {"name": "k1"}}}`,
+		`{"search_after": [1], "sort": ["creation"]}`, `{"size": 0}`} {
+		if es.ReadsCreationEnds(body) {
+			t.Errorf("%s is read from the creation index", body)
+		}
+	}
+}
+
+// TestQueriesBoundByIDsLookThemUp: an ids query, alone or required by a
+// bool, is answered by looking its ids up; under should or must_not, by a
+// scan.
+func TestQueriesBoundByIDsLookThemUp(t *testing.T) {
+	for _, tt := range []struct {
+		query string
+		want  bool
+	}{
+		{`{"ids": {"values": ["a", "b"]}}`, true},
+		{`{"bool": {"filter": [{"prefix": {"name": "k"}}, {"ids": {"values": ["a"]}}]}}`, true},
+		{`{"bool": {"must": {"ids": {"values": []}}}}`, true},
+		{`{"bool": {"should": {"ids": {"values": ["a"]}}}}`, false},
+		{`{"bool": {"must_not": {"ids": {"values": ["a"]}}}}`, false},
+		{`{"term": {"name": "a"}}`, false},
+	} {
+		if got := es.ReadsIDs(tt.query); got != tt.want {
+			t.Errorf("%s: looks ids up %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}
+
+// TestRequiredTermsOfIndexedFieldsAreRead: term and terms queries on the
+// fields a term index holds (username, realm_name, metadata.<path>),
+// required by the query, are read from it; others are not.
+func TestRequiredTermsOfIndexedFieldsAreRead(t *testing.T) {
+	for _, tt := range []struct{ query, want string }{
+		{`{"term": {"metadata.team": "t1"}}`, "metadata.team"},
+		{`{"terms": {"username": ["a", "b"]}}`, "username"},
+		{`{"bool": {"filter": [{"term": {"realm_name": "native"}}, {"term": {"metadata.a.b": {"value": "x"}}}]}}`, "realm_name,metadata.a.b"},
+		{`{"term": {"metadata.team": {"value": "t1", "case_insensitive": true}}}`, ""},
+		{`{"term": {"metadata": "t1"}}`, ""},
+		{`{"term": {"name": "t1"}}`, ""},
+		{`{"term": {"metadata.n": 7}}`, ""},
+		{`{"bool": {"should": [{"term": {"username": "a"}}]}}`, ""},
+		{`{"bool": {"must_not": {"term": {"username": "a"}}}}`, ""},
+	} {
+		if got := strings.Join(es.TermFieldsOf(tt.query), ","); got != tt.want {
+			t.Errorf("%s: term fields %q, want %q", tt.query, got, tt.want)
+		}
+	}
+}
+
+// TestQueriesThatBoundNoNamePrefixScan: the planner reads the name index
+// only for what requires a name prefix of every match.
+func TestQueriesThatBoundNoNamePrefixScan(t *testing.T) {
+	for _, tt := range []struct{ query, want string }{
+		{`{"prefix": {"name": "key-1"}}`, "key-1"},
+		{`{"wildcard": {"name": "key-4242*"}}`, "key-4242"},
+		{`{"wildcard": {"name": {"wildcard": "ab?c"}}}`, "ab"},
+		{`{"term": {"name": "exact"}}`, "exact"},
+		{`{"terms": {"name": ["key-12", "key-13"]}}`, "key-1"},
+		{`{"bool": {"filter": [{"range": {"creation": {"gte": "now-1d"}}}, {"prefix": {"name": "key-99"}}]}}`, "key-99"},
+		{`{"bool": {"must": {"prefix": {"name": "k"}}, "filter": {"bool": {"must": [{"prefix": {"name": "key"}}]}}}}`, "key"},
+		{`{"prefix": {"name": {"value": "key", "case_insensitive": true}}}`, ""},
+		{`{"bool": {"should": [{"prefix": {"name": "key"}}]}}`, ""},
+		{`{"bool": {"must_not": {"prefix": {"name": "key"}}}}`, ""},
+		{`{"wildcard": {"name": "*key"}}`, ""},
+		{`{"prefix": {"username": "key"}}`, ""},
+		{`{"term": {"name": 12}}`, ""},
+		{`{"match_all": {}}`, ""},
+		{`{"simple_query_string": {"query": "key*", "fields": ["name"]}}`, ""},
+	} {
+		if got := es.NamePrefixOf(tt.query); got != tt.want {
+			t.Errorf("%s: prefix %q, want %q", tt.query, got, tt.want)
+		}
+	}
+	if got := es.NamePrefixOf(""); got != "" {
+		t.Errorf("no query: prefix %q", got)
+	}
+}

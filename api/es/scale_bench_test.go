@@ -1,0 +1,173 @@
+package es_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/app"
+)
+
+// BenchmarkScale is issue 27's measure of one project holding many keys
+// (KEYPLANE_SCALE_KEYS, default 100,000; 1,000,000 for the full figure):
+// half created through the Elasticsearch API (which records the creator's
+// role descriptors as each key's limited_by), half through the console
+// API, each with a name and two metadata fields, all through the real
+// command path and fold. It reports the live heap per key of the whole
+// process after a GC (heap-B/key, and the same for each API's half), its
+// resident memory per key, and the p50/p99 of BenchmarkESQuery's queries
+// and of the console list sorted by each field with a name prefix and a
+// status filter. Run it with -benchtime 100x.
+func BenchmarkScale(b *testing.B) {
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_SCALE_KEYS")); err == nil && v > 0 {
+		n = v
+	}
+	a := startAppIn(b, b.TempDir(), func(c *app.Config) { c.SnapshotInterval = -1 })
+	base := a.URL()
+	heap0, rss0 := liveHeap(), residentBytes()
+	esBody := func(i int) string {
+		return fmt.Sprintf(`{"name": "key-%d", "expiration": "%dd", "metadata": {"team": "team-%d", "n": %d}}`, i, 1+i%365, i%10, i)
+	}
+	fillWith(b, base+"/_security/api_key", 0, n/2, esBody)
+	heap1 := liveHeap()
+	fillWith(b, base+"/api/v1/orgs/default/projects/default/api-keys", n/2, n, esBody)
+	heap2, rss2 := liveHeap(), residentBytes()
+	b.Run("memory", func(b *testing.B) { // the parent's metrics are not printed
+		b.ReportMetric(float64(heap2-heap0)/float64(n), "heap-B/key")
+		b.ReportMetric(float64(heap1-heap0)/float64(n/2), "heap-es-B/key")
+		b.ReportMetric(float64(heap2-heap1)/float64(n-n/2), "heap-console-B/key")
+		b.ReportMetric(float64(rss2-rss0)/float64(n), "rss-B/key")
+	})
+	if path := os.Getenv("KEYPLANE_SCALE_HEAPPROFILE"); path != "" {
+		writeHeapProfile(b, path) // what the live heap per key is made of
+	}
+	b.Logf("%d keys: live heap %d MB (%d MB before), resident %d MB", n, heap2>>20, heap0>>20, rss2>>20)
+
+	c := benchClient()
+	esURL, auth := base+"/_security/_query/api_key", basic(ownerAuth)
+	type query struct{ name, method, url, body string }
+	var qs []query
+	for _, q := range []struct{ name, body string }{
+		{"match_all", `{"size": 10}`},
+		{"sort_creation_desc", `{"sort": [{"creation": "desc"}], "size": 10}`},
+		{"wildcard_name", `{"query": {"wildcard": {"name": "key-4242*"}}, "sort": ["name"]}`},
+		{"term_metadata", `{"query": {"term": {"metadata.team": "team-7"}}, "size": 100}`},
+		{"bool_range_prefix", `{"query": {"bool": {"filter": [{"range": {"creation": {"gte": "now-1d"}}}, {"prefix": {"name": "key-99"}}],
+			"must_not": {"term": {"invalidated": true}}}}, "sort": ["expiration", "name"], "size": 50}`},
+		{"simple_query_string", `{"query": {"simple_query_string": {"query": "key-12345 | team-3", "fields": ["name", "metadata.team"]}}}`},
+	} {
+		qs = append(qs, query{"es_" + q.name, "POST", esURL, q.body})
+	}
+	list := base + "/api/v1/orgs/default/projects/default/api-keys?status=active&size=50&name=key-12*&sort="
+	for _, s := range []string{"name", "-created", "expiration", "owner"} {
+		qs = append(qs, query{"list_" + strings.TrimPrefix(s, "-"), "GET", list + s, ""})
+	}
+	for _, q := range qs {
+		b.Run(q.name, func(b *testing.B) {
+			d := make([]time.Duration, 0, b.N)
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				benchGet(b, c, q.method, q.url, auth, q.body)
+				d = append(d, time.Since(start))
+			}
+			sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+			b.ReportMetric(float64(d[len(d)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(d[len(d)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
+
+// fillWith creates keys from to to (excluded) at url, 64 at a time.
+func fillWith(b *testing.B, url string, from, to int, body func(int) string) {
+	start := time.Now()
+	var wg sync.WaitGroup
+	next := make(chan int)
+	c := benchClient()
+	for w := 0; w < 64; w++ {
+		wg.Go(func() {
+			for i := range next {
+				if err := createOne(c, url, body(i)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for i := from; i < to && !b.Failed(); i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	b.Logf("created %d keys at %s in %s", to-from, url, time.Since(start).Round(time.Millisecond))
+}
+
+// createOne posts one key, again after a pause while the server sheds
+// load (503, 429): seeding measures nothing, it only has to finish.
+func createOne(c *http.Client, url, body string) error {
+	for pause := time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		req.Header.Set("Authorization", basic(ownerAuth))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		switch {
+		case res.StatusCode/100 == 2:
+			return nil
+		case res.StatusCode != http.StatusServiceUnavailable && res.StatusCode != http.StatusTooManyRequests:
+			return fmt.Errorf("POST %s: status %d", url, res.StatusCode)
+		}
+		time.Sleep(pause)
+	}
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// liveHeap is the live heap after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// residentBytes is the process's resident set (Linux), 0 elsewhere.
+func residentBytes() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
