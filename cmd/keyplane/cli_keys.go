@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/url"
 	"strconv"
@@ -174,10 +175,10 @@ var listFilters = []struct{ flag, param, help string }{
 	{"name", "name", "name, with * wildcards"},
 	{"owner", "owner", "the owning member"},
 	{"scope", "scope", "org or project"},
-	{"type", "type", "personal or managed"},
+	{"type", "type", "rest, cross_cluster, personal or managed"},
 	{"exceeds-policy", "exceeds_policy", "true or false: keys outside the organization's key policy"},
 	{"used-before", "used_before", "keys last used before this time"},
-	{"sort", "sort", "name, created, expiration, status or owner; -name for descending"},
+	{"sort", "sort", "name, created, expiration, status, owner or last_used; -name for descending"},
 	{"size", "size", "at most this many keys"},
 	{"from", "from", "skip this many"},
 	{"cursor", "cursor", "the next page after a previous answer's cursor"},
@@ -216,6 +217,7 @@ func keysList(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		var out struct {
 			Keys []keyRow `json:"api_keys"`
+			Next string   `json:"next_cursor"`
 		}
 		if err := json.Unmarshal(raw, &out); err != nil {
 			return err
@@ -224,7 +226,14 @@ func keysList(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		for i, k := range out.Keys {
 			rows[i] = k.cells()
 		}
-		return table(c.stdout, keyHeader, rows)
+		if err := table(c.stdout, keyHeader, rows); err != nil {
+			return err
+		}
+		if out.Next != "" {
+			// On stderr: stdout stays the table, for whatever reads it.
+			fmt.Fprintf(c.stderr, "more keys: add --cursor %s\n", out.Next)
+		}
+		return nil
 	}())
 }
 

@@ -151,6 +151,10 @@ func TestKeysCommandsManageAKeyOnTheRealServer(t *testing.T) {
 	if _, one := rows(t, tm.ok("keys", "list", "--size", "1", "--sort", "name", "--name", "ci-*")); len(one) != 1 || one[0][0] != id {
 		t.Fatalf("keys list --size 1: %v", one)
 	}
+	// A full page tells on stderr how to read the next; stdout stays the table.
+	if r := tm.run("keys", "list", "--size", "1", "--sort", "name"); r.code != 0 || !strings.Contains(r.stderr, "more keys: add --cursor ") || strings.Contains(r.stdout, "cursor") {
+		t.Fatalf("keys list of a full page: %+v", r)
+	}
 	shown := tm.okJSON("keys", "show", id)
 	if md, _ := shown["metadata"].(map[string]any); md["team"] != "a" || shown["role_descriptors"] == nil {
 		t.Fatalf("keys show: %v", shown)
