@@ -243,7 +243,7 @@ func (ks *Keys) List(f Filter, p Page) ([]domain.Key, int) {
 func (ks *Keys) listOf(cands []*domain.Key, f Filter, p Page) ([]domain.Key, int) {
 	var match []*domain.Key
 	for _, k := range cands {
-		if f.accepts(k) && !ks.table.quarantine.RefusesKey(k) {
+		if f.accepts(k) && !ks.table.quarantine.RefusesKey(k) && !(f.onUse() && ks.table.quarantine.UsageUnknown(k.ID)) {
 			match = append(match, k)
 		}
 	}
@@ -294,6 +294,11 @@ func (f Filter) accepts(k *domain.Key) bool {
 	}
 	return true
 }
+
+// onUse says whether the filter keeps keys by their last use: a key whose
+// last use is unknown (Quarantine.UsageUnknown) matches no such filter, so
+// a cleanup of unused keys never takes it.
+func (f Filter) onUse() bool { return !f.UsedBefore.IsZero() || f.NeverUsed != nil }
 
 // sortKeys sorts ks in the order of their positions (PositionOf), one
 // field compared on the keys themselves: a slice of positions would copy

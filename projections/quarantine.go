@@ -31,6 +31,9 @@ type Poisoned struct {
 // subject (kp.<tenant>.<type>.<id>) names:
 //
 //	key.<id>, notice.<id>-<window>-<expiry>   that key
+//	keyuse.<id>                               that key's last use only: it still
+//	                                          authenticates, but is left out of
+//	                                          every filter on use (and so of cleanups)
 //	session.<hash>                            that console session
 //	_sys user.<hex(name)>                     that member: their keys, memberships and sessions
 //	_sys orgname.<hex(name)>                  nothing: a claim of a name authenticates no one
@@ -53,6 +56,7 @@ type Quarantine struct {
 	mu       sync.RWMutex
 	events   []Poisoned // by sequence
 	keys     map[domain.KeyID]struct{}
+	usage    map[domain.KeyID]struct{} // keys whose last use is unknown
 	orgs     map[domain.TenantID]struct{}
 	owners   map[string]struct{}
 	sessions map[string]struct{}
@@ -107,8 +111,14 @@ func (q *Quarantine) add(p Poisoned, ev domain.Event) bool {
 func (q *Quarantine) refuse(t domain.TenantID, aggType, id string) {
 	switch {
 	case t == "" || id == "":
-	case aggType == domain.AggKey || aggType == domain.AggKeyUse:
+	case aggType == domain.AggKey:
 		setAdd(&q.keys, domain.KeyID(id))
+		return
+	case aggType == domain.AggKeyUse:
+		// A usage record says only when the key was used: refusing the
+		// key for one this replica cannot read (a newer version, written
+		// during a rolling upgrade) would lock out every key used then.
+		setAdd(&q.usage, domain.KeyID(id))
 		return
 	case aggType == domain.AggNotice && t != domain.SystemTenant:
 		if k, ok := domain.NoticeKeyID(id); ok {
@@ -139,6 +149,12 @@ func setAdd[K comparable](m *map[K]struct{}, k K) {
 		*m = map[K]struct{}{}
 	}
 	(*m)[k] = struct{}{}
+}
+
+// UsageUnknown says whether a usage record of key id could not be read:
+// its last use is unknown, so no filter on use may count on it.
+func (q *Quarantine) UsageUnknown(id domain.KeyID) bool {
+	return q.refuses(func() bool { _, ok := q.usage[id]; return ok })
 }
 
 // RefusesKeyID says whether a key is refused by its id alone (its own
@@ -266,7 +282,7 @@ func (q *Quarantine) Restore(b []byte) error {
 		return err
 	}
 	q.mu.Lock()
-	q.events, q.keys, q.orgs, q.owners, q.sessions, q.all = events, nil, nil, nil, nil, false
+	q.events, q.keys, q.usage, q.orgs, q.owners, q.sessions, q.all = events, nil, nil, nil, nil, nil, false
 	for _, p := range events {
 		ev := eventlog.Undecodable(p.Seq, p.Subject, "")
 		q.refuse(ev.Tenant, ev.AggType, ev.AggID)

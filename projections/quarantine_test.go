@@ -87,6 +87,7 @@ func TestAnEventThatCannotBeFoldedRefusesWhatItConcernsAndTheRestFoldsOn(t *test
 		{"unknown type, on a key", unknown, causeUnknown + " (KeyRenamed v1)", []string{"k1"}},
 		{"refused by a projection, on a key", refused, causeRefused + "*projections.Keys", []string{"k1"}},
 		{"a key's expiry notice", undecodable("kp.o1.notice.k-1-7d-1767225600"), causeUndecodable, nil},
+		{"a key's usage record", undecodable("kp.o1.keyuse.k1"), causeUndecodable, nil},
 		{"a notice of k1", undecodable("kp.o1.notice.k1-7d-1767225600"), causeUndecodable, []string{"k1"}},
 		{"a notice it cannot place", undecodable("kp.o1.notice.k1"), causeUndecodable, []string{"k1", "k3", "k4"}},
 		{"an organization", undecodable("kp.o1.org.o1"), causeUndecodable, []string{"k1", "k3", "k4"}},
@@ -124,6 +125,32 @@ func TestAnEventThatCannotBeFoldedRefusesWhatItConcernsAndTheRestFoldsOn(t *test
 				}
 			})
 		}
+	}
+}
+
+// A usage record it cannot read leaves the key's last use unknown: the key
+// still authenticates and is listed, but no filter on use takes it, so a
+// cleanup of unused keys never revokes it on a guess.
+func TestAKeyWhoseUsageRecordCannotBeReadIsLeftOutOfFiltersOnUse(t *testing.T) {
+	_, keys, _ := quarantined(t, quarantineLog(eventlog.Undecodable(5, "kp.o1.keyuse.k1", "bad")), false)
+	ids := func(f Filter) []domain.KeyID {
+		f.Tenant, f.Now = "o1", t0.Add(time.Hour)
+		ks, _ := keys.List(f, Page{Size: 100, Sort: "name"})
+		var out []domain.KeyID
+		for _, k := range ks {
+			out = append(out, k.ID)
+		}
+		return out
+	}
+	never := true
+	if got := ids(Filter{}); !slices.Contains(got, "k1") {
+		t.Fatalf("k1 is not listed: %v", got)
+	}
+	if got := ids(Filter{NeverUsed: &never}); slices.Contains(got, "k1") || !slices.Contains(got, "k3") {
+		t.Fatalf("never used: %v, want k3 and not k1 (its use is unknown)", got)
+	}
+	if got := ids(Filter{UsedBefore: t0.Add(time.Hour)}); slices.Contains(got, "k1") || !slices.Contains(got, "k3") {
+		t.Fatalf("used before: %v, want k3 and not k1", got)
 	}
 }
 
