@@ -112,7 +112,6 @@ type mark struct {
 type freshness struct {
 	mu      sync.Mutex
 	applied uint64
-	known   uint64
 	confirm time.Time
 	marks   []mark // ascending seq
 
@@ -125,7 +124,11 @@ type freshness struct {
 // publish makes the state readable by snapshot; mu is held.
 func (f *freshness) publish() {
 	f.pub.applied.Store(f.applied)
-	f.pub.known.Store(max(f.known, f.applied))
+	known := f.applied // the highest sequence known: the last mark's, if any
+	if n := len(f.marks); n > 0 {
+		known = max(known, f.marks[n-1].seq)
+	}
+	f.pub.known.Store(known)
 	f.pub.confirm.Store(nanos(f.confirm))
 	var since time.Time
 	if len(f.marks) > 0 {
@@ -160,7 +163,6 @@ func (f *freshness) advance(seq uint64) {
 		return
 	}
 	f.applied = seq
-	f.known = max(f.known, seq)
 	i := 0
 	for ; i < len(f.marks) && f.marks[i].seq <= seq; i++ {
 		if f.marks[i].confirm.After(f.confirm) {
@@ -188,7 +190,6 @@ func (f *freshness) learn(seq uint64, at time.Time, confirms bool) {
 		f.dropContradicted(seq, at)
 		return
 	}
-	f.known = max(f.known, seq)
 	if confirms {
 		f.dropContradicted(seq, at)
 	}
@@ -228,10 +229,6 @@ func (f *freshness) dropContradicted(last uint64, at time.Time) {
 		}
 	}
 	f.marks = keep
-	f.known = max(f.applied, last)
-	if n := len(f.marks); n > 0 {
-		f.known = max(f.known, f.marks[n-1].seq)
-	}
 }
 
 // snapshot is the Freshness the last change published.
