@@ -25,16 +25,7 @@ func Call(t testing.TB, method, u, contentType, body string, header ...string) *
 		req.Header.Set(header[i], header[i+1])
 	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := noRedirect.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkOpenAPI(t, req, []byte(body), res.StatusCode, res.Header, raw)
+	res, raw := exchange(t, noRedirect, req, []byte(body))
 	res.Body = io.NopCloser(bytes.NewReader(raw))
 	return res
 }

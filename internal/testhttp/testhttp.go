@@ -53,16 +53,7 @@ func Do(t testing.TB, method, url string, body any, header ...string) Response {
 			req.Header.Set(header[i], header[i+1])
 		}
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkOpenAPI(t, req, sent, res.StatusCode, res.Header, raw)
+	res, raw := exchange(t, http.DefaultClient, req, sent)
 	out := Response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
 	_ = json.Unmarshal(raw, &out.Body)
 	return out
@@ -95,4 +86,22 @@ func AddMember(t testing.TB, baseURL, auth, org string, m Member) {
 	if acc.Status != http.StatusOK {
 		t.Fatalf("%s accepting the invitation to %s: status %d: %s", m.Name, org, acc.Status, acc.Raw)
 	}
+}
+
+// exchange sends req (whose body is sent) with client, reads the answer
+// whole and checks the exchange against the OpenAPI document (openapi.go).
+// A transport failure fails the test.
+func exchange(t testing.TB, client *http.Client, req *http.Request, sent []byte) (*http.Response, []byte) {
+	t.Helper()
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOpenAPI(t, req, sent, res.StatusCode, res.Header, raw)
+	return res, raw
 }
