@@ -163,9 +163,7 @@ func (a filtersAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, e
 			}
 		}
 	}
-	keyed := map[string]any{}
-	list := make([]any, 0, nb)
-	for i := 0; i < nb; i++ {
+	return assembleBuckets(nb, a.keyed, a.named, func(i int) (string, map[string]any, error) {
 		key := a.other
 		if i < len(a.filters) {
 			key = a.filters[i].key
@@ -173,20 +171,35 @@ func (a filtersAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, e
 		body := map[string]any{"doc_count": counts[i]}
 		if lists != nil {
 			if err := runAll(n.subs, lists[i], typed, body); err != nil {
-				return nil, err
+				return "", nil, err
 			}
 		}
-		if a.keyed {
-			keyed[key] = body
+		return key, body, nil
+	})
+}
+
+// assembleBuckets assembles n buckets as Elasticsearch answers them: an
+// object by key when keyed, else a list in order, each bucket with its key
+// when withKey. bucket gives the i-th bucket's key and body.
+func assembleBuckets(n int, keyed, withKey bool, bucket func(i int) (string, map[string]any, error)) (map[string]any, error) {
+	byKey := map[string]any{}
+	list := make([]any, 0, n)
+	for i := 0; i < n; i++ {
+		key, body, err := bucket(i)
+		if err != nil {
+			return nil, err
+		}
+		if keyed {
+			byKey[key] = body
 			continue
 		}
-		if a.named {
+		if withKey {
 			body["key"] = key
 		}
 		list = append(list, body)
 	}
-	if a.keyed {
-		return map[string]any{"buckets": keyed}, nil
+	if keyed {
+		return map[string]any{"buckets": byKey}, nil
 	}
 	return map[string]any{"buckets": list}, nil
 }

@@ -169,27 +169,16 @@ func (a rangeAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, err
 			}
 		}
 	}
-	keyed := map[string]any{}
-	list := make([]any, 0, len(a.ranges))
-	for i, rg := range a.ranges {
+	return assembleBuckets(len(a.ranges), a.keyed, true, func(i int) (string, map[string]any, error) {
 		body := map[string]any{"doc_count": counts[i]}
-		key := a.describe(rg, body)
+		key := a.describe(a.ranges[i], body)
 		if lists != nil {
 			if err := runAll(n.subs, lists[i], typed, body); err != nil {
-				return nil, err
+				return "", nil, err
 			}
 		}
-		if a.keyed {
-			keyed[key] = body
-			continue
-		}
-		body["key"] = key
-		list = append(list, body)
-	}
-	if a.keyed {
-		return map[string]any{"buckets": keyed}, nil
-	}
-	return map[string]any{"buckets": list}, nil
+		return key, body, nil
+	})
 }
 
 // describe adds a range's bounds to its bucket, as Elasticsearch shows

@@ -44,6 +44,35 @@ func benchGet(b *testing.B, c *http.Client, method, url, auth, body string) {
 	}
 }
 
+// startFilled starts keyplane with benchKeys keys (fillKeys; fewer with
+// $KEYPLANE_BENCH_KEYS, a smaller run while profiling) in one project.
+// Periodic snapshots (every 100,000 events) would land in the middle of
+// the measurement; they are background work measured elsewhere.
+func startFilled(b *testing.B) *app.App {
+	a := startAppIn(b, b.TempDir(), func(c *app.Config) { c.SnapshotInterval = -1 })
+	n := benchKeys
+	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
+		n = v
+	}
+	fillKeys(b, a.URL(), n)
+	runtime.GC()
+	return a
+}
+
+// benchLatency sends the request b.N times, one at a time, and reports
+// the p50 and p99 latency.
+func benchLatency(b *testing.B, c *http.Client, method, url, auth, body string) {
+	d := make([]time.Duration, 0, b.N)
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		benchGet(b, c, method, url, auth, body)
+		d = append(d, time.Since(start))
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	b.ReportMetric(float64(d[len(d)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(d[len(d)*99/100].Microseconds()), "p99-µs")
+}
+
 // BenchmarkESAuthenticate compares GET /_security/_authenticate with an
 // ApiKey (verify the key, build its principal, answer Elasticsearch's JSON)
 // with a no-op net/http handler, alternating in rounds
@@ -64,15 +93,7 @@ const benchKeys = 100_000
 // projections), 64 at a time. Run it with -benchtime 200x: a fixed count,
 // so that every query is measured as many times.
 func BenchmarkESQuery(b *testing.B) {
-	// Periodic snapshots (every 100,000 events) would land in the middle
-	// of the measurement; they are background work measured elsewhere.
-	a := startAppIn(b, b.TempDir(), func(c *app.Config) { c.SnapshotInterval = -1 })
-	n := benchKeys
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
-		n = v // a smaller run while profiling
-	}
-	fillKeys(b, a.URL(), n)
-	runtime.GC()
+	a := startFilled(b)
 	c := benchClient()
 	url, auth := a.URL()+"/_security/_query/api_key", basic(ownerAuth)
 	for _, q := range []struct{ name, body string }{
@@ -84,17 +105,7 @@ func BenchmarkESQuery(b *testing.B) {
 			"must_not": {"term": {"invalidated": true}}}}, "sort": ["expiration", "name"], "size": 50}`},
 		{"simple_query_string", `{"query": {"simple_query_string": {"query": "key-12345 | team-3", "fields": ["name", "metadata.team"]}}}`},
 	} {
-		b.Run(q.name, func(b *testing.B) {
-			d := make([]time.Duration, 0, b.N)
-			for i := 0; i < b.N; i++ {
-				start := time.Now()
-				benchGet(b, c, "POST", url, auth, q.body)
-				d = append(d, time.Since(start))
-			}
-			sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-			b.ReportMetric(float64(d[len(d)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(d[len(d)*99/100].Microseconds()), "p99-µs")
-		})
+		b.Run(q.name, func(b *testing.B) { benchLatency(b, c, "POST", url, auth, q.body) })
 	}
 }
 

@@ -121,10 +121,7 @@ func esCreated(out commands.Created) map[string]any {
 
 func (s *Server) esCreateKey(x *esReq) error {
 	var req esKeySpec
-	if err := esParams(x.r, "refresh"); err != nil {
-		return err
-	}
-	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
+	if err := x.decodeCommand(&req); err != nil {
 		return err
 	}
 	if err := req.validate(); err != nil {
@@ -195,10 +192,7 @@ func (s *Server) esGrantKey(x *esReq) error {
 		esGrant
 		APIKey *esKeySpec `json:"api_key"`
 	}
-	if err := esParams(x.r, "refresh"); err != nil {
-		return err
-	}
-	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
+	if err := x.decodeCommand(&req); err != nil {
 		return err
 	}
 	if err := req.validate(); err != nil {
@@ -235,10 +229,7 @@ func (s *Server) esBulkGrantKeys(x *esReq) error {
 		esGrant
 		APIKeys []esKeySpec `json:"api_keys"`
 	}
-	if err := esParams(x.r, "refresh"); err != nil {
-		return err
-	}
-	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
+	if err := x.decodeCommand(&req); err != nil {
 		return err
 	}
 	if len(req.APIKeys) == 0 {

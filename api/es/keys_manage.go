@@ -123,10 +123,7 @@ func (s *Server) esInvalidateKeys(x *esReq) error {
 		Username  string   `json:"username"`
 		Owner     bool     `json:"owner"`
 	}
-	if err := esParams(x.r, "refresh"); err != nil {
-		return err
-	}
-	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
+	if err := x.decodeCommand(&req); err != nil {
 		return err
 	}
 	if err := validateInvalidate(req.IDs, req.ID, req.Name, req.Username, req.RealmName, req.Owner); err != nil {

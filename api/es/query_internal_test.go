@@ -12,23 +12,36 @@ import (
 	"github.com/keyplane/keyplane/projections"
 )
 
+// t0 is when the keys of keyIndexOf were created.
+var t0 = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+
+// keyIndexOf is the key index of n keys key-0… created at t0 by user u in
+// project p1 of org1; vary, if given, adjusts the i-th key's event.
+func keyIndexOf(tb testing.TB, n int, vary func(i int, k *domain.KeyCreated)) *projections.KeyIndex {
+	tb.Helper()
+	ix := projections.NewKeyIndex()
+	for i := 0; i < n; i++ {
+		id := domain.KeyID("k" + strconv.Itoa(i))
+		k := domain.KeyCreated{KeyID: id, Name: "key-" + strconv.Itoa(i), Scope: domain.ScopeProject, Project: "p1",
+			Owner: domain.Owner{User: "u", Realm: domain.RealmProject}, Hash: domain.HashSecret([]byte("s")).String()}
+		if vary != nil {
+			vary(i, &k)
+		}
+		ev := domain.NewEvent("e"+strconv.Itoa(i), "org1", domain.AggKey, string(id), domain.Meta{Time: t0}, k)
+		ev.Seq = uint64(i + 1)
+		if err := ix.Apply(ev); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return ix
+}
+
 // A query whose client goes mid-scan stops at its next look at the
 // request context, checkEvery records later at most; with the client
 // there, the same search evaluates every key.
 func TestAQueryStopsWhenItsClientHasGone(t *testing.T) {
-	ix := projections.NewKeyIndex()
-	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	const n = 3 * checkEvery
-	for i := 0; i < n; i++ {
-		id := domain.KeyID("k" + strconv.Itoa(i))
-		ev := domain.NewEvent("e"+strconv.Itoa(i), "org1", domain.AggKey, string(id), domain.Meta{Time: t0}, domain.KeyCreated{
-			KeyID: id, Name: "key-" + strconv.Itoa(i), Scope: domain.ScopeProject, Project: "p1",
-			Owner: domain.Owner{User: "u", Realm: domain.RealmProject}, Hash: domain.HashSecret([]byte("s")).String()})
-		ev.Seq = uint64(i + 1)
-		if err := ix.Apply(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ix := keyIndexOf(t, n, nil)
 	q, err := esquery.Parse([]byte(`{"wildcard": {"name": "key-*"}}`), keySchema, t0)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,17 +73,7 @@ func BenchmarkScale(b *testing.B) {
 		qs = append(qs, query{"list_" + strings.TrimPrefix(s, "-"), "GET", list + s, ""})
 	}
 	for _, q := range qs {
-		b.Run(q.name, func(b *testing.B) {
-			d := make([]time.Duration, 0, b.N)
-			for i := 0; i < b.N; i++ {
-				start := time.Now()
-				benchGet(b, c, q.method, q.url, auth, q.body)
-				d = append(d, time.Since(start))
-			}
-			sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-			b.ReportMetric(float64(d[len(d)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(d[len(d)*99/100].Microseconds()), "p99-µs")
-		})
+		b.Run(q.name, func(b *testing.B) { benchLatency(b, c, q.method, q.url, auth, q.body) })
 	}
 }
 

@@ -181,10 +181,7 @@ func (s *Server) esPutUser(x *esReq) error {
 		Metadata     map[string]any `json:"metadata"`
 		Enabled      *bool          `json:"enabled"`
 	}
-	if err := esParams(x.r, "refresh"); err != nil {
-		return err
-	}
-	if err := httpx.DecodeBody(x.r, &req, false); err != nil {
+	if err := x.decodeCommand(&req); err != nil {
 		return err
 	}
 	if req.PasswordHash != "" {
@@ -287,14 +284,8 @@ func splitNames(s string) map[string]bool {
 // Roles.
 
 func (s *Server) esPutRole(x *esReq) error {
-	if err := esParams(x.r, "refresh"); err != nil {
-		return err
-	}
-	raw, err := httpx.ReadBody(x.r)
+	raw, err := x.putBody(domain.ActionPutRole)
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(domain.ActionPutRole, false); err != nil {
 		return err
 	}
 	ctx, cancel := httpx.CmdCtx(x.r)
@@ -347,14 +338,8 @@ func (s *Server) esGetRoles(x *esReq) error {
 // Application privileges.
 
 func (s *Server) esPutPrivileges(x *esReq) error {
-	if err := esParams(x.r, "refresh"); err != nil {
-		return err
-	}
-	raw, err := httpx.ReadBody(x.r)
+	raw, err := x.putBody(domain.ActionPutPrivileges)
 	if err != nil {
-		return err
-	}
-	if err := x.authorize(domain.ActionPutPrivileges, false); err != nil {
 		return err
 	}
 	ctx, cancel := httpx.CmdCtx(x.r)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/keyplane/keyplane/api/httpx"
 	"github.com/keyplane/keyplane/domain"
 )
 
@@ -29,6 +30,29 @@ func esParams(r *http.Request, allowed ...string) error {
 		return domain.Invalid("request [%s] contains unrecognized parameter: [%s]", r.URL.Path, k)
 	}
 	return nil
+}
+
+// decodeCommand reads a command's JSON body into v, refusing any query
+// parameter but the common ones and refresh.
+func (x *esReq) decodeCommand(v any) error {
+	if err := esParams(x.r, "refresh"); err != nil {
+		return err
+	}
+	return httpx.DecodeBody(x.r, v, false)
+}
+
+// putBody reads the raw body of a put (of roles, of privileges), refusing
+// any query parameter but the common ones and refresh, and then checks that
+// the caller may do action.
+func (x *esReq) putBody(action string) ([]byte, error) {
+	if err := esParams(x.r, "refresh"); err != nil {
+		return nil, err
+	}
+	raw, err := httpx.ReadBody(x.r)
+	if err != nil {
+		return nil, err
+	}
+	return raw, x.authorize(action, false)
 }
 
 // esBool reads a boolean query parameter: absent is def, present without
