@@ -27,13 +27,16 @@ func create(ctx context.Context, client *http.Client, addr, name string) (acked,
 	return post(ctx, client, "http://"+addr+"/api/v1/orgs/default/api-keys", name, name, map[string]any{"name": name})
 }
 
+// ownerAuth is the Authorization of the child process's owner.
+var ownerAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(testproc.Owner))
+
 // post sends a command that answers a key (a create, a rotation) as the
 // owner with an Idempotency-Key, and returns the key, named name, if the
 // 201 reached the client.
 func post(ctx context.Context, client *http.Client, url, name, idem string, body any) (acked, bool) {
 	j, _ := json.Marshal(body)
 	req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(j))
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(testproc.Owner)))
+	req.Header.Set("Authorization", ownerAuth)
 	req.Header.Set("Idempotency-Key", idem)
 	res, err := client.Do(req)
 	if err != nil {
@@ -116,10 +119,9 @@ func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 				}
 				return res.Body
 			}
-			owner := "Basic " + base64.StdEncoding.EncodeToString([]byte(testproc.Owner))
 			for _, k := range got {
 				check("/api/v1/whoami", "ApiKey "+k.encoded)
-				list := check("/api/v1/orgs/default/api-keys?name="+k.name, owner)
+				list := check("/api/v1/orgs/default/api-keys?name="+k.name, ownerAuth)
 				if list["total"].(float64) != 1 {
 					t.Fatalf("key %s exists %v times", k.name, list["total"])
 				}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"sync"
@@ -61,8 +60,7 @@ func TestRotationsSurviveSIGKILLWhole(t *testing.T) {
 	}
 
 	r := testproc.StartReplica(t, "keyplane-restarted", "--data-dir", dir)
-	owner := "Basic " + base64.StdEncoding.EncodeToString([]byte(testproc.Owner))
-	list := testhttp.Do(t, "GET", r.URL()+"/api/v1/orgs/default/api-keys?name=rot-*&size=10000", nil, "Authorization", owner)
+	list := testhttp.Do(t, "GET", r.URL()+"/api/v1/orgs/default/api-keys?name=rot-*&size=10000", nil, "Authorization", ownerAuth)
 	if list.Status != 200 {
 		t.Fatalf("list: %d %s", list.Status, list.Raw)
 	}
