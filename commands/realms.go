@@ -44,6 +44,18 @@ func (s *Realms) decide(ctx context.Context, m domain.Meta, t domain.TenantID, p
 	})
 }
 
+// decidePut runs a create-or-replace decision and reports whether it created.
+func (s *Realms) decidePut(ctx context.Context, m domain.Meta, t domain.TenantID, pr domain.ProjectID,
+	fn func(r *esrealm.Realm) (domain.Payload, bool, error)) (bool, error) {
+	created := false
+	err := s.decide(ctx, m, t, pr, func(r *esrealm.Realm) (domain.Payload, error) {
+		ev, isNew, err := fn(r)
+		created = isNew
+		return ev, err
+	})
+	return created, err
+}
+
 // PutUser creates or replaces a project-local user; password may be empty
 // for an existing user. It reports whether the user is new.
 func (s *Realms) PutUser(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, pr domain.ProjectID,
@@ -55,13 +67,9 @@ func (s *Realms) PutUser(ctx context.Context, p domain.Principal, m domain.Meta,
 		// Hash once, outside the decision: it is slow and salted.
 		u.PasswordHash = s.hash(password)
 	}
-	created := false
-	err := s.decide(ctx, m, t, pr, func(r *esrealm.Realm) (domain.Payload, error) {
-		ev, isNew, err := esrealm.DecidePutUser(p, r, u)
-		created = isNew
-		return ev, err
+	return s.decidePut(ctx, m, t, pr, func(r *esrealm.Realm) (domain.Payload, bool, error) {
+		return esrealm.DecidePutUser(p, r, u)
 	})
-	return created, err
 }
 
 // DeleteUser removes a project-local user.
@@ -73,13 +81,9 @@ func (s *Realms) DeleteUser(ctx context.Context, p domain.Principal, m domain.Me
 
 // PutRole creates or replaces a role; it reports whether the role is new.
 func (s *Realms) PutRole(ctx context.Context, p domain.Principal, m domain.Meta, t domain.TenantID, pr domain.ProjectID, name string, raw []byte) (bool, error) {
-	created := false
-	err := s.decide(ctx, m, t, pr, func(r *esrealm.Realm) (domain.Payload, error) {
-		ev, isNew, err := esrealm.DecidePutRole(p, r, name, raw)
-		created = isNew
-		return ev, err
+	return s.decidePut(ctx, m, t, pr, func(r *esrealm.Realm) (domain.Payload, bool, error) {
+		return esrealm.DecidePutRole(p, r, name, raw)
 	})
-	return created, err
 }
 
 // DeleteRole removes a role.

@@ -171,28 +171,35 @@ func TestADecodersTablesAreBounded(t *testing.T) {
 	}
 }
 
+// roundTrip encodes p as a key's event and decodes its payload back, through
+// d or, when d is nil, without a Decoder.
+func roundTrip(t *testing.T, d *Decoder, p domain.Payload) domain.Payload {
+	t.Helper()
+	b, err := json.Marshal(domain.NewEvent("e", "org", domain.AggKey, "k", domain.Meta{}, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := DecodeEvent(b)
+	if d != nil {
+		ev, err = d.Event(b)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ev.Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 // TestADecoderSharesMetadataSpeltAlike: keys whose metadata is the same
 // JSON hold one map; other metadata, or the same read without a Decoder,
 // gets its own.
 func TestADecoderSharesMetadataSpeltAlike(t *testing.T) {
 	decode := func(d *Decoder, md map[string]any) map[string]any {
 		t.Helper()
-		b, err := json.Marshal(domain.NewEvent("e", "org", domain.AggKey, "k", domain.Meta{}, domain.KeyCreated{KeyID: "k", Metadata: md}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev, err := DecodeEvent(b)
-		if d != nil {
-			ev, err = d.Event(b)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := ev.Decode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := p.(domain.KeyCreated).Metadata
+		got := roundTrip(t, d, domain.KeyCreated{KeyID: "k", Metadata: md}).(domain.KeyCreated).Metadata
 		if !reflect.DeepEqual(got, md) {
 			t.Fatalf("metadata %v, want %v", got, md)
 		}
@@ -327,31 +334,12 @@ func TestEveryGoldenEventDecodes(t *testing.T) {
 // descriptors their own, and without a Decoder nothing is shared. An
 // update's limited_by shares the creation's.
 func TestADecoderSharesRoleDescriptorsSpeltAlike(t *testing.T) {
-	payload := func(d *Decoder, p domain.Payload) domain.Payload {
-		t.Helper()
-		b, err := json.Marshal(domain.NewEvent("e", "org", domain.AggKey, "k", domain.Meta{}, p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev, err := DecodeEvent(b)
-		if d != nil {
-			ev, err = d.Event(b)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := ev.Decode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
 	rds := func(cluster string) domain.RoleDescriptors {
 		return domain.RoleDescriptors{"r": {Cluster: domain.StringList{cluster}, Indices: []domain.IndexPrivileges{{Names: domain.StringList{"logs-*"}, Privileges: domain.StringList{"read"}}}}}
 	}
 	created := func(d *Decoder, own, limit string) domain.KeyCreated {
 		t.Helper()
-		p := payload(d, domain.KeyCreated{KeyID: "k", RoleDescriptors: rds(own), LimitedBy: []domain.RoleDescriptors{rds(limit)}}).(domain.KeyCreated)
+		p := roundTrip(t, d, domain.KeyCreated{KeyID: "k", RoleDescriptors: rds(own), LimitedBy: []domain.RoleDescriptors{rds(limit)}}).(domain.KeyCreated)
 		if jsonOf(t, p.LimitedBy) != jsonOf(t, []domain.RoleDescriptors{rds(limit)}) || jsonOf(t, p.RoleDescriptors) != jsonOf(t, rds(own)) {
 			t.Fatalf("decoded %+v %+v", p.RoleDescriptors, p.LimitedBy)
 		}
@@ -372,11 +360,11 @@ func TestADecoderSharesRoleDescriptorsSpeltAlike(t *testing.T) {
 		t.Error("other descriptors gave the first ones")
 	}
 	lb := []domain.RoleDescriptors{rds("all")}
-	up := payload(&d, domain.KeyUpdated{LimitedBy: &lb}).(domain.KeyUpdated)
+	up := roundTrip(t, &d, domain.KeyUpdated{LimitedBy: &lb}).(domain.KeyUpdated)
 	if up.LimitedBy == nil || !sameList(*up.LimitedBy, first.LimitedBy) {
 		t.Error("an update's limited_by was not the creation's")
 	}
-	if none := payload(&d, domain.KeyUpdated{}).(domain.KeyUpdated); none.LimitedBy != nil || none.RoleDescriptors != nil {
+	if none := roundTrip(t, &d, domain.KeyUpdated{}).(domain.KeyUpdated); none.LimitedBy != nil || none.RoleDescriptors != nil {
 		t.Errorf("an update without descriptors decoded %v %v", none.LimitedBy, none.RoleDescriptors)
 	}
 	if a, b := created(nil, "monitor", "all"), created(nil, "monitor", "all"); sameList(a.LimitedBy, b.LimitedBy) || sameMap(a.RoleDescriptors, b.RoleDescriptors) {

@@ -237,15 +237,30 @@ func keysList(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}())
 }
 
+// keyProjectFlag is the --project of a command on one key.
+func keyProjectFlag(c *cliCommand) *string {
+	return c.fs.String("project", "", "the key's project (id or name); not needed, it narrows the search")
+}
+
+// keyArg parses the command's one argument, a key's ID, and returns that
+// key's path.
+func (c *cliCommand) keyArg(args []string, project string) (string, error) {
+	pos, err := c.parse(args, 1, 1)
+	if err != nil {
+		return "", err
+	}
+	return keysPath(c.org, project) + "/" + pathEsc(pos[0]), nil
+}
+
 func keysShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLICommand("keys show", "usage: keyplane keys show ID [flags]\n\nShows one API key (never its secret).", stdout, stderr, "table", "json")
-	project := c.fs.String("project", "", "the key's project (id or name); not needed, it narrows the search")
+	project := keyProjectFlag(c)
 	return c.exit(func() error {
-		pos, err := c.parse(args, 1, 1)
+		key, err := c.keyArg(args, *project)
 		if err != nil {
 			return err
 		}
-		raw, err := c.client().call(ctx, "GET", keysPath(c.org, *project)+"/"+pathEsc(pos[0]), nil, nil, "")
+		raw, err := c.client().call(ctx, "GET", key, nil, nil, "")
 		if err != nil {
 			return err
 		}
@@ -277,12 +292,12 @@ func printKey(c *cliCommand, raw []byte, field string) error {
 
 func keysUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLICommand("keys update", "usage: keyplane keys update ID [flags]\n\nChanges a key's expiration, role descriptors or metadata (at least one).", stdout, stderr, "table", "json")
-	project := c.fs.String("project", "", "the key's project (id or name); not needed, it narrows the search")
+	project := keyProjectFlag(c)
 	exp := c.fs.String("expiration", "", "a new expiration: 12h, 90d, an RFC 3339 time or never")
 	rd := c.fs.String("role-descriptors", "", "new role descriptors, JSON or @file ({} for none)")
 	md := c.fs.String("metadata", "", "new metadata, a JSON object or @file")
 	return c.exit(func() error {
-		pos, err := c.parse(args, 1, 1)
+		key, err := c.keyArg(args, *project)
 		if err != nil {
 			return err
 		}
@@ -293,7 +308,7 @@ func keysUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if len(body) == 0 {
 			return usagef("nothing to update: give --expiration, --role-descriptors or --metadata")
 		}
-		raw, err := c.client().call(ctx, "PUT", keysPath(c.org, *project)+"/"+pathEsc(pos[0]), nil, body, "")
+		raw, err := c.client().call(ctx, "PUT", key, nil, body, "")
 		if err != nil {
 			return err
 		}
@@ -303,11 +318,11 @@ func keysUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 func keysRotate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLICommand("keys rotate", "usage: keyplane keys rotate ID [flags]\n\nCreates the key's successor and prints its secret, this once; the old key\nkeeps working for the grace, then expires.", stdout, stderr, "table", "json", "csv")
-	project := c.fs.String("project", "", "the key's project (id or name); not needed, it narrows the search")
+	project := keyProjectFlag(c)
 	grace := c.fs.String("grace", "", "how long the old key keeps working (default 24h; 0s ends it at once)")
 	exp := c.fs.String("expiration", "", "the successor's expiration (default: as a create's)")
 	return c.exit(func() error {
-		pos, err := c.parse(args, 1, 1)
+		key, err := c.keyArg(args, *project)
 		if err != nil {
 			return err
 		}
@@ -318,7 +333,7 @@ func keysRotate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if *exp != "" {
 			body["expiration"] = *exp
 		}
-		raw, err := c.client().call(ctx, "POST", keysPath(c.org, *project)+"/"+pathEsc(pos[0])+"/_rotate", nil, body, accept(c.output))
+		raw, err := c.client().call(ctx, "POST", key+"/_rotate", nil, body, accept(c.output))
 		if err != nil {
 			return err
 		}

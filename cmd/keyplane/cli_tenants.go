@@ -102,9 +102,14 @@ func namedRows(list []named, role bool) [][]string {
 	return rows
 }
 
-func orgsCreate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := newCLICommand("orgs create", "usage: keyplane orgs create --name N [flags]", stdout, stderr, "table", "json")
-	name := c.fs.String("name", "", "the organization's name (required)")
+// createNamed runs the create of an organization or project: --name is
+// required, and the answer prints as one row (with the caller's role when
+// role).
+func createNamed(ctx context.Context, c *cliCommand, args []string, name *string, path func() string, role bool) int {
+	header := []string{"ID", "NAME", "CREATED"}
+	if role {
+		header = []string{"ID", "NAME", "ROLE", "CREATED"}
+	}
 	return c.exit(func() error {
 		if _, err := c.parse(args, 0, 0); err != nil {
 			return err
@@ -112,12 +117,18 @@ func orgsCreate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if *name == "" {
 			return usagef("--name is required")
 		}
-		return c.fetch(ctx, "POST", "/api/v1/orgs", map[string]any{"name": *name}, []string{"ID", "NAME", "ROLE", "CREATED"}, func(raw []byte) ([][]string, error) {
+		return c.fetch(ctx, "POST", path(), map[string]any{"name": *name}, header, func(raw []byte) ([][]string, error) {
 			var o named
 			err := json.Unmarshal(raw, &o)
-			return namedRows([]named{o}, true), err
+			return namedRows([]named{o}, role), err
 		})
 	}())
+}
+
+func orgsCreate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCLICommand("orgs create", "usage: keyplane orgs create --name N [flags]", stdout, stderr, "table", "json")
+	name := c.fs.String("name", "", "the organization's name (required)")
+	return createNamed(ctx, c, args, name, func() string { return "/api/v1/orgs" }, true)
 }
 
 func projectsList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -137,19 +148,8 @@ func projectsList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func projectsCreate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLICommand("projects create", "usage: keyplane projects create --name N [--org O] [flags]", stdout, stderr, "table", "json")
 	name := c.fs.String("name", "", "the project's name (required)")
-	return c.exit(func() error {
-		if _, err := c.parse(args, 0, 0); err != nil {
-			return err
-		}
-		if *name == "" {
-			return usagef("--name is required")
-		}
-		return c.fetch(ctx, "POST", "/api/v1/orgs/"+pathEsc(c.org)+"/projects", map[string]any{"name": *name}, []string{"ID", "NAME", "CREATED"}, func(raw []byte) ([][]string, error) {
-			var p named
-			err := json.Unmarshal(raw, &p)
-			return namedRows([]named{p}, false), err
-		})
-	}())
+	// The path is read after parsing: --org sets c.org.
+	return createNamed(ctx, c, args, name, func() string { return "/api/v1/orgs/" + pathEsc(c.org) + "/projects" }, false)
 }
 
 func membersList(ctx context.Context, args []string, stdout, stderr io.Writer) int {

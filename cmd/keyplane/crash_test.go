@@ -27,13 +27,16 @@ func create(ctx context.Context, client *http.Client, addr, name string) (acked,
 	return post(ctx, client, "http://"+addr+"/api/v1/orgs/default/api-keys", name, name, map[string]any{"name": name})
 }
 
+// ownerAuth is the Authorization of the child process's owner.
+var ownerAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(testproc.Owner))
+
 // post sends a command that answers a key (a create, a rotation) as the
 // owner with an Idempotency-Key, and returns the key, named name, if the
 // 201 reached the client.
 func post(ctx context.Context, client *http.Client, url, name, idem string, body any) (acked, bool) {
 	j, _ := json.Marshal(body)
 	req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(j))
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(testproc.Owner)))
+	req.Header.Set("Authorization", ownerAuth)
 	req.Header.Set("Idempotency-Key", idem)
 	res, err := client.Do(req)
 	if err != nil {
@@ -51,6 +54,37 @@ func post(ctx context.Context, client *http.Client, url, name, idem string, body
 	return acked{name: name, id: out.ID, encoded: out.Encoded}, true
 }
 
+// burstUntilKill runs do on every item of in from workers goroutines, kills
+// the server once killAfter of them are acknowledged (and again at the end,
+// should fewer be), and returns the acknowledged keys.
+func burstUntilKill(workers int, in <-chan string, killAfter int64, kill func(), do func(string) (acked, bool)) []acked {
+	var (
+		mu   sync.Mutex
+		got  []acked
+		acks atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for item := range in {
+				if k, ok := do(item); ok {
+					mu.Lock()
+					got = append(got, k)
+					mu.Unlock()
+					if acks.Add(1) == killAfter {
+						kill()
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	kill()
+	return got
+}
+
 // TestAcknowledgedCreatesSurviveSIGKILL: 2,000 concurrent creates against a
 // child process killed with SIGKILL mid-burst; after a restart every create
 // whose 201 reached the client exists once and authenticates.
@@ -63,12 +97,6 @@ func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 			dir := t.TempDir()
 			c := testproc.StartReplica(t, "keyplane", "--data-dir", dir)
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
-			var (
-				mu   sync.Mutex
-				got  []acked
-				acks atomic.Int64
-				wg   sync.WaitGroup
-			)
 			names := make(chan string, 2000)
 			for i := 0; i < 2000; i++ {
 				names <- fmt.Sprintf("crash-%d-%d", killAfter, i)
@@ -76,24 +104,9 @@ func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 			close(names)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			for w := 0; w < 50; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for name := range names {
-						if k, ok := create(ctx, client, c.Addr, name); ok {
-							mu.Lock()
-							got = append(got, k)
-							mu.Unlock()
-							if acks.Add(1) == killAfter {
-								c.Kill()
-							}
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			c.Kill()
+			got := burstUntilKill(50, names, killAfter, c.Kill, func(name string) (acked, bool) {
+				return create(ctx, client, c.Addr, name)
+			})
 			if len(got) < int(killAfter) {
 				t.Fatalf("only %d creates acknowledged before the kill", len(got))
 			}
@@ -106,10 +119,9 @@ func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 				}
 				return res.Body
 			}
-			owner := "Basic " + base64.StdEncoding.EncodeToString([]byte(testproc.Owner))
 			for _, k := range got {
 				check("/api/v1/whoami", "ApiKey "+k.encoded)
-				list := check("/api/v1/orgs/default/api-keys?name="+k.name, owner)
+				list := check("/api/v1/orgs/default/api-keys?name="+k.name, ownerAuth)
 				if list["total"].(float64) != 1 {
 					t.Fatalf("key %s exists %v times", k.name, list["total"])
 				}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,12 +13,7 @@ import (
 // by sequence and subject, never by content, and replay, as-of and the
 // export read the rest of the log.
 func TestReplayAndAuditExportCarryOnPastAnEventTheyCannotRead(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	natsAddr := ln.Addr().String()
-	ln.Close()
+	natsAddr := rpNatsAddr(t)
 	dir := t.TempDir()
 	a := rpStart(t, dir, natsAddr)
 	base := "/api/v1/orgs/default/api-keys"

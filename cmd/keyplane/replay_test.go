@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/keyplane/keyplane/eventlog"
 	"github.com/keyplane/keyplane/internal/testapp"
 	"github.com/keyplane/keyplane/internal/testhttp"
+	"github.com/keyplane/keyplane/internal/testproc"
 	"github.com/keyplane/keyplane/projections"
 )
 
@@ -26,6 +26,12 @@ const rpOwner = testapp.Owner + ":" + testapp.Password
 func rpStart(t *testing.T, dir, natsListen string) *app.App {
 	t.Helper()
 	return testapp.StartIn(t, dir, func(c *app.Config) { c.NatsListen = natsListen })
+}
+
+// rpNatsAddr picks a free loopback address for the server's NATS listener.
+func rpNatsAddr(t *testing.T) string {
+	t.Helper()
+	return "127.0.0.1:" + strconv.Itoa(testproc.FreePorts(t, 1)[0])
 }
 
 // rpDo sends one request as the owner and decodes the JSON answer.
@@ -107,12 +113,7 @@ func TestReplayExitsNonZeroOnADifference(t *testing.T) {
 }
 
 func TestReplayComparesWithALiveServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	natsAddr := ln.Addr().String()
-	ln.Close()
+	natsAddr := rpNatsAddr(t)
 	dir := t.TempDir()
 	a := rpStart(t, dir, natsAddr)
 	rpHistory(t, a)
@@ -223,12 +224,7 @@ func TestAuditExportWritesOneEntryPerLine(t *testing.T) {
 }
 
 func TestReplayKnowsWhenEachKeyWasLastUsedAndAsOfPrintsIt(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	natsAddr := ln.Addr().String()
-	ln.Close()
+	natsAddr := rpNatsAddr(t)
 	dir := t.TempDir()
 	a := rpStart(t, dir, natsAddr)
 	used := rpDo(t, a, "POST", "/api/v1/orgs/default/api-keys", map[string]any{"name": "used"}, 201)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"sync"
@@ -53,37 +52,15 @@ func TestRotationsSurviveSIGKILLWhole(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	var (
-		mu   sync.Mutex
-		got  []acked
-		acks atomic.Int64
-		wg   sync.WaitGroup
-	)
-	for w := 0; w < 32; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range ids {
-				if k, ok := rotate(context.Background(), client, c.Addr, id); ok {
-					mu.Lock()
-					got = append(got, k)
-					mu.Unlock()
-					if acks.Add(1) == killAfter {
-						c.Kill()
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	c.Kill()
+	got := burstUntilKill(32, ids, killAfter, c.Kill, func(id string) (acked, bool) {
+		return rotate(context.Background(), client, c.Addr, id)
+	})
 	if len(got) < killAfter {
 		t.Fatalf("only %d rotations acknowledged before the kill", len(got))
 	}
 
 	r := testproc.StartReplica(t, "keyplane-restarted", "--data-dir", dir)
-	owner := "Basic " + base64.StdEncoding.EncodeToString([]byte(testproc.Owner))
-	list := testhttp.Do(t, "GET", r.URL()+"/api/v1/orgs/default/api-keys?name=rot-*&size=10000", nil, "Authorization", owner)
+	list := testhttp.Do(t, "GET", r.URL()+"/api/v1/orgs/default/api-keys?name=rot-*&size=10000", nil, "Authorization", ownerAuth)
 	if list.Status != 200 {
 		t.Fatalf("list: %d %s", list.Status, list.Raw)
 	}
