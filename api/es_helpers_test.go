@@ -1,37 +1,20 @@
 package api_test
 
 import (
-	"testing"
-
-	"github.com/keyplane/keyplane/app"
-
 	"github.com/keyplane/keyplane/internal/testapp"
 	"github.com/keyplane/keyplane/internal/testhttp"
 )
 
+// The short names this package's tests use for the shared starter (testapp)
+// and client (testhttp); the helpers themselves live there, not here.
+
 const ownerAuth = testapp.Owner + ":" + testapp.Password
 
-func basic(userpass string) string { return testhttp.Basic(userpass) }
-
-// startApp runs keyplane on a loopback port with its log in a temporary
-// directory.
-func startApp(tb testing.TB) *app.App {
-	tb.Helper()
-	return startAppIn(tb, tb.TempDir())
-}
-
-// startAppIn runs keyplane with its log in dir (a restart reuses it);
-// tweak, if given, adjusts the configuration.
-func startAppIn(tb testing.TB, dir string, tweak ...func(*app.Config)) *app.App {
-	tb.Helper()
-	return testapp.StartIn(tb, dir, tweak...)
-}
-
-// esResp is one answer of the Elasticsearch surface (testhttp.ES).
 type esResp = testhttp.Response
 
-// esDo sends a request with an Authorization header (empty: none).
-func esDo(t testing.TB, method, url, auth string, body any) esResp {
-	t.Helper()
-	return testhttp.ES(t, method, url, auth, body)
-}
+var (
+	basic      = testhttp.Basic
+	startApp   = testapp.Start
+	startAppIn = testapp.StartIn
+	esDo       = testhttp.ES
+)
