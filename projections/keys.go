@@ -252,7 +252,13 @@ func (ks *Keys) listOf(cands []*domain.Key, f Filter, p Page) ([]domain.Key, int
 		// Past the cursor only: each page sorts what is left, not all.
 		match = slices.DeleteFunc(match, func(k *domain.Key) bool { return comparePositions(PositionOf(k, p.Sort, f.Now), *p.After, p.Sort) <= 0 })
 	}
-	sortKeys(match, p.Sort, f.Now)
+	if p.Size >= 0 {
+		// Only the page's keys and those before it are put in order: the
+		// cost of a page follows the page, not the keys that match.
+		match = firstInOrder(match, p.From+p.Size, keyOrder(p.Sort, f.Now))
+	} else {
+		sortKeys(match, p.Sort, f.Now)
+	}
 	from := min(p.From, len(match))
 	match = match[from:]
 	if p.Size >= 0 && p.Size < len(match) {
@@ -304,6 +310,12 @@ func (f Filter) onUse() bool { return !f.UsedBefore.IsZero() || f.NeverUsed != n
 // field compared on the keys themselves: a slice of positions would copy
 // 56 bytes per key, where a sort of pointers moves 8.
 func sortKeys(ks []*domain.Key, by string, now time.Time) {
+	slices.SortFunc(ks, keyOrder(by, now))
+}
+
+// keyOrder compares two keys in sort by ("-" prefix for descending) at
+// now, ties broken by id: the order of their positions (PositionOf).
+func keyOrder(by string, now time.Time) func(a, b *domain.Key) int {
 	desc := strings.HasPrefix(by, "-")
 	var field func(a, b *domain.Key) int
 	switch strings.TrimPrefix(by, "-") {
@@ -322,7 +334,7 @@ func sortKeys(ks []*domain.Key, by string, now time.Time) {
 	default:
 		field = func(a, b *domain.Key) int { return a.Created.Compare(b.Created) }
 	}
-	slices.SortFunc(ks, func(a, b *domain.Key) int {
+	return func(a, b *domain.Key) int {
 		c := field(a, b)
 		if c == 0 {
 			c = strings.Compare(string(a.ID), string(b.ID))
@@ -331,7 +343,7 @@ func sortKeys(ks []*domain.Key, by string, now time.Time) {
 			return -c
 		}
 		return c
-	})
+	}
 }
 
 // Position is where a key falls in a sort: its sort field (a string or a
