@@ -36,53 +36,67 @@ type KeyRecord struct {
 // changed copy. So a query copies the project's record pointers under the
 // read lock (Records) and evaluates without it: a slow query never holds
 // up the folding of creates and revocations behind it.
+//
+// Where a key's record sits is kept by its slot in the key table the index
+// shares with the other per-key projections (KeyTable), 8 bytes a key, not
+// in maps by id: at a million keys two such maps cost 100 bytes a key.
 type KeyIndex struct {
 	mu       sync.RWMutex
+	table    *KeyTable
 	projects map[domain.ProjectID]*projectRecords
-	where    map[domain.KeyID]domain.ProjectID
-	paths    map[string]string // interned metadata paths
+	list     []*projectRecords // by number - 1 (recordAt.project)
+	at       []recordAt        // by slot
+	count    int
+	strs     stringInterner
+	slots    []uint32 // ApplyAll's scratch (KeyTable.foldRun)
+}
+
+// recordAt is where a key's record sits: its project's number (1-based,
+// 0 for a key not indexed) and its position in the project's Records.
+type recordAt struct {
+	project uint32
+	pos     uint32
 }
 
 type projectRecords struct {
-	Tenant  domain.TenantID      `json:"tenant"`
-	Records []*KeyRecord         `json:"records"`
-	pos     map[domain.KeyID]int // index in Records
+	Tenant  domain.TenantID `json:"tenant"`
+	Records []*KeyRecord    `json:"records"`
+	num     uint32          // in KeyIndex.list, 1-based
 	// names orders Records by name, created by creation (index_names.go).
 	names, created orderedIndex
 	// terms are the exact-match fields' values (index_terms.go).
 	terms termIndex
 }
 
-// NewKeyIndex returns an empty index.
-func NewKeyIndex() *KeyIndex {
-	return &KeyIndex{projects: map[domain.ProjectID]*projectRecords{}, where: map[domain.KeyID]domain.ProjectID{},
-		paths: map[string]string{}}
-}
+// NewKeyIndex returns an empty index with a key table of its own.
+func NewKeyIndex() *KeyIndex { return NewKeyIndexIn(NewKeyTable()) }
 
-func (ix *KeyIndex) intern(p string) string {
-	if q, ok := ix.paths[p]; ok {
-		return q
-	}
-	ix.paths[p] = p
-	return p
+// NewKeyIndexIn returns an empty index numbering keys in table t, which it
+// may share with other projections.
+func NewKeyIndexIn(t *KeyTable) *KeyIndex {
+	return &KeyIndex{table: t, projects: map[domain.ProjectID]*projectRecords{}}
 }
 
 // Apply folds key events.
 func (ix *KeyIndex) Apply(ev domain.Event) error {
+	if ev.AggType != domain.AggKey {
+		return nil
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.apply(ev)
+	return ix.apply(ev, ix.table.slotFor(domain.KeyID(ev.AggID)))
 }
 
 // ApplyAll folds a run of events (BatchApplier).
 func (ix *KeyIndex) ApplyAll(evs []domain.Event) (int, error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return applyEach(evs, ix.apply)
+	return ix.table.foldRun(evs, &ix.slots, ix.apply)
 }
 
-// apply folds one event; ix.mu is held.
-func (ix *KeyIndex) apply(ev domain.Event) error {
+// apply folds one event, about the key in slot when it is a key's; ix.mu
+// is held.
+func (ix *KeyIndex) apply(ev domain.Event, slot uint32) error {
 	if ev.AggType != domain.AggKey {
 		return nil
 	}
@@ -90,23 +104,23 @@ func (ix *KeyIndex) apply(ev domain.Event) error {
 	if err != nil {
 		return err
 	}
-	id := domain.KeyID(ev.AggID)
 	if c, ok := p.(domain.KeyCreated); ok {
-		ix.create(ev, c)
+		ix.create(ev, c, slot)
 		return nil
 	}
-	old := ix.record(id)
-	if old == nil {
+	where := at(ix.at, slot)
+	if where.project == 0 {
 		return nil // an organization-level key
 	}
+	pr := ix.list[where.project-1]
+	old := &pr.Records[where.pos]
 	r := new(KeyRecord)
 	*r = **old
 	switch x := p.(type) {
 	case domain.KeyUpdated:
 		if x.Metadata != nil {
-			r.Metadata = domain.FlattenMetadata(*x.Metadata, ix.intern)
-			pr := ix.projects[ix.where[id]]
-			pr.terms.addMetadata(int32(pr.pos[id]), r.Metadata)
+			r.Metadata = ix.strs.leaves(*x.Metadata)
+			pr.terms.addMetadata(int32(where.pos), r.Metadata)
 		}
 		if x.Expires != nil {
 			r.Expires = x.Expires.UnixMilli()
@@ -124,39 +138,59 @@ func (ix *KeyIndex) apply(ev domain.Event) error {
 	return nil
 }
 
-func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated) {
-	if c.Scope != domain.ScopeProject {
+// create indexes a project key. Its id is the event's aggregate id, the
+// string the key table holds, rather than the payload's copy of it.
+func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated, slot uint32) {
+	if c.Scope != domain.ScopeProject || at(ix.at, slot).project != 0 {
 		return
 	}
-	pr := ix.projects[c.Project]
-	if pr == nil {
-		pr = &projectRecords{Tenant: ev.Tenant, pos: map[domain.KeyID]int{}}
-		ix.projects[c.Project] = pr
-	}
-	rec := &KeyRecord{ID: c.KeyID, Name: c.Name, User: c.Owner.User, Realm: c.Owner.Realm, Created: ev.Time.UnixMilli(),
-		CrossCluster: c.Type == domain.KeyCrossCluster, Metadata: domain.FlattenMetadata(c.Metadata, ix.intern)}
+	rec := &KeyRecord{ID: domain.KeyID(ev.AggID), Name: c.Name, User: ix.strs.owner(c.Owner.User), Realm: ix.strs.owner(c.Owner.Realm),
+		Created: ev.Time.UnixMilli(), CrossCluster: c.Type == domain.KeyCrossCluster, Metadata: ix.strs.leaves(c.Metadata)}
 	if c.Expires != nil {
 		rec.Expires = c.Expires.UnixMilli()
 	}
-	pr.pos[c.KeyID] = len(pr.Records)
-	pr.Records = append(pr.Records, rec)
-	pr.names.add(int32(len(pr.Records)-1), pr.byName)
-	pr.created.add(int32(len(pr.Records)-1), pr.byCreated)
-	pr.terms.add(int32(len(pr.Records)-1), rec)
-	ix.where[c.KeyID] = c.Project
+	ix.add(ix.project(c.Project, ev.Tenant), rec, slot)
 }
 
-// record is where key id's record sits, nil for keys not indexed.
-func (ix *KeyIndex) record(id domain.KeyID) **KeyRecord {
-	pr, ok := ix.projects[ix.where[id]]
-	if !ok {
-		return nil
+// project is project id's records, new and empty the first time.
+func (ix *KeyIndex) project(id domain.ProjectID, t domain.TenantID) *projectRecords {
+	pr := ix.projects[id]
+	if pr == nil {
+		pr = &projectRecords{Tenant: t}
+		ix.projects[id] = pr
+		ix.number(pr)
 	}
-	i, ok := pr.pos[id]
+	return pr
+}
+
+// number gives pr its number in ix.list.
+func (ix *KeyIndex) number(pr *projectRecords) {
+	ix.list = append(ix.list, pr)
+	pr.num = uint32(len(ix.list))
+}
+
+// add appends rec, the record of the key in slot, to pr and its indexes.
+func (ix *KeyIndex) add(pr *projectRecords, rec *KeyRecord, slot uint32) {
+	pos := int32(len(pr.Records))
+	pr.Records = append(pr.Records, rec)
+	pr.names.add(pos, pr.byName)
+	pr.created.add(pos, pr.byCreated)
+	pr.terms.add(pos, rec)
+	ix.at = put(ix.at, slot, recordAt{project: pr.num, pos: uint32(pos)})
+	ix.count++
+}
+
+// position is where key id's record sits in pr, if it does; ix.mu is held.
+func (ix *KeyIndex) position(pr *projectRecords, id domain.KeyID) (int, bool) {
+	slot, ok := ix.table.Slot(id)
 	if !ok {
-		return nil
+		return 0, false
 	}
-	return &pr.Records[i]
+	where := at(ix.at, slot)
+	if where.project != pr.num {
+		return 0, false
+	}
+	return int(where.pos), true
 }
 
 // Records appends to buf the records of project pr of tenant t, oldest
@@ -191,27 +225,48 @@ func (ix *KeyIndex) Restore(b []byte) error {
 	if err := json.Unmarshal(b, &projects); err != nil {
 		return err
 	}
-	fresh := NewKeyIndex()
-	for id, pr := range projects {
-		pr.pos = make(map[domain.KeyID]int, len(pr.Records))
+	return ix.restored(projects)
+}
+
+// restored replaces the index with projects, as a snapshot holds them:
+// records placed by slot, ids shared with the key table, strings interned,
+// indexes left to their first reader.
+func (ix *KeyIndex) restored(projects map[domain.ProjectID]*projectRecords) error {
+	fresh := NewKeyIndexIn(ix.table)
+	type placed struct {
+		pr  *projectRecords
+		pos uint32
+	}
+	var all []placed
+	for _, id := range sortedKeys(projects) {
+		pr := projects[id]
+		fresh.projects[id] = pr
+		fresh.number(pr)
 		for i, r := range pr.Records {
 			if r == nil {
 				return fmt.Errorf("keyindex snapshot: project %s holds a null record", id)
 			}
-			pr.pos[r.ID] = i
-			fresh.where[r.ID] = id
-			for j := range r.Metadata {
-				r.Metadata[j].Path = fresh.intern(r.Metadata[j].Path)
-			}
+			r.User, r.Realm, r.Metadata = fresh.strs.owner(r.User), fresh.strs.owner(r.Realm), fresh.strs.share(r.Metadata)
+			all = append(all, placed{pr, uint32(i)})
 		}
-	}
-	for _, pr := range projects {
 		pr.names.lazy()
 		pr.created.lazy()
 		pr.terms.lazy()
 	}
+	ix.table.Reserve(len(all))
+	ix.table.resolveIDs(len(all), func(i int) domain.KeyID { return all[i].pr.Records[all[i].pos].ID },
+		func(start int, slots []uint32) {
+			for i, slot := range slots {
+				p := all[start+i]
+				if at(fresh.at, slot).project == 0 {
+					fresh.count++
+				}
+				fresh.at = put(fresh.at, slot, recordAt{project: p.pr.num, pos: p.pos})
+			}
+		})
+	ix.table.shareIDs(len(all), func(i int) *domain.KeyID { return &all[i].pr.Records[all[i].pos].ID })
 	ix.mu.Lock()
-	ix.projects, ix.where, ix.paths = projects, fresh.where, fresh.paths
+	ix.projects, ix.list, ix.at, ix.count, ix.strs = fresh.projects, fresh.list, fresh.at, fresh.count, fresh.strs
 	ix.mu.Unlock()
 	return nil
 }
@@ -220,5 +275,5 @@ func (ix *KeyIndex) Restore(b []byte) error {
 func (ix *KeyIndex) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.where)
+	return ix.count
 }

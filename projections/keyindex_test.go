@@ -115,3 +115,41 @@ func TestKeyIndexRecordsHandedOutNeverChange(t *testing.T) {
 		t.Fatalf("the index did not fold the update and the revocation: %+v %+v", *after[0], *after[1])
 	}
 }
+
+// A key index on a table shared with other projections finds each key's
+// record by the slot the table gave it, whichever projection numbered the
+// key first, after a fold and after a restore into a table numbered in
+// another order: the update, the revocation and the lookup by id reach the
+// right record.
+func TestKeyIndexOnASharedTableFindsEachKeyWhoeverNumberedItFirst(t *testing.T) {
+	evs := keyIndexEvents(t)
+	table := NewKeyTable()
+	table.slotFor("other") // a key of another projection takes slot 0
+	ix := NewKeyIndexIn(table)
+	fold(t, []Snapshotter{ix, NewAuthIndexIn(table)}, evs[:3])
+	snap, err := ix.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := NewKeyTable()
+	for _, id := range []domain.KeyID{"k3", "zz", "k2", "k1"} {
+		other.slotFor(id)
+	}
+	restored := NewKeyIndexIn(other)
+	if err := restored.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	for name, x := range map[string]*KeyIndex{"folded": ix, "restored": restored} {
+		fold(t, []Snapshotter{x}, evs[3:])
+		recs := x.RecordsWithIDs("org1", "p1", []string{"k3", "k1", "k2", "zz"}, nil)
+		if len(recs) != 2 || recs[0].ID != "k1" || recs[1].ID != "k3" || x.Len() != 2 {
+			t.Fatalf("%s: records by id %+v", name, recs)
+		}
+		if recs[0].Metadata[0].Value != "b" || recs[0].Expires != 0 || !recs[1].Invalidated || recs[0].Invalidated {
+			t.Fatalf("%s: updates folded into the wrong records: %+v %+v", name, *recs[0], *recs[1])
+		}
+		if got := x.RecordsWithIDs("org2", "p1", []string{"k1"}, nil); len(got) != 0 {
+			t.Fatalf("%s: another tenant finds %+v", name, got)
+		}
+	}
+}

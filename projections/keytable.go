@@ -144,3 +144,17 @@ func put[T any](s []T, slot uint32, v T) []T {
 	s[slot] = v
 	return s
 }
+
+// shareIDs replaces each of n ids (*id(i)), all in the table, by the
+// table's copy, under one hold of the read lock: a restored projection
+// then keeps no copy of its own.
+func (t *KeyTable) shareIDs(n int, id func(int) *domain.KeyID) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for i := range n {
+		p := id(i)
+		if s, ok := t.slots[*p]; ok {
+			*p = t.ids[s]
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package projections
+
+import "github.com/keyplane/keyplane/domain"
+
+// maxInternedValues bounds the distinct values of one metadata path the
+// key index shares: past it (an id per key) the path's values are no longer
+// shared, and its table is dropped, so it costs no more than its strings.
+const maxInternedValues = 4096
+
+// stringInterner shares the strings many records of the key index repeat:
+// owners' names and realms, metadata paths, and the values of metadata
+// paths that have few (a team, an environment). One copy of "team-7"
+// then serves every key of the team instead of one string per key.
+type stringInterner struct {
+	owners map[string]string
+	paths  map[string]*pathValues
+}
+
+// pathValues are the interned values of one metadata path; nil once it
+// has held more than maxInternedValues.
+type pathValues struct {
+	path   string
+	values map[string]string
+}
+
+func (in *stringInterner) owner(s string) string {
+	if q, ok := in.owners[s]; ok {
+		return q
+	}
+	if in.owners == nil {
+		in.owners = map[string]string{}
+	}
+	in.owners[s] = s
+	return s
+}
+
+// path is p's entry, created the first time.
+func (in *stringInterner) path(p string) *pathValues {
+	if pv, ok := in.paths[p]; ok {
+		return pv
+	}
+	if in.paths == nil {
+		in.paths = map[string]*pathValues{}
+	}
+	pv := &pathValues{path: p, values: map[string]string{}}
+	in.paths[p] = pv
+	return pv
+}
+
+// value is v, shared with earlier equal values of the path when it has few.
+func (pv *pathValues) value(v string) string {
+	if pv.values == nil {
+		return v
+	}
+	if q, ok := pv.values[v]; ok {
+		return q
+	}
+	if len(pv.values) >= maxInternedValues {
+		pv.values = nil // an id-like path: nothing to share
+		return v
+	}
+	pv.values[v] = v
+	return v
+}
+
+// leaves flattens metadata (domain.FlattenMetadata) into a slice of
+// exactly its length, paths and few-valued values shared.
+func (in *stringInterner) leaves(m map[string]any) []domain.MetadataLeaf {
+	flat := domain.FlattenMetadata(m, nil)
+	return in.share(flat)
+}
+
+// share interns the strings of leaves, copied into a slice of exactly
+// their number (nil for none).
+func (in *stringInterner) share(flat []domain.MetadataLeaf) []domain.MetadataLeaf {
+	if len(flat) == 0 {
+		return nil
+	}
+	out := flat
+	if cap(flat) != len(flat) {
+		out = make([]domain.MetadataLeaf, len(flat))
+	}
+	for i, l := range flat {
+		pv := in.path(l.Path)
+		out[i] = domain.MetadataLeaf{Path: pv.path, Value: pv.value(l.Value)}
+	}
+	return out
+}
