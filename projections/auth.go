@@ -132,7 +132,7 @@ const (
 func (a *AuthIndex) Verify(id, secret []byte, now time.Time) Verdict {
 	a.table.mu.RLock()
 	var e authEntry
-	slot, ok := a.table.slots[domain.KeyID(id)]
+	slot, ok := a.table.slotOfBytes(id)
 	if ok {
 		e = at(a.entries, slot)
 	}
