@@ -208,31 +208,61 @@ func (ix *KeyIndex) Records(t domain.TenantID, pr domain.ProjectID, buf []*KeyRe
 }
 
 // Name of the index in snapshots and digests (its digest is DigestOf's:
-// the SHA-256 of its snapshot).
-func (ix *KeyIndex) Name() string { return "keyindex@1" }
+// the SHA-256 of its snapshot). Version 1 was JSON (keyIndexV1).
+func (ix *KeyIndex) Name() string { return "keyindex@2" }
 
-// Snapshot encodes the index canonically: projects sorted by id (JSON sorts
-// map keys), records in their creation order.
+// Snapshot encodes the index canonically: projects sorted by id, records
+// in their creation order (keyindex_snapshot.go).
 func (ix *KeyIndex) Snapshot() ([]byte, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return json.Marshal(ix.projects)
+	return ix.encode(), nil
 }
 
 // Restore replaces the index with a snapshot's.
 func (ix *KeyIndex) Restore(b []byte) error {
+	var strs stringInterner
+	projects, err := decodeKeyIndex(b, &strs)
+	if err != nil {
+		return err
+	}
+	return ix.restored(projects, strs)
+}
+
+// keyIndexV1 is the name of the index's JSON snapshots, which it restores
+// still (Upgrader).
+const keyIndexV1 = "keyindex@1"
+
+// Older are the older snapshot versions the index restores.
+func (ix *KeyIndex) Older() []string { return []string{keyIndexV1} }
+
+// RestoreOlder restores a snapshot of version 1: JSON, projects by id.
+func (ix *KeyIndex) RestoreOlder(name string, b []byte) error {
+	if name != keyIndexV1 {
+		return fmt.Errorf("keyindex cannot restore %s", name)
+	}
 	projects := map[domain.ProjectID]*projectRecords{}
 	if err := json.Unmarshal(b, &projects); err != nil {
 		return err
 	}
-	return ix.restored(projects)
+	var strs stringInterner
+	for id, pr := range projects {
+		for _, r := range pr.Records {
+			if r == nil {
+				return fmt.Errorf("keyindex snapshot: project %s holds a null record", id)
+			}
+			r.User, r.Realm, r.Metadata = strs.owner(r.User), strs.owner(r.Realm), strs.share(r.Metadata)
+		}
+	}
+	return ix.restored(projects, strs)
 }
 
-// restored replaces the index with projects, as a snapshot holds them:
-// records placed by slot, ids shared with the key table, strings interned,
-// indexes left to their first reader.
-func (ix *KeyIndex) restored(projects map[domain.ProjectID]*projectRecords) error {
+// restored replaces the index with projects, as a snapshot holds them,
+// their strings interned in strs: records placed by slot, ids shared with
+// the key table, indexes left to their first reader.
+func (ix *KeyIndex) restored(projects map[domain.ProjectID]*projectRecords, strs stringInterner) error {
 	fresh := NewKeyIndexIn(ix.table)
+	fresh.strs = strs
 	type placed struct {
 		pr  *projectRecords
 		pos uint32
@@ -246,7 +276,6 @@ func (ix *KeyIndex) restored(projects map[domain.ProjectID]*projectRecords) erro
 			if r == nil {
 				return fmt.Errorf("keyindex snapshot: project %s holds a null record", id)
 			}
-			r.User, r.Realm, r.Metadata = fresh.strs.owner(r.User), fresh.strs.owner(r.Realm), fresh.strs.share(r.Metadata)
 			all = append(all, placed{pr, uint32(i)})
 		}
 		pr.names.lazy()

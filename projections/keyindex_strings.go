@@ -86,3 +86,12 @@ func (in *stringInterner) share(flat []domain.MetadataLeaf) []domain.MetadataLea
 	}
 	return out
 }
+
+// valueOf is value for a value in bytes, which it copies only when the
+// path does not hold it already.
+func (pv *pathValues) valueOf(b []byte) string {
+	if q, ok := pv.values[string(b)]; ok {
+		return q
+	}
+	return pv.value(string(b))
+}
