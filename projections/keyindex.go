@@ -10,21 +10,30 @@ import (
 
 // KeyRecord is what a query over many keys reads of one project key: the
 // fields Elasticsearch's query API key API can match and sort on. Times are
-// Unix milliseconds, 0 for none.
+// Unix milliseconds, 0 for none. It is 96 bytes: its owner is one pointer
+// to a copy shared by every key of the owner (User, Realm).
 type KeyRecord struct {
-	ID            domain.KeyID `json:"id"`
-	Name          string       `json:"name"`
-	User          string       `json:"user"`
-	Realm         string       `json:"realm"`
-	Created       int64        `json:"created"`
-	Expires       int64        `json:"expires,omitempty"`
-	Invalidated   bool         `json:"invalidated,omitempty"`
-	CrossCluster  bool         `json:"cross_cluster,omitempty"` // type cross_cluster, not rest
-	InvalidatedAt int64        `json:"invalidated_at,omitempty"`
+	ID            domain.KeyID
+	Name          string
+	owner         *recordOwner
+	Created       int64
+	Expires       int64
+	InvalidatedAt int64
 	// Metadata is flattened as Elasticsearch indexes it, paths interned:
 	// matching "metadata.team" compares a few strings, no map walk.
-	Metadata []domain.MetadataLeaf `json:"metadata,omitempty"`
+	Metadata     []domain.MetadataLeaf
+	Invalidated  bool
+	CrossCluster bool // type cross_cluster, not rest
 }
+
+// recordOwner is a key's owner as records share it.
+type recordOwner struct{ user, realm string }
+
+// User is the name of the key's owner.
+func (r *KeyRecord) User() string { return r.owner.user }
+
+// Realm is the realm of the key's owner.
+func (r *KeyRecord) Realm() string { return r.owner.realm }
 
 // KeyIndex keeps the keys of each project as compact records in one slice,
 // in creation order. A query that looks at every key of a project then
@@ -59,9 +68,9 @@ type recordAt struct {
 }
 
 type projectRecords struct {
-	Tenant  domain.TenantID `json:"tenant"`
-	Records []*KeyRecord    `json:"records"`
-	num     uint32          // in KeyIndex.list, 1-based
+	Tenant  domain.TenantID
+	Records []*KeyRecord
+	num     uint32 // in KeyIndex.list, 1-based
 	// names orders Records by name, created by creation (index_names.go).
 	names, created orderedIndex
 	// terms are the exact-match fields' values (index_terms.go).
@@ -144,7 +153,7 @@ func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated, slot uint32) {
 	if c.Scope != domain.ScopeProject || at(ix.at, slot).project != 0 {
 		return
 	}
-	rec := &KeyRecord{ID: domain.KeyID(ev.AggID), Name: c.Name, User: ix.strs.owner(c.Owner.User), Realm: ix.strs.owner(c.Owner.Realm),
+	rec := &KeyRecord{ID: domain.KeyID(ev.AggID), Name: c.Name, owner: ix.strs.owner(c.Owner.User, c.Owner.Realm),
 		Created: ev.Time.UnixMilli(), CrossCluster: c.Type == domain.KeyCrossCluster, Metadata: ix.strs.leaves(c.Metadata)}
 	if c.Expires != nil {
 		rec.Expires = c.Expires.UnixMilli()
@@ -233,6 +242,20 @@ func (ix *KeyIndex) Restore(b []byte) error {
 // still (Upgrader).
 const keyIndexV1 = "keyindex@1"
 
+// keyRecordV1 is a record in a keyindex@1 snapshot.
+type keyRecordV1 struct {
+	ID            domain.KeyID          `json:"id"`
+	Name          string                `json:"name"`
+	User          string                `json:"user"`
+	Realm         string                `json:"realm"`
+	Created       int64                 `json:"created"`
+	Expires       int64                 `json:"expires,omitempty"`
+	Invalidated   bool                  `json:"invalidated,omitempty"`
+	CrossCluster  bool                  `json:"cross_cluster,omitempty"`
+	InvalidatedAt int64                 `json:"invalidated_at,omitempty"`
+	Metadata      []domain.MetadataLeaf `json:"metadata,omitempty"`
+}
+
 // Older are the older snapshot versions the index restores.
 func (ix *KeyIndex) Older() []string { return []string{keyIndexV1} }
 
@@ -241,18 +264,25 @@ func (ix *KeyIndex) RestoreOlder(name string, b []byte) error {
 	if name != keyIndexV1 {
 		return fmt.Errorf("keyindex cannot restore %s", name)
 	}
-	projects := map[domain.ProjectID]*projectRecords{}
-	if err := json.Unmarshal(b, &projects); err != nil {
+	var v1 map[domain.ProjectID]struct {
+		Tenant  domain.TenantID `json:"tenant"`
+		Records []*keyRecordV1  `json:"records"`
+	}
+	if err := json.Unmarshal(b, &v1); err != nil {
 		return err
 	}
 	var strs stringInterner
-	for id, pr := range projects {
-		for _, r := range pr.Records {
+	projects := make(map[domain.ProjectID]*projectRecords, len(v1))
+	for id, p := range v1 {
+		pr := &projectRecords{Tenant: p.Tenant, Records: make([]*KeyRecord, len(p.Records))}
+		for i, r := range p.Records {
 			if r == nil {
 				return fmt.Errorf("keyindex snapshot: project %s holds a null record", id)
 			}
-			r.User, r.Realm, r.Metadata = strs.owner(r.User), strs.owner(r.Realm), strs.share(r.Metadata)
+			pr.Records[i] = &KeyRecord{ID: r.ID, Name: r.Name, owner: strs.owner(r.User, r.Realm), Created: r.Created, Expires: r.Expires,
+				InvalidatedAt: r.InvalidatedAt, Metadata: strs.share(r.Metadata), Invalidated: r.Invalidated, CrossCluster: r.CrossCluster}
 		}
+		projects[id] = pr
 	}
 	return ix.restored(projects, strs)
 }

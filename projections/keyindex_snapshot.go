@@ -36,8 +36,8 @@ func (ix *KeyIndex) encode() []byte {
 func (w *writer) keyRecord(r *KeyRecord) {
 	w.str(string(r.ID))
 	w.str(r.Name)
-	w.sym(r.User)
-	w.sym(r.Realm)
+	w.sym(r.User())
+	w.sym(r.Realm())
 	w.int(r.Created)
 	w.int(r.Expires)
 	flags := uint64(0)
@@ -85,7 +85,7 @@ func decodeKeyIndex(b []byte, strs *stringInterner) (map[domain.ProjectID]*proje
 
 func (r *reader) keyRecord(rec *KeyRecord, strs *stringInterner) {
 	rec.ID, rec.Name = domain.KeyID(r.str()), r.str()
-	rec.User, rec.Realm = strs.owner(r.sym()), strs.owner(r.sym())
+	rec.owner = strs.owner(r.sym(), r.sym())
 	rec.Created, rec.Expires = r.int(), r.int()
 	flags := r.uint()
 	rec.Invalidated, rec.CrossCluster = flags&recInvalidated != 0, flags&recCrossCluster != 0

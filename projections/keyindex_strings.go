@@ -12,7 +12,7 @@ const maxInternedValues = 4096
 // paths that have few (a team, an environment). One copy of "team-7"
 // then serves every key of the team instead of one string per key.
 type stringInterner struct {
-	owners map[string]string
+	owners map[recordOwner]*recordOwner
 	paths  map[string]*pathValues
 }
 
@@ -23,15 +23,18 @@ type pathValues struct {
 	values map[string]string
 }
 
-func (in *stringInterner) owner(s string) string {
-	if q, ok := in.owners[s]; ok {
+// owner is the shared record owner user of realm.
+func (in *stringInterner) owner(user, realm string) *recordOwner {
+	o := recordOwner{user, realm}
+	if q, ok := in.owners[o]; ok {
 		return q
 	}
 	if in.owners == nil {
-		in.owners = map[string]string{}
+		in.owners = map[recordOwner]*recordOwner{}
 	}
-	in.owners[s] = s
-	return s
+	q := &o
+	in.owners[o] = q
+	return q
 }
 
 // path is p's entry, created the first time.

@@ -59,7 +59,7 @@ func TestKeyIndexFoldsProjectKeys(t *testing.T) {
 	if k1.Expires != 0 || len(k1.Metadata) != 1 || k1.Metadata[0] != (domain.MetadataLeaf{Path: "team", Value: "b"}) {
 		t.Fatalf("k1 after update: %+v", k1)
 	}
-	if !k3.Invalidated || k3.InvalidatedAt == 0 || k3.Realm != domain.RealmMembers {
+	if !k3.Invalidated || k3.InvalidatedAt == 0 || k3.Realm() != domain.RealmMembers {
 		t.Fatalf("k3: %+v", k3)
 	}
 	var leaves []string
