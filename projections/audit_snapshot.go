@@ -1,6 +1,9 @@
 package projections
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/keyplane/keyplane/domain"
 )
 
@@ -13,6 +16,15 @@ func (a *Audit) Name() string { return "audit@1" }
 func (a *Audit) Snapshot() ([]byte, error) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
+	a.table.mu.RLock()
+	ids := a.table.ids
+	a.table.mu.RUnlock()
+	keyOf := func(key uint32) string {
+		if key == 0 {
+			return ""
+		}
+		return string(ids[key-1])
+	}
 	var w writer
 	w.uint(uint64(len(a.actors.vals)))
 	for _, ac := range a.actors.vals {
@@ -41,25 +53,44 @@ func (a *Audit) Snapshot() ([]byte, error) {
 			w.uint(r.seq - seq)
 			w.int(r.nanos - nanos)
 			seq, nanos = r.seq, r.nanos
-			w.str(string(r.key))
+			w.str(keyOf(r.key))
 			w.uint(uint64(r.actor))
 			w.uint(uint64(r.project))
 			w.uint(uint64(r.typ))
 		}
 	}
-	keys := sortedKeys(a.keyProject)
+	type keyed struct {
+		id      string
+		project uint32
+	}
+	var keys []keyed
+	for slot, p := range a.keyProject {
+		if p != 0 {
+			keys = append(keys, keyed{keyOf(uint32(slot) + 1), p})
+		}
+	}
+	slices.SortFunc(keys, func(x, y keyed) int { return strings.Compare(x.id, y.id) })
 	w.uint(uint64(len(keys)))
 	for _, k := range keys {
-		w.str(string(k))
-		w.uint(uint64(a.keyProject[k]))
+		w.str(k.id)
+		w.uint(uint64(k.project))
 	}
 	return w.buf, nil
 }
 
-// Restore replaces the index with a snapshot's.
+// Restore replaces the index with a snapshot's. The keys the records name
+// are numbered in the key table once all are read, a run at a time.
 func (a *Audit) Restore(b []byte) error {
 	r := reader{buf: b}
-	fresh := NewAudit()
+	fresh := NewAuditIn(a.table)
+	type recAt struct {
+		l *auditLog
+		i int
+	}
+	var named []recAt              // the records that name a key
+	var names []domain.KeyID       // and the keys they name
+	var projectKeys []domain.KeyID // the project-scoped keys
+	var projectOf []uint32         // and their projects
 	fresh.actors = restoreInterner(&r, func() domain.Actor { return getValue(&r, &r.actors) })
 	fresh.types = restoreInterner(&r, r.str)
 	fresh.projects = restoreInterner(&r, func() domain.ProjectID { return domain.ProjectID(r.str()) })
@@ -70,12 +101,15 @@ func (a *Audit) Restore(b []byte) error {
 		for range r.count() {
 			seq += r.uint()
 			nanos += r.int()
-			rec := auditRec{seq: seq, nanos: nanos, key: domain.KeyID(r.str()),
-				actor: uint32(r.uint()), project: uint32(r.uint()), typ: uint16(r.uint())}
+			key := r.bytes()
+			rec := auditRec{seq: seq, nanos: nanos, actor: uint32(r.uint()), project: uint32(r.uint()), typ: uint16(r.uint())}
 			if int(rec.actor) >= len(fresh.actors.vals) || int(rec.project) >= len(fresh.projects.vals) || int(rec.typ) >= len(fresh.types.vals) {
 				r.fail("audit record")
 			}
 			l.add(rec)
+			if len(key) > 0 {
+				named, names = append(named, recAt{l, l.n - 1}), append(names, domain.KeyID(key))
+			}
 		}
 		fresh.tenants[t] = l
 	}
@@ -84,11 +118,21 @@ func (a *Audit) Restore(b []byte) error {
 		if int(p) >= len(fresh.projects.vals) {
 			r.fail("audit key project")
 		}
-		fresh.keyProject[k] = p
+		projectKeys, projectOf = append(projectKeys, k), append(projectOf, p)
 	}
 	if err := r.done(); err != nil {
 		return err
 	}
+	a.table.resolveIDs(len(names), func(i int) domain.KeyID { return names[i] }, func(start int, slots []uint32) {
+		for i, slot := range slots {
+			named[start+i].l.at(named[start+i].i).key = slot + 1
+		}
+	})
+	a.table.resolveIDs(len(projectKeys), func(i int) domain.KeyID { return projectKeys[i] }, func(start int, slots []uint32) {
+		for i, slot := range slots {
+			fresh.keyProject = put(fresh.keyProject, slot, projectOf[start+i])
+		}
+	})
 	a.mu.Lock()
 	a.tenants, a.actors, a.types, a.projects, a.keyProject = fresh.tenants, fresh.actors, fresh.types, fresh.projects, fresh.keyProject
 	a.mu.Unlock()
