@@ -88,7 +88,7 @@ func (a *Audit) Restore(b []byte) error {
 		i int
 	}
 	var named []recAt              // the records that name a key
-	var names []domain.KeyID       // and the keys they name
+	var names [][]byte             // and the keys they name
 	var projectKeys []domain.KeyID // the project-scoped keys
 	var projectOf []uint32         // and their projects
 	fresh.actors = restoreInterner(&r, func() domain.Actor { return getValue(&r, &r.actors) })
@@ -108,7 +108,7 @@ func (a *Audit) Restore(b []byte) error {
 			}
 			l.add(rec)
 			if len(key) > 0 {
-				named, names = append(named, recAt{l, l.n - 1}), append(names, domain.KeyID(key))
+				named, names = append(named, recAt{l, l.n - 1}), append(names, key)
 			}
 		}
 		fresh.tenants[t] = l
@@ -123,10 +123,8 @@ func (a *Audit) Restore(b []byte) error {
 	if err := r.done(); err != nil {
 		return err
 	}
-	a.table.resolveIDs(len(names), func(i int) domain.KeyID { return names[i] }, func(start int, slots []uint32) {
-		for i, slot := range slots {
-			named[start+i].l.at(named[start+i].i).key = slot + 1
-		}
+	a.table.resolveBytes(len(names), func(i int) []byte { return names[i] }, func(i int, slot uint32) {
+		named[i].l.at(named[i].i).key = slot + 1
 	})
 	a.table.resolveIDs(len(projectKeys), func(i int) domain.KeyID { return projectKeys[i] }, func(start int, slots []uint32) {
 		for i, slot := range slots {

@@ -163,3 +163,22 @@ func (t *KeyTable) shareIDs(n int, id func(int) *domain.KeyID) {
 		}
 	}
 }
+
+// resolveBytes is resolveIDs for ids in bytes (id(i)), which it copies
+// only when they are new to the table: how a restore that names the same
+// key many times (the audit trail) places its records.
+func (t *KeyTable) resolveBytes(n int, id func(int) []byte, use func(i int, slot uint32)) {
+	for start := 0; start < n; start += restoreRun {
+		end := min(start+restoreRun, n)
+		t.mu.Lock()
+		for i := start; i < end; i++ {
+			b := id(i)
+			s, ok := t.slots.findBytes(b, t.ids)
+			if !ok {
+				s = t.assignLocked(domain.KeyID(b))
+			}
+			use(i, s)
+		}
+		t.mu.Unlock()
+	}
+}
