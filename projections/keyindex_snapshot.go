@@ -91,10 +91,11 @@ func (r *reader) keyRecord(rec *KeyRecord, strs *stringInterner) {
 	rec.Invalidated, rec.CrossCluster = flags&recInvalidated != 0, flags&recCrossCluster != 0
 	rec.InvalidatedAt = r.int()
 	if k := r.count(); k > 0 {
-		rec.Metadata = make([]domain.MetadataLeaf, k)
-		for i := range rec.Metadata {
+		leaves := make([]domain.MetadataLeaf, k)
+		for i := range leaves {
 			pv := strs.path(r.sym())
-			rec.Metadata[i] = domain.MetadataLeaf{Path: pv.path, Value: pv.valueOf(r.bytes())}
+			leaves[i] = domain.MetadataLeaf{Path: pv.path, Value: pv.valueOf(r.bytes())}
 		}
+		rec.Metadata = strs.share(leaves)
 	}
 }

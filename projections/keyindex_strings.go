@@ -14,6 +14,7 @@ const maxInternedValues = 4096
 type stringInterner struct {
 	owners map[recordOwner]*recordOwner
 	paths  map[string]*pathValues
+	sets   map[leafSet][]domain.MetadataLeaf
 }
 
 // pathValues are the interned values of one metadata path; nil once it
@@ -66,26 +67,53 @@ func (pv *pathValues) value(v string) string {
 	return v
 }
 
+// maxSharedSets bounds the distinct metadata sets the key index shares.
+const maxSharedSets = 4096
+
+// leafSet is a metadata set of up to four leaves, all of them interned:
+// a map key without an allocation.
+type leafSet [4]domain.MetadataLeaf
+
 // leaves flattens metadata (domain.FlattenMetadata) into a slice of
-// exactly its length, paths and few-valued values shared.
+// exactly its length, paths and few-valued values shared, and the whole
+// slice shared with every key of equal metadata when its values are all
+// few-valued ({"team": "a", "env": "prod"}).
 func (in *stringInterner) leaves(m map[string]any) []domain.MetadataLeaf {
-	flat := domain.FlattenMetadata(m, nil)
-	return in.share(flat)
+	return in.share(domain.FlattenMetadata(m, nil))
 }
 
-// share interns the strings of leaves, copied into a slice of exactly
-// their number (nil for none).
+// share interns the strings of flat, a slice the caller gives up, and
+// returns it or an equal one: shared (leafSet), or of exactly its length.
+// nil for none.
 func (in *stringInterner) share(flat []domain.MetadataLeaf) []domain.MetadataLeaf {
 	if len(flat) == 0 {
 		return nil
 	}
-	out := flat
-	if cap(flat) != len(flat) {
-		out = make([]domain.MetadataLeaf, len(flat))
-	}
+	var key leafSet
+	shareable := len(flat) <= len(key)
 	for i, l := range flat {
 		pv := in.path(l.Path)
-		out[i] = domain.MetadataLeaf{Path: pv.path, Value: pv.value(l.Value)}
+		v := pv.value(l.Value)
+		shareable = shareable && pv.values != nil
+		flat[i] = domain.MetadataLeaf{Path: pv.path, Value: v}
+		if i < len(key) {
+			key[i] = flat[i]
+		}
+	}
+	if shareable {
+		if set, ok := in.sets[key]; ok {
+			return set
+		}
+	}
+	out := flat
+	if cap(flat) != len(flat) {
+		out = append([]domain.MetadataLeaf(nil), flat...)
+	}
+	if shareable && len(in.sets) < maxSharedSets {
+		if in.sets == nil {
+			in.sets = map[leafSet][]domain.MetadataLeaf{}
+		}
+		in.sets[key] = out
 	}
 	return out
 }

@@ -153,3 +153,35 @@ func TestKeyIndexOnASharedTableFindsEachKeyWhoeverNumberedItFirst(t *testing.T) 
 		}
 	}
 }
+
+// Keys of equal few-valued metadata share one flattened copy of it, in a
+// fold and after a restore; an update of one key's metadata gives it a
+// copy of its own and leaves the others' alone.
+func TestKeysOfEqualMetadataShareItAndAnUpdateOfOneLeavesTheOthersAlone(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	h := domain.HashSecret([]byte("s")).String()
+	var evs []domain.Event
+	for i, id := range []string{"a", "b", "c"} {
+		evs = append(evs, domain.NewEvent("c"+id, "org1", domain.AggKey, id, domain.Meta{Time: t0.Add(time.Duration(i))},
+			domain.KeyCreated{KeyID: domain.KeyID(id), Name: id, Scope: domain.ScopeProject, Project: "p1", Hash: h,
+				Metadata: map[string]any{"team": "web", "env": "prod"}}))
+	}
+	folded := NewKeyIndex()
+	fold(t, []Snapshotter{folded}, evs)
+	restored := restoreInto(t, folded, NewKeyIndex())
+	newMeta := map[string]any{"team": "db", "env": "prod"}
+	update := domain.NewEvent("u", "org1", domain.AggKey, "b", domain.Meta{Time: t0}, domain.KeyUpdated{Metadata: &newMeta})
+	for name, ix := range map[string]*KeyIndex{"folded": folded, "restored": restored} {
+		recs := ix.Records("org1", "p1", nil)
+		if len(recs) != 3 || &recs[0].Metadata[0] != &recs[1].Metadata[0] || &recs[1].Metadata[0] != &recs[2].Metadata[0] {
+			t.Fatalf("%s: equal metadata not shared", name)
+		}
+		fold(t, []Snapshotter{ix}, []domain.Event{update})
+		after := ix.Records("org1", "p1", nil)
+		for i, want := range []string{"web", "db", "web"} {
+			if got := after[i].Metadata[1].Value; got != want || recs[i].Metadata[1].Value != "web" {
+				t.Fatalf("%s: key %d's team is %s after the update of key 1 (was %s), want %s", name, i, got, recs[i].Metadata[1].Value, want)
+			}
+		}
+	}
+}
