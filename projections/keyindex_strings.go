@@ -93,7 +93,11 @@ func (in *stringInterner) share(flat []domain.MetadataLeaf) []domain.MetadataLea
 	shareable := len(flat) <= len(key)
 	for i, l := range flat {
 		pv := in.path(l.Path)
+		interning := pv.values != nil
 		v := pv.value(l.Value)
+		if interning && pv.values == nil {
+			in.sets = nil // sets holding an id-like path share nothing: start again
+		}
 		shareable = shareable && pv.values != nil
 		flat[i] = domain.MetadataLeaf{Path: pv.path, Value: v}
 		if i < len(key) {
