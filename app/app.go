@@ -181,9 +181,9 @@ func (a *App) build() {
 	// the keys (projections.KeyTable): a key event is one hash lookup.
 	keys := projections.NewKeyTable()
 	a.Keys, a.Auth, a.Claims, a.Dir = projections.NewKeysIn(keys), projections.NewAuthIndexIn(keys), projections.NewClaims(), tenants.NewDirectory()
-	a.Audit = projections.NewAudit()
+	a.Audit = projections.NewAuditIn(keys)
 	a.Expiry, a.Notices = projections.NewExpiryIn(a.Config.Notify.WithDefaults().Windows, keys), projections.NewNotices()
-	a.Realms, a.KeyIndex = tenants.NewRealms(), projections.NewKeyIndex()
+	a.Realms, a.KeyIndex = tenants.NewRealms(), projections.NewKeyIndexIn(keys)
 	ended := projections.NewEndedSessions()
 	// What no projection could fold is quarantined where the key table's
 	// projections and the sessions refuse it (fail closed), and reported.

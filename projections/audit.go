@@ -12,29 +12,33 @@ import (
 // who did what to which key or project, and when.
 //
 // It keeps only what its filters need (sequence, time, type, actor, key,
-// project) in fixed 48-byte records, with actors, types and projects
-// interned; an entry is shown by reading its event back from the log
-// (AuditEntryOf), so what an auditor sees is the log itself. Memory: 48
-// bytes an event and its key id's 24 (shared with the key list when both
-// fold the same event), plus about 50 bytes per project-scoped key (to
-// find the project of a key's later events), plus one part-filled chunk
-// per organization: 72 bytes an event measured (BenchmarkAuditMemory),
-// about 70 MB for a million.
+// project) in fixed 32-byte records, with actors, types and projects
+// interned and keys named by their slot in the key table it shares with
+// the other per-key projections (KeyTable); an entry is shown by reading
+// its event back from the log (AuditEntryOf), so what an auditor sees is
+// the log itself. Memory: 32 bytes an event, 4 bytes a key (to find the
+// project of a key's later events), plus one part-filled chunk per
+// organization.
 type Audit struct {
-	mu         sync.RWMutex
-	tenants    map[domain.TenantID]*auditLog
-	actors     interner[domain.Actor]
-	types      interner[string]
-	projects   interner[domain.ProjectID]
-	keyProject map[domain.KeyID]uint32
+	mu       sync.RWMutex
+	table    *KeyTable
+	tenants  map[domain.TenantID]*auditLog
+	actors   interner[domain.Actor]
+	types    interner[string]
+	projects interner[domain.ProjectID]
+	// keyProject is the project of each project-scoped key, by slot; 0
+	// for none.
+	keyProject []uint32
+	slots      []uint32 // ApplyAll's scratch (KeyTable.foldRun)
 }
 
 // auditRec is one indexed event. Interned fields are indexes into the
-// Audit's tables; 0 is the zero value.
+// Audit's tables; 0 is the zero value. key is the key's slot plus one, 0
+// for an event about no key.
 type auditRec struct {
 	seq     uint64
 	nanos   int64
-	key     domain.KeyID
+	key     uint32
 	actor   uint32
 	project uint32
 	typ     uint16
@@ -88,10 +92,14 @@ func (in *interner[T]) id(v T) uint32 {
 	return i
 }
 
-// NewAudit returns an empty audit trail.
-func NewAudit() *Audit {
-	return &Audit{tenants: map[domain.TenantID]*auditLog{}, actors: newInterner[domain.Actor](),
-		types: newInterner[string](), projects: newInterner[domain.ProjectID](), keyProject: map[domain.KeyID]uint32{}}
+// NewAudit returns an empty audit trail with a key table of its own.
+func NewAudit() *Audit { return NewAuditIn(NewKeyTable()) }
+
+// NewAuditIn returns an empty audit trail numbering keys in table t, which
+// it may share with other projections.
+func NewAuditIn(t *KeyTable) *Audit {
+	return &Audit{table: t, tenants: map[domain.TenantID]*auditLog{}, actors: newInterner[domain.Actor](),
+		types: newInterner[string](), projects: newInterner[domain.ProjectID]()}
 }
 
 // Audited reports whether an event belongs in an organization's audit
@@ -108,18 +116,23 @@ func Audited(ev domain.Event) bool {
 func (a *Audit) Apply(ev domain.Event) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.apply(ev)
+	slot := uint32(0)
+	if isKeyEvent(ev) {
+		slot = a.table.slotFor(domain.KeyID(ev.AggID))
+	}
+	return a.apply(ev, slot)
 }
 
 // ApplyAll indexes a run of events (BatchApplier).
 func (a *Audit) ApplyAll(evs []domain.Event) (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return applyEach(evs, a.apply)
+	return a.table.foldRun(evs, &a.slots, a.apply)
 }
 
-// apply indexes one event; a.mu is held.
-func (a *Audit) apply(ev domain.Event) error {
+// apply indexes one event, about the key in slot when it is a key's; a.mu
+// is held.
+func (a *Audit) apply(ev domain.Event, slot uint32) error {
 	if !Audited(ev) {
 		return nil
 	}
@@ -142,19 +155,20 @@ func (a *Audit) apply(ev domain.Event) error {
 	r := auditRec{seq: ev.Seq, nanos: ev.Time.UnixNano(), actor: a.actors.id(ev.Actor), typ: uint16(a.types.id(ev.Type))}
 	switch ev.AggType {
 	case domain.AggKey:
-		r.key = domain.KeyID(ev.AggID)
-		r.project = a.keyProject[r.key]
+		r.key = slot + 1
 	case domain.AggNotice:
 		// Notices live on their own subjects; their entries belong to the key.
 		if id, ok := domain.NoticeKeyID(ev.AggID); ok {
-			r.key = id
-			r.project = a.keyProject[id]
+			r.key = a.table.slotFor(id) + 1
 		}
+	}
+	if r.key != 0 {
+		r.project = at(a.keyProject, r.key-1)
 	}
 	if project != "" {
 		r.project = a.projects.id(project)
 		if created != "" {
-			a.keyProject[created] = r.project
+			a.keyProject = put(a.keyProject, r.key-1, r.project)
 		}
 	}
 	t := a.tenants[ev.Tenant]
@@ -251,6 +265,14 @@ func (a *Audit) matcher(q AuditQuery) (func(*auditRec) bool, bool) {
 			return nil, false
 		}
 	}
+	key := uint32(0)
+	if q.KeyID != "" {
+		slot, ok := a.table.Slot(q.KeyID)
+		if !ok {
+			return nil, false
+		}
+		key = slot + 1
+	}
 	project := uint32(0)
 	if q.Project != "" {
 		i, ok := a.projects.idx[q.Project]
@@ -271,7 +293,7 @@ func (a *Audit) matcher(q AuditQuery) (func(*auditRec) bool, bool) {
 		case actors != nil && !actors[r.actor]:
 		case types != nil && !types[r.typ]:
 		case project != 0 && r.project != project:
-		case q.KeyID != "" && r.key != q.KeyID:
+		case key != 0 && r.key != key:
 		case since != 0 && r.nanos < since:
 		case until != 0 && r.nanos >= until:
 		default:
@@ -286,7 +308,11 @@ func (a *Audit) matcher(q AuditQuery) (func(*auditRec) bool, bool) {
 func (a *Audit) ProjectOfKey(id domain.KeyID) domain.ProjectID {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	return a.projects.vals[a.keyProject[id]]
+	slot, ok := a.table.Slot(id)
+	if !ok {
+		return ""
+	}
+	return a.projects.vals[at(a.keyProject, slot)]
 }
 
 // Len is the number of indexed events of all organizations.

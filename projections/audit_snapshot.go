@@ -1,34 +1,75 @@
 package projections
 
 import (
+	"fmt"
+
 	"github.com/keyplane/keyplane/domain"
 )
 
-// Name of the audit index in snapshots and digests.
-func (a *Audit) Name() string { return "audit@1" }
+// Name of the audit index in snapshots and digests. Version 1 named each
+// record's key by its id (restoreV1).
+func (a *Audit) Name() string { return "audit@2" }
+
+// auditV1 is the name of the audit's snapshots that name keys by id in
+// every record, which it restores still (Upgrader).
+const auditV1 = "audit@1"
+
+// Older are the older snapshot versions the audit trail restores.
+func (a *Audit) Older() []string { return []string{auditV1} }
+
+// RestoreOlder restores a snapshot of version 1.
+func (a *Audit) RestoreOlder(name string, b []byte) error {
+	if name != auditV1 {
+		return fmt.Errorf("audit cannot restore %s", name)
+	}
+	return a.restoreV1(b)
+}
 
 // Snapshot encodes the interned tables in order (their numbers are part of
-// the records), then each tenant's records, tenants sorted, sequences and
-// times as deltas.
+// the records), then the ids of the keys the records name, in order of
+// first mention, then each tenant's records, tenants sorted, sequences and
+// times as deltas, keys by number (1-based, 0 for none), then the project
+// of each project-scoped key, by key number. A restore then places each
+// key in the key table once, not once per event.
 func (a *Audit) Snapshot() ([]byte, error) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
+	a.table.mu.RLock()
+	ids := a.table.ids
+	a.table.mu.RUnlock()
 	var w writer
-	w.uint(uint64(len(a.actors.vals)))
-	for _, ac := range a.actors.vals {
-		if err := putValue(&w, &w.actors, ac); err != nil {
-			return nil, err
-		}
-	}
-	w.uint(uint64(len(a.types.vals)))
-	for _, ty := range a.types.vals {
-		w.str(ty)
-	}
-	w.uint(uint64(len(a.projects.vals)))
-	for _, p := range a.projects.vals {
-		w.str(string(p))
+	if err := a.writeTables(&w); err != nil {
+		return nil, err
 	}
 	tenants := sortedKeys(a.tenants)
+	// Number the keys in order of first mention: records, then projects.
+	number := make([]uint32, len(ids)) // by slot; 0: not yet
+	var order []uint32                 // slots by number - 1
+	numberOf := func(key uint32) uint32 {
+		if key == 0 {
+			return 0
+		}
+		if number[key-1] == 0 {
+			order = append(order, key-1)
+			number[key-1] = uint32(len(order))
+		}
+		return number[key-1]
+	}
+	for _, t := range tenants {
+		l := a.tenants[t]
+		for i := range l.n {
+			numberOf(l.at(i).key)
+		}
+	}
+	for slot, p := range a.keyProject {
+		if p != 0 {
+			numberOf(uint32(slot) + 1)
+		}
+	}
+	w.uint(uint64(len(order)))
+	for _, slot := range order {
+		w.str(string(ids[slot]))
+	}
 	w.uint(uint64(len(tenants)))
 	for _, t := range tenants {
 		l := a.tenants[t]
@@ -41,28 +82,78 @@ func (a *Audit) Snapshot() ([]byte, error) {
 			w.uint(r.seq - seq)
 			w.int(r.nanos - nanos)
 			seq, nanos = r.seq, r.nanos
-			w.str(string(r.key))
+			w.uint(uint64(numberOf(r.key)))
 			w.uint(uint64(r.actor))
 			w.uint(uint64(r.project))
 			w.uint(uint64(r.typ))
 		}
 	}
-	keys := sortedKeys(a.keyProject)
-	w.uint(uint64(len(keys)))
-	for _, k := range keys {
-		w.str(string(k))
-		w.uint(uint64(a.keyProject[k]))
+	var projectKeys int
+	for _, p := range a.keyProject {
+		if p != 0 {
+			projectKeys++
+		}
+	}
+	w.uint(uint64(projectKeys))
+	for n, slot := range order {
+		if p := at(a.keyProject, slot); p != 0 {
+			w.uint(uint64(n + 1))
+			w.uint(uint64(p))
+		}
 	}
 	return w.buf, nil
+}
+
+// writeTables writes the interned tables, in order.
+func (a *Audit) writeTables(w *writer) error {
+	w.uint(uint64(len(a.actors.vals)))
+	for _, ac := range a.actors.vals {
+		if err := putValue(w, &w.actors, ac); err != nil {
+			return err
+		}
+	}
+	w.uint(uint64(len(a.types.vals)))
+	for _, ty := range a.types.vals {
+		w.str(ty)
+	}
+	w.uint(uint64(len(a.projects.vals)))
+	for _, p := range a.projects.vals {
+		w.str(string(p))
+	}
+	return nil
+}
+
+// readTables reads what writeTables wrote into a, a fresh trail.
+func (a *Audit) readTables(r *reader) {
+	a.actors = restoreInterner(r, func() domain.Actor { return getValue(r, &r.actors) })
+	a.types = restoreInterner(r, r.str)
+	a.projects = restoreInterner(r, func() domain.ProjectID { return domain.ProjectID(r.str()) })
 }
 
 // Restore replaces the index with a snapshot's.
 func (a *Audit) Restore(b []byte) error {
 	r := reader{buf: b}
-	fresh := NewAudit()
-	fresh.actors = restoreInterner(&r, func() domain.Actor { return getValue(&r, &r.actors) })
-	fresh.types = restoreInterner(&r, r.str)
-	fresh.projects = restoreInterner(&r, func() domain.ProjectID { return domain.ProjectID(r.str()) })
+	fresh := NewAuditIn(a.table)
+	fresh.readTables(&r)
+	ids := make([][]byte, r.count())
+	for i := range ids {
+		ids[i] = r.bytes()
+	}
+	if r.err != nil {
+		return r.err
+	}
+	slots := make([]uint32, len(ids)) // by key number - 1
+	a.table.resolveBytes(len(ids), func(i int) []byte { return ids[i] }, func(i int, slot uint32) { slots[i] = slot })
+	keyOf := func(n uint64) uint32 {
+		if n > uint64(len(slots)) {
+			r.fail("audit key number")
+			return 0
+		}
+		if n == 0 {
+			return 0
+		}
+		return slots[n-1] + 1
+	}
 	for range r.count() {
 		t, l := domain.TenantID(r.str()), &auditLog{}
 		var seq uint64
@@ -70,25 +161,85 @@ func (a *Audit) Restore(b []byte) error {
 		for range r.count() {
 			seq += r.uint()
 			nanos += r.int()
-			rec := auditRec{seq: seq, nanos: nanos, key: domain.KeyID(r.str()),
-				actor: uint32(r.uint()), project: uint32(r.uint()), typ: uint16(r.uint())}
-			if int(rec.actor) >= len(fresh.actors.vals) || int(rec.project) >= len(fresh.projects.vals) || int(rec.typ) >= len(fresh.types.vals) {
-				r.fail("audit record")
-			}
+			rec := auditRec{seq: seq, nanos: nanos, key: keyOf(r.uint()), actor: uint32(r.uint()), project: uint32(r.uint()), typ: uint16(r.uint())}
+			fresh.check(&r, rec.actor, rec.project, rec.typ)
 			l.add(rec)
 		}
 		fresh.tenants[t] = l
 	}
 	for range r.count() {
-		k, p := domain.KeyID(r.str()), uint32(r.uint())
-		if int(p) >= len(fresh.projects.vals) {
+		key, p := keyOf(r.uint()), uint32(r.uint())
+		fresh.check(&r, 0, p, 0)
+		if key == 0 {
 			r.fail("audit key project")
+			break
 		}
-		fresh.keyProject[k] = p
+		fresh.keyProject = put(fresh.keyProject, key-1, p)
 	}
 	if err := r.done(); err != nil {
 		return err
 	}
+	a.mu.Lock()
+	a.tenants, a.actors, a.types, a.projects, a.keyProject = fresh.tenants, fresh.actors, fresh.types, fresh.projects, fresh.keyProject
+	a.mu.Unlock()
+	return nil
+}
+
+// check fails r when a record names an actor, project or type the tables
+// of a do not hold.
+func (a *Audit) check(r *reader, actor, project uint32, typ uint16) {
+	if int(actor) >= len(a.actors.vals) || int(project) >= len(a.projects.vals) || int(typ) >= len(a.types.vals) {
+		r.fail("audit record")
+	}
+}
+
+// restoreV1 restores a snapshot of version 1. The keys the records name
+// are numbered in the key table once all are read, a run at a time.
+func (a *Audit) restoreV1(b []byte) error {
+	r := reader{buf: b}
+	fresh := NewAuditIn(a.table)
+	type recAt struct {
+		l *auditLog
+		i int
+	}
+	var named []recAt              // the records that name a key
+	var names [][]byte             // and the keys they name
+	var projectKeys []domain.KeyID // the project-scoped keys
+	var projectOf []uint32         // and their projects
+	fresh.readTables(&r)
+	for range r.count() {
+		t, l := domain.TenantID(r.str()), &auditLog{}
+		var seq uint64
+		var nanos int64
+		for range r.count() {
+			seq += r.uint()
+			nanos += r.int()
+			key := r.bytes()
+			rec := auditRec{seq: seq, nanos: nanos, actor: uint32(r.uint()), project: uint32(r.uint()), typ: uint16(r.uint())}
+			fresh.check(&r, rec.actor, rec.project, rec.typ)
+			l.add(rec)
+			if len(key) > 0 {
+				named, names = append(named, recAt{l, l.n - 1}), append(names, key)
+			}
+		}
+		fresh.tenants[t] = l
+	}
+	for range r.count() {
+		k, p := domain.KeyID(r.str()), uint32(r.uint())
+		fresh.check(&r, 0, p, 0)
+		projectKeys, projectOf = append(projectKeys, k), append(projectOf, p)
+	}
+	if err := r.done(); err != nil {
+		return err
+	}
+	a.table.resolveBytes(len(names), func(i int) []byte { return names[i] }, func(i int, slot uint32) {
+		named[i].l.at(named[i].i).key = slot + 1
+	})
+	a.table.resolveIDs(len(projectKeys), func(i int) domain.KeyID { return projectKeys[i] }, func(start int, slots []uint32) {
+		for i, slot := range slots {
+			fresh.keyProject = put(fresh.keyProject, slot, projectOf[start+i])
+		}
+	})
 	a.mu.Lock()
 	a.tenants, a.actors, a.types, a.projects, a.keyProject = fresh.tenants, fresh.actors, fresh.types, fresh.projects, fresh.keyProject
 	a.mu.Unlock()

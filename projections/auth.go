@@ -8,12 +8,28 @@ import (
 )
 
 // authEntry is what verifying a credential needs, kept small: the index
-// holds one per key ever created.
+// holds one per key ever created, 40 bytes.
 type authEntry struct {
-	hash        domain.SecretHash
-	expiresMs   int64 // 0: never
-	known       bool  // false: no key in this slot
-	invalidated bool
+	hash domain.SecretHash
+	// state is the expiry in Unix milliseconds (0: never) shifted left by
+	// two, below it whether the key was invalidated and whether the slot
+	// holds a key at all: two bools beside the expiry took 8 bytes more.
+	state int64
+}
+
+const (
+	authKnown       = 1 << iota // a key is in this slot
+	authInvalidated             // it was invalidated
+	authFlagBits    = 2
+)
+
+func (e authEntry) known() bool       { return e.state&authKnown != 0 }
+func (e authEntry) invalidated() bool { return e.state&authInvalidated != 0 }
+func (e authEntry) expiresMs() int64  { return e.state >> authFlagBits }
+
+// setExpiresMs sets the expiry, keeping the flags.
+func (e *authEntry) setExpiresMs(ms int64) {
+	e.state = ms<<authFlagBits | e.state&(1<<authFlagBits-1)
 }
 
 // AuthIndex verifies credentials with one lookup in its key table and one
@@ -82,7 +98,7 @@ func (a *AuthIndex) apply(ev domain.Event) error {
 		return err
 	}
 	e := at(a.entries, slot)
-	known := e.known
+	known := e.known()
 	switch x := p.(type) {
 	case domain.KeyCreated:
 		h, err := domain.ParseSecretHash(x.Hash)
@@ -91,22 +107,22 @@ func (a *AuthIndex) apply(ev domain.Event) error {
 		}
 		e = authEntry{hash: h}
 		if x.Expires != nil {
-			e.expiresMs = x.Expires.UnixMilli()
+			e.setExpiresMs(x.Expires.UnixMilli())
 		}
 	case domain.KeyUpdated:
 		if x.Expires != nil {
-			e.expiresMs = x.Expires.UnixMilli()
+			e.setExpiresMs(x.Expires.UnixMilli())
 		} else if x.NeverExpires {
-			e.expiresMs = 0
+			e.setExpiresMs(0)
 		}
 	case domain.KeyRotated:
-		e.expiresMs = x.Expires.UnixMilli()
+		e.setExpiresMs(x.Expires.UnixMilli())
 	case domain.KeyInvalidated:
-		e.invalidated = true
+		e.state |= authInvalidated
 	default:
 		return nil
 	}
-	e.known = true
+	e.state |= authKnown
 	a.entries = put(a.entries, slot, e)
 	if !known {
 		a.count++
@@ -132,12 +148,12 @@ const (
 func (a *AuthIndex) Verify(id, secret []byte, now time.Time) Verdict {
 	a.table.mu.RLock()
 	var e authEntry
-	slot, ok := a.table.slots[domain.KeyID(id)]
+	slot, ok := a.table.slotOfBytes(id)
 	if ok {
 		e = at(a.entries, slot)
 	}
 	a.table.mu.RUnlock()
-	if !e.known {
+	if !e.known() {
 		// Hash anyway so that unknown ids and wrong secrets take the same time.
 		_ = domain.HashSecret(secret)
 		return UnknownKey
@@ -148,10 +164,10 @@ func (a *AuthIndex) Verify(id, secret []byte, now time.Time) Verdict {
 	if a.table.quarantine.RefusesKeyID(id) {
 		return Quarantined
 	}
-	if e.invalidated {
+	if e.invalidated() {
 		return Invalidated
 	}
-	if e.expiresMs != 0 && now.UnixMilli() >= e.expiresMs {
+	if exp := e.expiresMs(); exp != 0 && now.UnixMilli() >= exp {
 		return Expired
 	}
 	if u := a.usage.Load(); u != nil {

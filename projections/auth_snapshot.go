@@ -23,7 +23,7 @@ func (a *AuthIndex) Capture() func() ([]byte, error) {
 	ids := a.table.ids
 	all := make([]pair, 0, a.count)
 	for slot, e := range a.entries {
-		if e.known {
+		if e.known() {
 			all = append(all, pair{ids[slot], e})
 		}
 	}
@@ -35,8 +35,8 @@ func (a *AuthIndex) Capture() func() ([]byte, error) {
 		for _, p := range all {
 			w.str(string(p.id))
 			w.buf = append(w.buf, p.e.hash[:]...)
-			w.int(p.e.expiresMs)
-			w.bool(p.e.invalidated)
+			w.int(p.e.expiresMs())
+			w.bool(p.e.invalidated())
 		}
 		return w.buf, nil
 	}
@@ -50,10 +50,12 @@ func (a *AuthIndex) Restore(b []byte) error {
 	read := make([]authEntry, 0, n)
 	for range n {
 		ids = append(ids, domain.KeyID(r.str()))
-		e := authEntry{known: true}
+		e := authEntry{state: authKnown}
 		r.fixed(e.hash[:])
-		e.expiresMs = r.int()
-		e.invalidated = r.bool()
+		e.setExpiresMs(r.int())
+		if r.bool() {
+			e.state |= authInvalidated
+		}
 		read = append(read, e)
 	}
 	if err := r.done(); err != nil {
@@ -63,7 +65,7 @@ func (a *AuthIndex) Restore(b []byte) error {
 	a.table.Reserve(n)
 	a.table.resolveIDs(n, func(i int) domain.KeyID { return ids[i] }, func(start int, slots []uint32) {
 		for i, slot := range slots {
-			if !at(entries, slot).known {
+			if !at(entries, slot).known() {
 				count++
 			}
 			entries = put(entries, slot, read[start+i])

@@ -52,6 +52,32 @@ func (r *Runner) Checkpoint() (s SavedState, paused time.Duration, err error) {
 	return s, paused, parallel(later)
 }
 
+// Upgrader is a Snapshotter whose encoding changed since a release: it
+// also restores the parts its older versions wrote, so that a released
+// snapshot still restores rather than being ignored and the log folded.
+type Upgrader interface {
+	// Older are the names of the older versions it reads, newest first.
+	Older() []string
+	// RestoreOlder is Restore for a part of the older version name.
+	RestoreOlder(name string, b []byte) error
+}
+
+// partOf is p's part in s: of its version, else of the newest older one
+// it reads (Upgrader).
+func partOf(s SavedState, p Snapshotter) (name string, b []byte, ok bool) {
+	if b, ok := s.Parts[p.Name()]; ok {
+		return p.Name(), b, true
+	}
+	if u, isU := p.(Upgrader); isU {
+		for _, name := range u.Older() {
+			if b, ok := s.Parts[name]; ok {
+				return name, b, true
+			}
+		}
+	}
+	return "", nil, false
+}
+
 // Resume restores the projections from s, in parallel, and sets the runner
 // to start after s.Seq. Projections s has no part for (not Snapshotters, or
 // a new version of one) are returned: the caller folds the log up to s.Seq
@@ -61,19 +87,24 @@ func (r *Runner) Resume(s SavedState) (behind []Applier, err error) {
 	for _, a := range r.appliers {
 		p, ok := a.(Snapshotter)
 		if ok {
-			_, ok = s.Parts[p.Name()]
+			_, _, ok = partOf(s, p)
 		}
 		if !ok {
 			behind = append(behind, a)
 		}
 	}
 	err = r.eachSnapshotter(func(p Snapshotter) error {
-		b, ok := s.Parts[p.Name()]
-		if !ok {
+		name, b, ok := partOf(s, p)
+		switch {
+		case !ok:
 			return nil
+		case name != p.Name():
+			err = p.(Upgrader).RestoreOlder(name, b)
+		default:
+			err = p.Restore(b)
 		}
-		if err := p.Restore(b); err != nil {
-			return fmt.Errorf("restore of %s: %w", p.Name(), err)
+		if err != nil {
+			return fmt.Errorf("restore of %s: %w", name, err)
 		}
 		return nil
 	})

@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"container/heap"
 	"sort"
 	"strings"
 	"sync"
@@ -18,30 +17,38 @@ import (
 // that never expire and keys whose expiry has been recorded leave it; a
 // changed expiration moves its key; a recorded notice moves its key on to
 // the next window.
+//
+// It may hold millions of keys, so a key costs 48 bytes: an entry of
+// numbers in one dense slice (its id is the key table's, its tenant a
+// number), 4 bytes in the index by slot and 4 in the queue; the notices
+// recorded for a key live apart, only for the keys that have some.
 type Expiry struct {
 	windows []domain.NoticeWindow // longest first
 
 	mu    sync.RWMutex
 	table *KeyTable
-	// bySlot are the scheduled keys by slot (KeyTable), nil where none.
-	bySlot []*expiryEntry
-	count  int
-	queue  expiryQueue
-	slots  []uint32 // ApplyAll's scratch (KeyTable.foldRun)
+	// index is the number of each scheduled key's entry by slot (KeyTable),
+	// 1-based, 0 where none.
+	index   []uint32
+	entries []expiryEntry
+	free    []uint32 // numbers of unused entries
+	count   int
+	queue   []uint32 // a min-heap on due of entry numbers
+	tenants interner[domain.TenantID]
+	// notices are the notices recorded for a key, by slot, for any expiry
+	// it has had: an expiration changed back still knows what was sent.
+	notices map[uint32][]noticeMark
+	slots   []uint32 // ApplyAll's scratch (KeyTable.foldRun)
 }
 
-// expiryEntry is one scheduled key, kept small: the schedule may hold
-// millions.
+// expiryEntry is one scheduled key.
 type expiryEntry struct {
-	tenant  domain.TenantID
-	id      domain.KeyID
-	expires time.Time
+	expires int64 // unix seconds
 	due     int64 // unix nanoseconds
 	keySeq  uint64
-	// notices are the notices recorded for this key, for any expiry it has
-	// had: an expiration changed back still knows what was sent.
-	notices []noticeMark
-	pos     int    // index in the queue
+	nsec    uint32 // of expires
+	pos     uint32 // in the queue
+	tenant  uint32 // in Expiry.tenants
 	slot    uint32 // in the key table
 }
 
@@ -49,6 +56,10 @@ type noticeMark struct {
 	window  domain.NoticeWindow
 	expires int64 // unix seconds, as in the notice's id
 }
+
+func (e *expiryEntry) expiry() time.Time { return time.Unix(e.expires, int64(e.nsec)).UTC() }
+
+func (e *expiryEntry) setExpiry(t time.Time) { e.expires, e.nsec = t.Unix(), uint32(t.Nanosecond()) }
 
 // NewExpiry returns an empty schedule for the given notice windows, with a
 // key table of its own.
@@ -59,7 +70,7 @@ func NewExpiry(windows []domain.NoticeWindow) *Expiry { return NewExpiryIn(windo
 func NewExpiryIn(windows []domain.NoticeWindow, t *KeyTable) *Expiry {
 	ws := append([]domain.NoticeWindow(nil), windows...)
 	sort.Slice(ws, func(i, j int) bool { return ws[i] > ws[j] })
-	return &Expiry{windows: ws, table: t}
+	return &Expiry{windows: ws, table: t, tenants: newInterner[domain.TenantID](), notices: map[uint32][]noticeMark{}}
 }
 
 // Reserve makes room for n keys in an empty schedule (see Keys.Reserve).
@@ -67,8 +78,8 @@ func (x *Expiry) Reserve(n int) {
 	x.table.Reserve(n)
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if len(x.bySlot) == 0 {
-		x.bySlot = make([]*expiryEntry, 0, n)
+	if len(x.entries) == 0 {
+		x.index, x.entries, x.queue = make([]uint32, 0, n), make([]expiryEntry, 0, n), make([]uint32, 0, n)
 	}
 }
 
@@ -112,35 +123,42 @@ func (x *Expiry) apply(ev domain.Event, slot uint32) error {
 		}
 		return nil
 	}
-	id := domain.KeyID(ev.AggID)
 	switch k := p.(type) {
 	case domain.KeyCreated:
 		if k.Expires != nil {
-			x.schedule(&expiryEntry{tenant: ev.Tenant, id: id, expires: *k.Expires, slot: slot}, ev.Seq)
+			x.schedule(ev.Tenant, slot, *k.Expires, ev.Seq)
 		}
 	case domain.KeyUpdated:
-		x.updated(ev.Tenant, id, slot, k, ev.Seq)
+		x.updated(ev.Tenant, slot, k, ev.Seq)
 	case domain.KeyRotated:
-		x.rotated(ev.Tenant, id, slot, k, ev.Seq)
+		x.rotated(ev.Tenant, slot, k, ev.Seq)
 	case domain.KeyInvalidated, domain.KeyExpired:
 		x.remove(slot)
 	default:
-		if e := at(x.bySlot, slot); e != nil {
+		if e := x.entry(slot); e != nil {
 			e.keySeq = ev.Seq
 		}
 	}
 	return nil
 }
 
-func (x *Expiry) updated(t domain.TenantID, id domain.KeyID, slot uint32, u domain.KeyUpdated, seq uint64) {
-	e := at(x.bySlot, slot)
+// entry is the scheduled entry of the key in slot, nil if none.
+func (x *Expiry) entry(slot uint32) *expiryEntry {
+	if n := at(x.index, slot); n != 0 {
+		return &x.entries[n-1]
+	}
+	return nil
+}
+
+func (x *Expiry) updated(t domain.TenantID, slot uint32, u domain.KeyUpdated, seq uint64) {
+	e := x.entry(slot)
 	switch {
 	case u.NeverExpires:
 		x.remove(slot)
 	case e == nil && u.Expires != nil: // a key that never expired now does
-		x.schedule(&expiryEntry{tenant: t, id: id, expires: *u.Expires, slot: slot}, seq)
+		x.schedule(t, slot, *u.Expires, seq)
 	case e != nil && u.Expires != nil:
-		e.expires = *u.Expires
+		e.setExpiry(*u.Expires)
 		e.keySeq = seq
 		x.reschedule(e)
 	case e != nil:
@@ -151,70 +169,134 @@ func (x *Expiry) updated(t domain.TenantID, id domain.KeyID, slot uint32, u doma
 // rotated moves a rotated key to the end of its grace, with every window
 // marked noticed for that end: a key ended by rotation is owed no "expires
 // soon" notice (its successor is), only its expiry is recorded.
-func (x *Expiry) rotated(t domain.TenantID, id domain.KeyID, slot uint32, r domain.KeyRotated, seq uint64) {
-	e := at(x.bySlot, slot)
-	if e == nil {
-		e = &expiryEntry{tenant: t, id: id, slot: slot}
-	}
-	e.expires = r.Expires
+func (x *Expiry) rotated(t domain.TenantID, slot uint32, r domain.KeyRotated, seq uint64) {
 	if len(x.windows) > 0 {
-		e.notices = append(e.notices, noticeMark{window: x.windows[len(x.windows)-1], expires: r.Expires.Unix()})
+		x.notices[slot] = append(x.notices[slot], noticeMark{window: x.windows[len(x.windows)-1], expires: r.Expires.Unix()})
 	}
-	if at(x.bySlot, slot) == nil {
-		x.schedule(e, seq)
+	e := x.entry(slot)
+	if e == nil {
+		x.schedule(t, slot, r.Expires, seq)
 		return
 	}
+	e.setExpiry(r.Expires)
 	e.keySeq = seq
 	x.reschedule(e)
 }
 
 func (x *Expiry) noticed(n domain.ExpiryNoticeRecorded) {
-	var e *expiryEntry
-	if slot, ok := x.table.Slot(n.KeyID); ok {
-		e = at(x.bySlot, slot)
-	}
-	if e == nil {
+	slot, ok := x.table.Slot(n.KeyID)
+	if !ok || x.entry(slot) == nil {
 		return // revoked or expired meanwhile
 	}
-	e.notices = append(e.notices, noticeMark{window: n.Window, expires: n.Expires.Unix()})
-	x.reschedule(e)
+	x.notices[slot] = append(x.notices[slot], noticeMark{window: n.Window, expires: n.Expires.Unix()})
+	x.reschedule(x.entry(slot))
 }
 
-func (x *Expiry) schedule(e *expiryEntry, seq uint64) {
-	x.remove(e.slot)
-	e.keySeq = seq
-	e.due = domain.NextNoticeAt(e.expires, x.windows, e.noticedFor()).UnixNano()
-	x.bySlot = put(x.bySlot, e.slot, e)
+// schedule (re)places the key in slot, of tenant t, expiring at exp.
+func (x *Expiry) schedule(t domain.TenantID, slot uint32, exp time.Time, seq uint64) {
+	x.remove(slot)
+	var n uint32
+	if k := len(x.free); k > 0 {
+		n, x.free = x.free[k-1], x.free[:k-1]
+	} else {
+		x.entries = append(x.entries, expiryEntry{})
+		n = uint32(len(x.entries))
+	}
+	e := &x.entries[n-1]
+	*e = expiryEntry{tenant: x.tenants.id(t), slot: slot, keySeq: seq}
+	e.setExpiry(exp)
+	e.due = x.dueOf(e)
+	x.index = put(x.index, slot, n)
 	x.count++
-	heap.Push(&x.queue, e)
+	e.pos = uint32(len(x.queue))
+	x.queue = append(x.queue, n)
+	x.up(int(e.pos))
 }
 
 func (x *Expiry) reschedule(e *expiryEntry) {
-	e.due = domain.NextNoticeAt(e.expires, x.windows, e.noticedFor()).UnixNano()
-	heap.Fix(&x.queue, e.pos)
+	e.due = x.dueOf(e)
+	if !x.down(int(e.pos)) {
+		x.up(int(e.pos))
+	}
 }
 
+func (x *Expiry) dueOf(e *expiryEntry) int64 {
+	return domain.NextNoticeAt(e.expiry(), x.windows, x.noticedFor(e)).UnixNano()
+}
+
+// remove unschedules the key in slot, and forgets the notices recorded
+// for it: they are kept only for scheduled keys.
 func (x *Expiry) remove(slot uint32) {
-	e := at(x.bySlot, slot)
-	if e == nil {
+	n := at(x.index, slot)
+	if n == 0 {
 		return
 	}
-	heap.Remove(&x.queue, e.pos)
-	x.bySlot[slot] = nil
+	i, last := int(x.entries[n-1].pos), len(x.queue)-1
+	if i != last {
+		x.swap(i, last)
+	}
+	x.queue = x.queue[:last]
+	if i != last && !x.down(i) {
+		x.up(i)
+	}
+	x.entries[n-1] = expiryEntry{}
+	x.free = append(x.free, n)
+	x.index[slot] = 0
 	x.count--
+	delete(x.notices, slot)
 }
 
-// noticedFor is the most urgent window noticed for the current expiry, 0
+// noticedFor is the most urgent window noticed for e's current expiry, 0
 // for none.
-func (e *expiryEntry) noticedFor() domain.NoticeWindow {
+func (x *Expiry) noticedFor(e *expiryEntry) domain.NoticeWindow {
 	var min domain.NoticeWindow
-	exp := e.expires.Unix()
-	for _, n := range e.notices {
-		if n.expires == exp && (min == 0 || n.window < min) {
+	for _, n := range x.notices[e.slot] {
+		if n.expires == e.expires && (min == 0 || n.window < min) {
 			min = n.window
 		}
 	}
 	return min
+}
+
+// The queue is a binary min-heap of entry numbers on their due time.
+
+func (x *Expiry) dueAt(i int) int64 { return x.entries[x.queue[i]-1].due }
+
+func (x *Expiry) swap(i, j int) {
+	q := x.queue
+	q[i], q[j] = q[j], q[i]
+	x.entries[q[i]-1].pos, x.entries[q[j]-1].pos = uint32(i), uint32(j)
+}
+
+func (x *Expiry) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if x.dueAt(parent) <= x.dueAt(i) {
+			return
+		}
+		x.swap(i, parent)
+		i = parent
+	}
+}
+
+// down sinks entry i to its place and reports whether it moved.
+func (x *Expiry) down(i int) bool {
+	start, n := i, len(x.queue)
+	for {
+		least := 2*i + 1
+		if least >= n {
+			break
+		}
+		if r := least + 1; r < n && x.dueAt(r) < x.dueAt(least) {
+			least = r
+		}
+		if x.dueAt(least) >= x.dueAt(i) {
+			break
+		}
+		x.swap(i, least)
+		i = least
+	}
+	return i > start
 }
 
 // DueKey is a key something falls due for.
@@ -236,7 +318,9 @@ type DueKey struct {
 func (x *Expiry) Due(now time.Time, buf []DueKey) []DueKey {
 	limit := now.UnixNano()
 	x.mu.RLock()
-	buf = x.queue.collect(0, limit, buf)
+	x.table.mu.RLock()
+	buf = x.collect(0, limit, buf)
+	x.table.mu.RUnlock()
 	x.mu.RUnlock()
 	sort.Slice(buf, func(i, j int) bool {
 		if c := buf[i].Expires.Compare(buf[j].Expires); c != 0 {
@@ -254,38 +338,18 @@ func (x *Expiry) Len() int {
 	return x.count
 }
 
-// expiryQueue is a min-heap on due time.
-type expiryQueue []*expiryEntry
-
-func (q expiryQueue) Len() int           { return len(q) }
-func (q expiryQueue) Less(i, j int) bool { return q[i].due < q[j].due }
-func (q expiryQueue) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].pos, q[j].pos = i, j
-}
-func (q *expiryQueue) Push(v any) {
-	e := v.(*expiryEntry)
-	e.pos = len(*q)
-	*q = append(*q, e)
-}
-func (q *expiryQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	return e
-}
-
 // collect walks the heap from slot i, descending only into slots due by
-// limit: a slot not due has no due descendants.
-func (q expiryQueue) collect(i int, limit int64, buf []DueKey) []DueKey {
-	if i >= len(q) || q[i].due > limit {
+// limit: a slot not due has no due descendants. x.mu and the table's lock
+// are held.
+func (x *Expiry) collect(i int, limit int64, buf []DueKey) []DueKey {
+	if i >= len(x.queue) || x.dueAt(i) > limit {
 		return buf
 	}
-	e := q[i]
-	buf = append(buf, DueKey{Tenant: e.tenant, ID: e.id, Expires: e.expires, Noticed: e.noticedFor(), KeySeq: e.keySeq})
-	buf = q.collect(2*i+1, limit, buf)
-	return q.collect(2*i+2, limit, buf)
+	e := &x.entries[x.queue[i]-1]
+	buf = append(buf, DueKey{Tenant: x.tenants.vals[e.tenant], ID: x.table.ids[e.slot], Expires: e.expiry(),
+		Noticed: x.noticedFor(e), KeySeq: e.keySeq})
+	buf = x.collect(2*i+1, limit, buf)
+	return x.collect(2*i+2, limit, buf)
 }
 
 // Notices holds the expiry notices still to be delivered: what each is

@@ -1,7 +1,7 @@
 package projections
 
 import (
-	"container/heap"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -19,22 +19,31 @@ func (x *Expiry) Name() string { return "expiry@1" }
 func (x *Expiry) Snapshot() ([]byte, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	all := make([]*expiryEntry, 0, x.count)
-	for _, e := range x.bySlot {
-		if e != nil {
-			all = append(all, e)
+	type keyed struct {
+		id domain.KeyID
+		e  *expiryEntry
+	}
+	all := make([]keyed, 0, x.count)
+	x.table.mu.RLock()
+	for _, n := range x.index {
+		if n != 0 {
+			e := &x.entries[n-1]
+			all = append(all, keyed{x.table.ids[e.slot], e})
 		}
 	}
+	x.table.mu.RUnlock()
 	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
 	w := writer{buf: make([]byte, 0, 16+len(all)*40)}
 	w.uint(uint64(len(all)))
-	for _, e := range all {
-		w.sym(string(e.tenant))
-		w.str(string(e.id))
-		w.time(e.expires)
+	for _, k := range all {
+		e := k.e
+		w.sym(string(x.tenants.vals[e.tenant]))
+		w.str(string(k.id))
+		w.time(e.expiry())
 		w.uint(e.keySeq)
-		w.uint(uint64(len(e.notices)))
-		for _, n := range e.notices {
+		marks := x.notices[e.slot]
+		w.uint(uint64(len(marks)))
+		for _, n := range marks {
 			w.int(int64(n.window))
 			w.int(n.expires)
 		}
@@ -46,37 +55,53 @@ func (x *Expiry) Snapshot() ([]byte, error) {
 func (x *Expiry) Restore(b []byte) error {
 	r := reader{buf: b}
 	n := r.count()
-	queue := make(expiryQueue, 0, n)
-	slab := make([]expiryEntry, n) // one allocation instead of n
+	tenants := newInterner[domain.TenantID]()
+	entries := make([]expiryEntry, n)
+	ids := make([]domain.KeyID, n)
+	marks := map[int][]noticeMark{}
 	for i := range n {
-		e := &slab[i]
-		*e = expiryEntry{tenant: domain.TenantID(r.sym()), id: domain.KeyID(r.str()), expires: r.time(), keySeq: r.uint()}
-		marks := r.count()
-		for range marks {
-			e.notices = append(e.notices, noticeMark{window: domain.NoticeWindow(r.int()), expires: r.int()})
+		e := &entries[i]
+		e.tenant = tenants.id(domain.TenantID(r.sym()))
+		ids[i] = domain.KeyID(r.str())
+		e.setExpiry(r.time())
+		e.keySeq = r.uint()
+		for range r.count() {
+			marks[i] = append(marks[i], noticeMark{window: domain.NoticeWindow(r.int()), expires: r.int()})
 		}
-		e.due = domain.NextNoticeAt(e.expires, x.windows, e.noticedFor()).UnixNano()
-		e.pos = len(queue)
-		queue = append(queue, e)
 	}
 	if err := r.done(); err != nil {
 		return err
 	}
-	bySlot, count := make([]*expiryEntry, 0, n), 0
+	fresh := NewExpiryIn(x.windows, x.table)
+	fresh.tenants, fresh.entries, fresh.queue = tenants, entries, make([]uint32, 0, n)
+	fresh.index = make([]uint32, 0, n)
 	x.table.Reserve(n)
-	x.table.resolveIDs(n, func(i int) domain.KeyID { return slab[i].id }, func(start int, slots []uint32) {
+	x.table.resolveIDs(n, func(i int) domain.KeyID { return ids[i] }, func(start int, slots []uint32) {
 		for i, slot := range slots {
-			e := &slab[start+i]
-			e.slot = slot
-			if at(bySlot, slot) == nil {
-				count++
+			k := start + i
+			if at(fresh.index, slot) != 0 {
+				return // an id twice: refused below
 			}
-			bySlot = put(bySlot, slot, e)
+			e := &entries[k]
+			e.slot = slot
+			if m, ok := marks[k]; ok {
+				fresh.notices[slot] = m
+			}
+			e.due = fresh.dueOf(e)
+			e.pos = uint32(len(fresh.queue))
+			fresh.queue = append(fresh.queue, uint32(k+1))
+			fresh.index = put(fresh.index, slot, uint32(k+1))
 		}
 	})
-	heap.Init(&queue)
+	if len(fresh.queue) != n {
+		return fmt.Errorf("expiry snapshot: a key is scheduled twice")
+	}
+	fresh.count = n
+	for i := n/2 - 1; i >= 0; i-- {
+		fresh.down(i)
+	}
 	x.mu.Lock()
-	x.bySlot, x.count, x.queue = bySlot, count, queue
+	x.index, x.entries, x.free, x.count, x.queue, x.tenants, x.notices = fresh.index, fresh.entries, nil, n, fresh.queue, fresh.tenants, fresh.notices
 	x.mu.Unlock()
 	return nil
 }

@@ -150,8 +150,8 @@ func TestExpiryDueVisitsOnlyDueKeys(t *testing.T) {
 	}
 	for _, at := range []time.Time{expT0, expT0.Add(20 * expDay), expT0.Add(80 * expDay)} {
 		want := 0
-		for _, e := range x.bySlot {
-			if e != nil && e.due <= at.UnixNano() {
+		for _, e := range x.entries {
+			if e.keySeq != 0 && e.due <= at.UnixNano() {
 				want++
 			}
 		}

@@ -32,8 +32,8 @@ func (x *termIndex) add(pos int32, r *KeyRecord) {
 	if x.unbuilt {
 		return
 	}
-	x.put("username", r.User, pos)
-	x.put("realm_name", r.Realm, pos)
+	x.put("username", r.User(), pos)
+	x.put("realm_name", r.Realm(), pos)
 	x.addMetadata(pos, r.Metadata)
 }
 

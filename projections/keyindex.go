@@ -10,21 +10,30 @@ import (
 
 // KeyRecord is what a query over many keys reads of one project key: the
 // fields Elasticsearch's query API key API can match and sort on. Times are
-// Unix milliseconds, 0 for none.
+// Unix milliseconds, 0 for none. It is 96 bytes: its owner is one pointer
+// to a copy shared by every key of the owner (User, Realm).
 type KeyRecord struct {
-	ID            domain.KeyID `json:"id"`
-	Name          string       `json:"name"`
-	User          string       `json:"user"`
-	Realm         string       `json:"realm"`
-	Created       int64        `json:"created"`
-	Expires       int64        `json:"expires,omitempty"`
-	Invalidated   bool         `json:"invalidated,omitempty"`
-	CrossCluster  bool         `json:"cross_cluster,omitempty"` // type cross_cluster, not rest
-	InvalidatedAt int64        `json:"invalidated_at,omitempty"`
+	ID            domain.KeyID
+	Name          string
+	owner         *recordOwner
+	Created       int64
+	Expires       int64
+	InvalidatedAt int64
 	// Metadata is flattened as Elasticsearch indexes it, paths interned:
 	// matching "metadata.team" compares a few strings, no map walk.
-	Metadata []domain.MetadataLeaf `json:"metadata,omitempty"`
+	Metadata     []domain.MetadataLeaf
+	Invalidated  bool
+	CrossCluster bool // type cross_cluster, not rest
 }
+
+// recordOwner is a key's owner as records share it.
+type recordOwner struct{ user, realm string }
+
+// User is the name of the key's owner.
+func (r *KeyRecord) User() string { return r.owner.user }
+
+// Realm is the realm of the key's owner.
+func (r *KeyRecord) Realm() string { return r.owner.realm }
 
 // KeyIndex keeps the keys of each project as compact records in one slice,
 // in creation order. A query that looks at every key of a project then
@@ -36,53 +45,67 @@ type KeyRecord struct {
 // changed copy. So a query copies the project's record pointers under the
 // read lock (Records) and evaluates without it: a slow query never holds
 // up the folding of creates and revocations behind it.
+//
+// Where a key's record sits is kept by its slot in the key table the index
+// shares with the other per-key projections (KeyTable), 8 bytes a key, not
+// in maps by id: at a million keys two such maps cost 100 bytes a key.
 type KeyIndex struct {
 	mu       sync.RWMutex
+	table    *KeyTable
 	projects map[domain.ProjectID]*projectRecords
-	where    map[domain.KeyID]domain.ProjectID
-	paths    map[string]string // interned metadata paths
+	list     []*projectRecords // by number - 1 (recordAt.project)
+	at       []recordAt        // by slot
+	count    int
+	strs     stringInterner
+	slots    []uint32 // ApplyAll's scratch (KeyTable.foldRun)
+}
+
+// recordAt is where a key's record sits: its project's number (1-based,
+// 0 for a key not indexed) and its position in the project's Records.
+type recordAt struct {
+	project uint32
+	pos     uint32
 }
 
 type projectRecords struct {
-	Tenant  domain.TenantID      `json:"tenant"`
-	Records []*KeyRecord         `json:"records"`
-	pos     map[domain.KeyID]int // index in Records
+	Tenant  domain.TenantID
+	Records []*KeyRecord
+	num     uint32 // in KeyIndex.list, 1-based
 	// names orders Records by name, created by creation (index_names.go).
 	names, created orderedIndex
 	// terms are the exact-match fields' values (index_terms.go).
 	terms termIndex
 }
 
-// NewKeyIndex returns an empty index.
-func NewKeyIndex() *KeyIndex {
-	return &KeyIndex{projects: map[domain.ProjectID]*projectRecords{}, where: map[domain.KeyID]domain.ProjectID{},
-		paths: map[string]string{}}
-}
+// NewKeyIndex returns an empty index with a key table of its own.
+func NewKeyIndex() *KeyIndex { return NewKeyIndexIn(NewKeyTable()) }
 
-func (ix *KeyIndex) intern(p string) string {
-	if q, ok := ix.paths[p]; ok {
-		return q
-	}
-	ix.paths[p] = p
-	return p
+// NewKeyIndexIn returns an empty index numbering keys in table t, which it
+// may share with other projections.
+func NewKeyIndexIn(t *KeyTable) *KeyIndex {
+	return &KeyIndex{table: t, projects: map[domain.ProjectID]*projectRecords{}}
 }
 
 // Apply folds key events.
 func (ix *KeyIndex) Apply(ev domain.Event) error {
+	if ev.AggType != domain.AggKey {
+		return nil
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.apply(ev)
+	return ix.apply(ev, ix.table.slotFor(domain.KeyID(ev.AggID)))
 }
 
 // ApplyAll folds a run of events (BatchApplier).
 func (ix *KeyIndex) ApplyAll(evs []domain.Event) (int, error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return applyEach(evs, ix.apply)
+	return ix.table.foldRun(evs, &ix.slots, ix.apply)
 }
 
-// apply folds one event; ix.mu is held.
-func (ix *KeyIndex) apply(ev domain.Event) error {
+// apply folds one event, about the key in slot when it is a key's; ix.mu
+// is held.
+func (ix *KeyIndex) apply(ev domain.Event, slot uint32) error {
 	if ev.AggType != domain.AggKey {
 		return nil
 	}
@@ -90,23 +113,23 @@ func (ix *KeyIndex) apply(ev domain.Event) error {
 	if err != nil {
 		return err
 	}
-	id := domain.KeyID(ev.AggID)
 	if c, ok := p.(domain.KeyCreated); ok {
-		ix.create(ev, c)
+		ix.create(ev, c, slot)
 		return nil
 	}
-	old := ix.record(id)
-	if old == nil {
+	where := at(ix.at, slot)
+	if where.project == 0 {
 		return nil // an organization-level key
 	}
+	pr := ix.list[where.project-1]
+	old := &pr.Records[where.pos]
 	r := new(KeyRecord)
 	*r = **old
 	switch x := p.(type) {
 	case domain.KeyUpdated:
 		if x.Metadata != nil {
-			r.Metadata = domain.FlattenMetadata(*x.Metadata, ix.intern)
-			pr := ix.projects[ix.where[id]]
-			pr.terms.addMetadata(int32(pr.pos[id]), r.Metadata)
+			r.Metadata = ix.strs.leaves(*x.Metadata)
+			pr.terms.addMetadata(int32(where.pos), r.Metadata)
 		}
 		if x.Expires != nil {
 			r.Expires = x.Expires.UnixMilli()
@@ -124,39 +147,59 @@ func (ix *KeyIndex) apply(ev domain.Event) error {
 	return nil
 }
 
-func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated) {
-	if c.Scope != domain.ScopeProject {
+// create indexes a project key. Its id is the event's aggregate id, the
+// string the key table holds, rather than the payload's copy of it.
+func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated, slot uint32) {
+	if c.Scope != domain.ScopeProject || at(ix.at, slot).project != 0 {
 		return
 	}
-	pr := ix.projects[c.Project]
-	if pr == nil {
-		pr = &projectRecords{Tenant: ev.Tenant, pos: map[domain.KeyID]int{}}
-		ix.projects[c.Project] = pr
-	}
-	rec := &KeyRecord{ID: c.KeyID, Name: c.Name, User: c.Owner.User, Realm: c.Owner.Realm, Created: ev.Time.UnixMilli(),
-		CrossCluster: c.Type == domain.KeyCrossCluster, Metadata: domain.FlattenMetadata(c.Metadata, ix.intern)}
+	rec := &KeyRecord{ID: domain.KeyID(ev.AggID), Name: c.Name, owner: ix.strs.owner(c.Owner.User, c.Owner.Realm),
+		Created: ev.Time.UnixMilli(), CrossCluster: c.Type == domain.KeyCrossCluster, Metadata: ix.strs.leaves(c.Metadata)}
 	if c.Expires != nil {
 		rec.Expires = c.Expires.UnixMilli()
 	}
-	pr.pos[c.KeyID] = len(pr.Records)
-	pr.Records = append(pr.Records, rec)
-	pr.names.add(int32(len(pr.Records)-1), pr.byName)
-	pr.created.add(int32(len(pr.Records)-1), pr.byCreated)
-	pr.terms.add(int32(len(pr.Records)-1), rec)
-	ix.where[c.KeyID] = c.Project
+	ix.add(ix.project(c.Project, ev.Tenant), rec, slot)
 }
 
-// record is where key id's record sits, nil for keys not indexed.
-func (ix *KeyIndex) record(id domain.KeyID) **KeyRecord {
-	pr, ok := ix.projects[ix.where[id]]
-	if !ok {
-		return nil
+// project is project id's records, new and empty the first time.
+func (ix *KeyIndex) project(id domain.ProjectID, t domain.TenantID) *projectRecords {
+	pr := ix.projects[id]
+	if pr == nil {
+		pr = &projectRecords{Tenant: t}
+		ix.projects[id] = pr
+		ix.number(pr)
 	}
-	i, ok := pr.pos[id]
+	return pr
+}
+
+// number gives pr its number in ix.list.
+func (ix *KeyIndex) number(pr *projectRecords) {
+	ix.list = append(ix.list, pr)
+	pr.num = uint32(len(ix.list))
+}
+
+// add appends rec, the record of the key in slot, to pr and its indexes.
+func (ix *KeyIndex) add(pr *projectRecords, rec *KeyRecord, slot uint32) {
+	pos := int32(len(pr.Records))
+	pr.Records = append(pr.Records, rec)
+	pr.names.add(pos, pr.byName)
+	pr.created.add(pos, pr.byCreated)
+	pr.terms.add(pos, rec)
+	ix.at = put(ix.at, slot, recordAt{project: pr.num, pos: uint32(pos)})
+	ix.count++
+}
+
+// position is where key id's record sits in pr, if it does; ix.mu is held.
+func (ix *KeyIndex) position(pr *projectRecords, id domain.KeyID) (int, bool) {
+	slot, ok := ix.table.Slot(id)
 	if !ok {
-		return nil
+		return 0, false
 	}
-	return &pr.Records[i]
+	where := at(ix.at, slot)
+	if where.project != pr.num {
+		return 0, false
+	}
+	return int(where.pos), true
 }
 
 // Records appends to buf the records of project pr of tenant t, oldest
@@ -174,44 +217,115 @@ func (ix *KeyIndex) Records(t domain.TenantID, pr domain.ProjectID, buf []*KeyRe
 }
 
 // Name of the index in snapshots and digests (its digest is DigestOf's:
-// the SHA-256 of its snapshot).
-func (ix *KeyIndex) Name() string { return "keyindex@1" }
+// the SHA-256 of its snapshot). Version 1 was JSON (keyIndexV1).
+func (ix *KeyIndex) Name() string { return "keyindex@2" }
 
-// Snapshot encodes the index canonically: projects sorted by id (JSON sorts
-// map keys), records in their creation order.
+// Snapshot encodes the index canonically: projects sorted by id, records
+// in their creation order (keyindex_snapshot.go).
 func (ix *KeyIndex) Snapshot() ([]byte, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return json.Marshal(ix.projects)
+	return ix.encode(), nil
 }
 
 // Restore replaces the index with a snapshot's.
 func (ix *KeyIndex) Restore(b []byte) error {
-	projects := map[domain.ProjectID]*projectRecords{}
-	if err := json.Unmarshal(b, &projects); err != nil {
+	var strs stringInterner
+	projects, err := decodeKeyIndex(b, &strs)
+	if err != nil {
 		return err
 	}
-	fresh := NewKeyIndex()
-	for id, pr := range projects {
-		pr.pos = make(map[domain.KeyID]int, len(pr.Records))
+	return ix.restored(projects, strs)
+}
+
+// keyIndexV1 is the name of the index's JSON snapshots, which it restores
+// still (Upgrader).
+const keyIndexV1 = "keyindex@1"
+
+// keyRecordV1 is a record in a keyindex@1 snapshot.
+type keyRecordV1 struct {
+	ID            domain.KeyID          `json:"id"`
+	Name          string                `json:"name"`
+	User          string                `json:"user"`
+	Realm         string                `json:"realm"`
+	Created       int64                 `json:"created"`
+	Expires       int64                 `json:"expires,omitempty"`
+	Invalidated   bool                  `json:"invalidated,omitempty"`
+	CrossCluster  bool                  `json:"cross_cluster,omitempty"`
+	InvalidatedAt int64                 `json:"invalidated_at,omitempty"`
+	Metadata      []domain.MetadataLeaf `json:"metadata,omitempty"`
+}
+
+// Older are the older snapshot versions the index restores.
+func (ix *KeyIndex) Older() []string { return []string{keyIndexV1} }
+
+// RestoreOlder restores a snapshot of version 1: JSON, projects by id.
+func (ix *KeyIndex) RestoreOlder(name string, b []byte) error {
+	if name != keyIndexV1 {
+		return fmt.Errorf("keyindex cannot restore %s", name)
+	}
+	var v1 map[domain.ProjectID]struct {
+		Tenant  domain.TenantID `json:"tenant"`
+		Records []*keyRecordV1  `json:"records"`
+	}
+	if err := json.Unmarshal(b, &v1); err != nil {
+		return err
+	}
+	var strs stringInterner
+	projects := make(map[domain.ProjectID]*projectRecords, len(v1))
+	for id, p := range v1 {
+		pr := &projectRecords{Tenant: p.Tenant, Records: make([]*KeyRecord, len(p.Records))}
+		for i, r := range p.Records {
+			if r == nil {
+				return fmt.Errorf("keyindex snapshot: project %s holds a null record", id)
+			}
+			pr.Records[i] = &KeyRecord{ID: r.ID, Name: r.Name, owner: strs.owner(r.User, r.Realm), Created: r.Created, Expires: r.Expires,
+				InvalidatedAt: r.InvalidatedAt, Metadata: strs.share(r.Metadata), Invalidated: r.Invalidated, CrossCluster: r.CrossCluster}
+		}
+		projects[id] = pr
+	}
+	return ix.restored(projects, strs)
+}
+
+// restored replaces the index with projects, as a snapshot holds them,
+// their strings interned in strs: records placed by slot, ids shared with
+// the key table, indexes left to their first reader.
+func (ix *KeyIndex) restored(projects map[domain.ProjectID]*projectRecords, strs stringInterner) error {
+	fresh := NewKeyIndexIn(ix.table)
+	fresh.strs = strs
+	type placed struct {
+		pr  *projectRecords
+		pos uint32
+	}
+	var all []placed
+	for _, id := range sortedKeys(projects) {
+		pr := projects[id]
+		fresh.projects[id] = pr
+		fresh.number(pr)
 		for i, r := range pr.Records {
 			if r == nil {
 				return fmt.Errorf("keyindex snapshot: project %s holds a null record", id)
 			}
-			pr.pos[r.ID] = i
-			fresh.where[r.ID] = id
-			for j := range r.Metadata {
-				r.Metadata[j].Path = fresh.intern(r.Metadata[j].Path)
-			}
+			all = append(all, placed{pr, uint32(i)})
 		}
-	}
-	for _, pr := range projects {
 		pr.names.lazy()
 		pr.created.lazy()
 		pr.terms.lazy()
 	}
+	ix.table.Reserve(len(all))
+	ix.table.resolveIDs(len(all), func(i int) domain.KeyID { return all[i].pr.Records[all[i].pos].ID },
+		func(start int, slots []uint32) {
+			for i, slot := range slots {
+				p := all[start+i]
+				if at(fresh.at, slot).project == 0 {
+					fresh.count++
+				}
+				fresh.at = put(fresh.at, slot, recordAt{project: p.pr.num, pos: p.pos})
+			}
+		})
+	ix.table.shareIDs(len(all), func(i int) *domain.KeyID { return &all[i].pr.Records[all[i].pos].ID })
 	ix.mu.Lock()
-	ix.projects, ix.where, ix.paths = projects, fresh.where, fresh.paths
+	ix.projects, ix.list, ix.at, ix.count, ix.strs = fresh.projects, fresh.list, fresh.at, fresh.count, fresh.strs
 	ix.mu.Unlock()
 	return nil
 }
@@ -220,5 +334,5 @@ func (ix *KeyIndex) Restore(b []byte) error {
 func (ix *KeyIndex) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.where)
+	return ix.count
 }

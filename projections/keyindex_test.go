@@ -59,7 +59,7 @@ func TestKeyIndexFoldsProjectKeys(t *testing.T) {
 	if k1.Expires != 0 || len(k1.Metadata) != 1 || k1.Metadata[0] != (domain.MetadataLeaf{Path: "team", Value: "b"}) {
 		t.Fatalf("k1 after update: %+v", k1)
 	}
-	if !k3.Invalidated || k3.InvalidatedAt == 0 || k3.Realm != domain.RealmMembers {
+	if !k3.Invalidated || k3.InvalidatedAt == 0 || k3.Realm() != domain.RealmMembers {
 		t.Fatalf("k3: %+v", k3)
 	}
 	var leaves []string
@@ -113,5 +113,75 @@ func TestKeyIndexRecordsHandedOutNeverChange(t *testing.T) {
 	after := ix.Records("org1", "p1", nil)
 	if after[0] == before[0] || after[0].Metadata[0].Value != "b" || !after[1].Invalidated {
 		t.Fatalf("the index did not fold the update and the revocation: %+v %+v", *after[0], *after[1])
+	}
+}
+
+// A key index on a table shared with other projections finds each key's
+// record by the slot the table gave it, whichever projection numbered the
+// key first, after a fold and after a restore into a table numbered in
+// another order: the update, the revocation and the lookup by id reach the
+// right record.
+func TestKeyIndexOnASharedTableFindsEachKeyWhoeverNumberedItFirst(t *testing.T) {
+	evs := keyIndexEvents(t)
+	table := NewKeyTable()
+	table.slotFor("other") // a key of another projection takes slot 0
+	ix := NewKeyIndexIn(table)
+	fold(t, []Snapshotter{ix, NewAuthIndexIn(table)}, evs[:3])
+	snap, err := ix.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := NewKeyTable()
+	for _, id := range []domain.KeyID{"k3", "zz", "k2", "k1"} {
+		other.slotFor(id)
+	}
+	restored := NewKeyIndexIn(other)
+	if err := restored.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	for name, x := range map[string]*KeyIndex{"folded": ix, "restored": restored} {
+		fold(t, []Snapshotter{x}, evs[3:])
+		recs := x.RecordsWithIDs("org1", "p1", []string{"k3", "k1", "k2", "zz"}, nil)
+		if len(recs) != 2 || recs[0].ID != "k1" || recs[1].ID != "k3" || x.Len() != 2 {
+			t.Fatalf("%s: records by id %+v", name, recs)
+		}
+		if recs[0].Metadata[0].Value != "b" || recs[0].Expires != 0 || !recs[1].Invalidated || recs[0].Invalidated {
+			t.Fatalf("%s: updates folded into the wrong records: %+v %+v", name, *recs[0], *recs[1])
+		}
+		if got := x.RecordsWithIDs("org2", "p1", []string{"k1"}, nil); len(got) != 0 {
+			t.Fatalf("%s: another tenant finds %+v", name, got)
+		}
+	}
+}
+
+// Keys of equal few-valued metadata share one flattened copy of it, in a
+// fold and after a restore; an update of one key's metadata gives it a
+// copy of its own and leaves the others' alone.
+func TestKeysOfEqualMetadataShareItAndAnUpdateOfOneLeavesTheOthersAlone(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	h := domain.HashSecret([]byte("s")).String()
+	var evs []domain.Event
+	for i, id := range []string{"a", "b", "c"} {
+		evs = append(evs, domain.NewEvent("c"+id, "org1", domain.AggKey, id, domain.Meta{Time: t0.Add(time.Duration(i))},
+			domain.KeyCreated{KeyID: domain.KeyID(id), Name: id, Scope: domain.ScopeProject, Project: "p1", Hash: h,
+				Metadata: map[string]any{"team": "web", "env": "prod"}}))
+	}
+	folded := NewKeyIndex()
+	fold(t, []Snapshotter{folded}, evs)
+	restored := restoreInto(t, folded, NewKeyIndex())
+	newMeta := map[string]any{"team": "db", "env": "prod"}
+	update := domain.NewEvent("u", "org1", domain.AggKey, "b", domain.Meta{Time: t0}, domain.KeyUpdated{Metadata: &newMeta})
+	for name, ix := range map[string]*KeyIndex{"folded": folded, "restored": restored} {
+		recs := ix.Records("org1", "p1", nil)
+		if len(recs) != 3 || &recs[0].Metadata[0] != &recs[1].Metadata[0] || &recs[1].Metadata[0] != &recs[2].Metadata[0] {
+			t.Fatalf("%s: equal metadata not shared", name)
+		}
+		fold(t, []Snapshotter{ix}, []domain.Event{update})
+		after := ix.Records("org1", "p1", nil)
+		for i, want := range []string{"web", "db", "web"} {
+			if got := after[i].Metadata[1].Value; got != want || recs[i].Metadata[1].Value != "web" {
+				t.Fatalf("%s: key %d's team is %s after the update of key 1 (was %s), want %s", name, i, got, recs[i].Metadata[1].Value, want)
+			}
+		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 // ever created. Its lock also guards the AuthIndex on it (auth.go).
 type KeyTable struct {
 	mu    sync.RWMutex
-	slots map[domain.KeyID]uint32
+	slots slotIndex
 	ids   []domain.KeyID // by slot
 	// quarantine is what the projections on the table refuse (hide, fail
 	// to authenticate) because an event about it could not be folded.
@@ -27,7 +27,7 @@ type KeyTable struct {
 
 // NewKeyTable returns an empty table, with an empty quarantine.
 func NewKeyTable() *KeyTable {
-	return &KeyTable{slots: map[domain.KeyID]uint32{}, quarantine: NewQuarantine()}
+	return &KeyTable{slots: newSlotIndex(), quarantine: NewQuarantine()}
 }
 
 // Quarantine is what the projections on t refuse: give it to the runner
@@ -38,8 +38,8 @@ func (t *KeyTable) Quarantine() *Quarantine { return t.quarantine }
 func (t *KeyTable) Reserve(n int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.slots) == 0 {
-		t.slots = make(map[domain.KeyID]uint32, n)
+	if len(t.ids) == 0 {
+		t.slots.reserve(n)
 		t.ids = make([]domain.KeyID, 0, n)
 	}
 }
@@ -47,10 +47,14 @@ func (t *KeyTable) Reserve(n int) {
 // Slot is id's slot; ok is false when id has none.
 func (t *KeyTable) Slot(id domain.KeyID) (slot uint32, ok bool) {
 	t.mu.RLock()
-	slot, ok = t.slots[id]
+	slot, ok = t.slots.find(string(id), t.ids)
 	t.mu.RUnlock()
 	return slot, ok
 }
+
+// slotOfBytes is Slot for an id in bytes, without allocating; t.mu is
+// held.
+func (t *KeyTable) slotOfBytes(id []byte) (uint32, bool) { return t.slots.findBytes(id, t.ids) }
 
 // slotFor is id's slot, the next free one when id has none yet.
 func (t *KeyTable) slotFor(id domain.KeyID) uint32 {
@@ -61,11 +65,12 @@ func (t *KeyTable) slotFor(id domain.KeyID) uint32 {
 
 // assignLocked is slotFor with t.mu held.
 func (t *KeyTable) assignLocked(id domain.KeyID) uint32 {
-	if s, ok := t.slots[id]; ok {
+	h := t.slots.hash(string(id))
+	if s, ok := t.slots.lookup(h, string(id), t.ids); ok {
 		return s
 	}
 	s := uint32(len(t.ids))
-	t.slots[id] = s
+	t.slots.insert(h, s)
 	t.ids = append(t.ids, id)
 	return s
 }
@@ -143,4 +148,37 @@ func put[T any](s []T, slot uint32, v T) []T {
 	}
 	s[slot] = v
 	return s
+}
+
+// shareIDs replaces each of n ids (*id(i)), all in the table, by the
+// table's copy, under one hold of the read lock: a restored projection
+// then keeps no copy of its own.
+func (t *KeyTable) shareIDs(n int, id func(int) *domain.KeyID) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for i := range n {
+		p := id(i)
+		if s, ok := t.slots.find(string(*p), t.ids); ok {
+			*p = t.ids[s]
+		}
+	}
+}
+
+// resolveBytes is resolveIDs for ids in bytes (id(i)), which it copies
+// only when they are new to the table: how a restore that names the same
+// key many times (the audit trail) places its records.
+func (t *KeyTable) resolveBytes(n int, id func(int) []byte, use func(i int, slot uint32)) {
+	for start := 0; start < n; start += restoreRun {
+		end := min(start+restoreRun, n)
+		t.mu.Lock()
+		for i := start; i < end; i++ {
+			b := id(i)
+			s, ok := t.slots.findBytes(b, t.ids)
+			if !ok {
+				s = t.assignLocked(domain.KeyID(b))
+			}
+			use(i, s)
+		}
+		t.mu.Unlock()
+	}
 }

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -129,5 +130,39 @@ func TestVerifyDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { trio.auth.Verify(id, secret, now) }); n != 0 {
 		t.Fatalf("%v allocations per verification", n)
+	}
+}
+
+// Through the table's growth (reserved or not), every id keeps the slot it
+// was first given and is found by it, as a string and in bytes, while ids
+// never seen, and ids differing by one byte, are not.
+func TestAKeyTableFindsEachOfManyIDsItsSlotAndNoOtherID(t *testing.T) {
+	for _, reserve := range []int{0, 50_000} {
+		tbl := NewKeyTable()
+		tbl.Reserve(reserve)
+		const n = 50_000
+		id := func(i int) domain.KeyID { return domain.KeyID(fmt.Sprintf("key-%07d", i)) }
+		for i := range n {
+			if got := tbl.slotFor(id(i)); got != uint32(i) {
+				t.Fatalf("id %d got slot %d", i, got)
+			}
+		}
+		for i := range n {
+			s, ok := tbl.Slot(id(i))
+			tbl.mu.RLock()
+			b, okb := tbl.slotOfBytes([]byte(id(i)))
+			tbl.mu.RUnlock()
+			if !ok || !okb || s != uint32(i) || b != uint32(i) || tbl.slotFor(id(i)) != uint32(i) {
+				t.Fatalf("id %d found at %d/%d (%v/%v)", i, s, b, ok, okb)
+			}
+		}
+		for _, other := range []domain.KeyID{"", "key-", id(n), id(-1), "key-00000001", id(1) + "x"} {
+			if s, ok := tbl.Slot(other); ok {
+				t.Fatalf("id %q never seen has slot %d", other, s)
+			}
+		}
+		if len(tbl.ids) != n {
+			t.Fatalf("%d ids for %d", len(tbl.ids), n)
+		}
 	}
 }

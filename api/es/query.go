@@ -32,9 +32,9 @@ func keyField(name string) (esquery.Field[rec], bool) {
 	case "name":
 		return kw(func(k rec) string { return k.Name }), true
 	case "username":
-		return kw(func(k rec) string { return k.User }), true
+		return kw(func(k rec) string { return k.User() }), true
 	case "realm_name":
-		return kw(func(k rec) string { return k.Realm }), true
+		return kw(func(k rec) string { return k.Realm() }), true
 	case "type":
 		return kw(recordType), true
 	case "creation":
@@ -80,7 +80,7 @@ var keySchema = esquery.Schema[rec]{
 
 // ownsRecord is esOwns for an index record.
 func ownsRecord(p domain.Principal, k rec) bool {
-	return p.Owns(k.ID, domain.Owner{User: k.User, Realm: k.Realm})
+	return p.Owns(k.ID, domain.Owner{User: k.User(), Realm: k.Realm()})
 }
 
 // maxResultWindow bounds from+size, as Elasticsearch's index setting does.

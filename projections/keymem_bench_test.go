@@ -1,0 +1,155 @@
+package projections
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// BenchmarkKeyStateMemory reports the live heap per key of the projections
+// that keep something per key on the shared key table (KeyIndex, Expiry,
+// AuthIndex, and the table itself; the audit trail beside them) after
+// folding n KeyCreated events like BenchmarkScale's (api/es): one project,
+// a name, an expiration of 1 to 365 days and two metadata fields each,
+// decoded once and folded in runs as the runner does.
+func BenchmarkKeyStateMemory(b *testing.B) {
+	for _, n := range []int{100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				perKey, audit := keyStateHeap(b, n)
+				b.ReportMetric(perKey, "heap-B/key")
+				b.ReportMetric(audit, "audit-B/key")
+			}
+		})
+	}
+}
+
+// keyStateHeap folds n keys and returns the live heap per key of the key
+// projections, then of the audit trail on the same table (a second fold
+// of the same keys).
+func keyStateHeap(b *testing.B, n int) (float64, float64) {
+	b.StopTimer()
+	defer b.StartTimer()
+	before := liveHeap()
+	table := NewKeyTable()
+	ix, exp, auth := NewKeyIndexIn(table), NewExpiryIn(domain.DefaultNoticeWindows, table), NewAuthIndexIn(table)
+	foldKeys(b, n, ix, exp, auth)
+	keys := liveHeap()
+	if path := os.Getenv("KEYPLANE_KEYSTATE_HEAPPROFILE"); path != "" {
+		writeHeapProfile(b, path) // what the bytes per key are made of
+	}
+	if ix.Len() != n || exp.Len() != n || auth.Len() != n {
+		b.Fatalf("indexed %d, scheduled %d, authenticated %d of %d keys", ix.Len(), exp.Len(), auth.Len(), n)
+	}
+	audit := NewAuditIn(table) // the same keys again: the table holds them
+	foldKeys(b, n, audit)
+	audited := liveHeap()
+	runtime.KeepAlive(table)
+	runtime.KeepAlive(ix)
+	runtime.KeepAlive(exp)
+	runtime.KeepAlive(auth)
+	runtime.KeepAlive(audit)
+	return float64(keys-before) / float64(n), float64(audited-keys) / float64(n)
+}
+
+// foldKeys folds n KeyCreated events into ps, decoded once and in runs of
+// 256 as the runner folds them.
+func foldKeys(b *testing.B, n int, ps ...BatchApplier) {
+	now := time.Now().UTC()
+	evs := make([]domain.Event, 0, 256)
+	fold := func() {
+		for _, p := range ps {
+			if _, err := p.ApplyAll(evs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		evs = evs[:0]
+	}
+	for i := range n {
+		id := keyIDOf(i)
+		expires := now.Add(time.Duration(1+i%365) * 24 * time.Hour)
+		ev := domain.NewEvent(fmt.Sprint(i), "org1", domain.AggKey, string(id),
+			domain.Meta{Actor: domain.Actor{Kind: domain.ActorUser, ID: "owner"}, Time: now},
+			domain.KeyCreated{KeyID: id, Name: fmt.Sprintf("key-%d", i), Scope: domain.ScopeProject, Project: "p1",
+				Type: domain.KeyPersonal, Owner: domain.Owner{User: "owner", Realm: "native"}, Hash: domain.HashSecret([]byte(id)).String(),
+				Expires: &expires, Metadata: map[string]any{"team": fmt.Sprintf("team-%d", i%10), "n": i}})
+		ev.Seq = uint64(i + 1)
+		ev, err := ev.Decoded()
+		if err != nil {
+			b.Fatal(err)
+		}
+		evs = append(evs, ev)
+		if len(evs) == cap(evs) {
+			fold()
+		}
+	}
+	fold()
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// keyIDOf is a key id like commands.Random's (22 base64 characters), the
+// same for the same i.
+func keyIDOf(i int) domain.KeyID {
+	sum := sha256.Sum256([]byte(strconv.Itoa(i)))
+	return domain.KeyID(base64.RawURLEncoding.EncodeToString(sum[:16]))
+}
+
+// liveHeap is the live heap after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkRestoreKeyState is BenchmarkRestore for the key index and the
+// audit trail (the projections a project key fills that it leaves out),
+// over 100,000 keys in one project, each restored into fresh projections
+// on a fresh table.
+func BenchmarkRestoreKeyState(b *testing.B) {
+	const n = 100_000
+	table := NewKeyTable()
+	ix, audit := NewKeyIndexIn(table), NewAudit()
+	foldKeys(b, n, ix, audit)
+	for _, p := range []Snapshotter{ix, audit} {
+		snap, err := p.Snapshot()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(p.Name(), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				fresh := map[string]Snapshotter{ix.Name(): NewKeyIndexIn(NewKeyTable()), audit.Name(): NewAudit()}[p.Name()]
+				runtime.GC()
+				b.StartTimer()
+				gc := debug.SetGCPercent(-1) // as app restores
+				err := fresh.Restore(snap)
+				debug.SetGCPercent(gc)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/key")
+		})
+	}
+}
