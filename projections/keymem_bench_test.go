@@ -20,9 +20,14 @@ import (
 // AuthIndex, and the table itself; the audit trail beside them) after
 // folding n KeyCreated events like BenchmarkScale's (api/es): one project,
 // a name, an expiration of 1 to 365 days and two metadata fields each,
-// decoded once and folded in runs as the runner does.
+// decoded once and folded in runs as the runner does. n is
+// KEYPLANE_BENCH_KEYS, default 100,000.
 func BenchmarkKeyStateMemory(b *testing.B) {
-	for _, n := range []int{100_000} {
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
+		n = v
+	}
+	{
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for b.Loop() {
 				perKey, audit := keyStateHeap(b, n)
