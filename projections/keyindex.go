@@ -51,6 +51,8 @@ type projectRecords struct {
 	names, created orderedIndex
 	// terms are the exact-match fields' values (index_terms.go).
 	terms termIndex
+	// ord orders Records by owner, expiration, invalidation (index_order.go).
+	ord recordOrders
 }
 
 // NewKeyIndex returns an empty index.
@@ -120,6 +122,7 @@ func (ix *KeyIndex) apply(ev domain.Event) error {
 	default:
 		return nil
 	}
+	ix.changed(id, *old, r)
 	*old = r // replaced, not changed: queries may be reading the old one
 	return nil
 }
@@ -143,6 +146,7 @@ func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated) {
 	pr.names.add(int32(len(pr.Records)-1), pr.byName)
 	pr.created.add(int32(len(pr.Records)-1), pr.byCreated)
 	pr.terms.add(int32(len(pr.Records)-1), rec)
+	pr.added(int32(len(pr.Records) - 1))
 	ix.where[c.KeyID] = c.Project
 }
 
@@ -209,6 +213,7 @@ func (ix *KeyIndex) Restore(b []byte) error {
 		pr.names.lazy()
 		pr.created.lazy()
 		pr.terms.lazy()
+		pr.ord.lazy()
 	}
 	ix.mu.Lock()
 	ix.projects, ix.where, ix.paths = projects, fresh.where, fresh.paths

@@ -3,15 +3,19 @@ package es
 import (
 	"encoding/json"
 	"strings"
+	"time"
 
+	"github.com/keyplane/keyplane/domain"
 	"github.com/keyplane/keyplane/esquery"
+	"github.com/keyplane/keyplane/projections"
 )
 
-// plan is where a query's candidate records come from: the name index
-// when the query requires a name prefix, else every record of the
-// project (a scan). Candidates are a superset of the matches, which the
-// compiled query then picks, so a plan changes how fast a query answers,
-// never what: TestIndexedAndScannedQueriesAnswerAlike.
+// plan is where a query's candidate records come from: the index that
+// holds the fewest of them among those the query's required clauses can
+// read (name prefix, terms, date ranges, existence, invalidated), else
+// every record of the project (a scan). Candidates are a superset of the
+// matches, which the compiled query then picks, so a plan changes how fast
+// a query answers, never what: TestIndexedAndScannedQueriesAnswerAlike.
 type plan struct {
 	// ids, when set, bound the matches (an ids query): each is looked up.
 	ids        []string
@@ -19,45 +23,160 @@ type plan struct {
 	namePrefix string
 	// terms are required term queries on fields a term index holds.
 	terms []esquery.TermClause
+	// sources are the indexes the candidates can come from.
+	sources []projections.IndexSource
 	// ends, when above 0, is a query for every key sorted by creation
 	// alone (oldest first, newest with newest), of which the page is the
 	// ends first: the creation index gives them, and the project's size
 	// the total.
 	ends   int
 	newest bool
+	// walk, when its field is set, is a query for every key sorted by one
+	// indexed field: the page is the first entries of that field's index
+	// (after the search_after cursor), the total the project's size.
+	walk walkPlan
 }
 
-// planOf plans the query raw (already accepted by esquery.Parse).
-func planOf(raw json.RawMessage) plan {
+// walkPlan reads the first k records in the order of field
+// (projections.KeyIndex.RecordsInOrder).
+type walkPlan struct {
+	field projections.OrderField
+	desc  bool
+	after *projections.OrderCursor
+	k     int
+}
+
+// planOf plans the query raw (already accepted by esquery.Parse at now).
+func planOf(raw json.RawMessage, now time.Time) plan {
 	p, _ := esquery.RequiredPrefix(raw, "name")
 	ids, hasIDs := esquery.RequiredIDs(raw)
 	pl := plan{namePrefix: p, ids: ids, hasIDs: hasIDs}
+	if p != "" {
+		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByPrefix, Field: "name", Prefix: p})
+	}
 	for _, tc := range esquery.RequiredTerms(raw) {
-		if termIndexed(tc.Field) {
+		if termIndexed(tc.Field, tc.Values) {
 			pl.terms = append(pl.terms, tc)
+			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByTerms, Field: tc.Field, Values: tc.Values})
+		}
+	}
+	req := esquery.RequiredOf(raw, now, isDateField, func(f string) bool { return f == "invalidated" })
+	for _, b := range req.Dates {
+		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByRange, Field: b.Field, Lo: b.Lo, Hi: b.Hi})
+	}
+	for _, f := range req.Exists {
+		if path, isMeta := strings.CutPrefix(f, "metadata."); isMeta && path != "" && !strings.ContainsAny(path, "*?") ||
+			f == "expiration" || f == "invalidation" {
+			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByExists, Field: f})
+		}
+	}
+	if inv, ok := req.Bools["invalidated"]; ok && inv { // the invalidated keys are those with an invalidation time
+		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByExists, Field: "invalidation"})
+	}
+	return pl
+}
+
+// isDateField reports whether the query API's field is a date.
+func isDateField(f string) bool { return f == "creation" || f == "expiration" || f == "invalidation" }
+
+// termIndexed reports whether the term index holds field's values: type
+// only for cross_cluster (the rare type; rest is every other key).
+func termIndexed(field string, values []string) bool {
+	if field == "type" {
+		for _, v := range values {
+			if v != domain.ESTypeCrossCluster {
+				return false
+			}
+		}
+		return true
+	}
+	path, isMeta := strings.CutPrefix(field, "metadata.")
+	return field == "username" || field == "realm_name" || isMeta && path != "" && !strings.ContainsAny(path, "*?")
+}
+
+// planRequest plans a whole request. A query for every key (of every
+// owner, without aggregations) sorted by creation alone without
+// search_after reads its page's ends of the creation index; sorted by one
+// indexed field, its page from that field's index; else planOf.
+func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now time.Time, after esquery.Key) plan {
+	pl := planOf(req.Query, now)
+	if onlyOwn || aggs || !matchAll(req.Query) {
+		return pl
+	}
+	if after == nil {
+		if newest, ok := byCreationOnly(req.Sort); ok && from+size > 0 {
+			pl.ends, pl.newest = from+size, newest
+			return pl
+		}
+	}
+	if field, desc, ok := sortedByOne(req.Sort); ok {
+		pl.walk = walkPlan{field: field, desc: desc, k: from + size}
+		if len(after) == 1 {
+			pl.walk.after = &projections.OrderCursor{S: after[0].S, N: after[0].N, Missing: after[0].Missing}
 		}
 	}
 	return pl
 }
 
-// termIndexed reports whether the term index holds field.
-func termIndexed(field string) bool {
-	path, isMeta := strings.CutPrefix(field, "metadata.")
-	return field == "username" || field == "realm_name" || isMeta && path != "" && !strings.ContainsAny(path, "*?")
-}
-
-// planRequest plans a whole request: a query for every key sorted by
-// creation, for every caller's key, without search_after or aggregations,
-// reads its page's ends of the creation index; else planOf.
-func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool) plan {
-	pl := planOf(req.Query)
-	if onlyOwn || aggs || len(req.SearchAfter) > 0 && string(req.SearchAfter) != "null" || !matchAll(req.Query) {
-		return pl
+// sortedByOne reads a sort by one field an index orders (name, username,
+// creation or _doc, expiration), ascending or descending, with no option
+// but its order.
+func sortedByOne(raw json.RawMessage) (field projections.OrderField, desc, ok bool) {
+	var one []any
+	if json.Unmarshal(raw, &one) != nil {
+		var single any
+		if json.Unmarshal(raw, &single) != nil {
+			return "", false, false
+		}
+		one = []any{single}
 	}
-	if newest, ok := byCreationOnly(req.Sort); ok && from+size > 0 {
-		pl.ends, pl.newest = from+size, newest
+	if len(one) != 1 {
+		return "", false, false
 	}
-	return pl
+	name, order := "", ""
+	switch s := one[0].(type) {
+	case string:
+		name = s
+	case map[string]any:
+		if len(s) != 1 {
+			return "", false, false
+		}
+		for f, v := range s {
+			name = f
+			switch o := v.(type) {
+			case string:
+				order = o
+			case map[string]any:
+				for k := range o {
+					if k != "order" {
+						return "", false, false // missing and the like: the scan's
+					}
+				}
+				if order, ok = o["order"].(string); !ok && o["order"] != nil {
+					return "", false, false
+				}
+			default:
+				return "", false, false
+			}
+		}
+	default:
+		return "", false, false
+	}
+	if name == "_doc" {
+		name = "creation"
+	}
+	switch name {
+	case "name", "username", "creation", "expiration":
+	default:
+		return "", false, false
+	}
+	switch strings.ToLower(order) {
+	case "", "asc":
+		return projections.OrderField(name), false, true
+	case "desc":
+		return projections.OrderField(name), true, true
+	}
+	return "", false, false
 }
 
 // matchAll reports whether raw is no query or match_all.
@@ -125,20 +244,15 @@ func (x *esReq) candidates(pl plan, buf []rec) ([]rec, int) {
 	if pl.hasIDs {
 		return x.s.keyIndex.RecordsWithIDs(x.org.ID, x.pr.ID, pl.ids, buf), -1
 	}
-	// The most selective index: the fewest candidates.
-	var best []rec
-	found := false
-	if pl.namePrefix != "" {
-		best, found = x.s.keyIndex.RecordsNamed(x.org.ID, x.pr.ID, pl.namePrefix, nil), true
-	}
-	for _, tc := range pl.terms {
-		if recs, ok := x.s.keyIndex.RecordsWithTerms(x.org.ID, x.pr.ID, tc.Field, tc.Values, nil); ok && (!found || len(recs) < len(best)) {
-			best, found = recs, true
+	if w := pl.walk; w.field != "" {
+		if recs, total, ok := x.s.keyIndex.RecordsInOrder(x.org.ID, x.pr.ID, w.field, w.desc, w.after, w.k, buf); ok {
+			return recs, total
 		}
 	}
-	if found {
-		return append(buf, best...), -1
+	recs, which := x.s.keyIndex.Candidates(x.org.ID, x.pr.ID, pl.sources, buf)
+	if which < 0 {
+		x.s.log.Debug("query scans every key of the project: no index applies, or none holds less than half of it",
+			"org", x.org.ID, "project", x.pr.ID, "indexes", len(pl.sources))
 	}
-	x.s.log.Debug("query scans every key of the project: no index applies", "org", x.org.ID, "project", x.pr.ID)
-	return x.s.keyIndex.Records(x.org.ID, x.pr.ID, buf), -1
+	return recs, -1
 }

@@ -174,7 +174,7 @@ func (s *Server) esQueryKeys(x *esReq) error {
 			recordBufs.Put(matched)
 		}()
 	}
-	page, total, err := x.search(q, srt, after, onlyOwn, from, size, matched, planRequest(req, from, size, onlyOwn, aggs.Len() > 0))
+	page, total, err := x.search(q, srt, after, onlyOwn, from, size, matched, planRequest(req, from, size, onlyOwn, aggs.Len() > 0, now, after))
 	if err != nil {
 		return err
 	}

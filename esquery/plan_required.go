@@ -1,0 +1,152 @@
+package esquery
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"time"
+)
+
+// DateBound is a range of epoch milliseconds (both ends included) that a
+// date field holds in every document a query matches: a range or a term
+// on the field, alone or required by a bool (must, filter).
+type DateBound struct {
+	Field  string
+	Lo, Hi int64
+}
+
+// Required is what every document a query matches satisfies, as far as
+// the indexes of a date, an existing field or a boolean can use it.
+type Required struct {
+	Dates  []DateBound
+	Exists []string        // exists queries
+	Bools  map[string]bool // a term on a boolean field (invalidated): its value
+}
+
+// RequiredOf reads the clauses every match of the query raw satisfies
+// (raw must be a query Parse accepted, now the same instant). isDate and
+// isBool say which fields are dates and booleans. Anything it does not
+// understand it leaves out: an index then reads more candidates, never
+// fewer.
+func RequiredOf(raw json.RawMessage, now time.Time, isDate, isBool func(string) bool) Required {
+	var out Required
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return out
+	}
+	q, err := decode(raw) // as Parse reads it: numbers stay json.Number
+	if err != nil {
+		return out
+	}
+	eachRequired(q, 0, func(typ string, body map[string]any) {
+		switch typ {
+		case "range":
+			if f, arg, ok := oneField(body); ok && isDate(f) {
+				if b, ok := dateRange(f, arg, now); ok {
+					out.Dates = append(out.Dates, b)
+				}
+			}
+		case "term":
+			f, arg, ok := oneField(body)
+			if !ok {
+				return
+			}
+			if m, isMap := arg.(map[string]any); isMap {
+				arg = m["value"]
+			}
+			switch {
+			case isDate(f):
+				if ms, err := ParseMillis(arg, now); err == nil {
+					out.Dates = append(out.Dates, DateBound{Field: f, Lo: ms, Hi: ms})
+				}
+			case isBool(f):
+				if b, err := parseBool(arg, f); err == nil {
+					if out.Bools == nil {
+						out.Bools = map[string]bool{}
+					}
+					if prev, seen := out.Bools[f]; seen && prev != b {
+						return // both required: nothing matches; leave it to the query
+					}
+					out.Bools[f] = b
+				}
+			}
+		case "exists":
+			if f, ok := body["field"].(string); ok {
+				out.Exists = append(out.Exists, f)
+			}
+		}
+	})
+	return out
+}
+
+// eachRequired calls visit with every leaf query that q requires: q
+// itself, or the must and filter clauses of a bool, recursively.
+func eachRequired(q any, depth int, visit func(typ string, body map[string]any)) {
+	m, ok := q.(map[string]any)
+	if !ok || len(m) != 1 || depth > maxDepth {
+		return
+	}
+	for typ, body := range m {
+		b, _ := body.(map[string]any)
+		if typ != "bool" {
+			visit(typ, b)
+			continue
+		}
+		for _, k := range []string{"must", "filter"} {
+			clauses, isList := b[k].([]any)
+			if !isList && b[k] != nil {
+				clauses = []any{b[k]}
+			}
+			for _, c := range clauses {
+				eachRequired(c, depth+1, visit)
+			}
+		}
+	}
+}
+
+// oneField is a leaf's field and argument, its options aside.
+func oneField(body map[string]any) (string, any, bool) {
+	name, n := "", 0
+	var arg any
+	for k, v := range body {
+		if k == "boost" || k == "_name" {
+			continue
+		}
+		name, arg = k, v
+		n++
+	}
+	return name, arg, n == 1
+}
+
+// dateRange reads a range query's bounds as rangeQuery compiles them.
+func dateRange(field string, arg any, now time.Time) (DateBound, bool) {
+	m, ok := arg.(map[string]any)
+	if !ok {
+		return DateBound{}, false
+	}
+	b := DateBound{Field: field, Lo: math.MinInt64, Hi: math.MaxInt64}
+	for k, v := range m {
+		ms, err := int64(0), error(nil)
+		switch k {
+		case "gt", "gte", "lt", "lte":
+			if ms, err = ParseMillis(v, now); err != nil {
+				return DateBound{}, false
+			}
+		default:
+			continue
+		}
+		switch {
+		case k == "gt" && ms == math.MaxInt64, k == "lt" && ms == math.MinInt64:
+			return DateBound{Field: field, Lo: 1, Hi: 0}, true // nothing lies beyond the extremes
+		case k == "gt":
+			b.Lo = max(b.Lo, ms+1)
+		case k == "gte":
+			b.Lo = max(b.Lo, ms)
+		case k == "lt":
+			b.Hi = min(b.Hi, ms-1)
+		case k == "lte":
+			b.Hi = min(b.Hi, ms)
+		}
+	}
+	return b, true
+}

@@ -1,0 +1,58 @@
+package esquery
+
+import (
+	"math"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// TestRequiredDateBoundsHoldEveryMatch: the date bounds, existences and
+// booleans a query requires are read as Parse compiles them (gt and lt
+// exclusive, date math at the same now), from the query or its bool's
+// must and filter, never from should or must_not.
+func TestRequiredDateBoundsHoldEveryMatch(t *testing.T) {
+	now := time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
+	ms := now.UnixMilli()
+	isDate := func(f string) bool { return f == "creation" || f == "expiration" }
+	isBool := func(f string) bool { return f == "invalidated" }
+	for _, tt := range []struct {
+		query string
+		want  Required
+	}{
+		{`{"range": {"creation": {"gt": 10, "lte": "20"}}}`, Required{Dates: []DateBound{{"creation", 11, 20}}}},
+		{`{"range": {"expiration": {"gte": "now", "lt": "now+1d", "format": "x", "boost": 2}}}`,
+			Required{Dates: []DateBound{{"expiration", ms, ms + 86_400_000 - 1}}}},
+		{`{"range": {"creation": {"gte": 5}}}`, Required{Dates: []DateBound{{"creation", 5, math.MaxInt64}}}},
+		{`{"range": {"creation": {"gt": 9223372036854775807}}}`, Required{Dates: []DateBound{{"creation", 1, 0}}}},
+		{`{"term": {"creation": {"value": 7}}}`, Required{Dates: []DateBound{{"creation", 7, 7}}}},
+		{`{"bool": {"filter": [{"exists": {"field": "expiration"}}, {"term": {"invalidated": "true"}}], "must": {"range": {"creation": {"lt": 3}}}}}`,
+			Required{Dates: []DateBound{{"creation", math.MinInt64, 2}}, Exists: []string{"expiration"}, Bools: map[string]bool{"invalidated": true}}},
+		{`{"bool": {"must": [{"term": {"invalidated": true}}, {"term": {"invalidated": false}}]}}`, Required{Bools: map[string]bool{"invalidated": true}}},
+		{`{"bool": {"should": {"range": {"creation": {"gt": 1}}}, "must_not": {"exists": {"field": "expiration"}}}}`, Required{}},
+		{`{"range": {"name": {"gt": "a"}}}`, Required{}},
+		{`{"match_all": {}}`, Required{}},
+	} {
+		if got := RequiredOf([]byte(tt.query), now, isDate, isBool); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", tt.query, got, tt.want)
+		}
+	}
+	// A document matches a range exactly when its date lies within the
+	// bounds read of it.
+	schema := Schema[int64]{Field: func(string) (Field[int64], bool) {
+		return Field[int64]{Type: Date, Millis: func(d int64) (int64, bool) { return d, true }}, true
+	}}
+	for _, q := range []string{`{"gt": 100}`, `{"gte": 100}`, `{"lt": 100}`, `{"lte": 100}`, `{"gt": 99, "lt": "101"}`, `{"gte": "now-1s", "lt": "now"}`} {
+		raw := []byte(`{"range": {"creation": ` + q + `}}`)
+		match, err := Parse(raw, schema, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := RequiredOf(raw, now, isDate, isBool).Dates[0]
+		for _, v := range []int64{98, 99, 100, 101, 102, ms - 1001, ms - 1000, ms - 1, ms} {
+			if match(v) != (v >= b.Lo && v <= b.Hi) {
+				t.Errorf("%s: %d matches %v, within [%d, %d] %v", raw, v, match(v), b.Lo, b.Hi, !match(v))
+			}
+		}
+	}
+}

@@ -1,0 +1,230 @@
+package projections
+
+import (
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// OrderCursor is where a read in order resumes: after every record whose
+// value is at or before it (search_after). S for keywords, N for dates;
+// Missing for no value, after which nothing comes.
+type OrderCursor struct {
+	S       string
+	N       int64
+	Missing bool
+}
+
+// RecordsInOrder appends to buf the first k records of project pr in the
+// order of field (name, username, creation, expiration), values ascending
+// or descending (desc), ties by creation then id, records without the
+// field last: the order in which a query sorted by that field alone ranks
+// its hits. With after, only the records whose value comes after it. It
+// returns the project's size; ok is false for a field not indexed. The
+// work follows k, not the project (or the entries of the values it meets).
+func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, field OrderField, desc bool, after *OrderCursor, k int, buf []*KeyRecord) ([]*KeyRecord, int, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	p, ok := ix.projects[pr]
+	if !ok || p.Tenant != t {
+		return buf, 0, field == "name" || field == "username" || field == "creation" || field == "expiration"
+	}
+	o, ok := p.orderOf(field)
+	if !ok || field == "invalidation" {
+		return buf, 0, false
+	}
+	if k <= 0 || after != nil && after.Missing {
+		return buf, len(p.Records), true
+	}
+	n := 0
+	o.walk(desc, after, field == "expiration", func(pos int32) bool {
+		buf = append(buf, p.Records[pos])
+		n++
+		return n < k
+	})
+	return buf, len(p.Records), true
+}
+
+// walk calls emit with the index's live entries in order, values
+// descending with desc (ties still ascending by creation and id), after
+// the cursor's value when set, until emit returns false. With
+// missingLast, entries of value noValue (no value) come last in both
+// directions.
+func (o *ordered) walk(desc bool, after *OrderCursor, missingLast bool, emit func(int32) bool) {
+	cur := func(r, i int) int { return o.cmpVal(r, i, after.S, after.N) }
+	if !desc {
+		from := make([]int, len(o.lens))
+		if after != nil {
+			for r, n := range o.lens {
+				from[r] = searchRun(n, func(i int) bool { return cur(r, i) > 0 })
+			}
+		}
+		o.merge(from, o.lens, emit)
+		return
+	}
+	hi, missing := slices.Clone(o.lens), slices.Clone(o.lens)
+	for r, n := range o.lens {
+		if missingLast {
+			missing[r] = searchRun(n, func(i int) bool { return o.cmpVal(r, i, "", noValue) >= 0 })
+			hi[r] = missing[r]
+		}
+		if after != nil {
+			hi[r] = min(hi[r], searchRun(n, func(i int) bool { return cur(r, i) >= 0 }))
+		}
+	}
+	// Read from the end one value at a time, each value's entries forward:
+	// the largest value first, its records by creation.
+	lo := make([]int, len(o.lens))
+	for {
+		top := -1
+		for r := range hi {
+			if hi[r] == 0 {
+				continue
+			}
+			if top < 0 {
+				top = r
+			} else if ts, tn := o.val(top, hi[top]-1); o.cmpVal(r, hi[r]-1, ts, tn) > 0 {
+				top = r
+			}
+		}
+		if top < 0 {
+			break
+		}
+		s, n := o.val(top, hi[top]-1)
+		for r := range hi {
+			lo[r] = searchRun(hi[r], func(i int) bool { return o.cmpVal(r, i, s, n) >= 0 })
+		}
+		if !o.merge(lo, hi, emit) {
+			return
+		}
+		copy(hi, lo)
+	}
+	if missingLast {
+		o.merge(missing, o.lens, emit)
+	}
+}
+
+// SourceKind is the kind of index an IndexSource reads.
+type SourceKind int
+
+const (
+	// ByPrefix reads the name index for the names starting with Prefix.
+	ByPrefix SourceKind = iota + 1
+	// ByTerms reads the term index for Field holding one of Values.
+	ByTerms
+	// ByRange reads the index of a date Field (creation, expiration,
+	// invalidation) for values in [Lo, Hi].
+	ByRange
+	// ByExists reads the records holding Field: a metadata path (term
+	// index) or a date (expiration, invalidation).
+	ByExists
+)
+
+// IndexSource is one index a query's candidates can come from: every record
+// the query matches is among them.
+type IndexSource struct {
+	Kind   SourceKind
+	Field  string
+	Prefix string
+	Values []string
+	Lo, Hi int64
+}
+
+// Candidates appends to buf the records of the source, among sources,
+// that holds the fewest (each counted from its index without reading the
+// records), in creation order as Records gives them, and which source it
+// was. When none applies (a field not indexed), or the fewest are more
+// than half the project (reading every record in order is then cheaper
+// than gathering them), it appends every record, as Records, and -1.
+func (ix *KeyIndex) Candidates(t domain.TenantID, pr domain.ProjectID, sources []IndexSource, buf []*KeyRecord) ([]*KeyRecord, int) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	p, ok := ix.projects[pr]
+	if !ok || p.Tenant != t {
+		return buf, -1
+	}
+	best, fewest := -1, 0
+	var reads []func([]int32) []int32
+	for i, s := range sources {
+		n, read, ok := p.source(s)
+		reads = append(reads, read)
+		if ok && (best < 0 || n < fewest) {
+			best, fewest = i, n
+		}
+	}
+	if best < 0 || fewest > len(p.Records)/2 {
+		return append(buf, p.Records...), -1
+	}
+	for _, pos := range reads[best](make([]int32, 0, fewest)) {
+		buf = append(buf, p.Records[pos])
+	}
+	return buf, best
+}
+
+// source counts the entries s reads (an upper bound of its records) and
+// gives the reader of its positions; ok is false when no index holds it.
+func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool) {
+	switch s.Kind {
+	case ByPrefix:
+		if s.Field != "name" {
+			return 0, nil, false
+		}
+		p.names.ready(len(p.Records), p.byName)
+		name := func(i int32) string { return p.Records[i].Name }
+		return p.names.countPrefixed(s.Prefix, name), func(buf []int32) []int32 { return p.names.prefixed(s.Prefix, name, buf) }, true
+	case ByTerms:
+		return p.termSource(s.Field, s.Values)
+	case ByExists:
+		if strings.HasPrefix(s.Field, "metadata.") {
+			return p.termSource(s.Field, nil)
+		}
+		s.Lo, s.Hi = math.MinInt64, math.MaxInt64
+		fallthrough
+	case ByRange:
+		if s.Field != "creation" && s.Field != "expiration" && s.Field != "invalidation" {
+			return 0, nil, false
+		}
+		if s.Lo > s.Hi {
+			return 0, func(buf []int32) []int32 { return buf }, true
+		}
+		o, _ := p.orderOf(OrderField(s.Field))
+		from, to := o.between(s.Lo, min(s.Hi, noValue-1)) // noValue is no date: not in any range
+		n := 0
+		for r := range from {
+			n += to[r] - from[r]
+		}
+		return n, func(buf []int32) []int32 { return o.positions(from, to, buf) }, true
+	}
+	return 0, nil, false
+}
+
+// termSource reads field's term index for values (every value when nil).
+func (p *projectRecords) termSource(field string, values []string) (int, func([]int32) []int32, bool) {
+	p.terms.ready(p.Records)
+	if p.terms.dropped[field] {
+		return 0, nil, false
+	}
+	if values == nil {
+		for v := range p.terms.fields[field] {
+			values = append(values, v)
+		}
+	}
+	n := 0
+	for _, v := range values {
+		n += len(p.terms.fields[field][v])
+	}
+	return n, func(buf []int32) []int32 { buf, _ = p.terms.positions(field, values, buf); return buf }, true
+}
+
+// countPrefixed counts the positions whose field starts with p.
+func (o *orderedIndex) countPrefixed(p string, field func(int32) string) int {
+	n := 0
+	for _, run := range o.runs {
+		from := searchRun(len(run), func(i int) bool { return field(run[i]) >= p })
+		to := searchRun(len(run), func(i int) bool { f := field(run[i]); return f >= p && !strings.HasPrefix(f, p) })
+		n += to - from
+	}
+	return n
+}
