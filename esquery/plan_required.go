@@ -150,3 +150,50 @@ func dateRange(field string, arg any, now time.Time) (DateBound, bool) {
 	}
 	return b, true
 }
+
+// SoleLeaf is the type of the one leaf query raw amounts to: the query
+// itself, or the only must or filter clause of a bool holding nothing
+// else (no should, must_not or minimum_should_match), recursively. An
+// index whose entries are exactly that leaf's matches then counts the
+// query's total. ok is false for anything else.
+func SoleLeaf(raw json.RawMessage) (typ string, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", false
+	}
+	q, err := decode(raw)
+	if err != nil {
+		return "", false
+	}
+	for depth := 0; depth <= maxDepth; depth++ {
+		m, isMap := q.(map[string]any)
+		if !isMap || len(m) != 1 {
+			return "", false
+		}
+		body, isBool := m["bool"].(map[string]any)
+		if !isBool {
+			for typ := range m {
+				return typ, true
+			}
+		}
+		var only []any
+		for k, v := range body {
+			switch k {
+			case "must", "filter":
+				list, isList := v.([]any)
+				if !isList {
+					list = []any{v}
+				}
+				only = append(only, list...)
+			case "boost", "_name":
+			default:
+				return "", false
+			}
+		}
+		if len(only) != 1 {
+			return "", false
+		}
+		q = only[0]
+	}
+	return "", false
+}

@@ -56,3 +56,23 @@ func TestRequiredDateBoundsHoldEveryMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestASoleLeafIsTheWholeQuery: a query amounts to one leaf when it is
+// one, or a bool of nothing but that one required clause.
+func TestASoleLeafIsTheWholeQuery(t *testing.T) {
+	for _, tt := range []struct{ query, want string }{
+		{`{"term": {"metadata.team": "t1"}}`, "term"},
+		{`{"bool": {"filter": {"range": {"creation": {"gt": 1}}}}}`, "range"},
+		{`{"bool": {"must": [{"bool": {"filter": [{"exists": {"field": "expiration"}}]}}], "boost": 2}}`, "exists"},
+		{`{"bool": {"must": [{"term": {"a": "b"}}], "filter": {"term": {"c": "d"}}}}`, ""},
+		{`{"bool": {"filter": {"term": {"a": "b"}}, "must_not": {"term": {"c": "d"}}}}`, ""},
+		{`{"bool": {"filter": {"term": {"a": "b"}}, "should": {"term": {"c": "d"}}}}`, ""},
+		{`{"bool": {"filter": {"term": {"a": "b"}}, "minimum_should_match": 1}}`, ""},
+		{`{"bool": {}}`, ""},
+		{``, ""},
+	} {
+		if got, _ := SoleLeaf([]byte(tt.query)); got != tt.want {
+			t.Errorf("%s: sole leaf %q, want %q", tt.query, got, tt.want)
+		}
+	}
+}

@@ -23,6 +23,14 @@ type recordOrders struct {
 	expires valueIndex
 	// invalidated holds the invalidated keys only: 12 bytes each.
 	invalidated valueIndex
+	// termsInexact are the term index's fields whose postings may name a
+	// record twice or no longer holding the value (a metadata array, an
+	// update): their counts are no totals (countExact).
+	termsInexact map[string]bool
+	// inexactKnown is false after a restore: the records' arrays are
+	// looked for by the first reader (inexactFields).
+	inexactKnown bool
+	inexactMu    sync.Mutex
 }
 
 // noValue stands for a missing date in a valueIndex: it sorts after every
@@ -51,6 +59,37 @@ func (pr *projectRecords) added(pos int32) {
 	if r.Invalidated {
 		pr.ord.invalidated.add(invalidatedAtOf(r), pos, pr)
 	}
+	pr.ord.arrays(r)
+}
+
+// arrays marks the metadata paths where r holds several values.
+func (o *recordOrders) arrays(r *KeyRecord) {
+	for i := 1; i < len(r.Metadata); i++ { // leaves sorted by path: an array's are neighbours
+		if r.Metadata[i].Path == r.Metadata[i-1].Path {
+			o.inexact(r.Metadata[i].Path)
+		}
+	}
+}
+
+// inexactFields is termsInexact, after looking for arrays in every record
+// when restored; a reader calls it under the owner's read lock.
+func (pr *projectRecords) inexactFields() map[string]bool {
+	pr.ord.inexactMu.Lock()
+	defer pr.ord.inexactMu.Unlock()
+	if !pr.ord.inexactKnown {
+		for _, r := range pr.Records {
+			pr.ord.arrays(r)
+		}
+		pr.ord.inexactKnown = true
+	}
+	return pr.ord.termsInexact
+}
+
+func (o *recordOrders) inexact(path string) {
+	if o.termsInexact == nil {
+		o.termsInexact = map[string]bool{}
+	}
+	o.termsInexact["metadata."+path] = true
 }
 
 // changed indexes the new values of the record at pos, which replaces old
@@ -62,9 +101,18 @@ func (pr *projectRecords) changed(pos int32, old, r *KeyRecord) {
 	if r.Invalidated && !old.Invalidated {
 		pr.ord.invalidated.add(invalidatedAtOf(r), pos, pr)
 	}
+	if !slices.Equal(r.Metadata, old.Metadata) {
+		for _, l := range old.Metadata {
+			pr.ord.inexact(l.Path)
+		}
+		for _, l := range r.Metadata {
+			pr.ord.inexact(l.Path)
+		}
+	}
 }
 
 func (o *recordOrders) lazy() {
+	o.termsInexact, o.inexactKnown = nil, false // the term index is rebuilt too
 	o.users.lazy()
 	o.expires.lazy()
 	o.invalidated.lazy()

@@ -17,34 +17,97 @@ type OrderCursor struct {
 	Missing bool
 }
 
-// RecordsInOrder appends to buf the first k records of project pr in the
-// order of field (name, username, creation, expiration), values ascending
-// or descending (desc), ties by creation then id, records without the
-// field last: the order in which a query sorted by that field alone ranks
-// its hits. With after, only the records whose value comes after it. It
-// returns the project's size; ok is false for a field not indexed. The
-// work follows k, not the project (or the entries of the values it meets).
-func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, field OrderField, desc bool, after *OrderCursor, k int, buf []*KeyRecord) ([]*KeyRecord, int, bool) {
+// OrderRead asks RecordsInOrder for the first K records in the order of
+// Field (name, username, creation, expiration), values ascending or
+// descending (Desc), ties by creation then id, records without the field
+// last: the order in which a query sorted by that field alone ranks its
+// hits. With After, only the records whose value comes after it.
+//
+// Only, when set, is the whole query: Keep (the compiled query) keeps
+// exactly the records the index of Only holds, whose exact count is the
+// total. Else the query is match_all and the total the project's size.
+type OrderRead struct {
+	Field OrderField
+	Desc  bool
+	After *OrderCursor
+	K     int
+	Only  *IndexSource
+	Keep  func(*KeyRecord) bool
+}
+
+// RecordsInOrder appends to buf the records rd asks for and returns the
+// total; ok is false when it cannot answer from the index (a field not
+// indexed, an Only not counted exactly or too rare to meet within a short
+// read: the caller reads the candidates instead). The work follows K (over
+// Only's share of the project), not the project.
+func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd OrderRead, buf []*KeyRecord) ([]*KeyRecord, int, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	p, ok := ix.projects[pr]
 	if !ok || p.Tenant != t {
-		return buf, 0, field == "name" || field == "username" || field == "creation" || field == "expiration"
+		return buf, 0, rd.Only == nil
 	}
-	o, ok := p.orderOf(field)
-	if !ok || field == "invalidation" {
+	o, ok := p.orderOf(rd.Field)
+	if !ok || rd.Field == "invalidation" {
 		return buf, 0, false
 	}
-	if k <= 0 || after != nil && after.Missing {
-		return buf, len(p.Records), true
+	total, limit := len(p.Records), math.MaxInt
+	if rd.Only != nil {
+		if total, ok = p.countExact(*rd.Only); !ok {
+			return buf, 0, false
+		}
+		// Reading in order meets a match every len/total records: worth
+		// it while that reads fewer than the matches; give up past four
+		// times the expected length (the matches may be bunched late).
+		expect := (rd.K*len(p.Records))/max(total, 1) + 16
+		if expect > total {
+			return buf, 0, false
+		}
+		limit = 4 * expect
 	}
-	n := 0
-	o.walk(desc, after, field == "expiration", func(pos int32) bool {
-		buf = append(buf, p.Records[pos])
-		n++
-		return n < k
+	if rd.K <= 0 || total == 0 || rd.After != nil && rd.After.Missing {
+		return buf, total, true
+	}
+	start, n, read := len(buf), 0, 0
+	o.walk(rd.Desc, rd.After, rd.Field == "expiration", func(pos int32) bool {
+		if read++; read > limit {
+			return false
+		}
+		if r := p.Records[pos]; rd.Keep == nil || rd.Keep(r) {
+			buf = append(buf, r)
+			n++
+		}
+		return n < rd.K
 	})
-	return buf, len(p.Records), true
+	if read > limit {
+		clear(buf[start:])
+		return buf[:start], 0, false
+	}
+	return buf, total, true
+}
+
+// countExact is the number of records source s holds, when its index
+// counts them exactly (no stale entry, no record twice); ok is false else.
+func (p *projectRecords) countExact(s IndexSource) (int, bool) {
+	switch {
+	case s.Kind == ByTerms || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
+		if p.inexactFields()[s.Field] {
+			return 0, false
+		}
+	case s.Field == "expiration":
+		p.ord.expires.ready(p, expiresOf, false)
+		if p.ord.expires.entries != len(p.Records) {
+			return 0, false // stale entries: their records may be out of range
+		}
+	}
+	if s.Kind == ByRange || s.Kind == ByExists && isDate(s.Field) {
+		// A date of 0 is none to a query, an entry to the index.
+		if zero, _, _ := p.source(IndexSource{Kind: ByRange, Field: s.Field}); zero > 0 {
+			return 0, false
+		}
+	}
+	n, _, ok := p.source(s)
+	return n, ok
 }
 
 // walk calls emit with the index's live entries in order, values
@@ -183,7 +246,7 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 		s.Lo, s.Hi = math.MinInt64, math.MaxInt64
 		fallthrough
 	case ByRange:
-		if s.Field != "creation" && s.Field != "expiration" && s.Field != "invalidation" {
+		if !isDate(s.Field) {
 			return 0, nil, false
 		}
 		if s.Lo > s.Hi {
@@ -210,6 +273,8 @@ func (p *projectRecords) termSource(field string, values []string) (int, func([]
 		for v := range p.terms.fields[field] {
 			values = append(values, v)
 		}
+	} else {
+		values = slices.Compact(slices.Sorted(slices.Values(values))) // a value named twice counts once
 	}
 	n := 0
 	for _, v := range values {
@@ -227,4 +292,8 @@ func (o *orderedIndex) countPrefixed(p string, field func(int32) string) int {
 		n += to - from
 	}
 	return n
+}
+
+func isDate(field string) bool {
+	return field == "creation" || field == "expiration" || field == "invalidation"
 }

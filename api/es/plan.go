@@ -38,12 +38,14 @@ type plan struct {
 }
 
 // walkPlan reads the first k records in the order of field
-// (projections.KeyIndex.RecordsInOrder).
+// (projections.KeyIndex.RecordsInOrder), of every key or, with only, of
+// the query that is that index's entries.
 type walkPlan struct {
 	field projections.OrderField
 	desc  bool
 	after *projections.OrderCursor
 	k     int
+	only  *projections.IndexSource
 }
 
 // planOf plans the query raw (already accepted by esquery.Parse at now).
@@ -98,24 +100,56 @@ func termIndexed(field string, values []string) bool {
 // owner, without aggregations) sorted by creation alone without
 // search_after reads its page's ends of the creation index; sorted by one
 // indexed field, its page from that field's index; else planOf.
+//
+// A query that is one index's entries (soleSource), sorted so, reads the
+// field's index in order too, keeping its matches: the index counts the
+// total. The projection decides whether that beats reading the index's
+// entries (the matches) and sorting them.
 func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now time.Time, after esquery.Key) plan {
 	pl := planOf(req.Query, now)
-	if onlyOwn || aggs || !matchAll(req.Query) {
+	if onlyOwn || aggs {
 		return pl
 	}
-	if after == nil {
-		if newest, ok := byCreationOnly(req.Sort); ok && from+size > 0 {
-			pl.ends, pl.newest = from+size, newest
+	var only *projections.IndexSource
+	if !matchAll(req.Query) {
+		if only = soleSource(req.Query, pl); only == nil {
 			return pl
 		}
+	} else if newest, ok := byCreationOnly(req.Sort); ok && after == nil && from+size > 0 {
+		pl.ends, pl.newest = from+size, newest
+		return pl
 	}
-	if field, desc, ok := sortedByOne(req.Sort); ok {
-		pl.walk = walkPlan{field: field, desc: desc, k: from + size}
+	field, desc, ok := sortedByOne(req.Sort)
+	if noSort := len(req.Sort) == 0 || string(req.Sort) == "null" || string(req.Sort) == "[]"; noSort {
+		field, desc, ok = "creation", false, true // hits rank by creation, then id
+	}
+	if ok {
+		pl.walk = walkPlan{field: field, desc: desc, k: from + size, only: only}
 		if len(after) == 1 {
 			pl.walk.after = &projections.OrderCursor{S: after[0].S, N: after[0].N, Missing: after[0].Missing}
 		}
 	}
 	return pl
+}
+
+// soleSource is the index whose entries are exactly the query's matches:
+// the query is one leaf (esquery.SoleLeaf), the one source planOf found
+// for it, and of the leaf's own kind (a prefix query for a name prefix,
+// not a term or wildcard that merely requires one). nil else.
+func soleSource(raw json.RawMessage, pl plan) *projections.IndexSource {
+	typ, ok := esquery.SoleLeaf(raw)
+	if !ok || len(pl.sources) != 1 || pl.hasIDs {
+		return nil
+	}
+	src := pl.sources[0]
+	switch {
+	case typ == "prefix" && src.Kind == projections.ByPrefix,
+		(typ == "term" || typ == "terms") && src.Kind == projections.ByTerms,
+		(typ == "range" || typ == "term") && src.Kind == projections.ByRange,
+		(typ == "exists" || typ == "term") && src.Kind == projections.ByExists:
+		return &src
+	}
+	return nil
 }
 
 // sortedByOne reads a sort by one field an index orders (name, username,
@@ -237,7 +271,8 @@ func byCreationOnly(raw json.RawMessage) (newest, ok bool) {
 
 // candidates appends the records pl reads to buf; total, when not -1, is
 // the query's total, known without evaluating it.
-func (x *esReq) candidates(pl plan, buf []rec) ([]rec, int) {
+// q is the compiled query, kept by a read in order.
+func (x *esReq) candidates(pl plan, q esquery.Query[rec], buf []rec) ([]rec, int) {
 	if pl.ends > 0 {
 		return x.s.keyIndex.RecordsAtEnds(x.org.ID, x.pr.ID, pl.ends, pl.newest, buf)
 	}
@@ -245,7 +280,11 @@ func (x *esReq) candidates(pl plan, buf []rec) ([]rec, int) {
 		return x.s.keyIndex.RecordsWithIDs(x.org.ID, x.pr.ID, pl.ids, buf), -1
 	}
 	if w := pl.walk; w.field != "" {
-		if recs, total, ok := x.s.keyIndex.RecordsInOrder(x.org.ID, x.pr.ID, w.field, w.desc, w.after, w.k, buf); ok {
+		rd := projections.OrderRead{Field: w.field, Desc: w.desc, After: w.after, K: w.k, Only: w.only}
+		if w.only != nil {
+			rd.Keep = q
+		}
+		if recs, total, ok := x.s.keyIndex.RecordsInOrder(x.org.ID, x.pr.ID, rd, buf); ok {
 			return recs, total
 		}
 	}

@@ -20,10 +20,16 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 	rng := rand.New(rand.NewPCG(27, 1))
 	parts := []string{"a", "ab", "b", "ba", "key-1", "key-12", "x"}
 	var ids []string
-	for i := range 120 {
+	for i := range 250 {
 		name := parts[rng.IntN(len(parts))] + parts[rng.IntN(len(parts))] + fmt.Sprint(rng.IntN(3))
 		body := fmt.Sprintf(`{"name": %q, "metadata": {"team": "t%d", "n": %d}}`, name, rng.IntN(4), i)
-		if rng.IntN(3) == 0 {
+		if i >= 60 { // a field no update touches: its postings count its keys
+			body = fmt.Sprintf(`{"name": %q, "metadata": {"team": "t%d", "n": %d, "tier": "%s"}}`, name, rng.IntN(4), i, []string{"gold", "iron", "iron"}[rng.IntN(3)])
+		}
+		switch rng.IntN(6) {
+		case 0: // an array: one key in two values' postings, or twice in one's
+			body = fmt.Sprintf(`{"name": %q, "metadata": {"tags": [%q, %q]}}`, name, parts[rng.IntN(2)], parts[rng.IntN(2)])
+		case 1, 2:
 			body = fmt.Sprintf(`{"name": %q, "expiration": "%dd", "metadata": {"team": "t%d"}}`, name, 1+rng.IntN(5), rng.IntN(4))
 		}
 		ids = append(ids, esDo(t, "POST", base+"/_security/api_key", auth, body).Must(t, 200).Str("id"))
@@ -99,13 +105,16 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		return `{"ids": {"values": [` + strings.Join(some, ", ") + `]}}`
 	}
 	termQuery := func() string {
-		switch rng.IntN(4) {
+		switch rng.IntN(5) {
 		case 0:
 			return fmt.Sprintf(`{"term": {"metadata.team": "t%d"}}`, rng.IntN(5))
 		case 1:
 			return fmt.Sprintf(`{"terms": {"metadata.team": ["t%d", "t%d"]}}`, rng.IntN(5), rng.IntN(5))
 		case 2:
 			return `{"term": {"metadata.moved": {"value": "yes"}}}`
+		case 3:
+			return []string{`{"term": {"metadata.tier": "iron"}}`, `{"terms": {"metadata.tier": ["gold", "iron", "gold"]}}`,
+				`{"terms": {"metadata.tags": ["a", "ab"]}}`, `{"term": {"metadata.tags": "a"}}`, `{"exists": {"field": "metadata.tier"}}`}[rng.IntN(5)]
 		}
 		return `{"term": {"username": "` + ownerAuth[:strings.IndexByte(ownerAuth, ':')] + `"}}`
 	}
@@ -157,13 +166,23 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		}
 		return `{"match_all": {}}`, rest
 	}
-	for i := range 250 {
+	for i := range 500 {
 		q := query()
 		rest := fmt.Sprintf(`"sort": %s, "size": %d, "from": %d`, sorts[rng.IntN(len(sorts))], 1+rng.IntN(30), rng.IntN(5))
 		if i%3 == 0 {
 			rest += `, "aggs": {"teams": {"terms": {"field": "metadata.team"}}, "names": {"terms": {"field": "name", "size": 3}}}`
 		} else if i%3 == 1 {
 			q, rest = walkRequest()
+			if rng.IntN(2) == 0 { // one index's entries, read in another's order
+				q = []string{termQuery(), dateQuery(), fmt.Sprintf(`{"prefix": {"name": %q}}`, parts[rng.IntN(len(parts))])}[rng.IntN(3)]
+				if rng.IntN(3) == 0 {
+					q = `{"bool": {"filter": [` + q + `]}}`
+				}
+				if rng.IntN(4) == 0 {
+					rest = rest[strings.Index(rest, `"size"`):] // unsorted: by creation
+					rest = strings.Split(rest, `, "search_after"`)[0]
+				}
+			}
 		}
 		indexedBody := `{"query": ` + q + `, ` + rest + `}`
 		scannedBody := `{"query": {"bool": {"should": [` + q + `]}}, ` + rest + `}`
