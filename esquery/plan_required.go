@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -196,4 +198,95 @@ func SoleLeaf(raw json.RawMessage) (typ string, ok bool) {
 		q = only[0]
 	}
 	return "", false
+}
+
+// Alternative is one way a document satisfies a token of a
+// simple_query_string: its Field (as the schema names it, "metadata" for
+// any of its keys) holds Value, or a value starting with it (Prefix); for
+// a date, Millis; for a boolean, Bool.
+type Alternative struct {
+	Field  string
+	Type   Type
+	Value  string
+	Prefix bool
+	Millis int64
+	Bool   bool
+}
+
+// RequiredAlternatives are, for every simple_query_string the query raw
+// requires (alone or by a bool's must and filter), groups of alternatives:
+// every match satisfies one alternative of each group (a required token's,
+// or any of the optional tokens' when the string has some). raw must be a
+// query Parse accepted with s at now.
+func RequiredAlternatives[D any](raw json.RawMessage, s Schema[D], now time.Time) [][]Alternative {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	q, err := decode(raw)
+	if err != nil {
+		return nil
+	}
+	var out [][]Alternative
+	c := &compiler[D]{s: s, now: now}
+	eachRequired(q, 0, func(typ string, body map[string]any) {
+		if typ == "simple_query_string" {
+			out = append(out, c.alternatives(body)...)
+		}
+	})
+	return out
+}
+
+// alternatives reads one simple_query_string as simpleQueryString
+// compiles it. An empty group is a token that matches nothing.
+func (c *compiler[D]) alternatives(m map[string]any) [][]Alternative {
+	text, _ := m["query"].(string)
+	names, err := c.fieldNames(m["fields"])
+	if err != nil {
+		return nil
+	}
+	and := false
+	if op, _ := m["default_operator"].(string); strings.EqualFold(op, "and") {
+		and = true
+	}
+	var groups [][]Alternative
+	var should []Alternative
+	hasShould := false
+	for _, tok := range tokenize(text) {
+		var alts []Alternative
+		for _, name := range names {
+			f, ok := c.s.Field(name)
+			if !ok {
+				return nil
+			}
+			a := Alternative{Field: name, Type: f.Type, Value: tok.text, Prefix: tok.prefix}
+			switch f.Type {
+			case Date:
+				ms, err := ParseMillis(tok.text, c.now)
+				if err != nil || tok.prefix {
+					continue // matches no date
+				}
+				a.Millis = ms
+			case Boolean:
+				b, err := strconv.ParseBool(tok.text)
+				if err != nil || tok.prefix {
+					continue
+				}
+				a.Bool = b
+			}
+			alts = append(alts, a)
+		}
+		switch {
+		case tok.sign == '-':
+		case tok.sign == '+' || and && !tok.or:
+			groups = append(groups, alts)
+		default:
+			should = append(should, alts...)
+			hasShould = true
+		}
+	}
+	if hasShould { // empty when no token can match: then nothing does
+		groups = append(groups, should)
+	}
+	return groups
 }

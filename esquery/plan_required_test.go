@@ -76,3 +76,40 @@ func TestASoleLeafIsTheWholeQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestSimpleQueryStringsBoundTheirMatchesByTheirTokens: each required
+// token of a simple_query_string (+, or every token with and) is a group
+// of its alternatives over the fields, the optional tokens one group
+// together; excluded tokens bound nothing; a token that matches no field
+// leaves its group empty.
+func TestSimpleQueryStringsBoundTheirMatchesByTheirTokens(t *testing.T) {
+	now := time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
+	kw := Field[int64]{Type: Keyword, Any: func(int64, func(string) bool) bool { return false }}
+	date := Field[int64]{Type: Date, Millis: func(d int64) (int64, bool) { return d, true }}
+	s := Schema[int64]{Field: func(n string) (Field[int64], bool) {
+		if n == "creation" {
+			return date, true
+		}
+		return kw, n == "name" || n == "metadata"
+	}, Default: []string{"metadata", "name"}}
+	name := func(v string, prefix bool) Alternative { return Alternative{Field: "name", Value: v, Prefix: prefix} }
+	meta := func(v string) Alternative { return Alternative{Field: "metadata", Value: v} }
+	for _, tt := range []struct {
+		query string
+		want  [][]Alternative
+	}{
+		{`{"simple_query_string": {"query": "a | b*", "fields": ["name"]}}`, [][]Alternative{{name("a", false), name("b", true)}}},
+		{`{"simple_query_string": {"query": "+a b -c"}}`, [][]Alternative{{meta("a"), name("a", false)}, {meta("b"), name("b", false)}}},
+		{`{"simple_query_string": {"query": "a b", "default_operator": "AND", "fields": ["name^3"]}}`,
+			[][]Alternative{{name("a", false)}, {name("b", false)}}},
+		{`{"simple_query_string": {"query": "-a", "fields": ["name"]}}`, nil},
+		{`{"simple_query_string": {"query": "x* 12", "fields": ["creation"]}}`,
+			[][]Alternative{{{Field: "creation", Type: Date, Value: "12", Millis: 12}}}},
+		{`{"simple_query_string": {"query": "+x*", "fields": ["creation"]}}`, [][]Alternative{nil}},
+		{`{"bool": {"should": {"simple_query_string": {"query": "a"}}}}`, nil},
+	} {
+		if got := RequiredAlternatives([]byte(tt.query), s, now); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", tt.query, got, tt.want)
+		}
+	}
+}

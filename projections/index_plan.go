@@ -90,6 +90,8 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 // counts them exactly (no stale entry, no record twice); ok is false else.
 func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 	switch {
+	case s.Kind == ByUnion || s.Field == "metadata": // a record may be in several
+		return 0, false
 	case s.Kind == ByTerms || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
 		if p.inexactFields()[s.Field] {
 			return 0, false
@@ -183,6 +185,8 @@ const (
 	// ByExists reads the records holding Field: a metadata path (term
 	// index) or a date (expiration, invalidation).
 	ByExists
+	// ByUnion reads the records of any of Any (each must be indexed).
+	ByUnion
 )
 
 // IndexSource is one index a query's candidates can come from: every record
@@ -193,6 +197,7 @@ type IndexSource struct {
 	Prefix string
 	Values []string
 	Lo, Hi int64
+	Any    []IndexSource
 }
 
 // Candidates appends to buf the records of the source, among sources,
@@ -238,7 +243,12 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 		name := func(i int32) string { return p.Records[i].Name }
 		return p.names.countPrefixed(s.Prefix, name), func(buf []int32) []int32 { return p.names.prefixed(s.Prefix, name, buf) }, true
 	case ByTerms:
+		if s.Field == "metadata" {
+			return p.anyMetadataSource(s.Values)
+		}
 		return p.termSource(s.Field, s.Values)
+	case ByUnion:
+		return p.unionSource(s.Any)
 	case ByExists:
 		if strings.HasPrefix(s.Field, "metadata.") {
 			return p.termSource(s.Field, nil)
@@ -281,6 +291,46 @@ func (p *projectRecords) termSource(field string, values []string) (int, func([]
 		n += len(p.terms.fields[field][v])
 	}
 	return n, func(buf []int32) []int32 { buf, _ = p.terms.positions(field, values, buf); return buf }, true
+}
+
+// unionSource reads every one of sources, when each is indexed.
+func (p *projectRecords) unionSource(sources []IndexSource) (int, func([]int32) []int32, bool) {
+	total := 0
+	reads := make([]func([]int32) []int32, len(sources))
+	for i, s := range sources {
+		n, read, ok := p.source(s)
+		if !ok {
+			return 0, nil, false
+		}
+		total, reads[i] = total+n, read
+	}
+	return total, func(buf []int32) []int32 {
+		start := len(buf)
+		for _, read := range reads {
+			buf = read(buf)
+		}
+		slices.Sort(buf[start:])
+		return slices.Compact(buf)
+	}, true
+}
+
+// anyMetadataSource reads the records holding one of values at any
+// metadata path: the union of every metadata field's term index, when
+// none is over maxTermsPerField.
+func (p *projectRecords) anyMetadataSource(values []string) (int, func([]int32) []int32, bool) {
+	p.terms.ready(p.Records)
+	var any []IndexSource
+	for f := range p.terms.dropped {
+		if strings.HasPrefix(f, "metadata.") {
+			return 0, nil, false
+		}
+	}
+	for f := range p.terms.fields {
+		if strings.HasPrefix(f, "metadata.") {
+			any = append(any, IndexSource{Kind: ByTerms, Field: f, Values: values})
+		}
+	}
+	return p.unionSource(any)
 }
 
 // countPrefixed counts the positions whose field starts with p.

@@ -75,7 +75,39 @@ func planOf(raw json.RawMessage, now time.Time) plan {
 	if inv, ok := req.Bools["invalidated"]; ok && inv { // the invalidated keys are those with an invalidation time
 		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByExists, Field: "invalidation"})
 	}
+	for _, group := range esquery.RequiredAlternatives(raw, keySchema, now) {
+		if src, ok := unionOf(group); ok {
+			pl.sources = append(pl.sources, src)
+		}
+	}
 	return pl
+}
+
+// unionOf is the source of a simple_query_string's group of alternatives,
+// when an index holds each: a name equal to or starting with the token
+// (the name index), a term of username, realm_name, type or metadata (any
+// key or one), a date, invalidated.
+func unionOf(group []esquery.Alternative) (projections.IndexSource, bool) {
+	u := projections.IndexSource{Kind: projections.ByUnion}
+	for _, a := range group {
+		var src projections.IndexSource
+		switch {
+		case a.Field == "name":
+			src = projections.IndexSource{Kind: projections.ByPrefix, Field: "name", Prefix: a.Value}
+		case a.Type == esquery.Date:
+			src = projections.IndexSource{Kind: projections.ByRange, Field: a.Field, Lo: a.Millis, Hi: a.Millis}
+		case a.Type == esquery.Boolean && a.Field == "invalidated" && a.Bool:
+			src = projections.IndexSource{Kind: projections.ByExists, Field: "invalidation"}
+		case a.Prefix || a.Type != esquery.Keyword || a.Field == "type" && a.Value == domain.ESTypeRest:
+			return u, false // no index of prefixes but the name's; rest is most keys
+		case a.Field == "metadata" || a.Field == "type" || termIndexed(a.Field, nil):
+			src = projections.IndexSource{Kind: projections.ByTerms, Field: a.Field, Values: []string{a.Value}}
+		default:
+			return u, false
+		}
+		u.Any = append(u.Any, src)
+	}
+	return u, true
 }
 
 // isDateField reports whether the query API's field is a date.

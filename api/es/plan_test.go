@@ -118,9 +118,30 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		}
 		return `{"term": {"username": "` + ownerAuth[:strings.IndexByte(ownerAuth, ':')] + `"}}`
 	}
+	sqsQuery := func() string { // simple_query_string over indexed fields
+		fields := []string{`["name"]`, `["name", "metadata.team"]`, `["metadata"]`, `null`, `["metadata.*", "name^2"]`, `["username", "name", "creation"]`}[rng.IntN(6)]
+		var toks []string
+		for n := 1 + rng.IntN(3); len(toks) < n; {
+			tok := []string{parts[rng.IntN(len(parts))] + parts[rng.IntN(len(parts))] + fmt.Sprint(rng.IntN(3)), fmt.Sprint("t", rng.IntN(5)), "yes",
+				`"ab0"`, ownerAuth[:strings.IndexByte(ownerAuth, ':')], fmt.Sprint(pick(created)), "cross_cluster"}[rng.IntN(7)]
+			if fields == `["name"]` && rng.IntN(2) == 0 {
+				tok = parts[rng.IntN(len(parts))] + "*"
+			}
+			sign := []string{"", "", "+", "|", "-"}[rng.IntN(5)]
+			if len(toks) == 0 && sign == "-" {
+				sign = ""
+			}
+			toks = append(toks, sign+tok)
+		}
+		op := []string{"", `, "default_operator": "and"`}[rng.IntN(2)]
+		if fields != "null" {
+			op += `, "fields": ` + fields
+		}
+		return fmt.Sprintf(`{"simple_query_string": {"query": %q%s}}`, strings.Join(toks, " "), op)
+	}
 	query := func() string {
 		q := nameQuery()
-		switch rng.IntN(5) {
+		switch rng.IntN(6) {
 		case 0:
 			q = idsQuery()
 		case 1:
@@ -133,6 +154,8 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 			if rng.IntN(3) == 0 {
 				q = fmt.Sprintf(`{"bool": {"filter": [%s, %s]}}`, q, []string{nameQuery(), termQuery(), dateQuery()}[rng.IntN(3)])
 			}
+		case 3:
+			q = sqsQuery()
 		}
 		if rng.IntN(2) == 0 {
 			q = fmt.Sprintf(`{"bool": {"filter": [%s, %s], "must_not": {"term": {"metadata.team": "t2"}}}}`, q, others[rng.IntN(len(others))])
