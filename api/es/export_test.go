@@ -79,3 +79,6 @@ func TermFieldsOf(raw string) []string {
 	}
 	return out
 }
+
+// Scans is how many queries read every key of their project so far.
+func Scans() int64 { return scans.Load() }

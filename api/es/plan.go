@@ -3,6 +3,7 @@ package es
 import (
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
@@ -35,6 +36,9 @@ type plan struct {
 	// indexed field: the page is the first entries of that field's index
 	// (after the search_after cursor), the total the project's size.
 	walk walkPlan
+	// own is a query of the caller's own keys (manage_own_api_key): an
+	// API key's is itself, a user's are among those of its username.
+	own bool
 }
 
 // walkPlan reads the first k records in the order of field
@@ -139,7 +143,7 @@ func termIndexed(field string, values []string) bool {
 // entries (the matches) and sorting them.
 func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now time.Time, after esquery.Key) plan {
 	pl := planOf(req.Query, now)
-	if onlyOwn || aggs {
+	if pl.own = onlyOwn; onlyOwn || aggs {
 		return pl
 	}
 	var only *projections.IndexSource
@@ -301,6 +305,9 @@ func byCreationOnly(raw json.RawMessage) (newest, ok bool) {
 	return false, false
 }
 
+// scans counts the queries that read every key of their project (tests).
+var scans atomic.Int64
+
 // candidates appends the records pl reads to buf; total, when not -1, is
 // the query's total, known without evaluating it.
 // q is the compiled query, kept by a read in order.
@@ -308,8 +315,14 @@ func (x *esReq) candidates(pl plan, q esquery.Query[rec], buf []rec) ([]rec, int
 	if pl.ends > 0 {
 		return x.s.keyIndex.RecordsAtEnds(x.org.ID, x.pr.ID, pl.ends, pl.newest, buf)
 	}
+	if pl.own && x.p.Kind == domain.ActorKey {
+		return x.s.keyIndex.RecordsWithIDs(x.org.ID, x.pr.ID, []string{string(x.p.KeyID)}, buf), -1
+	}
 	if pl.hasIDs {
 		return x.s.keyIndex.RecordsWithIDs(x.org.ID, x.pr.ID, pl.ids, buf), -1
+	}
+	if pl.own && x.p.User != "" {
+		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByTerms, Field: "username", Values: []string{x.p.User}})
 	}
 	if w := pl.walk; w.field != "" {
 		rd := projections.OrderRead{Field: w.field, Desc: w.desc, After: w.after, K: w.k, Only: w.only}
@@ -322,6 +335,7 @@ func (x *esReq) candidates(pl plan, q esquery.Query[rec], buf []rec) ([]rec, int
 	}
 	recs, which := x.s.keyIndex.Candidates(x.org.ID, x.pr.ID, pl.sources, buf)
 	if which < 0 {
+		scans.Add(1)
 		x.s.log.Debug("query scans every key of the project: no index applies, or none holds less than half of it",
 			"org", x.org.ID, "project", x.pr.ID, "indexes", len(pl.sources))
 	}
