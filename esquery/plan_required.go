@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keyplane/keyplane/domain"
 )
 
 // DateBound is a range of epoch milliseconds (both ends included) that a
@@ -289,4 +291,82 @@ func (c *compiler[D]) alternatives(m map[string]any) [][]Alternative {
 		groups = append(groups, should)
 	}
 	return groups
+}
+
+// ValueMatch is a keyword field's values that every document a query
+// matches holds one of: those Match accepts.
+type ValueMatch struct {
+	Field string
+	Match func(string) bool
+}
+
+// RequiredValueMatches are the prefix, wildcard and case-insensitive term
+// queries raw requires (alone or by a bool's must and filter), each as
+// the test of one value it compiles to: an index of a field's distinct
+// values then gives the documents holding one that passes. raw must be a
+// query Parse accepted.
+func RequiredValueMatches(raw json.RawMessage) []ValueMatch {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	q, err := decode(raw)
+	if err != nil {
+		return nil
+	}
+	var out []ValueMatch
+	eachRequired(q, 0, func(typ string, body map[string]any) {
+		field, arg, ok := oneField(body)
+		if !ok {
+			return
+		}
+		if m := valueMatch(typ, arg); m != nil {
+			out = append(out, ValueMatch{Field: field, Match: m})
+		}
+	})
+	return out
+}
+
+// valueMatch is the value test of a prefix, wildcard or case-insensitive
+// term query's argument, as prefix, wildcard and equals compile it; nil
+// for other queries.
+func valueMatch(typ string, arg any) func(string) bool {
+	switch typ {
+	case "prefix":
+		v, opts, err := options(typ, arg, "value", "case_insensitive", "rewrite")
+		p, ok := v.(string)
+		if err != nil || !ok {
+			return nil
+		}
+		if caseInsensitive(opts) {
+			p = strings.ToLower(p)
+			return func(x string) bool { return strings.HasPrefix(strings.ToLower(x), p) }
+		}
+		return func(x string) bool { return strings.HasPrefix(x, p) }
+	case "wildcard":
+		key := "value"
+		if m, ok := arg.(map[string]any); ok {
+			if _, has := m["wildcard"]; has {
+				key = "wildcard"
+			}
+		}
+		v, opts, err := options(typ, arg, key, "case_insensitive", "rewrite")
+		p, ok := v.(string)
+		if err != nil || !ok {
+			return nil
+		}
+		if caseInsensitive(opts) {
+			w := domain.CompileWildcard(strings.ToLower(p))
+			return func(x string) bool { return w.Match(strings.ToLower(x)) }
+		}
+		return domain.CompileWildcard(p).Match
+	case "term":
+		v, opts, err := options(typ, arg, "value", "case_insensitive", "operator", "analyzer", "zero_terms_query", "lenient")
+		s, ok := KeywordOf(v)
+		if err != nil || !ok || !caseInsensitive(opts) {
+			return nil // a case-sensitive term is RequiredTerms'
+		}
+		return func(x string) bool { return strings.EqualFold(x, s) }
+	}
+	return nil
 }

@@ -113,3 +113,31 @@ func TestSimpleQueryStringsBoundTheirMatchesByTheirTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestValueMatchesTestValuesAsTheirQueries: the value test of a required
+// prefix, wildcard or case-insensitive term accepts exactly the values its
+// query matches; case-sensitive terms and unrequired clauses give none.
+func TestValueMatchesTestValuesAsTheirQueries(t *testing.T) {
+	s := Schema[string]{Field: func(string) (Field[string], bool) {
+		return Field[string]{Type: Keyword, Any: func(d string, p func(string) bool) bool { return p(d) }}, true
+	}}
+	for _, q := range []string{`{"prefix": {"f": "ab"}}`, `{"prefix": {"f": {"value": "AB", "case_insensitive": true}}}`,
+		`{"wildcard": {"f": "a*c?"}}`, `{"wildcard": {"f": {"wildcard": "A*", "case_insensitive": true}}}`,
+		`{"bool": {"filter": {"term": {"f": {"value": "aBc", "case_insensitive": true}}}}}`} {
+		ms := RequiredValueMatches([]byte(q))
+		match, err := Parse([]byte(q), s, time.Time{})
+		if err != nil || len(ms) != 1 || ms[0].Field != "f" {
+			t.Fatalf("%s: %d value tests, %v", q, len(ms), err)
+		}
+		for _, v := range []string{"", "a", "ab", "abc", "ABC", "abcd", "aXcY", "b", "İ"} {
+			if ms[0].Match(v) != match(v) {
+				t.Errorf("%s: value %q passes %v, query matches %v", q, v, ms[0].Match(v), match(v))
+			}
+		}
+	}
+	for _, q := range []string{`{"term": {"f": "a"}}`, `{"bool": {"should": {"prefix": {"f": "a"}}}}`, `{"range": {"f": {"gt": "a"}}}`} {
+		if ms := RequiredValueMatches([]byte(q)); len(ms) != 0 {
+			t.Errorf("%s: %d value tests", q, len(ms))
+		}
+	}
+}

@@ -90,7 +90,7 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 // counts them exactly (no stale entry, no record twice); ok is false else.
 func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 	switch {
-	case s.Kind == ByUnion || s.Field == "metadata": // a record may be in several
+	case s.Kind == ByUnion || s.Kind == ByValues || s.Field == "metadata": // a record may be in several
 		return 0, false
 	case s.Kind == ByTerms || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
 		if p.inexactFields()[s.Field] {
@@ -187,6 +187,9 @@ const (
 	ByExists
 	// ByUnion reads the records of any of Any (each must be indexed).
 	ByUnion
+	// ByValues reads the term index for Field holding a value Match
+	// accepts (each of the field's distinct values is tested).
+	ByValues
 )
 
 // IndexSource is one index a query's candidates can come from: every record
@@ -198,6 +201,7 @@ type IndexSource struct {
 	Values []string
 	Lo, Hi int64
 	Any    []IndexSource
+	Match  func(string) bool
 }
 
 // Candidates appends to buf the records of the source, among sources,
@@ -249,6 +253,8 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 		return p.termSource(s.Field, s.Values)
 	case ByUnion:
 		return p.unionSource(s.Any)
+	case ByValues:
+		return p.valuesSource(s.Field, s.Match)
 	case ByExists:
 		if strings.HasPrefix(s.Field, "metadata.") {
 			return p.termSource(s.Field, nil)
@@ -312,6 +318,33 @@ func (p *projectRecords) unionSource(sources []IndexSource) (int, func([]int32) 
 		slices.Sort(buf[start:])
 		return slices.Compact(buf)
 	}, true
+}
+
+// valuesSource reads field's term index (any metadata key's for
+// "metadata") for the values match accepts.
+func (p *projectRecords) valuesSource(field string, match func(string) bool) (int, func([]int32) []int32, bool) {
+	p.terms.ready(p.Records)
+	var any []IndexSource
+	for f, values := range p.terms.fields {
+		if f != field && (field != "metadata" || !strings.HasPrefix(f, "metadata.")) {
+			continue
+		}
+		src := IndexSource{Kind: ByTerms, Field: f}
+		for v := range values {
+			if match(v) {
+				src.Values = append(src.Values, v)
+			}
+		}
+		if src.Values != nil { // nil would be every value
+			any = append(any, src)
+		}
+	}
+	for f := range p.terms.dropped {
+		if f == field || field == "metadata" && strings.HasPrefix(f, "metadata.") {
+			return 0, nil, false
+		}
+	}
+	return p.unionSource(any)
 }
 
 // anyMetadataSource reads the records holding one of values at any

@@ -79,6 +79,11 @@ func planOf(raw json.RawMessage, now time.Time) plan {
 	if inv, ok := req.Bools["invalidated"]; ok && inv { // the invalidated keys are those with an invalidation time
 		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByExists, Field: "invalidation"})
 	}
+	for _, m := range esquery.RequiredValueMatches(raw) {
+		if indexed := m.Field == "metadata" || termIndexed(m.Field, nil); m.Field == "type" && !m.Match(domain.ESTypeRest) || m.Field != "type" && indexed {
+			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByValues, Field: m.Field, Match: m.Match})
+		}
+	}
 	for _, group := range esquery.RequiredAlternatives(raw, keySchema, now) {
 		if src, ok := unionOf(group); ok {
 			pl.sources = append(pl.sources, src)

@@ -105,13 +105,17 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		return `{"ids": {"values": [` + strings.Join(some, ", ") + `]}}`
 	}
 	termQuery := func() string {
-		switch rng.IntN(5) {
+		switch rng.IntN(6) {
 		case 0:
 			return fmt.Sprintf(`{"term": {"metadata.team": "t%d"}}`, rng.IntN(5))
 		case 1:
 			return fmt.Sprintf(`{"terms": {"metadata.team": ["t%d", "t%d"]}}`, rng.IntN(5), rng.IntN(5))
 		case 2:
 			return `{"term": {"metadata.moved": {"value": "yes"}}}`
+		case 4:
+			return []string{`{"prefix": {"metadata.team": "t"}}`, `{"wildcard": {"metadata.team": "*1"}}`, `{"prefix": {"metadata": {"value": "Y", "case_insensitive": true}}}`,
+				`{"term": {"metadata.tier": {"value": "IRON", "case_insensitive": true}}}`, `{"wildcard": {"type": {"wildcard": "cross*"}}}`,
+				`{"wildcard": {"username": "` + ownerAuth[:2] + `*"}}`, `{"prefix": {"realm_name": "x"}}`}[rng.IntN(7)]
 		case 3:
 			return []string{`{"term": {"metadata.tier": "iron"}}`, `{"terms": {"metadata.tier": ["gold", "iron", "gold"]}}`,
 				`{"terms": {"metadata.tags": ["a", "ab"]}}`, `{"term": {"metadata.tags": "a"}}`, `{"exists": {"field": "metadata.tier"}}`}[rng.IntN(5)]
