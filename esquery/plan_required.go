@@ -370,3 +370,63 @@ func valueMatch(typ string, arg any) func(string) bool {
 	}
 	return nil
 }
+
+// RequiredShoulds are, for every bool raw requires (itself, or by a bool's
+// must and filter) whose should clauses must match at least one (no must
+// or filter, or minimum_should_match of 1 or more), those clauses: every
+// match of raw matches one of each list. Each is given as JSON, to be
+// planned as a query of its own.
+func RequiredShoulds(raw json.RawMessage) [][]json.RawMessage {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	q, err := decode(raw)
+	if err != nil {
+		return nil
+	}
+	var out [][]json.RawMessage
+	var visit func(q any, depth int)
+	visit = func(q any, depth int) {
+		m, ok := q.(map[string]any)
+		body, isBool := m["bool"].(map[string]any)
+		if !ok || len(m) != 1 || !isBool || depth > maxDepth {
+			return
+		}
+		var must []any
+		for _, k := range []string{"must", "filter"} {
+			clauses, isList := body[k].([]any)
+			if !isList && body[k] != nil {
+				clauses = []any{body[k]}
+			}
+			must = append(must, clauses...)
+		}
+		for _, c := range must {
+			visit(c, depth+1)
+		}
+		should, isList := body["should"].([]any)
+		if !isList && body["should"] != nil {
+			should = []any{body["should"]}
+		}
+		minShould := 0
+		if v, set := body["minimum_should_match"]; set {
+			minShould, _ = parseMinShould(v)
+		} else if len(must) == 0 {
+			minShould = 1
+		}
+		if len(should) == 0 || minShould < 1 {
+			return
+		}
+		var list []json.RawMessage
+		for _, c := range should {
+			b, err := json.Marshal(c)
+			if err != nil {
+				return
+			}
+			list = append(list, b)
+		}
+		out = append(out, list)
+	}
+	visit(q, 0)
+	return out
+}

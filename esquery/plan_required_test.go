@@ -141,3 +141,29 @@ func TestValueMatchesTestValuesAsTheirQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestShouldClausesBoundTheMatchesWhenOneMustMatch: a bool's should
+// clauses bound its matches when one of them must match (no must or
+// filter, or minimum_should_match of 1 or more), nested in required
+// clauses too.
+func TestShouldClausesBoundTheMatchesWhenOneMustMatch(t *testing.T) {
+	for _, tt := range []struct {
+		query string
+		want  int // lists of clauses
+	}{
+		{`{"bool": {"should": [{"term": {"a": "b"}}, {"ids": {"values": ["x"]}}]}}`, 1},
+		{`{"bool": {"filter": {"term": {"a": "b"}}, "should": {"term": {"c": "d"}}}}`, 0},
+		{`{"bool": {"filter": {"term": {"a": "b"}}, "should": {"term": {"c": "d"}}, "minimum_should_match": "1"}}`, 1},
+		{`{"bool": {"should": {"term": {"c": "d"}}, "minimum_should_match": 0}}`, 0},
+		{`{"bool": {"must": {"bool": {"should": [{"term": {"c": "d"}}]}}, "must_not": {"bool": {"should": {"term": {"a": "b"}}}}}}`, 1},
+		{`{"term": {"a": "b"}}`, 0},
+	} {
+		if got := RequiredShoulds([]byte(tt.query)); len(got) != tt.want {
+			t.Errorf("%s: %d lists, want %d", tt.query, len(got), tt.want)
+		}
+	}
+	if got := RequiredShoulds([]byte(`{"bool": {"should": [{"range": {"creation": {"gt": 12345678901234567}}}, {"term": {"a": "b"}}]}}`)); len(got) != 1 ||
+		string(got[0][0]) != `{"range":{"creation":{"gt":12345678901234567}}}` || string(got[0][1]) != `{"term":{"a":"b"}}` {
+		t.Errorf("clauses %s", got)
+	}
+}

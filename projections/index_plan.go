@@ -90,7 +90,7 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 // counts them exactly (no stale entry, no record twice); ok is false else.
 func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 	switch {
-	case s.Kind == ByUnion || s.Kind == ByValues || s.Field == "metadata": // a record may be in several
+	case s.Kind == ByUnion || s.Kind == ByValues || s.Kind == ByFewest || s.Kind == ByIDs || s.Field == "metadata": // a record may be in several, or is not counted exactly
 		return 0, false
 	case s.Kind == ByTerms || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
 		if p.inexactFields()[s.Field] {
@@ -190,6 +190,10 @@ const (
 	// ByValues reads the term index for Field holding a value Match
 	// accepts (each of the field's distinct values is tested).
 	ByValues
+	// ByFewest reads the one of Any (those indexed) holding the fewest.
+	ByFewest
+	// ByIDs looks up the records of the ids Values.
+	ByIDs
 )
 
 // IndexSource is one index a query's candidates can come from: every record
@@ -255,6 +259,28 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 		return p.unionSource(s.Any)
 	case ByValues:
 		return p.valuesSource(s.Field, s.Match)
+	case ByFewest:
+		best, fewest := -1, 0
+		var read func([]int32) []int32
+		for i, sub := range s.Any {
+			if n, r, ok := p.source(sub); ok && (best < 0 || n < fewest) {
+				best, fewest, read = i, n, r
+			}
+		}
+		return fewest, read, best >= 0
+	case ByIDs:
+		var pos []int32
+		for _, id := range s.Values {
+			if i, ok := p.pos[domain.KeyID(id)]; ok {
+				pos = append(pos, int32(i))
+			}
+		}
+		return len(pos), func(buf []int32) []int32 {
+			start := len(buf)
+			buf = append(buf, pos...)
+			slices.Sort(buf[start:])
+			return slices.Compact(buf)
+		}, true
 	case ByExists:
 		if strings.HasPrefix(s.Field, "metadata.") {
 			return p.termSource(s.Field, nil)

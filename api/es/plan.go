@@ -84,12 +84,36 @@ func planOf(raw json.RawMessage, now time.Time) plan {
 			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByValues, Field: m.Field, Match: m.Match})
 		}
 	}
+	for _, should := range esquery.RequiredShoulds(raw) {
+		if src, ok := anyOf(should, now); ok {
+			pl.sources = append(pl.sources, src)
+		}
+	}
 	for _, group := range esquery.RequiredAlternatives(raw, keySchema, now) {
 		if src, ok := unionOf(group); ok {
 			pl.sources = append(pl.sources, src)
 		}
 	}
 	return pl
+}
+
+// anyOf is the source of a bool's should clauses of which a match
+// matches one: the union of each clause's own plan (its ids, or the
+// fewest of its sources), when each has one.
+func anyOf(clauses []json.RawMessage, now time.Time) (projections.IndexSource, bool) {
+	u := projections.IndexSource{Kind: projections.ByUnion}
+	for _, c := range clauses {
+		sub := planOf(c, now)
+		switch {
+		case sub.hasIDs:
+			u.Any = append(u.Any, projections.IndexSource{Kind: projections.ByIDs, Values: sub.ids})
+		case len(sub.sources) > 0:
+			u.Any = append(u.Any, projections.IndexSource{Kind: projections.ByFewest, Any: sub.sources})
+		default:
+			return u, false
+		}
+	}
+	return u, true
 }
 
 // unionOf is the source of a simple_query_string's group of alternatives,

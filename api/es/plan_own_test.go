@@ -53,9 +53,9 @@ func TestOwnKeysQueriesAnswerAsAScanOfTheOwnersKeys(t *testing.T) {
 				t.Fatalf("%s, %s by the owner of %s reads every key", q, rest, who.bound)
 			}
 			scanned := esDo(t, "POST", base+"/_security/_query/api_key", owner,
-				`{"query": {"bool": {"should": {"bool": {"filter": [`+q+`, `+who.bound+`]}}}}, `+rest+`}`).Must(t, 200)
+				`{"query": {"bool": {"must_not": {"bool": {"must_not": {"bool": {"filter": [`+q+`, `+who.bound+`]}}}}}}, `+rest+`}`).Must(t, 200)
 			if es.Scans() != before+1 {
-				t.Fatalf("%s, %s wrapped in a should is not a scan", q, rest)
+				t.Fatalf("%s, %s wrapped in a must_not of a must_not is not a scan", q, rest)
 			}
 			if !reflect.DeepEqual(own.Body, scanned.Body) {
 				t.Fatalf("%s, %s, bound by %s:\nown     %v\nscanned %v", q, rest, who.bound, own.Body, scanned.Body)
