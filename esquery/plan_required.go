@@ -367,8 +367,81 @@ func valueMatch(typ string, arg any) func(string) bool {
 			return nil // a case-sensitive term is RequiredTerms'
 		}
 		return func(x string) bool { return strings.EqualFold(x, s) }
+	case "range":
+		return keywordRange(arg)
 	}
 	return nil
+}
+
+// keywordRange is the value test of a range query on a keyword field, as
+// rangeQuery compiles it (bounds compared as strings); nil when a bound
+// is no scalar.
+func keywordRange(arg any) func(string) bool {
+	m, ok := arg.(map[string]any)
+	if !ok {
+		return nil
+	}
+	var checks []func(x string) bool
+	for k, v := range m {
+		if k != "gt" && k != "gte" && k != "lt" && k != "lte" {
+			continue
+		}
+		b, isScalar := KeywordOf(v)
+		if !isScalar {
+			return nil
+		}
+		switch k {
+		case "gt":
+			checks = append(checks, func(x string) bool { return x > b })
+		case "gte":
+			checks = append(checks, func(x string) bool { return x >= b })
+		case "lt":
+			checks = append(checks, func(x string) bool { return x < b })
+		case "lte":
+			checks = append(checks, func(x string) bool { return x <= b })
+		}
+	}
+	return func(x string) bool {
+		for _, c := range checks {
+			if !c(x) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// SoleNegation is the one clause a query is the negation of: a bool
+// holding nothing but one must_not clause; ok is false for anything else.
+func SoleNegation(raw json.RawMessage) (json.RawMessage, bool) {
+	q, err := decode(bytes.TrimSpace(raw))
+	m, isMap := q.(map[string]any)
+	if err != nil || !isMap || len(m) != 1 {
+		return nil, false
+	}
+	body, isBool := m["bool"].(map[string]any)
+	if !isBool {
+		return nil, false
+	}
+	var not []any
+	for k, v := range body {
+		switch k {
+		case "must_not":
+			list, isList := v.([]any)
+			if !isList {
+				list = []any{v}
+			}
+			not = list
+		case "boost", "_name":
+		default:
+			return nil, false
+		}
+	}
+	if len(not) != 1 {
+		return nil, false
+	}
+	b, err := json.Marshal(not[0])
+	return b, err == nil
 }
 
 // RequiredShoulds are, for every bool raw requires (itself, or by a bool's

@@ -123,7 +123,8 @@ func TestValueMatchesTestValuesAsTheirQueries(t *testing.T) {
 	}}
 	for _, q := range []string{`{"prefix": {"f": "ab"}}`, `{"prefix": {"f": {"value": "AB", "case_insensitive": true}}}`,
 		`{"wildcard": {"f": "a*c?"}}`, `{"wildcard": {"f": {"wildcard": "A*", "case_insensitive": true}}}`,
-		`{"bool": {"filter": {"term": {"f": {"value": "aBc", "case_insensitive": true}}}}}`} {
+		`{"bool": {"filter": {"term": {"f": {"value": "aBc", "case_insensitive": true}}}}}`,
+		`{"range": {"f": {"gt": "a", "lte": "abc"}}}`, `{"range": {"f": {"gte": "ab", "lt": "b", "format": "x"}}}`} {
 		ms := RequiredValueMatches([]byte(q))
 		match, err := Parse([]byte(q), s, time.Time{})
 		if err != nil || len(ms) != 1 || ms[0].Field != "f" {
@@ -135,7 +136,7 @@ func TestValueMatchesTestValuesAsTheirQueries(t *testing.T) {
 			}
 		}
 	}
-	for _, q := range []string{`{"term": {"f": "a"}}`, `{"bool": {"should": {"prefix": {"f": "a"}}}}`, `{"range": {"f": {"gt": "a"}}}`} {
+	for _, q := range []string{`{"term": {"f": "a"}}`, `{"bool": {"should": {"prefix": {"f": "a"}}}}`, `{"range": {"f": {"gt": {"x": 1}}}}`} {
 		if ms := RequiredValueMatches([]byte(q)); len(ms) != 0 {
 			t.Errorf("%s: %d value tests", q, len(ms))
 		}
@@ -165,5 +166,21 @@ func TestShouldClausesBoundTheMatchesWhenOneMustMatch(t *testing.T) {
 	if got := RequiredShoulds([]byte(`{"bool": {"should": [{"range": {"creation": {"gt": 12345678901234567}}}, {"term": {"a": "b"}}]}}`)); len(got) != 1 ||
 		string(got[0][0]) != `{"range":{"creation":{"gt":12345678901234567}}}` || string(got[0][1]) != `{"term":{"a":"b"}}` {
 		t.Errorf("clauses %s", got)
+	}
+}
+
+// TestASoleNegationIsABoolOfOneMustNot: a query is the negation of one
+// clause when it is a bool of that must_not clause alone.
+func TestASoleNegationIsABoolOfOneMustNot(t *testing.T) {
+	for _, tt := range []struct{ query, want string }{
+		{`{"bool": {"must_not": {"term": {"invalidated": true}}}}`, `{"term":{"invalidated":true}}`},
+		{`{"bool": {"must_not": [{"prefix": {"name": "a"}}], "boost": 1}}`, `{"prefix":{"name":"a"}}`},
+		{`{"bool": {"must_not": [{"prefix": {"name": "a"}}, {"term": {"a": "b"}}]}}`, ""},
+		{`{"bool": {"must_not": {"term": {"a": "b"}}, "filter": {"term": {"c": "d"}}}}`, ""},
+		{`{"term": {"a": "b"}}`, ""},
+	} {
+		if got, _ := SoleNegation([]byte(tt.query)); string(got) != tt.want {
+			t.Errorf("%s: negation of %s, want %s", tt.query, got, tt.want)
+		}
 	}
 }

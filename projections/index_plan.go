@@ -90,6 +90,9 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 // counts them exactly (no stale entry, no record twice); ok is false else.
 func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 	switch {
+	case s.Kind == ByNot:
+		n, ok := p.countExact(s.Any[0])
+		return len(p.Records) - n, ok
 	case s.Kind == ByUnion || s.Kind == ByValues || s.Kind == ByFewest || s.Kind == ByIDs || s.Field == "metadata": // a record may be in several, or is not counted exactly
 		return 0, false
 	case s.Kind == ByTerms || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
@@ -194,6 +197,9 @@ const (
 	ByFewest
 	// ByIDs looks up the records of the ids Values.
 	ByIDs
+	// ByNot is every record but those of Any[0]: only counted
+	// (OrderRead.Only), never read as candidates.
+	ByNot
 )
 
 // IndexSource is one index a query's candidates can come from: every record

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/esquery"
+	"github.com/keyplane/keyplane/projections"
 )
 
 // SetSearchHook sets searchHook for a test; the returned func unsets it.
@@ -56,6 +57,8 @@ func ServedByIndex(body string) string {
 		return "creation ends"
 	case pl.hasIDs:
 		return "ids"
+	case pl.walk.field != "" && pl.walk.only != nil && pl.walk.only.Kind == projections.ByNot:
+		return "order of " + string(pl.walk.field) + ", else a scan" // every key but an index's
 	case pl.walk.field != "":
 		return "order of " + string(pl.walk.field)
 	case len(pl.sources) > 0:

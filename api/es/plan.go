@@ -178,7 +178,9 @@ func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now tim
 	var only *projections.IndexSource
 	if !matchAll(req.Query) {
 		if only = soleSource(req.Query, pl); only == nil {
-			return pl
+			if only = soleNegation(req.Query, now); only == nil {
+				return pl
+			}
 		}
 	} else if newest, ok := byCreationOnly(req.Sort); ok && after == nil && from+size > 0 {
 		pl.ends, pl.newest = from+size, newest
@@ -195,6 +197,21 @@ func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now tim
 		}
 	}
 	return pl
+}
+
+// soleNegation is the source whose entries are exactly the records the
+// query does not match: a bool of one must_not clause of a soleSource
+// (every key but the invalidated, say); its count gives the total.
+func soleNegation(raw json.RawMessage, now time.Time) *projections.IndexSource {
+	not, ok := esquery.SoleNegation(raw)
+	if !ok {
+		return nil
+	}
+	src := soleSource(not, planOf(not, now))
+	if src == nil {
+		return nil
+	}
+	return &projections.IndexSource{Kind: projections.ByNot, Any: []projections.IndexSource{*src}}
 }
 
 // soleSource is the index whose entries are exactly the query's matches:
