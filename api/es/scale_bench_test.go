@@ -71,6 +71,9 @@ func BenchmarkScale(b *testing.B) {
 		{"sort_username", `{"sort": ["username"], "size": 10}`},
 		{"invalidated", `{"query": {"term": {"invalidated": true}}, "size": 10}`},
 		{"range_creation_all", `{"query": {"range": {"creation": {"gte": "now-1d"}}}, "sort": [{"creation": "desc"}], "size": 10}`},
+		{"not_invalidated_newest", `{"query": {"bool": {"must_not": {"term": {"invalidated": true}}}}, "sort": [{"creation": "desc"}], "size": 20}`},
+		{"should_names", `{"query": {"bool": {"should": [{"term": {"name": "key-1"}}, {"prefix": {"name": "key-4242"}}]}}}`},
+		{"prefix_metadata", `{"query": {"prefix": {"metadata.team": "team-1"}}, "size": 10}`},
 	} {
 		qs = append(qs, query{"es_" + q.name, "POST", esURL, q.body})
 	}
