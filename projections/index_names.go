@@ -7,14 +7,14 @@ import (
 	"github.com/keyplane/keyplane/domain"
 )
 
-// byName orders the project's records by name, then id (a name and an id
-// never change: the order of two records never does).
+// byName orders the project's records by name, then creation, then id
+// (none of them ever changes: the order of two records never does), as a
+// query sorted by name ranks them (RecordsInOrder).
 func (pr *projectRecords) byName(a, b int32) int {
-	ra, rb := pr.Records[a], pr.Records[b]
-	if c := cmp.Compare(ra.Name, rb.Name); c != 0 {
+	if c := cmp.Compare(pr.Records[a].Name, pr.Records[b].Name); c != 0 {
 		return c
 	}
-	return cmp.Compare(ra.ID, rb.ID)
+	return pr.byCreated(a, b)
 }
 
 // RecordsNamed is Records restricted to the records whose name starts

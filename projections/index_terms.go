@@ -34,6 +34,9 @@ func (x *termIndex) add(pos int32, r *KeyRecord) {
 	}
 	x.put("username", r.User(), pos)
 	x.put("realm_name", r.Realm(), pos)
+	if r.CrossCluster { // the few cross-cluster keys; "rest" is every other
+		x.put("type", domain.ESTypeCrossCluster, pos)
+	}
 	x.addMetadata(pos, r.Metadata)
 }
 

@@ -71,10 +71,14 @@ type projectRecords struct {
 	Tenant  domain.TenantID
 	Records []*KeyRecord
 	num     uint32 // in KeyIndex.list, 1-based
+	// ix is the index holding the project, where its ids are looked up.
+	ix *KeyIndex
 	// names orders Records by name, created by creation (index_names.go).
 	names, created orderedIndex
 	// terms are the exact-match fields' values (index_terms.go).
 	terms termIndex
+	// ord orders Records by owner, expiration, invalidation (index_order.go).
+	ord recordOrders
 }
 
 // NewKeyIndex returns an empty index with a key table of its own.
@@ -143,6 +147,7 @@ func (ix *KeyIndex) apply(ev domain.Event, slot uint32) error {
 	default:
 		return nil
 	}
+	pr.changed(int32(where.pos), *old, r)
 	*old = r // replaced, not changed: queries may be reading the old one
 	return nil
 }
@@ -175,6 +180,7 @@ func (ix *KeyIndex) project(id domain.ProjectID, t domain.TenantID) *projectReco
 // number gives pr its number in ix.list.
 func (ix *KeyIndex) number(pr *projectRecords) {
 	ix.list = append(ix.list, pr)
+	pr.ix = ix
 	pr.num = uint32(len(ix.list))
 }
 
@@ -185,6 +191,7 @@ func (ix *KeyIndex) add(pr *projectRecords, rec *KeyRecord, slot uint32) {
 	pr.names.add(pos, pr.byName)
 	pr.created.add(pos, pr.byCreated)
 	pr.terms.add(pos, rec)
+	pr.added(pos)
 	ix.at = put(ix.at, slot, recordAt{project: pr.num, pos: uint32(pos)})
 	ix.count++
 }
@@ -311,6 +318,7 @@ func (ix *KeyIndex) restored(projects map[domain.ProjectID]*projectRecords, strs
 		pr.names.lazy()
 		pr.created.lazy()
 		pr.terms.lazy()
+		pr.ord.lazy()
 	}
 	ix.table.Reserve(len(all))
 	ix.table.resolveIDs(len(all), func(i int) domain.KeyID { return all[i].pr.Records[all[i].pos].ID },
@@ -326,6 +334,9 @@ func (ix *KeyIndex) restored(projects map[domain.ProjectID]*projectRecords, strs
 	ix.table.shareIDs(len(all), func(i int) *domain.KeyID { return &all[i].pr.Records[all[i].pos].ID })
 	ix.mu.Lock()
 	ix.projects, ix.list, ix.at, ix.count, ix.strs = fresh.projects, fresh.list, fresh.at, fresh.count, fresh.strs
+	for _, pr := range ix.list {
+		pr.ix = ix
+	}
 	ix.mu.Unlock()
 	return nil
 }

@@ -10,20 +10,30 @@ import (
 	"github.com/keyplane/keyplane/api/es"
 )
 
-// TestIndexedAndScannedQueriesAnswerAlike: over random keys, a random
-// query that the name index serves answers exactly what the same query
-// answers by a scan (wrapped in a bool's should, which no index serves):
-// hits, order, sort values, total and aggregations.
+// TestIndexedAndScannedQueriesAnswerAlike: over random keys (changed
+// metadata and expirations, arrays, invalidated and cross-cluster keys), a
+// random query that an index serves (ids, name prefixes, terms, value
+// tests, date ranges, existence, simple_query_string, any of several,
+// every key or one index's entries read in a field's order, search_after)
+// answers exactly what the same query answers by a scan (as a must_not of
+// its must_not, which no index serves): hits, order, sort values, total
+// and aggregations.
 func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 	a := startApp(t)
 	base, auth := a.URL(), basic(ownerAuth)
 	rng := rand.New(rand.NewPCG(27, 1))
 	parts := []string{"a", "ab", "b", "ba", "key-1", "key-12", "x"}
 	var ids []string
-	for i := range 120 {
+	for i := range 250 {
 		name := parts[rng.IntN(len(parts))] + parts[rng.IntN(len(parts))] + fmt.Sprint(rng.IntN(3))
 		body := fmt.Sprintf(`{"name": %q, "metadata": {"team": "t%d", "n": %d}}`, name, rng.IntN(4), i)
-		if rng.IntN(3) == 0 {
+		if i >= 60 { // a field no update touches: its postings count its keys
+			body = fmt.Sprintf(`{"name": %q, "metadata": {"team": "t%d", "n": %d, "tier": "%s"}}`, name, rng.IntN(4), i, []string{"gold", "iron", "iron"}[rng.IntN(3)])
+		}
+		switch rng.IntN(6) {
+		case 0: // an array: one key in two values' postings, or twice in one's
+			body = fmt.Sprintf(`{"name": %q, "metadata": {"tags": [%q, %q]}}`, name, parts[rng.IntN(2)], parts[rng.IntN(2)])
+		case 1, 2:
 			body = fmt.Sprintf(`{"name": %q, "expiration": "%dd", "metadata": {"team": "t%d"}}`, name, 1+rng.IntN(5), rng.IntN(4))
 		}
 		ids = append(ids, esDo(t, "POST", base+"/_security/api_key", auth, body).Must(t, 200).Str("id"))
@@ -33,6 +43,45 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 	}
 	for _, id := range ids[15:40] { // a changed team leaves the old one behind in the term index
 		esDo(t, "PUT", base+"/_security/api_key/"+id, auth, fmt.Sprintf(`{"metadata": {"team": "t%d", "moved": "yes"}}`, rng.IntN(4))).Must(t, 200)
+	}
+	for _, id := range ids[30:60] { // a changed expiration leaves the old one behind in its index
+		for range 1 + rng.IntN(3) {
+			esDo(t, "PUT", base+"/_security/api_key/"+id, auth, fmt.Sprintf(`{"expiration": "%dd"}`, 1+rng.IntN(5))).Must(t, 200)
+		}
+	}
+	for i := range 4 {
+		esDo(t, "POST", base+"/_security/cross_cluster/api_key", auth, fmt.Sprintf(`{"name": "cc%d", "access": {"search": [{"names": ["logs"]}]}}`, i)).Must(t, 200)
+	}
+	dates := func(field string) []int64 { // the values keys hold: bounds that fall on them
+		r := esDo(t, "POST", base+"/_security/_query/api_key", auth, `{"size": 1000, "sort": ["`+field+`"]}`).Must(t, 200)
+		var out []int64
+		for _, k := range r.Body["api_keys"].([]any) {
+			v, _ := k.(map[string]any)["_sort"].([]any)[0].(float64)
+			out = append(out, int64(v))
+		}
+		return out
+	}
+	created, expires, invalidated := dates("creation"), dates("expiration"), dates("invalidation")
+	pick := func(vs []int64) int64 { return vs[rng.IntN(len(vs))] }
+	dateQuery := func() string {
+		ops := []string{"gt", "gte", "lt", "lte"}
+		switch rng.IntN(8) {
+		case 0:
+			return fmt.Sprintf(`{"range": {"creation": {%q: %d, %q: %d}}}`, ops[rng.IntN(2)], pick(created), ops[2+rng.IntN(2)], pick(created))
+		case 1:
+			return fmt.Sprintf(`{"range": {"expiration": {%q: %d}}}`, ops[rng.IntN(4)], pick(expires))
+		case 2:
+			return fmt.Sprintf(`{"range": {"invalidation": {"gte": "%d", "lte": "now"}}}`, pick(invalidated))
+		case 3:
+			return fmt.Sprintf(`{"term": {"creation": %d}}`, pick(created))
+		case 4:
+			return []string{`{"exists": {"field": "expiration"}}`, `{"exists": {"field": "invalidation"}}`, `{"exists": {"field": "metadata.moved"}}`}[rng.IntN(3)]
+		case 5:
+			return []string{`{"term": {"invalidated": true}}`, `{"term": {"invalidated": {"value": "true"}}}`}[rng.IntN(2)]
+		case 6:
+			return `{"terms": {"type": ["cross_cluster"]}}`
+		}
+		return `{"range": {"expiration": {"gte": "now+2d", "lt": "now+4d"}}}`
 	}
 	nameQuery := func() string {
 		p := parts[rng.IntN(len(parts))]
@@ -60,19 +109,47 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		return `{"ids": {"values": [` + strings.Join(some, ", ") + `]}}`
 	}
 	termQuery := func() string {
-		switch rng.IntN(4) {
+		switch rng.IntN(6) {
 		case 0:
 			return fmt.Sprintf(`{"term": {"metadata.team": "t%d"}}`, rng.IntN(5))
 		case 1:
 			return fmt.Sprintf(`{"terms": {"metadata.team": ["t%d", "t%d"]}}`, rng.IntN(5), rng.IntN(5))
 		case 2:
 			return `{"term": {"metadata.moved": {"value": "yes"}}}`
+		case 4:
+			return []string{`{"prefix": {"metadata.team": "t"}}`, `{"wildcard": {"metadata.team": "*1"}}`, `{"prefix": {"metadata": {"value": "Y", "case_insensitive": true}}}`,
+				`{"term": {"metadata.tier": {"value": "IRON", "case_insensitive": true}}}`, `{"wildcard": {"type": {"wildcard": "cross*"}}}`,
+				`{"wildcard": {"username": "` + ownerAuth[:2] + `*"}}`, `{"prefix": {"realm_name": "x"}}`}[rng.IntN(7)]
+		case 3:
+			return []string{`{"term": {"metadata.tier": "iron"}}`, `{"terms": {"metadata.tier": ["gold", "iron", "gold"]}}`,
+				`{"terms": {"metadata.tags": ["a", "ab"]}}`, `{"term": {"metadata.tags": "a"}}`, `{"exists": {"field": "metadata.tier"}}`}[rng.IntN(5)]
 		}
 		return `{"term": {"username": "` + ownerAuth[:strings.IndexByte(ownerAuth, ':')] + `"}}`
 	}
+	sqsQuery := func() string { // simple_query_string over indexed fields
+		fields := []string{`["name"]`, `["name", "metadata.team"]`, `["metadata"]`, `null`, `["metadata.*", "name^2"]`, `["username", "name", "creation"]`}[rng.IntN(6)]
+		var toks []string
+		for n := 1 + rng.IntN(3); len(toks) < n; {
+			tok := []string{parts[rng.IntN(len(parts))] + parts[rng.IntN(len(parts))] + fmt.Sprint(rng.IntN(3)), fmt.Sprint("t", rng.IntN(5)), "yes",
+				`"ab0"`, ownerAuth[:strings.IndexByte(ownerAuth, ':')], fmt.Sprint(pick(created)), "cross_cluster"}[rng.IntN(7)]
+			if fields == `["name"]` && rng.IntN(2) == 0 {
+				tok = parts[rng.IntN(len(parts))] + "*"
+			}
+			sign := []string{"", "", "+", "|", "-"}[rng.IntN(5)]
+			if len(toks) == 0 && sign == "-" {
+				sign = ""
+			}
+			toks = append(toks, sign+tok)
+		}
+		op := []string{"", `, "default_operator": "and"`}[rng.IntN(2)]
+		if fields != "null" {
+			op += `, "fields": ` + fields
+		}
+		return fmt.Sprintf(`{"simple_query_string": {"query": %q%s}}`, strings.Join(toks, " "), op)
+	}
 	query := func() string {
 		q := nameQuery()
-		switch rng.IntN(4) {
+		switch rng.IntN(7) {
 		case 0:
 			q = idsQuery()
 		case 1:
@@ -80,23 +157,97 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 			if rng.IntN(2) == 0 {
 				q = fmt.Sprintf(`{"bool": {"must": [%s, %s]}}`, q, nameQuery())
 			}
+		case 2:
+			q = dateQuery()
+			if rng.IntN(4) == 0 {
+				q = fmt.Sprintf(`{"range": {"metadata.team": {"gt": "t%d", "lte": "t%d"}}}`, rng.IntN(3), 1+rng.IntN(4))
+			}
+			if rng.IntN(3) == 0 {
+				q = fmt.Sprintf(`{"bool": {"filter": [%s, %s]}}`, q, []string{nameQuery(), termQuery(), dateQuery()}[rng.IntN(3)])
+			}
+		case 3:
+			q = sqsQuery()
+		case 4: // any of several indexed queries
+			q = fmt.Sprintf(`{"bool": {"should": [%s, %s]}}`, []string{nameQuery(), idsQuery(), dateQuery()}[rng.IntN(3)], []string{termQuery(), dateQuery()}[rng.IntN(2)])
+			if rng.IntN(2) == 0 {
+				q = fmt.Sprintf(`{"bool": {"filter": {"exists": {"field": "name"}}, "should": [%s, %s], "minimum_should_match": 1}}`, nameQuery(), idsQuery())
+			}
 		}
 		if rng.IntN(2) == 0 {
 			q = fmt.Sprintf(`{"bool": {"filter": [%s, %s], "must_not": {"term": {"metadata.team": "t2"}}}}`, q, others[rng.IntN(len(others))])
 		}
 		return q
 	}
-	for i := range 150 {
-		q := query()
-		if es.NamePrefixOf(q) == "" && !es.ReadsIDs(q) && len(es.TermFieldsOf(q)) == 0 {
-			t.Fatalf("query %s is not served by an index", q)
+	// A page of every key sorted by one indexed field, after a cursor or
+	// not, is read in that field's order.
+	cursor := func(field string) string {
+		switch field {
+		case "name":
+			return fmt.Sprintf("%q", []string{"", "a", "ab", "b0", "key-1", "key-12key-12", "x", "zz"}[rng.IntN(8)])
+		case "username":
+			return []string{`""`, `"a"`, `"zzz"`, `null`, fmt.Sprintf("%q", ownerAuth[:strings.IndexByte(ownerAuth, ':')])}[rng.IntN(5)]
+		case "expiration":
+			return []string{fmt.Sprint(pick(expires)), fmt.Sprint(pick(expires) + 1), "9223372036854775807", "-9223372036854775808", `"now+3d"`}[rng.IntN(5)]
 		}
+		return fmt.Sprint(pick(created))
+	}
+	walkRequest := func() (string, string) {
+		field := []string{"name", "username", "creation", "_doc", "expiration"}[rng.IntN(5)]
+		order := []string{`"asc"`, `"desc"`, `"DESC"`, `{"order": "desc"}`, `{}`}[rng.IntN(5)]
+		rest := fmt.Sprintf(`"sort": [{%q: %s}], "size": %d`, field, order, rng.IntN(30))
+		if rng.IntN(3) == 0 {
+			rest = fmt.Sprintf(`"sort": %q, "size": %d`, field, rng.IntN(30))
+		}
+		if rng.IntN(2) == 0 {
+			rest += `, "search_after": [` + cursor(strings.Replace(field, "_doc", "creation", 1)) + `]`
+		} else {
+			rest += fmt.Sprintf(`, "from": %d`, rng.IntN(150))
+		}
+		return `{"match_all": {}}`, rest
+	}
+	indexedScans := 0 // an index holding more than half the keys is not read
+	defer func() {
+		if indexedScans > 500/20 {
+			t.Errorf("%d of 500 indexed queries read every key", indexedScans)
+		}
+	}()
+	for i := range 500 {
+		q := query()
 		rest := fmt.Sprintf(`"sort": %s, "size": %d, "from": %d`, sorts[rng.IntN(len(sorts))], 1+rng.IntN(30), rng.IntN(5))
 		if i%3 == 0 {
 			rest += `, "aggs": {"teams": {"terms": {"field": "metadata.team"}}, "names": {"terms": {"field": "name", "size": 3}}}`
+		} else if i%3 == 1 {
+			q, rest = walkRequest()
+			if rng.IntN(2) == 0 { // one index's entries, read in another's order
+				q = []string{termQuery(), dateQuery(), fmt.Sprintf(`{"prefix": {"name": %q}}`, parts[rng.IntN(len(parts))])}[rng.IntN(3)]
+				switch rng.IntN(4) {
+				case 0:
+					q = `{"bool": {"filter": [` + q + `]}}`
+				case 1: // every key but its entries, when they count them
+					if not := `{"bool": {"must_not": [` + q + `]}}`; es.ServedByIndex(`{"query": `+not+`}`) != "" {
+						q = not
+					}
+				}
+				if rng.IntN(4) == 0 {
+					rest = rest[strings.Index(rest, `"size"`):] // unsorted: by creation
+					rest = strings.Split(rest, `, "search_after"`)[0]
+				}
+			}
 		}
-		indexed := esDo(t, "POST", base+"/_security/_query/api_key", auth, `{"query": `+q+`, `+rest+`}`).Must(t, 200)
-		scanned := esDo(t, "POST", base+"/_security/_query/api_key", auth, `{"query": {"bool": {"should": [`+q+`]}}, `+rest+`}`).Must(t, 200)
+		indexedBody := `{"query": ` + q + `, ` + rest + `}`
+		scannedBody := `{"query": {"bool": {"must_not": {"bool": {"must_not": [` + q + `]}}}}, ` + rest + `}`
+		if plan := es.ServedByIndex(indexedBody); plan == "" {
+			t.Fatalf("%s is not served by an index", indexedBody)
+		}
+		if plan := es.ServedByIndex(scannedBody); plan != "" {
+			t.Fatalf("%s is served by %s", scannedBody, plan)
+		}
+		before := es.Scans()
+		indexed := esDo(t, "POST", base+"/_security/_query/api_key", auth, indexedBody).Must(t, 200)
+		if !strings.HasSuffix(es.ServedByIndex(indexedBody), "else a scan") {
+			indexedScans += int(es.Scans() - before)
+		}
+		scanned := esDo(t, "POST", base+"/_security/_query/api_key", auth, scannedBody).Must(t, 200)
 		if !reflect.DeepEqual(indexed.Body, scanned.Body) {
 			t.Fatalf("query %s, %s:\nindexed %v\nscanned %v", q, rest, indexed.Body, scanned.Body)
 		}

@@ -174,7 +174,7 @@ func (s *Server) esQueryKeys(x *esReq) error {
 			recordBufs.Put(matched)
 		}()
 	}
-	page, total, err := x.search(q, srt, after, onlyOwn, from, size, matched, planRequest(req, from, size, onlyOwn, aggs.Len() > 0))
+	page, total, err := x.search(q, srt, after, onlyOwn, from, size, matched, planRequest(req, from, size, onlyOwn, aggs.Len() > 0, now, after))
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func pageOf(req esQueryRequest) (from, size int, err error) {
 // aside), for the aggregations.
 func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, onlyOwn bool, from, size int, matched *[]rec, pl plan) ([]hit, int, error) {
 	buf := recordBufs.Get().(*[]rec)
-	recs, known := x.candidates(pl, (*buf)[:0])
+	recs, known := x.candidates(pl, q, (*buf)[:0])
 	defer func() {
 		clear(recs) // a pooled buffer must not keep records alive
 		*buf = recs[:0]

@@ -75,6 +75,15 @@ func BenchmarkScale(b *testing.B) {
 		{"bool_range_prefix", `{"query": {"bool": {"filter": [{"range": {"creation": {"gte": "now-1d"}}}, {"prefix": {"name": "key-99"}}],
 			"must_not": {"term": {"invalidated": true}}}}, "sort": ["expiration", "name"], "size": 50}`},
 		{"simple_query_string", `{"query": {"simple_query_string": {"query": "key-12345 | team-3", "fields": ["name", "metadata.team"]}}}`},
+		{"range_expiration", `{"query": {"range": {"expiration": {"gte": "now+100d", "lt": "now+101d"}}}, "sort": ["expiration"], "size": 50}`},
+		{"sort_expiration_desc", `{"sort": [{"expiration": "desc"}], "size": 50}`},
+		{"sort_name_search_after", `{"sort": ["name"], "size": 50, "search_after": ["key-5"]}`},
+		{"sort_username", `{"sort": ["username"], "size": 10}`},
+		{"invalidated", `{"query": {"term": {"invalidated": true}}, "size": 10}`},
+		{"range_creation_all", `{"query": {"range": {"creation": {"gte": "now-1d"}}}, "sort": [{"creation": "desc"}], "size": 10}`},
+		{"not_invalidated_newest", `{"query": {"bool": {"must_not": {"term": {"invalidated": true}}}}, "sort": [{"creation": "desc"}], "size": 20}`},
+		{"should_names", `{"query": {"bool": {"should": [{"term": {"name": "key-1"}}, {"prefix": {"name": "key-4242"}}]}}}`},
+		{"prefix_metadata", `{"query": {"prefix": {"metadata.team": "team-1"}}, "size": 10}`},
 	} {
 		qs = append(qs, query{"es_" + q.name, "POST", esURL, q.body})
 	}

@@ -1,0 +1,414 @@
+package projections
+
+import (
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// OrderCursor is where a read in order resumes: after every record whose
+// value is at or before it (search_after). S for keywords, N for dates;
+// Missing for no value, after which nothing comes.
+type OrderCursor struct {
+	S       string
+	N       int64
+	Missing bool
+}
+
+// OrderRead asks RecordsInOrder for the first K records in the order of
+// Field (name, username, creation, expiration), values ascending or
+// descending (Desc), ties by creation then id, records without the field
+// last: the order in which a query sorted by that field alone ranks its
+// hits. With After, only the records whose value comes after it.
+//
+// Only, when set, is the whole query: Keep (the compiled query) keeps
+// exactly the records the index of Only holds, whose exact count is the
+// total. Else the query is match_all and the total the project's size.
+type OrderRead struct {
+	Field OrderField
+	Desc  bool
+	After *OrderCursor
+	K     int
+	Only  *IndexSource
+	Keep  func(*KeyRecord) bool
+}
+
+// RecordsInOrder appends to buf the records rd asks for and returns the
+// total; ok is false when it cannot answer from the index (a field not
+// indexed, an Only not counted exactly or too rare to meet within a short
+// read: the caller reads the candidates instead). The work follows K (over
+// Only's share of the project), not the project.
+func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd OrderRead, buf []*KeyRecord) ([]*KeyRecord, int, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	p, ok := ix.projects[pr]
+	if !ok || p.Tenant != t {
+		return buf, 0, rd.Only == nil
+	}
+	o, ok := p.orderOf(rd.Field)
+	if !ok || rd.Field == "invalidation" {
+		return buf, 0, false
+	}
+	total, limit := len(p.Records), math.MaxInt
+	if rd.Only != nil {
+		if total, ok = p.countExact(*rd.Only); !ok {
+			return buf, 0, false
+		}
+		// Reading in order meets a match every len/total records: worth
+		// it while that reads fewer than the matches; give up past four
+		// times the expected length (the matches may be bunched late).
+		expect := (rd.K*len(p.Records))/max(total, 1) + 16
+		if expect > total {
+			return buf, 0, false
+		}
+		limit = 4 * expect
+	}
+	if rd.K <= 0 || total == 0 || rd.After != nil && rd.After.Missing {
+		return buf, total, true
+	}
+	start, n, read := len(buf), 0, 0
+	o.walk(rd.Desc, rd.After, rd.Field == "expiration", func(pos int32) bool {
+		if read++; read > limit {
+			return false
+		}
+		if r := p.Records[pos]; rd.Keep == nil || rd.Keep(r) {
+			buf = append(buf, r)
+			n++
+		}
+		return n < rd.K
+	})
+	if read > limit {
+		clear(buf[start:])
+		return buf[:start], 0, false
+	}
+	return buf, total, true
+}
+
+// countExact is the number of records source s holds, when its index
+// counts them exactly (no stale entry, no record twice); ok is false else.
+func (p *projectRecords) countExact(s IndexSource) (int, bool) {
+	switch {
+	case s.Kind == ByNot:
+		n, ok := p.countExact(s.Any[0])
+		return len(p.Records) - n, ok
+	case s.Kind == ByUnion || s.Kind == ByValues || s.Kind == ByFewest || s.Kind == ByIDs || s.Field == "metadata": // a record may be in several, or is not counted exactly
+		return 0, false
+	case s.Kind == ByTerms || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
+		if p.inexactFields()[s.Field] {
+			return 0, false
+		}
+	case s.Field == "expiration":
+		p.ord.expires.ready(p, expiresOf, false)
+		if p.ord.expires.entries != len(p.Records) {
+			return 0, false // stale entries: their records may be out of range
+		}
+	}
+	if s.Kind == ByRange || s.Kind == ByExists && isDate(s.Field) {
+		// A date of 0 is none to a query, an entry to the index.
+		if zero, _, _ := p.source(IndexSource{Kind: ByRange, Field: s.Field}); zero > 0 {
+			return 0, false
+		}
+	}
+	n, _, ok := p.source(s)
+	return n, ok
+}
+
+// walk calls emit with the index's live entries in order, values
+// descending with desc (ties still ascending by creation and id), after
+// the cursor's value when set, until emit returns false. With
+// missingLast, entries of value noValue (no value) come last in both
+// directions.
+func (o *ordered) walk(desc bool, after *OrderCursor, missingLast bool, emit func(int32) bool) {
+	cur := func(r, i int) int { return o.cmpVal(r, i, after.S, after.N) }
+	if !desc {
+		from := make([]int, len(o.lens))
+		if after != nil {
+			for r, n := range o.lens {
+				from[r] = searchRun(n, func(i int) bool { return cur(r, i) > 0 })
+			}
+		}
+		o.merge(from, o.lens, emit)
+		return
+	}
+	hi, missing := slices.Clone(o.lens), slices.Clone(o.lens)
+	for r, n := range o.lens {
+		if missingLast {
+			missing[r] = searchRun(n, func(i int) bool { return o.cmpVal(r, i, "", noValue) >= 0 })
+			hi[r] = missing[r]
+		}
+		if after != nil {
+			hi[r] = min(hi[r], searchRun(n, func(i int) bool { return cur(r, i) >= 0 }))
+		}
+	}
+	// Read from the end one value at a time, each value's entries forward:
+	// the largest value first, its records by creation.
+	lo := make([]int, len(o.lens))
+	for {
+		top := -1
+		for r := range hi {
+			if hi[r] == 0 {
+				continue
+			}
+			if top < 0 {
+				top = r
+			} else if ts, tn := o.val(top, hi[top]-1); o.cmpVal(r, hi[r]-1, ts, tn) > 0 {
+				top = r
+			}
+		}
+		if top < 0 {
+			break
+		}
+		s, n := o.val(top, hi[top]-1)
+		for r := range hi {
+			lo[r] = searchRun(hi[r], func(i int) bool { return o.cmpVal(r, i, s, n) >= 0 })
+		}
+		if !o.merge(lo, hi, emit) {
+			return
+		}
+		copy(hi, lo)
+	}
+	if missingLast {
+		o.merge(missing, o.lens, emit)
+	}
+}
+
+// SourceKind is the kind of index an IndexSource reads.
+type SourceKind int
+
+const (
+	// ByPrefix reads the name index for the names starting with Prefix.
+	ByPrefix SourceKind = iota + 1
+	// ByTerms reads the term index for Field holding one of Values.
+	ByTerms
+	// ByRange reads the index of a date Field (creation, expiration,
+	// invalidation) for values in [Lo, Hi].
+	ByRange
+	// ByExists reads the records holding Field: a metadata path (term
+	// index) or a date (expiration, invalidation).
+	ByExists
+	// ByUnion reads the records of any of Any (each must be indexed).
+	ByUnion
+	// ByValues reads the term index for Field holding a value Match
+	// accepts (each of the field's distinct values is tested).
+	ByValues
+	// ByFewest reads the one of Any (those indexed) holding the fewest.
+	ByFewest
+	// ByIDs looks up the records of the ids Values.
+	ByIDs
+	// ByNot is every record but those of Any[0]: only counted
+	// (OrderRead.Only), never read as candidates.
+	ByNot
+)
+
+// IndexSource is one index a query's candidates can come from: every record
+// the query matches is among them.
+type IndexSource struct {
+	Kind   SourceKind
+	Field  string
+	Prefix string
+	Values []string
+	Lo, Hi int64
+	Any    []IndexSource
+	Match  func(string) bool
+}
+
+// Candidates appends to buf the records of the source, among sources,
+// that holds the fewest (each counted from its index without reading the
+// records), in creation order as Records gives them, and which source it
+// was. When none applies (a field not indexed), or the fewest are more
+// than half the project (reading every record in order is then cheaper
+// than gathering them), it appends every record, as Records, and -1.
+func (ix *KeyIndex) Candidates(t domain.TenantID, pr domain.ProjectID, sources []IndexSource, buf []*KeyRecord) ([]*KeyRecord, int) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	p, ok := ix.projects[pr]
+	if !ok || p.Tenant != t {
+		return buf, -1
+	}
+	best, fewest := -1, 0
+	var reads []func([]int32) []int32
+	for i, s := range sources {
+		n, read, ok := p.source(s)
+		reads = append(reads, read)
+		if ok && (best < 0 || n < fewest) {
+			best, fewest = i, n
+		}
+	}
+	if best < 0 || fewest > len(p.Records)/2 {
+		return append(buf, p.Records...), -1
+	}
+	for _, pos := range reads[best](make([]int32, 0, fewest)) {
+		buf = append(buf, p.Records[pos])
+	}
+	return buf, best
+}
+
+// source counts the entries s reads (an upper bound of its records) and
+// gives the reader of its positions; ok is false when no index holds it.
+func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool) {
+	switch s.Kind {
+	case ByPrefix:
+		if s.Field != "name" {
+			return 0, nil, false
+		}
+		p.names.ready(len(p.Records), p.byName)
+		name := func(i int32) string { return p.Records[i].Name }
+		return p.names.countPrefixed(s.Prefix, name), func(buf []int32) []int32 { return p.names.prefixed(s.Prefix, name, buf) }, true
+	case ByTerms:
+		if s.Field == "metadata" {
+			return p.anyMetadataSource(s.Values)
+		}
+		return p.termSource(s.Field, s.Values)
+	case ByUnion:
+		return p.unionSource(s.Any)
+	case ByValues:
+		return p.valuesSource(s.Field, s.Match)
+	case ByFewest:
+		best, fewest := -1, 0
+		var read func([]int32) []int32
+		for i, sub := range s.Any {
+			if n, r, ok := p.source(sub); ok && (best < 0 || n < fewest) {
+				best, fewest, read = i, n, r
+			}
+		}
+		return fewest, read, best >= 0
+	case ByIDs:
+		var pos []int32
+		for _, id := range s.Values {
+			if i, ok := p.ix.position(p, domain.KeyID(id)); ok {
+				pos = append(pos, int32(i))
+			}
+		}
+		return len(pos), func(buf []int32) []int32 {
+			start := len(buf)
+			buf = append(buf, pos...)
+			slices.Sort(buf[start:])
+			return slices.Compact(buf)
+		}, true
+	case ByExists:
+		if strings.HasPrefix(s.Field, "metadata.") {
+			return p.termSource(s.Field, nil)
+		}
+		s.Lo, s.Hi = math.MinInt64, math.MaxInt64
+		fallthrough
+	case ByRange:
+		if !isDate(s.Field) {
+			return 0, nil, false
+		}
+		if s.Lo > s.Hi {
+			return 0, func(buf []int32) []int32 { return buf }, true
+		}
+		o, _ := p.orderOf(OrderField(s.Field))
+		from, to := o.between(s.Lo, min(s.Hi, noValue-1)) // noValue is no date: not in any range
+		n := 0
+		for r := range from {
+			n += to[r] - from[r]
+		}
+		return n, func(buf []int32) []int32 { return o.positions(from, to, buf) }, true
+	}
+	return 0, nil, false
+}
+
+// termSource reads field's term index for values (every value when nil).
+func (p *projectRecords) termSource(field string, values []string) (int, func([]int32) []int32, bool) {
+	p.terms.ready(p.Records)
+	if p.terms.dropped[field] {
+		return 0, nil, false
+	}
+	if values == nil {
+		for v := range p.terms.fields[field] {
+			values = append(values, v)
+		}
+	} else {
+		values = slices.Compact(slices.Sorted(slices.Values(values))) // a value named twice counts once
+	}
+	n := 0
+	for _, v := range values {
+		n += len(p.terms.fields[field][v])
+	}
+	return n, func(buf []int32) []int32 { buf, _ = p.terms.positions(field, values, buf); return buf }, true
+}
+
+// unionSource reads every one of sources, when each is indexed.
+func (p *projectRecords) unionSource(sources []IndexSource) (int, func([]int32) []int32, bool) {
+	total := 0
+	reads := make([]func([]int32) []int32, len(sources))
+	for i, s := range sources {
+		n, read, ok := p.source(s)
+		if !ok {
+			return 0, nil, false
+		}
+		total, reads[i] = total+n, read
+	}
+	return total, func(buf []int32) []int32 {
+		start := len(buf)
+		for _, read := range reads {
+			buf = read(buf)
+		}
+		slices.Sort(buf[start:])
+		return slices.Compact(buf)
+	}, true
+}
+
+// valuesSource reads field's term index (any metadata key's for
+// "metadata") for the values match accepts.
+func (p *projectRecords) valuesSource(field string, match func(string) bool) (int, func([]int32) []int32, bool) {
+	p.terms.ready(p.Records)
+	var any []IndexSource
+	for f, values := range p.terms.fields {
+		if f != field && (field != "metadata" || !strings.HasPrefix(f, "metadata.")) {
+			continue
+		}
+		src := IndexSource{Kind: ByTerms, Field: f}
+		for v := range values {
+			if match(v) {
+				src.Values = append(src.Values, v)
+			}
+		}
+		if src.Values != nil { // nil would be every value
+			any = append(any, src)
+		}
+	}
+	for f := range p.terms.dropped {
+		if f == field || field == "metadata" && strings.HasPrefix(f, "metadata.") {
+			return 0, nil, false
+		}
+	}
+	return p.unionSource(any)
+}
+
+// anyMetadataSource reads the records holding one of values at any
+// metadata path: the union of every metadata field's term index, when
+// none is over maxTermsPerField.
+func (p *projectRecords) anyMetadataSource(values []string) (int, func([]int32) []int32, bool) {
+	p.terms.ready(p.Records)
+	var any []IndexSource
+	for f := range p.terms.dropped {
+		if strings.HasPrefix(f, "metadata.") {
+			return 0, nil, false
+		}
+	}
+	for f := range p.terms.fields {
+		if strings.HasPrefix(f, "metadata.") {
+			any = append(any, IndexSource{Kind: ByTerms, Field: f, Values: values})
+		}
+	}
+	return p.unionSource(any)
+}
+
+// countPrefixed counts the positions whose field starts with p.
+func (o *orderedIndex) countPrefixed(p string, field func(int32) string) int {
+	n := 0
+	for _, run := range o.runs {
+		from := searchRun(len(run), func(i int) bool { return field(run[i]) >= p })
+		to := searchRun(len(run), func(i int) bool { f := field(run[i]); return f >= p && !strings.HasPrefix(f, p) })
+		n += to - from
+	}
+	return n
+}
+
+func isDate(field string) bool {
+	return field == "creation" || field == "expiration" || field == "invalidation"
+}
