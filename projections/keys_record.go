@@ -1,0 +1,314 @@
+package projections
+
+import (
+	"reflect"
+	"time"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// keyRec is the key list's record of one key: a domain.Key packed into
+// what it holds, about a third of one's size. What many keys repeat (their
+// tenant, project, owner, creator) is one shared keyCommon; times are Unix
+// nanoseconds; metadata is its compact encoding (writer.any), shared when
+// equal and decoded only when a key is read whole (Get, a page of List);
+// what few keys have (a revocation's time, an update, a rotation, a use)
+// is in an extra part made only for them. A domain.Key is made from the
+// record when one is read (key), equal to the one the plain fold of the
+// same events gives (TestKeyRecordsGiveBackTheFoldedKeys).
+//
+// A record, once in the list, never changes: a fold replaces it (List and
+// snapshots work on records copied out under the read lock).
+type keyRec struct {
+	ID   domain.KeyID
+	Name string
+	c    *keyCommon
+	// created and expires are packed times (packTime), Seq and CreatedSeq
+	// those of domain.Key.
+	created, expires int64
+	Seq, CreatedSeq  uint64
+	hash             domain.SecretHash
+	roles            domain.RoleDescriptors
+	limited          []domain.RoleDescriptors
+	// meta is the metadata's compact encoding: "" for none (nil).
+	meta string
+	more *keyMore
+	// pos is the record's place in its tenant's list.
+	pos         int32
+	invalidated bool
+}
+
+// keyCommon is what the keys of one creator in one place share.
+type keyCommon struct {
+	Tenant    domain.TenantID
+	Project   domain.ProjectID
+	Scope     domain.Scope
+	Type      domain.KeyType
+	Owner     domain.Owner
+	CreatedBy domain.Actor
+}
+
+// keyMore is what few keys have: made for a key revoked, updated, rotated,
+// used, or whose times or metadata the packed fields cannot hold exactly.
+type keyMore struct {
+	invalidatedAt, updated, lastUsed int64 // packed times
+	useSeq                           uint64
+	rotatedTo, rotatedFrom           domain.KeyID
+	// exact are the key's times when one of them does not pack (a time
+	// with a location other than UTC, a monotonic reading, or a year past
+	// 2262): then they, not the packed ones, are the key's.
+	exact *keyTimes
+	// metadata is metadata holding more than what JSON decodes to (not
+	// plainJSON), kept as it came; meta is then "".
+	metadata map[string]any
+}
+
+type keyTimes struct{ created, expires, invalidatedAt, updated, lastUsed time.Time }
+
+// packTime packs t into Unix nanoseconds, 0 for the zero time; ok is
+// false when the packed time would not give t back exactly.
+func packTime(t time.Time) (int64, bool) {
+	if t.IsZero() {
+		return 0, true
+	}
+	n := t.UnixNano()
+	return n, n != 0 && unpackTime(n) == t
+}
+
+func unpackTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// emptyMeta is the encoding of an empty object, which most keys made
+// through the console carry.
+const emptyMeta = "\x06\x00"
+
+// Tables of what records share are bounded: past maxInterned entries one
+// starts over, so that ever new values cannot grow it for ever (records
+// keep what they point to).
+const maxInterned = 4096
+
+// keyInterns are the tables a key list shares equal parts of its records
+// through. Used under the list's write lock.
+type keyInterns struct {
+	commons map[keyCommon]*keyCommon
+	metas   map[string]string
+	last    *keyCommon // commonAgain's
+	buf     writer
+}
+
+func (in *keyInterns) common(c keyCommon) *keyCommon {
+	if p, ok := in.commons[c]; ok {
+		return p
+	}
+	if in.commons == nil || len(in.commons) >= maxInterned {
+		in.commons = make(map[keyCommon]*keyCommon, 16)
+	}
+	p := &c
+	in.commons[c] = p
+	return p
+}
+
+// commonAgain is common for a run of records that mostly repeat one (a
+// restore's): the last one, when equal, before a table look-up.
+func (in *keyInterns) commonAgain(c keyCommon) *keyCommon {
+	if in.last != nil && *in.last == c {
+		return in.last
+	}
+	in.last = in.common(c)
+	return in.last
+}
+
+// meta is the shared string of an encoding.
+func (in *keyInterns) meta(b []byte) string {
+	if string(b) == emptyMeta {
+		return emptyMeta
+	}
+	if s, ok := in.metas[string(b)]; ok {
+		return s
+	}
+	if in.metas == nil || len(in.metas) >= maxInterned {
+		in.metas = make(map[string]string, 16)
+	}
+	s := string(b)
+	in.metas[s] = s
+	return s
+}
+
+// encodeMeta is m's compact encoding, or ok false when m holds more than
+// plain JSON.
+func (in *keyInterns) encodeMeta(m map[string]any) (string, bool) {
+	if m == nil {
+		return "", true
+	}
+	if !plainJSON(m) {
+		return "", false
+	}
+	in.buf = writer{buf: in.buf.buf[:0]}
+	in.buf.any(m)
+	return in.meta(in.buf.buf), true
+}
+
+// decodeMeta decodes a compact encoding.
+func decodeMeta(s string) map[string]any {
+	if s == "" {
+		return nil
+	}
+	if s == emptyMeta {
+		return map[string]any{}
+	}
+	r := reader{buf: []byte(s)}
+	m, _ := r.any().(map[string]any) // encoded by encodeMeta: cannot fail
+	return m
+}
+
+// record packs k into a record, sharing through in; old is the key's
+// previous record, nil for a new key, whose metadata k keeps when its
+// Metadata is unchangedMeta.
+func (in *keyInterns) record(k *domain.Key, old *keyRec) *keyRec {
+	r := &keyRec{ID: k.ID, Name: k.Name, Seq: k.Seq, CreatedSeq: k.CreatedSeq, hash: k.Hash, roles: k.RoleDescriptors,
+		limited: k.LimitedBy, invalidated: k.Invalidated}
+	c := keyCommon{Tenant: k.Tenant, Project: k.Project, Scope: k.Scope, Type: k.Type, Owner: k.Owner, CreatedBy: k.CreatedBy}
+	if old != nil && *old.c == c {
+		r.c = old.c
+	} else {
+		r.c = in.common(c)
+	}
+	var more keyMore
+	if old != nil && sameMap(k.Metadata, unchangedMeta) {
+		r.meta = old.meta
+		if old.more != nil {
+			more.metadata = old.more.metadata
+		}
+	} else if m, ok := in.encodeMeta(k.Metadata); ok {
+		r.meta = m
+	} else {
+		more.metadata = k.Metadata
+	}
+	more.useSeq, more.rotatedTo, more.rotatedFrom = k.UseSeq, k.RotatedTo, k.RotatedFrom
+	packTimes(r, more, keyTimes{k.Created, k.Expires, k.InvalidatedAt, k.Updated, k.LastUsed})
+	return r
+}
+
+// packTimes packs t into r and more, and gives r more if it needs one
+// (only then is one allocated).
+func packTimes(r *keyRec, more keyMore, t keyTimes) {
+	var ok [5]bool
+	r.created, ok[0] = packTime(t.created)
+	r.expires, ok[1] = packTime(t.expires)
+	more.invalidatedAt, ok[2] = packTime(t.invalidatedAt)
+	more.updated, ok[3] = packTime(t.updated)
+	more.lastUsed, ok[4] = packTime(t.lastUsed)
+	if ok != [5]bool{true, true, true, true, true} {
+		exact := t
+		more.exact = &exact
+	}
+	if more.needed(r.created) {
+		m := more
+		r.more = &m
+	}
+}
+
+// needed says whether m holds anything a record without one does not:
+// a record without one was never updated after its creation.
+func (m *keyMore) needed(created int64) bool {
+	return m.invalidatedAt != 0 || m.updated != created || m.lastUsed != 0 || m.useSeq != 0 || m.rotatedTo != "" ||
+		m.rotatedFrom != "" || m.exact != nil || m.metadata != nil
+}
+
+// unchangedMeta stands for a key's metadata in a key folded from its
+// record (forFold): a fold that leaves it there changed no metadata, and
+// the record's encoding stays without being decoded and encoded again.
+var unchangedMeta = map[string]any{}
+
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// key is the record's key; its Metadata is decoded only withMeta (it is
+// nil otherwise).
+func (r *keyRec) key(withMeta bool) domain.Key {
+	c := r.c
+	k := domain.Key{ID: r.ID, Tenant: c.Tenant, Project: c.Project, Scope: c.Scope, Type: c.Type, Name: r.Name,
+		Owner: c.Owner, CreatedBy: c.CreatedBy, Hash: r.hash, RoleDescriptors: r.roles, LimitedBy: r.limited,
+		Invalidated: r.invalidated, Seq: r.Seq, CreatedSeq: r.CreatedSeq}
+	k.Created, k.Expires = unpackTime(r.created), unpackTime(r.expires)
+	k.Updated = k.Created
+	if m := r.more; m != nil {
+		k.InvalidatedAt, k.Updated, k.LastUsed = unpackTime(m.invalidatedAt), unpackTime(m.updated), unpackTime(m.lastUsed)
+		k.UseSeq, k.RotatedTo, k.RotatedFrom = m.useSeq, m.rotatedTo, m.rotatedFrom
+		if x := m.exact; x != nil {
+			k.Created, k.Expires, k.InvalidatedAt, k.Updated, k.LastUsed = x.created, x.expires, x.invalidatedAt, x.updated, x.lastUsed
+		}
+	}
+	if withMeta {
+		k.Metadata = r.metadata()
+	}
+	return k
+}
+
+// metadata is the record's key's metadata, decoded.
+func (r *keyRec) metadata() map[string]any {
+	if r.more != nil && r.more.metadata != nil {
+		return r.more.metadata
+	}
+	return decodeMeta(r.meta)
+}
+
+// forFold is the record's key to fold an event into: its metadata left
+// encoded (unchangedMeta).
+func (r *keyRec) forFold() domain.Key {
+	k := r.key(false)
+	k.Metadata = unchangedMeta
+	return k
+}
+
+// The fields filters and sorts read, without making a key.
+
+func (r *keyRec) createdAt() time.Time {
+	if r.more != nil && r.more.exact != nil {
+		return r.more.exact.created
+	}
+	return unpackTime(r.created)
+}
+
+func (r *keyRec) expiresAt() time.Time {
+	if r.more != nil && r.more.exact != nil {
+		return r.more.exact.expires
+	}
+	return unpackTime(r.expires)
+}
+
+func (r *keyRec) lastUsed() time.Time {
+	switch {
+	case r.more == nil:
+		return time.Time{}
+	case r.more.exact != nil:
+		return r.more.exact.lastUsed
+	}
+	return unpackTime(r.more.lastUsed)
+}
+
+// status is domain.Key.Status.
+func (r *keyRec) status(now time.Time) domain.KeyStatus {
+	switch {
+	case r.invalidated:
+		return domain.StatusInvalidated
+	case r.expires != 0 || r.more != nil && r.more.exact != nil:
+		if e := r.expiresAt(); !e.IsZero() && !now.Before(e) {
+			return domain.StatusExpired
+		}
+	}
+	return domain.StatusActive
+}
+
+// unusedSince is domain.Key.UnusedSince.
+func (r *keyRec) unusedSince(t time.Time) bool {
+	if u := r.lastUsed(); !u.IsZero() {
+		return u.Before(t)
+	}
+	return r.createdAt().Before(t)
+}
