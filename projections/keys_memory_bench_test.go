@@ -23,13 +23,17 @@ func BenchmarkKeysMemory(b *testing.B) {
 	for _, n := range []int{100_000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for b.Loop() {
-				b.ReportMetric(keysHeapPerKey(b, n), "heap-B/key")
+				folded, restored := keysHeapPerKey(b, n)
+				b.ReportMetric(folded, "heap-B/key")
+				b.ReportMetric(restored, "restored-B/key")
 			}
 		})
 	}
 }
 
-func keysHeapPerKey(b *testing.B, n int) float64 {
+// keysHeapPerKey is the live heap per key of a key list that folded n
+// keys, then of one restored from its snapshot.
+func keysHeapPerKey(b *testing.B, n int) (folded, restored float64) {
 	b.StopTimer()
 	defer b.StartTimer()
 	before := keysLiveHeap()
@@ -45,8 +49,24 @@ func keysHeapPerKey(b *testing.B, n int) float64 {
 	if ks.Len() != n {
 		b.Fatalf("%d keys folded of %d", ks.Len(), n)
 	}
-	runtime.KeepAlive(ks)
-	return float64(int64(after)-int64(before)) / float64(n)
+	snap, err := ks.Snapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	folded = float64(int64(after)-int64(before)) / float64(n)
+	ks = nil // the snapshot stays, the key list goes
+	before = keysLiveHeap()
+	fresh := NewKeys()
+	if err := fresh.Restore(snap); err != nil {
+		b.Fatal(err)
+	}
+	after = keysLiveHeap()
+	if fresh.Len() != n {
+		b.Fatalf("%d keys restored of %d", fresh.Len(), n)
+	}
+	runtime.KeepAlive(snap)
+	runtime.KeepAlive(fresh)
+	return folded, float64(int64(after)-int64(before)) / float64(n)
 }
 
 // scaleKeyEvents are n KeyCreated events as BenchmarkScale makes them,

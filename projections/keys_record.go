@@ -96,8 +96,9 @@ const maxInterned = 4096
 type keyInterns struct {
 	commons map[keyCommon]*keyCommon
 	metas   map[string]string
-	last    *keyCommon // commonAgain's
-	buf     writer
+	// numbered are a restore's keyCommons by number, for the restore only.
+	numbered map[commonNums]*keyCommon
+	buf      writer
 }
 
 func (in *keyInterns) common(c keyCommon) *keyCommon {
@@ -112,14 +113,18 @@ func (in *keyInterns) common(c keyCommon) *keyCommon {
 	return p
 }
 
-// commonAgain is common for a run of records that mostly repeat one (a
-// restore's): the last one, when equal, before a table look-up.
-func (in *keyInterns) commonAgain(c keyCommon) *keyCommon {
-	if in.last != nil && *in.last == c {
-		return in.last
+// commonNumbered is common for a restore, by the numbers its snapshot
+// gives its parts (commonNums): c makes it the first time.
+func (in *keyInterns) commonNumbered(nums commonNums, c func() keyCommon) *keyCommon {
+	if p, ok := in.numbered[nums]; ok {
+		return p
 	}
-	in.last = in.common(c)
-	return in.last
+	if in.numbered == nil {
+		in.numbered = map[commonNums]*keyCommon{}
+	}
+	p := in.common(c())
+	in.numbered[nums] = p
+	return p
 }
 
 // meta is the shared string of an encoding.

@@ -83,6 +83,7 @@ func (ks *Keys) Restore(b []byte) error {
 		list.names.lazy()
 	}
 	ks.mu.Lock()
+	in.numbered = nil
 	ks.refs, ks.count, ks.byTenant, ks.in = fresh.refs, fresh.count, fresh.byTenant, in
 	ks.mu.Unlock()
 	return nil
@@ -175,19 +176,26 @@ func (w *writer) recMetadata(rec *keyRec) error {
 // keyInterns.record packs one).
 func decodeRec(r *reader, in *keyInterns, rec *keyRec) error {
 	rec.ID = domain.KeyID(r.str())
-	var c keyCommon
-	c.Tenant = domain.TenantID(r.sym())
-	c.Project = domain.ProjectID(r.sym())
-	c.Scope = domain.Scope(r.sym())
-	c.Type = domain.KeyType(r.sym())
+	var nums commonNums
+	sym := func() { r.sym() }
+	for i := range 4 { // tenant, project, scope, type
+		nums[i] = r.numberOf(len(r.syms), sym)
+	}
 	rec.Name = r.str()
-	c.Owner = getValue(r, &r.owners)
-	c.CreatedBy = getValue(r, &r.actors)
-	rec.c = in.commonAgain(c)
+	nums[4] = r.numberOf(len(r.owners), func() { getValue(r, &r.owners) })
+	nums[5] = r.numberOf(len(r.actors), func() { getValue(r, &r.actors) })
+	if r.err != nil {
+		return r.err
+	}
+	rec.c = in.commonNumbered(nums, func() keyCommon {
+		syms := func(i int) string { return r.syms[nums[i]-1] }
+		return keyCommon{Tenant: domain.TenantID(syms(0)), Project: domain.ProjectID(syms(1)), Scope: domain.Scope(syms(2)),
+			Type: domain.KeyType(syms(3)), Owner: r.owners[nums[4]-1], CreatedBy: r.actors[nums[5]-1]}
+	})
 	var t keyTimes
 	t.created, t.expires = r.time(), r.time()
 	r.fixed(rec.hash[:])
-	if err := sharedJSON(r, &rec.roles, func() { rec.roles = domain.RoleDescriptors{} }); err != nil {
+	if err := sharedJSON(r, &rec.roles, func() { rec.roles = noRoles }); err != nil {
 		return err
 	}
 	if err := sharedJSON(r, &rec.limited, func() { rec.limited = []domain.RoleDescriptors{} }); err != nil {
@@ -208,6 +216,32 @@ func decodeRec(r *reader, in *keyInterns, rec *keyRec) error {
 	packTimes(rec, more, t)
 	return r.err
 }
+
+// commonNums are the numbers a snapshot gives the parts of a keyCommon
+// (symbols and values, which it writes once and then by number): a
+// restore finds a record's keyCommon by them, not by hashing its strings.
+type commonNums [6]uint64
+
+// numberOf reads a value written by number (sym, putValue) from a table
+// of seen values, and returns its number (from 1): one seen before is not
+// looked at, a new one is read with read, which adds it to the table.
+func (r *reader) numberOf(seen int, read func()) uint64 {
+	i, n := binary.Uvarint(r.buf)
+	if n <= 0 || i == 0 {
+		read()
+		return uint64(seen + 1)
+	}
+	r.buf = r.buf[n:]
+	if i > uint64(seen) {
+		r.fail("value number")
+	}
+	return i
+}
+
+// noRoles are the role descriptors of every restored key that has none
+// of its own (most keys): one empty map, not one each. Descriptors are
+// never changed in place.
+var noRoles = domain.RoleDescriptors{}
 
 // recMetadata reads what (*writer).recMetadata wrote: its compact encoding
 // as it is, shared when equal; what came as JSON decoded and encoded
