@@ -28,8 +28,7 @@ type keyRec struct {
 	created, expires int64
 	Seq, CreatedSeq  uint64
 	hash             domain.SecretHash
-	roles            domain.RoleDescriptors
-	limited          []domain.RoleDescriptors
+	perm             *keyPerm
 	// meta is the metadata's compact encoding: "" for none (nil).
 	meta string
 	more *keyMore
@@ -46,6 +45,23 @@ type keyCommon struct {
 	Type      domain.KeyType
 	Owner     domain.Owner
 	CreatedBy domain.Actor
+}
+
+// keyPerm are a key's role descriptors and limited_by: one for all the
+// keys that share theirs (the log's Decoder and a restore share equal
+// ones: every key a user makes through Elasticsearch's API is limited by
+// the same descriptors).
+type keyPerm struct {
+	roles   domain.RoleDescriptors
+	limited []domain.RoleDescriptors
+}
+
+// permID is what makes two keyPerms one: the same map and the same slice.
+// (The interning table holds them, so no other can take their address
+// while it names them.)
+type permID struct {
+	roles, limited uintptr
+	n, c           int
 }
 
 // keyMore is what few keys have: made for a key revoked, updated, rotated,
@@ -95,6 +111,7 @@ const maxInterned = 4096
 // through. Used under the list's write lock.
 type keyInterns struct {
 	commons map[keyCommon]*keyCommon
+	perms   map[permID]*keyPerm
 	metas   map[string]string
 	// numbered are a restore's keyCommons by number, for the restore only.
 	numbered map[commonNums]*keyCommon
@@ -124,6 +141,20 @@ func (in *keyInterns) commonNumbered(nums commonNums, c func() keyCommon) *keyCo
 	}
 	p := in.common(c())
 	in.numbered[nums] = p
+	return p
+}
+
+// perm is the shared keyPerm of roles and limited.
+func (in *keyInterns) perm(roles domain.RoleDescriptors, limited []domain.RoleDescriptors) *keyPerm {
+	id := permID{reflect.ValueOf(roles).Pointer(), reflect.ValueOf(limited).Pointer(), len(limited), cap(limited)}
+	if p, ok := in.perms[id]; ok {
+		return p
+	}
+	if in.perms == nil || len(in.perms) >= maxInterned {
+		in.perms = make(map[permID]*keyPerm, 16)
+	}
+	p := &keyPerm{roles, limited}
+	in.perms[id] = p
 	return p
 }
 
@@ -174,8 +205,12 @@ func decodeMeta(s string) map[string]any {
 // previous record, nil for a new key, whose metadata k keeps when its
 // Metadata is unchangedMeta.
 func (in *keyInterns) record(k *domain.Key, old *keyRec) *keyRec {
-	r := &keyRec{ID: k.ID, Name: k.Name, Seq: k.Seq, CreatedSeq: k.CreatedSeq, hash: k.Hash, roles: k.RoleDescriptors,
-		limited: k.LimitedBy, invalidated: k.Invalidated}
+	r := &keyRec{ID: k.ID, Name: k.Name, Seq: k.Seq, CreatedSeq: k.CreatedSeq, hash: k.Hash, invalidated: k.Invalidated}
+	if old != nil && old.perm.same(k.RoleDescriptors, k.LimitedBy) {
+		r.perm = old.perm
+	} else {
+		r.perm = in.perm(k.RoleDescriptors, k.LimitedBy)
+	}
 	c := keyCommon{Tenant: k.Tenant, Project: k.Project, Scope: k.Scope, Type: k.Type, Owner: k.Owner, CreatedBy: k.CreatedBy}
 	if old != nil && *old.c == c {
 		r.c = old.c
@@ -233,12 +268,19 @@ func sameMap(a, b map[string]any) bool {
 	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
+// same says whether p holds these very descriptors (a fold that left them
+// alone).
+func (p *keyPerm) same(roles domain.RoleDescriptors, limited []domain.RoleDescriptors) bool {
+	return reflect.ValueOf(p.roles).Pointer() == reflect.ValueOf(roles).Pointer() &&
+		reflect.ValueOf(p.limited).Pointer() == reflect.ValueOf(limited).Pointer() && len(p.limited) == len(limited) && cap(p.limited) == cap(limited)
+}
+
 // key is the record's key; its Metadata is decoded only withMeta (it is
 // nil otherwise).
 func (r *keyRec) key(withMeta bool) domain.Key {
 	c := r.c
 	k := domain.Key{ID: r.ID, Tenant: c.Tenant, Project: c.Project, Scope: c.Scope, Type: c.Type, Name: r.Name,
-		Owner: c.Owner, CreatedBy: c.CreatedBy, Hash: r.hash, RoleDescriptors: r.roles, LimitedBy: r.limited,
+		Owner: c.Owner, CreatedBy: c.CreatedBy, Hash: r.hash, RoleDescriptors: r.perm.roles, LimitedBy: r.perm.limited,
 		Invalidated: r.invalidated, Seq: r.Seq, CreatedSeq: r.CreatedSeq}
 	k.Created, k.Expires = unpackTime(r.created), unpackTime(r.expires)
 	k.Updated = k.Created

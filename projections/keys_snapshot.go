@@ -34,8 +34,9 @@ func (ks *Keys) Capture() func() ([]byte, error) {
 		sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
 		w := writer{buf: make([]byte, 0, 64+len(recs)*128)}
 		w.uint(uint64(len(recs)))
+		perms := map[*keyPerm][]byte{}
 		for _, r := range recs {
-			if err := encodeRec(&w, r); err != nil {
+			if err := encodeRec(&w, r, perms); err != nil {
 				return nil, err
 			}
 		}
@@ -108,7 +109,7 @@ func decodeRecs(r *reader, in *keyInterns, slab []keyRec, decoded chan<- []keyRe
 // encodeRec writes a record as its key (a domain.Key, field by field; the
 // encoding of keys@4, which a test holds to that of the key made from the
 // record: TestKeySnapshotsAreTheEncodingOfTheirKeys).
-func encodeRec(w *writer, rec *keyRec) error {
+func encodeRec(w *writer, rec *keyRec, perms map[*keyPerm][]byte) error {
 	c := rec.c
 	w.str(string(rec.ID))
 	w.sym(string(c.Tenant))
@@ -129,10 +130,7 @@ func encodeRec(w *writer, rec *keyRec) error {
 	w.time(rec.createdAt())
 	w.time(rec.expiresAt())
 	w.buf = append(w.buf, rec.hash[:]...)
-	if err := w.jsonMap(len(rec.roles), rec.roles == nil, rec.roles); err != nil {
-		return err
-	}
-	if err := w.jsonMap(len(rec.limited), rec.limited == nil, rec.limited); err != nil {
+	if err := w.perm(rec.perm, perms); err != nil {
 		return err
 	}
 	if err := w.recMetadata(rec); err != nil {
@@ -152,6 +150,25 @@ func encodeRec(w *writer, rec *keyRec) error {
 	w.str(string(more.rotatedFrom))
 	w.time(rec.lastUsed())
 	w.uint(more.useSeq)
+	return nil
+}
+
+// perm writes role descriptors and limited_by, each as JSON (jsonMap),
+// encoded once per keyPerm: perms are those encoded so far.
+func (w *writer) perm(p *keyPerm, perms map[*keyPerm][]byte) error {
+	b, ok := perms[p]
+	if !ok {
+		var pw writer
+		if err := pw.jsonMap(len(p.roles), p.roles == nil, p.roles); err != nil {
+			return err
+		}
+		if err := pw.jsonMap(len(p.limited), p.limited == nil, p.limited); err != nil {
+			return err
+		}
+		b = pw.buf
+		perms[p] = b
+	}
+	w.buf = append(w.buf, b...)
 	return nil
 }
 
@@ -195,12 +212,15 @@ func decodeRec(r *reader, in *keyInterns, rec *keyRec) error {
 	var t keyTimes
 	t.created, t.expires = r.time(), r.time()
 	r.fixed(rec.hash[:])
-	if err := sharedJSON(r, &rec.roles, func() { rec.roles = noRoles }); err != nil {
+	var roles domain.RoleDescriptors
+	var limited []domain.RoleDescriptors
+	if err := sharedJSON(r, &roles, func() { roles = noRoles }); err != nil {
 		return err
 	}
-	if err := sharedJSON(r, &rec.limited, func() { rec.limited = []domain.RoleDescriptors{} }); err != nil {
+	if err := sharedJSON(r, &limited, func() { limited = []domain.RoleDescriptors{} }); err != nil {
 		return err
 	}
+	rec.perm = in.perm(roles, limited)
 	var metadata map[string]any
 	if err := r.recMetadata(in, rec, &metadata); err != nil {
 		return err
