@@ -115,7 +115,7 @@ type keyInterns struct {
 	metas   map[string]string
 	// numbered are a restore's keyCommons by number, for the restore only.
 	numbered map[commonNums]*keyCommon
-	buf      writer
+	enc      metaEncoder
 }
 
 func (in *keyInterns) common(c keyCommon) *keyCommon {
@@ -180,12 +180,11 @@ func (in *keyInterns) encodeMeta(m map[string]any) (string, bool) {
 	if m == nil {
 		return "", true
 	}
-	if !plainJSON(m) {
+	b, ok := in.enc.encode(m)
+	if !ok {
 		return "", false
 	}
-	in.buf = writer{buf: in.buf.buf[:0]}
-	in.buf.any(m)
-	return in.meta(in.buf.buf), true
+	return in.meta(b), true
 }
 
 // decodeMeta decodes a compact encoding.

@@ -455,3 +455,60 @@ func TestKeySnapshotsAreTheEncodingOfTheirKeys(t *testing.T) {
 		}
 	}
 }
+
+// The key list's metadata encoder writes what snapshots write
+// ((*writer).any), byte for byte, and refuses what they write as JSON
+// instead (not plainJSON).
+func TestMetadataEncodesAsSnapshotsEncodeIt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var value func(depth int) any
+	value = func(depth int) any {
+		switch n := rng.IntN(9); {
+		case n == 0:
+			return nil
+		case n == 1:
+			return rng.IntN(2) == 0
+		case n == 2:
+			return rng.Float64() * 1e6
+		case n == 3:
+			return fmt.Sprint("s", rng.IntN(5))
+		case n == 4 && depth < 4:
+			a := make([]any, rng.IntN(4))
+			for i := range a {
+				a[i] = value(depth + 1)
+			}
+			return a
+		case n >= 5 && depth < 4:
+			m := map[string]any{}
+			for range rng.IntN(12) {
+				m[fmt.Sprint("k", rng.IntN(15))] = value(depth + 1)
+			}
+			return m
+		case n == 8:
+			return rng.IntN(10) // not JSON's: an int
+		}
+		return "leaf"
+	}
+	var e metaEncoder
+	for range 2000 {
+		m, _ := value(0).(map[string]any)
+		if m == nil {
+			continue
+		}
+		got, ok := e.encode(m)
+		if ok != plainJSON(m) {
+			t.Fatalf("%v: plain %v, the encoder says %v", m, plainJSON(m), ok)
+		}
+		if !ok {
+			continue
+		}
+		var w writer
+		w.any(m)
+		if !bytes.Equal(got, w.buf) {
+			t.Fatalf("%v: encoded\n%x\nwant\n%x", m, got, w.buf)
+		}
+		if back := decodeMeta(string(got)); !reflect.DeepEqual(back, m) {
+			t.Fatalf("%v decoded as %v", m, back)
+		}
+	}
+}
