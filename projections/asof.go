@@ -136,9 +136,9 @@ func (p PastKeys) StatusTime(at AsOf) time.Time {
 func (p PastKeys) All(tenant domain.TenantID) []domain.Key {
 	p.mu.RLock()
 	out := make([]domain.Key, 0, p.count)
-	for _, ref := range p.refs {
-		if ref.key != nil && (tenant == "" || ref.key.Tenant == tenant) && !p.table.quarantine.RefusesKey(ref.key) {
-			out = append(out, *ref.key)
+	for _, r := range p.refs {
+		if r != nil && (tenant == "" || r.c.Tenant == tenant) && !p.refuses(r) {
+			out = append(out, r.key(true))
 		}
 	}
 	p.mu.RUnlock()

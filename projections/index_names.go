@@ -48,7 +48,7 @@ func (l *tenantKeys) byName(a, b int32) int {
 // f.Name, from the name index, when the pattern starts with a literal;
 // else all of the tenant's (a scan). Either way in the order they were
 // added, so the answer is the same.
-func (ks *Keys) candidates(f Filter) []*domain.Key {
+func (ks *Keys) candidates(f Filter) []*keyRec {
 	prefix := LiteralPrefix(f.Name)
 	if prefix == "" {
 		return ks.snapshotOf(f.Tenant)
@@ -61,7 +61,7 @@ func (ks *Keys) candidates(f Filter) []*domain.Key {
 	}
 	list.names.ready(len(list.keys), list.byName)
 	pos := list.names.prefixed(prefix, func(i int32) string { return list.keys[i].Name }, nil)
-	out := make([]*domain.Key, len(pos))
+	out := make([]*keyRec, len(pos))
 	for i, p := range pos {
 		out[i] = list.keys[p]
 	}

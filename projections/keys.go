@@ -15,8 +15,8 @@ import (
 type Keys struct {
 	mu    sync.RWMutex
 	table *KeyTable
-	// refs are the keys by slot (KeyTable); a zero keyRef is no key.
-	refs  []keyRef
+	// refs are the keys' records by slot (KeyTable); nil is no key.
+	refs  []*keyRec
 	count int
 	slots []uint32 // ApplyAll's scratch (KeyTable.foldRun)
 	// byTenant lists each tenant's keys. Listing is all it is for, and an
@@ -26,21 +26,15 @@ type Keys struct {
 	// restoring: add leaves the name indexes to Restore, which leaves them
 	// to their first reader (orderedIndex.lazy).
 	restoring bool
+	// in shares what records repeat (keys_record.go).
+	in keyInterns
 }
 
 // tenantKeys are one tenant's keys, in the order they were added, and
 // that order by name (index_names.go).
 type tenantKeys struct {
-	keys  []*domain.Key
+	keys  []*keyRec
 	names orderedIndex
-}
-
-// keyRef is a key and its place in its tenant's list, where a later
-// version of the key replaces it.
-type keyRef struct {
-	key  *domain.Key
-	list *tenantKeys
-	pos  int
 }
 
 // NewKeys returns an empty key list with a key table of its own.
@@ -59,7 +53,7 @@ func (ks *Keys) Reserve(n int) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if len(ks.refs) == 0 {
-		ks.refs = make([]keyRef, 0, n)
+		ks.refs = make([]*keyRec, 0, n)
 	}
 }
 
@@ -86,17 +80,17 @@ func (ks *Keys) apply(ev domain.Event, slot uint32) error {
 	if !isKeyEvent(ev) {
 		return nil
 	}
-	// Fold into a copy that replaces the key: a failed apply leaves the old
-	// state in place, and a *domain.Key, once in the list, never changes
-	// (a snapshot captures pointers and encodes them later: Capture).
-	next := new(domain.Key)
-	ref := at(ks.refs, slot)
-	ok := ref.key != nil
-	if ok {
-		*next = *ref.key
+	// Fold into a key made from the record, and pack it into a record
+	// that replaces the old one: a failed apply leaves the old state in
+	// place, and a record, once in the list, never changes (a snapshot
+	// captures pointers and encodes them later: Capture).
+	old := at(ks.refs, slot)
+	var next domain.Key
+	if old != nil {
+		next = old.forFold()
 	}
 	if ev.AggType == domain.AggKeyUse {
-		if !ok || ref.key.Tenant != ev.Tenant {
+		if old == nil || old.c.Tenant != ev.Tenant {
 			return nil // no such key here: a usage record never makes one
 		}
 		if err := next.NoteUse(ev); err != nil {
@@ -105,16 +99,20 @@ func (ks *Keys) apply(ev domain.Event, slot uint32) error {
 	} else if err := next.Apply(ev); err != nil {
 		return err
 	}
-	if ok {
-		ref.list.keys[ref.pos] = next
-	} else {
-		ref = ks.add(ev.Tenant, next)
+	if old != nil && next.Tenant != old.c.Tenant {
+		// A key lives in its tenant's list for good (a creation is its
+		// first event, and its id names one tenant's subject).
+		return domain.E(domain.KindInternal, "key %s of %s cannot be created again in %s", old.ID, old.c.Tenant, next.Tenant)
 	}
-	ref.key = next
-	ks.refs = put(ks.refs, slot, ref)
-	if !ok {
+	rec := ks.in.record(&next, old)
+	if old != nil {
+		rec.pos = old.pos
+		ks.byTenant[old.c.Tenant].keys[old.pos] = rec
+	} else {
+		ks.add(rec)
 		ks.count++
 	}
+	ks.refs = put(ks.refs, slot, rec)
 	return nil
 }
 
@@ -124,30 +122,47 @@ func isKeyEvent(ev domain.Event) bool {
 	return ev.AggType == domain.AggKey || ev.AggType == domain.AggKeyUse
 }
 
-// byID is key id, a zero keyRef when there is none. ks.mu is held.
-func (ks *Keys) byID(id domain.KeyID) keyRef {
+// byID is key id's record, nil when there is none. ks.mu is held.
+func (ks *Keys) byID(id domain.KeyID) *keyRec {
 	if slot, ok := ks.table.Slot(id); ok {
 		return at(ks.refs, slot)
 	}
-	return keyRef{}
+	return nil
 }
 
-// add appends k to tenant t's list and returns where it is.
-func (ks *Keys) add(t domain.TenantID, k *domain.Key) keyRef {
-	list := ks.byTenant[t]
+// record is key id's record, nil when there is none or it is quarantined
+// (Get). The record never changes: it is read without the lock.
+func (ks *Keys) record(id domain.KeyID) *keyRec {
+	ks.mu.RLock()
+	r := ks.byID(id)
+	ks.mu.RUnlock()
+	if r == nil || ks.refuses(r) {
+		return nil
+	}
+	return r
+}
+
+// refuses says whether the quarantine refuses r (Quarantine.RefusesKey).
+func (ks *Keys) refuses(r *keyRec) bool {
+	return ks.table.quarantine.refusesKey(r.ID, r.c.Tenant, r.c.Owner)
+}
+
+// add appends r to its tenant's list, at r.pos.
+func (ks *Keys) add(r *keyRec) {
+	list := ks.byTenant[r.c.Tenant]
 	if list == nil {
 		list = &tenantKeys{}
-		ks.byTenant[t] = list
+		ks.byTenant[r.c.Tenant] = list
 	}
-	list.keys = append(list.keys, k)
+	r.pos = int32(len(list.keys))
+	list.keys = append(list.keys, r)
 	if !ks.restoring {
-		list.names.add(int32(len(list.keys)-1), list.byName)
+		list.names.add(r.pos, list.byName)
 	}
-	return keyRef{key: k, list: list, pos: len(list.keys) - 1}
 }
 
 // tenant is tenant t's keys, nil when it has none. ks.mu is held.
-func (ks *Keys) tenant(t domain.TenantID) []*domain.Key {
+func (ks *Keys) tenant(t domain.TenantID) []*keyRec {
 	if list := ks.byTenant[t]; list != nil {
 		return list.keys
 	}
@@ -158,25 +173,22 @@ func (ks *Keys) tenant(t domain.TenantID) []*domain.Key {
 // key (Quarantine) is not there: its state here may be stale, so no
 // command acts on it and no one authenticates with it.
 func (ks *Keys) Get(t domain.TenantID, id domain.KeyID) (domain.Key, bool) {
-	ks.mu.RLock()
-	defer ks.mu.RUnlock()
-	ref := ks.byID(id)
-	if ref.key == nil || ref.key.Tenant != t || ks.table.quarantine.RefusesKey(ref.key) {
+	r := ks.record(id)
+	if r == nil || r.c.Tenant != t {
 		return domain.Key{}, false
 	}
-	return *ref.key, true
+	return r.key(true), true
 }
 
-// ByID returns a copy of key id whatever its tenant: for authentication
-// only. A quarantined key is not there (Get).
+// ByID returns a copy of key id whatever its tenant, without its metadata
+// (Metadata is nil): for authentication only, which reads none and should
+// not pay for decoding it. A quarantined key is not there (Get).
 func (ks *Keys) ByID(id domain.KeyID) (domain.Key, bool) {
-	ks.mu.RLock()
-	defer ks.mu.RUnlock()
-	ref := ks.byID(id)
-	if ref.key == nil || ks.table.quarantine.RefusesKey(ref.key) {
+	r := ks.record(id)
+	if r == nil {
 		return domain.Key{}, false
 	}
-	return *ref.key, true
+	return r.key(false), true
 }
 
 // Len is the number of keys of all tenants.
@@ -199,6 +211,8 @@ type Filter struct {
 	Status domain.KeyStatus
 	Type   domain.KeyType
 	// Match, when set, must also accept the key (authorization filters).
+	// The key it is given has no Metadata (nil), and is only lent: Match
+	// must not keep it.
 	Match func(*domain.Key) bool
 	Now   time.Time
 	// ExceedsPolicy, when set, keeps the keys that are (true) or are not
@@ -229,28 +243,29 @@ type Page struct {
 var SortFields = map[string]bool{"name": true, "created": true, "expiration": true, "status": true, "owner": true, "id": true, "last_used": true}
 
 // List returns the matching keys, sorted and paged, and the total count.
-// Only the tenant's key pointers are copied under the read lock (a key in
-// the list never changes: an update replaces it); filtering and sorting
-// run without it, so a large listing holds up no fold. Only the page is
-// copied out: a page of 50 out of 10,000 copies 50 keys. Quarantined keys
-// are left out (Get).
+// Only the tenant's record pointers are copied under the read lock (a
+// record in the list never changes: an update replaces it); filtering and
+// sorting run without it, on the records, so a large listing holds up no
+// fold. Only the page is made into keys: a page of 50 out of 10,000 makes
+// 50 keys. Quarantined keys are left out (Get).
 func (ks *Keys) List(f Filter, p Page) ([]domain.Key, int) {
 	return ks.listOf(ks.candidates(f), f, p)
 }
 
 // listOf is List over the keys cands (index_names.go: candidates), which
 // hold every key f accepts.
-func (ks *Keys) listOf(cands []*domain.Key, f Filter, p Page) ([]domain.Key, int) {
-	var match []*domain.Key
-	for _, k := range cands {
-		if f.accepts(k) && !ks.table.quarantine.RefusesKey(k) && !(f.onUse() && ks.table.quarantine.UsageUnknown(k.ID)) {
-			match = append(match, k)
+func (ks *Keys) listOf(cands []*keyRec, f Filter, p Page) ([]domain.Key, int) {
+	var match []*keyRec
+	var view domain.Key // lent to f's functions of a whole key
+	for _, r := range cands {
+		if f.accepts(r, &view) && !ks.refuses(r) && !(f.onUse() && ks.table.quarantine.UsageUnknown(r.ID)) {
+			match = append(match, r)
 		}
 	}
 	total := len(match)
 	if p.After != nil {
 		// Past the cursor only: each page sorts what is left, not all.
-		match = slices.DeleteFunc(match, func(k *domain.Key) bool { return comparePositions(PositionOf(k, p.Sort, f.Now), *p.After, p.Sort) <= 0 })
+		match = slices.DeleteFunc(match, func(r *keyRec) bool { return comparePositions(r.position(p.Sort, f.Now), *p.After, p.Sort) <= 0 })
 	}
 	if p.Size >= 0 {
 		// Only the page's keys and those before it are put in order: the
@@ -265,37 +280,46 @@ func (ks *Keys) listOf(cands []*domain.Key, f Filter, p Page) ([]domain.Key, int
 		match = match[:p.Size]
 	}
 	out := make([]domain.Key, len(match))
-	for i, k := range match {
-		out[i] = *k
+	for i, r := range match {
+		out[i] = r.key(true)
 	}
 	return out, total
 }
 
-func (f Filter) accepts(k *domain.Key) bool {
+// accepts says whether f keeps r. What it cannot read on the record
+// (Match, ExceedsPolicy) it reads on a key made into view, without its
+// metadata, once and only then.
+func (f Filter) accepts(r *keyRec, view *domain.Key) bool {
+	c := r.c
 	switch {
-	case f.Project != "" && k.Project != f.Project:
+	case f.Project != "" && c.Project != f.Project:
 		return false
-	case f.OrgOnly && k.Scope != domain.ScopeOrg:
+	case f.OrgOnly && c.Scope != domain.ScopeOrg:
 		return false
-	case f.ProjectOnly && k.Scope != domain.ScopeProject:
+	case f.ProjectOnly && c.Scope != domain.ScopeProject:
 		return false
-	case f.Name != "" && !domain.MatchWildcard(f.Name, k.Name):
+	case f.Name != "" && !domain.MatchWildcard(f.Name, r.Name):
 		return false
-	case f.Owner != "" && k.Owner.User != f.Owner:
+	case f.Owner != "" && c.Owner.User != f.Owner:
 		return false
-	case f.Status != "" && k.Status(f.Now) != f.Status:
+	case f.Status != "" && r.status(f.Now) != f.Status:
 		return false
-	case !k.Type.Matches(f.Type):
+	case !c.Type.Matches(f.Type):
 		return false
-	case f.Match != nil && !f.Match(k):
+	case !f.UsedBefore.IsZero() && !r.unusedSince(f.UsedBefore):
 		return false
-	case f.ExceedsPolicy != nil && f.Policy.Exceeds(k, f.Now) != *f.ExceedsPolicy:
+	case f.NeverUsed != nil && r.lastUsed().IsZero() != *f.NeverUsed:
 		return false
-	case !f.UsedBefore.IsZero() && !k.UnusedSince(f.UsedBefore):
+	case f.Revocable && r.invalidated:
 		return false
-	case f.NeverUsed != nil && k.LastUsed.IsZero() != *f.NeverUsed:
+	case f.Match == nil && f.ExceedsPolicy == nil:
+		return true
+	}
+	*view = r.key(false)
+	switch {
+	case f.Match != nil && !f.Match(view):
 		return false
-	case f.Revocable && k.Invalidated:
+	case f.ExceedsPolicy != nil && f.Policy.Exceeds(view, f.Now) != *f.ExceedsPolicy:
 		return false
 	}
 	return true
@@ -307,34 +331,34 @@ func (f Filter) accepts(k *domain.Key) bool {
 func (f Filter) onUse() bool { return !f.UsedBefore.IsZero() || f.NeverUsed != nil }
 
 // sortKeys sorts ks in the order of their positions (PositionOf), one
-// field compared on the keys themselves: a slice of positions would copy
-// 56 bytes per key, where a sort of pointers moves 8.
-func sortKeys(ks []*domain.Key, by string, now time.Time) {
+// field compared on the records themselves: a slice of positions would
+// copy 56 bytes per key, where a sort of pointers moves 8.
+func sortKeys(ks []*keyRec, by string, now time.Time) {
 	slices.SortFunc(ks, keyOrder(by, now))
 }
 
-// keyOrder compares two keys in sort by ("-" prefix for descending) at
+// keyOrder compares two records in sort by ("-" prefix for descending) at
 // now, ties broken by id: the order of their positions (PositionOf).
-func keyOrder(by string, now time.Time) func(a, b *domain.Key) int {
+func keyOrder(by string, now time.Time) func(a, b *keyRec) int {
 	desc := strings.HasPrefix(by, "-")
-	var field func(a, b *domain.Key) int
+	var field func(a, b *keyRec) int
 	switch strings.TrimPrefix(by, "-") {
 	case "name":
-		field = func(a, b *domain.Key) int { return strings.Compare(a.Name, b.Name) }
+		field = func(a, b *keyRec) int { return strings.Compare(a.Name, b.Name) }
 	case "expiration":
-		field = func(a, b *domain.Key) int { return expiryOrMax(a).Compare(expiryOrMax(b)) }
+		field = func(a, b *keyRec) int { return expiryOrMax(a.expiresAt()).Compare(expiryOrMax(b.expiresAt())) }
 	case "status":
-		field = func(a, b *domain.Key) int { return strings.Compare(string(a.Status(now)), string(b.Status(now))) }
+		field = func(a, b *keyRec) int { return strings.Compare(string(a.status(now)), string(b.status(now))) }
 	case "owner":
-		field = func(a, b *domain.Key) int { return strings.Compare(a.Owner.User, b.Owner.User) }
+		field = func(a, b *keyRec) int { return strings.Compare(a.c.Owner.User, b.c.Owner.User) }
 	case "last_used":
-		field = func(a, b *domain.Key) int { return a.LastUsed.Compare(b.LastUsed) }
+		field = func(a, b *keyRec) int { return a.lastUsed().Compare(b.lastUsed()) }
 	case "id":
-		field = func(a, b *domain.Key) int { return 0 }
+		field = func(a, b *keyRec) int { return 0 }
 	default:
-		field = func(a, b *domain.Key) int { return a.Created.Compare(b.Created) }
+		field = func(a, b *keyRec) int { return a.createdAt().Compare(b.createdAt()) }
 	}
-	return func(a, b *domain.Key) int {
+	return func(a, b *keyRec) int {
 		c := field(a, b)
 		if c == 0 {
 			c = strings.Compare(string(a.ID), string(b.ID))
@@ -362,7 +386,7 @@ func PositionOf(k *domain.Key, by string, now time.Time) Position {
 	case "name":
 		p.S = k.Name
 	case "expiration":
-		p.T = expiryOrMax(k)
+		p.T = expiryOrMax(k.Expires)
 	case "status":
 		p.S = string(k.Status(now))
 	case "owner":
@@ -372,6 +396,27 @@ func PositionOf(k *domain.Key, by string, now time.Time) Position {
 	case "id":
 	default:
 		p.T = k.Created
+	}
+	return p
+}
+
+// position is PositionOf the record's key.
+func (r *keyRec) position(by string, now time.Time) Position {
+	p := Position{ID: r.ID}
+	switch strings.TrimPrefix(by, "-") {
+	case "name":
+		p.S = r.Name
+	case "expiration":
+		p.T = expiryOrMax(r.expiresAt())
+	case "status":
+		p.S = string(r.status(now))
+	case "owner":
+		p.S = r.c.Owner.User
+	case "last_used":
+		p.T = r.lastUsed()
+	case "id":
+	default:
+		p.T = r.createdAt()
 	}
 	return p
 }
@@ -391,9 +436,9 @@ func comparePositions(a, b Position, by string) int {
 	return c
 }
 
-func expiryOrMax(k *domain.Key) time.Time {
-	if k.Expires.IsZero() {
+func expiryOrMax(expires time.Time) time.Time {
+	if expires.IsZero() {
 		return time.Unix(1<<40, 0)
 	}
-	return k.Expires
+	return expires
 }

@@ -65,7 +65,8 @@ func BenchmarkCleanupMatches(b *testing.B) {
 // sort: a walk by cursor is the list, page after page.
 func TestPositionsOrderKeysAsTheListSortsThem(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var keys []*domain.Key
+	var keys []*keyRec
+	var in keyInterns
 	for i := range 60 {
 		k := &domain.Key{ID: domain.KeyID(fmt.Sprintf("k%02d", (i*37)%60)), Name: fmt.Sprintf("n%d", i%7), Owner: domain.Owner{User: fmt.Sprintf("u%d", i%3)},
 			Created: t0.Add(time.Duration(i%11) * time.Hour), Invalidated: i%5 == 0}
@@ -75,13 +76,20 @@ func TestPositionsOrderKeysAsTheListSortsThem(t *testing.T) {
 		if i%3 != 0 {
 			k.LastUsed = t0.Add(time.Duration(i%6) * time.Hour)
 		}
-		keys = append(keys, k)
+		keys = append(keys, in.record(k, nil))
+	}
+	pos := func(r *keyRec, by string) Position {
+		k := r.key(true)
+		if p := r.position(by, t0); p != PositionOf(&k, by, t0) {
+			t.Fatalf("sort %s: record of %s at %v, its key at %v", by, k.ID, p, PositionOf(&k, by, t0))
+		}
+		return PositionOf(&k, by, t0)
 	}
 	for sort := range SortFields {
 		for _, by := range []string{sort, "-" + sort} {
 			sortKeys(keys, by, t0)
 			for i := 1; i < len(keys); i++ {
-				if comparePositions(PositionOf(keys[i-1], by, t0), PositionOf(keys[i], by, t0), by) >= 0 {
+				if comparePositions(pos(keys[i-1], by), pos(keys[i], by), by) >= 0 {
 					t.Fatalf("sort %s: %s before %s, their positions the other way", by, keys[i-1].ID, keys[i].ID)
 				}
 			}

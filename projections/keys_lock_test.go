@@ -13,7 +13,7 @@ import (
 // read lock, as before, the fold waited for them.
 func TestKeyListingsHoldUpNoFold(t *testing.T) {
 	evs := keyIndexEvents(t)
-	for _, how := range []string{"List", "Scan"} {
+	for _, how := range []string{"List", "Select"} {
 		ks := NewKeys()
 		for _, ev := range evs[:3] {
 			if err := ks.Apply(ev); err != nil {
@@ -42,7 +42,7 @@ func TestKeyListingsHoldUpNoFold(t *testing.T) {
 		if how == "List" {
 			ks.List(Filter{Tenant: "org1", Match: foldMeanwhile}, Page{Size: -1})
 		} else {
-			ks.Scan("org1", func(k *domain.Key) { foldMeanwhile(k) })
+			ks.Select("org1", foldMeanwhile)
 		}
 		if k, _ := ks.Get("org1", "k3"); !k.Invalidated {
 			t.Fatalf("%s: the revocation was not folded", how)

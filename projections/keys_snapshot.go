@@ -17,25 +17,26 @@ func (ks *Keys) Name() string { return "keys@4" }
 // Snapshot encodes every key, sorted by id.
 func (ks *Keys) Snapshot() ([]byte, error) { return ks.Capture()() }
 
-// Capture copies the key pointers (a *domain.Key never changes once in the
-// maps: Apply replaces it) and returns the encoding of them, to run after
+// Capture copies the record pointers (a record never changes once in the
+// list: Apply replaces it) and returns the encoding of them, to run after
 // the runner resumed: the runner waits for the copy only, not the sort and
 // the encoding.
 func (ks *Keys) Capture() func() ([]byte, error) {
 	ks.mu.RLock()
-	keys := make([]*domain.Key, 0, ks.count)
-	for _, ref := range ks.refs {
-		if ref.key != nil {
-			keys = append(keys, ref.key)
+	recs := make([]*keyRec, 0, ks.count)
+	for _, r := range ks.refs {
+		if r != nil {
+			recs = append(recs, r)
 		}
 	}
 	ks.mu.RUnlock()
 	return func() ([]byte, error) {
-		sort.Slice(keys, func(i, j int) bool { return keys[i].ID < keys[j].ID })
-		w := writer{buf: make([]byte, 0, 64+len(keys)*128)}
-		w.uint(uint64(len(keys)))
-		for _, k := range keys {
-			if err := encodeKey(&w, k); err != nil {
+		sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
+		w := writer{buf: make([]byte, 0, 64+len(recs)*128)}
+		w.uint(uint64(len(recs)))
+		perms := map[*keyPerm][]byte{}
+		for _, r := range recs {
+			if err := encodeRec(&w, r, perms); err != nil {
 				return nil, err
 			}
 		}
@@ -43,32 +44,34 @@ func (ks *Keys) Capture() func() ([]byte, error) {
 	}
 }
 
-// Restore replaces the key list with a snapshot's. The keys live in one
-// slab: a million of them cost one allocation, not a million. The slots
-// and the tenants' lists are filled on another goroutine while the keys
-// are still being decoded, a run of keys resolved in the key table at a
-// time.
+// Restore replaces the key list with a snapshot's. The records live in
+// one slab: a million of them cost one allocation, not a million. The
+// slots and the tenants' lists are filled on another goroutine while the
+// records are still being decoded, a run of them resolved in the key
+// table at a time.
 func (ks *Keys) Restore(b []byte) error {
 	r := reader{buf: b}
 	n := r.count()
-	slab := make([]domain.Key, n)
+	slab := make([]keyRec, n)
 	ks.table.Reserve(n)
-	fresh := &Keys{refs: make([]keyRef, 0, n), byTenant: map[domain.TenantID]*tenantKeys{}, restoring: true}
-	decoded := make(chan []domain.Key, 16)
+	fresh := &Keys{refs: make([]*keyRec, 0, n), byTenant: map[domain.TenantID]*tenantKeys{}, restoring: true}
+	decoded := make(chan []keyRec, 16)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for run := range decoded {
 			ks.table.resolveIDs(len(run), func(i int) domain.KeyID { return run[i].ID }, func(_ int, slots []uint32) {
 				for i, slot := range slots {
-					if at(fresh.refs, slot).key == nil {
+					if at(fresh.refs, slot) == nil {
 						fresh.count++
 					}
-					fresh.refs = put(fresh.refs, slot, fresh.add(run[i].Tenant, &run[i]))
+					fresh.add(&run[i])
+					fresh.refs = put(fresh.refs, slot, &run[i])
 				}
 			})
 		}
 	})
-	err := decodeKeys(&r, slab, decoded)
+	var in keyInterns
+	err := decodeRecs(&r, &in, slab, decoded)
 	close(decoded)
 	wg.Wait()
 	if err == nil {
@@ -81,91 +84,204 @@ func (ks *Keys) Restore(b []byte) error {
 		list.names.lazy()
 	}
 	ks.mu.Lock()
-	ks.refs, ks.count, ks.byTenant = fresh.refs, fresh.count, fresh.byTenant
+	in.numbered = nil
+	ks.refs, ks.count, ks.byTenant, ks.in = fresh.refs, fresh.count, fresh.byTenant, in
 	ks.mu.Unlock()
 	return nil
 }
 
-// decodeKeys decodes the slab's keys, handing each run of them to decoded
-// as it is done.
-func decodeKeys(r *reader, slab []domain.Key, decoded chan<- []domain.Key) error {
+// decodeRecs decodes the slab's records, handing each run of them to
+// decoded as it is done.
+func decodeRecs(r *reader, in *keyInterns, slab []keyRec, decoded chan<- []keyRec) error {
 	const run = 4096
 	for start := 0; start < len(slab); start += run {
-		keys := slab[start:min(start+run, len(slab))]
-		for i := range keys {
-			if err := decodeKey(r, &keys[i]); err != nil {
+		recs := slab[start:min(start+run, len(slab))]
+		for i := range recs {
+			if err := decodeRec(r, in, &recs[i]); err != nil {
 				return err
 			}
 		}
-		decoded <- keys
+		decoded <- recs
 	}
 	return nil
 }
 
-func encodeKey(w *writer, k *domain.Key) error {
-	w.str(string(k.ID))
-	w.sym(string(k.Tenant))
-	w.sym(string(k.Project))
-	w.sym(string(k.Scope))
-	w.sym(string(k.Type))
-	w.str(k.Name)
-	if err := putValue(w, &w.owners, k.Owner); err != nil {
+// encodeRec writes a record as its key (a domain.Key, field by field; the
+// encoding of keys@4, which a test holds to that of the key made from the
+// record: TestKeySnapshotsAreTheEncodingOfTheirKeys).
+func encodeRec(w *writer, rec *keyRec, perms map[*keyPerm][]byte) error {
+	c := rec.c
+	w.str(string(rec.ID))
+	w.sym(string(c.Tenant))
+	w.sym(string(c.Project))
+	w.sym(string(c.Scope))
+	w.sym(string(c.Type))
+	w.str(rec.Name)
+	if err := putValue(w, &w.owners, c.Owner); err != nil {
 		return err
 	}
-	if err := putValue(w, &w.actors, k.CreatedBy); err != nil {
+	if err := putValue(w, &w.actors, c.CreatedBy); err != nil {
 		return err
 	}
-	w.time(k.Created)
-	w.time(k.Expires)
-	w.buf = append(w.buf, k.Hash[:]...)
-	if err := w.jsonMap(len(k.RoleDescriptors), k.RoleDescriptors == nil, k.RoleDescriptors); err != nil {
+	more := rec.more
+	if more == nil {
+		more = &keyMore{updated: rec.created}
+	}
+	w.time(rec.createdAt())
+	w.time(rec.expiresAt())
+	w.buf = append(w.buf, rec.hash[:]...)
+	if err := w.perm(rec.perm, perms); err != nil {
 		return err
 	}
-	if err := w.jsonMap(len(k.LimitedBy), k.LimitedBy == nil, k.LimitedBy); err != nil {
+	if err := w.recMetadata(rec); err != nil {
 		return err
 	}
-	if err := w.metadata(k.Metadata); err != nil {
-		return err
+	w.bool(rec.invalidated)
+	if x := more.exact; x != nil {
+		w.time(x.invalidatedAt)
+		w.time(x.updated)
+	} else {
+		w.time(unpackTime(more.invalidatedAt))
+		w.time(unpackTime(more.updated))
 	}
-	w.bool(k.Invalidated)
-	w.time(k.InvalidatedAt)
-	w.time(k.Updated)
-	w.uint(k.Seq)
-	w.uint(k.CreatedSeq)
-	w.str(string(k.RotatedTo))
-	w.str(string(k.RotatedFrom))
-	w.time(k.LastUsed)
-	w.uint(k.UseSeq)
+	w.uint(rec.Seq)
+	w.uint(rec.CreatedSeq)
+	w.str(string(more.rotatedTo))
+	w.str(string(more.rotatedFrom))
+	w.time(rec.lastUsed())
+	w.uint(more.useSeq)
 	return nil
 }
 
-func decodeKey(r *reader, k *domain.Key) error {
-	k.ID = domain.KeyID(r.str())
-	k.Tenant = domain.TenantID(r.sym())
-	k.Project = domain.ProjectID(r.sym())
-	k.Scope = domain.Scope(r.sym())
-	k.Type = domain.KeyType(r.sym())
-	k.Name = r.str()
-	k.Owner = getValue(r, &r.owners)
-	k.CreatedBy = getValue(r, &r.actors)
-	k.Created, k.Expires = r.time(), r.time()
-	r.fixed(k.Hash[:])
-	if err := sharedJSON(r, &k.RoleDescriptors, func() { k.RoleDescriptors = domain.RoleDescriptors{} }); err != nil {
+// perm writes role descriptors and limited_by, each as JSON (jsonMap),
+// encoded once per keyPerm: perms are those encoded so far.
+func (w *writer) perm(p *keyPerm, perms map[*keyPerm][]byte) error {
+	b, ok := perms[p]
+	if !ok {
+		var pw writer
+		if err := pw.jsonMap(len(p.roles), p.roles == nil, p.roles); err != nil {
+			return err
+		}
+		if err := pw.jsonMap(len(p.limited), p.limited == nil, p.limited); err != nil {
+			return err
+		}
+		b = pw.buf
+		perms[p] = b
+	}
+	w.buf = append(w.buf, b...)
+	return nil
+}
+
+// recMetadata writes a record's metadata as (*writer).metadata writes its
+// key's: the record's compact encoding is that of the snapshot.
+func (w *writer) recMetadata(rec *keyRec) error {
+	switch {
+	case rec.more != nil && rec.more.metadata != nil:
+		return w.metadata(rec.more.metadata)
+	case rec.meta == "":
+		w.buf = append(w.buf, jsonNil)
+	case rec.meta == emptyMeta:
+		w.buf = append(w.buf, jsonEmpty)
+	default:
+		w.buf = append(w.buf, anyValue)
+		w.str(rec.meta)
+	}
+	return nil
+}
+
+// decodeRec reads what encodeRec wrote, a key, into a record (as
+// keyInterns.record packs one).
+func decodeRec(r *reader, in *keyInterns, rec *keyRec) error {
+	rec.ID = domain.KeyID(r.str())
+	var nums commonNums
+	sym := func() { r.sym() }
+	for i := range 4 { // tenant, project, scope, type
+		nums[i] = r.numberOf(len(r.syms), sym)
+	}
+	rec.Name = r.str()
+	nums[4] = r.numberOf(len(r.owners), func() { getValue(r, &r.owners) })
+	nums[5] = r.numberOf(len(r.actors), func() { getValue(r, &r.actors) })
+	if r.err != nil {
+		return r.err
+	}
+	rec.c = in.commonNumbered(nums, func() keyCommon {
+		syms := func(i int) string { return r.syms[nums[i]-1] }
+		return keyCommon{Tenant: domain.TenantID(syms(0)), Project: domain.ProjectID(syms(1)), Scope: domain.Scope(syms(2)),
+			Type: domain.KeyType(syms(3)), Owner: r.owners[nums[4]-1], CreatedBy: r.actors[nums[5]-1]}
+	})
+	var t keyTimes
+	t.created, t.expires = r.time(), r.time()
+	r.fixed(rec.hash[:])
+	var roles domain.RoleDescriptors
+	var limited []domain.RoleDescriptors
+	if err := sharedJSON(r, &roles, func() { roles = noRoles }); err != nil {
 		return err
 	}
-	if err := sharedJSON(r, &k.LimitedBy, func() { k.LimitedBy = []domain.RoleDescriptors{} }); err != nil {
+	if err := sharedJSON(r, &limited, func() { limited = []domain.RoleDescriptors{} }); err != nil {
 		return err
 	}
-	if err := r.jsonMap(&k.Metadata, func() { k.Metadata = map[string]any{} }); err != nil {
+	rec.perm = in.perm(roles, limited)
+	var metadata map[string]any
+	if err := r.recMetadata(in, rec, &metadata); err != nil {
 		return err
 	}
-	k.Invalidated = r.bool()
-	k.InvalidatedAt, k.Updated = r.time(), r.time()
-	k.Seq = r.uint()
-	k.CreatedSeq = r.uint()
-	k.RotatedTo, k.RotatedFrom = domain.KeyID(r.str()), domain.KeyID(r.str())
-	k.LastUsed, k.UseSeq = r.time(), r.uint()
+	rec.invalidated = r.bool()
+	t.invalidatedAt, t.updated = r.time(), r.time()
+	rec.Seq = r.uint()
+	rec.CreatedSeq = r.uint()
+	var more keyMore
+	more.rotatedTo, more.rotatedFrom = domain.KeyID(r.str()), domain.KeyID(r.str())
+	t.lastUsed, more.useSeq = r.time(), r.uint()
+	more.metadata = metadata
+	packTimes(rec, more, t)
 	return r.err
+}
+
+// commonNums are the numbers a snapshot gives the parts of a keyCommon
+// (symbols and values, which it writes once and then by number): a
+// restore finds a record's keyCommon by them, not by hashing its strings.
+type commonNums [6]uint64
+
+// numberOf reads a value written by number (sym, putValue) from a table
+// of seen values, and returns its number (from 1): one seen before is not
+// looked at, a new one is read with read, which adds it to the table.
+func (r *reader) numberOf(seen int, read func()) uint64 {
+	i, n := binary.Uvarint(r.buf)
+	if n <= 0 || i == 0 {
+		read()
+		return uint64(seen + 1)
+	}
+	r.buf = r.buf[n:]
+	if i > uint64(seen) {
+		r.fail("value number")
+	}
+	return i
+}
+
+// noRoles are the role descriptors of every restored key that has none
+// of its own (most keys): one empty map, not one each. Descriptors are
+// never changed in place.
+var noRoles = domain.RoleDescriptors{}
+
+// recMetadata reads what (*writer).recMetadata wrote: its compact encoding
+// as it is, shared when equal; what came as JSON decoded and encoded
+// compactly, or kept as a map (into metadata) when it cannot be.
+func (r *reader) recMetadata(in *keyInterns, rec *keyRec, metadata *map[string]any) error {
+	if len(r.buf) > 0 && r.buf[0] == anyValue {
+		r.u8("json tag")
+		rec.meta = in.meta(r.bytes())
+		return r.err
+	}
+	var m map[string]any
+	if err := r.jsonMap(&m, func() { m = map[string]any{} }); err != nil {
+		return err
+	}
+	if s, ok := in.encodeMeta(m); ok {
+		rec.meta = s
+	} else {
+		*metadata = m
+	}
+	return nil
 }
 
 // putValue writes a small struct that repeats (an actor, an owner) as JSON

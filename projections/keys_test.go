@@ -71,9 +71,11 @@ func TestKeysListEachTenantsLatestVersions(t *testing.T) {
 				t.Errorf("%s, %s: another tenant's key was found", c.name, name)
 			}
 			var scanned []domain.KeyID
-			ks.Scan("o1", func(k *domain.Key) { scanned = append(scanned, k.ID) })
+			for _, k := range ks.Select("o1", func(*domain.Key) bool { return true }) {
+				scanned = append(scanned, k.ID)
+			}
 			if slices.Sort(scanned); len(scanned) != len(c.o1) || scanned[0] != "a" {
-				t.Errorf("%s, %s: Scan of o1 gives %v", c.name, name, scanned)
+				t.Errorf("%s, %s: Select of o1 gives %v", c.name, name, scanned)
 			}
 		}
 	}

@@ -173,7 +173,10 @@ func (q *Quarantine) RefusesKeyID(id []byte) bool {
 
 // RefusesKey says whether key k is refused: by its id, its organization
 // or its owner.
-func (q *Quarantine) RefusesKey(k *domain.Key) bool {
+func (q *Quarantine) RefusesKey(k *domain.Key) bool { return q.refusesKey(k.ID, k.Tenant, k.Owner) }
+
+// refusesKey is RefusesKey of the key of that id, tenant and owner.
+func (q *Quarantine) refusesKey(id domain.KeyID, t domain.TenantID, owner domain.Owner) bool {
 	if !q.some.Load() {
 		return false
 	}
@@ -182,14 +185,14 @@ func (q *Quarantine) RefusesKey(k *domain.Key) bool {
 	if q.all {
 		return true
 	}
-	if _, ok := q.keys[k.ID]; ok {
+	if _, ok := q.keys[id]; ok {
 		return true
 	}
-	if _, ok := q.orgs[k.Tenant]; ok {
+	if _, ok := q.orgs[t]; ok {
 		return true
 	}
-	if k.Owner.Realm == "" {
-		if _, ok := q.owners[k.Owner.User]; ok {
+	if owner.Realm == "" {
+		if _, ok := q.owners[owner.User]; ok {
 			return true
 		}
 	}

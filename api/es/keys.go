@@ -59,15 +59,10 @@ func (x *esReq) inProject(k *domain.Key) bool {
 	return k.Tenant == x.org.ID && k.Scope == domain.ScopeProject && k.Project == x.pr.ID
 }
 
-// projectKeys lists the project's keys that match, oldest first. Each is
-// copied during the scan, under the lock Get would take again per key.
+// projectKeys lists the project's keys that match, oldest first. match
+// reads no metadata (projections.Keys.Select).
 func (x *esReq) projectKeys(match func(*domain.Key) bool) []domain.Key {
-	var out []domain.Key
-	x.s.keys.Scan(x.org.ID, func(k *domain.Key) {
-		if x.inProject(k) && match(k) {
-			out = append(out, *k)
-		}
-	})
+	out := x.s.keys.Select(x.org.ID, func(k *domain.Key) bool { return x.inProject(k) && match(k) })
 	sort.Slice(out, func(i, j int) bool {
 		if c := out[i].Created.Compare(out[j].Created); c != 0 {
 			return c < 0
