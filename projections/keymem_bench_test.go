@@ -44,20 +44,20 @@ func BenchmarkKeyStateMemory(b *testing.B) {
 func keyStateHeap(b *testing.B, n int) (float64, float64) {
 	b.StopTimer()
 	defer b.StartTimer()
-	before := liveHeap()
+	before := heapAfterGC()
 	table := NewKeyTable()
 	ix, exp, auth := NewKeyIndexIn(table), NewExpiryIn(domain.DefaultNoticeWindows, table), NewAuthIndexIn(table)
 	foldKeys(b, n, ix, exp, auth)
-	keys := liveHeap()
+	keys := heapAfterGC()
 	if path := os.Getenv("KEYPLANE_KEYSTATE_HEAPPROFILE"); path != "" {
-		writeHeapProfile(b, path) // what the bytes per key are made of
+		writeKeyStateProfile(b, path) // what the bytes per key are made of
 	}
 	if ix.Len() != n || exp.Len() != n || auth.Len() != n {
 		b.Fatalf("indexed %d, scheduled %d, authenticated %d of %d keys", ix.Len(), exp.Len(), auth.Len(), n)
 	}
 	audit := NewAuditIn(table) // the same keys again: the table holds them
 	foldKeys(b, n, audit)
-	audited := liveHeap()
+	audited := heapAfterGC()
 	runtime.KeepAlive(table)
 	runtime.KeepAlive(ix)
 	runtime.KeepAlive(exp)
@@ -100,7 +100,7 @@ func foldKeys(b *testing.B, n int, ps ...BatchApplier) {
 	fold()
 }
 
-func writeHeapProfile(b *testing.B, path string) {
+func writeKeyStateProfile(b *testing.B, path string) {
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
@@ -118,8 +118,8 @@ func keyIDOf(i int) domain.KeyID {
 	return domain.KeyID(base64.RawURLEncoding.EncodeToString(sum[:16]))
 }
 
-// liveHeap is the live heap after a full collection.
-func liveHeap() uint64 {
+// heapAfterGC is the live heap after a full collection.
+func heapAfterGC() uint64 {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
