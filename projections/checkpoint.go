@@ -95,15 +95,14 @@ func (r *Runner) Resume(s SavedState) (behind []Applier, err error) {
 	}
 	err = r.eachSnapshotter(func(p Snapshotter) error {
 		name, b, ok := partOf(s, p)
-		switch {
-		case !ok:
+		if !ok {
 			return nil
-		case name != p.Name():
-			err = p.(Upgrader).RestoreOlder(name, b)
-		default:
-			err = p.Restore(b)
 		}
-		if err != nil {
+		restore := p.Restore
+		if name != p.Name() {
+			restore = func(b []byte) error { return p.(Upgrader).RestoreOlder(name, b) }
+		}
+		if err := restore(b); err != nil {
 			return fmt.Errorf("restore of %s: %w", name, err)
 		}
 		return nil

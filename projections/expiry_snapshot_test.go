@@ -3,6 +3,7 @@ package projections
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,50 @@ func TestExpiryRestoreRefusesACorruptSnapshot(t *testing.T) {
 		for _, bad := range [][]byte{snap[:len(snap)/2], append(append([]byte{}, snap...), 7), {0xff, 0xff, 0xff}} {
 			if err := p.Restore(bad); err == nil {
 				t.Fatalf("%s restored a corrupt snapshot", p.Name())
+			}
+		}
+	}
+}
+
+// The schedule and the auth index keep their released encodings (expiry@1,
+// auth@1) with their compact entries: a snapshot main's code wrote
+// (fixtures: filledExpiry, richTrail) restores, on a table numbered in
+// another order, and encodes again to the same bytes, which are those of a
+// fold of the same events; the restored schedule answers Due as the fold.
+func TestReleasedExpiryAndAuthSnapshotsRestoreAndEncodeAlike(t *testing.T) {
+	x, _ := filledExpiry(t)
+	auth := NewAuthIndex()
+	fold(t, []Snapshotter{auth}, richTrail(t))
+	for _, c := range []struct {
+		fixture string
+		folded  Snapshotter
+		fresh   func(*KeyTable) Snapshotter
+	}{
+		{"testdata/expiry@1.bin", x, func(t *KeyTable) Snapshotter { return NewExpiryIn(expWindows, t) }},
+		{"testdata/auth@1.bin", auth, func(t *KeyTable) Snapshotter { return NewAuthIndexIn(t) }},
+	} {
+		old, err := os.ReadFile(c.fixture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		table := NewKeyTable()
+		for _, id := range []domain.KeyID{"zz", "k9", "k7", "k3"} {
+			table.slotFor(id)
+		}
+		restored := c.fresh(table)
+		if err := restored.Restore(old); err != nil {
+			t.Fatalf("%s: %v", c.fixture, err)
+		}
+		again, _ := restored.Snapshot()
+		folded, _ := c.folded.Snapshot()
+		if !bytes.Equal(again, old) || !bytes.Equal(folded, old) {
+			t.Fatalf("%s: restored encodes %d bytes, a fold %d, the release %d", c.fixture, len(again), len(folded), len(old))
+		}
+		if e, ok := restored.(*Expiry); ok {
+			for _, at := range []time.Time{expT0, expT0.Add(10 * expDay), expT0.Add(45 * expDay), expT0.Add(300 * expDay)} {
+				if got, want := dueIDs(e, at), dueIDs(x, at); got != want {
+					t.Fatalf("due at %v: %s, want %s", at, got, want)
+				}
 			}
 		}
 	}

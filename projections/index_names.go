@@ -118,7 +118,7 @@ func (ix *KeyIndex) RecordsWithIDs(t domain.TenantID, pr domain.ProjectID, ids [
 	}
 	pos := make([]int, 0, len(ids))
 	for _, id := range ids {
-		if i, ok := ix.position(p, domain.KeyID(id)); ok {
+		if i, ok := p.position(domain.KeyID(id)); ok {
 			pos = append(pos, i)
 		}
 	}

@@ -277,7 +277,7 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 	case ByIDs:
 		var pos []int32
 		for _, id := range s.Values {
-			if i, ok := p.ix.position(p, domain.KeyID(id)); ok {
+			if i, ok := p.position(domain.KeyID(id)); ok {
 				pos = append(pos, int32(i))
 			}
 		}

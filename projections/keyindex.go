@@ -70,9 +70,8 @@ type recordAt struct {
 type projectRecords struct {
 	Tenant  domain.TenantID
 	Records []*KeyRecord
-	num     uint32 // in KeyIndex.list, 1-based
-	// ix is the index holding the project, where its ids are looked up.
-	ix *KeyIndex
+	num     uint32    // in KeyIndex.list, 1-based
+	ix      *KeyIndex // its index, which finds its keys (position)
 	// names orders Records by name, created by creation (index_names.go).
 	names, created orderedIndex
 	// terms are the exact-match fields' values (index_terms.go).
@@ -170,7 +169,7 @@ func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated, slot uint32) {
 func (ix *KeyIndex) project(id domain.ProjectID, t domain.TenantID) *projectRecords {
 	pr := ix.projects[id]
 	if pr == nil {
-		pr = &projectRecords{Tenant: t}
+		pr = &projectRecords{Tenant: t, ix: ix}
 		ix.projects[id] = pr
 		ix.number(pr)
 	}
@@ -196,13 +195,14 @@ func (ix *KeyIndex) add(pr *projectRecords, rec *KeyRecord, slot uint32) {
 	ix.count++
 }
 
-// position is where key id's record sits in pr, if it does; ix.mu is held.
-func (ix *KeyIndex) position(pr *projectRecords, id domain.KeyID) (int, bool) {
-	slot, ok := ix.table.Slot(id)
+// position is where key id's record sits in pr, if it does; the index's
+// lock is held.
+func (pr *projectRecords) position(id domain.KeyID) (int, bool) {
+	slot, ok := pr.ix.table.Slot(id)
 	if !ok {
 		return 0, false
 	}
-	where := at(ix.at, slot)
+	where := at(pr.ix.at, slot)
 	if where.project != pr.num {
 		return 0, false
 	}

@@ -30,9 +30,10 @@ func BenchmarkKeyStateMemory(b *testing.B) {
 	{
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for b.Loop() {
-				perKey, audit := keyStateHeap(b, n)
+				perKey, audit, restored := keyStateHeap(b, n)
 				b.ReportMetric(perKey, "heap-B/key")
 				b.ReportMetric(audit, "audit-B/key")
+				b.ReportMetric(restored, "restored-B/key")
 			}
 		})
 	}
@@ -40,30 +41,47 @@ func BenchmarkKeyStateMemory(b *testing.B) {
 
 // keyStateHeap folds n keys and returns the live heap per key of the key
 // projections, then of the audit trail on the same table (a second fold
-// of the same keys).
-func keyStateHeap(b *testing.B, n int) (float64, float64) {
+// of the same keys), then of the key projections restored from their
+// snapshots onto a fresh table (a cold start).
+func keyStateHeap(b *testing.B, n int) (float64, float64, float64) {
 	b.StopTimer()
 	defer b.StartTimer()
-	before := liveHeap()
+	before := heapAfterGC()
 	table := NewKeyTable()
 	ix, exp, auth := NewKeyIndexIn(table), NewExpiryIn(domain.DefaultNoticeWindows, table), NewAuthIndexIn(table)
 	foldKeys(b, n, ix, exp, auth)
-	keys := liveHeap()
+	keys := heapAfterGC()
 	if path := os.Getenv("KEYPLANE_KEYSTATE_HEAPPROFILE"); path != "" {
-		writeHeapProfile(b, path) // what the bytes per key are made of
+		writeKeyStateProfile(b, path) // what the bytes per key are made of
 	}
 	if ix.Len() != n || exp.Len() != n || auth.Len() != n {
 		b.Fatalf("indexed %d, scheduled %d, authenticated %d of %d keys", ix.Len(), exp.Len(), auth.Len(), n)
 	}
 	audit := NewAuditIn(table) // the same keys again: the table holds them
 	foldKeys(b, n, audit)
-	audited := liveHeap()
-	runtime.KeepAlive(table)
-	runtime.KeepAlive(ix)
-	runtime.KeepAlive(exp)
-	runtime.KeepAlive(auth)
+	audited := heapAfterGC()
 	runtime.KeepAlive(audit)
-	return float64(keys-before) / float64(n), float64(audited-keys) / float64(n)
+	snaps, size := make([][]byte, 3), 0
+	for i, p := range []Snapshotter{ix, exp, auth} {
+		snap, err := p.Snapshot()
+		if err != nil {
+			b.Fatal(err)
+		}
+		snaps[i], size = snap, size+cap(snap)
+	}
+	table, ix, exp, auth, audit = nil, nil, nil, nil, nil
+	held := heapAfterGC() - uint64(size) // what is left but the snapshots
+	fresh := NewKeyTable()
+	restored := []Snapshotter{NewKeyIndexIn(fresh), NewExpiryIn(domain.DefaultNoticeWindows, fresh), NewAuthIndexIn(fresh)}
+	for i, p := range restored {
+		if err := p.Restore(snaps[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	snaps = nil
+	after := heapAfterGC()
+	runtime.KeepAlive(restored)
+	return float64(keys-before) / float64(n), float64(audited-keys) / float64(n), float64(after-held) / float64(n)
 }
 
 // foldKeys folds n KeyCreated events into ps, decoded once and in runs of
@@ -100,7 +118,7 @@ func foldKeys(b *testing.B, n int, ps ...BatchApplier) {
 	fold()
 }
 
-func writeHeapProfile(b *testing.B, path string) {
+func writeKeyStateProfile(b *testing.B, path string) {
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
@@ -118,8 +136,8 @@ func keyIDOf(i int) domain.KeyID {
 	return domain.KeyID(base64.RawURLEncoding.EncodeToString(sum[:16]))
 }
 
-// liveHeap is the live heap after a full collection.
-func liveHeap() uint64 {
+// heapAfterGC is the live heap after a full collection.
+func heapAfterGC() uint64 {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
