@@ -93,9 +93,9 @@ func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 	case s.Kind == ByNot:
 		n, ok := p.countExact(s.Any[0])
 		return len(p.Records) - n, ok
-	case s.Kind == ByUnion || s.Kind == ByValues || s.Kind == ByFewest || s.Kind == ByIDs || s.Field == "metadata": // a record may be in several, or is not counted exactly
+	case s.Kind == ByUnion || s.Kind == ByFewest || s.Kind == ByIDs || s.Field == "metadata": // a record may be in several, or is not counted exactly
 		return 0, false
-	case s.Kind == ByTerms || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
+	case s.Kind == ByTerms || s.Kind == ByValues || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
 		if p.inexactFields()[s.Field] {
 			return 0, false
 		}
@@ -257,8 +257,11 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 		name := func(i int32) string { return p.Records[i].Name }
 		return p.names.countPrefixed(s.Prefix, name), func(buf []int32) []int32 { return p.names.prefixed(s.Prefix, name, buf) }, true
 	case ByTerms:
-		if s.Field == "metadata" {
+		switch s.Field {
+		case "metadata":
 			return p.anyMetadataSource(s.Values)
+		case "name":
+			return p.namedSource(s.Values)
 		}
 		return p.termSource(s.Field, s.Values)
 	case ByUnion:
@@ -329,6 +332,37 @@ func (p *projectRecords) termSource(field string, values []string) (int, func([]
 		n += len(p.terms.fields[field][v])
 	}
 	return n, func(buf []int32) []int32 { buf, _ = p.terms.positions(field, values, buf); return buf }, true
+}
+
+// namedSource reads the name index for the records named one of names.
+func (p *projectRecords) namedSource(names []string) (int, func([]int32) []int32, bool) {
+	p.names.ready(len(p.Records), p.byName)
+	names = slices.Compact(slices.Sorted(slices.Values(names)))
+	n := 0
+	for _, run := range p.names.runs {
+		for _, name := range names {
+			from, to := p.named(run, name)
+			n += to - from
+		}
+	}
+	return n, func(buf []int32) []int32 {
+		start := len(buf)
+		for _, run := range p.names.runs {
+			for _, name := range names {
+				from, to := p.named(run, name)
+				buf = append(buf, run[from:to]...)
+			}
+		}
+		slices.Sort(buf[start:])
+		return buf
+	}, true
+}
+
+// named is where run holds the records named name.
+func (p *projectRecords) named(run []int32, name string) (from, to int) {
+	from = searchRun(len(run), func(i int) bool { return p.Records[run[i]].Name >= name })
+	to = searchRun(len(run), func(i int) bool { return p.Records[run[i]].Name > name })
+	return from, to
 }
 
 // unionSource reads every one of sources, when each is indexed.

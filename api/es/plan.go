@@ -61,7 +61,10 @@ func planOf(raw json.RawMessage, now time.Time) plan {
 		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByPrefix, Field: "name", Prefix: p})
 	}
 	for _, tc := range esquery.RequiredTerms(raw) {
-		if termIndexed(tc.Field, tc.Values) {
+		switch {
+		case tc.Field == "name": // the names equal to one, from the name index
+			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByTerms, Field: tc.Field, Values: tc.Values})
+		case termIndexed(tc.Field, tc.Values):
 			pl.terms = append(pl.terms, tc)
 			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByTerms, Field: tc.Field, Values: tc.Values})
 		}
@@ -215,21 +218,23 @@ func soleNegation(raw json.RawMessage, now time.Time) *projections.IndexSource {
 }
 
 // soleSource is the index whose entries are exactly the query's matches:
-// the query is one leaf (esquery.SoleLeaf), the one source planOf found
-// for it, and of the leaf's own kind (a prefix query for a name prefix,
-// not a term or wildcard that merely requires one). nil else.
+// the query is one leaf (esquery.SoleLeaf) and a source planOf found for
+// it is of the leaf's own kind (the names equal to a term's value, not
+// those starting with it). nil else.
 func soleSource(raw json.RawMessage, pl plan) *projections.IndexSource {
 	typ, ok := esquery.SoleLeaf(raw)
-	if !ok || len(pl.sources) != 1 || pl.hasIDs {
+	if !ok || pl.hasIDs {
 		return nil
 	}
-	src := pl.sources[0]
-	switch {
-	case typ == "prefix" && src.Kind == projections.ByPrefix,
-		(typ == "term" || typ == "terms") && src.Kind == projections.ByTerms,
-		(typ == "range" || typ == "term") && src.Kind == projections.ByRange,
-		(typ == "exists" || typ == "term") && src.Kind == projections.ByExists:
-		return &src
+	for _, src := range pl.sources {
+		switch {
+		case typ == "prefix" && src.Kind == projections.ByPrefix,
+			(typ == "term" || typ == "terms") && src.Kind == projections.ByTerms,
+			(typ == "prefix" || typ == "wildcard" || typ == "range" || typ == "term") && src.Kind == projections.ByValues,
+			(typ == "range" || typ == "term") && src.Kind == projections.ByRange,
+			(typ == "exists" || typ == "term") && src.Kind == projections.ByExists:
+			return &src
+		}
 	}
 	return nil
 }
