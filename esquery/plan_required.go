@@ -503,3 +503,34 @@ func RequiredShoulds(raw json.RawMessage) [][]json.RawMessage {
 	visit(q, 0)
 	return out
 }
+
+// SoleAlternatives are the alternatives of a query that is one
+// simple_query_string (esquery.SoleLeaf) of optional tokens only (no +, -
+// or and): a document matches it exactly when it satisfies one of them.
+func SoleAlternatives[D any](raw json.RawMessage, s Schema[D], now time.Time) ([]Alternative, bool) {
+	typ, ok := SoleLeaf(raw)
+	if !ok || typ != "simple_query_string" {
+		return nil, false
+	}
+	q, err := decode(bytes.TrimSpace(raw))
+	if err != nil {
+		return nil, false
+	}
+	var body map[string]any
+	eachRequired(q, 0, func(typ string, b map[string]any) { body = b })
+	text, _ := body["query"].(string)
+	if op, _ := body["default_operator"].(string); strings.EqualFold(op, "and") {
+		return nil, false
+	}
+	for _, tok := range tokenize(text) {
+		if tok.sign != 0 {
+			return nil, false
+		}
+	}
+	c := &compiler[D]{s: s, now: now}
+	groups := c.alternatives(body)
+	if len(groups) != 1 {
+		return nil, false
+	}
+	return groups[0], true
+}

@@ -184,3 +184,29 @@ func TestASoleNegationIsABoolOfOneMustNot(t *testing.T) {
 		}
 	}
 }
+
+// TestASimpleQueryStringOfOptionalTokensIsAnyOfThem: a query that is one
+// simple_query_string of optional tokens is matched by exactly one of
+// their alternatives; a required or excluded token, or and, is more.
+func TestASimpleQueryStringOfOptionalTokensIsAnyOfThem(t *testing.T) {
+	s := Schema[int64]{Field: func(n string) (Field[int64], bool) {
+		return Field[int64]{Type: Keyword, Any: func(int64, func(string) bool) bool { return false }}, n == "name"
+	}, Default: []string{"name"}}
+	for _, tt := range []struct {
+		query string
+		n     int // alternatives; -1 for none
+	}{
+		{`{"simple_query_string": {"query": "a | b*"}}`, 2},
+		{`{"bool": {"filter": {"simple_query_string": {"query": "a b", "fields": ["name"]}}}}`, 2},
+		{`{"simple_query_string": {"query": "a +b"}}`, -1},
+		{`{"simple_query_string": {"query": "a -b"}}`, -1},
+		{`{"simple_query_string": {"query": "a", "default_operator": "and"}}`, -1},
+		{`{"simple_query_string": {"query": ""}}`, -1},
+		{`{"bool": {"should": {"simple_query_string": {"query": "a"}}}}`, -1},
+	} {
+		alts, ok := SoleAlternatives([]byte(tt.query), s, time.Time{})
+		if n := len(alts); !ok && tt.n != -1 || ok && n != tt.n {
+			t.Errorf("%s: %d alternatives (%v), want %d", tt.query, n, ok, tt.n)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"math"
+	mathbits "math/bits"
 	"slices"
 	"strings"
 
@@ -93,6 +94,8 @@ func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 	case s.Kind == ByNot:
 		n, ok := p.countExact(s.Any[0])
 		return len(p.Records) - n, ok
+	case s.Kind == ByUnion:
+		return p.unionCount(s.Any)
 	case s.Kind == ByUnion || s.Kind == ByFewest || s.Kind == ByIDs || s.Field == "metadata": // a record may be in several, or is not counted exactly
 		return 0, false
 	case s.Kind == ByTerms || s.Kind == ByValues || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
@@ -332,6 +335,28 @@ func (p *projectRecords) termSource(field string, values []string) (int, func([]
 		n += len(p.terms.fields[field][v])
 	}
 	return n, func(buf []int32) []int32 { buf, _ = p.terms.positions(field, values, buf); return buf }, true
+}
+
+// unionCount counts the records of any of sources, each exact, once each:
+// a bit a record, set from their positions (no record is read).
+func (p *projectRecords) unionCount(sources []IndexSource) (int, bool) {
+	var pos []int32
+	for _, s := range sources {
+		if _, ok := p.countExact(s); !ok {
+			return 0, false
+		}
+		_, read, _ := p.source(s)
+		pos = read(pos)
+	}
+	bits := make([]uint64, (len(p.Records)+63)/64)
+	for _, i := range pos {
+		bits[i>>6] |= 1 << (i & 63)
+	}
+	n := 0
+	for _, w := range bits {
+		n += mathbits.OnesCount64(w)
+	}
+	return n, true
 }
 
 // namedSource reads the name index for the records named one of names.

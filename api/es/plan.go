@@ -120,7 +120,7 @@ func anyOf(clauses []json.RawMessage, now time.Time) (projections.IndexSource, b
 }
 
 // unionOf is the source of a simple_query_string's group of alternatives,
-// when an index holds each: a name equal to or starting with the token
+// when an index holds each: a name equal to the token or starting with it
 // (the name index), a term of username, realm_name, type or metadata (any
 // key or one), a date, invalidated.
 func unionOf(group []esquery.Alternative) (projections.IndexSource, bool) {
@@ -128,8 +128,10 @@ func unionOf(group []esquery.Alternative) (projections.IndexSource, bool) {
 	for _, a := range group {
 		var src projections.IndexSource
 		switch {
-		case a.Field == "name":
+		case a.Field == "name" && a.Prefix:
 			src = projections.IndexSource{Kind: projections.ByPrefix, Field: "name", Prefix: a.Value}
+		case a.Field == "name":
+			src = projections.IndexSource{Kind: projections.ByTerms, Field: "name", Values: []string{a.Value}}
 		case a.Type == esquery.Date:
 			src = projections.IndexSource{Kind: projections.ByRange, Field: a.Field, Lo: a.Millis, Hi: a.Millis}
 		case a.Type == esquery.Boolean && a.Field == "invalidated" && a.Bool:
@@ -180,7 +182,7 @@ func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now tim
 	}
 	var only *projections.IndexSource
 	if !matchAll(req.Query) {
-		if only = soleSource(req.Query, pl); only == nil {
+		if only = soleSource(req.Query, pl, now); only == nil {
 			if only = soleNegation(req.Query, now); only == nil {
 				return pl
 			}
@@ -210,7 +212,7 @@ func soleNegation(raw json.RawMessage, now time.Time) *projections.IndexSource {
 	if !ok {
 		return nil
 	}
-	src := soleSource(not, planOf(not, now))
+	src := soleSource(not, planOf(not, now), now)
 	if src == nil {
 		return nil
 	}
@@ -221,9 +223,15 @@ func soleNegation(raw json.RawMessage, now time.Time) *projections.IndexSource {
 // the query is one leaf (esquery.SoleLeaf) and a source planOf found for
 // it is of the leaf's own kind (the names equal to a term's value, not
 // those starting with it). nil else.
-func soleSource(raw json.RawMessage, pl plan) *projections.IndexSource {
+func soleSource(raw json.RawMessage, pl plan, now time.Time) *projections.IndexSource {
 	typ, ok := esquery.SoleLeaf(raw)
 	if !ok || pl.hasIDs {
+		return nil
+	}
+	if alts, ok := esquery.SoleAlternatives(raw, keySchema, now); ok { // any of its tokens
+		if u, ok := unionOf(alts); ok {
+			return &u
+		}
 		return nil
 	}
 	for _, src := range pl.sources {

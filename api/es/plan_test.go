@@ -147,6 +147,15 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		}
 		return fmt.Sprintf(`{"simple_query_string": {"query": %q%s}}`, strings.Join(toks, " "), op)
 	}
+	sqsPlain := func() string { // any of its tokens: counted by their indexes
+		fields := []string{`["name"]`, `["name", "metadata.tier"]`, `["username", "name", "creation"]`, `["type", "invalidated"]`}[rng.IntN(4)]
+		toks := []string{parts[rng.IntN(len(parts))], []string{"iron", "gold", "cross_cluster", "true"}[rng.IntN(4)], fmt.Sprint(pick(created))}
+		if fields == `["name"]` {
+			toks[0] += "*" // prefixes of names only: no index of other fields' prefixes
+		}
+		rng.Shuffle(len(toks), func(i, j int) { toks[i], toks[j] = toks[j], toks[i] })
+		return fmt.Sprintf(`{"simple_query_string": {"query": %q, "fields": %s}}`, strings.Join(toks[:1+rng.IntN(3)], " | "), fields)
+	}
 	query := func() string {
 		q := nameQuery()
 		switch rng.IntN(7) {
@@ -219,7 +228,7 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		} else if i%3 == 1 {
 			q, rest = walkRequest()
 			if rng.IntN(2) == 0 { // one index's entries, read in another's order
-				q = []string{termQuery(), dateQuery(), fmt.Sprintf(`{"prefix": {"name": %q}}`, parts[rng.IntN(len(parts))])}[rng.IntN(3)]
+				q = []string{termQuery(), dateQuery(), fmt.Sprintf(`{"prefix": {"name": %q}}`, parts[rng.IntN(len(parts))]), sqsPlain()}[rng.IntN(4)]
 				switch rng.IntN(4) {
 				case 0:
 					q = `{"bool": {"filter": [` + q + `]}}`
