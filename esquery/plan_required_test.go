@@ -1,6 +1,7 @@
 package esquery
 
 import (
+	"encoding/json"
 	"math"
 	"reflect"
 	"testing"
@@ -33,7 +34,7 @@ func TestRequiredDateBoundsHoldEveryMatch(t *testing.T) {
 		{`{"range": {"name": {"gt": "a"}}}`, Required{}},
 		{`{"match_all": {}}`, Required{}},
 	} {
-		if got := RequiredOf([]byte(tt.query), now, isDate, isBool); !reflect.DeepEqual(got, tt.want) {
+		if got := DecodeTree([]byte(tt.query)).RequiredOf(now, isDate, isBool); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tt.query, got, tt.want)
 		}
 	}
@@ -48,7 +49,7 @@ func TestRequiredDateBoundsHoldEveryMatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := RequiredOf(raw, now, isDate, isBool).Dates[0]
+		b := DecodeTree(raw).RequiredOf(now, isDate, isBool).Dates[0]
 		for _, v := range []int64{98, 99, 100, 101, 102, ms - 1001, ms - 1000, ms - 1, ms} {
 			if match(v) != (v >= b.Lo && v <= b.Hi) {
 				t.Errorf("%s: %d matches %v, within [%d, %d] %v", raw, v, match(v), b.Lo, b.Hi, !match(v))
@@ -71,7 +72,7 @@ func TestASoleLeafIsTheWholeQuery(t *testing.T) {
 		{`{"bool": {}}`, ""},
 		{``, ""},
 	} {
-		if got, _ := SoleLeaf([]byte(tt.query)); got != tt.want {
+		if got, _ := DecodeTree([]byte(tt.query)).SoleLeaf(); got != tt.want {
 			t.Errorf("%s: sole leaf %q, want %q", tt.query, got, tt.want)
 		}
 	}
@@ -108,7 +109,7 @@ func TestSimpleQueryStringsBoundTheirMatchesByTheirTokens(t *testing.T) {
 		{`{"simple_query_string": {"query": "+x*", "fields": ["creation"]}}`, [][]Alternative{nil}},
 		{`{"bool": {"should": {"simple_query_string": {"query": "a"}}}}`, nil},
 	} {
-		if got := RequiredAlternatives([]byte(tt.query), s, now); !reflect.DeepEqual(got, tt.want) {
+		if got := RequiredAlternatives(DecodeTree([]byte(tt.query)), s, now); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tt.query, got, tt.want)
 		}
 	}
@@ -125,7 +126,7 @@ func TestValueMatchesTestValuesAsTheirQueries(t *testing.T) {
 		`{"wildcard": {"f": "a*c?"}}`, `{"wildcard": {"f": {"wildcard": "A*", "case_insensitive": true}}}`,
 		`{"bool": {"filter": {"term": {"f": {"value": "aBc", "case_insensitive": true}}}}}`,
 		`{"range": {"f": {"gt": "a", "lte": "abc"}}}`, `{"range": {"f": {"gte": "ab", "lt": "b", "format": "x"}}}`} {
-		ms := RequiredValueMatches([]byte(q))
+		ms := DecodeTree([]byte(q)).RequiredValueMatches()
 		match, err := Parse([]byte(q), s, time.Time{})
 		if err != nil || len(ms) != 1 || ms[0].Field != "f" {
 			t.Fatalf("%s: %d value tests, %v", q, len(ms), err)
@@ -137,7 +138,7 @@ func TestValueMatchesTestValuesAsTheirQueries(t *testing.T) {
 		}
 	}
 	for _, q := range []string{`{"term": {"f": "a"}}`, `{"bool": {"should": {"prefix": {"f": "a"}}}}`, `{"range": {"f": {"gt": {"x": 1}}}}`} {
-		if ms := RequiredValueMatches([]byte(q)); len(ms) != 0 {
+		if ms := DecodeTree([]byte(q)).RequiredValueMatches(); len(ms) != 0 {
 			t.Errorf("%s: %d value tests", q, len(ms))
 		}
 	}
@@ -159,13 +160,16 @@ func TestShouldClausesBoundTheMatchesWhenOneMustMatch(t *testing.T) {
 		{`{"bool": {"must": {"bool": {"should": [{"term": {"c": "d"}}]}}, "must_not": {"bool": {"should": {"term": {"a": "b"}}}}}}`, 1},
 		{`{"term": {"a": "b"}}`, 0},
 	} {
-		if got := RequiredShoulds([]byte(tt.query)); len(got) != tt.want {
+		if got := DecodeTree([]byte(tt.query)).RequiredShoulds(); len(got) != tt.want {
 			t.Errorf("%s: %d lists, want %d", tt.query, len(got), tt.want)
 		}
 	}
-	if got := RequiredShoulds([]byte(`{"bool": {"should": [{"range": {"creation": {"gt": 12345678901234567}}}, {"term": {"a": "b"}}]}}`)); len(got) != 1 ||
-		string(got[0][0]) != `{"range":{"creation":{"gt":12345678901234567}}}` || string(got[0][1]) != `{"term":{"a":"b"}}` {
-		t.Errorf("clauses %s", got)
+	got := DecodeTree([]byte(`{"bool": {"should": [{"range": {"creation": {"gt": 12345678901234567}}}, {"term": {"a": "b"}}]}}`)).RequiredShoulds()
+	if len(got) != 1 || len(got[0]) != 2 {
+		t.Fatalf("clauses %v", got)
+	}
+	if b := got[0][0].RequiredOf(time.Time{}, func(string) bool { return true }, func(string) bool { return false }); len(b.Dates) != 1 || b.Dates[0].Lo != 12345678901234568 {
+		t.Errorf("the range clause reads %+v", b)
 	}
 }
 
@@ -179,8 +183,9 @@ func TestASoleNegationIsABoolOfOneMustNot(t *testing.T) {
 		{`{"bool": {"must_not": {"term": {"a": "b"}}, "filter": {"term": {"c": "d"}}}}`, ""},
 		{`{"term": {"a": "b"}}`, ""},
 	} {
-		if got, _ := SoleNegation([]byte(tt.query)); string(got) != tt.want {
-			t.Errorf("%s: negation of %s, want %s", tt.query, got, tt.want)
+		got, _ := DecodeTree([]byte(tt.query)).SoleNegation()
+		if b, _ := json.Marshal(got.q); got.q == nil && tt.want != "" || got.q != nil && string(b) != tt.want {
+			t.Errorf("%s: negation of %s, want %s", tt.query, b, tt.want)
 		}
 	}
 }
@@ -204,7 +209,7 @@ func TestASimpleQueryStringOfOptionalTokensIsAnyOfThem(t *testing.T) {
 		{`{"simple_query_string": {"query": ""}}`, -1},
 		{`{"bool": {"should": {"simple_query_string": {"query": "a"}}}}`, -1},
 	} {
-		alts, ok := SoleAlternatives([]byte(tt.query), s, time.Time{})
+		alts, ok := SoleAlternatives(DecodeTree([]byte(tt.query)), s, time.Time{})
 		if n := len(alts); !ok && tt.n != -1 || ok && n != tt.n {
 			t.Errorf("%s: %d alternatives (%v), want %d", tt.query, n, ok, tt.n)
 		}

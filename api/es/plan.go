@@ -52,120 +52,6 @@ type walkPlan struct {
 	only  *projections.IndexSource
 }
 
-// planOf plans the query raw (already accepted by esquery.Parse at now).
-func planOf(raw json.RawMessage, now time.Time) plan {
-	p, _ := esquery.RequiredPrefix(raw, "name")
-	ids, hasIDs := esquery.RequiredIDs(raw)
-	pl := plan{namePrefix: p, ids: ids, hasIDs: hasIDs}
-	if p != "" {
-		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByPrefix, Field: "name", Prefix: p})
-	}
-	for _, tc := range esquery.RequiredTerms(raw) {
-		switch {
-		case tc.Field == "name": // the names equal to one, from the name index
-			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByTerms, Field: tc.Field, Values: tc.Values})
-		case termIndexed(tc.Field, tc.Values):
-			pl.terms = append(pl.terms, tc)
-			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByTerms, Field: tc.Field, Values: tc.Values})
-		}
-	}
-	req := esquery.RequiredOf(raw, now, isDateField, func(f string) bool { return f == "invalidated" })
-	for _, b := range req.Dates {
-		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByRange, Field: b.Field, Lo: b.Lo, Hi: b.Hi})
-	}
-	for _, f := range req.Exists {
-		if path, isMeta := strings.CutPrefix(f, "metadata."); isMeta && path != "" && !strings.ContainsAny(path, "*?") ||
-			f == "expiration" || f == "invalidation" {
-			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByExists, Field: f})
-		}
-	}
-	if inv, ok := req.Bools["invalidated"]; ok && inv { // the invalidated keys are those with an invalidation time
-		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByExists, Field: "invalidation"})
-	}
-	for _, m := range esquery.RequiredValueMatches(raw) {
-		if indexed := m.Field == "metadata" || termIndexed(m.Field, nil); m.Field == "type" && !m.Match(domain.ESTypeRest) || m.Field != "type" && indexed {
-			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByValues, Field: m.Field, Match: m.Match})
-		}
-	}
-	for _, should := range esquery.RequiredShoulds(raw) {
-		if src, ok := anyOf(should, now); ok {
-			pl.sources = append(pl.sources, src)
-		}
-	}
-	for _, group := range esquery.RequiredAlternatives(raw, keySchema, now) {
-		if src, ok := unionOf(group); ok {
-			pl.sources = append(pl.sources, src)
-		}
-	}
-	return pl
-}
-
-// anyOf is the source of a bool's should clauses of which a match
-// matches one: the union of each clause's own plan (its ids, or the
-// fewest of its sources), when each has one.
-func anyOf(clauses []json.RawMessage, now time.Time) (projections.IndexSource, bool) {
-	u := projections.IndexSource{Kind: projections.ByUnion}
-	for _, c := range clauses {
-		sub := planOf(c, now)
-		switch {
-		case sub.hasIDs:
-			u.Any = append(u.Any, projections.IndexSource{Kind: projections.ByIDs, Values: sub.ids})
-		case len(sub.sources) > 0:
-			u.Any = append(u.Any, projections.IndexSource{Kind: projections.ByFewest, Any: sub.sources})
-		default:
-			return u, false
-		}
-	}
-	return u, true
-}
-
-// unionOf is the source of a simple_query_string's group of alternatives,
-// when an index holds each: a name equal to the token or starting with it
-// (the name index), a term of username, realm_name, type or metadata (any
-// key or one), a date, invalidated.
-func unionOf(group []esquery.Alternative) (projections.IndexSource, bool) {
-	u := projections.IndexSource{Kind: projections.ByUnion}
-	for _, a := range group {
-		var src projections.IndexSource
-		switch {
-		case a.Field == "name" && a.Prefix:
-			src = projections.IndexSource{Kind: projections.ByPrefix, Field: "name", Prefix: a.Value}
-		case a.Field == "name":
-			src = projections.IndexSource{Kind: projections.ByTerms, Field: "name", Values: []string{a.Value}}
-		case a.Type == esquery.Date:
-			src = projections.IndexSource{Kind: projections.ByRange, Field: a.Field, Lo: a.Millis, Hi: a.Millis}
-		case a.Type == esquery.Boolean && a.Field == "invalidated" && a.Bool:
-			src = projections.IndexSource{Kind: projections.ByExists, Field: "invalidation"}
-		case a.Prefix || a.Type != esquery.Keyword || a.Field == "type" && a.Value == domain.ESTypeRest:
-			return u, false // no index of prefixes but the name's; rest is most keys
-		case a.Field == "metadata" || a.Field == "type" || termIndexed(a.Field, nil):
-			src = projections.IndexSource{Kind: projections.ByTerms, Field: a.Field, Values: []string{a.Value}}
-		default:
-			return u, false
-		}
-		u.Any = append(u.Any, src)
-	}
-	return u, true
-}
-
-// isDateField reports whether the query API's field is a date.
-func isDateField(f string) bool { return f == "creation" || f == "expiration" || f == "invalidation" }
-
-// termIndexed reports whether the term index holds field's values: type
-// only for cross_cluster (the rare type; rest is every other key).
-func termIndexed(field string, values []string) bool {
-	if field == "type" {
-		for _, v := range values {
-			if v != domain.ESTypeCrossCluster {
-				return false
-			}
-		}
-		return true
-	}
-	path, isMeta := strings.CutPrefix(field, "metadata.")
-	return field == "username" || field == "realm_name" || isMeta && path != "" && !strings.ContainsAny(path, "*?")
-}
-
 // planRequest plans a whole request. A query for every key (of every
 // owner, without aggregations) sorted by creation alone without
 // search_after reads its page's ends of the creation index; sorted by one
@@ -176,14 +62,15 @@ func termIndexed(field string, values []string) bool {
 // total. The projection decides whether that beats reading the index's
 // entries (the matches) and sorting them.
 func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now time.Time, after esquery.Key) plan {
-	pl := planOf(req.Query, now)
+	t := esquery.DecodeTree(req.Query)
+	pl := planTree(t, now)
 	if pl.own = onlyOwn; onlyOwn || aggs {
 		return pl
 	}
 	var only *projections.IndexSource
-	if !matchAll(req.Query) {
-		if only = soleSource(req.Query, pl, now); only == nil {
-			if only = soleNegation(req.Query, now); only == nil {
+	if !t.MatchesAll() {
+		if only = soleSource(t, pl, now); only == nil {
+			if only = soleNegation(t, now); only == nil {
 				return pl
 			}
 		}
@@ -202,49 +89,6 @@ func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now tim
 		}
 	}
 	return pl
-}
-
-// soleNegation is the source whose entries are exactly the records the
-// query does not match: a bool of one must_not clause of a soleSource
-// (every key but the invalidated, say); its count gives the total.
-func soleNegation(raw json.RawMessage, now time.Time) *projections.IndexSource {
-	not, ok := esquery.SoleNegation(raw)
-	if !ok {
-		return nil
-	}
-	src := soleSource(not, planOf(not, now), now)
-	if src == nil {
-		return nil
-	}
-	return &projections.IndexSource{Kind: projections.ByNot, Any: []projections.IndexSource{*src}}
-}
-
-// soleSource is the index whose entries are exactly the query's matches:
-// the query is one leaf (esquery.SoleLeaf) and a source planOf found for
-// it is of the leaf's own kind (the names equal to a term's value, not
-// those starting with it). nil else.
-func soleSource(raw json.RawMessage, pl plan, now time.Time) *projections.IndexSource {
-	typ, ok := esquery.SoleLeaf(raw)
-	if !ok || pl.hasIDs {
-		return nil
-	}
-	if alts, ok := esquery.SoleAlternatives(raw, keySchema, now); ok { // any of its tokens
-		if u, ok := unionOf(alts); ok {
-			return &u
-		}
-		return nil
-	}
-	for _, src := range pl.sources {
-		switch {
-		case typ == "prefix" && src.Kind == projections.ByPrefix,
-			(typ == "term" || typ == "terms") && src.Kind == projections.ByTerms,
-			(typ == "prefix" || typ == "wildcard" || typ == "range" || typ == "term") && src.Kind == projections.ByValues,
-			(typ == "range" || typ == "term") && src.Kind == projections.ByRange,
-			(typ == "exists" || typ == "term") && src.Kind == projections.ByExists:
-			return &src
-		}
-	}
-	return nil
 }
 
 // sortedByOne reads a sort by one field an index orders (name, username,
@@ -306,24 +150,6 @@ func sortedByOne(raw json.RawMessage) (field projections.OrderField, desc, ok bo
 		return projections.OrderField(name), true, true
 	}
 	return "", false, false
-}
-
-// matchAll reports whether raw is no query or match_all.
-func matchAll(raw json.RawMessage) bool {
-	if len(raw) == 0 || string(raw) == "null" {
-		return true
-	}
-	var q map[string]map[string]any
-	if json.Unmarshal(raw, &q) != nil || len(q) != 1 {
-		return false
-	}
-	body, ok := q["match_all"]
-	for k := range body {
-		if k != "boost" && k != "_name" {
-			return false
-		}
-	}
-	return ok
 }
 
 // byCreationOnly reads a sort that orders by creation alone: none (ties
