@@ -308,3 +308,44 @@ func TestTermPostingsCountTheirKeysUntilAnArrayOrAnUpdate(t *testing.T) {
 	check("updated", ix, "username", 0, true)
 	check("updated, restored", restoreInto(t, ix, NewKeyIndex()), "metadata.team", 11, true)
 }
+
+// TestARestoredIndexIsReadInOrderWhileKeysKeepComing: readers of a
+// restored index build its lazy orders and read them in order, and its
+// date ranges, while folds add keys and change expirations; every read
+// finds its records in order and every key once (go test -race).
+func TestARestoredIndexIsReadInOrderWhileKeysKeepComing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 14))
+	ix, add := changingKeys(t, rng, 300)
+	restored := restoreInto(t, ix, NewKeyIndex())
+	done := make(chan string, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 60 {
+				field := []OrderField{"name", "username", "creation", "expiration"}[(g+i)%4]
+				got, total, ok := restored.RecordsInOrder("o1", "p1", OrderRead{Field: field, K: 1000}, nil)
+				seen := map[domain.KeyID]bool{}
+				for _, r := range got {
+					if seen[r.ID] {
+						done <- fmt.Sprintf("%s: %s twice", field, r.ID)
+						return
+					}
+					seen[r.ID] = true
+				}
+				if !ok || len(got) < 300 || len(got) > total {
+					done <- fmt.Sprintf("%s: %d records of %d (ok %v)", field, len(got), total, ok)
+					return
+				}
+				restored.Candidates("o1", "p1", []IndexSource{{Kind: ByRange, Field: "expiration", Lo: 0, Hi: t0.UnixMilli()}}, nil)
+			}
+			done <- ""
+		}()
+	}
+	for i := range 200 {
+		add(restored, 5000+i)
+	}
+	for range 4 {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
+}
