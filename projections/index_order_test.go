@@ -349,3 +349,71 @@ func TestARestoredIndexIsReadInOrderWhileKeysKeepComing(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordsReadWithTheirTiesHoldTheFirstOfASortByFurtherFields: read
+// with Ties, an index's records hold the first k of a sort by its field
+// then by another (any order of the ties), after a cursor of both fields
+// (the records of the cursor's value come, the further field's test
+// leaves out those before it); too many ties give up.
+func TestRecordsReadWithTheirTiesHoldTheFirstOfASortByFurtherFields(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 15))
+	ix, _ := changingKeys(t, rng, 400)
+	all := ix.Records("o1", "p1", nil)
+	second := func(r *KeyRecord) string { return string(r.ID[len(r.ID)-1:]) } // a further field of many ties
+	answered := 0
+	for range 600 {
+		field := []OrderField{"name", "username", "creation", "expiration"}[rng.IntN(4)]
+		desc, k := rng.IntN(2) == 0, 1+rng.IntN(15)
+		cmpBoth := func(a, b *KeyRecord) int {
+			as, an, am := sortValue(a, field)
+			bs, bn, bm := sortValue(b, field)
+			if am || bm {
+				if c := cmp.Compare(b2int(am), b2int(bm)); c != 0 {
+					return c
+				}
+			} else if c := cmp.Or(cmp.Compare(an, bn), strings.Compare(as, bs)); c != 0 {
+				if desc {
+					return -c
+				}
+				return c
+			}
+			return strings.Compare(second(a), second(b))
+		}
+		rd := OrderRead{Field: field, Desc: desc, K: k, Ties: true}
+		var cursor *KeyRecord
+		if rng.IntN(2) == 0 {
+			cursor = all[rng.IntN(len(all))]
+			s, n, m := sortValue(cursor, field)
+			rd.After = &OrderCursor{S: s, N: n, Missing: m}
+			rd.Keep = func(r *KeyRecord) bool { return cmpBoth(r, cursor) > 0 }
+		}
+		var want []*KeyRecord
+		for _, r := range all {
+			if cursor == nil || cmpBoth(r, cursor) > 0 {
+				want = append(want, r)
+			}
+		}
+		slices.SortFunc(want, func(a, b *KeyRecord) int {
+			return cmp.Or(cmpBoth(a, b), cmp.Compare(a.Created, b.Created), strings.Compare(string(a.ID), string(b.ID)))
+		})
+		want = want[:min(k, len(want))]
+		got, total, ok := ix.RecordsInOrder("o1", "p1", rd, nil)
+		if !ok {
+			continue // too many ties
+		}
+		answered++
+		for _, r := range want {
+			if !slices.Contains(got, r) || total != len(all) {
+				t.Fatalf("%s desc %v k %d after %v: %s missing (total %d)", field, desc, k, rd.After, r.ID, total)
+			}
+		}
+		for _, r := range got {
+			if rd.Keep != nil && !rd.Keep(r) {
+				t.Fatalf("%s desc %v k %d after %v: %s kept", field, desc, k, rd.After, r.ID)
+			}
+		}
+	}
+	if answered < 200 {
+		t.Fatalf("%d of 600 reads with ties answered", answered)
+	}
+}

@@ -34,6 +34,11 @@ type OrderRead struct {
 	K     int
 	Only  *IndexSource
 	Keep  func(*KeyRecord) bool
+	// Ties is for a sort by further fields: every record tied with the
+	// K-th on Field comes too (the caller orders them), and the records of
+	// After's value come (Keep must leave out those the further fields
+	// put before it).
+	Ties bool
 }
 
 // RecordsInOrder appends to buf the records rd asks for and returns the
@@ -57,34 +62,74 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 		if total, ok = p.countExact(*rd.Only); !ok {
 			return buf, 0, false
 		}
+	}
+	if rd.Only != nil || rd.Ties {
 		// Reading in order meets a match every len/total records: worth
 		// it while that reads fewer than the matches; give up past four
-		// times the expected length (the matches may be bunched late).
+		// times the expected length (the matches may be bunched late, or
+		// the ties many).
 		expect := (rd.K*len(p.Records))/max(total, 1) + 16
-		if expect > total {
+		if expect > total && rd.Only != nil {
 			return buf, 0, false
 		}
 		limit = 4 * expect
 	}
-	if rd.K <= 0 || total == 0 || rd.After != nil && rd.After.Missing {
+	after, desc := rd.After, rd.Desc
+	if after != nil && after.Missing { // only records without the field come after
+		if !rd.Ties || rd.Field != "expiration" {
+			return buf, total, true
+		}
+		after, desc = &OrderCursor{N: noValue}, false
+	}
+	if rd.K <= 0 || total == 0 {
 		return buf, total, true
 	}
-	start, n, read := len(buf), 0, 0
-	o.walk(rd.Desc, rd.After, rd.Field == "expiration", func(pos int32) bool {
-		if read++; read > limit {
-			return false
-		}
-		if r := p.Records[pos]; rd.Keep == nil || rd.Keep(r) {
-			buf = append(buf, r)
-			n++
-		}
-		return n < rd.K
-	})
+	start := len(buf)
+	buf, read := p.readInOrder(o, rd, after, desc, limit, buf)
 	if read > limit {
 		clear(buf[start:])
 		return buf[:start], 0, false
 	}
 	return buf, total, true
+}
+
+// readInOrder appends the records rd keeps, met in o's order from after,
+// until it has K (and, with Ties, every one tied with the K-th); read is
+// how many it met, limit+1 when it gave up.
+func (p *projectRecords) readInOrder(o *ordered, rd OrderRead, after *OrderCursor, desc bool, limit int, buf []*KeyRecord) (_ []*KeyRecord, read int) {
+	n := 0
+	var edge *KeyRecord // the K-th, with Ties
+	o.walk(desc, after, rd.Ties, rd.Field == "expiration", func(pos int32) bool {
+		if read++; read > limit {
+			return false
+		}
+		r := p.Records[pos]
+		if edge != nil && !sameValue(rd.Field, r, edge) {
+			read-- // met past the ties: not read for the answer
+			return false
+		}
+		if rd.Keep == nil || rd.Keep(r) {
+			buf = append(buf, r)
+			if n++; n == rd.K && rd.Ties {
+				edge = r
+			}
+		}
+		return rd.Ties || n < rd.K
+	})
+	return buf, read
+}
+
+// sameValue reports whether a and b hold the same value of field.
+func sameValue(field OrderField, a, b *KeyRecord) bool {
+	switch field {
+	case "name":
+		return a.Name == b.Name
+	case "username":
+		return a.User == b.User
+	case "creation":
+		return a.Created == b.Created
+	}
+	return expiresOf(a) == expiresOf(b)
 }
 
 // countExact is the number of records source s holds, when its index
@@ -96,7 +141,7 @@ func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 		return len(p.Records) - n, ok
 	case s.Kind == ByUnion:
 		return p.unionCount(s.Any)
-	case s.Kind == ByUnion || s.Kind == ByFewest || s.Kind == ByIDs || s.Field == "metadata": // a record may be in several, or is not counted exactly
+	case s.Kind == ByFewest || s.Kind == ByIDs || s.Field == "metadata": // a record may be in several, or is not counted exactly
 		return 0, false
 	case s.Kind == ByTerms || s.Kind == ByValues || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
 		if p.inexactFields()[s.Field] {
@@ -120,16 +165,28 @@ func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 
 // walk calls emit with the index's live entries in order, values
 // descending with desc (ties still ascending by creation and id), after
-// the cursor's value when set, until emit returns false. With
+// the cursor's value when set (or at it, inclusive), until emit returns
+// false. With
 // missingLast, entries of value noValue (no value) come last in both
 // directions.
-func (o *ordered) walk(desc bool, after *OrderCursor, missingLast bool, emit func(int32) bool) {
-	cur := func(r, i int) int { return o.cmpVal(r, i, after.S, after.N) }
+func (o *ordered) walk(desc bool, after *OrderCursor, inclusive, missingLast bool, emit func(int32) bool) {
+	// past is whether entry (r, i) lies past the cursor in the order read
+	// (ascending), or at it when inclusive.
+	past := func(r, i int) bool {
+		c := o.cmpVal(r, i, after.S, after.N)
+		return c > 0 || inclusive && c == 0
+	}
+	// excluded is whether a descending read leaves entry (r, i) out: at or
+	// above the cursor, or above it only when inclusive.
+	excluded := func(r, i int) bool {
+		c := o.cmpVal(r, i, after.S, after.N)
+		return !(c < 0 || inclusive && c == 0)
+	}
 	if !desc {
 		from := make([]int, len(o.lens))
 		if after != nil {
 			for r, n := range o.lens {
-				from[r] = searchRun(n, func(i int) bool { return cur(r, i) > 0 })
+				from[r] = searchRun(n, func(i int) bool { return past(r, i) })
 			}
 		}
 		o.merge(from, o.lens, emit)
@@ -142,7 +199,7 @@ func (o *ordered) walk(desc bool, after *OrderCursor, missingLast bool, emit fun
 			hi[r] = missing[r]
 		}
 		if after != nil {
-			hi[r] = min(hi[r], searchRun(n, func(i int) bool { return cur(r, i) >= 0 }))
+			hi[r] = min(hi[r], searchRun(n, func(i int) bool { return excluded(r, i) }))
 		}
 	}
 	// Read from the end one value at a time, each value's entries forward:

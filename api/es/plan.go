@@ -50,6 +50,9 @@ type walkPlan struct {
 	after *projections.OrderCursor
 	k     int
 	only  *projections.IndexSource
+	// ties: the sort has further fields, which order the records tied
+	// on field (projections.OrderRead.Ties).
+	ties bool
 }
 
 // planRequest plans a whole request. A query for every key (of every
@@ -78,36 +81,42 @@ func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now tim
 		pl.ends, pl.newest = from+size, newest
 		return pl
 	}
-	field, desc, ok := sortedByOne(req.Sort)
+	field, desc, more, ok := sortedBy(req.Sort)
 	if noSort := len(req.Sort) == 0 || string(req.Sort) == "null" || string(req.Sort) == "[]"; noSort {
 		field, desc, ok = "creation", false, true // hits rank by creation, then id
 	}
 	if ok {
-		pl.walk = walkPlan{field: field, desc: desc, k: from + size, only: only}
-		if len(after) == 1 {
+		pl.walk = walkPlan{field: field, desc: desc, k: from + size, only: only, ties: more}
+		if len(after) > 0 {
 			pl.walk.after = &projections.OrderCursor{S: after[0].S, N: after[0].N, Missing: after[0].Missing}
 		}
 	}
 	return pl
 }
 
-// sortedByOne reads a sort by one field an index orders (name, username,
-// creation or _doc, expiration), ascending or descending, with no option
-// but its order.
-func sortedByOne(raw json.RawMessage) (field projections.OrderField, desc, ok bool) {
+// sortedBy reads a sort whose first field is one an index orders (name,
+// username, creation or _doc, expiration), ascending or descending, with
+// no option but its order; more reports further fields.
+func sortedBy(raw json.RawMessage) (field projections.OrderField, desc, more, ok bool) {
 	var one []any
 	if json.Unmarshal(raw, &one) != nil {
 		var single any
 		if json.Unmarshal(raw, &single) != nil {
-			return "", false, false
+			return "", false, false, false
 		}
 		one = []any{single}
 	}
-	if len(one) != 1 {
-		return "", false, false
+	if len(one) == 0 {
+		return "", false, false, false
 	}
+	field, desc, ok = firstSortField(one[0])
+	return field, desc, len(one) > 1, ok
+}
+
+// firstSortField reads one item of a sort, as sortedBy.
+func firstSortField(item any) (field projections.OrderField, desc, ok bool) {
 	name, order := "", ""
-	switch s := one[0].(type) {
+	switch s := item.(type) {
 	case string:
 		name = s
 	case map[string]any:
@@ -195,8 +204,9 @@ var scans atomic.Int64
 
 // candidates appends the records pl reads to buf; total, when not -1, is
 // the query's total, known without evaluating it.
-// q is the compiled query, kept by a read in order.
-func (x *esReq) candidates(pl plan, q esquery.Query[rec], buf []rec) ([]rec, int) {
+// q is the compiled query, kept by a read in order, srt and after its
+// sort and search_after.
+func (x *esReq) candidates(pl plan, q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, buf []rec) ([]rec, int) {
 	if pl.ends > 0 {
 		return x.s.keyIndex.RecordsAtEnds(x.org.ID, x.pr.ID, pl.ends, pl.newest, buf)
 	}
@@ -210,9 +220,16 @@ func (x *esReq) candidates(pl plan, q esquery.Query[rec], buf []rec) ([]rec, int
 		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByTerms, Field: "username", Values: []string{x.p.User}})
 	}
 	if w := pl.walk; w.field != "" {
-		rd := projections.OrderRead{Field: w.field, Desc: w.desc, After: w.after, K: w.k, Only: w.only}
+		rd := projections.OrderRead{Field: w.field, Desc: w.desc, After: w.after, K: w.k, Only: w.only, Ties: w.ties}
 		if w.only != nil {
 			rd.Keep = q
+		}
+		if w.ties && after != nil { // the records of the cursor's first value that its further values put before it
+			var scratch esquery.Key
+			rd.Keep = func(r rec) bool {
+				scratch = srt.KeyInto(scratch, r)
+				return (w.only == nil || q(r)) && srt.Compare(scratch, after) > 0
+			}
 		}
 		if recs, total, ok := x.s.keyIndex.RecordsInOrder(x.org.ID, x.pr.ID, rd, buf); ok {
 			return recs, total

@@ -204,11 +204,17 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		field := []string{"name", "username", "creation", "_doc", "expiration"}[rng.IntN(5)]
 		order := []string{`"asc"`, `"desc"`, `"DESC"`, `{"order": "desc"}`, `{}`}[rng.IntN(5)]
 		rest := fmt.Sprintf(`"sort": [{%q: %s}], "size": %d`, field, order, rng.IntN(30))
-		if rng.IntN(3) == 0 {
+		after := cursor(strings.Replace(field, "_doc", "creation", 1))
+		switch rng.IntN(4) {
+		case 0:
 			rest = fmt.Sprintf(`"sort": %q, "size": %d`, field, rng.IntN(30))
+		case 1: // ties on the first field ordered by a further one
+			then := []string{"name", "expiration", "username"}[rng.IntN(3)]
+			rest = fmt.Sprintf(`"sort": [{%q: %s}, {%q: %s}], "size": %d`, field, order, then, []string{`"asc"`, `"desc"`}[rng.IntN(2)], rng.IntN(30))
+			after += ", " + cursor(then)
 		}
 		if rng.IntN(2) == 0 {
-			rest += `, "search_after": [` + cursor(strings.Replace(field, "_doc", "creation", 1)) + `]`
+			rest += `, "search_after": [` + after + `]`
 		} else {
 			rest += fmt.Sprintf(`, "from": %d`, rng.IntN(150))
 		}
