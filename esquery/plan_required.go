@@ -409,35 +409,36 @@ func keywordRange(arg any) func(string) bool {
 	}
 }
 
-// SoleNegation is the one clause a query is the negation of: a bool
-// holding nothing but one must_not clause; ok is false for anything else.
-func (t Tree) SoleNegation() (Tree, bool) {
+// Conjunction splits a bool of required (must, filter) and excluded
+// (must_not) clauses only, no should: a document matches it exactly when
+// it matches every one of must and none of not. ok is false for anything
+// else.
+func (t Tree) Conjunction() (must, not []Tree, ok bool) {
 	m, isMap := t.q.(map[string]any)
-	if !isMap || len(m) != 1 {
-		return Tree{}, false
-	}
 	body, isBool := m["bool"].(map[string]any)
-	if !isBool {
-		return Tree{}, false
+	if !isMap || len(m) != 1 || !isBool {
+		return nil, nil, false
 	}
-	var not []any
 	for k, v := range body {
+		list, isList := v.([]any)
+		if !isList {
+			list = []any{v}
+		}
 		switch k {
-		case "must_not":
-			list, isList := v.([]any)
-			if !isList {
-				list = []any{v}
+		case "must", "filter":
+			for _, c := range list {
+				must = append(must, Tree{c})
 			}
-			not = list
+		case "must_not":
+			for _, c := range list {
+				not = append(not, Tree{c})
+			}
 		case "boost", "_name":
 		default:
-			return Tree{}, false
+			return nil, nil, false
 		}
 	}
-	if len(not) != 1 {
-		return Tree{}, false
-	}
-	return Tree{not[0]}, true
+	return must, not, true
 }
 
 // RequiredShoulds are, for every bool the query requires (itself, or by a bool's

@@ -1,7 +1,6 @@
 package esquery
 
 import (
-	"encoding/json"
 	"math"
 	"reflect"
 	"testing"
@@ -173,19 +172,24 @@ func TestShouldClausesBoundTheMatchesWhenOneMustMatch(t *testing.T) {
 	}
 }
 
-// TestASoleNegationIsABoolOfOneMustNot: a query is the negation of one
-// clause when it is a bool of that must_not clause alone.
-func TestASoleNegationIsABoolOfOneMustNot(t *testing.T) {
-	for _, tt := range []struct{ query, want string }{
-		{`{"bool": {"must_not": {"term": {"invalidated": true}}}}`, `{"term":{"invalidated":true}}`},
-		{`{"bool": {"must_not": [{"prefix": {"name": "a"}}], "boost": 1}}`, `{"prefix":{"name":"a"}}`},
-		{`{"bool": {"must_not": [{"prefix": {"name": "a"}}, {"term": {"a": "b"}}]}}`, ""},
-		{`{"bool": {"must_not": {"term": {"a": "b"}}, "filter": {"term": {"c": "d"}}}}`, ""},
-		{`{"term": {"a": "b"}}`, ""},
+// TestAConjunctionIsABoolOfRequiredAndExcludedClauses: a bool of must,
+// filter and must_not clauses, nothing else, splits into those required
+// and those excluded.
+func TestAConjunctionIsABoolOfRequiredAndExcludedClauses(t *testing.T) {
+	for _, tt := range []struct {
+		query       string
+		must, not   int
+		conjunction bool
+	}{
+		{`{"bool": {"must_not": {"term": {"invalidated": true}}}}`, 0, 1, true},
+		{`{"bool": {"filter": [{"prefix": {"name": "a"}}, {"term": {"a": "b"}}], "must": {"term": {"c": "d"}}, "must_not": [], "boost": 1}}`, 3, 0, true},
+		{`{"bool": {"must_not": {"term": {"a": "b"}}, "should": {"term": {"c": "d"}}}}`, 0, 0, false},
+		{`{"bool": {"filter": {"term": {"c": "d"}}, "minimum_should_match": 0}}`, 0, 0, false},
+		{`{"term": {"a": "b"}}`, 0, 0, false},
 	} {
-		got, _ := DecodeTree([]byte(tt.query)).SoleNegation()
-		if b, _ := json.Marshal(got.q); got.q == nil && tt.want != "" || got.q != nil && string(b) != tt.want {
-			t.Errorf("%s: negation of %s, want %s", tt.query, b, tt.want)
+		must, not, ok := DecodeTree([]byte(tt.query)).Conjunction()
+		if ok != tt.conjunction || len(must) != tt.must || len(not) != tt.not {
+			t.Errorf("%s: %d required, %d excluded (%v)", tt.query, len(must), len(not), ok)
 		}
 	}
 }

@@ -181,7 +181,10 @@ func TestRecordsOfOneIndexReadInOrderAreTheFirstOfASortOfTheirs(t *testing.T) {
 		{IndexSource{Kind: ByRange, Field: "expiration", Lo: 0, Hi: math.MaxInt64}, func(r *KeyRecord) bool { return r.Expires != 0 }},
 		{IndexSource{Kind: ByUnion, Any: []IndexSource{{Kind: ByTerms, Field: "username", Values: []string{"alice"}}, {Kind: ByPrefix, Field: "name", Prefix: "a"},
 			{Kind: ByTerms, Field: "name", Values: []string{"b"}}}}, func(r *KeyRecord) bool { return r.User == "alice" || r.Name[0] == 'a' || r.Name == "b" }},
-		{IndexSource{Kind: ByNot, Any: []IndexSource{{Kind: ByTerms, Field: "name", Values: []string{"c", "ab"}}}}, func(r *KeyRecord) bool { return r.Name != "c" && r.Name != "ab" }},
+		{IndexSource{Kind: ByAll, Not: []IndexSource{{Kind: ByTerms, Field: "name", Values: []string{"c", "ab"}}}}, func(r *KeyRecord) bool { return r.Name != "c" && r.Name != "ab" }},
+		{IndexSource{Kind: ByAll, Any: []IndexSource{{Kind: ByTerms, Field: "username", Values: []string{"alice", "bob"}}, {Kind: ByPrefix, Field: "name", Prefix: "a"},
+			{Kind: ByRange, Field: "creation", Lo: 0, Hi: math.MaxInt64}}, Not: []IndexSource{{Kind: ByExists, Field: "invalidation"}, {Kind: ByTerms, Field: "name", Values: []string{"zz"}}}},
+			func(r *KeyRecord) bool { return r.User != "carol" && r.Name[0] == 'a' && !r.Invalidated }},
 	}
 	answered := 0
 	for _, x := range []*KeyIndex{ix, restoreInto(t, ix, NewKeyIndex()), grown} {

@@ -136,9 +136,8 @@ func sameValue(field OrderField, a, b *KeyRecord) bool {
 // counts them exactly (no stale entry, no record twice); ok is false else.
 func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 	switch {
-	case s.Kind == ByNot:
-		n, ok := p.countExact(s.Any[0])
-		return len(p.Records) - n, ok
+	case s.Kind == ByAll:
+		return p.allCount(s.Any, s.Not)
 	case s.Kind == ByUnion:
 		return p.unionCount(s.Any)
 	case s.Kind == ByFewest || s.Kind == ByIDs || s.Field == "metadata": // a record may be in several, or is not counted exactly
@@ -257,9 +256,9 @@ const (
 	ByFewest
 	// ByIDs looks up the records of the ids Values.
 	ByIDs
-	// ByNot is every record but those of Any[0]: only counted
-	// (OrderRead.Only), never read as candidates.
-	ByNot
+	// ByAll is the records of every one of Any and of none of Not: only
+	// counted (OrderRead.Only), never read as candidates.
+	ByAll
 )
 
 // IndexSource is one index a query's candidates can come from: every record
@@ -271,6 +270,7 @@ type IndexSource struct {
 	Values []string
 	Lo, Hi int64
 	Any    []IndexSource
+	Not    []IndexSource
 	Match  func(string) bool
 }
 
@@ -397,10 +397,69 @@ func (p *projectRecords) termSource(field string, values []string) (int, func([]
 // unionCount counts the records of any of sources, each exact, once each:
 // a bit a record, set from their positions (no record is read).
 func (p *projectRecords) unionCount(sources []IndexSource) (int, bool) {
+	bits, ok := p.bitsOf(sources)
+	return popCount(bits), ok
+}
+
+// allCount counts the records of every one of all and none of not, each
+// exact, on bitmaps of their positions. A source of every record, or of
+// none, changes nothing and is not read.
+func (p *projectRecords) allCount(all, not []IndexSource) (int, bool) {
+	var in, out []IndexSource
+	for _, s := range all {
+		n, ok := p.countExact(s)
+		switch {
+		case !ok:
+			return 0, false
+		case n < len(p.Records):
+			in = append(in, s)
+		}
+	}
+	for _, s := range not {
+		n, ok := p.countExact(s)
+		switch {
+		case !ok:
+			return 0, false
+		case n > 0:
+			out = append(out, s)
+		}
+	}
+	var bits []uint64
+	for i, s := range in {
+		b, _ := p.bitsOf([]IndexSource{s})
+		if i == 0 {
+			bits = b
+			continue
+		}
+		for w := range bits {
+			bits[w] &= b[w]
+		}
+	}
+	if len(in) == 0 {
+		bits = make([]uint64, (len(p.Records)+63)/64)
+		for w := range bits {
+			bits[w] = ^uint64(0)
+		}
+		if tail := len(p.Records) % 64; tail != 0 {
+			bits[len(bits)-1] = 1<<tail - 1
+		}
+	}
+	if len(out) > 0 {
+		b, _ := p.bitsOf(out)
+		for w := range bits {
+			bits[w] &^= b[w]
+		}
+	}
+	return popCount(bits), true
+}
+
+// bitsOf sets a bit for each record of any of sources, each exact; ok is
+// false when one is not.
+func (p *projectRecords) bitsOf(sources []IndexSource) ([]uint64, bool) {
 	var pos []int32
 	for _, s := range sources {
 		if _, ok := p.countExact(s); !ok {
-			return 0, false
+			return nil, false
 		}
 		_, read, _ := p.source(s)
 		pos = read(pos)
@@ -409,11 +468,15 @@ func (p *projectRecords) unionCount(sources []IndexSource) (int, bool) {
 	for _, i := range pos {
 		bits[i>>6] |= 1 << (i & 63)
 	}
+	return bits, true
+}
+
+func popCount(bits []uint64) int {
 	n := 0
 	for _, w := range bits {
 		n += mathbits.OnesCount64(w)
 	}
-	return n, true
+	return n
 }
 
 // namedSource reads the name index for the records named one of names.

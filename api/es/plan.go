@@ -60,9 +60,9 @@ type walkPlan struct {
 // search_after reads its page's ends of the creation index; sorted by one
 // indexed field, its page from that field's index; else planOf.
 //
-// A query that is one index's entries (soleSource), sorted so, reads the
-// field's index in order too, keeping its matches: the index counts the
-// total. The projection decides whether that beats reading the index's
+// A query that is one index's entries (soleSource), or a conjunction of
+// such, sorted so, reads the field's index in order too, keeping its
+// matches: the indexes count the total. The projection decides whether that beats reading the index's
 // entries (the matches) and sorting them.
 func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now time.Time, after esquery.Key) plan {
 	t := esquery.DecodeTree(req.Query)
@@ -73,7 +73,7 @@ func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now tim
 	var only *projections.IndexSource
 	if !t.MatchesAll() {
 		if only = soleSource(t, pl, now); only == nil {
-			if only = soleNegation(t, now); only == nil {
+			if only = conjunction(t, now); only == nil {
 				return pl
 			}
 		}

@@ -127,19 +127,31 @@ func termIndexed(field string, values []string) bool {
 	return field == "username" || field == "realm_name" || isMeta && path != "" && !strings.ContainsAny(path, "*?")
 }
 
-// soleNegation is the source whose entries are exactly the records the
-// query does not match: a bool of one must_not clause of a soleSource
-// (every key but the invalidated, say); its count gives the total.
-func soleNegation(t esquery.Tree, now time.Time) *projections.IndexSource {
-	not, ok := t.SoleNegation()
+// conjunction is the source whose entries are exactly the query's
+// matches when it is a bool of required and excluded clauses, each a
+// soleSource (every key of a team but the invalidated, say): their index
+// entries counted on bitmaps give the total. nil else.
+func conjunction(t esquery.Tree, now time.Time) *projections.IndexSource {
+	must, not, ok := t.Conjunction()
 	if !ok {
 		return nil
 	}
-	src := soleSource(not, planTree(not, now), now)
-	if src == nil {
-		return nil
+	all := projections.IndexSource{Kind: projections.ByAll}
+	for _, c := range must {
+		src := soleSource(c, planTree(c, now), now)
+		if src == nil {
+			return nil
+		}
+		all.Any = append(all.Any, *src)
 	}
-	return &projections.IndexSource{Kind: projections.ByNot, Any: []projections.IndexSource{*src}}
+	for _, c := range not {
+		src := soleSource(c, planTree(c, now), now)
+		if src == nil {
+			return nil
+		}
+		all.Not = append(all.Not, *src)
+	}
+	return &all
 }
 
 // soleSource is the index whose entries are exactly the query's matches:

@@ -242,6 +242,9 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 					if not := `{"bool": {"must_not": [` + q + `]}}`; es.ServedByIndex(`{"query": `+not+`}`) != "" {
 						q = not
 					}
+				case 2: // the entries of several but of none of others: counted on bitmaps
+					q = fmt.Sprintf(`{"bool": {"filter": [%s, %s], "must_not": [%s]}}`, q, []string{termQuery(), dateQuery()}[rng.IntN(2)], []string{
+						`{"term": {"invalidated": true}}`, fmt.Sprintf(`{"prefix": {"name": %q}}`, parts[rng.IntN(len(parts))]), dateQuery()}[rng.IntN(3)])
 				}
 				if rng.IntN(4) == 0 {
 					rest = rest[strings.Index(rest, `"size"`):] // unsorted: by creation
