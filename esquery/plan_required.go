@@ -11,6 +11,34 @@ import (
 	"github.com/keyplane/keyplane/domain"
 )
 
+// Tree is a query decoded once, as Parse decodes it (numbers stay
+// json.Number), for the planner's many readings of it; the zero Tree is
+// no query. Each reading understands what it can and leaves out the rest:
+// an index then reads more candidates, never fewer.
+type Tree struct{ q any }
+
+// DecodeTree decodes raw, a query Parse accepted.
+func DecodeTree(raw json.RawMessage) Tree {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return Tree{}
+	}
+	q, err := decode(raw)
+	if err != nil {
+		return Tree{}
+	}
+	return Tree{q}
+}
+
+// RequiredPrefix is RequiredPrefix of the tree.
+func (t Tree) RequiredPrefix(field string) string { return requiredPrefix(t.q, field, 0) }
+
+// RequiredIDs is RequiredIDs of the tree.
+func (t Tree) RequiredIDs() ([]string, bool) { return requiredIDs(t.q, 0) }
+
+// RequiredTerms is RequiredTerms of the tree.
+func (t Tree) RequiredTerms() []TermClause { return requiredTerms(t.q, 0, nil) }
+
 // DateBound is a range of epoch milliseconds (both ends included) that a
 // date field holds in every document a query matches: a range or a term
 // on the field, alone or required by a bool (must, filter).
@@ -27,21 +55,12 @@ type Required struct {
 	Bools  map[string]bool // a term on a boolean field (invalidated): its value
 }
 
-// RequiredOf reads the clauses every match of the query raw satisfies
-// (raw must be a query Parse accepted, now the same instant). isDate and
-// isBool say which fields are dates and booleans. Anything it does not
-// understand it leaves out: an index then reads more candidates, never
-// fewer.
-func RequiredOf(raw json.RawMessage, now time.Time, isDate, isBool func(string) bool) Required {
+// RequiredOf reads the clauses every match of the query satisfies (the
+// query Parse accepted at now). isDate and isBool say which fields are
+// dates and booleans.
+func (t Tree) RequiredOf(now time.Time, isDate, isBool func(string) bool) Required {
 	var out Required
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return out
-	}
-	q, err := decode(raw) // as Parse reads it: numbers stay json.Number
-	if err != nil {
-		return out
-	}
+	q := t.q
 	eachRequired(q, 0, func(typ string, body map[string]any) {
 		switch typ {
 		case "range":
@@ -155,20 +174,13 @@ func dateRange(field string, arg any, now time.Time) (DateBound, bool) {
 	return b, true
 }
 
-// SoleLeaf is the type of the one leaf query raw amounts to: the query
+// SoleLeaf is the type of the one leaf the query amounts to: the query
 // itself, or the only must or filter clause of a bool holding nothing
 // else (no should, must_not or minimum_should_match), recursively. An
 // index whose entries are exactly that leaf's matches then counts the
 // query's total. ok is false for anything else.
-func SoleLeaf(raw json.RawMessage) (typ string, ok bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", false
-	}
-	q, err := decode(raw)
-	if err != nil {
-		return "", false
-	}
+func (t Tree) SoleLeaf() (typ string, ok bool) {
+	q := t.q
 	for depth := 0; depth <= maxDepth; depth++ {
 		m, isMap := q.(map[string]any)
 		if !isMap || len(m) != 1 {
@@ -215,20 +227,13 @@ type Alternative struct {
 	Bool   bool
 }
 
-// RequiredAlternatives are, for every simple_query_string the query raw
+// RequiredAlternatives are, for every simple_query_string the query t
 // requires (alone or by a bool's must and filter), groups of alternatives:
 // every match satisfies one alternative of each group (a required token's,
-// or any of the optional tokens' when the string has some). raw must be a
+// or any of the optional tokens' when the string has some). t must be a
 // query Parse accepted with s at now.
-func RequiredAlternatives[D any](raw json.RawMessage, s Schema[D], now time.Time) [][]Alternative {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	q, err := decode(raw)
-	if err != nil {
-		return nil
-	}
+func RequiredAlternatives[D any](t Tree, s Schema[D], now time.Time) [][]Alternative {
+	q := t.q
 	var out [][]Alternative
 	c := &compiler[D]{s: s, now: now}
 	eachRequired(q, 0, func(typ string, body map[string]any) {
@@ -305,15 +310,8 @@ type ValueMatch struct {
 // the test of one value it compiles to: an index of a field's distinct
 // values then gives the documents holding one that passes. raw must be a
 // query Parse accepted.
-func RequiredValueMatches(raw json.RawMessage) []ValueMatch {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	q, err := decode(raw)
-	if err != nil {
-		return nil
-	}
+func (t Tree) RequiredValueMatches() []ValueMatch {
+	q := t.q
 	var out []ValueMatch
 	eachRequired(q, 0, func(typ string, body map[string]any) {
 		field, arg, ok := oneField(body)
@@ -411,54 +409,45 @@ func keywordRange(arg any) func(string) bool {
 	}
 }
 
-// SoleNegation is the one clause a query is the negation of: a bool
-// holding nothing but one must_not clause; ok is false for anything else.
-func SoleNegation(raw json.RawMessage) (json.RawMessage, bool) {
-	q, err := decode(bytes.TrimSpace(raw))
-	m, isMap := q.(map[string]any)
-	if err != nil || !isMap || len(m) != 1 {
-		return nil, false
-	}
+// Conjunction splits a bool of required (must, filter) and excluded
+// (must_not) clauses only, no should: a document matches it exactly when
+// it matches every one of must and none of not. ok is false for anything
+// else.
+func (t Tree) Conjunction() (must, not []Tree, ok bool) {
+	m, isMap := t.q.(map[string]any)
 	body, isBool := m["bool"].(map[string]any)
-	if !isBool {
-		return nil, false
+	if !isMap || len(m) != 1 || !isBool {
+		return nil, nil, false
 	}
-	var not []any
 	for k, v := range body {
+		list, isList := v.([]any)
+		if !isList {
+			list = []any{v}
+		}
 		switch k {
-		case "must_not":
-			list, isList := v.([]any)
-			if !isList {
-				list = []any{v}
+		case "must", "filter":
+			for _, c := range list {
+				must = append(must, Tree{c})
 			}
-			not = list
+		case "must_not":
+			for _, c := range list {
+				not = append(not, Tree{c})
+			}
 		case "boost", "_name":
 		default:
-			return nil, false
+			return nil, nil, false
 		}
 	}
-	if len(not) != 1 {
-		return nil, false
-	}
-	b, err := json.Marshal(not[0])
-	return b, err == nil
+	return must, not, true
 }
 
-// RequiredShoulds are, for every bool raw requires (itself, or by a bool's
+// RequiredShoulds are, for every bool the query requires (itself, or by a bool's
 // must and filter) whose should clauses must match at least one (no must
 // or filter, or minimum_should_match of 1 or more), those clauses: every
-// match of raw matches one of each list. Each is given as JSON, to be
-// planned as a query of its own.
-func RequiredShoulds(raw json.RawMessage) [][]json.RawMessage {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	q, err := decode(raw)
-	if err != nil {
-		return nil
-	}
-	var out [][]json.RawMessage
+// match of the query matches one of each list. Each is a query of its
+// own, to be planned so.
+func (t Tree) RequiredShoulds() [][]Tree {
+	var out [][]Tree
 	var visit func(q any, depth int)
 	visit = func(q any, depth int) {
 		m, ok := q.(map[string]any)
@@ -490,16 +479,58 @@ func RequiredShoulds(raw json.RawMessage) [][]json.RawMessage {
 		if len(should) == 0 || minShould < 1 {
 			return
 		}
-		var list []json.RawMessage
-		for _, c := range should {
-			b, err := json.Marshal(c)
-			if err != nil {
-				return
-			}
-			list = append(list, b)
+		list := make([]Tree, len(should))
+		for i, c := range should {
+			list[i] = Tree{c}
 		}
 		out = append(out, list)
 	}
-	visit(q, 0)
+	visit(t.q, 0)
 	return out
+}
+
+// SoleAlternatives are the alternatives of a query that is one
+// simple_query_string (esquery.SoleLeaf) of optional tokens only (no +, -
+// or and): a document matches it exactly when it satisfies one of them.
+func SoleAlternatives[D any](t Tree, s Schema[D], now time.Time) ([]Alternative, bool) {
+	typ, ok := t.SoleLeaf()
+	if !ok || typ != "simple_query_string" {
+		return nil, false
+	}
+	q := t.q
+	var body map[string]any
+	eachRequired(q, 0, func(typ string, b map[string]any) { body = b })
+	text, _ := body["query"].(string)
+	if op, _ := body["default_operator"].(string); strings.EqualFold(op, "and") {
+		return nil, false
+	}
+	for _, tok := range tokenize(text) {
+		if tok.sign != 0 {
+			return nil, false
+		}
+	}
+	c := &compiler[D]{s: s, now: now}
+	groups := c.alternatives(body)
+	if len(groups) != 1 {
+		return nil, false
+	}
+	return groups[0], true
+}
+
+// MatchesAll reports whether the query is none or match_all.
+func (t Tree) MatchesAll() bool {
+	if t.q == nil {
+		return true
+	}
+	m, ok := t.q.(map[string]any)
+	body, isAll := m["match_all"].(map[string]any)
+	if !ok || len(m) != 1 || !isAll {
+		return false
+	}
+	for k := range body {
+		if k != "boost" && k != "_name" {
+			return false
+		}
+	}
+	return true
 }

@@ -33,7 +33,7 @@ func TestRequiredDateBoundsHoldEveryMatch(t *testing.T) {
 		{`{"range": {"name": {"gt": "a"}}}`, Required{}},
 		{`{"match_all": {}}`, Required{}},
 	} {
-		if got := RequiredOf([]byte(tt.query), now, isDate, isBool); !reflect.DeepEqual(got, tt.want) {
+		if got := DecodeTree([]byte(tt.query)).RequiredOf(now, isDate, isBool); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tt.query, got, tt.want)
 		}
 	}
@@ -48,7 +48,7 @@ func TestRequiredDateBoundsHoldEveryMatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := RequiredOf(raw, now, isDate, isBool).Dates[0]
+		b := DecodeTree(raw).RequiredOf(now, isDate, isBool).Dates[0]
 		for _, v := range []int64{98, 99, 100, 101, 102, ms - 1001, ms - 1000, ms - 1, ms} {
 			if match(v) != (v >= b.Lo && v <= b.Hi) {
 				t.Errorf("%s: %d matches %v, within [%d, %d] %v", raw, v, match(v), b.Lo, b.Hi, !match(v))
@@ -71,7 +71,7 @@ func TestASoleLeafIsTheWholeQuery(t *testing.T) {
 		{`{"bool": {}}`, ""},
 		{``, ""},
 	} {
-		if got, _ := SoleLeaf([]byte(tt.query)); got != tt.want {
+		if got, _ := DecodeTree([]byte(tt.query)).SoleLeaf(); got != tt.want {
 			t.Errorf("%s: sole leaf %q, want %q", tt.query, got, tt.want)
 		}
 	}
@@ -108,7 +108,7 @@ func TestSimpleQueryStringsBoundTheirMatchesByTheirTokens(t *testing.T) {
 		{`{"simple_query_string": {"query": "+x*", "fields": ["creation"]}}`, [][]Alternative{nil}},
 		{`{"bool": {"should": {"simple_query_string": {"query": "a"}}}}`, nil},
 	} {
-		if got := RequiredAlternatives([]byte(tt.query), s, now); !reflect.DeepEqual(got, tt.want) {
+		if got := RequiredAlternatives(DecodeTree([]byte(tt.query)), s, now); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tt.query, got, tt.want)
 		}
 	}
@@ -125,7 +125,7 @@ func TestValueMatchesTestValuesAsTheirQueries(t *testing.T) {
 		`{"wildcard": {"f": "a*c?"}}`, `{"wildcard": {"f": {"wildcard": "A*", "case_insensitive": true}}}`,
 		`{"bool": {"filter": {"term": {"f": {"value": "aBc", "case_insensitive": true}}}}}`,
 		`{"range": {"f": {"gt": "a", "lte": "abc"}}}`, `{"range": {"f": {"gte": "ab", "lt": "b", "format": "x"}}}`} {
-		ms := RequiredValueMatches([]byte(q))
+		ms := DecodeTree([]byte(q)).RequiredValueMatches()
 		match, err := Parse([]byte(q), s, time.Time{})
 		if err != nil || len(ms) != 1 || ms[0].Field != "f" {
 			t.Fatalf("%s: %d value tests, %v", q, len(ms), err)
@@ -137,7 +137,7 @@ func TestValueMatchesTestValuesAsTheirQueries(t *testing.T) {
 		}
 	}
 	for _, q := range []string{`{"term": {"f": "a"}}`, `{"bool": {"should": {"prefix": {"f": "a"}}}}`, `{"range": {"f": {"gt": {"x": 1}}}}`} {
-		if ms := RequiredValueMatches([]byte(q)); len(ms) != 0 {
+		if ms := DecodeTree([]byte(q)).RequiredValueMatches(); len(ms) != 0 {
 			t.Errorf("%s: %d value tests", q, len(ms))
 		}
 	}
@@ -159,28 +159,63 @@ func TestShouldClausesBoundTheMatchesWhenOneMustMatch(t *testing.T) {
 		{`{"bool": {"must": {"bool": {"should": [{"term": {"c": "d"}}]}}, "must_not": {"bool": {"should": {"term": {"a": "b"}}}}}}`, 1},
 		{`{"term": {"a": "b"}}`, 0},
 	} {
-		if got := RequiredShoulds([]byte(tt.query)); len(got) != tt.want {
+		if got := DecodeTree([]byte(tt.query)).RequiredShoulds(); len(got) != tt.want {
 			t.Errorf("%s: %d lists, want %d", tt.query, len(got), tt.want)
 		}
 	}
-	if got := RequiredShoulds([]byte(`{"bool": {"should": [{"range": {"creation": {"gt": 12345678901234567}}}, {"term": {"a": "b"}}]}}`)); len(got) != 1 ||
-		string(got[0][0]) != `{"range":{"creation":{"gt":12345678901234567}}}` || string(got[0][1]) != `{"term":{"a":"b"}}` {
-		t.Errorf("clauses %s", got)
+	got := DecodeTree([]byte(`{"bool": {"should": [{"range": {"creation": {"gt": 12345678901234567}}}, {"term": {"a": "b"}}]}}`)).RequiredShoulds()
+	if len(got) != 1 || len(got[0]) != 2 {
+		t.Fatalf("clauses %v", got)
+	}
+	if b := got[0][0].RequiredOf(time.Time{}, func(string) bool { return true }, func(string) bool { return false }); len(b.Dates) != 1 || b.Dates[0].Lo != 12345678901234568 {
+		t.Errorf("the range clause reads %+v", b)
 	}
 }
 
-// TestASoleNegationIsABoolOfOneMustNot: a query is the negation of one
-// clause when it is a bool of that must_not clause alone.
-func TestASoleNegationIsABoolOfOneMustNot(t *testing.T) {
-	for _, tt := range []struct{ query, want string }{
-		{`{"bool": {"must_not": {"term": {"invalidated": true}}}}`, `{"term":{"invalidated":true}}`},
-		{`{"bool": {"must_not": [{"prefix": {"name": "a"}}], "boost": 1}}`, `{"prefix":{"name":"a"}}`},
-		{`{"bool": {"must_not": [{"prefix": {"name": "a"}}, {"term": {"a": "b"}}]}}`, ""},
-		{`{"bool": {"must_not": {"term": {"a": "b"}}, "filter": {"term": {"c": "d"}}}}`, ""},
-		{`{"term": {"a": "b"}}`, ""},
+// TestAConjunctionIsABoolOfRequiredAndExcludedClauses: a bool of must,
+// filter and must_not clauses, nothing else, splits into those required
+// and those excluded.
+func TestAConjunctionIsABoolOfRequiredAndExcludedClauses(t *testing.T) {
+	for _, tt := range []struct {
+		query       string
+		must, not   int
+		conjunction bool
+	}{
+		{`{"bool": {"must_not": {"term": {"invalidated": true}}}}`, 0, 1, true},
+		{`{"bool": {"filter": [{"prefix": {"name": "a"}}, {"term": {"a": "b"}}], "must": {"term": {"c": "d"}}, "must_not": [], "boost": 1}}`, 3, 0, true},
+		{`{"bool": {"must_not": {"term": {"a": "b"}}, "should": {"term": {"c": "d"}}}}`, 0, 0, false},
+		{`{"bool": {"filter": {"term": {"c": "d"}}, "minimum_should_match": 0}}`, 0, 0, false},
+		{`{"term": {"a": "b"}}`, 0, 0, false},
 	} {
-		if got, _ := SoleNegation([]byte(tt.query)); string(got) != tt.want {
-			t.Errorf("%s: negation of %s, want %s", tt.query, got, tt.want)
+		must, not, ok := DecodeTree([]byte(tt.query)).Conjunction()
+		if ok != tt.conjunction || len(must) != tt.must || len(not) != tt.not {
+			t.Errorf("%s: %d required, %d excluded (%v)", tt.query, len(must), len(not), ok)
+		}
+	}
+}
+
+// TestASimpleQueryStringOfOptionalTokensIsAnyOfThem: a query that is one
+// simple_query_string of optional tokens is matched by exactly one of
+// their alternatives; a required or excluded token, or and, is more.
+func TestASimpleQueryStringOfOptionalTokensIsAnyOfThem(t *testing.T) {
+	s := Schema[int64]{Field: func(n string) (Field[int64], bool) {
+		return Field[int64]{Type: Keyword, Any: func(int64, func(string) bool) bool { return false }}, n == "name"
+	}, Default: []string{"name"}}
+	for _, tt := range []struct {
+		query string
+		n     int // alternatives; -1 for none
+	}{
+		{`{"simple_query_string": {"query": "a | b*"}}`, 2},
+		{`{"bool": {"filter": {"simple_query_string": {"query": "a b", "fields": ["name"]}}}}`, 2},
+		{`{"simple_query_string": {"query": "a +b"}}`, -1},
+		{`{"simple_query_string": {"query": "a -b"}}`, -1},
+		{`{"simple_query_string": {"query": "a", "default_operator": "and"}}`, -1},
+		{`{"simple_query_string": {"query": ""}}`, -1},
+		{`{"bool": {"should": {"simple_query_string": {"query": "a"}}}}`, -1},
+	} {
+		alts, ok := SoleAlternatives(DecodeTree([]byte(tt.query)), s, time.Time{})
+		if n := len(alts); !ok && tt.n != -1 || ok && n != tt.n {
+			t.Errorf("%s: %d alternatives (%v), want %d", tt.query, n, ok, tt.n)
 		}
 	}
 }

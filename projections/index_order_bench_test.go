@@ -13,7 +13,8 @@ import (
 // project's records costs, per key, built over 100,000 keys restored from
 // a snapshot (one sort, no merge leftovers), a tenth of them invalidated:
 // name and creation (index_names.go), owner, expiration, invalidation
-// (index_order.go), and the term index for reference.
+// (index_order.go), and the term index for reference; and the time its
+// first reader takes to build it.
 func BenchmarkOrderIndexBytes(b *testing.B) {
 	const n = 100_000
 	ix := NewKeyIndex()
@@ -42,12 +43,13 @@ func BenchmarkOrderIndexBytes(b *testing.B) {
 		pr := x.projects["p1"]
 		keysLiveHeap() // the restore's garbage goes before the first measure
 		for _, f := range []string{"name", "creation", "username", "expiration", "invalidation", "terms"} {
-			before := keysLiveHeap()
+			before, start := keysLiveHeap(), time.Now()
 			if f == "terms" {
 				pr.terms.ready(pr.Records)
 			} else {
 				pr.orderOf(OrderField(f))
 			}
+			b.ReportMetric(float64(time.Since(start).Milliseconds()), f+"-build-ms")
 			b.ReportMetric(float64(keysLiveHeap()-before)/n, f+"-B/key")
 		}
 		runtime.KeepAlive(x)

@@ -179,6 +179,12 @@ func TestRecordsOfOneIndexReadInOrderAreTheFirstOfASortOfTheirs(t *testing.T) {
 		{IndexSource{Kind: ByRange, Field: "creation", Lo: mid, Hi: math.MaxInt64}, func(r *KeyRecord) bool { return r.Created >= mid }},
 		{IndexSource{Kind: ByExists, Field: "invalidation"}, func(r *KeyRecord) bool { return r.Invalidated }},
 		{IndexSource{Kind: ByRange, Field: "expiration", Lo: 0, Hi: math.MaxInt64}, func(r *KeyRecord) bool { return r.Expires != 0 }},
+		{IndexSource{Kind: ByUnion, Any: []IndexSource{{Kind: ByTerms, Field: "username", Values: []string{"alice"}}, {Kind: ByPrefix, Field: "name", Prefix: "a"},
+			{Kind: ByTerms, Field: "name", Values: []string{"b"}}}}, func(r *KeyRecord) bool { return r.User() == "alice" || r.Name[0] == 'a' || r.Name == "b" }},
+		{IndexSource{Kind: ByAll, Not: []IndexSource{{Kind: ByTerms, Field: "name", Values: []string{"c", "ab"}}}}, func(r *KeyRecord) bool { return r.Name != "c" && r.Name != "ab" }},
+		{IndexSource{Kind: ByAll, Any: []IndexSource{{Kind: ByTerms, Field: "username", Values: []string{"alice", "bob"}}, {Kind: ByPrefix, Field: "name", Prefix: "a"},
+			{Kind: ByRange, Field: "creation", Lo: 0, Hi: math.MaxInt64}}, Not: []IndexSource{{Kind: ByExists, Field: "invalidation"}, {Kind: ByTerms, Field: "name", Values: []string{"zz"}}}},
+			func(r *KeyRecord) bool { return r.User() != "carol" && r.Name[0] == 'a' && !r.Invalidated }},
 	}
 	answered := 0
 	for _, x := range []*KeyIndex{ix, restoreInto(t, ix, NewKeyIndex()), grown} {
@@ -304,4 +310,113 @@ func TestTermPostingsCountTheirKeysUntilAnArrayOrAnUpdate(t *testing.T) {
 	check("updated", ix, "metadata.team", 0, false)
 	check("updated", ix, "username", 0, true)
 	check("updated, restored", restoreInto(t, ix, NewKeyIndex()), "metadata.team", 11, true)
+}
+
+// TestARestoredIndexIsReadInOrderWhileKeysKeepComing: readers of a
+// restored index build its lazy orders and read them in order, and its
+// date ranges, while folds add keys and change expirations; every read
+// finds its records in order and every key once (go test -race).
+func TestARestoredIndexIsReadInOrderWhileKeysKeepComing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 14))
+	ix, add := changingKeys(t, rng, 300)
+	restored := restoreInto(t, ix, NewKeyIndex())
+	done := make(chan string, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 60 {
+				field := []OrderField{"name", "username", "creation", "expiration"}[(g+i)%4]
+				got, total, ok := restored.RecordsInOrder("o1", "p1", OrderRead{Field: field, K: 1000}, nil)
+				seen := map[domain.KeyID]bool{}
+				for _, r := range got {
+					if seen[r.ID] {
+						done <- fmt.Sprintf("%s: %s twice", field, r.ID)
+						return
+					}
+					seen[r.ID] = true
+				}
+				if !ok || len(got) < 300 || len(got) > total {
+					done <- fmt.Sprintf("%s: %d records of %d (ok %v)", field, len(got), total, ok)
+					return
+				}
+				restored.Candidates("o1", "p1", []IndexSource{{Kind: ByRange, Field: "expiration", Lo: 0, Hi: t0.UnixMilli()}}, nil)
+			}
+			done <- ""
+		}()
+	}
+	for i := range 200 {
+		add(restored, 5000+i)
+	}
+	for range 4 {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
+}
+
+// TestRecordsReadWithTheirTiesHoldTheFirstOfASortByFurtherFields: read
+// with Ties, an index's records hold the first k of a sort by its field
+// then by another (any order of the ties), after a cursor of both fields
+// (the records of the cursor's value come, the further field's test
+// leaves out those before it); too many ties give up.
+func TestRecordsReadWithTheirTiesHoldTheFirstOfASortByFurtherFields(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 15))
+	ix, _ := changingKeys(t, rng, 400)
+	all := ix.Records("o1", "p1", nil)
+	second := func(r *KeyRecord) string { return string(r.ID[len(r.ID)-1:]) } // a further field of many ties
+	answered := 0
+	for range 600 {
+		field := []OrderField{"name", "username", "creation", "expiration"}[rng.IntN(4)]
+		desc, k := rng.IntN(2) == 0, 1+rng.IntN(15)
+		cmpBoth := func(a, b *KeyRecord) int {
+			as, an, am := sortValue(a, field)
+			bs, bn, bm := sortValue(b, field)
+			if am || bm {
+				if c := cmp.Compare(b2int(am), b2int(bm)); c != 0 {
+					return c
+				}
+			} else if c := cmp.Or(cmp.Compare(an, bn), strings.Compare(as, bs)); c != 0 {
+				if desc {
+					return -c
+				}
+				return c
+			}
+			return strings.Compare(second(a), second(b))
+		}
+		rd := OrderRead{Field: field, Desc: desc, K: k, Ties: true}
+		var cursor *KeyRecord
+		if rng.IntN(2) == 0 {
+			cursor = all[rng.IntN(len(all))]
+			s, n, m := sortValue(cursor, field)
+			rd.After = &OrderCursor{S: s, N: n, Missing: m}
+			rd.Keep = func(r *KeyRecord) bool { return cmpBoth(r, cursor) > 0 }
+		}
+		var want []*KeyRecord
+		for _, r := range all {
+			if cursor == nil || cmpBoth(r, cursor) > 0 {
+				want = append(want, r)
+			}
+		}
+		slices.SortFunc(want, func(a, b *KeyRecord) int {
+			return cmp.Or(cmpBoth(a, b), cmp.Compare(a.Created, b.Created), strings.Compare(string(a.ID), string(b.ID)))
+		})
+		want = want[:min(k, len(want))]
+		got, total, ok := ix.RecordsInOrder("o1", "p1", rd, nil)
+		if !ok {
+			continue // too many ties
+		}
+		answered++
+		for _, r := range want {
+			if !slices.Contains(got, r) || total != len(all) {
+				t.Fatalf("%s desc %v k %d after %v: %s missing (total %d)", field, desc, k, rd.After, r.ID, total)
+			}
+		}
+		for _, r := range got {
+			if rd.Keep != nil && !rd.Keep(r) {
+				t.Fatalf("%s desc %v k %d after %v: %s kept", field, desc, k, rd.After, r.ID)
+			}
+		}
+	}
+	if answered < 200 {
+		t.Fatalf("%d of 600 reads with ties answered", answered)
+	}
 }

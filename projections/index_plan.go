@@ -2,6 +2,7 @@ package projections
 
 import (
 	"math"
+	mathbits "math/bits"
 	"slices"
 	"strings"
 
@@ -33,6 +34,11 @@ type OrderRead struct {
 	K     int
 	Only  *IndexSource
 	Keep  func(*KeyRecord) bool
+	// Ties is for a sort by further fields: every record tied with the
+	// K-th on Field comes too (the caller orders them), and the records of
+	// After's value come (Keep must leave out those the further fields
+	// put before it).
+	Ties bool
 }
 
 // RecordsInOrder appends to buf the records rd asks for and returns the
@@ -56,29 +62,30 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 		if total, ok = p.countExact(*rd.Only); !ok {
 			return buf, 0, false
 		}
+	}
+	if rd.Only != nil || rd.Ties {
 		// Reading in order meets a match every len/total records: worth
 		// it while that reads fewer than the matches; give up past four
-		// times the expected length (the matches may be bunched late).
+		// times the expected length (the matches may be bunched late, or
+		// the ties many).
 		expect := (rd.K*len(p.Records))/max(total, 1) + 16
-		if expect > total {
+		if expect > total && rd.Only != nil {
 			return buf, 0, false
 		}
 		limit = 4 * expect
 	}
-	if rd.K <= 0 || total == 0 || rd.After != nil && rd.After.Missing {
+	after, desc := rd.After, rd.Desc
+	if after != nil && after.Missing { // only records without the field come after
+		if !rd.Ties || rd.Field != "expiration" {
+			return buf, total, true
+		}
+		after, desc = &OrderCursor{N: noValue}, false
+	}
+	if rd.K <= 0 || total == 0 {
 		return buf, total, true
 	}
-	start, n, read := len(buf), 0, 0
-	o.walk(rd.Desc, rd.After, rd.Field == "expiration", func(pos int32) bool {
-		if read++; read > limit {
-			return false
-		}
-		if r := p.Records[pos]; rd.Keep == nil || rd.Keep(r) {
-			buf = append(buf, r)
-			n++
-		}
-		return n < rd.K
-	})
+	start := len(buf)
+	buf, read := p.readInOrder(o, rd, after, desc, limit, buf)
 	if read > limit {
 		clear(buf[start:])
 		return buf[:start], 0, false
@@ -86,16 +93,56 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 	return buf, total, true
 }
 
+// readInOrder appends the records rd keeps, met in o's order from after,
+// until it has K (and, with Ties, every one tied with the K-th); read is
+// how many it met, limit+1 when it gave up.
+func (p *projectRecords) readInOrder(o *ordered, rd OrderRead, after *OrderCursor, desc bool, limit int, buf []*KeyRecord) (_ []*KeyRecord, read int) {
+	n := 0
+	var edge *KeyRecord // the K-th, with Ties
+	o.walk(desc, after, rd.Ties, rd.Field == "expiration", func(pos int32) bool {
+		if read++; read > limit {
+			return false
+		}
+		r := p.Records[pos]
+		if edge != nil && !sameValue(rd.Field, r, edge) {
+			read-- // met past the ties: not read for the answer
+			return false
+		}
+		if rd.Keep == nil || rd.Keep(r) {
+			buf = append(buf, r)
+			if n++; n == rd.K && rd.Ties {
+				edge = r
+			}
+		}
+		return rd.Ties || n < rd.K
+	})
+	return buf, read
+}
+
+// sameValue reports whether a and b hold the same value of field.
+func sameValue(field OrderField, a, b *KeyRecord) bool {
+	switch field {
+	case "name":
+		return a.Name == b.Name
+	case "username":
+		return a.User() == b.User()
+	case "creation":
+		return a.Created == b.Created
+	}
+	return expiresOf(a) == expiresOf(b)
+}
+
 // countExact is the number of records source s holds, when its index
 // counts them exactly (no stale entry, no record twice); ok is false else.
 func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 	switch {
-	case s.Kind == ByNot:
-		n, ok := p.countExact(s.Any[0])
-		return len(p.Records) - n, ok
-	case s.Kind == ByUnion || s.Kind == ByValues || s.Kind == ByFewest || s.Kind == ByIDs || s.Field == "metadata": // a record may be in several, or is not counted exactly
+	case s.Kind == ByAll:
+		return p.allCount(s.Any, s.Not)
+	case s.Kind == ByUnion:
+		return p.unionCount(s.Any)
+	case s.Kind == ByFewest || s.Kind == ByIDs || s.Field == "metadata": // a record may be in several, or is not counted exactly
 		return 0, false
-	case s.Kind == ByTerms || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
+	case s.Kind == ByTerms || s.Kind == ByValues || s.Kind == ByExists && strings.HasPrefix(s.Field, "metadata."):
 		if p.inexactFields()[s.Field] {
 			return 0, false
 		}
@@ -117,16 +164,28 @@ func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 
 // walk calls emit with the index's live entries in order, values
 // descending with desc (ties still ascending by creation and id), after
-// the cursor's value when set, until emit returns false. With
+// the cursor's value when set (or at it, inclusive), until emit returns
+// false. With
 // missingLast, entries of value noValue (no value) come last in both
 // directions.
-func (o *ordered) walk(desc bool, after *OrderCursor, missingLast bool, emit func(int32) bool) {
-	cur := func(r, i int) int { return o.cmpVal(r, i, after.S, after.N) }
+func (o *ordered) walk(desc bool, after *OrderCursor, inclusive, missingLast bool, emit func(int32) bool) {
+	// past is whether entry (r, i) lies past the cursor in the order read
+	// (ascending), or at it when inclusive.
+	past := func(r, i int) bool {
+		c := o.cmpVal(r, i, after.S, after.N)
+		return c > 0 || inclusive && c == 0
+	}
+	// excluded is whether a descending read leaves entry (r, i) out: at or
+	// above the cursor, or above it only when inclusive.
+	excluded := func(r, i int) bool {
+		c := o.cmpVal(r, i, after.S, after.N)
+		return !(c < 0 || inclusive && c == 0)
+	}
 	if !desc {
 		from := make([]int, len(o.lens))
 		if after != nil {
 			for r, n := range o.lens {
-				from[r] = searchRun(n, func(i int) bool { return cur(r, i) > 0 })
+				from[r] = searchRun(n, func(i int) bool { return past(r, i) })
 			}
 		}
 		o.merge(from, o.lens, emit)
@@ -139,7 +198,7 @@ func (o *ordered) walk(desc bool, after *OrderCursor, missingLast bool, emit fun
 			hi[r] = missing[r]
 		}
 		if after != nil {
-			hi[r] = min(hi[r], searchRun(n, func(i int) bool { return cur(r, i) >= 0 }))
+			hi[r] = min(hi[r], searchRun(n, func(i int) bool { return excluded(r, i) }))
 		}
 	}
 	// Read from the end one value at a time, each value's entries forward:
@@ -197,9 +256,9 @@ const (
 	ByFewest
 	// ByIDs looks up the records of the ids Values.
 	ByIDs
-	// ByNot is every record but those of Any[0]: only counted
-	// (OrderRead.Only), never read as candidates.
-	ByNot
+	// ByAll is the records of every one of Any and of none of Not: only
+	// counted (OrderRead.Only), never read as candidates.
+	ByAll
 )
 
 // IndexSource is one index a query's candidates can come from: every record
@@ -211,6 +270,7 @@ type IndexSource struct {
 	Values []string
 	Lo, Hi int64
 	Any    []IndexSource
+	Not    []IndexSource
 	Match  func(string) bool
 }
 
@@ -257,8 +317,11 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 		name := func(i int32) string { return p.Records[i].Name }
 		return p.names.countPrefixed(s.Prefix, name), func(buf []int32) []int32 { return p.names.prefixed(s.Prefix, name, buf) }, true
 	case ByTerms:
-		if s.Field == "metadata" {
+		switch s.Field {
+		case "metadata":
 			return p.anyMetadataSource(s.Values)
+		case "name":
+			return p.namedSource(s.Values)
 		}
 		return p.termSource(s.Field, s.Values)
 	case ByUnion:
@@ -329,6 +392,122 @@ func (p *projectRecords) termSource(field string, values []string) (int, func([]
 		n += len(p.terms.fields[field][v])
 	}
 	return n, func(buf []int32) []int32 { buf, _ = p.terms.positions(field, values, buf); return buf }, true
+}
+
+// unionCount counts the records of any of sources, each exact, once each:
+// a bit a record, set from their positions (no record is read).
+func (p *projectRecords) unionCount(sources []IndexSource) (int, bool) {
+	bits, ok := p.bitsOf(sources)
+	return popCount(bits), ok
+}
+
+// allCount counts the records of every one of all and none of not, each
+// exact, on bitmaps of their positions. A source of every record, or of
+// none, changes nothing and is not read.
+func (p *projectRecords) allCount(all, not []IndexSource) (int, bool) {
+	var in, out []IndexSource
+	for _, s := range all {
+		n, ok := p.countExact(s)
+		switch {
+		case !ok:
+			return 0, false
+		case n < len(p.Records):
+			in = append(in, s)
+		}
+	}
+	for _, s := range not {
+		n, ok := p.countExact(s)
+		switch {
+		case !ok:
+			return 0, false
+		case n > 0:
+			out = append(out, s)
+		}
+	}
+	var bits []uint64
+	for i, s := range in {
+		b, _ := p.bitsOf([]IndexSource{s})
+		if i == 0 {
+			bits = b
+			continue
+		}
+		for w := range bits {
+			bits[w] &= b[w]
+		}
+	}
+	if len(in) == 0 {
+		bits = make([]uint64, (len(p.Records)+63)/64)
+		for w := range bits {
+			bits[w] = ^uint64(0)
+		}
+		if tail := len(p.Records) % 64; tail != 0 {
+			bits[len(bits)-1] = 1<<tail - 1
+		}
+	}
+	if len(out) > 0 {
+		b, _ := p.bitsOf(out)
+		for w := range bits {
+			bits[w] &^= b[w]
+		}
+	}
+	return popCount(bits), true
+}
+
+// bitsOf sets a bit for each record of any of sources, each exact; ok is
+// false when one is not.
+func (p *projectRecords) bitsOf(sources []IndexSource) ([]uint64, bool) {
+	var pos []int32
+	for _, s := range sources {
+		if _, ok := p.countExact(s); !ok {
+			return nil, false
+		}
+		_, read, _ := p.source(s)
+		pos = read(pos)
+	}
+	bits := make([]uint64, (len(p.Records)+63)/64)
+	for _, i := range pos {
+		bits[i>>6] |= 1 << (i & 63)
+	}
+	return bits, true
+}
+
+func popCount(bits []uint64) int {
+	n := 0
+	for _, w := range bits {
+		n += mathbits.OnesCount64(w)
+	}
+	return n
+}
+
+// namedSource reads the name index for the records named one of names.
+func (p *projectRecords) namedSource(names []string) (int, func([]int32) []int32, bool) {
+	p.names.ready(len(p.Records), p.byName)
+	names = slices.Compact(slices.Sorted(slices.Values(names)))
+	n := 0
+	for _, run := range p.names.runs {
+		for _, name := range names {
+			from, to := p.named(run, name)
+			n += to - from
+		}
+	}
+	return n, func(buf []int32) []int32 {
+		start := len(buf)
+		for _, run := range p.names.runs {
+			for _, name := range names {
+				from, to := p.named(run, name)
+				buf = append(buf, run[from:to]...)
+			}
+		}
+		slices.Sort(buf[start:])
+		return buf
+	}, true
+}
+
+// named is where run holds the records named name.
+func (p *projectRecords) named(run []int32, name string) (from, to int) {
+	from = searchRun(len(run), func(i int) bool { return p.Records[run[i]].Name >= name })
+	to = searchRun(len(run), func(i int) bool { return p.Records[run[i]].Name > name })
+	return from, to
 }
 
 // unionSource reads every one of sources, when each is indexed.

@@ -57,7 +57,7 @@ func ServedByIndex(body string) string {
 		return "creation ends"
 	case pl.hasIDs:
 		return "ids"
-	case pl.walk.field != "" && pl.walk.only != nil && pl.walk.only.Kind == projections.ByNot:
+	case pl.walk.field != "" && pl.walk.only != nil && pl.walk.only.Kind == projections.ByAll && len(pl.sources) == 0:
 		return "order of " + string(pl.walk.field) + ", else a scan" // every key but an index's
 	case pl.walk.field != "":
 		return "order of " + string(pl.walk.field)

@@ -50,115 +50,9 @@ type walkPlan struct {
 	after *projections.OrderCursor
 	k     int
 	only  *projections.IndexSource
-}
-
-// planOf plans the query raw (already accepted by esquery.Parse at now).
-func planOf(raw json.RawMessage, now time.Time) plan {
-	p, _ := esquery.RequiredPrefix(raw, "name")
-	ids, hasIDs := esquery.RequiredIDs(raw)
-	pl := plan{namePrefix: p, ids: ids, hasIDs: hasIDs}
-	if p != "" {
-		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByPrefix, Field: "name", Prefix: p})
-	}
-	for _, tc := range esquery.RequiredTerms(raw) {
-		if termIndexed(tc.Field, tc.Values) {
-			pl.terms = append(pl.terms, tc)
-			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByTerms, Field: tc.Field, Values: tc.Values})
-		}
-	}
-	req := esquery.RequiredOf(raw, now, isDateField, func(f string) bool { return f == "invalidated" })
-	for _, b := range req.Dates {
-		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByRange, Field: b.Field, Lo: b.Lo, Hi: b.Hi})
-	}
-	for _, f := range req.Exists {
-		if path, isMeta := strings.CutPrefix(f, "metadata."); isMeta && path != "" && !strings.ContainsAny(path, "*?") ||
-			f == "expiration" || f == "invalidation" {
-			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByExists, Field: f})
-		}
-	}
-	if inv, ok := req.Bools["invalidated"]; ok && inv { // the invalidated keys are those with an invalidation time
-		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByExists, Field: "invalidation"})
-	}
-	for _, m := range esquery.RequiredValueMatches(raw) {
-		if indexed := m.Field == "metadata" || termIndexed(m.Field, nil); m.Field == "type" && !m.Match(domain.ESTypeRest) || m.Field != "type" && indexed {
-			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByValues, Field: m.Field, Match: m.Match})
-		}
-	}
-	for _, should := range esquery.RequiredShoulds(raw) {
-		if src, ok := anyOf(should, now); ok {
-			pl.sources = append(pl.sources, src)
-		}
-	}
-	for _, group := range esquery.RequiredAlternatives(raw, keySchema, now) {
-		if src, ok := unionOf(group); ok {
-			pl.sources = append(pl.sources, src)
-		}
-	}
-	return pl
-}
-
-// anyOf is the source of a bool's should clauses of which a match
-// matches one: the union of each clause's own plan (its ids, or the
-// fewest of its sources), when each has one.
-func anyOf(clauses []json.RawMessage, now time.Time) (projections.IndexSource, bool) {
-	u := projections.IndexSource{Kind: projections.ByUnion}
-	for _, c := range clauses {
-		sub := planOf(c, now)
-		switch {
-		case sub.hasIDs:
-			u.Any = append(u.Any, projections.IndexSource{Kind: projections.ByIDs, Values: sub.ids})
-		case len(sub.sources) > 0:
-			u.Any = append(u.Any, projections.IndexSource{Kind: projections.ByFewest, Any: sub.sources})
-		default:
-			return u, false
-		}
-	}
-	return u, true
-}
-
-// unionOf is the source of a simple_query_string's group of alternatives,
-// when an index holds each: a name equal to or starting with the token
-// (the name index), a term of username, realm_name, type or metadata (any
-// key or one), a date, invalidated.
-func unionOf(group []esquery.Alternative) (projections.IndexSource, bool) {
-	u := projections.IndexSource{Kind: projections.ByUnion}
-	for _, a := range group {
-		var src projections.IndexSource
-		switch {
-		case a.Field == "name":
-			src = projections.IndexSource{Kind: projections.ByPrefix, Field: "name", Prefix: a.Value}
-		case a.Type == esquery.Date:
-			src = projections.IndexSource{Kind: projections.ByRange, Field: a.Field, Lo: a.Millis, Hi: a.Millis}
-		case a.Type == esquery.Boolean && a.Field == "invalidated" && a.Bool:
-			src = projections.IndexSource{Kind: projections.ByExists, Field: "invalidation"}
-		case a.Prefix || a.Type != esquery.Keyword || a.Field == "type" && a.Value == domain.ESTypeRest:
-			return u, false // no index of prefixes but the name's; rest is most keys
-		case a.Field == "metadata" || a.Field == "type" || termIndexed(a.Field, nil):
-			src = projections.IndexSource{Kind: projections.ByTerms, Field: a.Field, Values: []string{a.Value}}
-		default:
-			return u, false
-		}
-		u.Any = append(u.Any, src)
-	}
-	return u, true
-}
-
-// isDateField reports whether the query API's field is a date.
-func isDateField(f string) bool { return f == "creation" || f == "expiration" || f == "invalidation" }
-
-// termIndexed reports whether the term index holds field's values: type
-// only for cross_cluster (the rare type; rest is every other key).
-func termIndexed(field string, values []string) bool {
-	if field == "type" {
-		for _, v := range values {
-			if v != domain.ESTypeCrossCluster {
-				return false
-			}
-		}
-		return true
-	}
-	path, isMeta := strings.CutPrefix(field, "metadata.")
-	return field == "username" || field == "realm_name" || isMeta && path != "" && !strings.ContainsAny(path, "*?")
+	// ties: the sort has further fields, which order the records tied
+	// on field (projections.OrderRead.Ties).
+	ties bool
 }
 
 // planRequest plans a whole request. A query for every key (of every
@@ -166,19 +60,20 @@ func termIndexed(field string, values []string) bool {
 // search_after reads its page's ends of the creation index; sorted by one
 // indexed field, its page from that field's index; else planOf.
 //
-// A query that is one index's entries (soleSource), sorted so, reads the
-// field's index in order too, keeping its matches: the index counts the
-// total. The projection decides whether that beats reading the index's
+// A query that is one index's entries (soleSource), or a conjunction of
+// such, sorted so, reads the field's index in order too, keeping its
+// matches: the indexes count the total. The projection decides whether that beats reading the index's
 // entries (the matches) and sorting them.
 func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now time.Time, after esquery.Key) plan {
-	pl := planOf(req.Query, now)
+	t := esquery.DecodeTree(req.Query)
+	pl := planTree(t, now)
 	if pl.own = onlyOwn; onlyOwn || aggs {
 		return pl
 	}
 	var only *projections.IndexSource
-	if !matchAll(req.Query) {
-		if only = soleSource(req.Query, pl); only == nil {
-			if only = soleNegation(req.Query, now); only == nil {
+	if !t.MatchesAll() {
+		if only = soleSource(t, pl, now); only == nil {
+			if only = conjunction(t, now); only == nil {
 				return pl
 			}
 		}
@@ -186,71 +81,42 @@ func planRequest(req esQueryRequest, from, size int, onlyOwn, aggs bool, now tim
 		pl.ends, pl.newest = from+size, newest
 		return pl
 	}
-	field, desc, ok := sortedByOne(req.Sort)
+	field, desc, more, ok := sortedBy(req.Sort)
 	if noSort := len(req.Sort) == 0 || string(req.Sort) == "null" || string(req.Sort) == "[]"; noSort {
 		field, desc, ok = "creation", false, true // hits rank by creation, then id
 	}
 	if ok {
-		pl.walk = walkPlan{field: field, desc: desc, k: from + size, only: only}
-		if len(after) == 1 {
+		pl.walk = walkPlan{field: field, desc: desc, k: from + size, only: only, ties: more}
+		if len(after) > 0 {
 			pl.walk.after = &projections.OrderCursor{S: after[0].S, N: after[0].N, Missing: after[0].Missing}
 		}
 	}
 	return pl
 }
 
-// soleNegation is the source whose entries are exactly the records the
-// query does not match: a bool of one must_not clause of a soleSource
-// (every key but the invalidated, say); its count gives the total.
-func soleNegation(raw json.RawMessage, now time.Time) *projections.IndexSource {
-	not, ok := esquery.SoleNegation(raw)
-	if !ok {
-		return nil
-	}
-	src := soleSource(not, planOf(not, now))
-	if src == nil {
-		return nil
-	}
-	return &projections.IndexSource{Kind: projections.ByNot, Any: []projections.IndexSource{*src}}
-}
-
-// soleSource is the index whose entries are exactly the query's matches:
-// the query is one leaf (esquery.SoleLeaf), the one source planOf found
-// for it, and of the leaf's own kind (a prefix query for a name prefix,
-// not a term or wildcard that merely requires one). nil else.
-func soleSource(raw json.RawMessage, pl plan) *projections.IndexSource {
-	typ, ok := esquery.SoleLeaf(raw)
-	if !ok || len(pl.sources) != 1 || pl.hasIDs {
-		return nil
-	}
-	src := pl.sources[0]
-	switch {
-	case typ == "prefix" && src.Kind == projections.ByPrefix,
-		(typ == "term" || typ == "terms") && src.Kind == projections.ByTerms,
-		(typ == "range" || typ == "term") && src.Kind == projections.ByRange,
-		(typ == "exists" || typ == "term") && src.Kind == projections.ByExists:
-		return &src
-	}
-	return nil
-}
-
-// sortedByOne reads a sort by one field an index orders (name, username,
-// creation or _doc, expiration), ascending or descending, with no option
-// but its order.
-func sortedByOne(raw json.RawMessage) (field projections.OrderField, desc, ok bool) {
+// sortedBy reads a sort whose first field is one an index orders (name,
+// username, creation or _doc, expiration), ascending or descending, with
+// no option but its order; more reports further fields.
+func sortedBy(raw json.RawMessage) (field projections.OrderField, desc, more, ok bool) {
 	var one []any
 	if json.Unmarshal(raw, &one) != nil {
 		var single any
 		if json.Unmarshal(raw, &single) != nil {
-			return "", false, false
+			return "", false, false, false
 		}
 		one = []any{single}
 	}
-	if len(one) != 1 {
-		return "", false, false
+	if len(one) == 0 {
+		return "", false, false, false
 	}
+	field, desc, ok = firstSortField(one[0])
+	return field, desc, len(one) > 1, ok
+}
+
+// firstSortField reads one item of a sort, as sortedBy.
+func firstSortField(item any) (field projections.OrderField, desc, ok bool) {
 	name, order := "", ""
-	switch s := one[0].(type) {
+	switch s := item.(type) {
 	case string:
 		name = s
 	case map[string]any:
@@ -293,24 +159,6 @@ func sortedByOne(raw json.RawMessage) (field projections.OrderField, desc, ok bo
 		return projections.OrderField(name), true, true
 	}
 	return "", false, false
-}
-
-// matchAll reports whether raw is no query or match_all.
-func matchAll(raw json.RawMessage) bool {
-	if len(raw) == 0 || string(raw) == "null" {
-		return true
-	}
-	var q map[string]map[string]any
-	if json.Unmarshal(raw, &q) != nil || len(q) != 1 {
-		return false
-	}
-	body, ok := q["match_all"]
-	for k := range body {
-		if k != "boost" && k != "_name" {
-			return false
-		}
-	}
-	return ok
 }
 
 // byCreationOnly reads a sort that orders by creation alone: none (ties
@@ -356,8 +204,9 @@ var scans atomic.Int64
 
 // candidates appends the records pl reads to buf; total, when not -1, is
 // the query's total, known without evaluating it.
-// q is the compiled query, kept by a read in order.
-func (x *esReq) candidates(pl plan, q esquery.Query[rec], buf []rec) ([]rec, int) {
+// q is the compiled query, kept by a read in order, srt and after its
+// sort and search_after.
+func (x *esReq) candidates(pl plan, q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, buf []rec) ([]rec, int) {
 	if pl.ends > 0 {
 		return x.s.keyIndex.RecordsAtEnds(x.org.ID, x.pr.ID, pl.ends, pl.newest, buf)
 	}
@@ -371,9 +220,16 @@ func (x *esReq) candidates(pl plan, q esquery.Query[rec], buf []rec) ([]rec, int
 		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByTerms, Field: "username", Values: []string{x.p.User}})
 	}
 	if w := pl.walk; w.field != "" {
-		rd := projections.OrderRead{Field: w.field, Desc: w.desc, After: w.after, K: w.k, Only: w.only}
+		rd := projections.OrderRead{Field: w.field, Desc: w.desc, After: w.after, K: w.k, Only: w.only, Ties: w.ties}
 		if w.only != nil {
 			rd.Keep = q
+		}
+		if w.ties && after != nil { // the records of the cursor's first value that its further values put before it
+			var scratch esquery.Key
+			rd.Keep = func(r rec) bool {
+				scratch = srt.KeyInto(scratch, r)
+				return (w.only == nil || q(r)) && srt.Compare(scratch, after) > 0
+			}
 		}
 		if recs, total, ok := x.s.keyIndex.RecordsInOrder(x.org.ID, x.pr.ID, rd, buf); ok {
 			return recs, total

@@ -147,6 +147,15 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		}
 		return fmt.Sprintf(`{"simple_query_string": {"query": %q%s}}`, strings.Join(toks, " "), op)
 	}
+	sqsPlain := func() string { // any of its tokens: counted by their indexes
+		fields := []string{`["name"]`, `["name", "metadata.tier"]`, `["username", "name", "creation"]`, `["type", "invalidated"]`}[rng.IntN(4)]
+		toks := []string{parts[rng.IntN(len(parts))], []string{"iron", "gold", "cross_cluster", "true"}[rng.IntN(4)], fmt.Sprint(pick(created))}
+		if fields == `["name"]` {
+			toks[0] += "*" // prefixes of names only: no index of other fields' prefixes
+		}
+		rng.Shuffle(len(toks), func(i, j int) { toks[i], toks[j] = toks[j], toks[i] })
+		return fmt.Sprintf(`{"simple_query_string": {"query": %q, "fields": %s}}`, strings.Join(toks[:1+rng.IntN(3)], " | "), fields)
+	}
 	query := func() string {
 		q := nameQuery()
 		switch rng.IntN(7) {
@@ -195,11 +204,17 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		field := []string{"name", "username", "creation", "_doc", "expiration"}[rng.IntN(5)]
 		order := []string{`"asc"`, `"desc"`, `"DESC"`, `{"order": "desc"}`, `{}`}[rng.IntN(5)]
 		rest := fmt.Sprintf(`"sort": [{%q: %s}], "size": %d`, field, order, rng.IntN(30))
-		if rng.IntN(3) == 0 {
+		after := cursor(strings.Replace(field, "_doc", "creation", 1))
+		switch rng.IntN(4) {
+		case 0:
 			rest = fmt.Sprintf(`"sort": %q, "size": %d`, field, rng.IntN(30))
+		case 1: // ties on the first field ordered by a further one
+			then := []string{"name", "expiration", "username"}[rng.IntN(3)]
+			rest = fmt.Sprintf(`"sort": [{%q: %s}, {%q: %s}], "size": %d`, field, order, then, []string{`"asc"`, `"desc"`}[rng.IntN(2)], rng.IntN(30))
+			after += ", " + cursor(then)
 		}
 		if rng.IntN(2) == 0 {
-			rest += `, "search_after": [` + cursor(strings.Replace(field, "_doc", "creation", 1)) + `]`
+			rest += `, "search_after": [` + after + `]`
 		} else {
 			rest += fmt.Sprintf(`, "from": %d`, rng.IntN(150))
 		}
@@ -219,7 +234,7 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 		} else if i%3 == 1 {
 			q, rest = walkRequest()
 			if rng.IntN(2) == 0 { // one index's entries, read in another's order
-				q = []string{termQuery(), dateQuery(), fmt.Sprintf(`{"prefix": {"name": %q}}`, parts[rng.IntN(len(parts))])}[rng.IntN(3)]
+				q = []string{termQuery(), dateQuery(), fmt.Sprintf(`{"prefix": {"name": %q}}`, parts[rng.IntN(len(parts))]), sqsPlain()}[rng.IntN(4)]
 				switch rng.IntN(4) {
 				case 0:
 					q = `{"bool": {"filter": [` + q + `]}}`
@@ -227,6 +242,9 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 					if not := `{"bool": {"must_not": [` + q + `]}}`; es.ServedByIndex(`{"query": `+not+`}`) != "" {
 						q = not
 					}
+				case 2: // the entries of several but of none of others: counted on bitmaps
+					q = fmt.Sprintf(`{"bool": {"filter": [%s, %s], "must_not": [%s]}}`, q, []string{termQuery(), dateQuery()}[rng.IntN(2)], []string{
+						`{"term": {"invalidated": true}}`, fmt.Sprintf(`{"prefix": {"name": %q}}`, parts[rng.IntN(len(parts))]), dateQuery()}[rng.IntN(3)])
 				}
 				if rng.IntN(4) == 0 {
 					rest = rest[strings.Index(rest, `"size"`):] // unsorted: by creation

@@ -243,7 +243,7 @@ func pageOf(req esQueryRequest) (from, size int, err error) {
 // aside), for the aggregations.
 func (x *esReq) search(q esquery.Query[rec], srt esquery.Sort[rec], after esquery.Key, onlyOwn bool, from, size int, matched *[]rec, pl plan) ([]hit, int, error) {
 	buf := recordBufs.Get().(*[]rec)
-	recs, known := x.candidates(pl, q, (*buf)[:0])
+	recs, known := x.candidates(pl, q, srt, after, (*buf)[:0])
 	defer func() {
 		clear(recs) // a pooled buffer must not keep records alive
 		*buf = recs[:0]
