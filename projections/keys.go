@@ -142,7 +142,7 @@ func (ks *Keys) record(id domain.KeyID) *keyRec {
 	return r
 }
 
-// refuses says whether the quarantine refuses r (Quarantine.RefusesKey).
+// refuses says whether the quarantine refuses r (Quarantine.refusesKey).
 func (ks *Keys) refuses(r *keyRec) bool {
 	return ks.table.quarantine.refusesKey(r.ID, r.c.Tenant, r.c.Owner)
 }
