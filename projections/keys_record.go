@@ -8,7 +8,7 @@ import (
 )
 
 // keyRec is the key list's record of one key: a domain.Key packed into
-// what it holds, about a third of one's size. What many keys repeat (their
+// what it holds, under a third of its size. What many keys repeat (their
 // tenant, project, owner, creator) is one shared keyCommon; times are Unix
 // nanoseconds; metadata is its compact encoding (writer.any), shared when
 // equal and decoded only when a key is read whole (Get, a page of List);
