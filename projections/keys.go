@@ -304,7 +304,7 @@ func (f Filter) accepts(r *keyRec, view *domain.Key) bool {
 		return false
 	case f.NeverUsed != nil && r.lastUsed().IsZero() != *f.NeverUsed:
 		return false
-	case f.Revocable && r.invalidated:
+	case f.Revocable && r.invalidated():
 		return false
 	case f.Match == nil && f.ExceedsPolicy == nil:
 		return true

@@ -540,3 +540,16 @@ func TestAKeyCreatedAgainInAnotherTenantIsRefused(t *testing.T) {
 		t.Errorf("o1 lists %v", keys)
 	}
 }
+
+// A record keeps a key's creation sequence as its distance from the last
+// one; a key whose last event is four billion events after its creation
+// (or, as a fold allows, before it) keeps it whole.
+func TestRecordsKeepSequencesFarApart(t *testing.T) {
+	for _, seqs := range [][2]uint64{{7, 7}, {9, 2}, {1 << 40, 1}, {1<<32 + 5, 5}, {1<<32 + 5, 6}, {3, 10}, {0, 0}} {
+		k := domain.Key{ID: "k1", Tenant: "o1", Seq: seqs[0], CreatedSeq: seqs[1]}
+		var in keyInterns
+		if got := in.record(&k, nil).key(true); got.Seq != seqs[0] || got.CreatedSeq != seqs[1] {
+			t.Errorf("seq %d created %d: the record gives %d, %d", seqs[0], seqs[1], got.Seq, got.CreatedSeq)
+		}
+	}
+}
