@@ -142,7 +142,7 @@ func (ks *Keys) record(id domain.KeyID) *keyRec {
 	return r
 }
 
-// refuses says whether the quarantine refuses r (Quarantine.RefusesKey).
+// refuses says whether the quarantine refuses r (Quarantine.refusesKey).
 func (ks *Keys) refuses(r *keyRec) bool {
 	return ks.table.quarantine.refusesKey(r.ID, r.c.Tenant, r.c.Owner)
 }
@@ -310,7 +310,7 @@ func (f Filter) accepts(r *keyRec, view *domain.Key) bool {
 		return false
 	case f.NeverUsed != nil && r.lastUsed().IsZero() != *f.NeverUsed:
 		return false
-	case f.Revocable && r.invalidated:
+	case f.Revocable && r.invalidated():
 		return false
 	case f.Match == nil && f.ExceedsPolicy == nil:
 		return true

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"math"
 	"reflect"
 	"time"
 
@@ -8,9 +9,9 @@ import (
 )
 
 // keyRec is the key list's record of one key: a domain.Key packed into
-// what it holds, about a third of one's size. What many keys repeat (their
-// tenant, project, owner, creator) is one shared keyCommon; times are Unix
-// nanoseconds; metadata is its compact encoding (writer.any), shared when
+// what it holds, a quarter of its size (128 bytes). What many keys repeat
+// (their tenant, project, owner, creator, role descriptors and
+// limited_by) is one shared keyShape; times are Unix nanoseconds; metadata is its compact encoding (writer.any), shared when
 // equal and decoded only when a key is read whole (Get, a page of List);
 // what few keys have (a revocation's time, an update, a rotation, a use)
 // is in an extra part made only for them. A domain.Key is made from the
@@ -22,19 +23,28 @@ import (
 type keyRec struct {
 	ID   domain.KeyID
 	Name string
-	c    *keyCommon
-	// created and expires are packed times (packTime), Seq and CreatedSeq
-	// those of domain.Key.
+	c    *keyShape
+	// created and expires are packed times (packTime), Seq that of
+	// domain.Key.
 	created, expires int64
-	Seq, CreatedSeq  uint64
+	Seq              uint64
 	hash             domain.SecretHash
-	perm             *keyPerm
 	// meta is the metadata's compact encoding: "" for none (nil).
 	meta string
 	more *keyMore
 	// pos is the record's place in its tenant's list.
-	pos         int32
-	invalidated bool
+	pos int32
+	// sinceCreated is Seq less CreatedSeq; farSinceCreated when that does
+	// not fit, CreatedSeq then in more.
+	sinceCreated uint32
+}
+
+const farSinceCreated = math.MaxUint32
+
+// keyShape is what keys share: their keyCommon and keyPerm.
+type keyShape struct {
+	keyCommon
+	keyPerm
 }
 
 // keyCommon is what the keys of one creator in one place share.
@@ -47,10 +57,10 @@ type keyCommon struct {
 	CreatedBy domain.Actor
 }
 
-// keyPerm are a key's role descriptors and limited_by: one for all the
-// keys that share theirs (the log's Decoder and a restore share equal
-// ones: every key a user makes through Elasticsearch's API is limited by
-// the same descriptors).
+// keyPerm are a key's role descriptors and limited_by: shared by the keys
+// that share theirs (the log's Decoder and a restore share equal ones:
+// every key a user makes through Elasticsearch's API is limited by the
+// same descriptors).
 type keyPerm struct {
 	roles   domain.RoleDescriptors
 	limited []domain.RoleDescriptors
@@ -64,11 +74,23 @@ type permID struct {
 	n, c           int
 }
 
+func permIDOf(roles domain.RoleDescriptors, limited []domain.RoleDescriptors) permID {
+	return permID{reflect.ValueOf(roles).Pointer(), reflect.ValueOf(limited).Pointer(), len(limited), cap(limited)}
+}
+
+// shapeID is what makes two keyShapes one.
+type shapeID struct {
+	keyCommon
+	permID
+}
+
 // keyMore is what few keys have: made for a key revoked, updated, rotated,
 // used, or whose times or metadata the packed fields cannot hold exactly.
 type keyMore struct {
+	invalidated                      bool
 	invalidatedAt, updated, lastUsed int64 // packed times
 	useSeq                           uint64
+	createdSeq                       uint64 // when sinceCreated cannot say it
 	rotatedTo, rotatedFrom           domain.KeyID
 	// exact are the key's times when one of them does not pack (a time
 	// with a location other than UTC, a monotonic reading, or a year past
@@ -110,51 +132,46 @@ const maxInterned = 4096
 // keyInterns are the tables a key list shares equal parts of its records
 // through. Used under the list's write lock.
 type keyInterns struct {
-	commons map[keyCommon]*keyCommon
-	perms   map[permID]*keyPerm
-	metas   map[string]string
-	// numbered are a restore's keyCommons by number, for the restore only.
-	numbered map[commonNums]*keyCommon
+	shapes map[shapeID]*keyShape
+	metas  map[string]string
+	// numbered are a restore's keyShapes by the numbers of its parts, for
+	// the restore only.
+	numbered map[numberedShape]*keyShape
 	enc      metaEncoder
 }
 
-func (in *keyInterns) common(c keyCommon) *keyCommon {
-	if p, ok := in.commons[c]; ok {
+func (in *keyInterns) shape(c keyCommon, roles domain.RoleDescriptors, limited []domain.RoleDescriptors) *keyShape {
+	id := shapeID{c, permIDOf(roles, limited)}
+	if p, ok := in.shapes[id]; ok {
 		return p
 	}
-	if in.commons == nil || len(in.commons) >= maxInterned {
-		in.commons = make(map[keyCommon]*keyCommon, 16)
+	if in.shapes == nil || len(in.shapes) >= maxInterned {
+		in.shapes = make(map[shapeID]*keyShape, 16)
 	}
-	p := &c
-	in.commons[c] = p
+	p := &keyShape{c, keyPerm{roles, limited}}
+	in.shapes[id] = p
 	return p
 }
 
-// commonNumbered is common for a restore, by the numbers its snapshot
-// gives its parts (commonNums): c makes it the first time.
-func (in *keyInterns) commonNumbered(nums commonNums, c func() keyCommon) *keyCommon {
-	if p, ok := in.numbered[nums]; ok {
+// numberedShape is a keyShape named by the numbers a snapshot gives the
+// parts of its keyCommon (commonNums) and its keyPerm's identity.
+type numberedShape struct {
+	commonNums
+	permID
+}
+
+// shapeNumbered is shape for a restore, by numbers: c makes its keyCommon
+// the first time.
+func (in *keyInterns) shapeNumbered(nums commonNums, c func() keyCommon, roles domain.RoleDescriptors, limited []domain.RoleDescriptors) *keyShape {
+	id := numberedShape{nums, permIDOf(roles, limited)}
+	if p, ok := in.numbered[id]; ok {
 		return p
 	}
 	if in.numbered == nil {
-		in.numbered = map[commonNums]*keyCommon{}
+		in.numbered = map[numberedShape]*keyShape{}
 	}
-	p := in.common(c())
-	in.numbered[nums] = p
-	return p
-}
-
-// perm is the shared keyPerm of roles and limited.
-func (in *keyInterns) perm(roles domain.RoleDescriptors, limited []domain.RoleDescriptors) *keyPerm {
-	id := permID{reflect.ValueOf(roles).Pointer(), reflect.ValueOf(limited).Pointer(), len(limited), cap(limited)}
-	if p, ok := in.perms[id]; ok {
-		return p
-	}
-	if in.perms == nil || len(in.perms) >= maxInterned {
-		in.perms = make(map[permID]*keyPerm, 16)
-	}
-	p := &keyPerm{roles, limited}
-	in.perms[id] = p
+	p := in.shape(c(), roles, limited)
+	in.numbered[id] = p
 	return p
 }
 
@@ -204,19 +221,15 @@ func decodeMeta(s string) map[string]any {
 // previous record, nil for a new key, whose metadata k keeps when its
 // Metadata is unchangedMeta.
 func (in *keyInterns) record(k *domain.Key, old *keyRec) *keyRec {
-	r := &keyRec{ID: k.ID, Name: k.Name, Seq: k.Seq, CreatedSeq: k.CreatedSeq, hash: k.Hash, invalidated: k.Invalidated}
-	if old != nil && old.perm.same(k.RoleDescriptors, k.LimitedBy) {
-		r.perm = old.perm
-	} else {
-		r.perm = in.perm(k.RoleDescriptors, k.LimitedBy)
-	}
+	r := &keyRec{ID: k.ID, Name: k.Name, Seq: k.Seq, hash: k.Hash}
 	c := keyCommon{Tenant: k.Tenant, Project: k.Project, Scope: k.Scope, Type: k.Type, Owner: k.Owner, CreatedBy: k.CreatedBy}
-	if old != nil && *old.c == c {
+	if old != nil && old.c.keyCommon == c && old.c.same(k.RoleDescriptors, k.LimitedBy) {
 		r.c = old.c
 	} else {
-		r.c = in.common(c)
+		r.c = in.shape(c, k.RoleDescriptors, k.LimitedBy)
 	}
-	var more keyMore
+	more := keyMore{invalidated: k.Invalidated}
+	r.sinceCreated, more.createdSeq = packSeqs(k.Seq, k.CreatedSeq)
 	if old != nil && sameMap(k.Metadata, unchangedMeta) {
 		r.meta = old.meta
 		if old.more != nil {
@@ -231,6 +244,25 @@ func (in *keyInterns) record(k *domain.Key, old *keyRec) *keyRec {
 	packTimes(r, more, keyTimes{k.Created, k.Expires, k.InvalidatedAt, k.Updated, k.LastUsed})
 	return r
 }
+
+// packSeqs packs a key's creation sequence beside its last one: seq less
+// created when that fits, else farSinceCreated and created whole.
+func packSeqs(seq, created uint64) (since uint32, whole uint64) {
+	if created <= seq && seq-created < farSinceCreated {
+		return uint32(seq - created), 0
+	}
+	return farSinceCreated, created
+}
+
+// createdSeq is the key's CreatedSeq.
+func (r *keyRec) createdSeq() uint64 {
+	if r.sinceCreated == farSinceCreated {
+		return r.more.createdSeq
+	}
+	return r.Seq - uint64(r.sinceCreated)
+}
+
+func (r *keyRec) invalidated() bool { return r.more != nil && r.more.invalidated }
 
 // packTimes packs t into r and more, and gives r more if it needs one
 // (only then is one allocated).
@@ -254,8 +286,8 @@ func packTimes(r *keyRec, more keyMore, t keyTimes) {
 // needed says whether m holds anything a record without one does not:
 // a record without one was never updated after its creation.
 func (m *keyMore) needed(created int64) bool {
-	return m.invalidatedAt != 0 || m.updated != created || m.lastUsed != 0 || m.useSeq != 0 || m.rotatedTo != "" ||
-		m.rotatedFrom != "" || m.exact != nil || m.metadata != nil
+	return m.invalidated || m.invalidatedAt != 0 || m.updated != created || m.lastUsed != 0 || m.useSeq != 0 ||
+		m.createdSeq != 0 || m.rotatedTo != "" || m.rotatedFrom != "" || m.exact != nil || m.metadata != nil
 }
 
 // unchangedMeta stands for a key's metadata in a key folded from its
@@ -279,8 +311,8 @@ func (p *keyPerm) same(roles domain.RoleDescriptors, limited []domain.RoleDescri
 func (r *keyRec) key(withMeta bool) domain.Key {
 	c := r.c
 	k := domain.Key{ID: r.ID, Tenant: c.Tenant, Project: c.Project, Scope: c.Scope, Type: c.Type, Name: r.Name,
-		Owner: c.Owner, CreatedBy: c.CreatedBy, Hash: r.hash, RoleDescriptors: r.perm.roles, LimitedBy: r.perm.limited,
-		Invalidated: r.invalidated, Seq: r.Seq, CreatedSeq: r.CreatedSeq}
+		Owner: c.Owner, CreatedBy: c.CreatedBy, Hash: r.hash, RoleDescriptors: c.roles, LimitedBy: c.limited,
+		Invalidated: r.invalidated(), Seq: r.Seq, CreatedSeq: r.createdSeq()}
 	k.Created, k.Expires = unpackTime(r.created), unpackTime(r.expires)
 	k.Updated = k.Created
 	if m := r.more; m != nil {
@@ -341,7 +373,7 @@ func (r *keyRec) lastUsed() time.Time {
 // status is domain.Key.Status.
 func (r *keyRec) status(now time.Time) domain.KeyStatus {
 	switch {
-	case r.invalidated:
+	case r.invalidated():
 		return domain.StatusInvalidated
 	case r.expires != 0 || r.more != nil && r.more.exact != nil:
 		if e := r.expiresAt(); !e.IsZero() && !now.Before(e) {

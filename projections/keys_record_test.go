@@ -512,3 +512,44 @@ func TestMetadataEncodesAsSnapshotsEncodeIt(t *testing.T) {
 		}
 	}
 }
+
+// A key's id names one tenant's key: a creation of the same id in another
+// tenant is refused (the runner quarantines the key), and neither tenant's
+// list nor Get shows the other's key.
+func TestAKeyCreatedAgainInAnotherTenantIsRefused(t *testing.T) {
+	create := func(tenant domain.TenantID, seq uint64) domain.Event {
+		ev := domain.NewEvent(fmt.Sprint(seq), tenant, domain.AggKey, "k1", domain.Meta{Actor: alice, Time: t0},
+			domain.KeyCreated{KeyID: "k1", Name: "ci", Scope: domain.ScopeOrg, Hash: hashHex})
+		ev.Seq = seq
+		return ev
+	}
+	ks := NewKeys()
+	if err := ks.Apply(create("o1", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Apply(create("o2", 2)); err == nil {
+		t.Fatal("the key was created again in another tenant")
+	}
+	if _, ok := ks.Get("o2", "k1"); ok {
+		t.Error("o2 gets o1's key")
+	}
+	if keys, _ := ks.List(Filter{Tenant: "o2"}, Page{Size: -1}); len(keys) != 0 {
+		t.Errorf("o2 lists %v", keys)
+	}
+	if keys, _ := ks.List(Filter{Tenant: "o1"}, Page{Size: -1}); len(keys) != 1 || keys[0].Tenant != "o1" || keys[0].Seq != 1 {
+		t.Errorf("o1 lists %v", keys)
+	}
+}
+
+// A record keeps a key's creation sequence as its distance from the last
+// one; a key whose last event is four billion events after its creation
+// (or, as a fold allows, before it) keeps it whole.
+func TestRecordsKeepSequencesFarApart(t *testing.T) {
+	for _, seqs := range [][2]uint64{{7, 7}, {9, 2}, {1 << 40, 1}, {1<<32 + 5, 5}, {1<<32 + 5, 6}, {3, 10}, {0, 0}} {
+		k := domain.Key{ID: "k1", Tenant: "o1", Seq: seqs[0], CreatedSeq: seqs[1]}
+		var in keyInterns
+		if got := in.record(&k, nil).key(true); got.Seq != seqs[0] || got.CreatedSeq != seqs[1] {
+			t.Errorf("seq %d created %d: the record gives %d, %d", seqs[0], seqs[1], got.Seq, got.CreatedSeq)
+		}
+	}
+}

@@ -130,13 +130,13 @@ func encodeRec(w *writer, rec *keyRec, perms map[*keyPerm][]byte) error {
 	w.time(rec.createdAt())
 	w.time(rec.expiresAt())
 	w.buf = append(w.buf, rec.hash[:]...)
-	if err := w.perm(rec.perm, perms); err != nil {
+	if err := w.perm(&c.keyPerm, perms); err != nil {
 		return err
 	}
 	if err := w.recMetadata(rec); err != nil {
 		return err
 	}
-	w.bool(rec.invalidated)
+	w.bool(rec.invalidated())
 	if x := more.exact; x != nil {
 		w.time(x.invalidatedAt)
 		w.time(x.updated)
@@ -145,7 +145,7 @@ func encodeRec(w *writer, rec *keyRec, perms map[*keyPerm][]byte) error {
 		w.time(unpackTime(more.updated))
 	}
 	w.uint(rec.Seq)
-	w.uint(rec.CreatedSeq)
+	w.uint(rec.createdSeq())
 	w.str(string(more.rotatedTo))
 	w.str(string(more.rotatedFrom))
 	w.time(rec.lastUsed())
@@ -204,32 +204,31 @@ func decodeRec(r *reader, in *keyInterns, rec *keyRec) error {
 	if r.err != nil {
 		return r.err
 	}
-	rec.c = in.commonNumbered(nums, func() keyCommon {
+	var roles domain.RoleDescriptors
+	var limited []domain.RoleDescriptors
+	c := func() keyCommon {
 		syms := func(i int) string { return r.syms[nums[i]-1] }
 		return keyCommon{Tenant: domain.TenantID(syms(0)), Project: domain.ProjectID(syms(1)), Scope: domain.Scope(syms(2)),
 			Type: domain.KeyType(syms(3)), Owner: r.owners[nums[4]-1], CreatedBy: r.actors[nums[5]-1]}
-	})
+	}
 	var t keyTimes
 	t.created, t.expires = r.time(), r.time()
 	r.fixed(rec.hash[:])
-	var roles domain.RoleDescriptors
-	var limited []domain.RoleDescriptors
 	if err := sharedJSON(r, &roles, func() { roles = noRoles }); err != nil {
 		return err
 	}
 	if err := sharedJSON(r, &limited, func() { limited = []domain.RoleDescriptors{} }); err != nil {
 		return err
 	}
-	rec.perm = in.perm(roles, limited)
+	rec.c = in.shapeNumbered(nums, c, roles, limited)
 	var metadata map[string]any
 	if err := r.recMetadata(in, rec, &metadata); err != nil {
 		return err
 	}
-	rec.invalidated = r.bool()
+	more := keyMore{invalidated: r.bool()}
 	t.invalidatedAt, t.updated = r.time(), r.time()
 	rec.Seq = r.uint()
-	rec.CreatedSeq = r.uint()
-	var more keyMore
+	rec.sinceCreated, more.createdSeq = packSeqs(rec.Seq, r.uint())
 	more.rotatedTo, more.rotatedFrom = domain.KeyID(r.str()), domain.KeyID(r.str())
 	t.lastUsed, more.useSeq = r.time(), r.uint()
 	more.metadata = metadata

@@ -171,11 +171,8 @@ func (q *Quarantine) RefusesKeyID(id []byte) bool {
 	return ok
 }
 
-// RefusesKey says whether key k is refused: by its id, its organization
-// or its owner.
-func (q *Quarantine) RefusesKey(k *domain.Key) bool { return q.refusesKey(k.ID, k.Tenant, k.Owner) }
-
-// refusesKey is RefusesKey of the key of that id, tenant and owner.
+// refusesKey says whether the key of that id, tenant and owner is
+// refused: by its id, its organization or its owner.
 func (q *Quarantine) refusesKey(id domain.KeyID, t domain.TenantID, owner domain.Owner) bool {
 	if !q.some.Load() {
 		return false
