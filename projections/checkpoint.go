@@ -95,6 +95,7 @@ func (r *Runner) Resume(s SavedState) (behind []Applier, err error) {
 	}
 	err = r.eachSnapshotter(func(p Snapshotter) error {
 		name, b, ok := partOf(s, p)
+		var err error // each restore's own: they run at once
 		switch {
 		case !ok:
 			return nil
