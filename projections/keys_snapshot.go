@@ -269,7 +269,13 @@ var noRoles = domain.RoleDescriptors{}
 func (r *reader) recMetadata(in *keyInterns, rec *keyRec, metadata *map[string]any) error {
 	if len(r.buf) > 0 && r.buf[0] == anyValue {
 		r.u8("json tag")
-		rec.meta = in.meta(r.bytes())
+		b := r.bytes()
+		if _, seen := in.metas[string(b)]; !seen && r.err == nil && !validMeta(b) {
+			// Kept as it comes, it is decoded only when read: a damaged
+			// one would give a key without its metadata then.
+			r.fail("metadata")
+		}
+		rec.meta = in.meta(b)
 		return r.err
 	}
 	var m map[string]any
@@ -282,6 +288,14 @@ func (r *reader) recMetadata(in *keyInterns, rec *keyRec, metadata *map[string]a
 		*metadata = m
 	}
 	return nil
+}
+
+// validMeta says whether b is the compact encoding of an object, all of
+// it (what decodeMeta reads without checking).
+func validMeta(b []byte) bool {
+	sub := reader{buf: b}
+	_, ok := sub.any().(map[string]any)
+	return ok && sub.done() == nil
 }
 
 // putValue writes a small struct that repeats (an actor, an owner) as JSON
