@@ -51,7 +51,7 @@ func (ks *Keys) Capture() func() ([]byte, error) {
 // table at a time.
 func (ks *Keys) Restore(b []byte) error {
 	r := reader{buf: b}
-	n := r.count()
+	n := r.countOf(minKeyBytes)
 	slab := make([]keyRec, n)
 	ks.table.Reserve(n)
 	fresh := &Keys{refs: make([]*keyRec, 0, n), byTenant: map[domain.TenantID]*tenantKeys{}, restoring: true}
@@ -89,6 +89,10 @@ func (ks *Keys) Restore(b []byte) error {
 	ks.mu.Unlock()
 	return nil
 }
+
+// minKeyBytes is the least a key takes in a snapshot (its hash alone is
+// 32 bytes; each other field one at least).
+const minKeyBytes = 48
 
 // decodeRecs decodes the slab's records, handing each run of them to
 // decoded as it is done.
