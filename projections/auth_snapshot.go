@@ -45,7 +45,7 @@ func (a *AuthIndex) Capture() func() ([]byte, error) {
 // Restore replaces the index with a snapshot's.
 func (a *AuthIndex) Restore(b []byte) error {
 	r := reader{buf: b}
-	n := r.count()
+	n := r.countOf(35) // an id's length, its hash, expiry and flag
 	ids := make([]domain.KeyID, 0, n)
 	read := make([]authEntry, 0, n)
 	for range n {

@@ -54,7 +54,7 @@ func (x *Expiry) Snapshot() ([]byte, error) {
 // Restore replaces the schedule with a snapshot's.
 func (x *Expiry) Restore(b []byte) error {
 	r := reader{buf: b}
-	n := r.count()
+	n := r.countOf(5) // tenant, id, expiry, sequence, notices: a byte each at least
 	tenants := newInterner[domain.TenantID]()
 	entries := make([]expiryEntry, n)
 	ids := make([]domain.KeyID, n)

@@ -96,8 +96,13 @@ func (pr *projectRecords) changed(pos int32, old, r *KeyRecord) {
 	if v := expiresOf(r); v != expiresOf(old) {
 		pr.ord.expires.add(v, pos, pr)
 	}
-	if r.Invalidated && !old.Invalidated {
-		pr.ord.invalidated.add(invalidatedAtOf(r), pos, pr)
+	if v := invalidatedAtOf(r); r.Invalidated && v != invalidatedAtOf(old) {
+		// Invalidated again (the log may say so twice), a key's time
+		// moves as domain.Key's does: its old entry is stale.
+		pr.ord.invalidated.add(v, pos, pr)
+		if old.Invalidated && !pr.ord.invalidated.unbuilt {
+			pr.ord.invalidated.stale++
+		}
 	}
 	if !slices.Equal(r.Metadata, old.Metadata) {
 		for _, l := range old.Metadata {
@@ -134,6 +139,9 @@ func (pr *projectRecords) byUser(a, b int32) int {
 type valueIndex struct {
 	runs    []valueRun
 	entries int
+	// stale counts the entries left stale, where the index does not know
+	// it from entries alone (invalidated: a record has one or none).
+	stale   int
 	mu      sync.Mutex
 	unbuilt bool
 }
@@ -188,7 +196,7 @@ func mergeValueRuns(a, b valueRun, pr *projectRecords) valueRun {
 	return out
 }
 
-func (x *valueIndex) lazy() { x.runs, x.entries, x.unbuilt = nil, 0, true }
+func (x *valueIndex) lazy() { x.runs, x.entries, x.stale, x.unbuilt = nil, 0, 0, true }
 
 // ready builds a lazy index from the records' current values (those of
 // value noValue left out when skipMissing); a reader calls it under the
@@ -214,7 +222,7 @@ func (x *valueIndex) ready(pr *projectRecords, value func(*KeyRecord) int64, ski
 	for i, e := range all {
 		run.v[i], run.p[i] = e.v, e.p
 	}
-	x.runs, x.entries, x.unbuilt = []valueRun{run}, len(all), false
+	x.runs, x.entries, x.stale, x.unbuilt = []valueRun{run}, len(all), 0, false
 }
 
 // OrderField names a field a project's records can be read in the order

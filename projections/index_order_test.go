@@ -420,3 +420,37 @@ func TestRecordsReadWithTheirTiesHoldTheFirstOfASortByFurtherFields(t *testing.T
 		t.Fatalf("%d of 600 reads with ties answered", answered)
 	}
 }
+
+// TestAKeyInvalidatedAgainIsFoundAtItsLastInvalidation: a second
+// KeyInvalidated moves a key's invalidation time (as the plain fold of
+// domain.Key does); the invalidation index finds the key at the new time,
+// and exists/true read it, as a scan of the records does.
+func TestAKeyInvalidatedAgainIsFoundAtItsLastInvalidation(t *testing.T) {
+	ix := NewKeyIndex()
+	seq := uint64(0)
+	fold := func(id string, at time.Time, p domain.Payload) {
+		seq++
+		ev := domain.NewEvent(fmt.Sprint("e", seq), "o1", domain.AggKey, id, domain.Meta{Time: at}, p)
+		ev.Seq = seq
+		if err := ix.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 8 {
+		id := fmt.Sprint("k", i)
+		fold(id, t0, domain.KeyCreated{KeyID: domain.KeyID(id), Name: id, Scope: domain.ScopeProject, Project: "p1",
+			Owner: domain.Owner{User: "alice", Realm: "native"}, Hash: hashHex})
+	}
+	fold("k1", t0.Add(time.Hour), domain.KeyInvalidated{Reason: "x"})
+	fold("k1", t0.Add(2*time.Hour), domain.KeyInvalidated{Reason: "again"})
+	later := t0.Add(2 * time.Hour).UnixMilli()
+	for _, src := range []IndexSource{{Kind: ByRange, Field: "invalidation", Lo: later, Hi: later}, {Kind: ByExists, Field: "invalidation"}} {
+		got, which := ix.Candidates("o1", "p1", []IndexSource{src}, nil)
+		if which != 0 || len(got) != 1 || got[0].ID != "k1" {
+			t.Errorf("%+v: read %v from source %d, want k1 from the index", src, recIDs(got), which)
+		}
+	}
+	if n, ok := ix.projects["p1"].countExact(IndexSource{Kind: ByExists, Field: "invalidation"}); ok && n != 1 {
+		t.Errorf("the invalidated keys count %d, want 1", n)
+	}
+}

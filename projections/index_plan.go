@@ -151,6 +151,11 @@ func (p *projectRecords) countExact(s IndexSource) (int, bool) {
 		if p.ord.expires.entries != len(p.Records) {
 			return 0, false // stale entries: their records may be out of range
 		}
+	case s.Field == "invalidation":
+		p.ord.invalidated.ready(p, invalidatedAtOf, true)
+		if p.ord.invalidated.stale > 0 {
+			return 0, false // a key invalidated again: its first entry is stale
+		}
 	}
 	if s.Kind == ByRange || s.Kind == ByExists && isDate(s.Field) {
 		// A date of 0 is none to a query, an entry to the index.

@@ -60,12 +60,12 @@ func (w *writer) keyRecord(r *KeyRecord) {
 // through strs. A project's records are allocated at once.
 func decodeKeyIndex(b []byte, strs *stringInterner) (map[domain.ProjectID]*projectRecords, error) {
 	r := reader{buf: b}
-	n := r.count()
+	n := r.countOf(3) // a project's id, tenant and count: a byte each at least
 	projects := make(map[domain.ProjectID]*projectRecords, n)
 	for range n {
 		id := domain.ProjectID(r.str())
 		pr := &projectRecords{Tenant: domain.TenantID(r.sym())}
-		m := r.count()
+		m := r.countOf(9) // a record's nine fields: a byte each at least
 		slab := make([]KeyRecord, m)
 		pr.Records = make([]*KeyRecord, m)
 		for i := range slab {
@@ -90,7 +90,7 @@ func (r *reader) keyRecord(rec *KeyRecord, strs *stringInterner) {
 	flags := r.uint()
 	rec.Invalidated, rec.CrossCluster = flags&recInvalidated != 0, flags&recCrossCluster != 0
 	rec.InvalidatedAt = r.int()
-	if k := r.count(); k > 0 {
+	if k := r.countOf(2); k > 0 {
 		leaves := make([]domain.MetadataLeaf, k)
 		for i := range leaves {
 			pv := strs.path(r.sym())

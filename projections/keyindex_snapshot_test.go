@@ -1,9 +1,11 @@
 package projections
 
 import (
+	"encoding/binary"
 	"maps"
 	"os"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -82,5 +84,26 @@ func TestADamagedKeyIndexSnapshotIsRefused(t *testing.T) {
 	}
 	if err := NewKeyIndex().RestoreOlder("keyindex@1", []byte(`{"p1": {"records": [null]}}`)); err == nil {
 		t.Fatal("a null record in a JSON snapshot restored")
+	}
+}
+
+// A snapshot whose count of keys claims more than its bytes can hold (each
+// key takes tens of bytes) is refused without allocating for that count:
+// a length field is bounded by what is left before anything is made.
+func TestASnapshotCountingMoreKeysThanItHoldsAllocatesNoMoreThanItsBytes(t *testing.T) {
+	const size = 1 << 20
+	b := binary.AppendUvarint(nil, size-8)
+	b = append(b, make([]byte, size-len(b))...)
+	for _, p := range []Snapshotter{NewKeys(), NewKeyIndex(), NewAuthIndex(), NewExpiry(nil)} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := p.Restore(b)
+		runtime.ReadMemStats(&after)
+		if err == nil {
+			t.Errorf("%s restored %d keys of zeros", p.Name(), size-8)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 8*size {
+			t.Errorf("%s: a %d-byte snapshot allocated %d MB", p.Name(), size, grew>>20)
+		}
 	}
 }

@@ -92,3 +92,36 @@ func TestAKeysSnapshotWrittenBeforeRecordsRestores(t *testing.T) {
 		t.Errorf("written again, the snapshot differs (%v)", err)
 	}
 }
+
+// A keys snapshot whose metadata, in its compact encoding, is damaged (or
+// no object) is refused, as it was before records kept the encoding as
+// it comes: the key would otherwise come back without its metadata.
+func TestAKeysSnapshotWithDamagedMetadataIsRefused(t *testing.T) {
+	ks := NewKeys()
+	for _, ev := range fixtureKeyEvents(t) {
+		if err := ks.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := ks.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc metaEncoder
+	body, _ := enc.encode(map[string]any{"team": "new", "tags": []any{"a", true, nil, 2.5}})
+	at := bytes.Index(snap, body)
+	if at < 0 {
+		t.Fatal("the fixture's metadata is not in its snapshot")
+	}
+	for name, damage := range map[string]func(b []byte){
+		"no object":   func(b []byte) { b[at] = anyString },
+		"unknown tag": func(b []byte) { b[at] = 0x7f },
+		"short count": func(b []byte) { b[at+1]-- },
+	} {
+		b := bytes.Clone(snap)
+		damage(b)
+		if err := NewKeys().Restore(b); err == nil {
+			t.Errorf("%s: a snapshot with damaged metadata restored", name)
+		}
+	}
+}

@@ -51,7 +51,7 @@ func (ks *Keys) Capture() func() ([]byte, error) {
 // table at a time.
 func (ks *Keys) Restore(b []byte) error {
 	r := reader{buf: b}
-	n := r.count()
+	n := r.countOf(minKeyBytes)
 	slab := make([]keyRec, n)
 	ks.table.Reserve(n)
 	fresh := &Keys{refs: make([]*keyRec, 0, n), byTenant: map[domain.TenantID]*tenantKeys{}, restoring: true}
@@ -89,6 +89,10 @@ func (ks *Keys) Restore(b []byte) error {
 	ks.mu.Unlock()
 	return nil
 }
+
+// minKeyBytes is the least a key takes in a snapshot (its hash alone is
+// 32 bytes; each other field one at least).
+const minKeyBytes = 48
 
 // decodeRecs decodes the slab's records, handing each run of them to
 // decoded as it is done.
@@ -268,7 +272,13 @@ var noRoles = domain.RoleDescriptors{}
 func (r *reader) recMetadata(in *keyInterns, rec *keyRec, metadata *map[string]any) error {
 	if len(r.buf) > 0 && r.buf[0] == anyValue {
 		r.u8("json tag")
-		rec.meta = in.meta(r.bytes())
+		b := r.bytes()
+		if _, seen := in.metas[string(b)]; !seen && r.err == nil && !validMeta(b) {
+			// Kept as it comes, it is decoded only when read: a damaged
+			// one would give a key without its metadata then.
+			r.fail("metadata")
+		}
+		rec.meta = in.meta(b)
 		return r.err
 	}
 	var m map[string]any
@@ -281,6 +291,14 @@ func (r *reader) recMetadata(in *keyInterns, rec *keyRec, metadata *map[string]a
 		*metadata = m
 	}
 	return nil
+}
+
+// validMeta says whether b is the compact encoding of an object, all of
+// it (what decodeMeta reads without checking).
+func validMeta(b []byte) bool {
+	sub := reader{buf: b}
+	_, ok := sub.any().(map[string]any)
+	return ok && sub.done() == nil
 }
 
 // putValue writes a small struct that repeats (an actor, an owner) as JSON

@@ -256,6 +256,18 @@ func (r *reader) count() int {
 	return int(n)
 }
 
+// countOf is count for elements that take at least min bytes each: a
+// length claiming more of them than what is left can hold fails before
+// anything is allocated for it (a decoder makes room for the count).
+func (r *reader) countOf(min int) int {
+	n := r.uint()
+	if n > uint64(len(r.buf)/min) {
+		r.fail("count")
+		return 0
+	}
+	return int(n)
+}
+
 func (r *reader) bytes() []byte {
 	n := r.count()
 	b := r.buf[:n:n]
