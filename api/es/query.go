@@ -181,7 +181,7 @@ func (s *Server) esQueryKeys(x *esReq) error {
 	views := make([]esKeyView, 0, len(page))
 	for _, h := range page {
 		k, ok := s.keys.Get(x.org.ID, h.id)
-		if !ok {
+		if !ok || !x.inProject(&k) { // an index record left behind in another project
 			continue
 		}
 		v := s.esView(&k, withLimitedBy)
