@@ -103,6 +103,11 @@ func (o *orderedIndex) prefixed(p string, field func(int32) string, buf []int32)
 	return buf
 }
 
+// fewerPrefixed reports whether fewer than n positions' fields start with p.
+func (o *orderedIndex) fewerPrefixed(p string, n int, field func(int32) string) bool {
+	return o.countPrefixed(p, field) < n
+}
+
 // size is the number of positions indexed.
 func (o *orderedIndex) size() int {
 	n := 0

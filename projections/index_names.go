@@ -45,12 +45,12 @@ func (l *tenantKeys) byName(a, b int32) int {
 }
 
 // candidates are the keys List looks at for f: those whose name can match
-// f.Name, from the name index, when the pattern starts with a literal;
-// else all of the tenant's (a scan). Either way in the order they were
-// added, so the answer is the same.
+// f.Name, from the name index, when the pattern starts with a literal,
+// or those of f.Owner, from the owner index, whichever are fewer; else
+// all of the tenant's (a scan). Either way in the order they were added,
+// so the answer is the same.
 func (ks *Keys) candidates(f Filter) []*keyRec {
-	prefix := LiteralPrefix(f.Name)
-	if prefix == "" {
+	if !f.Indexed() {
 		return ks.snapshotOf(f.Tenant)
 	}
 	ks.mu.RLock()
@@ -59,8 +59,17 @@ func (ks *Keys) candidates(f Filter) []*keyRec {
 	if list == nil {
 		return nil
 	}
-	list.names.ready(len(list.keys), list.byName)
-	pos := list.names.prefixed(prefix, func(i int32) string { return list.keys[i].Name }, nil)
+	var pos []int32
+	if f.Owner != "" {
+		list.owners.ready(list.keys)
+		pos = list.owners.of(f.Owner)
+	}
+	if prefix := LiteralPrefix(f.Name); prefix != "" {
+		list.names.ready(len(list.keys), list.byName)
+		if f.Owner == "" || list.names.fewerPrefixed(prefix, len(pos), func(i int32) string { return list.keys[i].Name }) {
+			pos = list.names.prefixed(prefix, func(i int32) string { return list.keys[i].Name }, nil)
+		}
+	}
 	out := make([]*keyRec, len(pos))
 	for i, p := range pos {
 		out[i] = list.keys[p]
@@ -70,7 +79,7 @@ func (ks *Keys) candidates(f Filter) []*keyRec {
 
 // Indexed reports whether List answers f from an index rather than by
 // reading every key of the tenant (for the debug log of a scan).
-func (f Filter) Indexed() bool { return LiteralPrefix(f.Name) != "" }
+func (f Filter) Indexed() bool { return LiteralPrefix(f.Name) != "" || f.Owner != "" }
 
 // byCreated orders the project's records by creation, then id.
 func (pr *projectRecords) byCreated(a, b int32) int {

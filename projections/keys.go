@@ -33,8 +33,9 @@ type Keys struct {
 // tenantKeys are one tenant's keys, in the order they were added, and
 // that order by name (index_names.go).
 type tenantKeys struct {
-	keys  []*keyRec
-	names orderedIndex
+	keys   []*keyRec
+	names  orderedIndex
+	owners ownerIndex
 }
 
 // NewKeys returns an empty key list with a key table of its own.
@@ -107,7 +108,11 @@ func (ks *Keys) apply(ev domain.Event, slot uint32) error {
 	rec := ks.in.record(&next, old)
 	if old != nil {
 		rec.pos = old.pos
-		ks.byTenant[old.c.Tenant].keys[old.pos] = rec
+		list := ks.byTenant[old.c.Tenant]
+		list.keys[old.pos] = rec
+		if rec.c.Owner.User != old.c.Owner.User { // a creation again, in the log only
+			list.owners.add(rec.pos, rec.c.Owner.User)
+		}
 	} else {
 		ks.add(rec)
 		ks.count++
@@ -158,6 +163,7 @@ func (ks *Keys) add(r *keyRec) {
 	list.keys = append(list.keys, r)
 	if !ks.restoring {
 		list.names.add(r.pos, list.byName)
+		list.owners.add(r.pos, r.c.Owner.User)
 	}
 }
 
