@@ -218,6 +218,11 @@ func (s *keysAPI) listKeys(w http.ResponseWriter, r *http.Request, p domain.Prin
 		return err
 	}
 	f.Tenant, f.Project, f.Match, f.Now, f.Policy = ks.org.ID, ks.project, only, s.now(), ks.org.Policy
+	if only != nil && f.Owner == "" && p.Kind != domain.ActorKey {
+		// A member who may read only their own keys owns only keys of
+		// their name (Principal.Owns): the owner index finds them.
+		f.Owner = p.User
+	}
 	if r.URL.Query().Has("as_of") {
 		return s.listKeysAsOf(w, r, p, ks, f, pg) // asof.go
 	}
