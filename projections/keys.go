@@ -33,9 +33,13 @@ type Keys struct {
 // tenantKeys are one tenant's keys, in the order they were added, and
 // that order by name (index_names.go).
 type tenantKeys struct {
-	keys   []*keyRec
-	names  orderedIndex
-	owners ownerIndex
+	keys []*keyRec
+	// names and created order the keys by name and by creation (ties by
+	// id), owners lists them by owner; counts counts them by placement
+	// (list_order.go).
+	names, created orderedIndex
+	owners         ownerIndex
+	counts         keyCounts
 }
 
 // NewKeys returns an empty key list with a key table of its own.
@@ -110,8 +114,8 @@ func (ks *Keys) apply(ev domain.Event, slot uint32) error {
 		rec.pos = old.pos
 		list := ks.byTenant[old.c.Tenant]
 		list.keys[old.pos] = rec
-		if rec.c.Owner.User != old.c.Owner.User { // a creation again, in the log only
-			list.owners.add(rec.pos, rec.c.Owner.User)
+		if rec.Name != old.Name || rec.created != old.created || rec.c != old.c {
+			list.recreated(old, rec) // a creation again, in the log only
 		}
 	} else {
 		ks.add(rec)
@@ -156,13 +160,15 @@ func (ks *Keys) refuses(r *keyRec) bool {
 func (ks *Keys) add(r *keyRec) {
 	list := ks.byTenant[r.c.Tenant]
 	if list == nil {
-		list = &tenantKeys{}
+		list = &tenantKeys{counts: keyCounts{}}
 		ks.byTenant[r.c.Tenant] = list
 	}
+	list.counts.add(r, 1)
 	r.pos = int32(len(list.keys))
 	list.keys = append(list.keys, r)
 	if !ks.restoring {
 		list.names.add(r.pos, list.byName)
+		list.created.add(r.pos, list.byCreated)
 		list.owners.add(r.pos, r.c.Owner.User)
 	}
 }
@@ -255,6 +261,13 @@ var SortFields = map[string]bool{"name": true, "created": true, "expiration": tr
 // fold. Only the page is made into keys: a page of 50 out of 10,000 makes
 // 50 keys. Quarantined keys are left out (Get).
 func (ks *Keys) List(f Filter, p Page) ([]domain.Key, int) {
+	if page, total, ok := ks.listInOrder(f, p); ok {
+		out := make([]domain.Key, len(page))
+		for i, r := range page {
+			out[i] = r.key(true)
+		}
+		return out, total
+	}
 	return ks.listOf(ks.candidates(f), f, p)
 }
 

@@ -82,6 +82,7 @@ func (ks *Keys) Restore(b []byte) error {
 	}
 	for _, list := range fresh.byTenant {
 		list.names.lazy()
+		list.created.lazy()
 		list.owners.lazy()
 	}
 	ks.mu.Lock()

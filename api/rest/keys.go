@@ -229,7 +229,7 @@ func (s *keysAPI) listKeys(w http.ResponseWriter, r *http.Request, p domain.Prin
 	if err := usedBefore(r.URL.Query(), &f); err != nil {
 		return err
 	}
-	if !f.Indexed() {
+	if !f.Indexed() && !projections.InOrder(f, pg.Sort) {
 		s.log.Debug("key list scans every key of the organization: no index applies", "org", ks.org.ID)
 	}
 	keys, total := s.keys.List(f, pg)
