@@ -91,6 +91,9 @@ func BenchmarkScale(b *testing.B) {
 	for _, s := range []string{"name", "-created", "expiration", "owner"} {
 		qs = append(qs, query{"list_" + strings.TrimPrefix(s, "-"), "GET", list + s, ""})
 	}
+	// The console's first page of a project (newest first), and by name.
+	page := base + "/api/v1/orgs/default/projects/default/api-keys?size=50"
+	qs = append(qs, query{"list_page_newest", "GET", page, ""}, query{"list_page_by_name", "GET", page + "&sort=name", ""})
 	for _, q := range qs {
 		b.Run(q.name, func(b *testing.B) { benchLatency(b, c, q.method, q.url, auth, q.body) })
 	}
