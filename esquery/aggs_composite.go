@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/topk"
 )
 
 // composite: buckets of every combination of its sources' values, in the
@@ -357,14 +358,14 @@ func (a compositeAgg[D]) page(sc *comboScratch[D], docs []D) []*cbucket {
 		if len(h) < a.size {
 			if h = append(h, b); len(h) == a.size {
 				for i := a.size/2 - 1; i >= 0; i-- {
-					siftDown(h, i, worse)
+					topk.SiftDown(h, i, worse)
 				}
 			}
 			return
 		}
 		delete(kept, h[0].enc)
 		h[0] = b
-		siftDown(h, 0, worse)
+		topk.SiftDown(h, 0, worse)
 	}
 	for _, d := range docs {
 		if sc.err = a.combos(sc, d, visit); sc.err != nil {

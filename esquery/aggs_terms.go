@@ -3,10 +3,10 @@ package esquery
 import (
 	"cmp"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/topk"
 )
 
 // terms: a bucket per value, the most frequent first.
@@ -287,7 +287,7 @@ func (a termsAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, err
 			return nil, err
 		}
 	}
-	top := topK(kept, a.size, func(x, y tbucket) int { return a.compare(x, y, subVals) })
+	top := topk.First(kept, a.size, func(x, y tbucket) int { return a.compare(x, y, subVals) })
 	if lists == nil {
 		lists = a.bucketDocs(n, r, docs, top)
 	}
@@ -331,44 +331,6 @@ func (a termsAgg[D]) bucketDocs(n *node[D], r *reader[D], docs []D, buckets []tb
 		}
 	}
 	return lists
-}
-
-// topK returns the k first items by cmpf, in order, reordering items. A
-// heap of k keeps it O(n log k).
-func topK[T any](items []T, k int, cmpf func(a, b T) int) []T {
-	if k >= len(items) {
-		slices.SortFunc(items, cmpf)
-		return items
-	}
-	h := items[:k] // a heap whose root is the worst kept
-	for i := k/2 - 1; i >= 0; i-- {
-		siftDown(h, i, cmpf)
-	}
-	for _, it := range items[k:] {
-		if cmpf(it, h[0]) < 0 {
-			h[0] = it
-			siftDown(h, 0, cmpf)
-		}
-	}
-	slices.SortFunc(h, cmpf)
-	return h
-}
-
-func siftDown[T any](h []T, i int, cmpf func(a, b T) int) {
-	for {
-		worst, l, r := i, 2*i+1, 2*i+2
-		if l < len(h) && cmpf(h[l], h[worst]) > 0 {
-			worst = l
-		}
-		if r < len(h) && cmpf(h[r], h[worst]) > 0 {
-			worst = r
-		}
-		if worst == i {
-			return
-		}
-		h[i], h[worst] = h[worst], h[i]
-		i = worst
-	}
 }
 
 // counter counts documents by value: keywords by text, dates and booleans

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
+	"github.com/keyplane/keyplane/topk"
 )
 
 // Keys is the key list: every key aggregate's current state, by id and by
@@ -289,7 +290,7 @@ func (ks *Keys) listOf(cands []*keyRec, f Filter, p Page) ([]domain.Key, int) {
 	if p.Size >= 0 {
 		// Only the page's keys and those before it are put in order: the
 		// cost of a page follows the page, not the keys that match.
-		match = firstInOrder(match, p.From+p.Size, keyOrder(p.Sort, f.Now))
+		match = topk.First(match, p.From+p.Size, keyOrder(p.Sort, f.Now))
 	} else {
 		sortKeys(match, p.Sort, f.Now)
 	}

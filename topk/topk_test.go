@@ -1,4 +1,4 @@
-package projections
+package topk
 
 import (
 	"cmp"
@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// TestFirstInOrderIsTheSortedPrefix over random, ascending, descending
+// TestFirstIsTheSortedPrefix over random, ascending, descending
 // and sawtooth inputs, which take each of its ways (heap, reversed heap,
 // selection once the heap keeps being replaced, whole sort).
-func TestFirstInOrderIsTheSortedPrefix(t *testing.T) {
+func TestFirstIsTheSortedPrefix(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	shapes := map[string]func(i, n int) int{
 		"random":   func(i, n int) int { return r.IntN(1000) },
@@ -28,12 +28,12 @@ func TestFirstInOrderIsTheSortedPrefix(t *testing.T) {
 			k := r.IntN(n/3 + 5)
 			want := slices.Sorted(slices.Values(xs))[:min(k, n)]
 			in := slices.Clone(xs)
-			if got := firstInOrder(in, k, cmp.Compare[int]); !slices.Equal(got, want) {
-				t.Fatalf("%s: firstInOrder(%v, %d) = %v, want %v", name, xs, k, got, want)
+			if got := First(in, k, cmp.Compare[int]); !slices.Equal(got, want) {
+				t.Fatalf("%s: First(%v, %d) = %v, want %v", name, xs, k, got, want)
 			}
 			slices.Sort(in)
 			if !slices.Equal(in, slices.Sorted(slices.Values(xs))) {
-				t.Fatalf("%s: firstInOrder lost elements of %v", name, xs)
+				t.Fatalf("%s: First lost elements of %v", name, xs)
 			}
 		}
 	}

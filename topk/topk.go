@@ -1,11 +1,14 @@
-package projections
+// Package topk takes the k first of a list in an order without sorting
+// the rest: a page of a long list costs about the list's length, not a
+// sort of it.
+package topk
 
 import (
 	"math/bits"
 	"slices"
 )
 
-// firstInOrder returns the k first of xs in order cmp (a total order),
+// First returns the k first of xs in order cmp (a total order),
 // sorted; xs's order is changed (it stays a permutation). Only they are
 // sorted: the cost of a page follows the page, not the keys that match.
 //
@@ -15,7 +18,7 @@ import (
 // order (keys in creation order, sorted by -created) fills it at once. An
 // input that still keeps replacing the root (about n log k moves) is done
 // again by selection (selectFirst) instead.
-func firstInOrder[T any](xs []T, k int, cmp func(a, b T) int) []T {
+func First[T any](xs []T, k int, cmp func(a, b T) int) []T {
 	k = min(max(k, 0), len(xs))
 	if k == 0 || k >= len(xs)/4 {
 		slices.SortFunc(xs, cmp)
@@ -26,13 +29,13 @@ func firstInOrder[T any](xs []T, k int, cmp func(a, b T) int) []T {
 	}
 	top := xs[:k]
 	for i := k/2 - 1; i >= 0; i-- {
-		siftDown(top, i, cmp)
+		SiftDown(top, i, cmp)
 	}
 	replaced, limit := 0, len(xs)/8
 	for j := k; j < len(xs); j++ {
 		if cmp(xs[j], top[0]) < 0 {
 			top[0], xs[j] = xs[j], top[0]
-			siftDown(top, 0, cmp)
+			SiftDown(top, 0, cmp)
 			if replaced++; replaced > limit {
 				return selectFirst(xs, k, cmp)
 			}
@@ -42,8 +45,10 @@ func firstInOrder[T any](xs []T, k int, cmp func(a, b T) int) []T {
 	return top
 }
 
-// siftDown restores the max-heap order of h below i.
-func siftDown[T any](h []T, i int, cmp func(a, b T) int) {
+// SiftDown restores the max-heap order of h below i (the last in the
+// order at its root): for callers that keep a bounded heap of their own
+// as elements stream by.
+func SiftDown[T any](h []T, i int, cmp func(a, b T) int) {
 	for {
 		largest, l, r := i, 2*i+1, 2*i+2
 		if l < len(h) && cmp(h[l], h[largest]) > 0 {
@@ -60,7 +65,7 @@ func siftDown[T any](h []T, i int, cmp func(a, b T) int) {
 	}
 }
 
-// selectFirst is firstInOrder by quickselect (pivots the median of three)
+// selectFirst is First by quickselect (pivots the median of three)
 // then a sort of the k first, linear in len(xs) on average; after
 // 2 log n rounds without getting there it sorts what is left instead.
 func selectFirst[T any](xs []T, k int, cmp func(a, b T) int) []T {
