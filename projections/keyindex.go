@@ -279,7 +279,7 @@ func (ix *KeyIndex) RestoreOlder(name string, b []byte) error {
 		return err
 	}
 	var strs stringInterner
-	projects := make(map[domain.ProjectID]*projectRecords, len(v1))
+	projects := make([]restoredProject, 0, len(v1))
 	for id, p := range v1 {
 		pr := &projectRecords{Tenant: p.Tenant, Records: make([]*KeyRecord, len(p.Records))}
 		for i, r := range p.Records {
@@ -289,7 +289,7 @@ func (ix *KeyIndex) RestoreOlder(name string, b []byte) error {
 			pr.Records[i] = &KeyRecord{ID: r.ID, Name: r.Name, owner: strs.owner(r.User, r.Realm), Created: r.Created, Expires: r.Expires,
 				InvalidatedAt: r.InvalidatedAt, Metadata: strs.share(r.Metadata), Invalidated: r.Invalidated, CrossCluster: r.CrossCluster}
 		}
-		projects[id] = pr
+		projects = append(projects, restoredProject{id: id, pr: pr})
 	}
 	return ix.restored(projects, strs)
 }
@@ -297,41 +297,49 @@ func (ix *KeyIndex) RestoreOlder(name string, b []byte) error {
 // restored replaces the index with projects, as a snapshot holds them,
 // their strings interned in strs: records placed by slot, ids shared with
 // the key table, indexes left to their first reader.
-func (ix *KeyIndex) restored(projects map[domain.ProjectID]*projectRecords, strs stringInterner) error {
+func (ix *KeyIndex) restored(projects []restoredProject, strs stringInterner) error {
 	fresh := NewKeyIndexIn(ix.table)
 	fresh.strs = strs
 	type placed struct {
-		pr  *projectRecords
+		p   *restoredProject
 		pos uint32
 	}
 	var all []placed
-	for _, id := range sortedKeys(projects) {
-		pr := projects[id]
-		fresh.projects[id] = pr
-		fresh.number(pr)
-		for i, r := range pr.Records {
+	for k := range projects {
+		p := &projects[k]
+		fresh.projects[p.id] = p.pr
+		fresh.number(p.pr)
+		for i, r := range p.pr.Records {
 			if r == nil {
-				return fmt.Errorf("keyindex snapshot: project %s holds a null record", id)
+				return fmt.Errorf("keyindex snapshot: project %s holds a null record", p.id)
 			}
-			all = append(all, placed{pr, uint32(i)})
+			all = append(all, placed{p, uint32(i)})
 		}
-		pr.names.lazy()
-		pr.created.lazy()
-		pr.terms.lazy()
-		pr.ord.lazy()
+		p.pr.names.lazy()
+		p.pr.created.lazy()
+		p.pr.terms.lazy()
+		p.pr.ord.lazy()
 	}
+	place := func(i int, slot uint32) {
+		if at(fresh.at, slot).project == 0 {
+			fresh.count++
+		}
+		fresh.at = put(fresh.at, slot, recordAt{project: all[i].p.pr.num, pos: all[i].pos})
+	}
+	record := func(i int) *KeyRecord { return all[i].p.pr.Records[all[i].pos] }
 	ix.table.Reserve(len(all))
-	ix.table.resolveIDs(len(all), func(i int) domain.KeyID { return all[i].pr.Records[all[i].pos].ID },
-		func(start int, slots []uint32) {
+	if len(projects) > 0 && projects[0].ids != nil { // ids as bytes
+		ix.table.resolveBytes(len(all), func(i int) []byte { return all[i].p.ids[all[i].pos] }, func(i int, slot uint32) {
+			record(i).ID = ix.table.ids[slot] // the table's lock is held
+			place(i, slot)
+		})
+	} else {
+		ix.table.resolveShared(len(all), func(i int) *domain.KeyID { return &record(i).ID }, func(start int, slots []uint32) {
 			for i, slot := range slots {
-				p := all[start+i]
-				if at(fresh.at, slot).project == 0 {
-					fresh.count++
-				}
-				fresh.at = put(fresh.at, slot, recordAt{project: p.pr.num, pos: p.pos})
+				place(start+i, slot)
 			}
 		})
-	ix.table.shareIDs(len(all), func(i int) *domain.KeyID { return &all[i].pr.Records[all[i].pos].ID })
+	}
 	ix.mu.Lock()
 	ix.projects, ix.list, ix.at, ix.count, ix.strs = fresh.projects, fresh.list, fresh.at, fresh.count, fresh.strs
 	for _, pr := range ix.list {

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -56,26 +57,41 @@ func (w *writer) keyRecord(r *KeyRecord) {
 	}
 }
 
+// restoredProject is a project as a snapshot holds it; ids, when set, are
+// its records' ids as the snapshot's bytes (the records' ID fields then
+// empty): placed in the key table, they take the table's copy.
+type restoredProject struct {
+	id  domain.ProjectID
+	pr  *projectRecords
+	ids [][]byte
+}
+
 // decodeKeyIndex reads what encode wrote, sharing repeated strings
-// through strs. A project's records are allocated at once.
-func decodeKeyIndex(b []byte, strs *stringInterner) (map[domain.ProjectID]*projectRecords, error) {
+// through strs. A project's records are allocated at once, and its names
+// in one string; its ids are left as bytes (restoredProject).
+func decodeKeyIndex(b []byte, strs *stringInterner) ([]restoredProject, error) {
 	r := reader{buf: b}
 	n := r.countOf(3) // a project's id, tenant and count: a byte each at least
-	projects := make(map[domain.ProjectID]*projectRecords, n)
+	projects := make([]restoredProject, 0, n)
+	seen := make(map[domain.ProjectID]bool, n)
 	for range n {
 		id := domain.ProjectID(r.str())
 		pr := &projectRecords{Tenant: domain.TenantID(r.sym())}
 		m := r.countOf(9) // a record's nine fields: a byte each at least
 		slab := make([]KeyRecord, m)
 		pr.Records = make([]*KeyRecord, m)
+		ids, names := make([][]byte, m), make([][]byte, m)
 		for i := range slab {
+			ids[i], names[i] = r.bytes(), r.bytes()
 			r.keyRecord(&slab[i], strs)
 			pr.Records[i] = &slab[i]
 		}
-		if _, dup := projects[id]; dup {
+		setNames(slab, names)
+		if seen[id] {
 			return nil, fmt.Errorf("keyindex snapshot: project %s twice", id)
 		}
-		projects[id] = pr
+		seen[id] = true
+		projects = append(projects, restoredProject{id, pr, ids})
 	}
 	if err := r.done(); err != nil {
 		return nil, err
@@ -83,8 +99,27 @@ func decodeKeyIndex(b []byte, strs *stringInterner) (map[domain.ProjectID]*proje
 	return projects, nil
 }
 
+// setNames gives the records their names, slices of one string: one
+// allocation for a project's names, not one a key.
+func setNames(recs []KeyRecord, names [][]byte) {
+	var all strings.Builder
+	total := 0
+	for _, n := range names {
+		total += len(n)
+	}
+	all.Grow(total)
+	for _, n := range names {
+		all.Write(n)
+	}
+	joined, at := all.String(), 0
+	for i, n := range names {
+		recs[i].Name = joined[at : at+len(n)]
+		at += len(n)
+	}
+}
+
+// keyRecord reads a record's fields after its id and name.
 func (r *reader) keyRecord(rec *KeyRecord, strs *stringInterner) {
-	rec.ID, rec.Name = domain.KeyID(r.str()), r.str()
 	rec.owner = strs.owner(r.sym(), r.sym())
 	rec.Created, rec.Expires = r.int(), r.int()
 	flags := r.uint()

@@ -150,23 +150,30 @@ func put[T any](s []T, slot uint32, v T) []T {
 	return s
 }
 
-// shareIDs replaces each of n ids (*id(i)), all in the table, by the
-// table's copy, under one hold of the read lock: a restored projection
+// resolveShared is resolveIDs for ids a restore holds (*id(i)), each
+// replaced by the table's copy as it is resolved: the restored projection
 // then keeps no copy of its own.
-func (t *KeyTable) shareIDs(n int, id func(int) *domain.KeyID) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	for i := range n {
-		p := id(i)
-		if s, ok := t.slots.find(string(*p), t.ids); ok {
+func (t *KeyTable) resolveShared(n int, id func(int) *domain.KeyID, use func(start int, slots []uint32)) {
+	slots := make([]uint32, 0, min(n, restoreRun))
+	for start := 0; start < n; start += restoreRun {
+		end := min(start+restoreRun, n)
+		slots = slots[:0]
+		t.mu.Lock()
+		for i := start; i < end; i++ {
+			p := id(i)
+			s := t.assignLocked(*p)
 			*p = t.ids[s]
+			slots = append(slots, s)
 		}
+		t.mu.Unlock()
+		use(start, slots)
 	}
 }
 
 // resolveBytes is resolveIDs for ids in bytes (id(i)), which it copies
 // only when they are new to the table: how a restore that names the same
-// key many times (the audit trail) places its records.
+// key many times (the audit trail) places its records. use runs with t.mu
+// held, and may read t.ids.
 func (t *KeyTable) resolveBytes(n int, id func(int) []byte, use func(i int, slot uint32)) {
 	for start := 0; start < n; start += restoreRun {
 		end := min(start+restoreRun, n)
