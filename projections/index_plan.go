@@ -41,6 +41,10 @@ type OrderRead struct {
 	Ties bool
 }
 
+// maxOrderRead bounds the records a filtered read in order tests beyond
+// its page (some milliseconds under the index's read lock).
+const maxOrderRead = 1 << 14
+
 // RecordsInOrder appends to buf the records rd asks for and returns the
 // total; ok is false when it cannot answer from the index (a field not
 // indexed, an Only not counted exactly or too rare to meet within a short
@@ -67,12 +71,13 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 		// Reading in order meets a match every len/total records: worth
 		// it while that reads fewer than the matches; give up past four
 		// times the expected length (the matches may be bunched late, or
-		// the ties many).
+		// the ties many), or past maxOrderRead: the query runs under the
+		// read lock, folds wait.
 		expect := (rd.K*len(p.Records))/max(total, 1) + 16
 		if expect > total && rd.Only != nil {
 			return buf, 0, false
 		}
-		limit = 4 * expect
+		limit = min(4*expect, maxOrderRead+rd.K)
 	}
 	after, desc := rd.After, rd.Desc
 	if after != nil && after.Missing { // only records without the field come after
