@@ -420,3 +420,39 @@ func TestRecordsReadWithTheirTiesHoldTheFirstOfASortByFurtherFields(t *testing.T
 		t.Fatalf("%d of 600 reads with ties answered", answered)
 	}
 }
+
+// TestOwnersOfTooManyNamesAreReadFromTheirOrder: past maxTermsPerField
+// owners the term index drops username, yet a term or prefix of it still
+// reads its keys alone, from the owner index, exactly counted.
+func TestOwnersOfTooManyNamesAreReadFromTheirOrder(t *testing.T) {
+	ix := NewKeyIndex()
+	n := maxTermsPerField + 10
+	for i := range n {
+		id := domain.KeyID(fmt.Sprint("k", i))
+		ev := domain.NewEvent("e", "o1", domain.AggKey, string(id), domain.Meta{Time: t0},
+			domain.KeyCreated{KeyID: id, Name: "n", Scope: domain.ScopeProject, Project: "p1", Owner: domain.Owner{User: fmt.Sprint("user", i%(n-5)), Realm: "native"}, Hash: hashHex})
+		if err := ix.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, x := range []*KeyIndex{ix, restoreInto(t, ix, NewKeyIndex())} {
+		if _, ok := x.RecordsWithTerms("o1", "p1", "username", []string{"user7"}, nil); ok {
+			t.Fatal("username is term indexed")
+		}
+		for _, tt := range []struct {
+			src  IndexSource
+			want int
+		}{
+			{IndexSource{Kind: ByTerms, Field: "username", Values: []string{"user1", "user2", "user1"}}, 4}, // two keys each
+			{IndexSource{Kind: ByPrefix, Field: "username", Prefix: "user409"}, 11},
+		} {
+			got, which := x.Candidates("o1", "p1", []IndexSource{tt.src}, nil)
+			x.mu.RLock()
+			total, exact := x.projects["p1"].countExact(tt.src)
+			x.mu.RUnlock()
+			if which != 0 || len(got) != tt.want || !exact || total != tt.want {
+				t.Errorf("%+v: %d records (source %d), counted %d (exact %v), want %d", tt.src, len(got), which, total, exact, tt.want)
+			}
+		}
+	}
+}

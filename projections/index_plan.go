@@ -315,18 +315,17 @@ func (ix *KeyIndex) Candidates(t domain.TenantID, pr domain.ProjectID, sources [
 func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool) {
 	switch s.Kind {
 	case ByPrefix:
-		if s.Field != "name" {
+		o, get, ok := p.keywordOrder(s.Field)
+		if !ok {
 			return 0, nil, false
 		}
-		p.names.ready(len(p.Records), p.byName)
-		name := func(i int32) string { return p.Records[i].Name }
-		return p.names.countPrefixed(s.Prefix, name), func(buf []int32) []int32 { return p.names.prefixed(s.Prefix, name, buf) }, true
+		return o.countPrefixed(s.Prefix, get), func(buf []int32) []int32 { return o.prefixed(s.Prefix, get, buf) }, true
 	case ByTerms:
 		switch s.Field {
 		case "metadata":
 			return p.anyMetadataSource(s.Values)
-		case "name":
-			return p.namedSource(s.Values)
+		case "name", "username": // their ordered indexes: never a field dropped
+			return p.equalSource(s.Field, s.Values)
 		}
 		return p.termSource(s.Field, s.Values)
 	case ByUnion:
@@ -484,35 +483,51 @@ func popCount(bits []uint64) int {
 	return n
 }
 
-// namedSource reads the name index for the records named one of names.
-func (p *projectRecords) namedSource(names []string) (int, func([]int32) []int32, bool) {
-	p.names.ready(len(p.Records), p.byName)
-	names = slices.Compact(slices.Sorted(slices.Values(names)))
+// keywordOrder is the ordered index of a keyword field that never
+// changes (name, username) and its reader; ok is false for other fields.
+func (p *projectRecords) keywordOrder(field string) (*orderedIndex, func(int32) string, bool) {
+	switch field {
+	case "name":
+		p.names.ready(len(p.Records), p.byName)
+		return &p.names, func(i int32) string { return p.Records[i].Name }, true
+	case "username":
+		p.ord.users.ready(len(p.Records), p.byUser)
+		return &p.ord.users, func(i int32) string { return p.Records[i].User }, true
+	}
+	return nil, nil, false
+}
+
+// equalSource reads a keyword field's ordered index for the records
+// holding one of values.
+func (p *projectRecords) equalSource(field string, values []string) (int, func([]int32) []int32, bool) {
+	o, get, ok := p.keywordOrder(field)
+	if !ok {
+		return 0, nil, false
+	}
+	values = slices.Compact(slices.Sorted(slices.Values(values)))
+	equal := func(run []int32, v string) (from, to int) {
+		from = searchRun(len(run), func(i int) bool { return get(run[i]) >= v })
+		to = searchRun(len(run), func(i int) bool { return get(run[i]) > v })
+		return from, to
+	}
 	n := 0
-	for _, run := range p.names.runs {
-		for _, name := range names {
-			from, to := p.named(run, name)
+	for _, run := range o.runs {
+		for _, v := range values {
+			from, to := equal(run, v)
 			n += to - from
 		}
 	}
 	return n, func(buf []int32) []int32 {
 		start := len(buf)
-		for _, run := range p.names.runs {
-			for _, name := range names {
-				from, to := p.named(run, name)
+		for _, run := range o.runs {
+			for _, v := range values {
+				from, to := equal(run, v)
 				buf = append(buf, run[from:to]...)
 			}
 		}
 		slices.Sort(buf[start:])
 		return buf
 	}, true
-}
-
-// named is where run holds the records named name.
-func (p *projectRecords) named(run []int32, name string) (from, to int) {
-	from = searchRun(len(run), func(i int) bool { return p.Records[run[i]].Name >= name })
-	to = searchRun(len(run), func(i int) bool { return p.Records[run[i]].Name > name })
-	return from, to
 }
 
 // unionSource reads every one of sources, when each is indexed.
