@@ -381,8 +381,9 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 // termSource reads field's term index for values (every value when nil).
 func (p *projectRecords) termSource(field string, values []string) (int, func([]int32) []int32, bool) {
 	p.terms.ready(p.Records)
-	if p.terms.dropped[field] {
-		return 0, nil, false
+	if p.terms.dropped[field] { // too many values for postings: sorted instead
+		n, read := p.terms.wide[field].equal(values)
+		return n, read, true
 	}
 	if values == nil {
 		for v := range p.terms.fields[field] {
@@ -584,14 +585,11 @@ func (p *projectRecords) valuesSource(field string, match func(string) bool) (in
 func (p *projectRecords) anyMetadataSource(values []string) (int, func([]int32) []int32, bool) {
 	p.terms.ready(p.Records)
 	var any []IndexSource
-	for f := range p.terms.dropped {
-		if strings.HasPrefix(f, "metadata.") {
-			return 0, nil, false
-		}
-	}
-	for f := range p.terms.fields {
-		if strings.HasPrefix(f, "metadata.") {
-			any = append(any, IndexSource{Kind: ByTerms, Field: f, Values: values})
+	for _, fields := range []map[string]bool{mapKeys(p.terms.fields), p.terms.dropped} {
+		for f := range fields {
+			if strings.HasPrefix(f, "metadata.") {
+				any = append(any, IndexSource{Kind: ByTerms, Field: f, Values: values})
+			}
 		}
 	}
 	return p.unionSource(any)
@@ -610,4 +608,12 @@ func (o *orderedIndex) countPrefixed(p string, field func(int32) string) int {
 
 func isDate(field string) bool {
 	return field == "creation" || field == "expiration" || field == "invalidation"
+}
+
+func mapKeys[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
 }
