@@ -7,10 +7,10 @@ import (
 	"github.com/keyplane/keyplane/domain"
 )
 
-// maxTermsPerField bounds the distinct values a field's term index keeps:
-// a field with more (an id per key in metadata) would cost a map entry a
-// key for queries an index barely helps; past the bound the field is no
-// longer indexed, and its queries scan.
+// maxTermsPerField bounds the distinct values a field's postings keep: a
+// field with more (an id per key in metadata) would cost a map entry a
+// key; past the bound the field is kept sorted instead (wideIndex), which
+// answers its terms and existence, and its other queries scan.
 const maxTermsPerField = 4096
 
 // termIndex maps each exact-match field of a project's records (username,
