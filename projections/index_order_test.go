@@ -421,6 +421,87 @@ func TestRecordsReadWithTheirTiesHoldTheFirstOfASortByFurtherFields(t *testing.T
 	}
 }
 
+// TestOwnersOfTooManyNamesAreReadFromTheirOrder: past maxTermsPerField
+// owners the term index drops username, yet a term or prefix of it still
+// reads its keys alone, from the owner index, exactly counted.
+func TestOwnersOfTooManyNamesAreReadFromTheirOrder(t *testing.T) {
+	ix := NewKeyIndex()
+	n := maxTermsPerField + 10
+	for i := range n {
+		id := domain.KeyID(fmt.Sprint("k", i))
+		ev := domain.NewEvent("e", "o1", domain.AggKey, string(id), domain.Meta{Time: t0},
+			domain.KeyCreated{KeyID: id, Name: "n", Scope: domain.ScopeProject, Project: "p1", Owner: domain.Owner{User: fmt.Sprint("user", i%(n-5)), Realm: "native"}, Hash: hashHex})
+		if err := ix.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, x := range []*KeyIndex{ix, restoreInto(t, ix, NewKeyIndex())} {
+		if _, ok := x.RecordsWithTerms("o1", "p1", "username", []string{"user7"}, nil); ok {
+			t.Fatal("username is term indexed")
+		}
+		for _, tt := range []struct {
+			src  IndexSource
+			want int
+		}{
+			{IndexSource{Kind: ByTerms, Field: "username", Values: []string{"user1", "user2", "user1"}}, 4}, // two keys each
+			{IndexSource{Kind: ByPrefix, Field: "username", Prefix: "user409"}, 11},
+		} {
+			got, which := x.Candidates("o1", "p1", []IndexSource{tt.src}, nil)
+			x.mu.RLock()
+			total, exact := x.projects["p1"].countExact(tt.src)
+			x.mu.RUnlock()
+			if which != 0 || len(got) != tt.want || !exact || total != tt.want {
+				t.Errorf("%+v: %d records (source %d), counted %d (exact %v), want %d", tt.src, len(got), which, total, exact, tt.want)
+			}
+		}
+	}
+}
+
+// TestAFieldOfTooManyValuesIsReadFromItsSortedValues: a metadata field of
+// a value a key, past maxTermsPerField, answers its terms and existence
+// from its sorted values, exactly counted until an update changes one
+// (the old entry then stays behind, the new one is there), and again once
+// restored.
+func TestAFieldOfTooManyValuesIsReadFromItsSortedValues(t *testing.T) {
+	ix := NewKeyIndex()
+	n := maxTermsPerField + 100
+	fold := func(id string, p domain.Payload) {
+		if err := ix.Apply(domain.NewEvent("e", "o1", domain.AggKey, id, domain.Meta{Time: t0}, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		fold(fmt.Sprint("k", i), domain.KeyCreated{KeyID: domain.KeyID(fmt.Sprint("k", i)), Name: "n", Scope: domain.ScopeProject, Project: "p1",
+			Owner: domain.Owner{User: "alice", Realm: "native"}, Hash: hashHex, Metadata: map[string]any{"customer": fmt.Sprint("c", i)}})
+	}
+	read := func(x *KeyIndex, src IndexSource) ([]domain.KeyID, int, bool) {
+		got, which := x.Candidates("o1", "p1", []IndexSource{src}, nil)
+		if which != 0 && src.Kind != ByExists { // every key: more than half the project, a scan
+			t.Fatalf("%+v: source %d", src, which)
+		}
+		x.mu.RLock()
+		defer x.mu.RUnlock()
+		total, exact := x.projects["p1"].countExact(src)
+		return recIDs(got), total, exact
+	}
+	terms := IndexSource{Kind: ByTerms, Field: "metadata.customer", Values: []string{"c7", "c4100", "c7", "nobody"}}
+	if got, total, exact := read(ix, terms); !slices.Equal(got, []domain.KeyID{"k7", "k4100"}) || total != 2 || !exact {
+		t.Errorf("folded: %v, counted %d (exact %v)", got, total, exact)
+	}
+	md := map[string]any{"customer": "c4100"}
+	fold("k9", domain.KeyUpdated{Metadata: &md})
+	if got, _, exact := read(ix, terms); !slices.Equal(got, []domain.KeyID{"k7", "k9", "k4100"}) || exact {
+		t.Errorf("updated: %v (exact %v)", got, exact)
+	}
+	restored := restoreInto(t, ix, NewKeyIndex())
+	if got, total, exact := read(restored, terms); !slices.Equal(got, []domain.KeyID{"k7", "k9", "k4100"}) || total != 3 || !exact {
+		t.Errorf("restored: %v, counted %d (exact %v)", got, total, exact)
+	}
+	if _, total, exact := read(restored, IndexSource{Kind: ByExists, Field: "metadata.customer"}); total != n || !exact {
+		t.Errorf("restored: %d hold the field (exact %v), want %d", total, exact, n)
+	}
+}
+
 // TestAKeyInvalidatedAgainIsFoundAtItsLastInvalidation: a second
 // KeyInvalidated moves a key's invalidation time (as the plain fold of
 // domain.Key does); the invalidation index finds the key at the new time,

@@ -41,6 +41,10 @@ type OrderRead struct {
 	Ties bool
 }
 
+// maxOrderRead bounds the records a filtered read in order tests beyond
+// its page (some milliseconds under the index's read lock).
+const maxOrderRead = 1 << 14
+
 // RecordsInOrder appends to buf the records rd asks for and returns the
 // total; ok is false when it cannot answer from the index (a field not
 // indexed, an Only not counted exactly or too rare to meet within a short
@@ -67,12 +71,13 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 		// Reading in order meets a match every len/total records: worth
 		// it while that reads fewer than the matches; give up past four
 		// times the expected length (the matches may be bunched late, or
-		// the ties many).
+		// the ties many), or past maxOrderRead: the query runs under the
+		// read lock, folds wait.
 		expect := (rd.K*len(p.Records))/max(total, 1) + 16
 		if expect > total && rd.Only != nil {
 			return buf, 0, false
 		}
-		limit = 4 * expect
+		limit = min(4*expect, maxOrderRead+rd.K)
 	}
 	after, desc := rd.After, rd.Desc
 	if after != nil && after.Missing { // only records without the field come after
@@ -315,18 +320,17 @@ func (ix *KeyIndex) Candidates(t domain.TenantID, pr domain.ProjectID, sources [
 func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool) {
 	switch s.Kind {
 	case ByPrefix:
-		if s.Field != "name" {
+		o, get, ok := p.keywordOrder(s.Field)
+		if !ok {
 			return 0, nil, false
 		}
-		p.names.ready(len(p.Records), p.byName)
-		name := func(i int32) string { return p.Records[i].Name }
-		return p.names.countPrefixed(s.Prefix, name), func(buf []int32) []int32 { return p.names.prefixed(s.Prefix, name, buf) }, true
+		return o.countPrefixed(s.Prefix, get), func(buf []int32) []int32 { return o.prefixed(s.Prefix, get, buf) }, true
 	case ByTerms:
 		switch s.Field {
 		case "metadata":
 			return p.anyMetadataSource(s.Values)
-		case "name":
-			return p.namedSource(s.Values)
+		case "name", "username": // their ordered indexes: never a field dropped
+			return p.equalSource(s.Field, s.Values)
 		}
 		return p.termSource(s.Field, s.Values)
 	case ByUnion:
@@ -382,8 +386,9 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 // termSource reads field's term index for values (every value when nil).
 func (p *projectRecords) termSource(field string, values []string) (int, func([]int32) []int32, bool) {
 	p.terms.ready(p.Records)
-	if p.terms.dropped[field] {
-		return 0, nil, false
+	if p.terms.dropped[field] { // too many values for postings: sorted instead
+		n, read := p.terms.wide[field].equal(values)
+		return n, read, true
 	}
 	if values == nil {
 		for v := range p.terms.fields[field] {
@@ -484,35 +489,51 @@ func popCount(bits []uint64) int {
 	return n
 }
 
-// namedSource reads the name index for the records named one of names.
-func (p *projectRecords) namedSource(names []string) (int, func([]int32) []int32, bool) {
-	p.names.ready(len(p.Records), p.byName)
-	names = slices.Compact(slices.Sorted(slices.Values(names)))
+// keywordOrder is the ordered index of a keyword field that never
+// changes (name, username) and its reader; ok is false for other fields.
+func (p *projectRecords) keywordOrder(field string) (*orderedIndex, func(int32) string, bool) {
+	switch field {
+	case "name":
+		p.names.ready(len(p.Records), p.byName)
+		return &p.names, func(i int32) string { return p.Records[i].Name }, true
+	case "username":
+		p.ord.users.ready(len(p.Records), p.byUser)
+		return &p.ord.users, func(i int32) string { return p.Records[i].User() }, true
+	}
+	return nil, nil, false
+}
+
+// equalSource reads a keyword field's ordered index for the records
+// holding one of values.
+func (p *projectRecords) equalSource(field string, values []string) (int, func([]int32) []int32, bool) {
+	o, get, ok := p.keywordOrder(field)
+	if !ok {
+		return 0, nil, false
+	}
+	values = slices.Compact(slices.Sorted(slices.Values(values)))
+	equal := func(run []int32, v string) (from, to int) {
+		from = searchRun(len(run), func(i int) bool { return get(run[i]) >= v })
+		to = searchRun(len(run), func(i int) bool { return get(run[i]) > v })
+		return from, to
+	}
 	n := 0
-	for _, run := range p.names.runs {
-		for _, name := range names {
-			from, to := p.named(run, name)
+	for _, run := range o.runs {
+		for _, v := range values {
+			from, to := equal(run, v)
 			n += to - from
 		}
 	}
 	return n, func(buf []int32) []int32 {
 		start := len(buf)
-		for _, run := range p.names.runs {
-			for _, name := range names {
-				from, to := p.named(run, name)
+		for _, run := range o.runs {
+			for _, v := range values {
+				from, to := equal(run, v)
 				buf = append(buf, run[from:to]...)
 			}
 		}
 		slices.Sort(buf[start:])
 		return buf
 	}, true
-}
-
-// named is where run holds the records named name.
-func (p *projectRecords) named(run []int32, name string) (from, to int) {
-	from = searchRun(len(run), func(i int) bool { return p.Records[run[i]].Name >= name })
-	to = searchRun(len(run), func(i int) bool { return p.Records[run[i]].Name > name })
-	return from, to
 }
 
 // unionSource reads every one of sources, when each is indexed.
@@ -569,14 +590,11 @@ func (p *projectRecords) valuesSource(field string, match func(string) bool) (in
 func (p *projectRecords) anyMetadataSource(values []string) (int, func([]int32) []int32, bool) {
 	p.terms.ready(p.Records)
 	var any []IndexSource
-	for f := range p.terms.dropped {
-		if strings.HasPrefix(f, "metadata.") {
-			return 0, nil, false
-		}
-	}
-	for f := range p.terms.fields {
-		if strings.HasPrefix(f, "metadata.") {
-			any = append(any, IndexSource{Kind: ByTerms, Field: f, Values: values})
+	for _, fields := range []map[string]bool{mapKeys(p.terms.fields), p.terms.dropped} {
+		for f := range fields {
+			if strings.HasPrefix(f, "metadata.") {
+				any = append(any, IndexSource{Kind: ByTerms, Field: f, Values: values})
+			}
 		}
 	}
 	return p.unionSource(any)
@@ -595,4 +613,12 @@ func (o *orderedIndex) countPrefixed(p string, field func(int32) string) int {
 
 func isDate(field string) bool {
 	return field == "creation" || field == "expiration" || field == "invalidation"
+}
+
+func mapKeys[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
 }

@@ -7,10 +7,10 @@ import (
 	"github.com/keyplane/keyplane/domain"
 )
 
-// maxTermsPerField bounds the distinct values a field's term index keeps:
-// a field with more (an id per key in metadata) would cost a map entry a
-// key for queries an index barely helps; past the bound the field is no
-// longer indexed, and its queries scan.
+// maxTermsPerField bounds the distinct values a field's postings keep: a
+// field with more (an id per key in metadata) would cost a map entry a
+// key; past the bound the field is kept sorted instead (wideIndex), which
+// answers its terms and existence, and its other queries scan.
 const maxTermsPerField = 4096
 
 // termIndex maps each exact-match field of a project's records (username,
@@ -22,9 +22,12 @@ const maxTermsPerField = 4096
 // Lazy after a restore, as orderedIndex.
 type termIndex struct {
 	fields  map[string]map[string][]int32
-	dropped map[string]bool // fields over maxTermsPerField
-	mu      sync.Mutex
-	unbuilt bool
+	dropped map[string]bool       // fields over maxTermsPerField
+	wide    map[string]*wideIndex // the dropped fields, sorted (index_wide.go)
+	// building is set while ready builds: a wide index sorts once at the end.
+	building bool
+	mu       sync.Mutex
+	unbuilt  bool
 }
 
 // add indexes the record r at pos (nothing while unbuilt).
@@ -52,10 +55,11 @@ func (x *termIndex) addMetadata(pos int32, leaves []domain.MetadataLeaf) {
 
 func (x *termIndex) put(field, value string, pos int32) {
 	if x.dropped[field] {
+		x.wide[field].add(value, pos)
 		return
 	}
 	if x.fields == nil {
-		x.fields, x.dropped = map[string]map[string][]int32{}, map[string]bool{}
+		x.fields, x.dropped, x.wide = map[string]map[string][]int32{}, map[string]bool{}, map[string]*wideIndex{}
 	}
 	values := x.fields[field]
 	if values == nil {
@@ -63,6 +67,8 @@ func (x *termIndex) put(field, value string, pos int32) {
 		x.fields[field] = values
 	}
 	if _, ok := values[value]; !ok && len(values) >= maxTermsPerField {
+		x.wide[field] = widen(values, x.building)
+		x.wide[field].add(value, pos)
 		delete(x.fields, field)
 		x.dropped[field] = true
 		return
@@ -70,7 +76,7 @@ func (x *termIndex) put(field, value string, pos int32) {
 	values[value] = append(values[value], pos)
 }
 
-func (x *termIndex) lazy() { x.fields, x.dropped, x.unbuilt = nil, nil, true }
+func (x *termIndex) lazy() { x.fields, x.dropped, x.wide, x.unbuilt = nil, nil, nil, true }
 
 // ready builds a lazy index from records; a reader calls it under the
 // owner's read lock.
@@ -80,10 +86,14 @@ func (x *termIndex) ready(records []*KeyRecord) {
 	if !x.unbuilt {
 		return
 	}
-	x.unbuilt = false
+	x.unbuilt, x.building = false, true
 	for i, r := range records {
 		x.add(int32(i), r)
 	}
+	for _, w := range x.wide {
+		w.settle()
+	}
+	x.building = false
 }
 
 // positions appends the positions of the records holding any of values in

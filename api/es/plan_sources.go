@@ -18,8 +18,10 @@ func planTree(t esquery.Tree, now time.Time) plan {
 	p := t.RequiredPrefix("name")
 	ids, hasIDs := t.RequiredIDs()
 	pl := plan{namePrefix: p, ids: ids, hasIDs: hasIDs}
-	if p != "" {
-		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByPrefix, Field: "name", Prefix: p})
+	for _, f := range [][2]string{{"name", p}, {"username", t.RequiredPrefix("username")}} {
+		if f[1] != "" { // the field's ordered index
+			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByPrefix, Field: f[0], Prefix: f[1]})
+		}
 	}
 	for _, tc := range t.RequiredTerms() {
 		switch {

@@ -84,6 +84,7 @@ func BenchmarkScale(b *testing.B) {
 		{"not_invalidated_newest", `{"query": {"bool": {"must_not": {"term": {"invalidated": true}}}}, "sort": [{"creation": "desc"}], "size": 20}`},
 		{"should_names", `{"query": {"bool": {"should": [{"term": {"name": "key-1"}}, {"prefix": {"name": "key-4242"}}]}}}`},
 		{"prefix_metadata", `{"query": {"prefix": {"metadata.team": "team-1"}}, "size": 10}`},
+		{"term_metadata_unique", `{"query": {"term": {"metadata.n": "4242"}}}`},
 	} {
 		qs = append(qs, query{"es_" + q.name, "POST", esURL, q.body})
 	}
