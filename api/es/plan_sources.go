@@ -32,35 +32,61 @@ func planTree(t esquery.Tree, now time.Time) plan {
 			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByTerms, Field: tc.Field, Values: tc.Values})
 		}
 	}
+	pl.sources = append(pl.sources, dateSources(t, now)...)
+	pl.sources = append(pl.sources, valueSources(t)...)
+	pl.sources = append(pl.sources, alternativeSources(t, now)...)
+	return pl
+}
+
+// dateSources are the date ranges, existences and invalidated the query
+// requires, as index sources.
+func dateSources(t esquery.Tree, now time.Time) []projections.IndexSource {
+	var out []projections.IndexSource
 	req := t.RequiredOf(now, isDateField, func(f string) bool { return f == "invalidated" })
 	for _, b := range req.Dates {
-		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByRange, Field: b.Field, Lo: b.Lo, Hi: b.Hi})
+		out = append(out, projections.IndexSource{Kind: projections.ByRange, Field: b.Field, Lo: b.Lo, Hi: b.Hi})
 	}
 	for _, f := range req.Exists {
 		if path, isMeta := strings.CutPrefix(f, "metadata."); isMeta && path != "" && !strings.ContainsAny(path, "*?") ||
 			f == "expiration" || f == "invalidation" {
-			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByExists, Field: f})
+			out = append(out, projections.IndexSource{Kind: projections.ByExists, Field: f})
 		}
 	}
 	if inv, ok := req.Bools["invalidated"]; ok && inv { // the invalidated keys are those with an invalidation time
-		pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByExists, Field: "invalidation"})
+		out = append(out, projections.IndexSource{Kind: projections.ByExists, Field: "invalidation"})
 	}
+	return out
+}
+
+// valueSources are the prefix, wildcard, range and case-insensitive term
+// queries the query requires of term-indexed fields (type only when rest,
+// which the index leaves out, cannot match).
+func valueSources(t esquery.Tree) []projections.IndexSource {
+	var out []projections.IndexSource
 	for _, m := range t.RequiredValueMatches() {
-		if indexed := m.Field == "metadata" || termIndexed(m.Field, nil); m.Field == "type" && !m.Match(domain.ESTypeRest) || m.Field != "type" && indexed {
-			pl.sources = append(pl.sources, projections.IndexSource{Kind: projections.ByValues, Field: m.Field, Match: m.Match})
+		indexed := m.Field == "metadata" || termIndexed(m.Field, nil)
+		if m.Field == "type" && !m.Match(domain.ESTypeRest) || m.Field != "type" && indexed {
+			out = append(out, projections.IndexSource{Kind: projections.ByValues, Field: m.Field, Match: m.Match})
 		}
 	}
+	return out
+}
+
+// alternativeSources are the unions the query requires one member of:
+// a bool's should clauses, a simple_query_string's tokens.
+func alternativeSources(t esquery.Tree, now time.Time) []projections.IndexSource {
+	var out []projections.IndexSource
 	for _, should := range t.RequiredShoulds() {
 		if src, ok := anyOf(should, now); ok {
-			pl.sources = append(pl.sources, src)
+			out = append(out, src)
 		}
 	}
 	for _, group := range esquery.RequiredAlternatives(t, keySchema, now) {
 		if src, ok := unionOf(group); ok {
-			pl.sources = append(pl.sources, src)
+			out = append(out, src)
 		}
 	}
-	return pl
+	return out
 }
 
 // anyOf is the source of a bool's should clauses of which a match
