@@ -14,7 +14,7 @@ import (
 // log creates a key again (no command does) for another owner of the same
 // project; the key index keeps its first record, of the former owner, yet
 // a query of that owner's keys (manage_own_api_key) does not show the key
-// that is someone else's now.
+// that is someone else's now; its new owner does.
 func TestAKeyCreatedAgainForAnotherOwnerIsNotQueriedByItsFormerOwner(t *testing.T) {
 	a := startApp(t, t.TempDir(), nil)
 	alice := a.as(t, basic(ownerAuth))
@@ -50,6 +50,10 @@ func TestAKeyCreatedAgainForAnotherOwnerIsNotQueriedByItsFormerOwner(t *testing.
 		}
 	}
 	erin := a.as(t, basic("erin:erin-password"))
+	if got := erin.do("POST", "/_security/_query/api_key", `{}`, "Content-Type", "application/json").must(t, 200); !strings.Contains(got.raw, "erins") {
+		t.Errorf("erin does not query her key: %s", got.raw)
+	}
+	mustMatchRebuild(t, a)
 	if got := erin.do("GET", "/_security/api_key?owner=true&id="+id, nil); got.status != 200 || !strings.Contains(got.raw, "erins") {
 		t.Errorf("erin does not get her key: %d %s", got.status, got.raw)
 	}
