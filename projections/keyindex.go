@@ -154,7 +154,7 @@ func (ix *KeyIndex) apply(ev domain.Event, slot uint32) error {
 // create indexes a project key. Its id is the event's aggregate id, the
 // string the key table holds, rather than the payload's copy of it.
 func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated, slot uint32) {
-	if c.Scope != domain.ScopeProject || at(ix.at, slot).project != 0 {
+	if c.Scope != domain.ScopeProject {
 		return
 	}
 	rec := &KeyRecord{ID: domain.KeyID(ev.AggID), Name: c.Name, owner: ix.strs.owner(c.Owner.User, c.Owner.Realm),
@@ -162,7 +162,30 @@ func (ix *KeyIndex) create(ev domain.Event, c domain.KeyCreated, slot uint32) {
 	if c.Expires != nil {
 		rec.Expires = c.Expires.UnixMilli()
 	}
+	if where := at(ix.at, slot); where.project != 0 {
+		ix.createdAgain(where, c.Project, ev.Tenant, rec)
+		return
+	}
 	ix.add(ix.project(c.Project, ev.Tenant), rec, slot)
+}
+
+// createdAgain replaces the record of a key the log creates again (no
+// command does) in the project it is indexed in, as the key list does:
+// its name, owner, creation and metadata may have changed, which the
+// project's indexes cannot follow in place, so they are built anew by
+// their next reader. Created again in another project, the key keeps its
+// first record there (the query API leaves such a hit out: the key is not
+// of that project any more).
+func (ix *KeyIndex) createdAgain(where recordAt, project domain.ProjectID, t domain.TenantID, rec *KeyRecord) {
+	pr := ix.list[where.project-1]
+	if ix.projects[project] != pr || pr.Tenant != t {
+		return
+	}
+	pr.Records[where.pos] = rec // replaced, not changed: queries may be reading the old one
+	pr.names.lazy()
+	pr.created.lazy()
+	pr.terms.lazy()
+	pr.ord.lazy()
 }
 
 // project is project id's records, new and empty the first time.

@@ -2,8 +2,10 @@ package projections
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +184,50 @@ func TestKeysOfEqualMetadataShareItAndAnUpdateOfOneLeavesTheOthersAlone(t *testi
 			if got := after[i].Metadata[1].Value; got != want || recs[i].Metadata[1].Value != "web" {
 				t.Fatalf("%s: key %d's team is %s after the update of key 1 (was %s), want %s", name, i, got, recs[i].Metadata[1].Value, want)
 			}
+		}
+	}
+}
+
+// TestAKeyCreatedAgainInItsProjectIsIndexedByItsNewFields: the log
+// creates a key again (no command does) in its project under another
+// name, owner, creation and metadata; the index answers from the new
+// ones (as the key list does), not the first, folded and restored.
+func TestAKeyCreatedAgainInItsProjectIsIndexedByItsNewFields(t *testing.T) {
+	ix := NewKeyIndex()
+	create := func(id, name, user string, at time.Time, md map[string]any) {
+		ev := domain.NewEvent("e-"+id+name, "o1", domain.AggKey, id, domain.Meta{Time: at},
+			domain.KeyCreated{KeyID: domain.KeyID(id), Name: name, Scope: domain.ScopeProject, Project: "p1",
+				Owner: domain.Owner{User: user, Realm: "native"}, Hash: hashHex, Metadata: md})
+		if err := ix.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 {
+		create(fmt.Sprint("k", i), fmt.Sprint("old-", i), "alice", t0, map[string]any{"team": "red"})
+	}
+	create("k3", "new", "bob", t0.Add(time.Hour), map[string]any{"team": "blue"})
+	for name, x := range map[string]*KeyIndex{"folded": ix, "restored": restoreInto(t, ix, NewKeyIndex())} {
+		bob, _ := x.RecordsWithTerms("o1", "p1", "username", []string{"bob"}, nil)
+		blue, _ := x.RecordsWithTerms("o1", "p1", "metadata.team", []string{"blue"}, nil)
+		red, _ := x.RecordsWithTerms("o1", "p1", "metadata.team", []string{"red"}, nil)
+		newest, _ := x.RecordsAtEnds("o1", "p1", 1, true, nil)
+		if got := recIDs(bob); !slices.Equal(got, []domain.KeyID{"k3"}) {
+			t.Errorf("%s: bob's records %v", name, got)
+		}
+		if got := recIDs(blue); !slices.Equal(got, []domain.KeyID{"k3"}) || len(red) != 19 {
+			t.Errorf("%s: blue %v, %d red", name, got, len(red))
+		}
+		if got := recIDs(x.RecordsNamed("o1", "p1", "new", nil)); !slices.Equal(got, []domain.KeyID{"k3"}) {
+			t.Errorf("%s: named new %v", name, got)
+		}
+		if got := x.RecordsNamed("o1", "p1", "old-3", nil); len(got) != 0 {
+			t.Errorf("%s: named old-3 %v", name, recIDs(got))
+		}
+		if got := recIDs(newest); !slices.Contains(got, "k3") {
+			t.Errorf("%s: newest %v", name, got)
+		}
+		if x.Len() != 20 {
+			t.Errorf("%s: %d keys", name, x.Len())
 		}
 	}
 }

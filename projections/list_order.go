@@ -79,6 +79,9 @@ func (ks *Keys) listInOrder(f Filter, p Page) (page []*keyRec, total int, ok boo
 	}
 	ix.ready(len(list.keys), build)
 	want := p.From + p.Size
+	if want == 0 {
+		return nil, list.counts.of(f), true // Size 0: the total alone
+	}
 	var view domain.Key
 	ix.walk(strings.HasPrefix(p.Sort, "-"), cmp, func(pos int32) bool {
 		r := list.keys[pos]

@@ -181,7 +181,9 @@ func (s *Server) esQueryKeys(x *esReq) error {
 	views := make([]esKeyView, 0, len(page))
 	for _, h := range page {
 		k, ok := s.keys.Get(x.org.ID, h.id)
-		if !ok || !x.inProject(&k) { // an index record left behind in another project
+		if !ok || !x.inProject(&k) || onlyOwn && !esOwns(x.p, &k) {
+			// An index record a second KeyCreated left behind: the key
+			// is now of another project, or another owner's.
 			continue
 		}
 		v := s.esView(&k, withLimitedBy)
