@@ -45,11 +45,11 @@ func (a *AuthIndex) Capture() func() ([]byte, error) {
 // Restore replaces the index with a snapshot's.
 func (a *AuthIndex) Restore(b []byte) error {
 	r := reader{buf: b}
-	n := r.countOf(35) // an id's length, its hash, expiry and flag
-	ids := make([]domain.KeyID, 0, n)
+	n := r.countOf(35)          // an id's length, its hash, expiry and flag
+	ids := make([][]byte, 0, n) // the snapshot's bytes: copied only by a table new to them
 	read := make([]authEntry, 0, n)
 	for range n {
-		ids = append(ids, domain.KeyID(r.str()))
+		ids = append(ids, r.bytes())
 		e := authEntry{state: authKnown}
 		r.fixed(e.hash[:])
 		e.setExpiresMs(r.int())
@@ -63,13 +63,11 @@ func (a *AuthIndex) Restore(b []byte) error {
 	}
 	entries, count := make([]authEntry, 0, n), 0
 	a.table.Reserve(n)
-	a.table.resolveIDs(n, func(i int) domain.KeyID { return ids[i] }, func(start int, slots []uint32) {
-		for i, slot := range slots {
-			if !at(entries, slot).known() {
-				count++
-			}
-			entries = put(entries, slot, read[start+i])
+	a.table.resolveBytes(n, func(i int) []byte { return ids[i] }, func(i int, slot uint32) {
+		if !at(entries, slot).known() {
+			count++
 		}
+		entries = put(entries, slot, read[i])
 	})
 	a.table.mu.Lock()
 	a.entries, a.count = entries, count

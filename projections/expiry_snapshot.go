@@ -57,12 +57,12 @@ func (x *Expiry) Restore(b []byte) error {
 	n := r.countOf(5) // tenant, id, expiry, sequence, notices: a byte each at least
 	tenants := newInterner[domain.TenantID]()
 	entries := make([]expiryEntry, n)
-	ids := make([]domain.KeyID, n)
+	ids := make([][]byte, n) // the snapshot's bytes: copied only by a table new to them
 	marks := map[int][]noticeMark{}
 	for i := range n {
 		e := &entries[i]
 		e.tenant = tenants.id(domain.TenantID(r.sym()))
-		ids[i] = domain.KeyID(r.str())
+		ids[i] = r.bytes()
 		e.setExpiry(r.time())
 		e.keySeq = r.uint()
 		for range r.count() {
@@ -76,22 +76,19 @@ func (x *Expiry) Restore(b []byte) error {
 	fresh.tenants, fresh.entries, fresh.queue = tenants, entries, make([]uint32, 0, n)
 	fresh.index = make([]uint32, 0, n)
 	x.table.Reserve(n)
-	x.table.resolveIDs(n, func(i int) domain.KeyID { return ids[i] }, func(start int, slots []uint32) {
-		for i, slot := range slots {
-			k := start + i
-			if at(fresh.index, slot) != 0 {
-				return // an id twice: refused below
-			}
-			e := &entries[k]
-			e.slot = slot
-			if m, ok := marks[k]; ok {
-				fresh.notices[slot] = m
-			}
-			e.due = fresh.dueOf(e)
-			e.pos = uint32(len(fresh.queue))
-			fresh.queue = append(fresh.queue, uint32(k+1))
-			fresh.index = put(fresh.index, slot, uint32(k+1))
+	x.table.resolveBytes(n, func(i int) []byte { return ids[i] }, func(k int, slot uint32) {
+		if at(fresh.index, slot) != 0 {
+			return // an id twice: refused below
 		}
+		e := &entries[k]
+		e.slot = slot
+		if m, ok := marks[k]; ok {
+			fresh.notices[slot] = m
+		}
+		e.due = fresh.dueOf(e)
+		e.pos = uint32(len(fresh.queue))
+		fresh.queue = append(fresh.queue, uint32(k+1))
+		fresh.index = put(fresh.index, slot, uint32(k+1))
 	})
 	if len(fresh.queue) != n {
 		return fmt.Errorf("expiry snapshot: a key is scheduled twice")
