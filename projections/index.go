@@ -88,6 +88,15 @@ func mergeRuns(a, b []int32, cmp cmpPos) []int32 {
 // an answer from the index is the scan's answer, ties and all.
 func (o *orderedIndex) prefixed(p string, field func(int32) string, buf []int32) []int32 {
 	start := len(buf)
+	buf = o.prefixedAnyOrder(p, field, buf)
+	slices.Sort(buf[start:])
+	return buf
+}
+
+// prefixedAnyOrder is prefixed in the index's order, for a reader whose
+// answer does not depend on the order it meets them in (a list put in
+// its own total order).
+func (o *orderedIndex) prefixedAnyOrder(p string, field func(int32) string, buf []int32) []int32 {
 	for _, run := range o.runs {
 		i, _ := slices.BinarySearchFunc(run, p, func(pos int32, p string) int {
 			if f := field(pos); f < p {
@@ -99,7 +108,6 @@ func (o *orderedIndex) prefixed(p string, field func(int32) string, buf []int32)
 			buf = append(buf, run[i])
 		}
 	}
-	slices.Sort(buf[start:])
 	return buf
 }
 

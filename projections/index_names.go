@@ -47,17 +47,18 @@ func (l *tenantKeys) byName(a, b int32) int {
 // candidates are the keys List looks at for f: those whose name can match
 // f.Name, from the name index, when the pattern starts with a literal,
 // or those of f.Owner, from the owner index, whichever are fewer; else
-// all of the tenant's (a scan). Either way in the order they were added,
-// so the answer is the same.
-func (ks *Keys) candidates(f Filter) []*keyRec {
+// all of the tenant's (a scan). named says they came from the name index
+// and the pattern is that literal prefix and '*': they are then exactly
+// the keys whose name matches.
+func (ks *Keys) candidates(f Filter) (cands []*keyRec, named bool) {
 	if !f.Indexed() {
-		return ks.snapshotOf(f.Tenant)
+		return ks.snapshotOf(f.Tenant), false
 	}
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
 	list := ks.byTenant[f.Tenant]
 	if list == nil {
-		return nil
+		return nil, false
 	}
 	var pos []int32
 	if f.Owner != "" {
@@ -65,16 +66,18 @@ func (ks *Keys) candidates(f Filter) []*keyRec {
 		pos = list.owners.of(f.Owner)
 	}
 	if prefix := LiteralPrefix(f.Name); prefix != "" {
+		name := func(i int32) string { return list.keys[i].Name }
 		list.names.ready(len(list.keys), list.byName)
-		if f.Owner == "" || list.names.fewerPrefixed(prefix, len(pos), func(i int32) string { return list.keys[i].Name }) {
-			pos = list.names.prefixed(prefix, func(i int32) string { return list.keys[i].Name }, nil)
+		if f.Owner == "" || list.names.fewerPrefixed(prefix, len(pos), name) {
+			// Any order: List puts its matches in its own total order.
+			pos, named = list.names.prefixedAnyOrder(prefix, name, nil), f.Name == prefix+"*"
 		}
 	}
-	out := make([]*keyRec, len(pos))
+	cands = make([]*keyRec, len(pos))
 	for i, p := range pos {
-		out[i] = list.keys[p]
+		cands[i] = list.keys[p]
 	}
-	return out
+	return cands, named
 }
 
 // Indexed reports whether List answers f from an index rather than by

@@ -256,3 +256,30 @@ func TestAFieldOfTooManyValuesIsNotTermIndexed(t *testing.T) {
 		}
 	}
 }
+
+// TestAListByOwnerAndNameKeepsOnlyNamesThatMatch: when the owner's keys
+// are fewer than the names the prefix starts, the list reads the owner's
+// and still tests their names.
+func TestAListByOwnerAndNameKeepsOnlyNamesThatMatch(t *testing.T) {
+	ks := NewKeys()
+	for i := range 21 {
+		owner, name := "alice", fmt.Sprint("a-", i)
+		if i == 20 {
+			owner, name = "carol", "z"
+		}
+		id := domain.KeyID(fmt.Sprint("k", i))
+		ev := domain.NewEvent(fmt.Sprint("e", i), "o1", domain.AggKey, string(id), domain.Meta{Time: t0},
+			domain.KeyCreated{KeyID: id, Name: name, Scope: domain.ScopeProject, Project: "p1", Owner: domain.Owner{User: owner, Realm: "native"}, Hash: hashHex})
+		if err := ks.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []Filter{{Owner: "carol", Name: "a*"}, {Owner: "carol", Name: "z*"}, {Owner: "alice", Name: "a-1*"}} {
+		f.Tenant, f.Now = "o1", t0
+		got, total := ks.List(f, Page{Sort: "name", Size: 100})
+		want, wantTotal := scanList(ks, f, Page{Sort: "name", Size: 100})
+		if total != wantTotal || !reflect.DeepEqual(ids(got), ids(want)) {
+			t.Errorf("%s %s: %d %v, the scan %d %v", f.Owner, f.Name, total, ids(got), wantTotal, ids(want))
+		}
+	}
+}

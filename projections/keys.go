@@ -269,7 +269,11 @@ func (ks *Keys) List(f Filter, p Page) ([]domain.Key, int) {
 		}
 		return out, total
 	}
-	return ks.listOf(ks.candidates(f), f, p)
+	cands, named := ks.candidates(f)
+	if named {
+		f.Name = "" // every candidate's name matches
+	}
+	return ks.listOf(cands, f, p)
 }
 
 // listOf is List over the keys cands (index_names.go: candidates), which

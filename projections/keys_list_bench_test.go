@@ -2,6 +2,8 @@ package projections
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -94,5 +96,40 @@ func TestPositionsOrderKeysAsTheListSortsThem(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkListNamePrefix is the console list of issue 27's scale figures
+// in one projection: a page of 50 active keys whose name starts with
+// "key-12" (1 in 90 of KEYPLANE_BENCH_KEYS keys, default 1,000,000),
+// sorted by each field.
+func BenchmarkListNamePrefix(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
+		n = v
+	}
+	ks := NewKeys()
+	ks.Reserve(n)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		id := domain.KeyID(fmt.Sprintf("k%07d", (i*7919)%n))
+		exp := t0.Add(time.Duration(1+i%365) * 24 * time.Hour)
+		ev := domain.NewEvent(fmt.Sprint(i), "t", domain.AggKey, string(id), domain.Meta{Time: t0.Add(time.Duration(i) * time.Millisecond)},
+			domain.KeyCreated{KeyID: id, Name: fmt.Sprintf("key-%d", i), Scope: domain.ScopeProject, Project: "p", Type: domain.KeyPersonal,
+				Owner: domain.Owner{User: "owner"}, Hash: hashHex, Expires: &exp})
+		if err := ks.Apply(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f := Filter{Tenant: "t", Project: "p", Name: "key-12*", Status: domain.StatusActive, Now: t0}
+	for _, sort := range []string{"name", "-created", "expiration", "owner"} {
+		b.Run(sort, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if keys, _ := ks.List(f, Page{Sort: sort, Size: 50}); len(keys) != 50 {
+					b.Fatal(len(keys))
+				}
+			}
+		})
 	}
 }
