@@ -83,6 +83,25 @@ func mergeRuns(a, b []int32, cmp cmpPos) []int32 {
 	return append(append(out, a[i:]...), b[j:]...)
 }
 
+// mergePairs merges two runs of (value, position) pairs, each in order
+// cmp, into one in that order: the merge of the indexes whose entries
+// carry their value (index_order.go, index_wide.go).
+func mergePairs[V any](av []V, ap []int32, bv []V, bp []int32, cmp func(x V, xp int32, y V, yp int32) int) ([]V, []int32) {
+	n := len(av) + len(bv)
+	v, p := make([]V, 0, n), make([]int32, 0, n)
+	i, j := 0, 0
+	for i < len(av) && j < len(bv) {
+		if cmp(av[i], ap[i], bv[j], bp[j]) <= 0 {
+			v, p = append(v, av[i]), append(p, ap[i])
+			i++
+		} else {
+			v, p = append(v, bv[j]), append(p, bp[j])
+			j++
+		}
+	}
+	return append(append(v, av[i:]...), bv[j:]...), append(append(p, ap[i:]...), bp[j:]...)
+}
+
 // prefixed appends to buf the positions whose field (field(pos)) starts
 // with p, in position order: the order a scan would meet them in, so that
 // an answer from the index is the scan's answer, ties and all.

@@ -179,21 +179,8 @@ func (x *valueIndex) add(v int64, pos int32, pr *projectRecords) {
 }
 
 func mergeValueRuns(a, b valueRun, pr *projectRecords) valueRun {
-	n := a.len() + b.len()
-	out := valueRun{v: make([]int64, 0, n), p: make([]int32, 0, n)}
-	i, j := 0, 0
-	for i < a.len() && j < b.len() {
-		if pr.cmpEntry(a.v[i], a.p[i], b.v[j], b.p[j]) <= 0 {
-			out.v, out.p = append(out.v, a.v[i]), append(out.p, a.p[i])
-			i++
-		} else {
-			out.v, out.p = append(out.v, b.v[j]), append(out.p, b.p[j])
-			j++
-		}
-	}
-	out.v = append(append(out.v, a.v[i:]...), b.v[j:]...)
-	out.p = append(append(out.p, a.p[i:]...), b.p[j:]...)
-	return out
+	v, p := mergePairs(a.v, a.p, b.v, b.p, pr.cmpEntry)
+	return valueRun{v: v, p: p}
 }
 
 func (x *valueIndex) lazy() { x.runs, x.entries, x.stale, x.unbuilt = nil, 0, 0, true }

@@ -67,21 +67,10 @@ func (w *wideIndex) add(v string, pos int32) {
 }
 
 func mergeWide(a, b wideRun) wideRun {
-	n := a.len() + b.len()
-	out := wideRun{v: make([]string, 0, n), p: make([]int32, 0, n)}
-	i, j := 0, 0
-	for i < a.len() && j < b.len() {
-		if cmp.Or(cmp.Compare(a.v[i], b.v[j]), cmp.Compare(a.p[i], b.p[j])) <= 0 {
-			out.v, out.p = append(out.v, a.v[i]), append(out.p, a.p[i])
-			i++
-		} else {
-			out.v, out.p = append(out.v, b.v[j]), append(out.p, b.p[j])
-			j++
-		}
-	}
-	out.v = append(append(out.v, a.v[i:]...), b.v[j:]...)
-	out.p = append(append(out.p, a.p[i:]...), b.p[j:]...)
-	return out
+	v, p := mergePairs(a.v, a.p, b.v, b.p, func(x string, xp int32, y string, yp int32) int {
+		return cmp.Or(cmp.Compare(x, y), cmp.Compare(xp, yp))
+	})
+	return wideRun{v: v, p: p}
 }
 
 // equal counts the entries of values (every entry when nil) and reads

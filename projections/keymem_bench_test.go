@@ -46,11 +46,11 @@ func BenchmarkKeyStateMemory(b *testing.B) {
 func keyStateHeap(b *testing.B, n int) (float64, float64, float64) {
 	b.StopTimer()
 	defer b.StartTimer()
-	before := heapAfterGC()
+	before := keysLiveHeap()
 	table := NewKeyTable()
 	ix, exp, auth := NewKeyIndexIn(table), NewExpiryIn(domain.DefaultNoticeWindows, table), NewAuthIndexIn(table)
 	foldKeys(b, n, ix, exp, auth)
-	keys := heapAfterGC()
+	keys := keysLiveHeap()
 	if path := os.Getenv("KEYPLANE_KEYSTATE_HEAPPROFILE"); path != "" {
 		writeKeyStateProfile(b, path) // what the bytes per key are made of
 	}
@@ -59,7 +59,7 @@ func keyStateHeap(b *testing.B, n int) (float64, float64, float64) {
 	}
 	audit := NewAuditIn(table) // the same keys again: the table holds them
 	foldKeys(b, n, audit)
-	audited := heapAfterGC()
+	audited := keysLiveHeap()
 	runtime.KeepAlive(audit)
 	snaps, size := make([][]byte, 3), 0
 	for i, p := range []Snapshotter{ix, exp, auth} {
@@ -70,7 +70,7 @@ func keyStateHeap(b *testing.B, n int) (float64, float64, float64) {
 		snaps[i], size = snap, size+cap(snap)
 	}
 	table, ix, exp, auth, audit = nil, nil, nil, nil, nil
-	held := heapAfterGC() - uint64(size) // what is left but the snapshots
+	held := keysLiveHeap() - uint64(size) // what is left but the snapshots
 	fresh := NewKeyTable()
 	restored := []Snapshotter{NewKeyIndexIn(fresh), NewExpiryIn(domain.DefaultNoticeWindows, fresh), NewAuthIndexIn(fresh)}
 	for i, p := range restored {
@@ -79,7 +79,7 @@ func keyStateHeap(b *testing.B, n int) (float64, float64, float64) {
 		}
 	}
 	snaps = nil
-	after := heapAfterGC()
+	after := keysLiveHeap()
 	runtime.KeepAlive(restored)
 	return float64(keys-before) / float64(n), float64(audited-keys) / float64(n), float64(after-held) / float64(n)
 }
@@ -134,15 +134,6 @@ func writeKeyStateProfile(b *testing.B, path string) {
 func keyIDOf(i int) domain.KeyID {
 	sum := sha256.Sum256([]byte(strconv.Itoa(i)))
 	return domain.KeyID(base64.RawURLEncoding.EncodeToString(sum[:16]))
-}
-
-// heapAfterGC is the live heap after a full collection.
-func heapAfterGC() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // BenchmarkRestoreKeyState is BenchmarkRestore for the key index and the
