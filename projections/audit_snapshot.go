@@ -235,7 +235,7 @@ func (a *Audit) restoreV1(b []byte) error {
 	a.table.resolveBytes(len(names), func(i int) []byte { return names[i] }, func(i int, slot uint32) {
 		named[i].l.at(named[i].i).key = slot + 1
 	})
-	a.table.resolveIDs(len(projectKeys), func(i int) domain.KeyID { return projectKeys[i] }, func(start int, slots []uint32) {
+	a.table.resolveShared(len(projectKeys), func(i int) *domain.KeyID { return &projectKeys[i] }, func(start int, slots []uint32) {
 		for i, slot := range slots {
 			fresh.keyProject = put(fresh.keyProject, slot, projectOf[start+i])
 		}

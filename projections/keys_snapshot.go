@@ -59,13 +59,16 @@ func (ks *Keys) Restore(b []byte) error {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for run := range decoded {
-			ks.table.resolveIDs(len(run), func(i int) domain.KeyID { return run[i].ID }, func(_ int, slots []uint32) {
+			// Each record takes the table's copy of its id: a restored
+			// list keeps no copy of its own.
+			ks.table.resolveShared(len(run), func(i int) *domain.KeyID { return &run[i].ID }, func(start int, slots []uint32) {
 				for i, slot := range slots {
+					r := &run[start+i]
 					if at(fresh.refs, slot) == nil {
 						fresh.count++
 					}
-					fresh.add(&run[i])
-					fresh.refs = put(fresh.refs, slot, &run[i])
+					fresh.add(r)
+					fresh.refs = put(fresh.refs, slot, r)
 				}
 			})
 		}

@@ -108,24 +108,6 @@ func (t *KeyTable) foldRun(evs []domain.Event, scratch *[]uint32, apply func(dom
 	return len(evs), nil
 }
 
-// resolveIDs resolves the slots of n ids (id(i)), giving new ids theirs,
-// and hands use those of ids start to start+len(slots)-1 a run at a time:
-// how a restore places its keys. It holds the lock for restoreRun ids at a
-// time, because projections restore at once and share the table.
-func (t *KeyTable) resolveIDs(n int, id func(int) domain.KeyID, use func(start int, slots []uint32)) {
-	slots := make([]uint32, 0, min(n, restoreRun))
-	for start := 0; start < n; start += restoreRun {
-		end := min(start+restoreRun, n)
-		slots = slots[:0]
-		t.mu.Lock()
-		for i := start; i < end; i++ {
-			slots = append(slots, t.assignLocked(id(i)))
-		}
-		t.mu.Unlock()
-		use(start, slots)
-	}
-}
-
 // restoreRun is how many ids a restore resolves in one hold of the lock.
 const restoreRun = 4096
 
@@ -150,9 +132,12 @@ func put[T any](s []T, slot uint32, v T) []T {
 	return s
 }
 
-// resolveShared is resolveIDs for ids a restore holds (*id(i)), each
-// replaced by the table's copy as it is resolved: the restored projection
-// then keeps no copy of its own.
+// resolveShared resolves the slots of n ids a restore holds (*id(i)),
+// giving new ids theirs and replacing each by the table's copy (the
+// restored projection then keeps no copy of its own), and hands use those
+// of ids start to start+len(slots)-1 a run at a time. It holds the lock
+// for restoreRun ids at a time, because projections restore at once and
+// share the table.
 func (t *KeyTable) resolveShared(n int, id func(int) *domain.KeyID, use func(start int, slots []uint32)) {
 	slots := make([]uint32, 0, min(n, restoreRun))
 	for start := 0; start < n; start += restoreRun {
@@ -170,7 +155,7 @@ func (t *KeyTable) resolveShared(n int, id func(int) *domain.KeyID, use func(sta
 	}
 }
 
-// resolveBytes is resolveIDs for ids in bytes (id(i)), which it copies
+// resolveBytes is resolveShared for ids in bytes (id(i)), which it copies
 // only when they are new to the table: how a restore that names the same
 // key many times (the audit trail) places its records. use runs with t.mu
 // held, and may read t.ids.
