@@ -96,17 +96,20 @@ func BenchmarkESQuery(b *testing.B) {
 	a := startFilled(b)
 	c := benchClient()
 	url, auth := a.URL()+"/_security/_query/api_key", basic(ownerAuth)
-	for _, q := range []struct{ name, body string }{
-		{"match_all", `{"size": 10}`},
-		{"sort_creation_desc", `{"sort": [{"creation": "desc"}], "size": 10}`},
-		{"wildcard_name", `{"query": {"wildcard": {"name": "key-4242*"}}, "sort": ["name"]}`},
-		{"term_metadata", `{"query": {"term": {"metadata.team": "team-7"}}, "size": 100}`},
-		{"bool_range_prefix", `{"query": {"bool": {"filter": [{"range": {"creation": {"gte": "now-1d"}}}, {"prefix": {"name": "key-99"}}],
-			"must_not": {"term": {"invalidated": true}}}}, "sort": ["expiration", "name"], "size": 50}`},
-		{"simple_query_string", `{"query": {"simple_query_string": {"query": "key-12345 | team-3", "fields": ["name", "metadata.team"]}}}`},
-	} {
+	for _, q := range esQueries {
 		b.Run(q.name, func(b *testing.B) { benchLatency(b, c, "POST", url, auth, q.body) })
 	}
+}
+
+// esQueries are BenchmarkESQuery's queries, which BenchmarkScale runs too.
+var esQueries = []struct{ name, body string }{
+	{"match_all", `{"size": 10}`},
+	{"sort_creation_desc", `{"sort": [{"creation": "desc"}], "size": 10}`},
+	{"wildcard_name", `{"query": {"wildcard": {"name": "key-4242*"}}, "sort": ["name"]}`},
+	{"term_metadata", `{"query": {"term": {"metadata.team": "team-7"}}, "size": 100}`},
+	{"bool_range_prefix", `{"query": {"bool": {"filter": [{"range": {"creation": {"gte": "now-1d"}}}, {"prefix": {"name": "key-99"}}],
+		"must_not": {"term": {"invalidated": true}}}}, "sort": ["expiration", "name"], "size": 50}`},
+	{"simple_query_string", `{"query": {"simple_query_string": {"query": "key-12345 | team-3", "fields": ["name", "metadata.team"]}}}`},
 }
 
 // fillKeys creates n keys in the default project, with metadata to query.

@@ -67,14 +67,7 @@ func BenchmarkScale(b *testing.B) {
 	esURL, auth := base+"/_security/_query/api_key", basic(ownerAuth)
 	type query struct{ name, method, url, body string }
 	var qs []query
-	for _, q := range []struct{ name, body string }{
-		{"match_all", `{"size": 10}`},
-		{"sort_creation_desc", `{"sort": [{"creation": "desc"}], "size": 10}`},
-		{"wildcard_name", `{"query": {"wildcard": {"name": "key-4242*"}}, "sort": ["name"]}`},
-		{"term_metadata", `{"query": {"term": {"metadata.team": "team-7"}}, "size": 100}`},
-		{"bool_range_prefix", `{"query": {"bool": {"filter": [{"range": {"creation": {"gte": "now-1d"}}}, {"prefix": {"name": "key-99"}}],
-			"must_not": {"term": {"invalidated": true}}}}, "sort": ["expiration", "name"], "size": 50}`},
-		{"simple_query_string", `{"query": {"simple_query_string": {"query": "key-12345 | team-3", "fields": ["name", "metadata.team"]}}}`},
+	for _, q := range append(esQueries, []struct{ name, body string }{
 		{"range_expiration", `{"query": {"range": {"expiration": {"gte": "now+100d", "lt": "now+101d"}}}, "sort": ["expiration"], "size": 50}`},
 		{"sort_expiration_desc", `{"sort": [{"expiration": "desc"}], "size": 50}`},
 		{"sort_name_search_after", `{"sort": ["name"], "size": 50, "search_after": ["key-5"]}`},
@@ -85,7 +78,7 @@ func BenchmarkScale(b *testing.B) {
 		{"should_names", `{"query": {"bool": {"should": [{"term": {"name": "key-1"}}, {"prefix": {"name": "key-4242"}}]}}}`},
 		{"prefix_metadata", `{"query": {"prefix": {"metadata.team": "team-1"}}, "size": 10}`},
 		{"term_metadata_unique", `{"query": {"term": {"metadata.n": "4242"}}}`},
-	} {
+	}...) {
 		qs = append(qs, query{"es_" + q.name, "POST", esURL, q.body})
 	}
 	list := base + "/api/v1/orgs/default/projects/default/api-keys?status=active&size=50&name=key-12*&sort="
