@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -79,7 +80,7 @@ func (c *cliCommand) parse(args []string, minArgs, maxArgs int) ([]string, error
 		}
 		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	if !contains(c.outputs, c.output) {
+	if !slices.Contains(c.outputs, c.output) {
 		return nil, usagef("--output must be one of %s, not %q", strings.Join(c.outputs, ", "), c.output)
 	}
 	switch {
@@ -89,15 +90,6 @@ func (c *cliCommand) parse(args []string, minArgs, maxArgs int) ([]string, error
 		return nil, usagef("unexpected argument %q", pos[maxArgs])
 	}
 	return pos, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // client is the API client for the --url and the environment's credential.
