@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/keyplane/keyplane/domain"
@@ -78,7 +77,7 @@ func (a *App) flushUsage(ctx context.Context) {
 func (a *App) flushUsageLocked(ctx context.Context) (int, error) {
 	uses := a.Usage.Pending()
 	var (
-		wrote   atomic.Int64
+		wrote   int
 		mu      sync.Mutex
 		done    []projections.Use
 		lastErr error
@@ -95,10 +94,10 @@ func (a *App) flushUsageLocked(ctx context.Context) (int, error) {
 				} else {
 					done = append(done, u)
 				}
-				mu.Unlock()
 				if ok {
-					wrote.Add(1)
+					wrote++
 				}
+				mu.Unlock()
 			}
 		})
 	}
@@ -110,7 +109,7 @@ func (a *App) flushUsageLocked(ctx context.Context) (int, error) {
 	for _, u := range done {
 		a.Usage.Written(u)
 	}
-	return int(wrote.Load()), lastErr
+	return wrote, lastErr
 }
 
 // recordUse writes one use down; a key gone meanwhile (quarantined, or of

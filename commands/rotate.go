@@ -23,6 +23,9 @@ func (s *Keys) RotateKey(ctx context.Context, p domain.Principal, m domain.Meta,
 	// rotation is no create, and its old key ends after the grace.
 	r.New.Tenant = t
 	r.New = s.withPolicy(r.New, s.now(), map[domain.TenantID]int{})
+	// Whether a retry can find the successor is the Idempotency-Key's
+	// presence, whichever surface the rotation came by.
+	r.Retriable = idemKey != ""
 	newID, secret := s.ids.KeyID(), s.ids.Secret()
 	var claimID, reqHash string
 	if idemKey != "" {

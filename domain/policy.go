@@ -142,14 +142,14 @@ func (p KeyPolicy) CheckActiveKeys(active, adding int) error {
 // CheckGrace refuses a rotation's grace (the old key's overlap) longer
 // than max_grace.
 func (p KeyPolicy) CheckGrace(grace time.Duration) error {
-	if p.MaxGrace == "" {
-		return nil
-	}
-	if max, ok := parseDuration(p.MaxGrace); ok && grace > max {
+	if max, ok := p.maxGrace(); ok && grace > max {
 		return Invalid("grace [%s] is beyond the organization's maximum of [%s] (max_grace)", formatDuration(grace), p.MaxGrace)
 	}
 	return nil
 }
+
+// maxGrace is the policy's max_grace, when it sets one.
+func (p KeyPolicy) maxGrace() (time.Duration, bool) { return parseDuration(p.MaxGrace) }
 
 // defaultGrace is the grace of a rotation that names none: a day, or
 // max_grace when that is shorter (as a missing expiration takes
@@ -157,7 +157,7 @@ func (p KeyPolicy) CheckGrace(grace time.Duration) error {
 // itself without a grace must not start failing when an owner sets
 // max_grace under a day.
 func (p KeyPolicy) defaultGrace() time.Duration {
-	if max, ok := parseDuration(p.MaxGrace); ok && p.MaxGrace != "" && max < DefaultRotationGrace {
+	if max, ok := p.maxGrace(); ok && max < DefaultRotationGrace {
 		return max
 	}
 	return DefaultRotationGrace

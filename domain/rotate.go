@@ -160,7 +160,7 @@ func selfGrace(p Principal, k *Key, pol KeyPolicy, grace time.Duration, retriabl
 	if grace >= MinSelfGrace {
 		return nil
 	}
-	if max, ok := parseDuration(pol.MaxGrace); ok && pol.MaxGrace != "" && grace >= max {
+	if max, ok := pol.maxGrace(); ok && grace >= max {
 		return nil // the organization wants rotated keys to end sooner
 	}
 	return Invalid("api key [%s] rotating itself must keep a grace of at least %s [grace: %s]: a lost answer would otherwise leave the service without a credential; its owner may rotate it with a shorter grace", k.ID, formatDuration(MinSelfGrace), formatDuration(grace))

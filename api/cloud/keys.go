@@ -106,10 +106,10 @@ func mine(c caller, k *domain.Key) bool {
 		k.Owner.ByKey == "" && !k.Invalidated
 }
 
-// may reports whether p may take action on key k, as on every surface: a
+// authorize is whether p may take action on key k, as on every surface: a
 // key limited to its own keys (manage_own_api_key) owns only itself.
-func may(p domain.Principal, action string, k *domain.Key) bool {
-	return p.Authorize(action, domain.Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)}) == nil
+func authorize(p domain.Principal, action string, k *domain.Key) error {
+	return p.Authorize(action, domain.Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)})
 }
 
 // maxListed bounds one listing.
@@ -120,7 +120,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c caller) error {
 		return err
 	}
 	f := projections.Filter{Tenant: c.org.ID, Owner: c.p.User, Now: s.now(),
-		Match: func(k *domain.Key) bool { return mine(c, k) && may(c.p, domain.ActionGetKey, k) }}
+		Match: func(k *domain.Key) bool { return mine(c, k) && authorize(c.p, domain.ActionGetKey, k) == nil }}
 	keys, _ := s.keys.List(f, projections.Page{Sort: "-created", Size: maxListed})
 	out := make([]keyView, len(keys))
 	for i := range keys {
@@ -145,7 +145,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, c caller) error {
 	if err != nil {
 		return err
 	}
-	if err := c.p.Authorize(domain.ActionGetKey, domain.Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(c.p)}); err != nil {
+	if err := authorize(c.p, domain.ActionGetKey, &k); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, s.view(&k))

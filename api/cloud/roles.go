@@ -83,11 +83,7 @@ func (ra *roleAssignments) grants(o *domain.Org) ([]grant, error) {
 		}
 		out = append(out, grant{id: a.RoleID, role: role})
 	}
-	scoped := [][]scopedAssignment{ra.Deployment}
-	if ra.Project != nil {
-		scoped = append(scoped, ra.Project.Elasticsearch, ra.Project.Observability, ra.Project.Security)
-	}
-	for _, list := range scoped {
+	for _, list := range ra.scoped() {
 		for _, a := range list {
 			gs, err := scopedGrants(o, a)
 			if err != nil {
@@ -96,21 +92,22 @@ func (ra *roleAssignments) grants(o *domain.Org) ([]grant, error) {
 			out = append(out, gs...)
 		}
 	}
-	if len(out) > maxAssignments {
-		return nil, domain.Invalid("at most %d role assignments per key", maxAssignments)
+	return out, nil // no more than count(): one grant per project named, or one for all
+}
+
+// scoped is ra's deployment and project assignments, list by list.
+func (ra *roleAssignments) scoped() [][]scopedAssignment {
+	if ra.Project == nil {
+		return [][]scopedAssignment{ra.Deployment}
 	}
-	return out, nil
+	return [][]scopedAssignment{ra.Deployment, ra.Project.Elasticsearch, ra.Project.Observability, ra.Project.Security}
 }
 
 // count is how many grants ra makes: one per organization assignment, and
 // one per project a scoped assignment names (one for all of them).
 func (ra *roleAssignments) count() int {
 	n := len(ra.Organization)
-	scoped := [][]scopedAssignment{ra.Deployment}
-	if ra.Project != nil {
-		scoped = append(scoped, ra.Project.Elasticsearch, ra.Project.Observability, ra.Project.Security)
-	}
-	for _, list := range scoped {
+	for _, list := range ra.scoped() {
 		for _, a := range list {
 			n += max(1, len(a.DeploymentIDs)+len(a.ProjectIDs))
 		}

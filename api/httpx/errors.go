@@ -97,18 +97,24 @@ func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err er
 	if t := domain.TypeOf(err); t != "" {
 		typ = t
 	}
-	reason := domain.ReasonOf(err)
+	errorHeaders(log, w, r, err, k, !scriptRequest(r))
+	WriteErrorBody(w, status, typ, domain.ReasonOf(err))
+}
+
+// errorHeaders is what every error answer does before its body, whatever
+// its shape: an internal or unavailable error logged with its cause, the
+// authentication challenge (when challenge) and Retry-After.
+func errorHeaders(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error, k domain.Kind, challenge bool) {
 	if k == domain.KindInternal || k == domain.KindUnavailable {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err,
 			"request_id", w.Header().Get("X-Request-Id"))
 	}
-	if k == domain.KindUnauthenticated && !scriptRequest(r) {
+	if k == domain.KindUnauthenticated && challenge {
 		w.Header().Set("WWW-Authenticate", `ApiKey, Basic realm="keyplane", charset="UTF-8"`)
 	}
 	if k == domain.KindUnavailable || k == domain.KindThrottled {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
 	}
-	WriteErrorBody(w, status, typ, reason)
 }
 
 // cloudErrors is Elastic Cloud's error shape: {"errors":[{"code","message"}]}.
@@ -149,16 +155,7 @@ func CloudCodeOf(k domain.Kind) string {
 func WriteCloudError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	k := domain.KindOf(err)
 	status, _ := StatusOf(k)
-	if k == domain.KindInternal || k == domain.KindUnavailable {
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err,
-			"request_id", w.Header().Get("X-Request-Id"))
-	}
-	if k == domain.KindUnauthenticated {
-		w.Header().Set("WWW-Authenticate", `ApiKey, Basic realm="keyplane", charset="UTF-8"`)
-	}
-	if k == domain.KindUnavailable || k == domain.KindThrottled {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
-	}
+	errorHeaders(log, w, r, err, k, true)
 	WriteCloudErrorBody(w, status, CloudCodeOf(k), domain.ReasonOf(err))
 }
 

@@ -15,8 +15,8 @@ type rotateKeyRequest struct {
 	Expiration string `json:"expiration"`
 }
 
-func (req rotateKeyRequest) command(idem string) domain.RotateKey {
-	return domain.RotateKey{Grace: req.Grace, New: domain.CreateKey{Expiration: req.Expiration}, Retriable: idem != ""}
+func (req rotateKeyRequest) command() domain.RotateKey {
+	return domain.RotateKey{Grace: req.Grace, New: domain.CreateKey{Expiration: req.Expiration}}
 }
 
 // rotateKey answers POST .../api-keys/{id}/_rotate: 201 with the successor
@@ -50,8 +50,7 @@ func (s *keysAPI) rotateSelf(w http.ResponseWriter, r *http.Request, p domain.Pr
 func (s *keysAPI) rotate(w http.ResponseWriter, r *http.Request, p domain.Principal, t domain.TenantID, id domain.KeyID, req rotateKeyRequest) error {
 	ctx, cancel := httpx.CmdCtx(r)
 	defer cancel()
-	idem := r.Header.Get("Idempotency-Key")
-	out, err := s.commands.RotateKey(ctx, p, httpx.Meta(w, r, p), t, id, req.command(idem), idem)
+	out, err := s.commands.RotateKey(ctx, p, httpx.Meta(w, r, p), t, id, req.command(), r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		return err
 	}

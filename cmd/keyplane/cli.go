@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -38,14 +39,12 @@ type cliCommand struct {
 	output   string
 	stdout   io.Writer
 	stderr   io.Writer
-	// getenv reads the environment (KEYPLANE_URL, the credentials).
-	getenv func(string) string
 }
 
 // newCLICommand sets up the flags every client subcommand has; outputs
 // are the --output formats it knows (the first is the default).
 func newCLICommand(name, synopsis string, stdout, stderr io.Writer, outputs ...string) *cliCommand {
-	c := &cliCommand{name: name, synopsis: synopsis, outputs: outputs, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	c := &cliCommand{name: name, synopsis: synopsis, outputs: outputs, stdout: stdout, stderr: stderr}
 	c.fs = flag.NewFlagSet(name, flag.ContinueOnError)
 	c.fs.SetOutput(io.Discard)
 	url := os.Getenv("KEYPLANE_URL")
@@ -79,7 +78,7 @@ func (c *cliCommand) parse(args []string, minArgs, maxArgs int) ([]string, error
 		}
 		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	if !contains(c.outputs, c.output) {
+	if !slices.Contains(c.outputs, c.output) {
 		return nil, usagef("--output must be one of %s, not %q", strings.Join(c.outputs, ", "), c.output)
 	}
 	switch {
@@ -91,17 +90,8 @@ func (c *cliCommand) parse(args []string, minArgs, maxArgs int) ([]string, error
 	return pos, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // client is the API client for the --url and the environment's credential.
-func (c *cliCommand) client() *apiClient { return newAPIClient(c.url, c.getenv) }
+func (c *cliCommand) client() *apiClient { return newAPIClient(c.url) }
 
 // exit turns what a subcommand returned into its exit code, writing the
 // usage or the reason to stderr (-h: the usage to stdout, exit 0).

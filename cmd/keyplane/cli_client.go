@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -25,12 +26,12 @@ type apiClient struct {
 // (the encoded credential a create prints), or KEYPLANE_USER and
 // KEYPLANE_PASSWORD. Without either, requests go without one and the
 // server says why it refuses them.
-func newAPIClient(base string, getenv func(string) string) *apiClient {
+func newAPIClient(base string) *apiClient {
 	c := &apiClient{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 60 * time.Second}}
-	if k := getenv("KEYPLANE_API_KEY"); k != "" {
+	if k := os.Getenv("KEYPLANE_API_KEY"); k != "" {
 		c.auth = "ApiKey " + k
-	} else if u := getenv("KEYPLANE_USER"); u != "" {
-		c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+getenv("KEYPLANE_PASSWORD")))
+	} else if u := os.Getenv("KEYPLANE_USER"); u != "" {
+		c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+os.Getenv("KEYPLANE_PASSWORD")))
 	}
 	return c
 }
@@ -86,18 +87,6 @@ func (c *apiClient) call(ctx context.Context, method, path string, query url.Val
 		return nil, &apiError{status: res.StatusCode, reason: reasonOf(raw, res.Status)}
 	}
 	return raw, nil
-}
-
-// get calls and decodes a JSON answer into out.
-func (c *apiClient) json(ctx context.Context, method, path string, query url.Values, body, out any) error {
-	raw, err := c.call(ctx, method, path, query, body, "")
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("the server's answer is not the JSON expected: %v", err)
-	}
-	return nil
 }
 
 // reasonOf is the reason of an error body: Elasticsearch's
