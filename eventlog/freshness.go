@@ -182,16 +182,13 @@ func (f *freshness) learn(seq uint64, at time.Time, confirms bool) {
 	var confirm time.Time
 	if confirms {
 		confirm = at
+		f.dropContradicted(seq, at) // only a leader with its quorum contradicts
 	}
 	if seq <= f.applied {
 		if confirm.After(f.confirm) {
 			f.confirm = confirm
 		}
-		f.dropContradicted(seq, at)
 		return
-	}
-	if confirms {
-		f.dropContradicted(seq, at)
 	}
 	for i := range f.marks {
 		if f.marks[i].seq >= seq {
