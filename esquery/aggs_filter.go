@@ -29,20 +29,13 @@ func (a filterAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, er
 // singleBucket is the one bucket of the documents that match (filter,
 // missing): its doc_count and, below it, its sub-aggregations.
 func singleBucket[D any](n *node[D], docs []D, typed bool, match func(D) bool) (map[string]any, error) {
-	var in []D
-	count := 0
+	t := newTally(n, 1)
 	for _, d := range docs {
 		if match(d) {
-			count++
-			if len(n.subs) > 0 {
-				in = append(in, d)
-			}
+			t.add(0, d)
 		}
 	}
-	if len(n.subs) == 0 {
-		return map[string]any{"doc_count": count}, nil
-	}
-	return bucketBody(n, in, typed, map[string]any{})
+	return t.body(0, typed, map[string]any{})
 }
 
 type keyedQuery[D any] struct {
@@ -140,27 +133,17 @@ func (a filtersAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, e
 	if a.other != "" {
 		nb++
 	}
-	counts := make([]int, nb)
-	var lists [][]D
-	if len(n.subs) > 0 {
-		lists = make([][]D, nb)
-	}
+	t := newTally(n, nb)
 	for _, d := range docs {
 		hit := false
 		for i, f := range a.filters {
 			if f.q(d) {
 				hit = true
-				counts[i]++
-				if lists != nil {
-					lists[i] = append(lists[i], d)
-				}
+				t.add(i, d)
 			}
 		}
 		if !hit && a.other != "" {
-			counts[nb-1]++
-			if lists != nil {
-				lists[nb-1] = append(lists[nb-1], d)
-			}
+			t.add(nb-1, d)
 		}
 	}
 	return assembleBuckets(nb, a.keyed, a.named, func(i int) (string, map[string]any, error) {
@@ -168,14 +151,43 @@ func (a filtersAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, e
 		if i < len(a.filters) {
 			key = a.filters[i].key
 		}
-		body := map[string]any{"doc_count": counts[i]}
-		if lists != nil {
-			if err := runAll(n.subs, lists[i], typed, body); err != nil {
-				return "", nil, err
-			}
-		}
-		return key, body, nil
+		body, err := t.body(i, typed, map[string]any{})
+		return key, body, err
 	})
+}
+
+// tally counts documents into the buckets of an aggregation (filter,
+// missing, filters, range) and, when it has sub-aggregations, keeps each bucket's
+// documents for them.
+type tally[D any] struct {
+	n      *node[D]
+	counts []int
+	lists  [][]D // nil without sub-aggregations
+}
+
+func newTally[D any](n *node[D], buckets int) tally[D] {
+	t := tally[D]{n: n, counts: make([]int, buckets)}
+	if len(n.subs) > 0 {
+		t.lists = make([][]D, buckets)
+	}
+	return t
+}
+
+// add counts d in bucket i.
+func (t tally[D]) add(i int, d D) {
+	t.counts[i]++
+	if t.lists != nil {
+		t.lists[i] = append(t.lists[i], d)
+	}
+}
+
+// body is bucket i's answer in b: its doc_count and its sub-aggregations.
+func (t tally[D]) body(i int, typed bool, b map[string]any) (map[string]any, error) {
+	if t.lists != nil {
+		return bucketBody(t.n, t.lists[i], typed, b)
+	}
+	b["doc_count"] = t.counts[i]
+	return b, nil
 }
 
 // assembleBuckets assembles n buckets as Elasticsearch answers them: an

@@ -147,11 +147,7 @@ func (p *aggParser[D]) bound(f Field[D], v any, open float64) (float64, error) {
 
 func (a rangeAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, error) {
 	r := newReader(a.f)
-	counts := make([]int, len(a.ranges))
-	var lists [][]D
-	if len(n.subs) > 0 {
-		lists = make([][]D, len(a.ranges))
-	}
+	t := newTally(n, len(a.ranges))
 	for _, d := range docs {
 		vals := r.values(d)
 		if len(vals) == 0 {
@@ -160,24 +156,17 @@ func (a rangeAgg[D]) eval(n *node[D], docs []D, typed bool) (map[string]any, err
 		for i, rg := range a.ranges {
 			for _, v := range vals {
 				if x := float64(v.n); x >= rg.from && x < rg.to {
-					counts[i]++
-					if lists != nil {
-						lists[i] = append(lists[i], d)
-					}
+					t.add(i, d)
 					break
 				}
 			}
 		}
 	}
 	return assembleBuckets(len(a.ranges), a.keyed, true, func(i int) (string, map[string]any, error) {
-		body := map[string]any{"doc_count": counts[i]}
-		key := a.describe(a.ranges[i], body)
-		if lists != nil {
-			if err := runAll(n.subs, lists[i], typed, body); err != nil {
-				return "", nil, err
-			}
-		}
-		return key, body, nil
+		b := map[string]any{}
+		key := a.describe(a.ranges[i], b)
+		body, err := t.body(i, typed, b)
+		return key, body, err
 	})
 }
 

@@ -80,7 +80,7 @@ func (f Freshness) Check(now time.Time, maxStaleness time.Duration) error {
 		return nil
 	}
 	if b := f.Behind(now); b > behindGrace {
-		return stale(fmt.Sprintf("this replica has not applied %d event(s) acknowledged in the log for %v", max(f.Known, f.Applied)-f.Applied, b.Round(time.Millisecond)))
+		return stale(fmt.Sprintf("this replica has not applied %d event(s) acknowledged in the log for %v", f.Known-f.Applied, b.Round(time.Millisecond)))
 	}
 	if s := f.Staleness(now); s > maxStaleness {
 		what := "never"
@@ -182,16 +182,13 @@ func (f *freshness) learn(seq uint64, at time.Time, confirms bool) {
 	var confirm time.Time
 	if confirms {
 		confirm = at
+		f.dropContradicted(seq, at) // only a leader with its quorum contradicts
 	}
 	if seq <= f.applied {
 		if confirm.After(f.confirm) {
 			f.confirm = confirm
 		}
-		f.dropContradicted(seq, at)
 		return
-	}
-	if confirms {
-		f.dropContradicted(seq, at)
 	}
 	for i := range f.marks {
 		if f.marks[i].seq >= seq {
@@ -233,6 +230,9 @@ func (f *freshness) dropContradicted(last uint64, at time.Time) {
 
 // snapshot is the Freshness the last change published.
 func (f *freshness) snapshot() Freshness {
-	return Freshness{Applied: f.pub.applied.Load(), Known: f.pub.known.Load(),
+	// A publish between the two loads can pair a new applied with the old
+	// known: Known is never below Applied for any reader.
+	applied := f.pub.applied.Load()
+	return Freshness{Applied: applied, Known: max(f.pub.known.Load(), applied),
 		ConfirmedAt: fromNanos(f.pub.confirm.Load()), BehindSince: fromNanos(f.pub.behind.Load())}
 }

@@ -35,6 +35,7 @@ func TestFreshnessCheck(t *testing.T) {
 		{"max staleness 0 serves whatever", []step{{advance: 10}, {learn: 11, ms: 50}}, 5000, 0, ""},
 		{"a later mark does not hide an earlier one", []step{{learn: 10, confirms: true}, {advance: 10}, {learn: 11, ms: 10}, {learn: 12, ms: 200}, {advance: 11, ms: 201}}, 300, time.Second, ""},
 		{"an announcement the leader contradicts for over 3s is forgotten", []step{{learn: 10, confirms: true}, {advance: 10}, {learn: 1 << 60, ms: 10}, {learn: 10, confirms: true, ms: 3100}}, 3150, time.Second, ""},
+		{"a late announcement of an applied sequence contradicts nothing", []step{{learn: 10, confirms: true}, {advance: 10}, {learn: 1 << 60, ms: 10}, {learn: 5, ms: 3100}}, 3150, 10 * time.Second, "not applied"},
 		{"an announcement the leader contradicts within 3s still refuses", []step{{learn: 10, confirms: true}, {advance: 10}, {learn: 1 << 60, ms: 10}, {learn: 10, confirms: true, ms: 2900}}, 2950, time.Second, "not applied"},
 		{"the oldest unapplied mark counts", []step{{learn: 10, confirms: true}, {advance: 10}, {learn: 11, ms: 10}, {learn: 12, ms: 200}}, 300, time.Second, "2 event(s)"},
 	}
