@@ -182,6 +182,12 @@ func (ix *KeyIndex) createdAgain(where recordAt, project domain.ProjectID, t dom
 		return
 	}
 	pr.Records[where.pos] = rec // replaced, not changed: queries may be reading the old one
+	pr.lazy()
+}
+
+// lazy leaves every index of pr to its first reader, who builds it from
+// the records.
+func (pr *projectRecords) lazy() {
 	pr.names.lazy()
 	pr.created.lazy()
 	pr.terms.lazy()
@@ -247,30 +253,41 @@ func (ix *KeyIndex) Records(t domain.TenantID, pr domain.ProjectID, buf []*KeyRe
 }
 
 // Name of the index in snapshots and digests (its digest is DigestOf's:
-// the SHA-256 of its snapshot). Version 1 was JSON (keyIndexV1).
-func (ix *KeyIndex) Name() string { return "keyindex@2" }
+// the SHA-256 of its snapshot). Version 1 was JSON (keyIndexV1), version
+// 2 without the projects' indexes (keyIndexV2).
+func (ix *KeyIndex) Name() string { return "keyindex@3" }
 
 // Snapshot encodes the index canonically: projects sorted by id, records
-// in their creation order (keyindex_snapshot.go).
+// in their creation order, then their indexes (keyindex_snapshot.go). The
+// read lock is held only to copy the projects' views (indexView).
 func (ix *KeyIndex) Snapshot() ([]byte, error) {
 	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	return ix.encode(), nil
+	ids := sortedKeys(ix.projects)
+	views := make([]*indexView, len(ids))
+	for i, id := range ids {
+		views[i] = ix.projects[id].view(id)
+	}
+	count := ix.count
+	ix.mu.RUnlock()
+	return encode(views, count), nil
 }
 
 // Restore replaces the index with a snapshot's.
 func (ix *KeyIndex) Restore(b []byte) error {
 	var strs stringInterner
-	projects, err := decodeKeyIndex(b, &strs)
+	projects, err := decodeKeyIndex(b, &strs, true)
 	if err != nil {
 		return err
 	}
 	return ix.restored(projects, strs)
 }
 
-// keyIndexV1 is the name of the index's JSON snapshots, which it restores
-// still (Upgrader).
-const keyIndexV1 = "keyindex@1"
+// keyIndexV1 and keyIndexV2 are the names of the index's older snapshots,
+// which it restores still (Upgrader): JSON, and binary without indexes.
+const (
+	keyIndexV1 = "keyindex@1"
+	keyIndexV2 = "keyindex@2"
+)
 
 // keyRecordV1 is a record in a keyindex@1 snapshot.
 type keyRecordV1 struct {
@@ -287,10 +304,19 @@ type keyRecordV1 struct {
 }
 
 // Older are the older snapshot versions the index restores.
-func (ix *KeyIndex) Older() []string { return []string{keyIndexV1} }
+func (ix *KeyIndex) Older() []string { return []string{keyIndexV2, keyIndexV1} }
 
-// RestoreOlder restores a snapshot of version 1: JSON, projects by id.
+// RestoreOlder restores a snapshot of version 2 (binary, its indexes
+// then left to their first reader) or 1 (JSON, projects by id).
 func (ix *KeyIndex) RestoreOlder(name string, b []byte) error {
+	if name == keyIndexV2 {
+		var strs stringInterner
+		projects, err := decodeKeyIndex(b, &strs, false)
+		if err != nil {
+			return err
+		}
+		return ix.restored(projects, strs)
+	}
 	if name != keyIndexV1 {
 		return fmt.Errorf("keyindex cannot restore %s", name)
 	}
@@ -312,6 +338,7 @@ func (ix *KeyIndex) RestoreOlder(name string, b []byte) error {
 			pr.Records[i] = &KeyRecord{ID: r.ID, Name: r.Name, owner: strs.owner(r.User, r.Realm), Created: r.Created, Expires: r.Expires,
 				InvalidatedAt: r.InvalidatedAt, Metadata: strs.share(r.Metadata), Invalidated: r.Invalidated, CrossCluster: r.CrossCluster}
 		}
+		pr.lazy()
 		projects = append(projects, restoredProject{id: id, pr: pr})
 	}
 	return ix.restored(projects, strs)
@@ -319,7 +346,8 @@ func (ix *KeyIndex) RestoreOlder(name string, b []byte) error {
 
 // restored replaces the index with projects, as a snapshot holds them,
 // their strings interned in strs: records placed by slot, ids shared with
-// the key table, indexes left to their first reader.
+// the key table, indexes as the snapshot gave them (read, or left to
+// their first reader).
 func (ix *KeyIndex) restored(projects []restoredProject, strs stringInterner) error {
 	fresh := NewKeyIndexIn(ix.table)
 	fresh.strs = strs
@@ -338,10 +366,6 @@ func (ix *KeyIndex) restored(projects []restoredProject, strs stringInterner) er
 			}
 			all = append(all, placed{p, uint32(i)})
 		}
-		p.pr.names.lazy()
-		p.pr.created.lazy()
-		p.pr.terms.lazy()
-		p.pr.ord.lazy()
 	}
 	place := func(i int, slot uint32) {
 		if at(fresh.at, slot).project == 0 {

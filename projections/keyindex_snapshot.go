@@ -7,29 +7,31 @@ import (
 	"github.com/keyplane/keyplane/domain"
 )
 
-// The key index's snapshot (keyindex@2): its projects sorted by id, each
+// The key index's snapshot (keyindex@3): its projects sorted by id, each
 // its id, tenant and records in creation order, each record's fields in
-// binary, tenants, owners and metadata paths by symbol. Version 1 was the
-// same state in JSON, which took 3 to 5 µs a key to restore.
+// binary, tenants, owners and metadata paths by symbol, then the
+// project's indexes (index_snapshot.go). Version 2 was the same without
+// the indexes (built by their first reader after a restore); version 1
+// the records in JSON, which took 3 to 5 µs a key to restore.
 
 const (
 	recInvalidated = 1 << iota
 	recCrossCluster
 )
 
-// encode writes the index; ix.mu is held.
-func (ix *KeyIndex) encode() []byte {
-	ids := sortedKeys(ix.projects)
-	w := writer{buf: make([]byte, 0, 16+ix.count*64)}
-	w.uint(uint64(len(ids)))
-	for _, id := range ids {
-		pr := ix.projects[id]
-		w.str(string(id))
-		w.sym(string(pr.Tenant))
-		w.uint(uint64(len(pr.Records)))
-		for _, r := range pr.Records {
+// encode writes views, the index's projects sorted by id, of count keys
+// in all (the lock is not held: see indexView).
+func encode(views []*indexView, count int) []byte {
+	w := writer{buf: make([]byte, 0, 16+count*80)}
+	w.uint(uint64(len(views)))
+	for _, v := range views {
+		w.str(string(v.id))
+		w.sym(string(v.pr.Tenant))
+		w.uint(uint64(len(v.pr.Records)))
+		for _, r := range v.pr.Records {
 			w.keyRecord(r)
 		}
+		w.indexes(v)
 	}
 	return w.buf
 }
@@ -69,7 +71,9 @@ type restoredProject struct {
 // decodeKeyIndex reads what encode wrote, sharing repeated strings
 // through strs. A project's records are allocated at once, and its names
 // in one string; its ids are left as bytes (restoredProject).
-func decodeKeyIndex(b []byte, strs *stringInterner) ([]restoredProject, error) {
+// With withIndexes (keyindex@3) its indexes follow a project's records;
+// without (keyindex@2), they are left to their first reader.
+func decodeKeyIndex(b []byte, strs *stringInterner, withIndexes bool) ([]restoredProject, error) {
 	r := reader{buf: b}
 	n := r.countOf(3) // a project's id, tenant and count: a byte each at least
 	projects := make([]restoredProject, 0, n)
@@ -87,6 +91,11 @@ func decodeKeyIndex(b []byte, strs *stringInterner) ([]restoredProject, error) {
 			pr.Records[i] = &slab[i]
 		}
 		setNames(slab, names)
+		if withIndexes {
+			r.indexes(pr)
+		} else {
+			pr.lazy()
+		}
 		if seen[id] {
 			return nil, fmt.Errorf("keyindex snapshot: project %s twice", id)
 		}

@@ -35,35 +35,38 @@ func keyIndexFixtureEvents(t *testing.T) []domain.Event {
 	return evs
 }
 
-// A snapshot a released keyplane wrote (keyindex@1, JSON; the fixture
-// holds the fold of keyIndexFixtureEvents) still restores, through the
-// runner, into the index a fold of the same events gives: the same
-// records, and the same snapshot of the current version.
+// Snapshots a released keyplane wrote (keyindex@1, JSON; keyindex@2,
+// binary without indexes; each fixture holds the fold of
+// keyIndexFixtureEvents) still restore, through the runner, into the
+// index a fold of the same events gives: the same records, and the same
+// snapshot of the current version, its indexes built from the records.
 func TestAReleasedKeyIndexSnapshotStillRestores(t *testing.T) {
-	old, err := os.ReadFile("testdata/keyindex@1.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	folded := NewKeyIndex()
-	fold(t, []Snapshotter{folded}, keyIndexFixtureEvents(t))
-	restored := NewKeyIndexIn(NewKeyTable())
-	behind, err := NewRunner(restored).Resume(SavedState{Seq: 10, Parts: map[string][]byte{"keyindex@1": old}})
-	if err != nil || len(behind) != 0 {
-		t.Fatalf("resume from a keyindex@1 part: %v, %d projections behind", err, len(behind))
-	}
-	for _, p := range []struct {
-		t  domain.TenantID
-		pr domain.ProjectID
-	}{{"org1", "p1"}, {"org2", "p2"}} {
-		if got, want := scanned(restored, p.t, p.pr), scanned(folded, p.t, p.pr); len(want) != 2 || !reflect.DeepEqual(got, want) {
-			t.Fatalf("project %s restored %+v, folded %+v", p.pr, got, want)
+	for _, c := range []struct{ name, file string }{{"keyindex@1", "testdata/keyindex@1.json"}, {"keyindex@2", "testdata/keyindex@2.bin"}} {
+		old, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if d1, d2 := digests(t, []Snapshotter{folded}), digests(t, []Snapshotter{restored}); !maps.Equal(d1, d2) {
-		t.Fatal("the restored index snapshots differently from the folded one")
-	}
-	if restored.Len() != 4 || len(restored.RecordsWithIDs("org2", "p2", []string{"m2"}, nil)) != 1 {
-		t.Fatal("the restored index does not find its keys by id")
+		folded := NewKeyIndex()
+		fold(t, []Snapshotter{folded}, keyIndexFixtureEvents(t))
+		restored := NewKeyIndexIn(NewKeyTable())
+		behind, err := NewRunner(restored).Resume(SavedState{Seq: 10, Parts: map[string][]byte{c.name: old}})
+		if err != nil || len(behind) != 0 {
+			t.Fatalf("resume from a %s part: %v, %d projections behind", c.name, err, len(behind))
+		}
+		for _, p := range []struct {
+			t  domain.TenantID
+			pr domain.ProjectID
+		}{{"org1", "p1"}, {"org2", "p2"}} {
+			if got, want := scanned(restored, p.t, p.pr), scanned(folded, p.t, p.pr); len(want) != 2 || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: project %s restored %+v, folded %+v", c.name, p.pr, got, want)
+			}
+		}
+		if d1, d2 := digests(t, []Snapshotter{folded}), digests(t, []Snapshotter{restored}); !maps.Equal(d1, d2) {
+			t.Fatalf("the index restored from %s snapshots differently from the folded one", c.name)
+		}
+		if restored.Len() != 4 || len(restored.RecordsWithIDs("org2", "p2", []string{"m2"}, nil)) != 1 {
+			t.Fatalf("the index restored from %s does not find its keys by id", c.name)
+		}
 	}
 }
 

@@ -1,0 +1,382 @@
+package projections
+
+import (
+	"encoding/binary"
+	"slices"
+	"strings"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// A project's indexes in the key index's snapshot (keyindex@3), after its
+// records: a restart reads its orders back instead of sorting a project's
+// names, owners and dates again on the first query (about half a second
+// each at a million keys, under the project's lock). Only live entries
+// are written (a stale one, left by a change, is dropped), so a restored
+// index is the one a build from the records would give:
+//
+//	names, creation, owner: every position in the order, 4 bytes each
+//	expiration: every position in the order (the values are the records')
+//	invalidation: the invalidated records' positions in the order
+//	terms: per field, by name: a tag (termsNarrow, termsWide), then
+//	  narrow: per value: the value and its positions, ascending, as gaps
+//	  wide: its entries in (value, position) order: a position and the
+//	    number of the record's metadata leaf holding the value
+const (
+	termsNarrow = 0
+	termsWide   = 1
+)
+
+// indexView is what a snapshot writes of a project: a copy of its record
+// pointers and of its indexes' run headers and postings, taken under the
+// index's read lock (view), then written without it (a record, a run and
+// a posting's first entries never change once made: a change makes new
+// ones), so that folds wait for the copy, not for the writing.
+type indexView struct {
+	id                    domain.ProjectID
+	pr                    *projectRecords // the copy: its records, for the orders' comparisons
+	names, created, users [][]int32
+	expires, invalidated  []valueRun
+	narrow                map[string]map[string][]int32
+	wide                  map[string][]wideRun
+}
+
+// view copies pr's state for a snapshot, building first any index a
+// restore of an older snapshot or a key created again left to its first
+// reader. The index's read lock is held: readers build the same way.
+func (pr *projectRecords) view(id domain.ProjectID) *indexView {
+	n := len(pr.Records)
+	pr.names.ready(n, pr.byName)
+	pr.created.ready(n, pr.byCreated)
+	pr.ord.users.ready(n, pr.byUser)
+	pr.ord.expires.ready(pr, expiresOf, false)
+	pr.ord.invalidated.ready(pr, invalidatedAtOf, true)
+	pr.terms.ready(pr.Records)
+	v := &indexView{id: id, pr: &projectRecords{Tenant: pr.Tenant, Records: slices.Clone(pr.Records)},
+		names: slices.Clone(pr.names.runs), created: slices.Clone(pr.created.runs), users: slices.Clone(pr.ord.users.runs),
+		expires: slices.Clone(pr.ord.expires.runs), invalidated: slices.Clone(pr.ord.invalidated.runs),
+		narrow: make(map[string]map[string][]int32, len(pr.terms.fields)), wide: make(map[string][]wideRun, len(pr.terms.wide))}
+	for f, values := range pr.terms.fields {
+		c := make(map[string][]int32, len(values))
+		for val, ps := range values {
+			c[val] = ps[:len(ps):len(ps)] // a fold appends past it
+		}
+		v.narrow[f] = c
+	}
+	for f, x := range pr.terms.wide {
+		v.wide[f] = slices.Clone(x.runs)
+	}
+	return v
+}
+
+// indexes writes v's indexes. What is written follows from the records
+// alone, not from the changes that led to them (stale entries are
+// dropped, a field is narrow or wide by the values its records hold now),
+// so that a replica's digest equals a replay's.
+func (w *writer) indexes(v *indexView) {
+	w.order(v.names, v.pr.byName)
+	w.order(v.created, v.pr.byCreated)
+	w.order(v.users, v.pr.byUser)
+	w.values(v.pr, v.expires, expiresOf)
+	w.values(v.pr, v.invalidated, invalidatedAtOf)
+	fields := slices.Sorted(func(yield func(string) bool) {
+		for f := range v.narrow {
+			if !yield(f) {
+				return
+			}
+		}
+		for f := range v.wide {
+			if !yield(f) {
+				return
+			}
+		}
+	})
+	var entries []termEntry
+	for _, f := range fields {
+		entries = v.liveTerms(f, entries[:0])
+		values := 0
+		for i := range entries {
+			if i == 0 || entries[i].v != entries[i-1].v {
+				values++
+			}
+		}
+		if values == 0 {
+			continue
+		}
+		w.str(f)
+		if values > maxTermsPerField {
+			w.buf = append(w.buf, termsWide)
+			w.wideTerms(entries)
+		} else {
+			w.buf = append(w.buf, termsNarrow)
+			w.narrowTerms(entries, values)
+		}
+	}
+	w.str("") // no field is named so: the end of the fields
+}
+
+// order writes an order's positions: its runs merged two at a time from
+// the smallest (their sizes halve, so about two moves a position).
+func (w *writer) order(runs [][]int32, cmp cmpPos) {
+	var ps []int32
+	for i := len(runs) - 1; i >= 0; i-- {
+		ps = mergeRuns(runs[i], ps, cmp)
+	}
+	w.positions(ps)
+}
+
+// values writes a value index's live entries' positions in its order,
+// each record once.
+func (w *writer) values(pr *projectRecords, runs []valueRun, value func(*KeyRecord) int64) {
+	var all valueRun
+	for i := len(runs) - 1; i >= 0; i-- {
+		all = mergeValueRuns(runs[i], all, pr)
+	}
+	ps := all.p[:0] // filtered in place
+	for i, p := range all.p {
+		if value(pr.Records[p]) == all.v[i] && (len(ps) == 0 || ps[len(ps)-1] != p) {
+			ps = append(ps, p)
+		}
+	}
+	w.positions(ps)
+}
+
+// positions writes ps as 4 bytes each: a million read back in
+// milliseconds, without a varint each.
+func (w *writer) positions(ps []int32) {
+	w.uint(uint64(len(ps)))
+	w.buf = slices.Grow(w.buf, 4*len(ps))
+	for _, p := range ps {
+		w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(p))
+	}
+}
+
+// termEntry is a record at p holding value v in a term field, in its
+// metadata leaf leaf (0 for a field not of metadata).
+type termEntry struct {
+	v       string
+	p, leaf int32
+}
+
+// liveTerms appends field's entries whose records still hold their value,
+// in (value, position) order, each once.
+func (v *indexView) liveTerms(field string, buf []termEntry) []termEntry {
+	keep := func(val string, p int32) {
+		if leaf := holds(v.pr.Records[p], field, val); leaf >= 0 {
+			buf = append(buf, termEntry{val, p, int32(leaf)})
+		}
+	}
+	if runs, ok := v.wide[field]; ok {
+		all := wideRun{}
+		for i := len(runs) - 1; i >= 0; i-- { // from the smallest, as order
+			all = mergeWide(runs[i], all)
+		}
+		for i, p := range all.p {
+			keep(all.v[i], p)
+		}
+	} else {
+		values := v.narrow[field]
+		for _, val := range sortedKeys(values) {
+			from := len(buf)
+			for _, p := range values[val] {
+				keep(val, p)
+			}
+			slices.SortFunc(buf[from:], func(a, b termEntry) int { return int(a.p - b.p) })
+		}
+	}
+	return slices.CompactFunc(buf, func(a, b termEntry) bool { return a.v == b.v && a.p == b.p })
+}
+
+// narrowTerms writes entries, of values values: each value, then the
+// positions of the records holding it, ascending, as gaps.
+func (w *writer) narrowTerms(entries []termEntry, values int) {
+	w.uint(uint64(values))
+	for i := 0; i < len(entries); {
+		j := i
+		for j < len(entries) && entries[j].v == entries[i].v {
+			j++
+		}
+		w.str(entries[i].v)
+		w.uint(uint64(j - i))
+		last := int32(-1)
+		for _, e := range entries[i:j] {
+			w.uint(uint64(e.p - last))
+			last = e.p
+		}
+		i = j
+	}
+}
+
+// wideTerms writes a wide field's entries: each a position and the leaf of
+// the record holding the value, from which a restore takes the value back.
+func (w *writer) wideTerms(entries []termEntry) {
+	w.uint(uint64(len(entries)))
+	for _, e := range entries {
+		w.uint(uint64(e.p))
+		w.uint(uint64(e.leaf))
+	}
+}
+
+// holds is where record r holds value v in field (a term index's field):
+// the number of its metadata leaf for a metadata field, 0 for another,
+// -1 when it does not hold it.
+func holds(r *KeyRecord, field, v string) int {
+	switch field {
+	case "username":
+		return boolIndex(r.User() == v)
+	case "realm_name":
+		return boolIndex(r.Realm() == v)
+	case "type":
+		return boolIndex(r.CrossCluster && v == domain.ESTypeCrossCluster)
+	}
+	path, ok := strings.CutPrefix(field, "metadata.")
+	if !ok {
+		return -1
+	}
+	for i, l := range r.Metadata {
+		if l.Path == path && l.Value == v {
+			return i
+		}
+	}
+	return -1
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 0
+	}
+	return -1
+}
+
+// termValue is the value record r holds in field at leaf (holds' answer),
+// ok false when r has no such leaf of that field.
+func termValue(r *KeyRecord, field string, leaf int) (string, bool) {
+	switch field {
+	case "username":
+		return r.User(), true
+	case "realm_name":
+		return r.Realm(), true
+	case "type":
+		return domain.ESTypeCrossCluster, r.CrossCluster
+	}
+	path, ok := strings.CutPrefix(field, "metadata.")
+	if !ok || leaf >= len(r.Metadata) || r.Metadata[leaf].Path != path {
+		return "", false
+	}
+	return r.Metadata[leaf].Value, true
+}
+
+// indexes reads what (*writer).indexes wrote into pr, whose records are
+// read: its indexes are then built, as a fold leaves them.
+func (r *reader) indexes(pr *projectRecords) {
+	n := len(pr.Records)
+	perm := func(o *orderedIndex) {
+		o.runs, o.unbuilt = [][]int32{r.positions(n, n)}, false
+	}
+	perm(&pr.names)
+	perm(&pr.created)
+	perm(&pr.ord.users)
+	r.values(pr, &pr.ord.expires, expiresOf, n)
+	r.values(pr, &pr.ord.invalidated, invalidatedAtOf, -1)
+	pr.terms = termIndex{}
+	for field := r.str(); field != "" && r.err == nil; field = r.str() {
+		switch r.u8("terms tag") {
+		case termsNarrow:
+			r.narrowTerms(pr, field)
+		case termsWide:
+			r.wideTerms(pr, field)
+		default:
+			r.fail("terms tag")
+		}
+	}
+	pr.ord.termsInexact, pr.ord.inexactKnown = nil, false // looked for by the first reader
+}
+
+// positions reads what (*writer).positions wrote: want of them (any
+// number when negative), each below n and there once.
+func (r *reader) positions(n, want int) []int32 {
+	m := r.countOf(4)
+	if want >= 0 && m != want {
+		r.fail("index size")
+		return nil
+	}
+	seen := make([]uint64, (n+63)/64)
+	ps := make([]int32, m)
+	for i := range ps {
+		p := binary.LittleEndian.Uint32(r.buf[4*i:])
+		if p >= uint32(n) || seen[p/64]&(1<<(p%64)) != 0 {
+			r.fail("index position")
+			return nil
+		}
+		seen[p/64] |= 1 << (p % 64)
+		ps[i] = int32(p)
+	}
+	r.buf = r.buf[4*m:]
+	return ps
+}
+
+// values reads a value index's positions (want of them, any number when
+// negative), taking each entry's value from its record: every entry
+// live. An entry of no value (noValue) is there only when want says
+// every record is.
+func (r *reader) values(pr *projectRecords, x *valueIndex, value func(*KeyRecord) int64, want int) {
+	ps := r.positions(len(pr.Records), want)
+	run := valueRun{v: make([]int64, len(ps)), p: ps}
+	for i, p := range ps {
+		if run.v[i] = value(pr.Records[p]); run.v[i] == noValue && want < 0 {
+			r.fail("index entry of no value")
+			return
+		}
+	}
+	x.runs, x.entries, x.stale, x.unbuilt = []valueRun{run}, len(ps), 0, false
+}
+
+func (r *reader) narrowTerms(pr *projectRecords, field string) {
+	if pr.terms.fields == nil {
+		pr.terms.fields, pr.terms.dropped, pr.terms.wide = map[string]map[string][]int32{}, map[string]bool{}, map[string]*wideIndex{}
+	}
+	k := r.countOf(2)
+	if k > maxTermsPerField {
+		r.fail("terms of a field")
+		return
+	}
+	values := make(map[string][]int32, k)
+	for range k {
+		v := r.str()
+		ps := make([]int32, r.countOf(1))
+		p := int64(-1)
+		for i := range ps {
+			gap := r.uint()
+			if gap == 0 || gap >= uint64(len(pr.Records)-int(p)) || r.err != nil {
+				r.fail("term position")
+				return
+			}
+			p += int64(gap)
+			ps[i] = int32(p)
+		}
+		values[v] = ps
+	}
+	pr.terms.fields[field] = values
+}
+
+func (r *reader) wideTerms(pr *projectRecords, field string) {
+	if pr.terms.fields == nil {
+		pr.terms.fields, pr.terms.dropped, pr.terms.wide = map[string]map[string][]int32{}, map[string]bool{}, map[string]*wideIndex{}
+	}
+	m := r.countOf(2)
+	run := wideRun{v: make([]string, m), p: make([]int32, m)}
+	for i := range m {
+		p, leaf := r.uint(), r.uint()
+		if p >= uint64(len(pr.Records)) || leaf > uint64(len(pr.Records[p].Metadata)) {
+			r.fail("wide term entry")
+			return
+		}
+		v, ok := termValue(pr.Records[p], field, int(leaf))
+		if !ok {
+			r.fail("wide term entry")
+			return
+		}
+		run.v[i], run.p[i] = v, int32(p)
+	}
+	pr.terms.wide[field], pr.terms.dropped[field] = &wideIndex{runs: []wideRun{run}}, true
+}
