@@ -296,5 +296,5 @@ func authorizeCrossCluster(p Principal, k *Key, action string) error {
 	if k.Type != KeyCrossCluster {
 		return nil
 	}
-	return p.Authorize(action, Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)})
+	return p.Authorize(action, k.TargetFor(p))
 }

@@ -117,6 +117,12 @@ func (k *Key) Apply(e Event) error {
 // OwnedBy reports whether the principal owns the key (Principal.Owns).
 func (k *Key) OwnedBy(p Principal) bool { return p.Owns(k.ID, k.Owner) }
 
+// TargetFor is the key as the target of p's action: where it is, and
+// whether p owns it, which Authorize weighs against p's role.
+func (k *Key) TargetFor(p Principal) Target {
+	return Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)}
+}
+
 // CreateKey is the command to create a key.
 type CreateKey struct {
 	Tenant          TenantID
@@ -328,7 +334,7 @@ type UpdateKey struct {
 // DecideUpdateKey validates an update of k.
 func DecideUpdateKey(p Principal, k *Key, u UpdateKey, now time.Time) (KeyUpdated, error) {
 	var ev KeyUpdated
-	if err := p.Authorize(ActionUpdateKey, Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)}); err != nil {
+	if err := p.Authorize(ActionUpdateKey, k.TargetFor(p)); err != nil {
 		return ev, err
 	}
 	if p.Kind == ActorKey {
@@ -442,10 +448,10 @@ func (u KeyUpdated) Noop(k *Key) bool {
 // DecideInvalidateKey revokes k. It returns ok=false, no error, when the key
 // was already invalidated (Elasticsearch's previously_invalidated).
 func DecideInvalidateKey(p Principal, k *Key) (KeyInvalidated, bool, error) {
-	if err := p.Authorize(ActionInvalidateKey, Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)}); err != nil {
+	if err := p.Authorize(ActionInvalidateKey, k.TargetFor(p)); err != nil {
 		return KeyInvalidated{}, false, err
 	}
-	if k.Type == KeyCrossCluster && p.Authorize(ActionInvalidateCrossClusterKey, Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)}) != nil {
+	if k.Type == KeyCrossCluster && p.Authorize(ActionInvalidateCrossClusterKey, k.TargetFor(p)) != nil {
 		return KeyInvalidated{}, false, Forbidden("Cannot invalidate cross-cluster API key [%s]. This requires [manage_security] cluster privilege or higher", k.ID)
 	}
 	if k.Invalidated {

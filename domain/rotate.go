@@ -73,7 +73,7 @@ func ParseGrace(s string) (time.Duration, error) {
 // revoke another member's key but not rotate it: the successor's secret
 // would be the admin's to read.
 func AuthorizeRotateKey(p Principal, k *Key) error {
-	if err := p.Authorize(ActionRotateKey, Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)}); err != nil {
+	if err := p.Authorize(ActionRotateKey, k.TargetFor(p)); err != nil {
 		return err
 	}
 	if !k.OwnedBy(p) {

@@ -109,7 +109,7 @@ func mine(c caller, k *domain.Key) bool {
 // authorize is whether p may take action on key k, as on every surface: a
 // key limited to its own keys (manage_own_api_key) owns only itself.
 func authorize(p domain.Principal, action string, k *domain.Key) error {
-	return p.Authorize(action, domain.Target{Tenant: k.Tenant, Project: k.Project, Own: k.OwnedBy(p)})
+	return p.Authorize(action, k.TargetFor(p))
 }
 
 // maxListed bounds one listing.

@@ -416,7 +416,7 @@ func (s *keysAPI) getKey(w http.ResponseWriter, r *http.Request, p domain.Princi
 	if err != nil {
 		return err
 	}
-	if err := p.Authorize(domain.ActionGetKey, domain.Target{Tenant: ks.org.ID, Project: k.Project, Own: k.OwnedBy(p)}); err != nil {
+	if err := p.Authorize(domain.ActionGetKey, k.TargetFor(p)); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, s.viewKey(&k, ks.org.Policy))
