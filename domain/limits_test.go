@@ -92,3 +92,32 @@ func FuzzCheckBodyDepth(f *testing.F) {
 		}
 	})
 }
+
+// TestABodyOfTheWrongTypeIsExplainedInJSONTerms: a reason names the JSON
+// type a field must hold ("array", "object"), never a Go type of ours
+// ("[]domain.KeyID", "cloud.createRequest").
+func TestABodyOfTheWrongTypeIsExplainedInJSONTerms(t *testing.T) {
+	type body struct {
+		IDs      []KeyID        `json:"ids"`
+		Name     string         `json:"name"`
+		Count    int            `json:"count"`
+		Active   bool           `json:"active"`
+		Metadata map[string]any `json:"metadata"`
+		Expires  *float64       `json:"expires"`
+	}
+	for in, want := range map[string]string{
+		`[1]`:                 "expected object",
+		`{"ids": "k1"}`:       "field [ids] must be of type array",
+		`{"ids": [1]}`:        "field [ids] must be of type string",
+		`{"name": 1}`:         "field [name] must be of type string",
+		`{"count": "1"}`:      "field [count] must be of type number",
+		`{"active": "yes"}`:   "field [active] must be of type boolean",
+		`{"metadata": []}`:    "field [metadata] must be of type object",
+		`{"expires": "soon"}`: "field [expires] must be of type number",
+	} {
+		var b body
+		if got := JSONReason(json.Unmarshal([]byte(in), &b)); got != want {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -47,9 +48,9 @@ func jsonReason(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if te.Field != "" {
-			return fmt.Sprintf("field [%s] must be of type %s", te.Field, te.Type.String())
+			return fmt.Sprintf("field [%s] must be of type %s", te.Field, jsonTypeName(te.Type))
 		}
-		return fmt.Sprintf("expected %s", te.Type.String())
+		return fmt.Sprintf("expected %s", jsonTypeName(te.Type))
 	}
 	var de *Error
 	if errors.As(err, &de) {
@@ -60,6 +61,28 @@ func jsonReason(err error) string {
 		return fmt.Sprintf("malformed JSON at offset %d", se.Offset)
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonTypeName is what JSON calls values of t ("object", "array",
+// "string", "number", "boolean"), for a client who knows the body, not
+// our Go types.
+func jsonTypeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Pointer:
+		return jsonTypeName(t.Elem())
+	}
+	return "a JSON value"
 }
 
 // JSONReason is jsonReason for other packages decoding request bodies.
