@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 )
 
@@ -47,10 +46,14 @@ type Permission []RoleDescriptors
 func jsonReason(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		if te.Field != "" {
-			return fmt.Sprintf("field [%s] must be of type %s", te.Field, jsonTypeName(te.Type))
+		t := te.Type
+		if t.Kind().String() == "ptr" {
+			t = t.Elem()
 		}
-		return fmt.Sprintf("expected %s", jsonTypeName(te.Type))
+		if te.Field != "" {
+			return fmt.Sprintf("field [%s] must be of type %s", te.Field, jsonTypeName(t.Kind().String()))
+		}
+		return fmt.Sprintf("expected %s", jsonTypeName(t.Kind().String()))
 	}
 	var de *Error
 	if errors.As(err, &de) {
@@ -63,24 +66,22 @@ func jsonReason(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
-// jsonTypeName is what JSON calls values of t ("object", "array",
-// "string", "number", "boolean"), for a client who knows the body, not
-// our Go types.
-func jsonTypeName(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Struct, reflect.Map:
+// jsonTypeName is what JSON calls values of a Go kind (reflect.Kind's
+// name: "struct", "slice", "int64"...): "object", "array", "string",
+// "number", "boolean", for a client who knows the body, not our types.
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "struct", "map":
 		return "object"
-	case reflect.Slice, reflect.Array:
+	case "slice", "array":
 		return "array"
-	case reflect.String:
+	case "string":
 		return "string"
-	case reflect.Bool:
+	case "bool":
 		return "boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+	}
+	if strings.HasPrefix(kind, "int") || strings.HasPrefix(kind, "uint") || strings.HasPrefix(kind, "float") {
 		return "number"
-	case reflect.Pointer:
-		return jsonTypeName(t.Elem())
 	}
 	return "a JSON value"
 }
