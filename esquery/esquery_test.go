@@ -130,6 +130,7 @@ func TestBadQueriesAreClientErrors(t *testing.T) {
 		`{"range": {"creation": {"around": 1}}}`, `{"bool": {"must": [{"nope": {}}]}}`, `{"bool": {"minimum_should_match": "50%"}}`,
 		`{"term": {"name": {"value": "x", "fuzziness": 2}}}`, `{"ids": {"values": [1]}}`, `{"exists": {}}`, `{"term": {"invalidated": "maybe"}}`,
 		`{"simple_query_string": {"fields": ["name"]}}`, `{"term": {"name": ["x"]}}`, `{"term"`,
+		`{"range": {"creation": {"gte": "now-1d", "format": 5}}}`, `{"range": {"creation": {"gte": "now-1d", "boost": "x"}}}`,
 		strings.Repeat(`{"bool": {"must": `, 40) + `{"match_all": {}}` + strings.Repeat(`}}`, 40),
 	} {
 		_, err := Parse(json.RawMessage(q), schema, now)
@@ -199,7 +200,7 @@ func TestSortAndSearchAfter(t *testing.T) {
 	if got, s := sorted(t, `[{"expiration": "asc"}]`, `[9223372036854775807]`); got != "" || s != nil {
 		t.Fatalf("nothing sorts after a missing date: %s", got)
 	}
-	for _, bad := range []string{`"api_key_hash"`, `[{"name": "up"}]`, `[{"name": {"order": "asc", "x": 1}}]`, `[1]`} {
+	for _, bad := range []string{`"api_key_hash"`, `[{"name": "up"}]`, `[{"name": {"order": "asc", "x": 1}}]`, `[1]`, `[{"name": {"order": 3}}]`} {
 		if _, err := ParseSort(json.RawMessage(bad), schema); domain.KindOf(err) != domain.KindInvalid {
 			t.Errorf("sort %s: %v", bad, err)
 		}

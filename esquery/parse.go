@@ -302,7 +302,15 @@ func (c *compiler[D]) rangeQuery(typ string, f Field[D], name string, arg any) (
 			checks = append(checks, func(c int) bool { return c < 0 })
 		case "lte":
 			checks = append(checks, func(c int) bool { return c <= 0 })
-		case "format", "time_zone", "boost", "_name", "relation":
+		case "format", "time_zone", "_name", "relation":
+			if _, ok := v.(string); !ok {
+				return nil, domain.Invalid("[range] query's [%s] must be a string", k)
+			}
+			continue
+		case "boost":
+			if _, ok := v.(float64); !ok {
+				return nil, domain.Invalid("[range] query's [boost] must be a number")
+			}
 			continue
 		default:
 			return nil, domain.Invalid("[range] query does not support [%s]", k)

@@ -101,7 +101,10 @@ func sortOrder(name string, spec any) (bool, error) {
 		for k, v := range y {
 			switch k {
 			case "order":
-				order, _ = v.(string)
+				var ok bool
+				if order, ok = v.(string); !ok {
+					return false, domain.Invalid("sort order of [%s] must be a string, asc or desc", name)
+				}
 			case "missing", "unmapped_type", "format", "mode", "numeric_type":
 			default:
 				return false, domain.Invalid("sort of [%s] does not support [%s]", name, k)

@@ -151,6 +151,11 @@ func TestElasticsearchErrorsAreJSON(t *testing.T) {
 		{"GET", "/_security/nothing", owner, "", 404, "resource_not_found_exception"},
 		{"PATCH", "/_security/api_key", owner, "", 405, "method_not_allowed_exception"},
 		{"DELETE", "/_security/api_key", owner, `{}`, 400, "action_request_validation_exception"},
+		// Nulls where Elasticsearch wants values are refused, not read as empty.
+		{"POST", "/_security/api_key/_bulk_update", owner, `{"ids": [null]}`, 400, "action_request_validation_exception"},
+		{"POST", "/_security/user/_has_privileges", owner, `{"index": [null]}`, 400, "action_request_validation_exception"},
+		{"POST", "/_security/_query/api_key", owner, `{"sort": [{"name": {"order": 3}}]}`, 400, "action_request_validation_exception"},
+		{"POST", "/_security/_query/api_key", owner, `{"query": {"range": {"creation": {"gte": "now-1d", "format": 5}}}}`, 400, "action_request_validation_exception"},
 	} {
 		r := esDo(t, tt.method, a.URL()+tt.path, tt.auth, tt.body)
 		e, _ := r.Body["error"].(map[string]any)

@@ -3,6 +3,7 @@ package es
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -285,6 +286,9 @@ func (s *Server) esBulkUpdateKeys(x *esReq) error {
 	}
 	if len(b.IDs) > httpx.MaxBulk {
 		return domain.Invalid("Validation Failed: 1: at most [%d] ids per request;", httpx.MaxBulk)
+	}
+	if slices.Contains(b.IDs, "") { // null decodes as ""
+		return domain.Invalid("Validation Failed: 1: Field [ids] cannot contain null or empty ids;")
 	}
 	if err := x.refuseKeyCaller(); err != nil {
 		return err

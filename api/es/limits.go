@@ -20,6 +20,10 @@ func (req *esHasPrivilegesRequest) within() error {
 		return tooMany("index", len(req.Index))
 	}
 	for _, ip := range req.Index {
+		if len(ip.Names) == 0 || len(ip.Privileges) == 0 {
+			// A null entry decodes as one of neither: Elasticsearch refuses it.
+			return domain.Invalid("each [index] entry must have [names] and [privileges]")
+		}
 		if err := listWithin("index.names", ip.Names, domain.MaxIndexNameBytes); err != nil {
 			return err
 		}
