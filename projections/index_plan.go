@@ -360,7 +360,19 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 		if !ok {
 			return 0, nil, false
 		}
-		return o.countPrefixed(s.Prefix, get), func(buf []int32) []int32 { return o.prefixed(s.Prefix, get, buf) }, true
+		from, to := o.prefixBounds(s.Prefix, get)
+		n := 0
+		for r := range from {
+			n += to[r] - from[r]
+		}
+		return n, func(buf []int32) []int32 { // in position order, as a scan meets them
+			start := len(buf)
+			for r, run := range o.runs {
+				buf = append(buf, run[from[r]:to[r]]...)
+			}
+			slices.Sort(buf[start:])
+			return buf
+		}, true
 	case ByTerms:
 		switch s.Field {
 		case "metadata":
