@@ -61,58 +61,79 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 	if !ok || rd.Field == "invalidation" {
 		return buf, 0, false
 	}
-	total, limit := len(p.Records), math.MaxInt
-	var only []uint64 // Only's records, when counted on a bitmap
+	total := len(p.Records)
+	w := orderWalk{after: rd.After, desc: rd.Desc, inclusive: rd.Ties, limit: math.MaxInt, stop: math.MaxInt}
 	if rd.Only != nil {
-		if total, only, ok = p.countOnly(*rd.Only, rd.K); !ok {
+		if total, w.only, ok = p.countOnly(*rd.Only, rd.K); !ok {
 			return buf, 0, false
 		}
 	}
-	if rd.Only != nil || rd.Ties {
-		// Reading in order meets a match every len/total records: worth
-		// it while that reads fewer than the matches; give up past four
-		// times the expected length (the matches may be bunched late, or
-		// the ties many), or past maxOrderRead: the query runs under the
-		// read lock, folds wait.
-		expect := (rd.K*len(p.Records))/max(total, 1) + 16
-		if expect > total && rd.Only != nil {
-			return buf, 0, false
-		}
-		limit = min(4*expect, maxOrderRead+rd.K)
-	}
-	after, desc := rd.After, rd.Desc
-	if after != nil && after.Missing { // only records without the field come after
+	if w.after != nil && w.after.Missing { // only records without the field come after
 		if !rd.Ties || rd.Field != "expiration" {
 			return buf, total, true
 		}
-		after, desc = &OrderCursor{N: noValue}, false
+		w.after, w.desc = &OrderCursor{N: noValue}, false
 	}
-	if rd.K <= 0 || total == 0 {
+	// span is how many entries the read can meet: those starting with
+	// the prefix every match starts with, when it reads that field.
+	span := len(p.Records)
+	if pfx, ok := onlyPrefix(rd.Only, rd.Field); ok {
+		w.after, w.inclusive, w.stop = o.seekPrefix(pfx, w.after, w.inclusive, w.desc)
+		span = w.stop
+	}
+	if rd.Only != nil || rd.Ties {
+		// Reading in order meets a match every span/total entries: worth
+		// it while that reads fewer than the matches; give up past four
+		// times the expected length (the matches may be bunched late, or
+		// the ties many), or past maxOrderRead: the query runs under the
+		// read lock, folds wait. A read that meets a prefix's entries
+		// only is over after them.
+		expect := (rd.K*span)/max(total, 1) + 16
+		if expect > total && rd.Only != nil && w.stop > maxOrderRead {
+			return buf, 0, false
+		}
+		w.limit = min(4*expect, maxOrderRead+rd.K)
+		if w.stop <= maxOrderRead {
+			w.limit = max(w.limit, w.stop)
+		}
+	}
+	if rd.K <= 0 || total == 0 || w.stop == 0 {
 		return buf, total, true
 	}
 	start := len(buf)
-	buf, read := p.readInOrder(o, rd, only, after, desc, limit, buf)
-	if read > limit {
+	buf, read := p.readInOrder(o, rd, w, buf)
+	if read > w.limit {
 		clear(buf[start:])
 		return buf[:start], 0, false
 	}
 	return buf, total, true
 }
 
-// readInOrder appends the records rd keeps, met in o's order from after,
+// orderWalk is how RecordsInOrder reads an index: from after (at it when
+// inclusive), values descending with desc, giving up past limit entries,
+// done after stop. only, when set, has the bits of Only's records: the
+// others are passed over without being looked at.
+type orderWalk struct {
+	only        []uint64
+	after       *OrderCursor
+	desc        bool
+	inclusive   bool
+	limit, stop int
+}
+
+// readInOrder appends the records rd keeps, met in o's order as w says,
 // until it has K (and, with Ties, every one tied with the K-th); read is
-// how many it met, limit+1 when it gave up. only, when set, has the bits
-// of Only's records: the others are passed over without being looked at.
-func (p *projectRecords) readInOrder(o *ordered, rd OrderRead, only []uint64, after *OrderCursor, desc bool, limit int, buf []*KeyRecord) (_ []*KeyRecord, read int) {
+// how many it met, limit+1 when it gave up.
+func (p *projectRecords) readInOrder(o *ordered, rd OrderRead, w orderWalk, buf []*KeyRecord) (_ []*KeyRecord, read int) {
 	n := 0
 	var edge *KeyRecord // the K-th, with Ties
-	o.walk(desc, after, rd.Ties, rd.Field == "expiration", func(pos int32) bool {
-		if read++; read > limit {
+	o.walk(w.desc, w.after, w.inclusive, rd.Field == "expiration", func(pos int32) bool {
+		if read++; read > w.limit {
 			return false
 		}
-		kept := only == nil || only[pos>>6]&(1<<(pos&63)) != 0
+		kept := w.only == nil || w.only[pos>>6]&(1<<(pos&63)) != 0
 		if !kept && edge == nil {
-			return true
+			return read < w.stop
 		}
 		r := p.Records[pos]
 		if edge != nil && !sameValue(rd.Field, r, edge) {
@@ -120,7 +141,7 @@ func (p *projectRecords) readInOrder(o *ordered, rd OrderRead, only []uint64, af
 			return false
 		}
 		if !kept {
-			return true
+			return read < w.stop
 		}
 		if rd.Keep == nil || rd.Keep(r) {
 			buf = append(buf, r)
@@ -128,9 +149,74 @@ func (p *projectRecords) readInOrder(o *ordered, rd OrderRead, only []uint64, af
 				edge = r
 			}
 		}
-		return rd.Ties || n < rd.K
+		return (rd.Ties || n < rd.K) && read < w.stop
 	})
 	return buf, read
+}
+
+// onlyPrefix is the longest name (or username) prefix Only requires, when
+// field is that field.
+func onlyPrefix(only *IndexSource, field OrderField) (string, bool) {
+	if only == nil || field != "name" && field != "username" {
+		return "", false
+	}
+	srcs := []IndexSource{*only}
+	if only.Kind == ByAll {
+		srcs = only.Any
+	}
+	pfx, ok := "", false
+	for _, s := range srcs {
+		if s.Kind == ByPrefix && s.Field == string(field) && (!ok || len(s.Prefix) > len(pfx)) {
+			pfx, ok = s.Prefix, true
+		}
+	}
+	return pfx, ok
+}
+
+// seekPrefix narrows a read of a keyword index in order, from after (at
+// it when inclusive), to the entries starting with pfx: the cursor and
+// inclusiveness it starts from, and how many entries it meets before it
+// leaves them (none of its matches come after).
+func (o *ordered) seekPrefix(pfx string, after *OrderCursor, inclusive, desc bool) (*OrderCursor, bool, int) {
+	end, bounded := prefixEnd(pfx)
+	switch {
+	case !desc && (after == nil || after.S < pfx):
+		after, inclusive = &OrderCursor{S: pfx}, true
+	case desc && bounded && (after == nil || after.S >= end):
+		after, inclusive = &OrderCursor{S: end}, false
+	}
+	at := func(r, i int) bool { // the entry is where the read starts, or past it
+		c := o.cmpVal(r, i, after.S, 0)
+		return c > 0 || inclusive && c == 0
+	}
+	n := 0
+	for r, size := range o.lens {
+		lo, hi := 0, size
+		if !desc {
+			lo = searchRun(size, func(i int) bool { return at(r, i) })
+			if bounded {
+				hi = searchRun(size, func(i int) bool { return o.cmpVal(r, i, end, 0) >= 0 })
+			}
+		} else {
+			lo = searchRun(size, func(i int) bool { return o.cmpVal(r, i, pfx, 0) >= 0 })
+			if after != nil {
+				hi = searchRun(size, func(i int) bool { c := o.cmpVal(r, i, after.S, 0); return c > 0 || !inclusive && c == 0 })
+			}
+		}
+		n += max(hi-lo, 0)
+	}
+	return after, inclusive, n
+}
+
+// prefixEnd is the least string above every string starting with pfx;
+// bounded is false when there is none (pfx is only 0xff bytes).
+func prefixEnd(pfx string) (string, bool) {
+	for i := len(pfx) - 1; i >= 0; i-- {
+		if pfx[i] != 0xff {
+			return pfx[:i] + string([]byte{pfx[i] + 1}), true
+		}
+	}
+	return "", false
 }
 
 // countOnly counts the records of s exactly (countExact) and gives their
