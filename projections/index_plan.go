@@ -80,6 +80,9 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 	if pfx, ok := onlyPrefix(rd.Only, rd.Field); ok {
 		w.after, w.inclusive, w.stop = o.seekPrefix(pfx, w.after, w.inclusive, w.desc)
 		span = w.stop
+	} else if lo, hi, ok := onlyRange(rd.Only, rd.Field); ok {
+		w.after, w.inclusive, w.stop = o.seekRange(lo, hi, w.after, w.inclusive, w.desc)
+		span = w.stop
 	}
 	if rd.Only != nil || rd.Ties {
 		// Reading in order meets a match every span/total entries: worth
@@ -204,6 +207,54 @@ func (o *ordered) seekPrefix(pfx string, after *OrderCursor, inclusive, desc boo
 			}
 		}
 		n += max(hi-lo, 0)
+	}
+	return after, inclusive, n
+}
+
+// onlyRange is the narrowest range of a date field Only requires (an
+// existence is one of every date), when field is that field. Only is
+// counted exactly: its index holds no stale entry.
+func onlyRange(only *IndexSource, field OrderField) (lo, hi int64, ok bool) {
+	if only == nil || !isDate(string(field)) {
+		return 0, 0, false
+	}
+	srcs := []IndexSource{*only}
+	if only.Kind == ByAll {
+		srcs = only.Any
+	}
+	lo, hi = math.MinInt64, noValue-1 // no value is in no range
+	for _, s := range srcs {
+		if s.Field != string(field) || s.Kind != ByRange && s.Kind != ByExists {
+			continue
+		}
+		if ok = true; s.Kind == ByRange {
+			lo, hi = max(lo, s.Lo), min(hi, s.Hi)
+		}
+	}
+	return lo, hi, ok
+}
+
+// seekRange narrows a read of a date index in order, from after (at it
+// when inclusive), to the entries in [lo, hi], as seekPrefix.
+func (o *ordered) seekRange(lo, hi int64, after *OrderCursor, inclusive, desc bool) (*OrderCursor, bool, int) {
+	switch {
+	case lo > hi:
+		return after, inclusive, 0
+	case !desc && (after == nil || after.N < lo):
+		after, inclusive = &OrderCursor{N: lo}, true
+	case desc && (after == nil || after.N > hi):
+		after, inclusive = &OrderCursor{N: hi}, true
+	}
+	n := 0
+	for r, size := range o.lens {
+		from := searchRun(size, func(i int) bool { return o.cmpVal(r, i, "", lo) >= 0 })
+		to := searchRun(size, func(i int) bool { return o.cmpVal(r, i, "", hi) > 0 })
+		if !desc {
+			from = max(from, searchRun(size, func(i int) bool { c := o.cmpVal(r, i, "", after.N); return c > 0 || inclusive && c == 0 }))
+		} else {
+			to = min(to, searchRun(size, func(i int) bool { c := o.cmpVal(r, i, "", after.N); return c > 0 || !inclusive && c == 0 }))
+		}
+		n += max(to-from, 0)
 	}
 	return after, inclusive, n
 }

@@ -292,6 +292,13 @@ func TestIndexedAndScannedQueriesAnswerAlike(t *testing.T) {
 			q = fmt.Sprintf(`{"prefix": {"username": %q}}`, ownerAuth[:rng.IntN(4)])
 		}
 		field := []string{"name", "name", "name", "username", "expiration", "creation"}[rng.IntN(6)]
+		if rng.IntN(4) == 0 { // a range of creation, read in its order from where it starts
+			ops := []string{"gt", "gte", "lt", "lte"}
+			q, field = fmt.Sprintf(`{"range": {"creation": {%q: %d, %q: %d}}}`, ops[rng.IntN(2)], pick(created), ops[2+rng.IntN(2)], pick(created)), "creation"
+			if rng.IntN(2) == 0 {
+				q = fmt.Sprintf(`{"bool": {"filter": [%s, {"prefix": {"name": %q}}], "must_not": {"term": {"invalidated": true}}}}`, q, p)
+			}
+		}
 		order := []string{`"asc"`, `"desc"`}[rng.IntN(2)]
 		rest := fmt.Sprintf(`"sort": [{%q: %s}], "size": %d`, field, order, rng.IntN(40))
 		after := cursor(field)
