@@ -5,6 +5,7 @@ import (
 	mathbits "math/bits"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -64,9 +65,15 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 	total := len(p.Records)
 	w := orderWalk{after: rd.After, desc: rd.Desc, inclusive: rd.Ties, limit: math.MaxInt, stop: math.MaxInt}
 	if rd.Only != nil {
-		if total, w.only, ok = p.countOnly(*rd.Only, rd.K); !ok {
+		span := len(p.Records) // the entries the read can meet, for countOnly's estimate
+		if w.after == nil || !w.after.Missing {
+			_, _, stop := o.seek(rd.Only, rd.Field, w.after, w.inclusive, w.desc)
+			span = min(span, stop)
+		}
+		if total, w.only, ok = p.countOnly(*rd.Only, rd.K, span); !ok {
 			return buf, 0, false
 		}
+		defer putBits(w.only)
 	}
 	if w.after != nil && w.after.Missing { // only records without the field come after
 		if !rd.Ties || rd.Field != "expiration" {
@@ -76,14 +83,8 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 	}
 	// span is how many entries the read can meet: those starting with
 	// the prefix every match starts with, when it reads that field.
-	span := len(p.Records)
-	if pfx, ok := onlyPrefix(rd.Only, rd.Field); ok {
-		w.after, w.inclusive, w.stop = o.seekPrefix(pfx, w.after, w.inclusive, w.desc)
-		span = w.stop
-	} else if lo, hi, ok := onlyRange(rd.Only, rd.Field); ok {
-		w.after, w.inclusive, w.stop = o.seekRange(lo, hi, w.after, w.inclusive, w.desc)
-		span = w.stop
-	}
+	w.after, w.inclusive, w.stop = o.seek(rd.Only, rd.Field, w.after, w.inclusive, w.desc)
+	span := min(w.stop, len(p.Records))
 	if rd.Only != nil || rd.Ties {
 		// Reading in order meets a match every span/total entries: worth
 		// it while that reads fewer than the matches; give up past four
@@ -155,6 +156,20 @@ func (p *projectRecords) readInOrder(o *ordered, rd OrderRead, w orderWalk, buf 
 		return (rd.Ties || n < rd.K) && read < w.stop
 	})
 	return buf, read
+}
+
+// seek narrows a read of field's index in order to the entries of the
+// prefix or range of that field that only requires: the cursor and
+// inclusiveness it starts from and how many entries it meets
+// (math.MaxInt: every one after the cursor).
+func (o *ordered) seek(only *IndexSource, field OrderField, after *OrderCursor, inclusive, desc bool) (*OrderCursor, bool, int) {
+	if pfx, ok := onlyPrefix(only, field); ok {
+		return o.seekPrefix(pfx, after, inclusive, desc)
+	}
+	if lo, hi, ok := onlyRange(only, field); ok {
+		return o.seekRange(lo, hi, after, inclusive, desc)
+	}
+	return after, inclusive, math.MaxInt
 }
 
 // onlyPrefix is the longest name (or username) prefix Only requires, when
@@ -272,19 +287,33 @@ func prefixEnd(pfx string) (string, bool) {
 
 // countOnly counts the records of s exactly (countExact) and gives their
 // bitmap when it counted on one (ByAll, ByUnion). ok is false when it
-// cannot, or when reading the bitmap would cost more than gathering and
-// testing the records of s's fewest source (Candidates): a conjunction of
-// a few records with a range of most of the project, say.
-func (p *projectRecords) countOnly(s IndexSource, k int) (int, []uint64, bool) {
+// cannot, or when making the bitmap and then reading span entries in
+// order for k matches would cost more than gathering and testing the
+// records of s's fewest source (Candidates): a conjunction of a few
+// records with a range of most of the project, or of two sources whose
+// common records are too rare to meet soon in order.
+func (p *projectRecords) countOnly(s IndexSource, k, span int) (int, []uint64, bool) {
 	switch s.Kind {
 	case ByAll:
 		in, out, fewest, work, ok := p.allSources(s.Any, s.Not)
 		if !ok {
 			return 0, nil, false
 		}
-		// Per record, about: 2 ns to set a bit, 40 to meet an entry
-		// reading in order, 100 to test a gathered candidate.
-		if expect := k * len(p.Records) / max(fewest, 1); 2*work+len(p.Records)/64+40*expect > 100*fewest {
+		// The matches, were the sources independent; per record, about:
+		// 2 ns to set a bit, 40 to meet an entry reading in order, 100
+		// to test a gathered candidate.
+		n := float64(len(p.Records))
+		est := n
+		for _, src := range in {
+			c, _ := p.countExact(src)
+			est *= float64(c) / n
+		}
+		for _, src := range out {
+			c, _ := p.countExact(src)
+			est *= 1 - float64(c)/n
+		}
+		expect := min(float64(k)*float64(span)/max(est, 1), float64(span))
+		if float64(2*work+len(p.Records)/64)+40*expect > 100*float64(fewest) {
 			return 0, nil, false
 		}
 		bits := p.allBits(in, out)
@@ -593,6 +622,7 @@ func (p *projectRecords) termSource(field string, values []string) (int, func([]
 // a bit a record, set from their positions (no record is read).
 func (p *projectRecords) unionCount(sources []IndexSource) (int, bool) {
 	bits, ok := p.bitsOf(sources)
+	defer putBits(bits)
 	return popCount(bits), ok
 }
 
@@ -604,7 +634,9 @@ func (p *projectRecords) allCount(all, not []IndexSource) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	return popCount(p.allBits(in, out)), true
+	bits := p.allBits(in, out)
+	defer putBits(bits)
+	return popCount(bits), true
 }
 
 // allSources are the sources of all and not that allCount reads (in, out),
@@ -646,9 +678,10 @@ func (p *projectRecords) allBits(in, out []IndexSource) []uint64 {
 		for w := range bits {
 			bits[w] &= b[w]
 		}
+		putBits(b)
 	}
 	if len(in) == 0 {
-		bits = make([]uint64, (len(p.Records)+63)/64)
+		bits = getBits(len(p.Records))
 		for w := range bits {
 			bits[w] = ^uint64(0)
 		}
@@ -661,6 +694,7 @@ func (p *projectRecords) allBits(in, out []IndexSource) []uint64 {
 		for w := range bits {
 			bits[w] &^= b[w]
 		}
+		putBits(b)
 	}
 	return bits
 }
@@ -668,18 +702,49 @@ func (p *projectRecords) allBits(in, out []IndexSource) []uint64 {
 // bitsOf sets a bit for each record of any of sources, each exact; ok is
 // false when one is not.
 func (p *projectRecords) bitsOf(sources []IndexSource) ([]uint64, bool) {
-	bits := make([]uint64, (len(p.Records)+63)/64)
-	var pos []int32
 	for _, s := range sources {
 		if _, ok := p.countExact(s); !ok {
 			return nil, false
 		}
+	}
+	bits := getBits(len(p.Records))
+	buf := positionBufs.Get().(*[]int32)
+	pos := (*buf)[:0]
+	for _, s := range sources {
 		pos = p.exactPositions(s, pos[:0])
 		for _, i := range pos {
 			bits[i>>6] |= 1 << (i & 63)
 		}
 	}
+	*buf = pos[:0]
+	positionBufs.Put(buf)
 	return bits, true
+}
+
+// bitmaps and positionBufs are the scratch space of counts on bitmaps:
+// at a million keys a bitmap is 125 KB and a term's positions some
+// hundreds, which a query should not leave to the collector each time.
+var (
+	bitmaps      sync.Pool
+	positionBufs = sync.Pool{New: func() any { return new([]int32) }}
+)
+
+// getBits is a zeroed bitmap of n bits, pooled.
+func getBits(n int) []uint64 {
+	words := (n + 63) / 64
+	if b, ok := bitmaps.Get().(*[]uint64); ok && cap(*b) >= words {
+		bits := (*b)[:words]
+		clear(bits)
+		return bits
+	}
+	return make([]uint64, words)
+}
+
+// putBits gives a bitmap of getBits back (nil is left alone).
+func putBits(bits []uint64) {
+	if bits != nil {
+		bitmaps.Put(&bits)
+	}
 }
 
 // exactPositions appends the positions of the records of s, which
