@@ -511,9 +511,13 @@ func (ix *KeyIndex) Candidates(t domain.TenantID, pr domain.ProjectID, sources [
 	if best < 0 || fewest > len(p.Records)/2 {
 		return append(buf, p.Records...), -1
 	}
-	for _, pos := range reads[best](make([]int32, 0, fewest)) {
-		buf = append(buf, p.Records[pos])
+	pb := positionBufs.Get().(*[]int32)
+	pos := reads[best]((*pb)[:0])
+	for _, i := range pos {
+		buf = append(buf, p.Records[i])
 	}
+	*pb = pos[:0]
+	positionBufs.Put(pb)
 	return buf, best
 }
 
