@@ -38,6 +38,7 @@ func BenchmarkSearchOverKeyRecords(b *testing.B) {
 		{"prefix_sort_name", `{"query": {"prefix": {"name": "key-99"}}, "sort": ["name"], "size": 50}`},
 		{"prefix_range_sort_expiration", `{"query": {"bool": {"filter": [{"prefix": {"name": "key-99"}}, {"range": {"expiration": {"gte": "now+30d"}}}]}}, "sort": [{"expiration": "desc"}], "size": 50}`},
 		{"term_metadata_prefix", `{"query": {"bool": {"filter": [{"term": {"metadata.team": "team-3"}}, {"prefix": {"name": "key-13"}}]}}, "size": 50}`},
+		{"range_expiration", `{"query": {"range": {"expiration": {"gte": "now+100d", "lt": "now+101d"}}}, "sort": ["expiration"], "size": 50}`},
 		{"wildcard_name", `{"query": {"wildcard": {"name": "key-4242*"}}, "sort": ["name"]}`},
 		{"term_metadata", `{"query": {"term": {"metadata.team": "team-7"}}, "size": 100}`},
 	} {
