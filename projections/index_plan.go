@@ -81,8 +81,8 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 		}
 		w.after, w.desc = &OrderCursor{N: noValue}, false
 	}
-	// span is how many entries the read can meet: those starting with
-	// the prefix every match starts with, when it reads that field.
+	// span is how many entries the read can meet: those of the prefix
+	// or range of the field read that every match holds, if any.
 	w.after, w.inclusive, w.stop = o.seek(rd.Only, rd.Field, w.after, w.inclusive, w.desc)
 	span := min(w.stop, len(p.Records))
 	if rd.Only != nil || rd.Ties {
@@ -295,23 +295,12 @@ func prefixEnd(pfx string) (string, bool) {
 func (p *projectRecords) countOnly(s IndexSource, k, span int) (int, []uint64, bool) {
 	switch s.Kind {
 	case ByAll:
-		in, out, fewest, work, ok := p.allSources(s.Any, s.Not)
+		in, out, fewest, work, est, ok := p.allSources(s.Any, s.Not)
 		if !ok {
 			return 0, nil, false
 		}
-		// The matches, were the sources independent; per record, about:
-		// 2 ns to set a bit, 40 to meet an entry reading in order, 100
-		// to test a gathered candidate.
-		n := float64(len(p.Records))
-		est := n
-		for _, src := range in {
-			c, _ := p.countExact(src)
-			est *= float64(c) / n
-		}
-		for _, src := range out {
-			c, _ := p.countExact(src)
-			est *= 1 - float64(c)/n
-		}
+		// Per record, about: 2 ns to set a bit, 40 to meet an entry
+		// reading in order, 100 to test a gathered candidate.
 		expect := min(float64(k)*float64(span)/max(est, 1), float64(span))
 		if float64(2*work+len(p.Records)/64)+40*expect > 100*float64(fewest) {
 			return 0, nil, false
@@ -634,7 +623,7 @@ func (p *projectRecords) unionCount(sources []IndexSource) (int, bool) {
 // exact, on bitmaps of their positions. A source of every record, or of
 // none, changes nothing and is not read.
 func (p *projectRecords) allCount(all, not []IndexSource) (int, bool) {
-	in, out, _, _, ok := p.allSources(all, not)
+	in, out, _, _, _, ok := p.allSources(all, not)
 	if !ok {
 		return 0, false
 	}
@@ -645,28 +634,32 @@ func (p *projectRecords) allCount(all, not []IndexSource) (int, bool) {
 
 // allSources are the sources of all and not that allCount reads (in, out),
 // when each is exact: fewest is the fewest records one of in holds (every
-// record when none), work the entries of in and out together.
-func (p *projectRecords) allSources(all, not []IndexSource) (in, out []IndexSource, fewest, work int, ok bool) {
-	fewest = len(p.Records)
+// record when none), work the entries of in and out together, est the
+// records of all and none of not were the sources independent.
+func (p *projectRecords) allSources(all, not []IndexSource) (in, out []IndexSource, fewest, work int, est float64, ok bool) {
+	size := float64(len(p.Records))
+	fewest, est = len(p.Records), size
 	for _, s := range all {
 		n, ok := p.countExact(s)
 		switch {
 		case !ok:
-			return nil, nil, 0, 0, false
+			return nil, nil, 0, 0, 0, false
 		case n < len(p.Records):
 			in, fewest, work = append(in, s), min(fewest, n), work+n
+			est *= float64(n) / size
 		}
 	}
 	for _, s := range not {
 		n, ok := p.countExact(s)
 		switch {
 		case !ok:
-			return nil, nil, 0, 0, false
+			return nil, nil, 0, 0, 0, false
 		case n > 0:
 			out, work = append(out, s), work+n
+			est *= 1 - float64(n)/size
 		}
 	}
-	return in, out, fewest, work, true
+	return in, out, fewest, work, est, true
 }
 
 // allBits is the bitmap of the records of every one of in and none of
