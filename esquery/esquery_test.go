@@ -260,3 +260,29 @@ func TestKeywordQueriesAllocateNothingPerDocument(t *testing.T) {
 		}
 	}
 }
+
+// A keyword field read by One sorts by that value without a predicate
+// (no closure a document, where sorting a million candidates reads them
+// all), in both directions as Any would.
+func TestASingleValuedKeywordSortsByItsOneValue(t *testing.T) {
+	one := Schema[*doc]{Field: field, SortField: func(name string) (Field[*doc], bool) {
+		f, ok := field(name)
+		if name == "name" {
+			f.One = func(d *doc) string { return d.name }
+			f.Any = nil // a sort that still read Any would panic
+		}
+		return f, ok
+	}}
+	for _, raw := range []string{`["name"]`, `[{"name": "desc"}, "creation"]`} {
+		viaOne, err := ParseSort(json.RawMessage(raw), one)
+		if err != nil {
+			t.Fatal(err)
+		}
+		viaAny, _ := ParseSort(json.RawMessage(raw), schema)
+		for _, d := range docs() {
+			if a, b := viaOne.Key(d), viaAny.Key(d); viaOne.Compare(a, b) != 0 || a[0] != b[0] {
+				t.Errorf("%s of %s: One gives %v, Any %v", raw, d.id, a, b)
+			}
+		}
+	}
+}

@@ -26,9 +26,13 @@ func (t Type) String() string {
 // the document, stopping at the first; no value means missing), Millis for
 // dates, Bool for booleans. Readers are called for every document a query
 // looks at, so they should not allocate.
+//
+// One, when set beside Any, reads a keyword field that always holds
+// exactly one value: a sort reads it without a predicate.
 type Field[D any] struct {
 	Type   Type
 	Any    func(d D, pred func(string) bool) bool
+	One    func(D) string
 	Millis func(D) (int64, bool)
 	Bool   func(D) bool
 }

@@ -141,6 +141,10 @@ func (s Sort[D]) KeyInto(dst Key, d D) Key {
 		case Boolean:
 			k[i] = Value{B: sf.f.Bool(d)}
 		default:
+			if sf.f.One != nil {
+				k[i] = Value{S: sf.f.One(d)}
+				continue
+			}
 			v := Value{Missing: true}
 			sf.f.Any(d, func(x string) bool {
 				if v.Missing || (x < v.S) != sf.desc && x != v.S {

@@ -257,6 +257,9 @@ func (pr *projectRecords) orderOf(field OrderField) (*ordered, bool) {
 		}
 		v.val = func(r, i int) (string, int64) { return "", x.runs[r].v[i] }
 		v.live = func(r, i int) bool { return value(pr.Records[x.runs[r].p[i]]) == x.runs[r].v[i] }
+		if !skipMissing && x.entries == len(pr.Records) || skipMissing && x.stale == 0 {
+			v.live = func(int, int) bool { return true } // no stale entry: none to look up
+		}
 		return v
 	}
 	switch field {

@@ -5,6 +5,7 @@ import (
 	mathbits "math/bits"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -61,57 +62,90 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 	if !ok || rd.Field == "invalidation" {
 		return buf, 0, false
 	}
-	total, limit := len(p.Records), math.MaxInt
+	total := len(p.Records)
+	w := orderWalk{after: rd.After, desc: rd.Desc, inclusive: rd.Ties, limit: math.MaxInt, stop: math.MaxInt}
 	if rd.Only != nil {
-		if total, ok = p.countExact(*rd.Only); !ok {
+		span := len(p.Records) // the entries the read can meet, for countOnly's estimate
+		if w.after == nil || !w.after.Missing {
+			_, _, stop := o.seek(rd.Only, rd.Field, w.after, w.inclusive, w.desc)
+			span = min(span, stop)
+		}
+		if total, w.only, ok = p.countOnly(*rd.Only, rd.K, span); !ok {
 			return buf, 0, false
 		}
+		defer putBits(w.only)
 	}
-	if rd.Only != nil || rd.Ties {
-		// Reading in order meets a match every len/total records: worth
-		// it while that reads fewer than the matches; give up past four
-		// times the expected length (the matches may be bunched late, or
-		// the ties many), or past maxOrderRead: the query runs under the
-		// read lock, folds wait.
-		expect := (rd.K*len(p.Records))/max(total, 1) + 16
-		if expect > total && rd.Only != nil {
-			return buf, 0, false
-		}
-		limit = min(4*expect, maxOrderRead+rd.K)
-	}
-	after, desc := rd.After, rd.Desc
-	if after != nil && after.Missing { // only records without the field come after
+	if w.after != nil && w.after.Missing { // only records without the field come after
 		if !rd.Ties || rd.Field != "expiration" {
 			return buf, total, true
 		}
-		after, desc = &OrderCursor{N: noValue}, false
+		w.after, w.desc = &OrderCursor{N: noValue}, false
 	}
-	if rd.K <= 0 || total == 0 {
+	// span is how many entries the read can meet: those of the prefix
+	// or range of the field read that every match holds, if any.
+	w.after, w.inclusive, w.stop = o.seek(rd.Only, rd.Field, w.after, w.inclusive, w.desc)
+	span := min(w.stop, len(p.Records))
+	if rd.Only != nil || rd.Ties {
+		// Reading in order meets a match every span/total entries: worth
+		// it while that reads fewer than the matches; give up past four
+		// times the expected length (the matches may be bunched late, or
+		// the ties many), or past maxOrderRead: the query runs under the
+		// read lock, folds wait. A read that meets a prefix's entries
+		// only is over after them.
+		expect := (rd.K*span)/max(total, 1) + 16
+		if expect > total && rd.Only != nil && w.stop > maxOrderRead {
+			return buf, 0, false
+		}
+		w.limit = min(4*expect, maxOrderRead+rd.K)
+		if w.stop <= maxOrderRead {
+			w.limit = max(w.limit, w.stop)
+		}
+	}
+	if rd.K <= 0 || total == 0 || w.stop == 0 {
 		return buf, total, true
 	}
 	start := len(buf)
-	buf, read := p.readInOrder(o, rd, after, desc, limit, buf)
-	if read > limit {
+	buf, read := p.readInOrder(o, rd, w, buf)
+	if read > w.limit {
 		clear(buf[start:])
 		return buf[:start], 0, false
 	}
 	return buf, total, true
 }
 
-// readInOrder appends the records rd keeps, met in o's order from after,
+// orderWalk is how RecordsInOrder reads an index: from after (at it when
+// inclusive), values descending with desc, giving up past limit entries,
+// done after stop. only, when set, has the bits of Only's records: the
+// others are passed over without being looked at.
+type orderWalk struct {
+	only        []uint64
+	after       *OrderCursor
+	desc        bool
+	inclusive   bool
+	limit, stop int
+}
+
+// readInOrder appends the records rd keeps, met in o's order as w says,
 // until it has K (and, with Ties, every one tied with the K-th); read is
 // how many it met, limit+1 when it gave up.
-func (p *projectRecords) readInOrder(o *ordered, rd OrderRead, after *OrderCursor, desc bool, limit int, buf []*KeyRecord) (_ []*KeyRecord, read int) {
+func (p *projectRecords) readInOrder(o *ordered, rd OrderRead, w orderWalk, buf []*KeyRecord) (_ []*KeyRecord, read int) {
 	n := 0
 	var edge *KeyRecord // the K-th, with Ties
-	o.walk(desc, after, rd.Ties, rd.Field == "expiration", func(pos int32) bool {
-		if read++; read > limit {
+	o.walk(w.desc, w.after, w.inclusive, rd.Field == "expiration", func(pos int32) bool {
+		if read++; read > w.limit {
 			return false
+		}
+		kept := w.only == nil || w.only[pos>>6]&(1<<(pos&63)) != 0
+		if !kept && edge == nil {
+			return read < w.stop
 		}
 		r := p.Records[pos]
 		if edge != nil && !sameValue(rd.Field, r, edge) {
 			read-- // met past the ties: not read for the answer
 			return false
+		}
+		if !kept {
+			return read < w.stop
 		}
 		if rd.Keep == nil || rd.Keep(r) {
 			buf = append(buf, r)
@@ -119,9 +153,166 @@ func (p *projectRecords) readInOrder(o *ordered, rd OrderRead, after *OrderCurso
 				edge = r
 			}
 		}
-		return rd.Ties || n < rd.K
+		return (rd.Ties || n < rd.K) && read < w.stop
 	})
 	return buf, read
+}
+
+// seek narrows a read of field's index in order to the entries of the
+// prefix or range of that field that only requires: the cursor and
+// inclusiveness it starts from and how many entries it meets
+// (math.MaxInt: every one after the cursor).
+func (o *ordered) seek(only *IndexSource, field OrderField, after *OrderCursor, inclusive, desc bool) (*OrderCursor, bool, int) {
+	if pfx, ok := onlyPrefix(only, field); ok {
+		return o.seekPrefix(pfx, after, inclusive, desc)
+	}
+	if lo, hi, ok := onlyRange(only, field); ok {
+		return o.seekRange(lo, hi, after, inclusive, desc)
+	}
+	return after, inclusive, math.MaxInt
+}
+
+// onlyPrefix is the longest name (or username) prefix Only requires, when
+// field is that field.
+func onlyPrefix(only *IndexSource, field OrderField) (string, bool) {
+	if only == nil || field != "name" && field != "username" {
+		return "", false
+	}
+	srcs := []IndexSource{*only}
+	if only.Kind == ByAll {
+		srcs = only.Any
+	}
+	pfx, ok := "", false
+	for _, s := range srcs {
+		if s.Kind == ByPrefix && s.Field == string(field) && (!ok || len(s.Prefix) > len(pfx)) {
+			pfx, ok = s.Prefix, true
+		}
+	}
+	return pfx, ok
+}
+
+// seekPrefix narrows a read of a keyword index in order, from after (at
+// it when inclusive), to the entries starting with pfx: the cursor and
+// inclusiveness it starts from, and how many entries it meets before it
+// leaves them (none of its matches come after).
+func (o *ordered) seekPrefix(pfx string, after *OrderCursor, inclusive, desc bool) (*OrderCursor, bool, int) {
+	end, bounded := prefixEnd(pfx)
+	switch {
+	case !desc && (after == nil || after.S < pfx):
+		after, inclusive = &OrderCursor{S: pfx}, true
+	case desc && bounded && (after == nil || after.S >= end):
+		after, inclusive = &OrderCursor{S: end}, false
+	}
+	at := func(r, i int) bool { // the entry is where the read starts, or past it
+		c := o.cmpVal(r, i, after.S, 0)
+		return c > 0 || inclusive && c == 0
+	}
+	n := 0
+	for r, size := range o.lens {
+		lo, hi := 0, size
+		if !desc {
+			lo = searchRun(size, func(i int) bool { return at(r, i) })
+			if bounded {
+				hi = searchRun(size, func(i int) bool { return o.cmpVal(r, i, end, 0) >= 0 })
+			}
+		} else {
+			lo = searchRun(size, func(i int) bool { return o.cmpVal(r, i, pfx, 0) >= 0 })
+			if after != nil {
+				hi = searchRun(size, func(i int) bool { c := o.cmpVal(r, i, after.S, 0); return c > 0 || !inclusive && c == 0 })
+			}
+		}
+		n += max(hi-lo, 0)
+	}
+	return after, inclusive, n
+}
+
+// onlyRange is the narrowest range of a date field Only requires (an
+// existence is one of every date), when field is that field. Only is
+// counted exactly: its index holds no stale entry.
+func onlyRange(only *IndexSource, field OrderField) (lo, hi int64, ok bool) {
+	if only == nil || !isDate(string(field)) {
+		return 0, 0, false
+	}
+	srcs := []IndexSource{*only}
+	if only.Kind == ByAll {
+		srcs = only.Any
+	}
+	lo, hi = math.MinInt64, noValue-1 // no value is in no range
+	for _, s := range srcs {
+		if s.Field != string(field) || s.Kind != ByRange && s.Kind != ByExists {
+			continue
+		}
+		if ok = true; s.Kind == ByRange {
+			lo, hi = max(lo, s.Lo), min(hi, s.Hi)
+		}
+	}
+	return lo, hi, ok
+}
+
+// seekRange narrows a read of a date index in order, from after (at it
+// when inclusive), to the entries in [lo, hi], as seekPrefix.
+func (o *ordered) seekRange(lo, hi int64, after *OrderCursor, inclusive, desc bool) (*OrderCursor, bool, int) {
+	switch {
+	case lo > hi:
+		return after, inclusive, 0
+	case !desc && (after == nil || after.N < lo):
+		after, inclusive = &OrderCursor{N: lo}, true
+	case desc && (after == nil || after.N > hi):
+		after, inclusive = &OrderCursor{N: hi}, true
+	}
+	n := 0
+	for r, size := range o.lens {
+		from := searchRun(size, func(i int) bool { return o.cmpVal(r, i, "", lo) >= 0 })
+		to := searchRun(size, func(i int) bool { return o.cmpVal(r, i, "", hi) > 0 })
+		if !desc {
+			from = max(from, searchRun(size, func(i int) bool { c := o.cmpVal(r, i, "", after.N); return c > 0 || inclusive && c == 0 }))
+		} else {
+			to = min(to, searchRun(size, func(i int) bool { c := o.cmpVal(r, i, "", after.N); return c > 0 || !inclusive && c == 0 }))
+		}
+		n += max(to-from, 0)
+	}
+	return after, inclusive, n
+}
+
+// prefixEnd is the least string above every string starting with pfx;
+// bounded is false when there is none (pfx is only 0xff bytes).
+func prefixEnd(pfx string) (string, bool) {
+	for i := len(pfx) - 1; i >= 0; i-- {
+		if pfx[i] != 0xff {
+			return pfx[:i] + string([]byte{pfx[i] + 1}), true
+		}
+	}
+	return "", false
+}
+
+// countOnly counts the records of s exactly (countExact) and gives their
+// bitmap when it counted on one (ByAll, ByUnion). ok is false when it
+// cannot, or when making the bitmap and then reading span entries in
+// order for k matches would cost more than gathering and testing the
+// records of s's fewest source (Candidates): a conjunction of a few
+// records with a range of most of the project, or of two sources whose
+// common records are too rare to meet soon in order.
+func (p *projectRecords) countOnly(s IndexSource, k, span int) (int, []uint64, bool) {
+	switch s.Kind {
+	case ByAll:
+		in, out, fewest, work, est, ok := p.allSources(s.Any, s.Not)
+		if !ok {
+			return 0, nil, false
+		}
+		// Per record, about: 2 ns to set a bit, 40 to meet an entry
+		// reading in order, 100 to test a gathered candidate.
+		expect := min(float64(k)*float64(span)/max(est, 1), float64(span))
+		if float64(2*work+len(p.Records)/64)+40*expect > 100*float64(fewest) {
+			return 0, nil, false
+		}
+		bits := p.allBits(in, out)
+		return popCount(bits), bits, true
+	case ByUnion:
+		bits, ok := p.bitsOf(s.Any)
+		return popCount(bits), bits, ok
+	}
+	n, ok := p.countExact(s)
+	return n, nil, ok
 }
 
 // sameValue reports whether a and b hold the same value of field.
@@ -309,9 +500,13 @@ func (ix *KeyIndex) Candidates(t domain.TenantID, pr domain.ProjectID, sources [
 	if best < 0 || fewest > len(p.Records)/2 {
 		return append(buf, p.Records...), -1
 	}
-	for _, pos := range reads[best](make([]int32, 0, fewest)) {
-		buf = append(buf, p.Records[pos])
+	pb := positionBufs.Get().(*[]int32)
+	pos := reads[best]((*pb)[:0])
+	for _, i := range pos {
+		buf = append(buf, p.Records[i])
 	}
+	*pb = pos[:0]
+	positionBufs.Put(pb)
 	return buf, best
 }
 
@@ -324,7 +519,19 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 		if !ok {
 			return 0, nil, false
 		}
-		return o.countPrefixed(s.Prefix, get), func(buf []int32) []int32 { return o.prefixed(s.Prefix, get, buf) }, true
+		from, to := o.prefixBounds(s.Prefix, get)
+		n := 0
+		for r := range from {
+			n += to[r] - from[r]
+		}
+		return n, func(buf []int32) []int32 { // in position order, as a scan meets them
+			start := len(buf)
+			for r, run := range o.runs {
+				buf = append(buf, run[from[r]:to[r]]...)
+			}
+			slices.Sort(buf[start:])
+			return buf
+		}, true
 	case ByTerms:
 		switch s.Field {
 		case "metadata":
@@ -408,6 +615,7 @@ func (p *projectRecords) termSource(field string, values []string) (int, func([]
 // a bit a record, set from their positions (no record is read).
 func (p *projectRecords) unionCount(sources []IndexSource) (int, bool) {
 	bits, ok := p.bitsOf(sources)
+	defer putBits(bits)
 	return popCount(bits), ok
 }
 
@@ -415,25 +623,48 @@ func (p *projectRecords) unionCount(sources []IndexSource) (int, bool) {
 // exact, on bitmaps of their positions. A source of every record, or of
 // none, changes nothing and is not read.
 func (p *projectRecords) allCount(all, not []IndexSource) (int, bool) {
-	var in, out []IndexSource
+	in, out, _, _, _, ok := p.allSources(all, not)
+	if !ok {
+		return 0, false
+	}
+	bits := p.allBits(in, out)
+	defer putBits(bits)
+	return popCount(bits), true
+}
+
+// allSources are the sources of all and not that allCount reads (in, out),
+// when each is exact: fewest is the fewest records one of in holds (every
+// record when none), work the entries of in and out together, est the
+// records of all and none of not were the sources independent.
+func (p *projectRecords) allSources(all, not []IndexSource) (in, out []IndexSource, fewest, work int, est float64, ok bool) {
+	size := float64(len(p.Records))
+	fewest, est = len(p.Records), size
 	for _, s := range all {
 		n, ok := p.countExact(s)
 		switch {
 		case !ok:
-			return 0, false
+			return nil, nil, 0, 0, 0, false
 		case n < len(p.Records):
-			in = append(in, s)
+			in, fewest, work = append(in, s), min(fewest, n), work+n
+			est *= float64(n) / size
 		}
 	}
 	for _, s := range not {
 		n, ok := p.countExact(s)
 		switch {
 		case !ok:
-			return 0, false
+			return nil, nil, 0, 0, 0, false
 		case n > 0:
-			out = append(out, s)
+			out, work = append(out, s), work+n
+			est *= 1 - float64(n)/size
 		}
 	}
+	return in, out, fewest, work, est, true
+}
+
+// allBits is the bitmap of the records of every one of in and none of
+// out, each exact.
+func (p *projectRecords) allBits(in, out []IndexSource) []uint64 {
 	var bits []uint64
 	for i, s := range in {
 		b, _ := p.bitsOf([]IndexSource{s})
@@ -444,9 +675,10 @@ func (p *projectRecords) allCount(all, not []IndexSource) (int, bool) {
 		for w := range bits {
 			bits[w] &= b[w]
 		}
+		putBits(b)
 	}
 	if len(in) == 0 {
-		bits = make([]uint64, (len(p.Records)+63)/64)
+		bits = getBits(len(p.Records))
 		for w := range bits {
 			bits[w] = ^uint64(0)
 		}
@@ -459,26 +691,91 @@ func (p *projectRecords) allCount(all, not []IndexSource) (int, bool) {
 		for w := range bits {
 			bits[w] &^= b[w]
 		}
+		putBits(b)
 	}
-	return popCount(bits), true
+	return bits
 }
 
 // bitsOf sets a bit for each record of any of sources, each exact; ok is
 // false when one is not.
 func (p *projectRecords) bitsOf(sources []IndexSource) ([]uint64, bool) {
-	var pos []int32
 	for _, s := range sources {
 		if _, ok := p.countExact(s); !ok {
 			return nil, false
 		}
-		_, read, _ := p.source(s)
-		pos = read(pos)
 	}
-	bits := make([]uint64, (len(p.Records)+63)/64)
-	for _, i := range pos {
-		bits[i>>6] |= 1 << (i & 63)
+	bits := getBits(len(p.Records))
+	buf := positionBufs.Get().(*[]int32)
+	pos := (*buf)[:0]
+	for _, s := range sources {
+		pos = p.exactPositions(s, pos[:0])
+		for _, i := range pos {
+			bits[i>>6] |= 1 << (i & 63)
+		}
 	}
+	*buf = pos[:0]
+	positionBufs.Put(buf)
 	return bits, true
+}
+
+// bitmaps and positionBufs are the scratch space of counts on bitmaps:
+// at a million keys a bitmap is 125 KB and a term's positions some
+// hundreds, which a query should not leave to the collector each time.
+var (
+	bitmaps      sync.Pool
+	positionBufs = sync.Pool{New: func() any { return new([]int32) }}
+)
+
+// getBits is a zeroed bitmap of n bits, pooled.
+func getBits(n int) []uint64 {
+	words := (n + 63) / 64
+	if b, ok := bitmaps.Get().(*[]uint64); ok && cap(*b) >= words {
+		bits := (*b)[:words]
+		clear(bits)
+		return bits
+	}
+	return make([]uint64, words)
+}
+
+// putBits gives a bitmap of getBits back (nil is left alone).
+func putBits(bits []uint64) {
+	if bits != nil {
+		bitmaps.Put(&bits)
+	}
+}
+
+// exactPositions appends the positions of the records of s, which
+// countExact counts (its entries are its records, each live), in any
+// order: a name prefix's and a date range's without looking at a record.
+func (p *projectRecords) exactPositions(s IndexSource, buf []int32) []int32 {
+	switch {
+	case s.Kind == ByPrefix:
+		if o, get, ok := p.keywordOrder(s.Field); ok {
+			from, to := o.prefixBounds(s.Prefix, get)
+			for r, run := range o.runs {
+				buf = append(buf, run[from[r]:to[r]]...)
+			}
+			return buf
+		}
+	case (s.Kind == ByRange || s.Kind == ByExists) && isDate(s.Field):
+		lo, hi := s.Lo, s.Hi
+		if s.Kind == ByExists {
+			lo, hi = math.MinInt64, math.MaxInt64
+		}
+		if lo > hi {
+			return buf
+		}
+		o, _ := p.orderOf(OrderField(s.Field))
+		from, to := o.between(lo, min(hi, noValue-1))
+		for r := range from {
+			for i := from[r]; i < to[r]; i++ {
+				buf = append(buf, o.pos(r, i))
+			}
+		}
+		return buf
+	}
+	_, read, _ := p.source(s)
+	return read(buf)
 }
 
 func popCount(bits []uint64) int {
@@ -602,13 +899,23 @@ func (p *projectRecords) anyMetadataSource(values []string) (int, func([]int32) 
 
 // countPrefixed counts the positions whose field starts with p.
 func (o *orderedIndex) countPrefixed(p string, field func(int32) string) int {
+	from, to := o.prefixBounds(p, field)
 	n := 0
-	for _, run := range o.runs {
-		from := searchRun(len(run), func(i int) bool { return field(run[i]) >= p })
-		to := searchRun(len(run), func(i int) bool { f := field(run[i]); return f >= p && !strings.HasPrefix(f, p) })
-		n += to - from
+	for r := range from {
+		n += to[r] - from[r]
 	}
 	return n
+}
+
+// prefixBounds is, for each run, where the positions whose field starts
+// with p lie: two binary searches, no record read between.
+func (o *orderedIndex) prefixBounds(p string, field func(int32) string) (from, to []int) {
+	from, to = make([]int, len(o.runs)), make([]int, len(o.runs))
+	for r, run := range o.runs {
+		from[r] = searchRun(len(run), func(i int) bool { return field(run[i]) >= p })
+		to[r] = searchRun(len(run), func(i int) bool { f := field(run[i]); return f >= p && !strings.HasPrefix(f, p) })
+	}
+	return from, to
 }
 
 func isDate(field string) bool {

@@ -23,7 +23,7 @@ type rec = *projections.KeyRecord
 // names them.
 func keyField(name string) (esquery.Field[rec], bool) {
 	kw := func(get func(rec) string) esquery.Field[rec] {
-		return esquery.Field[rec]{Type: esquery.Keyword, Any: func(k rec, p func(string) bool) bool { return p(get(k)) }}
+		return esquery.Field[rec]{Type: esquery.Keyword, Any: func(k rec, p func(string) bool) bool { return p(get(k)) }, One: get}
 	}
 	date := func(get func(rec) int64) esquery.Field[rec] {
 		return esquery.Field[rec]{Type: esquery.Date, Millis: func(k rec) (int64, bool) { ms := get(k); return ms, ms != 0 }}
@@ -317,6 +317,7 @@ type topHits struct {
 	k    int
 	hits []hit
 	less func(a, b *hit) bool
+	in   hit
 }
 
 // offer keeps h if it is among the k best so far. h.key is the caller's
@@ -341,7 +342,10 @@ func (t *topHits) offer(h hit) bool {
 		}
 		return true
 	}
-	if !t.less(&h, &t.hits[0]) {
+	// The offered hit is compared from t's storage: &h would move every
+	// offered hit to the heap (less is a func value).
+	t.in = h
+	if !t.less(&t.in, &t.hits[0]) {
 		return false
 	}
 	if h.key != nil {
