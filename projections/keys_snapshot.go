@@ -87,6 +87,9 @@ func (ks *Keys) Restore(b []byte) error {
 		list.names.lazy()
 		list.created.lazy()
 		list.owners.lazy()
+		list.ownerOrder.lazy()
+		list.expiry.lazy()
+		list.lastUse.lazy()
 	}
 	ks.mu.Lock()
 	in.numbered = nil
