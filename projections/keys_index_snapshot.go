@@ -1,9 +1,9 @@
 package projections
 
 import (
+	"cmp"
 	"encoding/binary"
 	"slices"
-	"strings"
 
 	"github.com/keyplane/keyplane/domain"
 )
@@ -15,12 +15,24 @@ import (
 // position its key takes in the restored list: its rank among the
 // tenant's keys in the snapshot's order (by id), in as few bytes as the
 // tenant's count needs. The times of expiry and lastUse are read again
-// from the keys. A restore checks every index is an order of all of the
-// tenant's keys, each once, in its order: a damaged one fails the restore.
+// from the keys; the owner index is followed by the length of each
+// owner's run, which makes the owners' lists (ownerIndex) without reading
+// the keys.
+//
+// A restore checks what would make a reader fail: every index holds each
+// of the tenant's keys once. It checks the order of the indexes of times
+// entry by entry (their numbers are at hand, and ties compare positions:
+// a restored list's are in id order), that of the others at a sample of
+// a thousand places, and each owner's run at its ends: comparing every
+// neighbour reads the keys out of their order, a tenth of a second an
+// index at a million keys. Damage to the bytes is the saved state's
+// checksum's to find (DecodeSavedState), before any restore.
 //
 //	tenants: uvarint count, then each, by id:
 //	  id (str), keys (uvarint), indexes present (one byte: listIndexes'
-//	  bits), then each present index: keys positions of width(keys) bytes
+//	  bits), then each present index: keys positions of width(keys)
+//	  bytes; after the owner index: its owners' count (uvarint) and the
+//	  length of each one's run (uvarint)
 
 // listIndexes are the indexes a snapshot carries, by their bit.
 var listIndexes = []string{"created", "name", "owner", "expiration", "last_used"}
@@ -133,12 +145,40 @@ func encodeIndexes(w *writer, recs []*keyRec, lists map[domain.TenantID]*tenantK
 		w.uint(uint64(n))
 		w.buf = append(w.buf, present)
 		wd := width(n)
-		for _, run := range runs {
+		for i := range listIndexes {
+			if present&(1<<i) == 0 {
+				continue
+			}
+			run := runs[0]
+			runs = runs[1:]
 			for _, p := range run {
 				end := len(w.buf) + wd
 				w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(p))[:end]
 			}
+			if listIndexes[i] == "owner" {
+				l.ownerRuns(w)
+			}
 		}
+	}
+}
+
+// ownerRuns writes the length of each owner's run of the owner index
+// (built, one run: the frozen copy's is).
+func (l *tenantKeys) ownerRuns(w *writer) {
+	var lens []int
+	v, _ := l.viewOf("owner")
+	owner := ""
+	v.walk(false, nil, "owner", func(pos int32) bool {
+		if o := l.keys[pos].c.Owner.User; len(lens) == 0 || o != owner {
+			owner = o
+			lens = append(lens, 0)
+		}
+		lens[len(lens)-1]++
+		return true
+	})
+	w.uint(uint64(len(lens)))
+	for _, n := range lens {
+		w.uint(uint64(n))
 	}
 }
 
@@ -171,12 +211,16 @@ func (r *reader) indexes(lists map[domain.TenantID]*tenantKeys) error {
 			return r.err
 		}
 		seen[t] = true
+		times := l.timeKeys(present&(1<<3) != 0, present&(1<<4) != 0)
 		for i, by := range listIndexes {
 			if present&(1<<i) == 0 {
 				continue
 			}
 			run := r.positions(len(l.keys))
-			if r.err != nil || !l.restoreIndex(by, run) {
+			if by == "owner" && r.err == nil && !l.owners.restoreFrom(run, r.runLengths(len(run)), l.keys) {
+				r.fail("owner runs")
+			}
+			if r.err != nil || !l.restoreIndex(by, run, times) {
 				r.fail("index " + by)
 				return r.err
 			}
@@ -194,10 +238,19 @@ func (r *reader) positions(n int) []int32 {
 	}
 	run := make([]int32, n)
 	seen := make([]uint64, (n+63)/64)
-	var b [4]byte
+	b := r.buf[:n*wd]
 	for i := range run {
-		copy(b[:], r.buf[i*wd:(i+1)*wd])
-		p := binary.LittleEndian.Uint32(b[:])
+		var p uint32
+		switch wd {
+		case 1:
+			p = uint32(b[i])
+		case 2:
+			p = uint32(b[2*i]) | uint32(b[2*i+1])<<8
+		case 3:
+			p = uint32(b[3*i]) | uint32(b[3*i+1])<<8 | uint32(b[3*i+2])<<16
+		default:
+			p = binary.LittleEndian.Uint32(b[4*i:])
+		}
 		if p >= uint32(n) || seen[p/64]&(1<<(p%64)) != 0 {
 			r.fail("position")
 			return nil
@@ -209,28 +262,68 @@ func (r *reader) positions(n int) []int32 {
 	return run
 }
 
+// runLengths reads the lengths of the owners' runs, which add up to n.
+func (r *reader) runLengths(n int) []int {
+	lens := make([]int, r.count())
+	sum := 0
+	for i := range lens {
+		lens[i] = int(min(r.uint(), uint64(n)+1))
+		if sum += lens[i]; lens[i] == 0 || sum > n {
+			r.fail("owner runs")
+			return nil
+		}
+	}
+	if sum != n {
+		r.fail("owner runs")
+		return nil
+	}
+	return lens
+}
+
 // restoreIndex makes run (every position once) index by, if it is in
-// that index's order.
-func (l *tenantKeys) restoreIndex(by string, run []int32) bool {
+// that index's order (checked at samples but for times).
+func (l *tenantKeys) restoreIndex(by string, run []int32, times [2][]int64) bool {
 	switch by {
 	case "created":
 		return l.created.restoreRun(run, l.byCreated)
 	case "name":
 		return l.names.restoreRun(run, l.byName)
 	case "owner":
-		if !l.ownerOrder.restoreRun(run, l.byOwner) {
-			return false
-		}
-		l.owners.restoreFrom(run, l.keys)
-		return true
+		return l.ownerOrder.restoreRun(run, l.byOwner)
 	case "expiration":
-		return l.restoreTimes(&l.expiry, expiryOf, run)
+		return l.restoreTimes(&l.expiry, expiryField, run, times[0])
 	}
-	return l.restoreTimes(&l.lastUse, lastUseOf, run)
+	return l.restoreTimes(&l.lastUse, lastUseField, run, times[1])
 }
 
+// timeKeys are the numbers of the keys' expirations and last uses (those
+// asked for), by position: read in one pass over the keys, which is most
+// of what restoring the indexes of times costs.
+func (l *tenantKeys) timeKeys(expiry, lastUse bool) (keys [2][]int64) {
+	if expiry {
+		keys[0] = make([]int64, len(l.keys))
+	}
+	if lastUse {
+		keys[1] = make([]int64, len(l.keys))
+	}
+	for i, r := range l.keys {
+		if expiry {
+			keys[0][i] = expiryKey(r)
+		}
+		if lastUse {
+			keys[1][i] = lastUseKey(r)
+		}
+	}
+	return keys
+}
+
+// orderSamples is how many neighbours of a restored index of positions
+// are compared.
+const orderSamples = 1024
+
 func (o *orderedIndex) restoreRun(run []int32, cmp cmpPos) bool {
-	for i := 1; i < len(run); i++ {
+	step := max(1, len(run)/orderSamples)
+	for i := 1; i < len(run); i += step {
 		if cmp(run[i-1], run[i]) >= 0 {
 			return false
 		}
@@ -239,10 +332,17 @@ func (o *orderedIndex) restoreRun(run []int32, cmp cmpPos) bool {
 	return true
 }
 
-func (l *tenantKeys) restoreTimes(x *valueIndex, f timeField, pos []int32) bool {
-	run, order := l.timeRun(f, pos), l.timeOrder(f)
+// restoreTimes makes pos the index of f, its numbers read from the keys.
+// Entries of one number are in id order, which a restored list's
+// positions follow: they compare without reading the keys.
+func (l *tenantKeys) restoreTimes(x *valueIndex, f *timeField, pos []int32, keys []int64) bool {
+	run := l.timeRun(f, pos, keys)
 	for i := 1; i < run.len(); i++ {
-		if order(run.v[i-1], run.p[i-1], run.v[i], run.p[i]) >= 0 {
+		c := cmp.Compare(run.v[i-1], run.v[i])
+		if c == 0 && !exactKey(run.v[i]) {
+			c = f.of(l.keys[run.p[i-1]]).Compare(f.of(l.keys[run.p[i]]))
+		}
+		if c > 0 || c == 0 && run.p[i-1] >= run.p[i] {
 			return false
 		}
 	}
@@ -251,17 +351,22 @@ func (l *tenantKeys) restoreTimes(x *valueIndex, f timeField, pos []int32) bool 
 }
 
 // restoreFrom fills the owner index from the positions in owner order
-// (by owner, then id: a restored list's positions are in id order), each
-// owner's taking a piece of run (capped, so that an add copies it).
-func (o *ownerIndex) restoreFrom(run []int32, keys []*keyRec) {
-	o.by, o.unbuilt = map[string][]int32{}, false
-	for i := 0; i < len(run); {
-		owner := keys[run[i]].c.Owner.User
-		j := i + 1
-		for j < len(run) && strings.Compare(keys[run[j]].c.Owner.User, owner) == 0 {
-			j++
+// and the length of each owner's run: a restored list's positions are in
+// id order, as each owner's run is. Each owner's list is a piece of run
+// (capped, so that an add copies it). Runs of one owner twice, or whose
+// ends are not the same owner, make it fail.
+func (o *ownerIndex) restoreFrom(run []int32, lens []int, keys []*keyRec) bool {
+	o.by = make(map[string][]int32, len(lens))
+	at := 0
+	for _, n := range lens {
+		owner := keys[run[at]].c.Owner.User
+		if _, twice := o.by[owner]; twice || keys[run[at+n-1]].c.Owner.User != owner {
+			o.by = nil
+			return false
 		}
-		o.by[owner] = run[i:j:j]
-		i = j
+		o.by[owner] = run[at : at+n : at+n]
+		at += n
 	}
+	o.unbuilt = false
+	return true
 }

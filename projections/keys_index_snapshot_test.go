@@ -3,7 +3,10 @@ package projections
 import (
 	"bytes"
 	"math/rand/v2"
+	"reflect"
 	"testing"
+
+	"github.com/keyplane/keyplane/domain"
 )
 
 // A keys@5 snapshot restores every tenant's indexes (none is left to its
@@ -38,6 +41,16 @@ func TestTheTenantsIndexesRestoreFromTheKeyListsSnapshot(t *testing.T) {
 		}
 	}
 	listsAnswerAsTheScan(t, rng, "restored", restored, 1000)
+	for _, tenant := range []domain.TenantID{"o1", "o2"} {
+		for _, owner := range []string{"alice", "bob", "carol", "dave"} {
+			f, p := Filter{Tenant: tenant, Owner: owner, Now: t0}, Page{Sort: "created", Size: -1}
+			got, _ := restored.List(f, p)
+			want, _ := scanList(restored, f, p)
+			if !reflect.DeepEqual(ids(got), ids(want)) {
+				t.Errorf("%s's keys of %s restored: %v, scanned %v", tenant, owner, ids(got), ids(want))
+			}
+		}
+	}
 	listsAnswerAsTheScan(t, rng, "restored from keys@4", old, 1000)
 }
 
@@ -85,6 +98,10 @@ func TestAKeysSnapshotWithDamagedIndexesIsRefused(t *testing.T) {
 		"one tenant more":    func(b []byte) []byte { b[start]++; return b },
 		"no index section":   func(b []byte) []byte { return b[:start] },
 		"indexes cut in two": func(b []byte) []byte { return b[:pos+int(n)] },
+		"owner runs not adding up": func(b []byte) []byte {
+			b[pos+3*int(n)*wd]++ // after created, name and owner
+			return b
+		},
 	} {
 		into, _ := placedKeys(t, rand.New(rand.NewPCG(3, 3)), 50)
 		before := keysPart(t, into)

@@ -555,7 +555,7 @@ func TestRecordsKeepSequencesFarApart(t *testing.T) {
 
 // keysPart is the encoding of ks's keys: a keys@4 snapshot, the first
 // part of a keys@5 one, what its digest sums.
-func keysPart(t *testing.T, ks *Keys) []byte {
+func keysPart(t testing.TB, ks *Keys) []byte {
 	t.Helper()
 	ks.mu.RLock()
 	recs := ks.records()

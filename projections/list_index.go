@@ -73,11 +73,51 @@ func keyTime(v int64) time.Time {
 	return time.Unix(0, v)
 }
 
-// timeField is a time a tenant's keys are sorted by that changes.
-type timeField func(*keyRec) time.Time
+// timeField is a time a tenant's keys are sorted by that changes: of
+// reads it, key its number (timeKey), from the packed time when it can.
+type timeField struct {
+	of  func(*keyRec) time.Time
+	key func(*keyRec) int64
+}
+
+var (
+	expiryField  = &timeField{of: expiryOf, key: expiryKey}
+	lastUseField = &timeField{of: lastUseOf, key: lastUseKey}
+)
 
 func expiryOf(r *keyRec) time.Time  { return expiryOrMax(r.expiresAt()) }
 func lastUseOf(r *keyRec) time.Time { return r.lastUsed() }
+
+// expiryKey is timeKey(expiryOf(r)) without making a time: a restore
+// reads it of a million keys.
+func expiryKey(r *keyRec) int64 {
+	if r.more != nil && r.more.exact != nil {
+		return timeKey(expiryOf(r))
+	}
+	return packedKey(r.expires, keyNever)
+}
+
+func lastUseKey(r *keyRec) int64 {
+	switch {
+	case r.more == nil:
+		return keyZero
+	case r.more.exact != nil:
+		return timeKey(lastUseOf(r))
+	}
+	return packedKey(r.more.lastUsed, keyZero)
+}
+
+// packedKey is timeKey of a packed time (Unix nanoseconds, packTime),
+// none for 0 (no time).
+func packedKey(n, none int64) int64 {
+	switch {
+	case n == 0:
+		return none
+	case n <= keyBeforeNano || n >= keyAfterNano:
+		return timeKey(unpackTime(n))
+	}
+	return n
+}
 
 // byOwner orders a tenant's keys by owner, then id.
 func (l *tenantKeys) byOwner(a, b int32) int {
@@ -91,14 +131,14 @@ func (l *tenantKeys) byOwner(a, b int32) int {
 // timeOrder orders entries of the index of f: by their number, then, for
 // an inexact one, by the key's time (an inexact entry is never stale:
 // retimed), then by id.
-func (l *tenantKeys) timeOrder(f timeField) cmpEntries {
+func (l *tenantKeys) timeOrder(f *timeField) cmpEntries {
 	return func(va int64, pa int32, vb int64, pb int32) int {
 		if c := cmp.Compare(va, vb); c != 0 {
 			return c
 		}
 		ka, kb := l.keys[pa], l.keys[pb]
 		if !exactKey(va) {
-			if c := f(ka).Compare(f(kb)); c != 0 {
+			if c := f.of(ka).Compare(f.of(kb)); c != 0 {
 				return c
 			}
 		}
@@ -108,46 +148,49 @@ func (l *tenantKeys) timeOrder(f timeField) cmpEntries {
 
 // addTimes indexes the key just added at pos by its times.
 func (l *tenantKeys) addTimes(r *keyRec) {
-	l.expiry.insert(timeKey(expiryOf(r)), r.pos, len(l.keys), l.timeOrder(expiryOf))
-	l.lastUse.insert(timeKey(lastUseOf(r)), r.pos, len(l.keys), l.timeOrder(lastUseOf))
+	l.expiry.insert(expiryKey(r), r.pos, len(l.keys), l.timeOrder(expiryField))
+	l.lastUse.insert(lastUseKey(r), r.pos, len(l.keys), l.timeOrder(lastUseField))
 }
 
 // changed indexes the new times of r, which replaced old.
 func (l *tenantKeys) changed(old, r *keyRec) {
-	l.retime(&l.expiry, expiryOf, old, r)
-	l.retime(&l.lastUse, lastUseOf, old, r)
+	l.retime(&l.expiry, expiryField, old, r)
+	l.retime(&l.lastUse, lastUseField, old, r)
 }
 
 // retime adds an entry for r's new time, the old one left stale; an old
 // entry whose number is inexact cannot be told stale from its number, so
 // the index is rebuilt instead (by its next reader: rare times, past 2262).
-func (l *tenantKeys) retime(x *valueIndex, f timeField, old, r *keyRec) {
-	was, now := f(old), f(r)
+func (l *tenantKeys) retime(x *valueIndex, f *timeField, old, r *keyRec) {
+	was, now := f.of(old), f.of(r)
 	switch {
 	case was.Equal(now):
 	case !exactKey(timeKey(was)):
 		x.lazy()
 	default:
-		x.insert(timeKey(now), r.pos, len(l.keys), l.timeOrder(f))
+		x.insert(f.key(r), r.pos, len(l.keys), l.timeOrder(f))
 	}
 }
 
 // readyTimes builds the lazy index of f from the keys' current times; a
 // reader calls it under the list's read lock.
-func (l *tenantKeys) readyTimes(x *valueIndex, f timeField) {
+func (l *tenantKeys) readyTimes(x *valueIndex, f *timeField) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.unbuilt {
-		x.runs, x.entries, x.stale, x.unbuilt = []valueRun{l.timeRun(f, nil)}, len(l.keys), 0, false
+		x.runs, x.entries, x.stale, x.unbuilt = []valueRun{l.timeRun(f, nil, nil)}, len(l.keys), 0, false
 	}
 }
 
 // timeRun is every key in the order of f, in one run: from the keys in
-// order pos when given (a restore's), else sorted.
-func (l *tenantKeys) timeRun(f timeField, pos []int32) valueRun {
-	keys := make([]int64, len(l.keys))
-	for i, r := range l.keys {
-		keys[i] = timeKey(f(r))
+// order pos when given (a restore's), else sorted; keys are their
+// numbers by position, read here when not given.
+func (l *tenantKeys) timeRun(f *timeField, pos []int32, keys []int64) valueRun {
+	if keys == nil {
+		keys = make([]int64, len(l.keys))
+		for i, r := range l.keys {
+			keys[i] = f.key(r)
+		}
 	}
 	if pos == nil {
 		pos = make([]int32, len(l.keys))
@@ -187,9 +230,9 @@ func (l *tenantKeys) viewOf(by string) (v *listView, ok bool) {
 	case "owner":
 		return l.posView(&l.ownerOrder, l.byOwner, by), true
 	case "expiration":
-		return l.timeView(&l.expiry, expiryOf), true
+		return l.timeView(&l.expiry, expiryField), true
 	case "last_used":
-		return l.timeView(&l.lastUse, lastUseOf), true
+		return l.timeView(&l.lastUse, lastUseField), true
 	}
 	return nil, false
 }
@@ -209,19 +252,19 @@ func (l *tenantKeys) posView(o *orderedIndex, order cmpPos, by string) *listView
 	return v
 }
 
-func (l *tenantKeys) timeView(x *valueIndex, f timeField) *listView {
+func (l *tenantKeys) timeView(x *valueIndex, f *timeField) *listView {
 	l.readyTimes(x, f)
 	runs, order := x.runs, l.timeOrder(f)
 	v := &listView{
 		pos:  func(r, i int) int32 { return runs[r].p[i] },
-		live: func(r, i int) bool { return timeKey(f(l.keys[runs[r].p[i]])) == runs[r].v[i] },
+		live: func(r, i int) bool { return f.key(l.keys[runs[r].p[i]]) == runs[r].v[i] },
 		cmp:  func(r, i, s, j int) int { return order(runs[r].v[i], runs[r].p[i], runs[s].v[j], runs[s].p[j]) },
 		at: func(r, i int) Position {
 			k, n := l.keys[runs[r].p[i]], runs[r].v[i]
 			if exactKey(n) {
 				return Position{T: keyTime(n), ID: k.ID}
 			}
-			return Position{T: f(k), ID: k.ID} // never stale (retime)
+			return Position{T: f.of(k), ID: k.ID} // never stale (retime)
 		},
 	}
 	for _, run := range runs {
