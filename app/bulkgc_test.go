@@ -106,7 +106,7 @@ func TestLoadingASnapshotPausesTheCollectorOnlyForTheRestore(t *testing.T) {
 		want   int
 	}{
 		{"every projection in the snapshot", func(*projections.SavedState) {}, -1},
-		{"one projection folded from the log", func(s *projections.SavedState) { delete(s.Parts, "keys@4") }, 100},
+		{"one projection folded from the log", func(s *projections.SavedState) { delete(s.Parts, "keys@5") }, 100},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			withLog(t, dir, func(ctx context.Context, l *eventlog.Log) {

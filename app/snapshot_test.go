@@ -136,8 +136,8 @@ func TestAnUnusableSnapshotIsIgnoredAndTheLogReplayed(t *testing.T) {
 		}, false},
 		{"one projection of an older version", func(b []byte) []byte {
 			s, _ := projections.DecodeSavedState(b)
-			s.Parts["keys@3"] = s.Parts["keys@4"]
-			delete(s.Parts, "keys@4")
+			s.Parts["keys@3"] = s.Parts["keys@5"]
+			delete(s.Parts, "keys@5")
 			return s.Encode()
 		}, true},
 	}

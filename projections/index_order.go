@@ -164,22 +164,31 @@ func (pr *projectRecords) cmpEntry(va int64, pa int32, vb int64, pb int32) int {
 }
 
 func (x *valueIndex) add(v int64, pos int32, pr *projectRecords) {
+	x.insert(v, pos, len(pr.Records), pr.cmpEntry)
+}
+
+// cmpEntries orders the entries of a valueIndex: by value, then records.
+type cmpEntries func(va int64, pa int32, vb int64, pb int32) int
+
+// insert is add for an owner of n records whose entries cmp orders (a
+// project's, a tenant's keys: list_index.go).
+func (x *valueIndex) insert(v int64, pos int32, n int, cmp cmpEntries) {
 	if x.unbuilt {
 		return
 	}
-	if x.entries >= 2*len(pr.Records)+1024 {
+	if x.entries >= 2*n+1024 {
 		x.lazy() // mostly stale: the next reader rebuilds it
 		return
 	}
 	x.entries++
 	x.runs = append(x.runs, valueRun{v: []int64{v}, p: []int32{pos}})
 	for n := len(x.runs); n >= 2 && x.runs[n-1].len() >= x.runs[n-2].len(); n = len(x.runs) {
-		x.runs = append(x.runs[:n-2], mergeValueRuns(x.runs[n-2], x.runs[n-1], pr))
+		x.runs = append(x.runs[:n-2], mergeValueRuns(x.runs[n-2], x.runs[n-1], cmp))
 	}
 }
 
-func mergeValueRuns(a, b valueRun, pr *projectRecords) valueRun {
-	v, p := mergePairs(a.v, a.p, b.v, b.p, pr.cmpEntry)
+func mergeValueRuns(a, b valueRun, cmp cmpEntries) valueRun {
+	v, p := mergePairs(a.v, a.p, b.v, b.p, cmp)
 	return valueRun{v: v, p: p}
 }
 

@@ -122,7 +122,7 @@ func (w *writer) order(runs [][]int32, cmp cmpPos) {
 	for i := len(runs) - 1; i >= 0; i-- {
 		ps = mergeRuns(runs[i], ps, cmp)
 	}
-	w.positions(ps)
+	w.positionList(ps)
 }
 
 // values writes a value index's live entries' positions in its order,
@@ -130,7 +130,7 @@ func (w *writer) order(runs [][]int32, cmp cmpPos) {
 func (w *writer) values(pr *projectRecords, runs []valueRun, value func(*KeyRecord) int64) {
 	var all valueRun
 	for i := len(runs) - 1; i >= 0; i-- {
-		all = mergeValueRuns(runs[i], all, pr)
+		all = mergeValueRuns(runs[i], all, pr.cmpEntry)
 	}
 	ps := all.p[:0] // filtered in place
 	for i, p := range all.p {
@@ -138,12 +138,12 @@ func (w *writer) values(pr *projectRecords, runs []valueRun, value func(*KeyReco
 			ps = append(ps, p)
 		}
 	}
-	w.positions(ps)
+	w.positionList(ps)
 }
 
-// positions writes ps as 4 bytes each: a million read back in
+// positionList writes ps as 4 bytes each: a million read back in
 // milliseconds, without a varint each.
-func (w *writer) positions(ps []int32) {
+func (w *writer) positionList(ps []int32) {
 	w.uint(uint64(len(ps)))
 	w.buf = slices.Grow(w.buf, 4*len(ps))
 	for _, p := range ps {
@@ -266,12 +266,12 @@ func termValue(r *KeyRecord, field string, leaf int) (string, bool) {
 	return r.Metadata[leaf].Value, true
 }
 
-// indexes reads what (*writer).indexes wrote into pr, whose records are
+// projectIndexes reads what (*writer).indexes wrote into pr, whose records are
 // read: its indexes are then built, as a fold leaves them.
-func (r *reader) indexes(pr *projectRecords) {
+func (r *reader) projectIndexes(pr *projectRecords) {
 	n := len(pr.Records)
 	perm := func(o *orderedIndex) {
-		o.runs, o.unbuilt = [][]int32{r.positions(n, n)}, false
+		o.runs, o.unbuilt = [][]int32{r.positionList(n, n)}, false
 	}
 	perm(&pr.names)
 	perm(&pr.created)
@@ -292,9 +292,9 @@ func (r *reader) indexes(pr *projectRecords) {
 	pr.ord.termsInexact, pr.ord.inexactKnown = nil, false // looked for by the first reader
 }
 
-// positions reads what (*writer).positions wrote: want of them (any
+// positionList reads what (*writer).positionList wrote: want of them (any
 // number when negative), each below n and there once.
-func (r *reader) positions(n, want int) []int32 {
+func (r *reader) positionList(n, want int) []int32 {
 	m := r.countOf(4)
 	if want >= 0 && m != want {
 		r.fail("index size")
@@ -320,7 +320,7 @@ func (r *reader) positions(n, want int) []int32 {
 // live. An entry of no value (noValue) is there only when want says
 // every record is.
 func (r *reader) values(pr *projectRecords, x *valueIndex, value func(*KeyRecord) int64, want int) {
-	ps := r.positions(len(pr.Records), want)
+	ps := r.positionList(len(pr.Records), want)
 	run := valueRun{v: make([]int64, len(ps)), p: ps}
 	for i, p := range ps {
 		if run.v[i] = value(pr.Records[p]); run.v[i] == noValue && want < 0 {

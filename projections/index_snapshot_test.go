@@ -172,7 +172,7 @@ func TestADamagedIndexSectionIsRefused(t *testing.T) {
 			w.keyRecord(r)
 		}
 		for _, ps := range [][]int32{s.names, s.created, s.users, s.expires, s.invalidated} {
-			w.positions(ps)
+			w.positionList(ps)
 		}
 		s.terms(&w)
 		return w.buf

@@ -92,7 +92,7 @@ func decodeKeyIndex(b []byte, strs *stringInterner, withIndexes bool) ([]restore
 		}
 		setNames(slab, names)
 		if withIndexes {
-			r.indexes(pr)
+			r.projectIndexes(pr)
 		} else {
 			pr.lazy()
 		}

@@ -158,7 +158,7 @@ func BenchmarkRestoreKeyState(b *testing.B) {
 		then  func(Snapshotter)
 	}{
 		{ix.Name(), ix, func() Snapshotter { return NewKeyIndexIn(NewKeyTable()) }, nil},
-		{ix.Name() + "+indexes", ix, func() Snapshotter { return NewKeyIndexIn(NewKeyTable()) }, func(s Snapshotter) { readyAll(s.(*KeyIndex)) }},
+		{ix.Name() + "+indexes", ix, func() Snapshotter { return NewKeyIndexIn(NewKeyTable()) }, func(s Snapshotter) { readyKeyIndex(s.(*KeyIndex)) }},
 		{audit.Name(), audit, func() Snapshotter { return NewAudit() }, nil},
 	} {
 		snap, err := c.p.Snapshot()
@@ -187,9 +187,9 @@ func BenchmarkRestoreKeyState(b *testing.B) {
 	}
 }
 
-// readyAll makes every index of ix's projects ready to read, building
+// readyKeyIndex makes every index of ix's projects ready to read, building
 // those a restore left to their first reader.
-func readyAll(ix *KeyIndex) {
+func readyKeyIndex(ix *KeyIndex) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	for _, pr := range ix.projects {

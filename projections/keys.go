@@ -35,12 +35,14 @@ type Keys struct {
 // that order by name (index_names.go).
 type tenantKeys struct {
 	keys []*keyRec
-	// names and created order the keys by name and by creation (ties by
-	// id), owners lists them by owner; counts counts them by placement
-	// (list_order.go).
-	names, created orderedIndex
-	owners         ownerIndex
-	counts         keyCounts
+	// names, created and ownerOrder order the keys by name, creation and
+	// owner, expiry and lastUse by expiration and last use (ties by id:
+	// list_index.go); owners lists them by owner; counts counts them by
+	// placement (list_order.go).
+	names, created, ownerOrder orderedIndex
+	expiry, lastUse            valueIndex
+	owners                     ownerIndex
+	counts                     keyCounts
 }
 
 // NewKeys returns an empty key list with a key table of its own.
@@ -118,6 +120,7 @@ func (ks *Keys) apply(ev domain.Event, slot uint32) error {
 		if rec.Name != old.Name || rec.created != old.created || rec.c != old.c {
 			list.recreated(old, rec) // a creation again, in the log only
 		}
+		list.changed(old, rec)
 	} else {
 		ks.add(rec)
 		ks.count++
@@ -171,6 +174,8 @@ func (ks *Keys) add(r *keyRec) {
 		list.names.add(r.pos, list.byName)
 		list.created.add(r.pos, list.byCreated)
 		list.owners.add(r.pos, r.c.Owner.User)
+		list.ownerOrder.add(r.pos, list.byOwner)
+		list.addTimes(r)
 	}
 }
 

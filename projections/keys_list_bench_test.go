@@ -133,3 +133,66 @@ func BenchmarkListNamePrefix(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkListInOrder is the console list of one project of
+// KEYPLANE_BENCH_KEYS keys (default 1,000,000), filtered by placement
+// alone, sorted by each field an index keeps: the first page of 50, and
+// a page of 50 after a cursor (the position of a key taken at random, in
+// the middle of the order, as a client walking the list sends it). A
+// tenth of the keys never expire, a third were used, a twentieth were
+// updated to expire later: the indexes of expiration and last use hold
+// stale entries.
+func BenchmarkListInOrder(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
+		n = v
+	}
+	ks := NewKeys()
+	ks.Reserve(n)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	seq := uint64(0)
+	apply := func(agg, id string, at time.Time, p domain.Payload) {
+		seq++
+		ev := domain.NewEvent(fmt.Sprint(seq), "t", agg, id, domain.Meta{Time: at}, p)
+		ev.Seq = seq
+		if err := ks.Apply(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	id := func(i int) domain.KeyID { return domain.KeyID(fmt.Sprintf("k%07d", (i*7919)%n)) }
+	for i := range n {
+		c := domain.KeyCreated{KeyID: id(i), Name: fmt.Sprintf("key-%d", i), Scope: domain.ScopeProject, Project: "p", Type: domain.KeyPersonal,
+			Owner: domain.Owner{User: fmt.Sprintf("user-%d", (i*31)%1000)}, Hash: hashHex}
+		if i%10 != 0 {
+			exp := t0.Add(time.Duration(1+i%365) * 24 * time.Hour)
+			c.Expires = &exp
+		}
+		apply(domain.AggKey, string(id(i)), t0.Add(time.Duration(i)*time.Millisecond), c)
+	}
+	for i := 0; i < n; i += 3 {
+		used := t0.Add(time.Duration(i%5000) * time.Hour)
+		apply(domain.AggKeyUse, string(id(i)), used, domain.KeyUsed{KeyID: id(i), Used: used})
+	}
+	for i := 0; i < n; i += 20 {
+		exp := t0.Add(time.Duration(400+i%100) * 24 * time.Hour)
+		apply(domain.AggKey, string(id(i)), t0.Add(time.Hour), domain.KeyUpdated{Expires: &exp})
+	}
+	f := Filter{Tenant: "t", Project: "p", Now: t0}
+	middle, _ := ks.Get("t", id(n/2+1))
+	for _, sort := range []string{"expiration", "-expiration", "owner", "-owner", "last_used", "-last_used", "-created", "name"} {
+		after := PositionOf(&middle, sort, t0)
+		for _, page := range []struct {
+			name  string
+			after *Position
+		}{{"first", nil}, {"cursor", &after}} {
+			b.Run(sort+"/"+page.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if keys, total := ks.List(f, Page{Sort: sort, Size: 50, After: page.after}); total != n || len(keys) != 50 {
+						b.Fatal(total, len(keys))
+					}
+				}
+			})
+		}
+	}
+}

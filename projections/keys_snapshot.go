@@ -1,8 +1,11 @@
 package projections
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"sort"
 	"sync"
@@ -12,44 +15,99 @@ import (
 
 // Name of the key list in snapshots and digests. The version goes up when
 // keyEncoding changes (a test counts domain.Key's fields to remind).
-func (ks *Keys) Name() string { return "keys@4" }
+// keys@5 is keys@4's encoding of the keys followed by the tenants'
+// indexes (keys_index_snapshot.go).
+func (ks *Keys) Name() string { return "keys@5" }
 
-// Snapshot encodes every key, sorted by id.
+// keysV4 is the key list's snapshot before it held indexes: its keys
+// alone, the indexes built by their first readers after a restore.
+const keysV4 = "keys@4"
+
+// Older: a keys@4 snapshot restores (Upgrader).
+func (ks *Keys) Older() []string { return []string{keysV4} }
+
+// RestoreOlder restores a keys@4 snapshot.
+func (ks *Keys) RestoreOlder(name string, b []byte) error {
+	if name != keysV4 {
+		return fmt.Errorf("no key list version %s", name)
+	}
+	return ks.restore(b, false)
+}
+
+// Snapshot encodes every key, sorted by id, then the tenants' indexes.
 func (ks *Keys) Snapshot() ([]byte, error) { return ks.Capture()() }
 
+// Digest is the SHA-256 of the keys' encoding alone: the indexes hold
+// positions in the tenants' lists, which differ between a list folded
+// and one restored (equal keys, equal digest: Digester).
+func (ks *Keys) Digest() (string, error) {
+	ks.mu.RLock()
+	recs := ks.records()
+	ks.mu.RUnlock()
+	w, err := encodeRecs(recs)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(w.buf)
+	return hex.EncodeToString(sum[:]), nil
+}
+
 // Capture copies the record pointers (a record never changes once in the
-// list: Apply replaces it) and returns the encoding of them, to run after
-// the runner resumed: the runner waits for the copy only, not the sort and
-// the encoding.
+// list: Apply replaces it) and the tenants' indexes (their runs are never
+// changed in place either), and returns the encoding of them, to run
+// after the runner resumed: the runner waits for the copy only, not the
+// sort and the encoding.
 func (ks *Keys) Capture() func() ([]byte, error) {
 	ks.mu.RLock()
+	recs := ks.records()
+	lists := ks.frozenLists()
+	ks.mu.RUnlock()
+	return func() ([]byte, error) {
+		w, err := encodeRecs(recs)
+		if err != nil {
+			return nil, err
+		}
+		encodeIndexes(&w, recs, lists)
+		return w.buf, nil
+	}
+}
+
+// records is a copy of every record pointer; ks.mu is held.
+func (ks *Keys) records() []*keyRec {
 	recs := make([]*keyRec, 0, ks.count)
 	for _, r := range ks.refs {
 		if r != nil {
 			recs = append(recs, r)
 		}
 	}
-	ks.mu.RUnlock()
-	return func() ([]byte, error) {
-		sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
-		w := writer{buf: make([]byte, 0, 64+len(recs)*128)}
-		w.uint(uint64(len(recs)))
-		perms := map[*keyPerm][]byte{}
-		for _, r := range recs {
-			if err := encodeRec(&w, r, perms); err != nil {
-				return nil, err
-			}
-		}
-		return w.buf, nil
-	}
+	return recs
 }
 
-// Restore replaces the key list with a snapshot's. The records live in
+// encodeRecs sorts recs by id and encodes them (keys@4).
+func encodeRecs(recs []*keyRec) (writer, error) {
+	sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
+	w := writer{buf: make([]byte, 0, 64+len(recs)*128)}
+	w.uint(uint64(len(recs)))
+	perms := map[*keyPerm][]byte{}
+	for _, r := range recs {
+		if err := encodeRec(&w, r, perms); err != nil {
+			return w, err
+		}
+	}
+	return w, nil
+}
+
+// Restore replaces the key list with a snapshot's.
+func (ks *Keys) Restore(b []byte) error { return ks.restore(b, true) }
+
+// restore replaces the key list with a snapshot's keys, and the tenants'
+// indexes with its indexes (withIndexes, keys@5), or leaves them to their
+// first readers. The records live in
 // one slab: a million of them cost one allocation, not a million. The
 // slots and the tenants' lists are filled on another goroutine while the
 // records are still being decoded, a run of them resolved in the key
 // table at a time.
-func (ks *Keys) Restore(b []byte) error {
+func (ks *Keys) restore(b []byte, withIndexes bool) error {
 	r := reader{buf: b}
 	n := r.countOf(minKeyBytes)
 	slab := make([]keyRec, n)
@@ -77,16 +135,17 @@ func (ks *Keys) Restore(b []byte) error {
 	err := decodeRecs(&r, &in, slab, decoded)
 	close(decoded)
 	wg.Wait()
+	for _, list := range fresh.byTenant {
+		list.lazyIndexes()
+	}
+	if err == nil && withIndexes {
+		err = r.indexes(fresh.byTenant)
+	}
 	if err == nil {
 		err = r.done()
 	}
 	if err != nil {
 		return err
-	}
-	for _, list := range fresh.byTenant {
-		list.names.lazy()
-		list.created.lazy()
-		list.owners.lazy()
 	}
 	ks.mu.Lock()
 	in.numbered = nil

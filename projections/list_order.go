@@ -45,19 +45,23 @@ func (f Filter) placesOnly() bool {
 
 // InOrder reports whether List reads the page of f sorted by sort from
 // an index in that order (listInOrder), reading the keys up to the page
-// rather than every key of the tenant.
+// rather than every key of the tenant: a filter of placement alone, sorted
+// by any field but status (which moves with the clock: a scan).
 func InOrder(f Filter, sort string) bool {
-	by := strings.TrimPrefix(sort, "-")
-	return f.placesOnly() && (by == "created" || by == "name")
+	switch strings.TrimPrefix(sort, "-") {
+	case "created", "name", "owner", "expiration", "last_used":
+		return f.placesOnly()
+	}
+	return false
 }
 
-// listInOrder answers List for a filter of placement only sorted by
-// creation or name (InOrder): the tenant's index in that order is read
-// from the end the sort starts at, keys of other placements passed over,
-// until the page is full; the total is the tenant's count of the
-// placement. ok is false where it does not apply (another filter or
-// sort, a list of every key, or quarantined keys, which a list leaves
-// out and the count does not).
+// listInOrder answers List for a filter of placement only sorted by a
+// field a tenant's index keeps (InOrder): that index is read from the end
+// the sort starts at (past the cursor, looked for in it), keys of other
+// placements passed over, until the page is full; the total is the
+// tenant's count of the placement. ok is false where it does not apply
+// (another filter or sort, a list of every key, or quarantined keys,
+// which a list leaves out and the count does not).
 func (ks *Keys) listInOrder(f Filter, p Page) (page []*keyRec, total int, ok bool) {
 	if !InOrder(f, p.Sort) || p.Size < 0 {
 		return nil, 0, false
@@ -71,24 +75,17 @@ func (ks *Keys) listInOrder(f Filter, p Page) (page []*keyRec, total int, ok boo
 	if list == nil {
 		return nil, 0, true
 	}
-	order := keyOrder(strings.TrimPrefix(p.Sort, "-"), f.Now)
-	cmp := func(a, b int32) int { return order(list.keys[a], list.keys[b]) }
-	ix, build := &list.created, list.byCreated
-	if strings.TrimPrefix(p.Sort, "-") == "name" {
-		ix, build = &list.names, list.byName
-	}
-	ix.ready(len(list.keys), build)
 	want := p.From + p.Size
 	if want == 0 {
 		return nil, list.counts.of(f), true // Size 0: the total alone
 	}
-	var view domain.Key
-	ix.walk(strings.HasPrefix(p.Sort, "-"), cmp, func(pos int32) bool {
-		r := list.keys[pos]
-		if !f.accepts(r, &view) || p.After != nil && comparePositions(r.position(p.Sort, f.Now), *p.After, p.Sort) <= 0 {
-			return true
+	asc := strings.TrimPrefix(p.Sort, "-")
+	view, _ := list.viewOf(asc)
+	var key domain.Key
+	view.walk(strings.HasPrefix(p.Sort, "-"), p.After, asc, func(pos int32) bool {
+		if r := list.keys[pos]; f.accepts(r, &key) {
+			page = append(page, r)
 		}
-		page = append(page, r)
 		return len(page) < want
 	})
 	return page[min(p.From, len(page)):], list.counts.of(f), true
@@ -118,5 +115,6 @@ func (l *tenantKeys) recreated(old, r *keyRec) {
 	}
 	if r.c.Owner.User != old.c.Owner.User {
 		l.owners.add(r.pos, r.c.Owner.User)
+		l.ownerOrder.lazy()
 	}
 }

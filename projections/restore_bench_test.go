@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -14,15 +15,22 @@ import (
 
 // BenchmarkRestore restores each of the projections a key fills from its
 // snapshot of n keys (KEYPLANE_BENCH_KEYS, default 200,000) over 50
-// tenants: the part of a cold start from a snapshot that keyplane, not the
-// log, spends.
+// tenants (KEYPLANE_BENCH_TENANTS): the part of a cold start from a
+// snapshot that keyplane, not the log, spends. For the key list, also: a
+// restore of its keys@4 snapshot (no indexes), and either restore followed
+// by the first list of the first tenant in each sort an index keeps,
+// which builds the indexes a keys@4 restore left to it.
 func BenchmarkRestore(b *testing.B) {
 	n := 200_000
 	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
 		n = v
 	}
+	nt := 50
+	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_TENANTS")); err == nil && v > 0 {
+		nt = v
+	}
 	keys, auth, expiry := NewKeys(), NewAuthIndex(), NewExpiry(domain.DefaultNoticeWindows)
-	tenants := make([]domain.TenantID, 50)
+	tenants := make([]domain.TenantID, nt)
 	for i := range tenants {
 		tenants[i] = commands.Random{}.TenantID()
 	}
@@ -46,19 +54,119 @@ func BenchmarkRestore(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(p.Name(), func(b *testing.B) {
-			for b.Loop() {
-				b.StopTimer()
-				runtime.GC()
-				b.StartTimer()
-				gc := debug.SetGCPercent(-1) // as app restores
-				err := p.Restore(snap)
-				debug.SetGCPercent(gc)
-				if err != nil {
-					b.Fatal(err)
-				}
+		b.Run(p.Name(), func(b *testing.B) { benchRestore(b, n, func() error { return p.Restore(snap) }) })
+		if p != Snapshotter(keys) {
+			continue
+		}
+		old := keysPart(b, keys)
+		lists := func(into *Keys) error {
+			for _, by := range listIndexes {
+				into.List(Filter{Tenant: tenants[0]}, Page{Sort: by, Size: 50})
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/key")
+			return nil
+		}
+		b.Run(keysV4, func(b *testing.B) { benchRestore(b, n, func() error { return NewKeys().RestoreOlder(keysV4, old) }) })
+		b.Run(keysV4+"+lists", func(b *testing.B) {
+			benchRestore(b, n, func() error {
+				into := NewKeys()
+				if err := into.RestoreOlder(keysV4, old); err != nil {
+					return err
+				}
+				return lists(into)
+			})
+		})
+		b.Run(keys.Name()+"+lists", func(b *testing.B) {
+			benchRestore(b, n, func() error {
+				into := NewKeys()
+				if err := into.Restore(snap); err != nil {
+					return err
+				}
+				return lists(into)
+			})
+		})
+	}
+}
+
+// benchRestore times restore, a collection before each, none during (as
+// app restores).
+func benchRestore(b *testing.B, n int, restore func() error) {
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		b.StartTimer()
+		gc := debug.SetGCPercent(-1) // as app restores
+		err := restore()
+		debug.SetGCPercent(gc)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/key")
+}
+
+// BenchmarkRestoreListIndexes is the part of a keys@5 restore that reads
+// the tenants' indexes (after the keys), for one project of
+// KEYPLANE_BENCH_KEYS keys (default 1,000,000), a third of them used and
+// a twentieth updated; and, beside it, the sort of each index that a
+// keys@4 restore leaves to the first list in that order. It reports the
+// bytes the indexes add to the snapshot.
+func BenchmarkRestoreListIndexes(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
+		n = v
+	}
+	ks := NewKeys()
+	ks.Reserve(n)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		id := domain.KeyID(fmt.Sprintf("k%07d", (i*7919)%n))
+		exp := t0.Add(time.Duration(1+i%365) * 24 * time.Hour)
+		var p domain.Payload = domain.KeyCreated{KeyID: id, Name: fmt.Sprintf("key-%d", i), Scope: domain.ScopeProject, Project: "p",
+			Type: domain.KeyPersonal, Owner: domain.Owner{User: fmt.Sprintf("user-%d", i%1000)}, Hash: hashHex, Expires: &exp}
+		ev := domain.NewEvent(fmt.Sprint(i), "t", domain.AggKey, string(id), domain.Meta{Time: t0.Add(time.Duration(i) * time.Millisecond)}, p)
+		ev.Seq = uint64(i + 1)
+		if err := ks.Apply(ev); err != nil {
+			b.Fatal(err)
+		}
+		switch {
+		case i%3 == 0:
+			ev = domain.NewEvent(fmt.Sprint(i), "t", domain.AggKeyUse, string(id), domain.Meta{Time: t0}, domain.KeyUsed{KeyID: id, Used: t0.Add(time.Duration(i%5000) * time.Hour)})
+		case i%20 == 1:
+			ev = domain.NewEvent(fmt.Sprint(i), "t", domain.AggKey, string(id), domain.Meta{Time: t0}, domain.KeyUpdated{NeverExpires: true})
+		default:
+			continue
+		}
+		ev.Seq = uint64(n + i + 1)
+		if err := ks.Apply(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	snap, err := ks.Snapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	into := NewKeys()
+	if err := into.Restore(snap); err != nil {
+		b.Fatal(err)
+	}
+	section := snap[len(keysPart(b, ks)):]
+	list := into.byTenant["t"]
+	b.Run("keys@5", func(b *testing.B) {
+		for b.Loop() {
+			list.lazyIndexes()
+			r := reader{buf: section}
+			if err := r.indexes(into.byTenant); err != nil || r.done() != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(section))/float64(n), "B/key")
+	})
+	for _, by := range listIndexes {
+		b.Run("keys@4/"+by, func(b *testing.B) {
+			for b.Loop() {
+				list.lazyIndexes()
+				list.viewOf(by)
+			}
 		})
 	}
 }

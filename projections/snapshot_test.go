@@ -137,9 +137,9 @@ func TestDigestsTellDifferentStatesApart(t *testing.T) {
 		wantEqual bool
 	}{
 		{"claims without the last claim", d["claims@1"], dc["claims@1"], false},
-		{"keys without a claim", d["keys@4"], dc["keys@4"], true},
+		{"keys without a claim", d["keys@5"], dc["keys@5"], true},
 		{"audit without a claim (not audited)", d["audit@2"], dc["audit@2"], true},
-		{"keys without an update", d["keys@4"], du["keys@4"], false},
+		{"keys without an update", d["keys@5"], du["keys@5"], false},
 		{"audit without an update", d["audit@2"], du["audit@2"], false},
 		{"auth without a metadata update", d["auth@1"], du["auth@1"], true},
 	} {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -88,6 +89,13 @@ func BenchmarkScale(b *testing.B) {
 	// The console's first page of a project (newest first), and by name.
 	page := base + "/api/v1/orgs/default/projects/default/api-keys?size=50"
 	qs = append(qs, query{"list_page_newest", "GET", page, ""}, query{"list_page_by_name", "GET", page + "&sort=name", ""})
+	// By the fields whose order changes (expiration, last use) and owner:
+	// the first page, and the page after it (its cursor).
+	for _, s := range []string{"expiration", "-expiration", "owner", "last_used", "-last_used"} {
+		first := page + "&sort=" + s
+		next := esDo(b, "GET", first, auth, "").Must(b, 200).Str("next_cursor")
+		qs = append(qs, query{"list_page_by_" + s, "GET", first, ""}, query{"list_cursor_by_" + s, "GET", first + "&cursor=" + url.QueryEscape(next), ""})
+	}
 	for _, q := range qs {
 		b.Run(q.name, func(b *testing.B) { benchLatency(b, c, q.method, q.url, auth, q.body) })
 	}

@@ -1,0 +1,135 @@
+package projections
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/keyplane/keyplane/domain"
+)
+
+// A keys@5 snapshot restores every tenant's indexes (none is left to its
+// first reader); one its list never built is not in it, and stays lazy;
+// a keys@4 snapshot restores with every index lazy, and lists from
+// either answer as a scan (TestListsOfAPlacementInOrderAnswerAsTheScan).
+func TestTheTenantsIndexesRestoreFromTheKeyListsSnapshot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 27))
+	ks, _ := placedKeys(t, rng, 400)
+	readyAll(ks)
+	ks.byTenant["o2"].lastUse.lazy()
+	restored := restoreInto(t, ks, NewKeys())
+	for tenant, l := range restored.byTenant {
+		for i, by := range listIndexes {
+			if want := tenant != "o2" || by != "last_used"; l.built(i) != want {
+				t.Errorf("%s's index %s restored built: %v, want %v", tenant, by, l.built(i), want)
+			}
+		}
+		if l.owners.unbuilt {
+			t.Errorf("%s's owner lists were not restored", tenant)
+		}
+	}
+	old := NewKeys()
+	if err := old.RestoreOlder(keysV4, keysPart(t, ks)); err != nil {
+		t.Fatal(err)
+	}
+	for tenant, l := range old.byTenant {
+		for i, by := range listIndexes {
+			if l.built(i) {
+				t.Errorf("%s's index %s restored from keys@4 built", tenant, by)
+			}
+		}
+	}
+	listsAnswerAsTheScan(t, rng, "restored", restored, 1000)
+	for _, tenant := range []domain.TenantID{"o1", "o2"} {
+		for _, owner := range []string{"alice", "bob", "carol", "dave"} {
+			f, p := Filter{Tenant: tenant, Owner: owner, Now: t0}, Page{Sort: "created", Size: -1}
+			got, _ := restored.List(f, p)
+			want, _ := scanList(restored, f, p)
+			if !reflect.DeepEqual(ids(got), ids(want)) {
+				t.Errorf("%s's keys of %s restored: %v, scanned %v", tenant, owner, ids(got), ids(want))
+			}
+		}
+	}
+	listsAnswerAsTheScan(t, rng, "restored from keys@4", old, 1000)
+}
+
+// A keys@5 snapshot whose indexes are damaged is refused, whatever the
+// damage (a position out of range or twice, an index out of order, an
+// unknown index, a tenant it does not hold or of another count, a part
+// cut short or followed by more), and the list keeps its state; bytes
+// flipped at random anywhere in the indexes never make a restore panic.
+func TestAKeysSnapshotWithDamagedIndexesIsRefused(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 1))
+	ks, _ := placedKeys(t, rng, 400)
+	readyAll(ks)
+	snap, err := ks.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := len(keysPart(t, ks))
+	// The first tenant's header: its id, count and indexes present.
+	r := reader{buf: snap[start:]}
+	r.count()
+	idAt := len(snap) - len(r.buf)
+	r.str()
+	countAt := len(snap) - len(r.buf)
+	n := r.uint()
+	maskAt := len(snap) - len(r.buf)
+	if r.u8("mask") != 1<<len(listIndexes)-1 || r.err != nil {
+		t.Fatalf("the snapshot is not as this test expects: %v", r.err)
+	}
+	pos, wd := maskAt+1, width(int(n)) // the first index's positions
+	first, second := func(b []byte) []byte { return b[pos : pos+wd] }, func(b []byte) []byte { return b[pos+wd : pos+2*wd] }
+	for name, damage := range map[string]func(b []byte) []byte{
+		"a position out of range": func(b []byte) []byte { copy(first(b), bytes.Repeat([]byte{0xff}, wd)); return b },
+		"a position twice":        func(b []byte) []byte { copy(first(b), second(b)); return b },
+		"out of order": func(b []byte) []byte {
+			x := bytes.Clone(first(b))
+			copy(first(b), second(b))
+			copy(second(b), x)
+			return b
+		},
+		"an unknown index":   func(b []byte) []byte { b[maskAt] |= 1 << len(listIndexes); return b },
+		"another tenant":     func(b []byte) []byte { b[idAt+1] = 'x'; return b },
+		"another count":      func(b []byte) []byte { b[countAt]++; return b },
+		"cut short":          func(b []byte) []byte { return b[:len(b)-1] },
+		"followed by more":   func(b []byte) []byte { return append(b, 0) },
+		"one tenant more":    func(b []byte) []byte { b[start]++; return b },
+		"no index section":   func(b []byte) []byte { return b[:start] },
+		"indexes cut in two": func(b []byte) []byte { return b[:pos+int(n)] },
+		"owner runs not adding up": func(b []byte) []byte {
+			b[pos+3*int(n)*wd]++ // after created, name and owner
+			return b
+		},
+	} {
+		into, _ := placedKeys(t, rand.New(rand.NewPCG(3, 3)), 50)
+		before := keysPart(t, into)
+		if err := into.Restore(damage(bytes.Clone(snap))); err == nil {
+			t.Errorf("%s: the snapshot restored", name)
+		}
+		if !bytes.Equal(keysPart(t, into), before) {
+			t.Errorf("%s: a failed restore changed the list", name)
+		}
+	}
+	for range 3000 {
+		b := bytes.Clone(snap)
+		for range 1 + rng.IntN(3) {
+			b[start+rng.IntN(len(b)-start)] ^= byte(1 + rng.IntN(255))
+		}
+		_ = NewKeys().Restore(b) // refused or not, never a panic
+	}
+}
+
+// readyAll builds every index of every tenant of ks (keys created again
+// leave some to their first reader).
+func readyAll(ks *Keys) {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	for _, l := range ks.byTenant {
+		for _, by := range listIndexes {
+			l.viewOf(by)
+		}
+		l.owners.ready(l.keys)
+	}
+}
