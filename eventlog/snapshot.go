@@ -69,9 +69,11 @@ func (l *Log) PutSnapshot(ctx context.Context, name string, b []byte) error {
 	// Chunks just under the server's 1 MB message limit: a cold read of a
 	// 200 MB snapshot is twice as fast as with the default 128 KB.
 	meta := jetstream.ObjectMeta{Name: name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: snapshotChunk}}
-	if _, err := obs.Put(ctx, meta, bytes.NewReader(b)); err != nil {
+	info, err := obs.Put(ctx, meta, bytes.NewReader(b))
+	if err != nil {
 		return l.snapshotFailed("snapshot put", err)
 	}
+	l.keepLocal(name, info.NUID, b)
 	return nil
 }
 
@@ -101,8 +103,9 @@ func (l *Log) ReadSnapshot(ctx context.Context, name string, tee io.Writer) ([]b
 	// Read into a buffer of the object's size: GetBytes grows one from
 	// nothing, copying a snapshot of a million keys (200+ MB) over and over.
 	var size uint64
+	var nuid string
 	if info, err := res.Info(); err == nil {
-		size = info.Size
+		size, nuid = info.Size, info.NUID
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 	var from io.Reader = res
@@ -111,6 +114,11 @@ func (l *Log) ReadSnapshot(ctx context.Context, name string, tee io.Writer) ([]b
 	}
 	if _, err := buf.ReadFrom(from); err != nil {
 		return nil, l.snapshotFailed("snapshot get", err)
+	}
+	// A snapshot stored by another replica, or by a keyplane that kept
+	// no local copy, is copied now: the next start reads the copy.
+	if nuid != "" && localNUID(l.opts, name) != nuid {
+		l.keepLocal(name, nuid, buf.Bytes())
 	}
 	return buf.Bytes(), nil
 }
