@@ -27,6 +27,7 @@ type snapshots struct {
 	mu      sync.Mutex    // one save at a time
 	saved   atomic.Uint64 // sequence of the last snapshot saved or loaded
 	resumed uint64        // sequence the projections were restored at on start
+	local   bool          // they were restored from the local copy (preload)
 	running bool          // the periodic saver runs: Close saves a last one
 }
 
@@ -99,7 +100,7 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 		}
 	}
 	a.snap.saved.Store(s.Seq)
-	a.snap.resumed = s.Seq
+	a.snap.resumed, a.snap.local = s.Seq, local
 	log.Info("projections restored from snapshot", "seq", s.Seq, "taken", s.Time.Format(time.RFC3339),
 		"folded_from_log", len(behind), "local_copy", local, "read", read.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -108,6 +109,7 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 // preload is a restore from the local copy of the snapshot
 // (eventlog.ReadLocalSnapshot), run while the log opens.
 type preload struct {
+	opts   eventlog.Options
 	done   chan struct{}
 	copy   eventlog.LocalSnapshot
 	s      *projections.SavedState
@@ -128,7 +130,7 @@ func (a *App) preloadSnapshot(o eventlog.Options) {
 		return
 	}
 	a.collectorHold = pausingCollector() // as loadSnapshot's
-	p := &preload{done: make(chan struct{})}
+	p := &preload{opts: o, done: make(chan struct{})}
 	a.preload = p
 	go func() {
 		defer close(p.done)
@@ -192,6 +194,7 @@ func (a *App) preloaded(ctx context.Context) (s *projections.SavedState, behind 
 	}
 	if why != "" {
 		a.Config.Logger.Info("local copy of the snapshot not used, reading the stored one", "reason", why)
+		eventlog.DropLocalSnapshot(p.opts, snapshotName) // the read copies the store's
 	}
 	if p.touched {
 		a.rebuild()

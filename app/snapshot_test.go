@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -236,4 +238,78 @@ func TestAStartFarBehindTheLogFoldsItInBulkThenFollows(t *testing.T) {
 		t.Fatalf("nothing applied after the start (at %d)", seq)
 	}
 	mustMatchRebuild(t, a)
+}
+
+// A restart restores from the data dir's copy of the snapshot while the
+// log opens, unless the copy is damaged, missing or not the snapshot
+// stored (another was stored since): then from the store, as before.
+func TestARestartRestoresFromTheLocalCopyOnlyWhileItIsIntactAndCurrent(t *testing.T) {
+	copyPath := func(dir string) string { return filepath.Join(dir, "snapshots", snapshotName) }
+	edit := func(f func([]byte) []byte) func(*testing.T, string) {
+		return func(t *testing.T, dir string) {
+			b, err := os.ReadFile(copyPath(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(copyPath(dir), f(b), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tests := []struct {
+		name  string
+		do    func(*testing.T, string)
+		local bool
+	}{
+		{"as saved", func(*testing.T, string) {}, true},
+		{"a flipped bit", edit(func(b []byte) []byte { b[len(b)/2] ^= 1; return b }), false},
+		{"truncated", edit(func(b []byte) []byte { return b[:len(b)-100] }), false},
+		{"no header", edit(func(b []byte) []byte { return b[3:] }), false},
+		{"missing", func(t *testing.T, dir string) {
+			if err := os.Remove(copyPath(dir)); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"another snapshot stored since", func(t *testing.T, dir string) {
+			withLog(t, dir, func(ctx context.Context, l *eventlog.Log) {
+				good, err := l.GetSnapshot(ctx, snapshotName)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// As a replica on this server stores one: not through
+				// this log, which would copy it.
+				obs, err := l.JetStream().ObjectStore(ctx, "KEYPLANE_SNAPSHOTS")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := obs.PutBytes(ctx, snapshotName, good); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a := startApp(t, dir, nil)
+			live, revoked := history(t, a)
+			saved := a.Runner.Applied()
+			a.Close()
+			tt.do(t, dir)
+			// No usage noted: Close then saves no snapshot (nothing new).
+			noUsage := func(c *Config) { c.UsageFlush = -1 }
+			b := startApp(t, dir, nil, noUsage)
+			if b.ResumedFrom() != saved || b.snap.local != tt.local {
+				t.Fatalf("resumed from %d (local copy: %v), want %d (local copy: %v)", b.ResumedFrom(), b.snap.local, saved, tt.local)
+			}
+			b.as(t, apiKey(live)).do("GET", "/api/v1/whoami", nil).must(t, 200)
+			b.as(t, apiKey(revoked)).do("GET", "/api/v1/whoami", nil).must(t, 401)
+			mustMatchRebuild(t, b)
+			b.Close()
+			// The store's snapshot read, it is copied for the next start.
+			if c := startApp(t, dir, nil, noUsage); !c.snap.local || c.ResumedFrom() != saved {
+				t.Fatal("the next start did not restore from a copy")
+			}
+		})
+	}
 }

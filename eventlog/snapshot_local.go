@@ -130,6 +130,14 @@ func readLocalHeader(r *bufio.Reader) (string, error) {
 	return string(nuid), nil
 }
 
+// DropLocalSnapshot removes the local copy of name, one found unusable:
+// the next read of the store copies the snapshot again.
+func DropLocalSnapshot(o Options, name string) {
+	if dir := localSnapshotDir(o); dir != "" {
+		_ = os.Remove(filepath.Join(dir, name))
+	}
+}
+
 // Current says whether s is a copy of the snapshot stored now.
 func (l *Log) Current(ctx context.Context, s LocalSnapshot) (bool, error) {
 	if s.nuid == "" {
