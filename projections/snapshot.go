@@ -225,7 +225,18 @@ func (r *reader) fail(what string) {
 	r.buf = nil
 }
 
+// uint reads a uvarint. Most are one byte (flags, counts, symbol
+// numbers): read inline, without the call of the general case, which a
+// restore of a million keys makes millions of times.
 func (r *reader) uint() uint64 {
+	if b := r.buf; len(b) > 0 && b[0] < 0x80 {
+		r.buf = b[1:]
+		return uint64(b[0])
+	}
+	return r.uvarint()
+}
+
+func (r *reader) uvarint() uint64 {
 	v, n := binary.Uvarint(r.buf)
 	if n <= 0 {
 		r.fail("uvarint")
@@ -235,7 +246,16 @@ func (r *reader) uint() uint64 {
 	return v
 }
 
+// int reads a varint, one byte inline as uint does.
 func (r *reader) int() int64 {
+	if b := r.buf; len(b) > 0 && b[0] < 0x80 {
+		r.buf = b[1:]
+		return int64(b[0]>>1) ^ -int64(b[0]&1) // zigzag
+	}
+	return r.varint()
+}
+
+func (r *reader) varint() int64 {
 	v, n := binary.Varint(r.buf)
 	if n <= 0 {
 		r.fail("varint")
