@@ -144,6 +144,7 @@ func (a *App) preloadSnapshot(o eventlog.Options) {
 			}
 			return
 		}
+		defer c.Release()
 		s, err := projections.DecodeHashedState(c.Bytes, &sum)
 		if err != nil {
 			p.why = err.Error()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -312,4 +313,50 @@ func TestARestartRestoresFromTheLocalCopyOnlyWhileItIsIntactAndCurrent(t *testin
 			}
 		})
 	}
+}
+
+// A restore keeps nothing of the snapshot's bytes (a start maps the local
+// copy and then drops its pages, eventlog.ReadLocalSnapshot): projections
+// restored from bytes overwritten afterwards hold what those restored
+// from an untouched copy hold.
+func TestARestoreKeepsNothingOfTheSnapshotsBytes(t *testing.T) {
+	dir := t.TempDir()
+	a := startApp(t, dir, nil)
+	history(t, a)
+	a.as(t, basic(ownerAuth)).do("POST", "/api/v1/orgs/default/api-keys", map[string]any{"name": "meta",
+		"metadata": map[string]any{"team": "sre", "tier": 2, "tags": []any{"a", "b"}}}).must(t, 201)
+	a.as(t, basic(ownerAuth)).do("POST", "/_security/api_key", map[string]any{"name": "es",
+		"role_descriptors": map[string]any{"r": map[string]any{"cluster": []any{"monitor"}}},
+		"metadata":         map[string]any{"team": "search"}}).must(t, 200)
+	a.Close()
+	withLog(t, dir, func(ctx context.Context, l *eventlog.Log) {
+		b, err := l.GetSnapshot(ctx, snapshotName)
+		if err != nil || b == nil {
+			t.Fatalf("no snapshot: %v", err)
+		}
+		digests := func(b []byte, scribble bool) map[string]string {
+			s, err := projections.DecodeSavedState(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := offline(Config{}, l)
+			if _, err := x.Runner.Resume(s); err != nil {
+				t.Fatal(err)
+			}
+			if scribble {
+				for i := range b {
+					b[i] = 'x'
+				}
+			}
+			_, d, err := x.Runner.Digests()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		want := digests(slices.Clone(b), false)
+		if got := digests(b, true); !reflect.DeepEqual(got, want) {
+			t.Fatalf("restored projections changed with the bytes they were restored from:\n%v\nwant\n%v", got, want)
+		}
+	})
 }

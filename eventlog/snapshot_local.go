@@ -41,9 +41,18 @@ func localSnapshotDir(o Options) string {
 
 // LocalSnapshot is the local copy of a stored snapshot.
 type LocalSnapshot struct {
-	Bytes []byte
-	nuid  string
-	name  string
+	Bytes   []byte
+	nuid    string
+	name    string
+	release func()
+}
+
+// Release says the bytes were restored from (and copied where kept): a
+// mapped copy's pages are dropped from the process. They stay readable.
+func (s LocalSnapshot) Release() {
+	if s.release != nil {
+		s.release()
+	}
 }
 
 // ReadLocalSnapshot reads the local copy of the snapshot name, if the
@@ -72,6 +81,18 @@ func ReadLocalSnapshot(o Options, name string, tee io.Writer) (LocalSnapshot, er
 	nuid, err := readLocalHeader(r)
 	if err != nil {
 		return LocalSnapshot{}, fmt.Errorf("local snapshot %s: %w", name, err)
+	}
+	if m, release, err := mapFile(f, fi.Size()); err == nil {
+		head := len(localMagic) + len(binary.AppendUvarint(nil, uint64(len(nuid)))) + len(nuid)
+		body := m[head:]
+		if tee != nil {
+			for p := body; len(p) > 0; {
+				k := min(len(p), 4<<20)
+				tee.Write(p[:k])
+				p = p[k:]
+			}
+		}
+		return LocalSnapshot{Bytes: body, nuid: nuid, name: name, release: release}, nil
 	}
 	// Read in pieces straight into a buffer of the file's size (one more
 	// byte, to see the end without growing it), each handed to tee as it
