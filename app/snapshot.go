@@ -111,7 +111,7 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 type preload struct {
 	opts   eventlog.Options
 	done   chan struct{}
-	copy   eventlog.LocalSnapshot
+	copy   eventlog.Snapshot
 	s      *projections.SavedState
 	behind []projections.Applier
 	// touched says the projections were restored into, fully or not.
@@ -136,8 +136,9 @@ func (a *App) preloadSnapshot(o eventlog.Options) {
 		defer close(p.done)
 		start := time.Now()
 		defer func() { p.took = time.Since(start) }()
-		var sum projections.SnapshotHasher // checks it as it is read
-		c, err := eventlog.ReadLocalSnapshot(o, snapshotName, &sum)
+		// Only checked snapshots are copied, and the copy read back whole:
+		// its SHA-256 is not computed again.
+		c, err := eventlog.ReadLocalSnapshot(o, snapshotName)
 		if err != nil || c.Bytes == nil {
 			if err != nil {
 				p.why = err.Error()
@@ -145,7 +146,7 @@ func (a *App) preloadSnapshot(o eventlog.Options) {
 			return
 		}
 		defer c.Release()
-		s, err := projections.DecodeHashedState(c.Bytes, &sum)
+		s, err := projections.DecodeCheckedState(c.Bytes)
 		if err != nil {
 			p.why = err.Error()
 			return
@@ -243,16 +244,19 @@ func (a *App) readSnapshot(ctx context.Context) (*projections.SavedState, string
 	if err != nil {
 		return nil, err.Error()
 	}
-	if b == nil {
+	if b.Bytes == nil {
 		return nil, ""
 	}
-	s, err := projections.DecodeHashedState(b, &sum)
+	s, err := projections.DecodeHashedState(b.Bytes, &sum)
 	if err != nil {
 		return nil, err.Error()
 	}
 	if why := a.fromThisLog(ctx, &s); why != "" {
 		return nil, why
 	}
+	// Checked, and of this log: copied (if it is not yet) for the next
+	// start to read while the log opens.
+	a.Log.KeepLocal(b)
 	return &s, ""
 }
 
@@ -284,7 +288,7 @@ func (a *App) saveSnapshot(ctx context.Context) error {
 	}
 	s.EventID, s.Time = ev.ID, a.Config.Now()
 	b := s.Encode()
-	if err := a.Log.PutSnapshot(ctx, snapshotName, b); err != nil {
+	if err := a.Log.SaveSnapshot(ctx, snapshotName, b); err != nil {
 		return err
 	}
 	a.snap.saved.Store(s.Seq)

@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -48,16 +49,16 @@ func TestASnapshotStoreDeletedMeanwhileIsMadeAgain(t *testing.T) {
 	}
 }
 
-// An embedded log keeps a copy of the snapshot it stores, readable before
+// An embedded log keeps a copy of the snapshot it saves, readable before
 // the log opens, and says whether it is still the one stored: a snapshot
 // stored without it (by a replica connected to this server) makes it
-// stale, until a read of the store copies that one.
+// stale, until the caller keeps a copy of that one, read from the store.
 func TestTheLocalCopyOfASnapshotIsCurrentUntilAnotherIsStored(t *testing.T) {
 	ctx := t.Context()
 	l := openTest(t)
-	copyOf := func() LocalSnapshot {
+	copyOf := func() Snapshot {
 		t.Helper()
-		c, err := ReadLocalSnapshot(l.opts, "projections", nil)
+		c, err := ReadLocalSnapshot(l.opts, "projections")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,36 +69,67 @@ func TestTheLocalCopyOfASnapshotIsCurrentUntilAnotherIsStored(t *testing.T) {
 	}
 	big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB: several chunks
 	for _, want := range [][]byte{big, []byte("second")} {
-		if err := l.PutSnapshot(ctx, "projections", want); err != nil {
+		if err := l.SaveSnapshot(ctx, "projections", want); err != nil {
 			t.Fatal(err)
 		}
 		c := copyOf()
 		if current, err := l.Current(ctx, c); !bytes.Equal(c.Bytes, want) || !current || err != nil {
-			t.Fatalf("copy of %d bytes, current %v (%v); want the %d bytes just stored, current", len(c.Bytes), current, err, len(want))
+			t.Fatalf("copy of %d bytes, current %v (%v); want the %d bytes just saved, current", len(c.Bytes), current, err, len(want))
 		}
 	}
-	stale := copyOf()
-	obs, err := l.JetStream().ObjectStore(ctx, snapshotBucket)
-	if err != nil {
+	// A snapshot only put (unchecked) is not copied.
+	if err := l.PutSnapshot(ctx, "projections", []byte("third, unchecked")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := obs.PutBytes(ctx, "projections", []byte("third, from elsewhere")); err != nil {
-		t.Fatal(err)
+	if current, err := l.Current(ctx, copyOf()); current || err != nil || string(copyOf().Bytes) != "second" {
+		t.Fatalf("the copy is %q, current %v (%v), after a snapshot was put", copyOf().Bytes, current, err)
 	}
-	if current, err := l.Current(ctx, stale); current || err != nil {
-		t.Fatalf("the copy of the second snapshot is current (%v) after a third was stored", err)
+	s, err := l.ReadSnapshot(ctx, "projections", nil)
+	if err != nil || string(s.Bytes) != "third, unchecked" {
+		t.Fatalf("read back %q, %v", s.Bytes, err)
 	}
-	if got, err := l.GetSnapshot(ctx, "projections"); err != nil || string(got) != "third, from elsewhere" {
-		t.Fatalf("read back %q, %v", got, err)
-	}
-	if c := copyOf(); string(c.Bytes) != "third, from elsewhere" {
-		t.Fatalf("the store's snapshot was not copied when read: copy %q", c.Bytes)
+	l.KeepLocal(s)
+	if c := copyOf(); string(c.Bytes) != "third, unchecked" {
+		t.Fatalf("the snapshot read and kept was not copied: copy %q", c.Bytes)
 	}
 	if err := l.JetStream().DeleteObjectStore(ctx, snapshotBucket); err != nil {
 		t.Fatal(err)
 	}
 	if current, err := l.Current(ctx, copyOf()); current {
 		t.Fatalf("a copy is current (%v) with the store gone", err)
+	}
+}
+
+// A copy that does not read back whole is refused, not restored from.
+func TestADamagedLocalCopyIsRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func([]byte) []byte
+	}{
+		{"a flipped bit", func(b []byte) []byte { b[len(b)-3] ^= 4; return b }},
+		{"truncated", func(b []byte) []byte { return b[:len(b)-1] }},
+		{"extended", func(b []byte) []byte { return append(b, 0) }},
+		{"no header", func(b []byte) []byte { return b[4:] }},
+		{"an older copy", func(b []byte) []byte { b[len(localMagic)-1]--; return b }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "snapshots", "projections")
+			if err := writeLocal(filepath.Dir(path), path, "nuid", []byte("a snapshot's bytes")); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, tt.edit(b), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if c, err := ReadLocalSnapshot(Options{DataDir: dir}, "projections"); err == nil {
+				t.Fatalf("read %q from a damaged copy", c.Bytes)
+			}
+		})
 	}
 }
 
@@ -109,11 +141,11 @@ func TestALogOnAnExternalServerReadsNoLocalCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, o := range []Options{{URL: "nats://127.0.0.1:4222", DataDir: dir}, {}} {
-		if c, err := ReadLocalSnapshot(o, "projections", nil); c.Bytes != nil || err != nil {
+		if c, err := ReadLocalSnapshot(o, "projections"); c.Bytes != nil || err != nil {
 			t.Fatalf("%+v: read a copy %q (%v)", o, c.Bytes, err)
 		}
 	}
-	if c, _ := ReadLocalSnapshot(Options{DataDir: dir}, "projections", nil); string(c.Bytes) != "x" {
+	if c, _ := ReadLocalSnapshot(Options{DataDir: dir}, "projections"); string(c.Bytes) != "x" {
 		t.Fatalf("the embedded log's copy reads %q", c.Bytes)
 	}
 }

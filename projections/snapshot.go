@@ -120,14 +120,32 @@ func (h *SnapshotHasher) matches(b []byte) bool {
 // DecodeHashedState is DecodeSavedState for a snapshot whose bytes h has
 // seen as they were read.
 func DecodeHashedState(b []byte, h *SnapshotHasher) (SavedState, error) {
+	if !isSnapshot(b) {
+		return SavedState{}, errNotASnapshot
+	}
+	if !h.matches(b) {
+		return SavedState{}, fmt.Errorf("%w: checksum mismatch (corrupt)", ErrSnapshotUnusable)
+	}
+	return DecodeCheckedState(b)
+}
+
+var errNotASnapshot = fmt.Errorf("%w: not a keyplane snapshot", ErrSnapshotUnusable)
+
+// isSnapshot says whether b starts as a snapshot and can hold a checksum.
+func isSnapshot(b []byte) bool {
+	return len(b) >= len(snapMagic)+sha256.Size && bytes.HasPrefix(b, snapMagic)
+}
+
+// DecodeCheckedState is DecodeSavedState for bytes known to be those of a
+// snapshot checked when it was written (a local copy of one,
+// eventlog.ReadLocalSnapshot, checked whole as it was read): its SHA-256
+// is not computed again.
+func DecodeCheckedState(b []byte) (SavedState, error) {
 	var s SavedState
-	if len(b) < len(snapMagic)+sha256.Size || !bytes.HasPrefix(b, snapMagic) {
-		return s, fmt.Errorf("%w: not a keyplane snapshot", ErrSnapshotUnusable)
+	if !isSnapshot(b) {
+		return s, errNotASnapshot
 	}
 	body := b[:len(b)-sha256.Size]
-	if !h.matches(b) {
-		return s, fmt.Errorf("%w: checksum mismatch (corrupt)", ErrSnapshotUnusable)
-	}
 	r := reader{buf: body[len(snapMagic):]}
 	if v := r.uint(); v != ProjectionVersion {
 		return s, fmt.Errorf("%w: version %d, this binary reads %d", ErrSnapshotUnusable, v, ProjectionVersion)
