@@ -115,6 +115,11 @@ type App struct {
 	// collectorHold ends the collector's pause while a snapshot loads
 	// (loadSnapshot); nil when none was taken. Calling it again is a no-op.
 	collectorHold func()
+	// preload is the restore from the local copy of the snapshot while
+	// the log opens (snapshot.go); nil when none was tried.
+	preload *preload
+	// ended are the ended sessions, a projection the API reads.
+	ended *projections.EndedSessions
 }
 
 // Start opens the log, catches the projections up with it, bootstraps an
@@ -134,13 +139,22 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{Config: cfg, runErr: make(chan error, 1)}
-	var err error
-	a.Log, err = eventlog.Open(ctx, eventlog.Options{URL: cfg.NatsURL, DataDir: cfg.DataDir, Replicas: cfg.Replicas,
+	opts := eventlog.Options{URL: cfg.NatsURL, DataDir: cfg.DataDir, Replicas: cfg.Replicas,
 		FsyncInterval: cfg.FsyncInterval, ListenAddr: cfg.NatsListen, CredsFile: cfg.NatsCreds,
-		TLSCA: cfg.NatsTLSCA, TLSCert: cfg.NatsTLSCert, TLSKey: cfg.NatsTLSKey, Logger: cfg.Logger})
+		TLSCA: cfg.NatsTLSCA, TLSCert: cfg.NatsTLSCert, TLSKey: cfg.NatsTLSKey, Logger: cfg.Logger}
+	// The projections restore from the local copy of the snapshot while
+	// the log opens (preload, snapshot.go); loadSnapshot checks it after.
+	a.buildProjections()
+	a.preloadSnapshot(opts)
+	var err error
+	opened := time.Now()
+	a.Log, err = eventlog.Open(ctx, opts)
 	if err != nil {
+		a.waitPreload()
+		a.resumeCollector()
 		return nil, err
 	}
+	cfg.Logger.Debug("event log opened", "took", time.Since(opened).Round(time.Millisecond))
 	if cfg.FsyncInterval > 0 && cfg.NatsURL == "" {
 		cfg.Logger.Warn("fsync relaxed: acknowledged writes from the last interval can be lost in a crash", "fsync_interval", cfg.FsyncInterval)
 	}
@@ -155,7 +169,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	a.build()
+	a.waitPreload() // the API is wired on projections no longer restoring
+	a.buildServing()
 	if err := a.startProjections(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -176,7 +191,15 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	return a, nil
 }
 
+// build wires fresh projections and what serves from them.
 func (a *App) build() {
+	a.buildProjections()
+	a.buildServing()
+}
+
+// buildProjections wires fresh projections and their runner: nothing of
+// them needs the log.
+func (a *App) buildProjections() {
 	// The projections that keep something per key share one numbering of
 	// the keys (projections.KeyTable): a key event is one hash lookup.
 	keys := projections.NewKeyTable()
@@ -191,12 +214,18 @@ func (a *App) build() {
 	q.Notify = a.poisoned
 	ended.Quarantine, a.Dir.Quarantine, a.Realms.Quarantine = q, q, q
 	a.Runner = projections.NewRunner(&a.logCounts, a.Dir, a.Keys, a.Auth, a.Claims, a.Audit, a.Expiry, a.Notices, a.Realms, a.KeyIndex, ended, q)
+	a.ended = ended
+}
+
+// buildServing wires the commands and the API on the projections and the
+// open log.
+func (a *App) buildServing() {
 	deps := commands.Deps{Store: a.Log, Wait: a.Runner, Now: a.Config.Now}
 	a.Logins = tenants.NewLogins(a.Dir, a.Realms)
 	a.Tenants = commands.NewTenants(deps, a.Dir, tenants.HashPassword)
 	a.Commands = commands.NewKeys(deps, commands.KeysConfig{Keys: a.Keys, Claims: a.Claims,
 		SecretKey: a.secretKey, NeverAllowed: a.Config.NeverAllowed, Orgs: a.Dir, Active: a.Keys})
-	a.API = a.buildAPI(commands.NewRealms(deps, a.Realms, tenants.HashPassword), ended)
+	a.API = a.buildAPI(commands.NewRealms(deps, a.Realms, tenants.HashPassword), a.ended)
 	a.usageTracking()
 }
 
@@ -306,6 +335,7 @@ func (a *App) URL() string { return "http://" + a.listener.Addr().String() }
 // Close stops serving (letting requests in flight finish), the projections
 // and the log.
 func (a *App) Close() {
+	a.waitPreload()
 	a.resumeCollector()
 	if a.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -29,7 +29,7 @@ func TestASnapshotThatQuarantinedAnEventThisBinaryReadsIsReplayedOver(t *testing
 	a.Close()
 
 	withLog(t, dir, func(ctx context.Context, l *eventlog.Log) {
-		b, err := l.ReadSnapshot(ctx, snapshotName, nil)
+		b, err := l.GetSnapshot(ctx, snapshotName)
 		if err != nil || b == nil {
 			t.Fatalf("no snapshot: %v", err)
 		}

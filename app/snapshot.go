@@ -27,6 +27,7 @@ type snapshots struct {
 	mu      sync.Mutex    // one save at a time
 	saved   atomic.Uint64 // sequence of the last snapshot saved or loaded
 	resumed uint64        // sequence the projections were restored at on start
+	local   bool          // they were restored from the local copy (preload)
 	running bool          // the periodic saver runs: Close saves a last one
 }
 
@@ -54,29 +55,36 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 	// off until the server serves or a long catch-up starts
 	// (resumeCollector); without a usable snapshot, or with projections to
 	// fold from the log, it is back on before loadSnapshot returns.
-	a.collectorHold = pausingCollector()
+	if a.collectorHold == nil {
+		a.collectorHold = pausingCollector()
+	}
 	restored := false
 	defer func() {
 		if !restored {
 			a.resumeCollector()
 		}
 	}()
-	s, why := a.readSnapshot(ctx)
-	if why != "" {
-		log.Warn("snapshot ignored, replaying the log", "reason", why)
-		return nil
-	}
+	s, behind, read, local := a.preloaded(ctx)
 	if s == nil {
-		return nil
+		var why string
+		if s, why = a.readSnapshot(ctx); why != "" {
+			log.Warn("snapshot ignored, replaying the log", "reason", why)
+			return nil
+		}
+		if s == nil {
+			return nil
+		}
+		read = time.Since(start)
+		var err error
+		if behind, err = a.Runner.Resume(*s); err != nil {
+			log.Warn("snapshot ignored, replaying the log", "reason", err.Error())
+			a.rebuild() // the failed restore may have half-filled them
+			return nil
+		}
 	}
-	read := time.Since(start)
-	behind, err := a.Runner.Resume(*s)
-	if err == nil {
-		err = a.outgrownQuarantine(ctx)
-	}
-	if err != nil {
+	if err := a.outgrownQuarantine(ctx); err != nil {
 		log.Warn("snapshot ignored, replaying the log", "reason", err.Error())
-		a.rebuild() // the failed restore may have half-filled them
+		a.rebuild()
 		return nil
 	}
 	restored = true
@@ -92,10 +100,108 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 		}
 	}
 	a.snap.saved.Store(s.Seq)
-	a.snap.resumed = s.Seq
+	a.snap.resumed, a.snap.local = s.Seq, local
 	log.Info("projections restored from snapshot", "seq", s.Seq, "taken", s.Time.Format(time.RFC3339),
-		"folded_from_log", len(behind), "read", read.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
+		"folded_from_log", len(behind), "local_copy", local, "read", read.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// preload is a restore from the local copy of the snapshot
+// (eventlog.ReadLocalSnapshot), run while the log opens.
+type preload struct {
+	opts   eventlog.Options
+	done   chan struct{}
+	copy   eventlog.Snapshot
+	s      *projections.SavedState
+	behind []projections.Applier
+	// touched says the projections were restored into, fully or not.
+	touched bool
+	why     string // why the copy is unusable, if it is
+	took    time.Duration
+}
+
+// preloadSnapshot restores the projections from the local copy of the
+// snapshot, if the log has one, on another goroutine: while the embedded
+// nats-server starts, which takes most of a second at a million keys.
+// Whether the copy is the snapshot stored, and of this log, is known only
+// once the log is open: loadSnapshot checks (preloaded).
+func (a *App) preloadSnapshot(o eventlog.Options) {
+	if a.snapshotsOff() {
+		return
+	}
+	a.collectorHold = pausingCollector() // as loadSnapshot's
+	p := &preload{opts: o, done: make(chan struct{})}
+	a.preload = p
+	go func() {
+		defer close(p.done)
+		start := time.Now()
+		defer func() { p.took = time.Since(start) }()
+		// Only checked snapshots are copied, and the copy read back whole:
+		// its SHA-256 is not computed again.
+		c, err := eventlog.ReadLocalSnapshot(o, snapshotName)
+		if err != nil || c.Bytes == nil {
+			if err != nil {
+				p.why = err.Error()
+			}
+			return
+		}
+		defer c.Release()
+		s, err := projections.DecodeCheckedState(c.Bytes)
+		if err != nil {
+			p.why = err.Error()
+			return
+		}
+		p.touched = true
+		behind, err := a.Runner.Resume(s)
+		if err != nil {
+			p.why = err.Error()
+			return
+		}
+		p.copy, p.s, p.behind = c, &s, behind
+	}()
+}
+
+// waitPreload waits for the preload, if one runs.
+func (a *App) waitPreload() *preload {
+	if a.preload != nil {
+		<-a.preload.done
+	}
+	return a.preload
+}
+
+// preloaded is the snapshot the projections were restored from while the
+// log opened, if that is the snapshot stored and it is of this log; else
+// nil, the projections fresh again if they were restored into. The
+// preload is spent: a later call finds none.
+func (a *App) preloaded(ctx context.Context) (s *projections.SavedState, behind []projections.Applier, took time.Duration, ok bool) {
+	p := a.waitPreload()
+	if p == nil {
+		return nil, nil, 0, false
+	}
+	a.preload = nil
+	why := p.why
+	if p.s != nil {
+		current, err := a.Log.Current(ctx, p.copy)
+		switch {
+		case err != nil:
+			why = err.Error()
+		case !current:
+			why = "another snapshot was stored since"
+		default:
+			why = a.fromThisLog(ctx, p.s)
+		}
+		if why == "" {
+			return p.s, p.behind, p.took, true
+		}
+	}
+	if why != "" {
+		a.Config.Logger.Info("local copy of the snapshot not used, reading the stored one", "reason", why)
+		eventlog.DropLocalSnapshot(p.opts, snapshotName) // the read copies the store's
+	}
+	if p.touched {
+		a.rebuild()
+	}
+	return nil, nil, 0, false
 }
 
 // outgrownQuarantine is an error when the snapshot quarantined an event
@@ -138,18 +244,29 @@ func (a *App) readSnapshot(ctx context.Context) (*projections.SavedState, string
 	if err != nil {
 		return nil, err.Error()
 	}
-	if b == nil {
+	if b.Bytes == nil {
 		return nil, ""
 	}
-	s, err := projections.DecodeHashedState(b, &sum)
+	s, err := projections.DecodeHashedState(b.Bytes, &sum)
 	if err != nil {
 		return nil, err.Error()
 	}
+	if why := a.fromThisLog(ctx, &s); why != "" {
+		return nil, why
+	}
+	// Checked, and of this log: copied (if it is not yet) for the next
+	// start to read while the log opens.
+	a.Log.KeepLocal(b)
+	return &s, ""
+}
+
+// fromThisLog is why s is not a snapshot of this log, "" when it is.
+func (a *App) fromThisLog(ctx context.Context, s *projections.SavedState) string {
 	ev, err := a.Log.Event(ctx, s.Seq)
 	if err != nil || ev.ID != s.EventID {
-		return nil, "it was taken from another log (its last event is not in this one)"
+		return "it was taken from another log (its last event is not in this one)"
 	}
-	return &s, ""
+	return ""
 }
 
 // saveSnapshot checkpoints the projections and stores the snapshot, unless
@@ -171,7 +288,7 @@ func (a *App) saveSnapshot(ctx context.Context) error {
 	}
 	s.EventID, s.Time = ev.ID, a.Config.Now()
 	b := s.Encode()
-	if err := a.Log.PutSnapshot(ctx, snapshotName, b); err != nil {
+	if err := a.Log.SaveSnapshot(ctx, snapshotName, b); err != nil {
 		return err
 	}
 	a.snap.saved.Store(s.Seq)

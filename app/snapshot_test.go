@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +239,124 @@ func TestAStartFarBehindTheLogFoldsItInBulkThenFollows(t *testing.T) {
 		t.Fatalf("nothing applied after the start (at %d)", seq)
 	}
 	mustMatchRebuild(t, a)
+}
+
+// A restart restores from the data dir's copy of the snapshot while the
+// log opens, unless the copy is damaged, missing or not the snapshot
+// stored (another was stored since): then from the store, as before.
+func TestARestartRestoresFromTheLocalCopyOnlyWhileItIsIntactAndCurrent(t *testing.T) {
+	copyPath := func(dir string) string { return filepath.Join(dir, "snapshots", snapshotName) }
+	edit := func(f func([]byte) []byte) func(*testing.T, string) {
+		return func(t *testing.T, dir string) {
+			b, err := os.ReadFile(copyPath(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(copyPath(dir), f(b), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tests := []struct {
+		name  string
+		do    func(*testing.T, string)
+		local bool
+	}{
+		{"as saved", func(*testing.T, string) {}, true},
+		{"a flipped bit", edit(func(b []byte) []byte { b[len(b)/2] ^= 1; return b }), false},
+		{"truncated", edit(func(b []byte) []byte { return b[:len(b)-100] }), false},
+		{"no header", edit(func(b []byte) []byte { return b[3:] }), false},
+		{"missing", func(t *testing.T, dir string) {
+			if err := os.Remove(copyPath(dir)); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"another snapshot stored since", func(t *testing.T, dir string) {
+			withLog(t, dir, func(ctx context.Context, l *eventlog.Log) {
+				good, err := l.GetSnapshot(ctx, snapshotName)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// As a replica on this server stores one: not through
+				// this log, which would copy it.
+				obs, err := l.JetStream().ObjectStore(ctx, "KEYPLANE_SNAPSHOTS")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := obs.PutBytes(ctx, snapshotName, good); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a := startApp(t, dir, nil)
+			live, revoked := history(t, a)
+			saved := a.Runner.Applied()
+			a.Close()
+			tt.do(t, dir)
+			// No usage noted: Close then saves no snapshot (nothing new).
+			noUsage := func(c *Config) { c.UsageFlush = -1 }
+			b := startApp(t, dir, nil, noUsage)
+			if b.ResumedFrom() != saved || b.snap.local != tt.local {
+				t.Fatalf("resumed from %d (local copy: %v), want %d (local copy: %v)", b.ResumedFrom(), b.snap.local, saved, tt.local)
+			}
+			b.as(t, apiKey(live)).do("GET", "/api/v1/whoami", nil).must(t, 200)
+			b.as(t, apiKey(revoked)).do("GET", "/api/v1/whoami", nil).must(t, 401)
+			mustMatchRebuild(t, b)
+			b.Close()
+			// The store's snapshot read, it is copied for the next start.
+			if c := startApp(t, dir, nil, noUsage); !c.snap.local || c.ResumedFrom() != saved {
+				t.Fatal("the next start did not restore from a copy")
+			}
+		})
+	}
+}
+
+// A restore keeps nothing of the snapshot's bytes (a start maps the local
+// copy and then drops its pages, eventlog.ReadLocalSnapshot): projections
+// restored from bytes overwritten afterwards hold what those restored
+// from an untouched copy hold.
+func TestARestoreKeepsNothingOfTheSnapshotsBytes(t *testing.T) {
+	dir := t.TempDir()
+	a := startApp(t, dir, nil)
+	history(t, a)
+	a.as(t, basic(ownerAuth)).do("POST", "/api/v1/orgs/default/api-keys", map[string]any{"name": "meta",
+		"metadata": map[string]any{"team": "sre", "tier": 2, "tags": []any{"a", "b"}}}).must(t, 201)
+	a.as(t, basic(ownerAuth)).do("POST", "/_security/api_key", map[string]any{"name": "es",
+		"role_descriptors": map[string]any{"r": map[string]any{"cluster": []any{"monitor"}}},
+		"metadata":         map[string]any{"team": "search"}}).must(t, 200)
+	a.Close()
+	withLog(t, dir, func(ctx context.Context, l *eventlog.Log) {
+		b, err := l.GetSnapshot(ctx, snapshotName)
+		if err != nil || b == nil {
+			t.Fatalf("no snapshot: %v", err)
+		}
+		digests := func(b []byte, scribble bool) map[string]string {
+			s, err := projections.DecodeSavedState(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := offline(Config{}, l)
+			if _, err := x.Runner.Resume(s); err != nil {
+				t.Fatal(err)
+			}
+			if scribble {
+				for i := range b {
+					b[i] = 'x'
+				}
+			}
+			_, d, err := x.Runner.Digests()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		want := digests(slices.Clone(b), false)
+		if got := digests(b, true); !reflect.DeepEqual(got, want) {
+			t.Fatalf("restored projections changed with the bytes they were restored from:\n%v\nwant\n%v", got, want)
+		}
+	})
 }

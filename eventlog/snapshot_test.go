@@ -2,6 +2,8 @@ package eventlog
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -44,5 +46,106 @@ func TestASnapshotStoreDeletedMeanwhileIsMadeAgain(t *testing.T) {
 	got, err := l.GetSnapshot(ctx, "projections")
 	if err != nil || string(got) != "second" {
 		t.Fatalf("read back %q, %v; want second", got, err)
+	}
+}
+
+// An embedded log keeps a copy of the snapshot it saves, readable before
+// the log opens, and says whether it is still the one stored: a snapshot
+// stored without it (by a replica connected to this server) makes it
+// stale, until the caller keeps a copy of that one, read from the store.
+func TestTheLocalCopyOfASnapshotIsCurrentUntilAnotherIsStored(t *testing.T) {
+	ctx := t.Context()
+	l := openTest(t)
+	copyOf := func() Snapshot {
+		t.Helper()
+		c, err := ReadLocalSnapshot(l.opts, "projections")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := copyOf(); c.Bytes != nil {
+		t.Fatalf("a copy before any snapshot: %q", c.Bytes)
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB: several chunks
+	for _, want := range [][]byte{big, []byte("second")} {
+		if err := l.SaveSnapshot(ctx, "projections", want); err != nil {
+			t.Fatal(err)
+		}
+		c := copyOf()
+		if current, err := l.Current(ctx, c); !bytes.Equal(c.Bytes, want) || !current || err != nil {
+			t.Fatalf("copy of %d bytes, current %v (%v); want the %d bytes just saved, current", len(c.Bytes), current, err, len(want))
+		}
+	}
+	// A snapshot only put (unchecked) is not copied.
+	if err := l.PutSnapshot(ctx, "projections", []byte("third, unchecked")); err != nil {
+		t.Fatal(err)
+	}
+	if current, err := l.Current(ctx, copyOf()); current || err != nil || string(copyOf().Bytes) != "second" {
+		t.Fatalf("the copy is %q, current %v (%v), after a snapshot was put", copyOf().Bytes, current, err)
+	}
+	s, err := l.ReadSnapshot(ctx, "projections", nil)
+	if err != nil || string(s.Bytes) != "third, unchecked" {
+		t.Fatalf("read back %q, %v", s.Bytes, err)
+	}
+	l.KeepLocal(s)
+	if c := copyOf(); string(c.Bytes) != "third, unchecked" {
+		t.Fatalf("the snapshot read and kept was not copied: copy %q", c.Bytes)
+	}
+	if err := l.JetStream().DeleteObjectStore(ctx, snapshotBucket); err != nil {
+		t.Fatal(err)
+	}
+	if current, err := l.Current(ctx, copyOf()); current {
+		t.Fatalf("a copy is current (%v) with the store gone", err)
+	}
+}
+
+// A copy that does not read back whole is refused, not restored from.
+func TestADamagedLocalCopyIsRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func([]byte) []byte
+	}{
+		{"a flipped bit", func(b []byte) []byte { b[len(b)-3] ^= 4; return b }},
+		{"truncated", func(b []byte) []byte { return b[:len(b)-1] }},
+		{"extended", func(b []byte) []byte { return append(b, 0) }},
+		{"no header", func(b []byte) []byte { return b[4:] }},
+		{"an older copy", func(b []byte) []byte { b[len(localMagic)-1]--; return b }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "snapshots", "projections")
+			if err := writeLocal(filepath.Dir(path), path, "nuid", []byte("a snapshot's bytes")); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, tt.edit(b), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if c, err := ReadLocalSnapshot(Options{DataDir: dir}, "projections"); err == nil {
+				t.Fatalf("read %q from a damaged copy", c.Bytes)
+			}
+		})
+	}
+}
+
+// A log on an external server keeps no copy: its data dir is not the
+// log's, and several replicas may share one.
+func TestALogOnAnExternalServerReadsNoLocalCopy(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeLocal(filepath.Join(dir, "snapshots"), filepath.Join(dir, "snapshots", "projections"), "nuid", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []Options{{URL: "nats://127.0.0.1:4222", DataDir: dir}, {}} {
+		if c, err := ReadLocalSnapshot(o, "projections"); c.Bytes != nil || err != nil {
+			t.Fatalf("%+v: read a copy %q (%v)", o, c.Bytes, err)
+		}
+	}
+	if c, _ := ReadLocalSnapshot(Options{DataDir: dir}, "projections"); string(c.Bytes) != "x" {
+		t.Fatalf("the embedded log's copy reads %q", c.Bytes)
 	}
 }

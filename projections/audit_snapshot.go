@@ -130,29 +130,26 @@ func (a *Audit) readTables(r *reader) {
 	a.projects = restoreInterner(r, func() domain.ProjectID { return domain.ProjectID(r.str()) })
 }
 
-// Restore replaces the index with a snapshot's.
+// Restore replaces the index with a snapshot's. Every record is read, its
+// key by number, before the keys are placed in the key table: the key
+// list, the auth index and the schedule restore at once, their keys in id
+// order, and find each where the one before left off (slotGuess) unless
+// the trail, whose keys come in order of mention, numbered them first.
 func (a *Audit) Restore(b []byte) error {
 	r := reader{buf: b}
 	fresh := NewAuditIn(a.table)
 	fresh.readTables(&r)
-	ids := make([][]byte, r.count())
+	ids := make([][]byte, r.countOf(1))
 	for i := range ids {
 		ids[i] = r.bytes()
 	}
-	if r.err != nil {
-		return r.err
-	}
-	slots := make([]uint32, len(ids)) // by key number - 1
-	a.table.resolveBytes(len(ids), func(i int) []byte { return ids[i] }, func(i int, slot uint32) { slots[i] = slot })
-	keyOf := func(n uint64) uint32 {
-		if n > uint64(len(slots)) {
+	number := func() uint32 {
+		n := r.uint()
+		if n > uint64(len(ids)) {
 			r.fail("audit key number")
 			return 0
 		}
-		if n == 0 {
-			return 0
-		}
-		return slots[n-1] + 1
+		return uint32(n)
 	}
 	for range r.count() {
 		t, l := domain.TenantID(r.str()), &auditLog{}
@@ -161,23 +158,39 @@ func (a *Audit) Restore(b []byte) error {
 		for range r.count() {
 			seq += r.uint()
 			nanos += r.int()
-			rec := auditRec{seq: seq, nanos: nanos, key: keyOf(r.uint()), actor: uint32(r.uint()), project: uint32(r.uint()), typ: uint16(r.uint())}
+			rec := auditRec{seq: seq, nanos: nanos, key: number(), actor: uint32(r.uint()), project: uint32(r.uint()), typ: uint16(r.uint())}
 			fresh.check(&r, rec.actor, rec.project, rec.typ)
 			l.add(rec)
 		}
 		fresh.tenants[t] = l
 	}
+	type keyProject struct{ key, project uint32 }
+	var projects []keyProject
 	for range r.count() {
-		key, p := keyOf(r.uint()), uint32(r.uint())
+		key, p := number(), uint32(r.uint())
 		fresh.check(&r, 0, p, 0)
 		if key == 0 {
 			r.fail("audit key project")
 			break
 		}
-		fresh.keyProject = put(fresh.keyProject, key-1, p)
+		projects = append(projects, keyProject{key, p})
 	}
 	if err := r.done(); err != nil {
 		return err
+	}
+	slots := make([]uint32, len(ids)) // by key number - 1
+	a.table.resolveBytes(len(ids), func(i int) []byte { return ids[i] }, func(i int, slot uint32) { slots[i] = slot })
+	for _, l := range fresh.tenants {
+		for _, chunk := range l.chunks {
+			for i := range chunk {
+				if n := chunk[i].key; n != 0 {
+					chunk[i].key = slots[n-1] + 1
+				}
+			}
+		}
+	}
+	for _, kp := range projects {
+		fresh.keyProject = put(fresh.keyProject, slots[kp.key-1], kp.project)
 	}
 	a.mu.Lock()
 	a.tenants, a.actors, a.types, a.projects, a.keyProject = fresh.tenants, fresh.actors, fresh.types, fresh.projects, fresh.keyProject

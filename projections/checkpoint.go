@@ -93,10 +93,27 @@ func (r *Runner) Resume(s SavedState) (behind []Applier, err error) {
 			behind = append(behind, a)
 		}
 	}
+	// The projections that place keys in the shared key table in another
+	// order than by id (the audit trail) start once those that list every
+	// key by id (the auth index) have placed them: see slotGuess.
+	var listers sync.WaitGroup
+	for _, a := range r.appliers {
+		if _, ok := a.(keyLister); ok {
+			if _, _, ok := partOf(s, a.(Snapshotter)); ok {
+				listers.Add(1)
+			}
+		}
+	}
 	err = r.eachSnapshotter(func(p Snapshotter) error {
 		name, b, ok := partOf(s, p)
 		if !ok {
 			return nil
+		}
+		if _, ok := p.(keyLister); ok {
+			defer listers.Done()
+		}
+		if _, ok := p.(lateKeyPlacer); ok {
+			listers.Wait()
 		}
 		restore := p.Restore
 		if name != p.Name() {
@@ -113,6 +130,19 @@ func (r *Runner) Resume(s SavedState) (behind []Applier, err error) {
 	r.SetApplied(s.Seq)
 	return behind, nil
 }
+
+// keyLister is a Snapshotter whose snapshot lists every key of the key
+// table in id order: the auth index.
+type keyLister interface{ listsEveryKey() }
+
+// lateKeyPlacer is a Snapshotter whose snapshot names keys in another
+// order than by id (the audit trail): restored after the keyListers,
+// finding its keys in the table rather than numbering them in its order,
+// which would leave the restores that read keys by id none to guess.
+type lateKeyPlacer interface{ placesKeysLate() }
+
+func (a *AuthIndex) listsEveryKey() {}
+func (a *Audit) placesKeysLate()    {}
 
 // eachSnapshotter runs fn on every Snapshotter at once and returns the
 // first error.

@@ -51,45 +51,53 @@ func (x *Expiry) Snapshot() ([]byte, error) {
 	return w.buf, nil
 }
 
-// Restore replaces the schedule with a snapshot's.
+// Restore replaces the schedule with a snapshot's. Keys are read and
+// placed in the key table a run at a time (see AuthIndex.Restore).
 func (x *Expiry) Restore(b []byte) error {
 	r := reader{buf: b}
 	n := r.countOf(5) // tenant, id, expiry, sequence, notices: a byte each at least
 	tenants := newInterner[domain.TenantID]()
 	entries := make([]expiryEntry, n)
-	ids := make([][]byte, n) // the snapshot's bytes: copied only by a table new to them
-	marks := map[int][]noticeMark{}
-	for i := range n {
-		e := &entries[i]
-		e.tenant = tenants.id(domain.TenantID(r.sym()))
-		ids[i] = r.bytes()
-		e.setExpiry(r.time())
-		e.keySeq = r.uint()
-		for range r.count() {
-			marks[i] = append(marks[i], noticeMark{window: domain.NoticeWindow(r.int()), expires: r.int()})
-		}
-	}
-	if err := r.done(); err != nil {
-		return err
-	}
 	fresh := NewExpiryIn(x.windows, x.table)
 	fresh.tenants, fresh.entries, fresh.queue = tenants, entries, make([]uint32, 0, n)
 	fresh.index = make([]uint32, 0, n)
 	x.table.Reserve(n)
-	x.table.resolveBytes(n, func(i int) []byte { return ids[i] }, func(k int, slot uint32) {
-		if at(fresh.index, slot) != 0 {
-			return // an id twice: refused below
+	ids := make([][]byte, 0, min(n, restoreRun)) // the snapshot's bytes: copied only by a table new to them
+	marks := map[int][]noticeMark{}
+	for start := 0; start < n; start += len(ids) {
+		ids = ids[:0]
+		for i := start; i < min(start+restoreRun, n); i++ {
+			e := &entries[i]
+			e.tenant = fresh.tenants.id(domain.TenantID(r.sym()))
+			ids = append(ids, r.bytes())
+			e.setExpiry(r.time())
+			e.keySeq = r.uint()
+			for range r.count() {
+				marks[i] = append(marks[i], noticeMark{window: domain.NoticeWindow(r.int()), expires: r.int()})
+			}
 		}
-		e := &entries[k]
-		e.slot = slot
-		if m, ok := marks[k]; ok {
-			fresh.notices[slot] = m
+		if r.err != nil {
+			return r.err
 		}
-		e.due = fresh.dueOf(e)
-		e.pos = uint32(len(fresh.queue))
-		fresh.queue = append(fresh.queue, uint32(k+1))
-		fresh.index = put(fresh.index, slot, uint32(k+1))
-	})
+		x.table.resolveBytes(len(ids), func(i int) []byte { return ids[i] }, func(i int, slot uint32) {
+			k := start + i
+			if at(fresh.index, slot) != 0 {
+				return // an id twice: refused below
+			}
+			e := &entries[k]
+			e.slot = slot
+			if m, ok := marks[k]; ok {
+				fresh.notices[slot] = m
+			}
+			e.due = fresh.dueOf(e)
+			e.pos = uint32(len(fresh.queue))
+			fresh.queue = append(fresh.queue, uint32(k+1))
+			fresh.index = put(fresh.index, slot, uint32(k+1))
+		})
+	}
+	if err := r.done(); err != nil {
+		return err
+	}
 	if len(fresh.queue) != n {
 		return fmt.Errorf("expiry snapshot: a key is scheduled twice")
 	}

@@ -166,3 +166,61 @@ func TestAKeyTableFindsEachOfManyIDsItsSlotAndNoOtherID(t *testing.T) {
 		}
 	}
 }
+
+// A restore guesses each id's slot from the one before (slotGuess): a
+// guess that hits, one that misses, ids in another order than the table's
+// and ids new to it all get the slot the table gives them.
+func TestARestoreResolvesEveryIDToItsSlotInWhateverOrderTheyCome(t *testing.T) {
+	tests := []struct {
+		name  string
+		table []domain.KeyID // already in the table, in slot order
+		ids   []domain.KeyID // resolved by the restore
+	}{
+		{"in the table's order", []domain.KeyID{"a", "b", "c", "d"}, []domain.KeyID{"a", "b", "c", "d"}},
+		{"reversed", []domain.KeyID{"a", "b", "c", "d"}, []domain.KeyID{"d", "c", "b", "a"}},
+		{"with gaps and new ids", []domain.KeyID{"a", "b", "c", "d"}, []domain.KeyID{"a", "c", "x", "d", "y", "b"}},
+		{"into an empty table", nil, []domain.KeyID{"a", "b", "c"}},
+		{"runs in another order", manyIDs(200, 0), append(manyIDs(100, 100), manyIDs(100, 0)...)},
+		{"long reversed: guesses stop, then resume", manyIDs(300, 0), append(reversed(manyIDs(200, 0)), manyIDs(100, 200)...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, shared := range []bool{false, true} {
+				tbl := NewKeyTable()
+				for _, id := range tt.table {
+					tbl.slotFor(id)
+				}
+				got := make([]uint32, len(tt.ids))
+				if shared {
+					ids := slices.Clone(tt.ids)
+					tbl.resolveShared(len(ids), func(i int) *domain.KeyID { return &ids[i] }, func(start int, slots []uint32) {
+						copy(got[start:], slots)
+					})
+				} else {
+					tbl.resolveBytes(len(tt.ids), func(i int) []byte { return []byte(tt.ids[i]) }, func(i int, slot uint32) { got[i] = slot })
+				}
+				for i, id := range tt.ids {
+					if want, ok := tbl.Slot(id); !ok || got[i] != want {
+						t.Fatalf("shared=%v: %s resolved to slot %d, the table has it at %d (%v)", shared, id, got[i], want, ok)
+					}
+				}
+				if len(tbl.ids) != len(slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(tt.table), tt.ids...))))) {
+					t.Fatalf("shared=%v: %d ids in the table: %v", shared, len(tbl.ids), tbl.ids)
+				}
+			}
+		})
+	}
+}
+
+func manyIDs(n, from int) []domain.KeyID {
+	ids := make([]domain.KeyID, n)
+	for i := range ids {
+		ids[i] = domain.KeyID(fmt.Sprintf("k%04d", from+i))
+	}
+	return ids
+}
+
+func reversed(ids []domain.KeyID) []domain.KeyID {
+	slices.Reverse(ids)
+	return ids
+}

@@ -120,14 +120,32 @@ func (h *SnapshotHasher) matches(b []byte) bool {
 // DecodeHashedState is DecodeSavedState for a snapshot whose bytes h has
 // seen as they were read.
 func DecodeHashedState(b []byte, h *SnapshotHasher) (SavedState, error) {
+	if !isSnapshot(b) {
+		return SavedState{}, errNotASnapshot
+	}
+	if !h.matches(b) {
+		return SavedState{}, fmt.Errorf("%w: checksum mismatch (corrupt)", ErrSnapshotUnusable)
+	}
+	return DecodeCheckedState(b)
+}
+
+var errNotASnapshot = fmt.Errorf("%w: not a keyplane snapshot", ErrSnapshotUnusable)
+
+// isSnapshot says whether b starts as a snapshot and can hold a checksum.
+func isSnapshot(b []byte) bool {
+	return len(b) >= len(snapMagic)+sha256.Size && bytes.HasPrefix(b, snapMagic)
+}
+
+// DecodeCheckedState is DecodeSavedState for bytes known to be those of a
+// snapshot checked when it was written (a local copy of one,
+// eventlog.ReadLocalSnapshot, checked whole as it was read): its SHA-256
+// is not computed again.
+func DecodeCheckedState(b []byte) (SavedState, error) {
 	var s SavedState
-	if len(b) < len(snapMagic)+sha256.Size || !bytes.HasPrefix(b, snapMagic) {
-		return s, fmt.Errorf("%w: not a keyplane snapshot", ErrSnapshotUnusable)
+	if !isSnapshot(b) {
+		return s, errNotASnapshot
 	}
 	body := b[:len(b)-sha256.Size]
-	if !h.matches(b) {
-		return s, fmt.Errorf("%w: checksum mismatch (corrupt)", ErrSnapshotUnusable)
-	}
 	r := reader{buf: body[len(snapMagic):]}
 	if v := r.uint(); v != ProjectionVersion {
 		return s, fmt.Errorf("%w: version %d, this binary reads %d", ErrSnapshotUnusable, v, ProjectionVersion)
@@ -225,7 +243,18 @@ func (r *reader) fail(what string) {
 	r.buf = nil
 }
 
+// uint reads a uvarint. Most are one byte (flags, counts, symbol
+// numbers): read inline, without the call of the general case, which a
+// restore of a million keys makes millions of times.
 func (r *reader) uint() uint64 {
+	if b := r.buf; len(b) > 0 && b[0] < 0x80 {
+		r.buf = b[1:]
+		return uint64(b[0])
+	}
+	return r.uvarint()
+}
+
+func (r *reader) uvarint() uint64 {
 	v, n := binary.Uvarint(r.buf)
 	if n <= 0 {
 		r.fail("uvarint")
@@ -235,7 +264,16 @@ func (r *reader) uint() uint64 {
 	return v
 }
 
+// int reads a varint, one byte inline as uint does.
 func (r *reader) int() int64 {
+	if b := r.buf; len(b) > 0 && b[0] < 0x80 {
+		r.buf = b[1:]
+		return int64(b[0]>>1) ^ -int64(b[0]&1) // zigzag
+	}
+	return r.varint()
+}
+
+func (r *reader) varint() int64 {
 	v, n := binary.Varint(r.buf)
 	if n <= 0 {
 		r.fail("varint")
