@@ -69,6 +69,32 @@ func keyHistory(n int, emit func(domain.Event)) {
 	}
 }
 
+// oneProjectHistory is keyHistory with every key of one project of one
+// organization (issue 27's customer keys: KEYPLANE_BENCH_ONE_PROJECT),
+// each with a team of ten and an id of its own in metadata, so that a
+// start restores the query API's indexes of a million keys too.
+func oneProjectHistory(n int, emit func(domain.Event)) {
+	tenant := commands.Random{}.TenantID()
+	i := 0
+	keyHistory(n, func(ev domain.Event) {
+		i++
+		if ev.Type == "KeyCreated" {
+			p, err := ev.Decode()
+			if err != nil {
+				panic(err)
+			}
+			c := p.(domain.KeyCreated)
+			c.Scope, c.Project = domain.ScopeProject, "p1"
+			c.Metadata = map[string]any{"team": "team-" + strconv.Itoa(i%10), "customer": string(c.KeyID)}
+			ev = domain.NewEvent(ev.ID, tenant, ev.AggType, ev.AggID,
+				domain.Meta{Actor: ev.Actor, Source: ev.Source, CorrelationID: ev.CorrelationID, Time: ev.Time}, c)
+		} else {
+			ev.Tenant = tenant
+		}
+		emit(ev)
+	})
+}
+
 // fillLog writes events to the log in batches of 100 from 8 writers (the
 // group commit's batch size), without concurrency checks.
 func fillLog(tb testing.TB, l *eventlog.Log, n int, gen func(int, func(domain.Event))) {
@@ -347,8 +373,12 @@ func coldStartLog(b *testing.B, n int) (dir string, total uint64, written time.T
 		return dir, total, fi.ModTime(), true
 	}
 	l := openBenchLog(b, dir)
+	history := keyHistory
+	if os.Getenv("KEYPLANE_BENCH_ONE_PROJECT") != "" {
+		history = oneProjectHistory
+	}
 	fillLog(b, l, n, func(n int, emit func(domain.Event)) {
-		keyHistory(n, func(ev domain.Event) {
+		history(n, func(ev domain.Event) {
 			if ev.Type == "KeyCreated" || ev.Type == "KeyInvalidated" {
 				emit(ev)
 			}
