@@ -101,6 +101,8 @@ func (a *App) loadSnapshot(ctx context.Context) error {
 	}
 	a.snap.saved.Store(s.Seq)
 	a.snap.resumed, a.snap.local = s.Seq, local
+	// From the local copy, read is the copy's whole restore, beside the
+	// log's opening; took is what loading waited for after it.
 	log.Info("projections restored from snapshot", "seq", s.Seq, "taken", s.Time.Format(time.RFC3339),
 		"folded_from_log", len(behind), "local_copy", local, "read", read.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
 	return nil

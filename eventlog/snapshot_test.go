@@ -149,3 +149,31 @@ func TestALogOnAnExternalServerReadsNoLocalCopy(t *testing.T) {
 		t.Fatalf("the embedded log's copy reads %q", c.Bytes)
 	}
 }
+
+// Where the copy cannot be mapped it is read: the same bytes either way.
+func TestALocalCopyReadsTheSameMappedOrNot(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "snapshots", "projections")
+	want := bytes.Repeat([]byte("0123456789abcdef"), 300<<10) // larger than a read
+	if err := writeLocal(filepath.Dir(path), path, "nuid", want); err != nil {
+		t.Fatal(err)
+	}
+	mapped, err := ReadLocalSnapshot(Options{DataDir: dir}, "projections")
+	if err != nil || !bytes.Equal(mapped.Bytes, want) {
+		t.Fatalf("read %d bytes (%v), want %d", len(mapped.Bytes), err, len(want))
+	}
+	mapped.Release()
+	if !bytes.Equal(mapped.Bytes, want) {
+		t.Fatal("the bytes changed once released")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	read, err := readFrom(f, fi.Size()-int64(len(want)), fi.Size())
+	if err != nil || !bytes.Equal(read, want) {
+		t.Fatalf("read %d bytes (%v) without mapping, want %d", len(read), err, len(want))
+	}
+}

@@ -136,13 +136,15 @@ func (r *Runner) Resume(s SavedState) (behind []Applier, err error) {
 type keyLister interface{ listsEveryKey() }
 
 // lateKeyPlacer is a Snapshotter whose snapshot names keys in another
-// order than by id (the audit trail): restored after the keyListers,
-// finding its keys in the table rather than numbering them in its order,
-// which would leave the restores that read keys by id none to guess.
+// order than by id (the audit trail by first mention, the key index by
+// project and creation): restored after the keyListers, finding its keys
+// in the table rather than numbering them in its order, which would leave
+// the restores that read keys by id none to guess.
 type lateKeyPlacer interface{ placesKeysLate() }
 
-func (a *AuthIndex) listsEveryKey() {}
-func (a *Audit) placesKeysLate()    {}
+func (a *AuthIndex) listsEveryKey()  {}
+func (a *Audit) placesKeysLate()     {}
+func (ix *KeyIndex) placesKeysLate() {}
 
 // eachSnapshotter runs fn on every Snapshotter at once and returns the
 // first error.
