@@ -76,8 +76,7 @@ func (x *valueIndex) frozen() ([]valueRun, bool) {
 	return slices.Clone(x.runs), x.unbuilt
 }
 
-// built says whether the index of bit i is built (a snapshot carries
-// only those: the others stay lazy).
+// built says whether the index of bit i is built.
 func (l *tenantKeys) built(i int) bool {
 	switch listIndexes[i] {
 	case "created":
@@ -133,9 +132,12 @@ func encodeIndexes(w *writer, recs []*keyRec, lists map[domain.TenantID]*tenantK
 		var runs [][]int32
 		var present byte
 		for i := range listIndexes {
-			if int(counts[t]) != n || !l.built(i) {
+			if int(counts[t]) != n {
 				continue // never so: a list holds the records
 			}
+			// An index its list left to its first reader is built here,
+			// on the copy, after the runner resumed: a restore has every
+			// index.
 			if run := l.ranked(listIndexes[i], rank); len(run) == n {
 				runs = append(runs, run)
 				present |= 1 << i

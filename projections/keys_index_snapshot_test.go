@@ -10,9 +10,10 @@ import (
 )
 
 // A keys@5 snapshot restores every tenant's indexes (none is left to its
-// first reader); one its list never built is not in it, and stays lazy;
-// a keys@4 snapshot restores with every index lazy, and lists from
-// either answer as a scan (TestListsOfAPlacementInOrderAnswerAsTheScan).
+// first reader), those its list had not built yet too (the snapshot
+// builds them); a keys@4 snapshot restores with every index lazy, and
+// lists from either answer as a scan
+// (TestListsOfAPlacementInOrderAnswerAsTheScan).
 func TestTheTenantsIndexesRestoreFromTheKeyListsSnapshot(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 27))
 	ks, _ := placedKeys(t, rng, 400)
@@ -21,8 +22,8 @@ func TestTheTenantsIndexesRestoreFromTheKeyListsSnapshot(t *testing.T) {
 	restored := restoreInto(t, ks, NewKeys())
 	for tenant, l := range restored.byTenant {
 		for i, by := range listIndexes {
-			if want := tenant != "o2" || by != "last_used"; l.built(i) != want {
-				t.Errorf("%s's index %s restored built: %v, want %v", tenant, by, l.built(i), want)
+			if !l.built(i) {
+				t.Errorf("%s's index %s restored unbuilt", tenant, by)
 			}
 		}
 		if l.owners.unbuilt {
