@@ -3,6 +3,7 @@ package projections
 import (
 	"cmp"
 	"encoding/binary"
+	"maps"
 	"slices"
 
 	"github.com/keyplane/keyplane/domain"
@@ -100,68 +101,71 @@ func width(n int) int {
 }
 
 // encodeIndexes writes the indexes of lists (frozen) after recs, which
-// encodeRecs sorted by id.
+// encodeRecs sorted by id. An index its list left to its first reader is
+// built here, on the copy, after the runner resumed: a restore has every
+// index.
 func encodeIndexes(w *writer, recs []*keyRec, lists map[domain.TenantID]*tenantKeys) {
-	ranks := make(map[domain.TenantID][]int32, len(lists))
-	counts := make(map[domain.TenantID]int32, len(lists))
-	var last domain.TenantID
-	var rank []int32
-	for _, r := range recs {
-		t := r.c.Tenant
-		if rank == nil || t != last {
-			last, rank = t, ranks[t]
-			if rank == nil && lists[t] != nil {
-				rank = make([]int32, len(lists[t].keys))
-				ranks[t] = rank
-			}
-		}
-		if int(r.pos) < len(rank) {
-			rank[r.pos] = counts[t]
-		}
-		counts[t]++
-	}
-	tenants := make([]domain.TenantID, 0, len(lists))
-	for t := range lists {
-		tenants = append(tenants, t)
-	}
-	slices.Sort(tenants)
+	ranks := snapshotRanks(recs, lists)
+	tenants := slices.Sorted(maps.Keys(lists))
 	w.uint(uint64(len(tenants)))
 	for _, t := range tenants {
 		l, rank := lists[t], ranks[t]
-		n := len(l.keys)
 		var runs [][]int32
 		var present byte
-		for i := range listIndexes {
-			if int(counts[t]) != n {
-				continue // never so: a list holds the records
+		for i, by := range listIndexes {
+			if rank == nil {
+				break
 			}
-			// An index its list left to its first reader is built here,
-			// on the copy, after the runner resumed: a restore has every
-			// index.
-			if run := l.ranked(listIndexes[i], rank); len(run) == n {
+			if run := l.ranked(by, rank); len(run) == len(l.keys) {
 				runs = append(runs, run)
 				present |= 1 << i
 			}
 		}
 		w.str(string(t))
-		w.uint(uint64(n))
+		w.uint(uint64(len(l.keys)))
 		w.buf = append(w.buf, present)
-		wd := width(n)
-		for i := range listIndexes {
+		wd := width(len(l.keys))
+		for i, by := range listIndexes {
 			if present&(1<<i) == 0 {
 				continue
 			}
-			run := runs[0]
-			runs = runs[1:]
-			for _, p := range run {
+			for _, p := range runs[0] {
 				end := len(w.buf) + wd
 				w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(p))[:end]
 			}
-			if listIndexes[i] == "owner" {
+			runs = runs[1:]
+			if by == "owner" {
 				l.ownerRuns(w)
 			}
 		}
 	}
+}
+
+// snapshotRanks are, by tenant, the rank of the key at each position of
+// its list among the tenant's keys in recs (sorted by id): the positions
+// the keys take in the list a restore makes. A tenant whose list and recs
+// disagree has none (never so: a list holds its tenant's records).
+func snapshotRanks(recs []*keyRec, lists map[domain.TenantID]*tenantKeys) map[domain.TenantID][]int32 {
+	ranks := make(map[domain.TenantID][]int32, len(lists))
+	counts := make(map[domain.TenantID]int, len(lists))
+	for _, r := range recs {
+		t := r.c.Tenant
+		rank, ok := ranks[t]
+		if !ok && lists[t] != nil {
+			rank = make([]int32, len(lists[t].keys))
+			ranks[t] = rank
+		}
+		if int(r.pos) < len(rank) {
+			rank[r.pos] = int32(counts[t])
+		}
+		counts[t]++
+	}
+	for t, rank := range ranks {
+		if counts[t] != len(rank) {
+			delete(ranks, t)
+		}
+	}
+	return ranks
 }
 
 // ownerRuns writes the length of each owner's run of the owner index

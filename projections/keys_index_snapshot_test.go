@@ -134,3 +134,33 @@ func readyAll(ks *Keys) {
 		l.owners.ready(l.keys)
 	}
 }
+
+// Snapshots taken while keys are folded and lists read (building the
+// indexes left to their first reader) restore, and their lists answer
+// as a scan: a snapshot copies each index under its lock (run with -race).
+func TestSnapshotsTakenWhileFoldingAndListingRestore(t *testing.T) {
+	rng := rand.New(rand.NewPCG(77, 2))
+	ks, fold := placedKeys(t, rng, 200)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			for _, by := range listIndexes {
+				ks.List(Filter{Tenant: domain.TenantID([]string{"o1", "o2"}[i%2])}, Page{Sort: by, Size: 3})
+			}
+		}
+	}()
+	for i := range 20 {
+		fold(ks, i) // the fold's own rng: this goroutine only
+		snap, err := ks.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		restored := NewKeys()
+		if err := restored.Restore(snap); err != nil {
+			t.Fatalf("snapshot %d: %v", i, err)
+		}
+		listsAnswerAsTheScan(t, rng, "restored meanwhile", restored, 20)
+	}
+	<-done
+}
