@@ -168,6 +168,95 @@ func snapshotRanks(recs []*keyRec, lists map[domain.TenantID]*tenantKeys) map[do
 	return ranks
 }
 
+// lazyIndexesOf are, by tenant, the indexes of lists left to their first
+// reader (by listIndexes' order).
+func lazyIndexesOf(lists map[domain.TenantID]*tenantKeys) map[domain.TenantID][]bool {
+	out := make(map[domain.TenantID][]bool, len(lists))
+	for t, l := range lists {
+		for i := range listIndexes {
+			out[t] = append(out[t], !l.built(i))
+		}
+	}
+	return out
+}
+
+// adoptIndexes gives the live lists the indexes a snapshot built on its
+// copies (frozen) where they are still lazy, brought up to date with what
+// was folded since: the keys added are added, the keys replaced retimed;
+// an index whose field a replaced key changed otherwise (a key created
+// again) stays lazy. Without it each snapshot would sort them again.
+func (ks *Keys) adoptIndexes(frozen map[domain.TenantID]*tenantKeys, lazy map[domain.TenantID][]bool) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	for t, c := range frozen {
+		l := ks.byTenant[t]
+		if l == nil || len(l.keys) < len(c.keys) {
+			continue
+		}
+		var replaced []int32
+		for i, r := range c.keys {
+			if l.keys[i] != r {
+				replaced = append(replaced, int32(i))
+			}
+		}
+		for i, by := range listIndexes {
+			if lazy[t][i] && c.built(i) && l.adoptable(by, c, replaced) {
+				l.adopt(by, c, replaced)
+			}
+		}
+	}
+}
+
+// adoptable says whether l's index by is lazy and the copy c's can be
+// brought up to date: no key replaced since changed the field it orders
+// by, but for times.
+func (l *tenantKeys) adoptable(by string, c *tenantKeys, replaced []int32) bool {
+	if l.built(slices.Index(listIndexes, by)) {
+		return false
+	}
+	for _, i := range replaced {
+		was, now := c.keys[i], l.keys[i]
+		switch {
+		case by == "name" && was.Name != now.Name,
+			by == "created" && !was.createdAt().Equal(now.createdAt()),
+			by == "owner" && was.c.Owner.User != now.c.Owner.User:
+			return false
+		}
+	}
+	return true
+}
+
+// adopt takes c's index by into l, adding what l holds past c and the
+// new times of the keys replaced since.
+func (l *tenantKeys) adopt(by string, c *tenantKeys, replaced []int32) {
+	from := int32(len(c.keys))
+	switch by {
+	case "name", "created", "owner":
+		o, co, order := &l.names, &c.names, l.byName
+		if by == "created" {
+			o, co, order = &l.created, &c.created, l.byCreated
+		} else if by == "owner" {
+			o, co, order = &l.ownerOrder, &c.ownerOrder, l.byOwner
+		}
+		o.runs, o.unbuilt = co.runs, false
+		for p := from; p < int32(len(l.keys)); p++ {
+			o.add(p, order)
+		}
+	case "expiration", "last_used":
+		x, cx, f := &l.expiry, &c.expiry, expiryField
+		if by == "last_used" {
+			x, cx, f = &l.lastUse, &c.lastUse, lastUseField
+		}
+		x.runs, x.entries, x.stale, x.unbuilt = cx.runs, cx.entries, cx.stale, false
+		for _, i := range replaced {
+			l.retime(x, f, c.keys[i], l.keys[i])
+		}
+		for p := from; p < int32(len(l.keys)); p++ {
+			x.insert(f.key(l.keys[p]), p, len(l.keys), l.timeOrder(f))
+		}
+	}
+}
+
 // ownerRuns writes the length of each owner's run of the owner index
 // (built, one run: the frozen copy's is).
 func (l *tenantKeys) ownerRuns(w *writer) {
