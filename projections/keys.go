@@ -165,6 +165,13 @@ func (ks *Keys) add(r *keyRec) {
 	list := ks.byTenant[r.c.Tenant]
 	if list == nil {
 		list = &tenantKeys{counts: keyCounts{}}
+		// The orders by owner, expiration and last use are left to their
+		// first reader (or snapshot): kept as keys come, they would double
+		// what a replay of a million keys spends folding (BenchmarkKeysFold),
+		// keys of one owner, or never used, comparing by id.
+		list.ownerOrder.lazy()
+		list.expiry.lazy()
+		list.lastUse.lazy()
 		ks.byTenant[r.c.Tenant] = list
 	}
 	list.counts.add(r, 1)

@@ -93,6 +93,10 @@ func TestAKeysSnapshotWrittenBeforeRecordsRestores(t *testing.T) {
 	if again := keysPart(t, restored); !bytes.Equal(again, old) {
 		t.Error("written again, the keys differ")
 	}
+	// A saved state holding it resumes the key list (Upgrader): no fold.
+	if behind, err := NewRunner(NewKeys()).Resume(SavedState{Seq: 10, Parts: map[string][]byte{keysV4: old}}); err != nil || len(behind) != 0 {
+		t.Errorf("a saved state of keys@4 leaves %d projections behind (%v)", len(behind), err)
+	}
 	sum := sha256.Sum256(old)
 	if d, err := restored.Digest(); err != nil || d != hex.EncodeToString(sum[:]) {
 		t.Errorf("the digest %s (%v) is not the keys@4 snapshot's", d, err)

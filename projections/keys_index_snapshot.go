@@ -3,6 +3,7 @@ package projections
 import (
 	"cmp"
 	"encoding/binary"
+	"maps"
 	"slices"
 
 	"github.com/keyplane/keyplane/domain"
@@ -76,8 +77,7 @@ func (x *valueIndex) frozen() ([]valueRun, bool) {
 	return slices.Clone(x.runs), x.unbuilt
 }
 
-// built says whether the index of bit i is built (a snapshot carries
-// only those: the others stay lazy).
+// built says whether the index of bit i is built.
 func (l *tenantKeys) built(i int) bool {
 	switch listIndexes[i] {
 	case "created":
@@ -101,63 +101,158 @@ func width(n int) int {
 }
 
 // encodeIndexes writes the indexes of lists (frozen) after recs, which
-// encodeRecs sorted by id.
+// encodeRecs sorted by id. An index its list left to its first reader is
+// built here, on the copy, after the runner resumed: a restore has every
+// index.
 func encodeIndexes(w *writer, recs []*keyRec, lists map[domain.TenantID]*tenantKeys) {
-	ranks := make(map[domain.TenantID][]int32, len(lists))
-	counts := make(map[domain.TenantID]int32, len(lists))
-	var last domain.TenantID
-	var rank []int32
-	for _, r := range recs {
-		t := r.c.Tenant
-		if rank == nil || t != last {
-			last, rank = t, ranks[t]
-			if rank == nil && lists[t] != nil {
-				rank = make([]int32, len(lists[t].keys))
-				ranks[t] = rank
-			}
-		}
-		if int(r.pos) < len(rank) {
-			rank[r.pos] = counts[t]
-		}
-		counts[t]++
-	}
-	tenants := make([]domain.TenantID, 0, len(lists))
-	for t := range lists {
-		tenants = append(tenants, t)
-	}
-	slices.Sort(tenants)
+	ranks := snapshotRanks(recs, lists)
+	tenants := slices.Sorted(maps.Keys(lists))
 	w.uint(uint64(len(tenants)))
 	for _, t := range tenants {
 		l, rank := lists[t], ranks[t]
-		n := len(l.keys)
 		var runs [][]int32
 		var present byte
-		for i := range listIndexes {
-			if int(counts[t]) != n || !l.built(i) {
-				continue // never so: a list holds the records
+		for i, by := range listIndexes {
+			if rank == nil {
+				break
 			}
-			if run := l.ranked(listIndexes[i], rank); len(run) == n {
+			if run := l.ranked(by, rank); len(run) == len(l.keys) {
 				runs = append(runs, run)
 				present |= 1 << i
 			}
 		}
 		w.str(string(t))
-		w.uint(uint64(n))
+		w.uint(uint64(len(l.keys)))
 		w.buf = append(w.buf, present)
-		wd := width(n)
-		for i := range listIndexes {
+		wd := width(len(l.keys))
+		for i, by := range listIndexes {
 			if present&(1<<i) == 0 {
 				continue
 			}
-			run := runs[0]
-			runs = runs[1:]
-			for _, p := range run {
+			for _, p := range runs[0] {
 				end := len(w.buf) + wd
 				w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(p))[:end]
 			}
-			if listIndexes[i] == "owner" {
+			runs = runs[1:]
+			if by == "owner" {
 				l.ownerRuns(w)
 			}
+		}
+	}
+}
+
+// snapshotRanks are, by tenant, the rank of the key at each position of
+// its list among the tenant's keys in recs (sorted by id): the positions
+// the keys take in the list a restore makes. A tenant whose list and recs
+// disagree has none (never so: a list holds its tenant's records).
+func snapshotRanks(recs []*keyRec, lists map[domain.TenantID]*tenantKeys) map[domain.TenantID][]int32 {
+	ranks := make(map[domain.TenantID][]int32, len(lists))
+	counts := make(map[domain.TenantID]int, len(lists))
+	for _, r := range recs {
+		t := r.c.Tenant
+		rank, ok := ranks[t]
+		if !ok && lists[t] != nil {
+			rank = make([]int32, len(lists[t].keys))
+			ranks[t] = rank
+		}
+		if int(r.pos) < len(rank) {
+			rank[r.pos] = int32(counts[t])
+		}
+		counts[t]++
+	}
+	for t, rank := range ranks {
+		if counts[t] != len(rank) {
+			delete(ranks, t)
+		}
+	}
+	return ranks
+}
+
+// lazyIndexesOf are, by tenant, the indexes of lists left to their first
+// reader (by listIndexes' order).
+func lazyIndexesOf(lists map[domain.TenantID]*tenantKeys) map[domain.TenantID][]bool {
+	out := make(map[domain.TenantID][]bool, len(lists))
+	for t, l := range lists {
+		for i := range listIndexes {
+			out[t] = append(out[t], !l.built(i))
+		}
+	}
+	return out
+}
+
+// adoptIndexes gives the live lists the indexes a snapshot built on its
+// copies (frozen) where they are still lazy, brought up to date with what
+// was folded since: the keys added are added, the keys replaced retimed;
+// an index whose field a replaced key changed otherwise (a key created
+// again) stays lazy. Without it each snapshot would sort them again.
+func (ks *Keys) adoptIndexes(frozen map[domain.TenantID]*tenantKeys, lazy map[domain.TenantID][]bool) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	for t, c := range frozen {
+		l := ks.byTenant[t]
+		if l == nil || len(l.keys) < len(c.keys) {
+			continue
+		}
+		var replaced []int32
+		for i, r := range c.keys {
+			if l.keys[i] != r {
+				replaced = append(replaced, int32(i))
+			}
+		}
+		for i, by := range listIndexes {
+			if lazy[t][i] && c.built(i) && l.adoptable(by, c, replaced) {
+				l.adopt(by, c, replaced)
+			}
+		}
+	}
+}
+
+// adoptable says whether l's index by is lazy and the copy c's can be
+// brought up to date: no key replaced since changed the field it orders
+// by, but for times.
+func (l *tenantKeys) adoptable(by string, c *tenantKeys, replaced []int32) bool {
+	if l.built(slices.Index(listIndexes, by)) {
+		return false
+	}
+	for _, i := range replaced {
+		was, now := c.keys[i], l.keys[i]
+		switch {
+		case by == "name" && was.Name != now.Name,
+			by == "created" && !was.createdAt().Equal(now.createdAt()),
+			by == "owner" && was.c.Owner.User != now.c.Owner.User:
+			return false
+		}
+	}
+	return true
+}
+
+// adopt takes c's index by into l, adding what l holds past c and the
+// new times of the keys replaced since.
+func (l *tenantKeys) adopt(by string, c *tenantKeys, replaced []int32) {
+	from := int32(len(c.keys))
+	switch by {
+	case "name", "created", "owner":
+		o, co, order := &l.names, &c.names, l.byName
+		if by == "created" {
+			o, co, order = &l.created, &c.created, l.byCreated
+		} else if by == "owner" {
+			o, co, order = &l.ownerOrder, &c.ownerOrder, l.byOwner
+		}
+		o.runs, o.unbuilt = co.runs, false
+		for p := from; p < int32(len(l.keys)); p++ {
+			o.add(p, order)
+		}
+	case "expiration", "last_used":
+		x, cx, f := &l.expiry, &c.expiry, expiryField
+		if by == "last_used" {
+			x, cx, f = &l.lastUse, &c.lastUse, lastUseField
+		}
+		x.runs, x.entries, x.stale, x.unbuilt = cx.runs, cx.entries, cx.stale, false
+		for _, i := range replaced {
+			l.retime(x, f, c.keys[i], l.keys[i])
+		}
+		for p := from; p < int32(len(l.keys)); p++ {
+			x.insert(f.key(l.keys[p]), p, len(l.keys), l.timeOrder(f))
 		}
 	}
 }

@@ -180,6 +180,7 @@ func BenchmarkListInOrder(b *testing.B) {
 	f := Filter{Tenant: "t", Project: "p", Now: t0}
 	middle, _ := ks.Get("t", id(n/2+1))
 	for _, sort := range []string{"expiration", "-expiration", "owner", "-owner", "last_used", "-last_used", "-created", "name"} {
+		ks.List(f, Page{Sort: sort, Size: 1}) // builds an index left to its first reader
 		after := PositionOf(&middle, sort, t0)
 		for _, page := range []struct {
 			name  string

@@ -67,7 +67,9 @@ func (ks *Keys) Capture() func() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		lazy := lazyIndexesOf(lists)
 		encodeIndexes(&w, recs, lists)
+		ks.adoptIndexes(lists, lazy)
 		return w.buf, nil
 	}
 }

@@ -110,11 +110,36 @@ func TestListsOfAPlacementInOrderAnswerAsTheScan(t *testing.T) {
 	// Lists are read between folds too: indexes read (built) once, then
 	// changed, hold stale entries.
 	ks, fold := placedKeys(t, rng, 100)
+	adopted := 0
 	for i := range 10 {
 		for range 60 {
 			fold(ks, i)
 		}
+		if i%2 == 1 {
+			// Indexes left lazy are built by a snapshot, on its copy,
+			// and taken by the list with what came meanwhile.
+			for _, l := range ks.byTenant {
+				l.lazyIndexes()
+			}
+			encode := ks.Capture()
+			for range 30 {
+				fold(ks, i)
+			}
+			if _, err := encode(); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range ks.byTenant {
+				for j := range listIndexes {
+					if l.built(j) {
+						adopted++
+					}
+				}
+			}
+		}
 		listsAnswerAsTheScan(t, rng, "folding", ks, 200)
+	}
+	if adopted == 0 {
+		t.Fatal("no index a snapshot built was taken by its list")
 	}
 	restored := restoreInto(t, ks, NewKeys())
 	grown := restoreInto(t, ks, NewKeys())
