@@ -65,11 +65,17 @@ func (k *Key) Status(now time.Time) KeyStatus {
 	return StatusActive
 }
 
-// Apply folds one event into the key. Events of other types are an error.
+// Apply folds one event into the key. Events of other types are an error,
+// and so is any event but its creation before the key was created: a log
+// that changes a key it never made is damaged, and a fold that went on
+// would make a key of no id, tenant or owner.
 func (k *Key) Apply(e Event) error {
 	p, err := e.Decode()
 	if err != nil {
 		return err
+	}
+	if _, creation := p.(KeyCreated); !creation && k.ID == "" {
+		return E(KindInternal, "%s of key %s before its creation", e.Type, e.AggID)
 	}
 	switch ev := p.(type) {
 	case KeyCreated:

@@ -179,3 +179,16 @@ func TestKeyCreatingForItsMemberGivesNoLaterEndThanItsOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestAKeyEventBeforeTheKeysCreationIsRefused: a log that updates,
+// rotates or invalidates a key it never created is damaged; the fold
+// refuses the event rather than make a key of no id, tenant or owner.
+func TestAKeyEventBeforeTheKeysCreationIsRefused(t *testing.T) {
+	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	for _, p := range []Payload{KeyInvalidated{}, KeyUpdated{Metadata: &map[string]any{"a": 1.0}}, KeyRotated{RotatedTo: "k2", Expires: at}} {
+		var k Key
+		if err := k.Apply(NewEvent("e1", "org1", AggKey, "k1", Meta{Time: at}, p)); KindOf(err) != KindInternal || k.ID != "" || k.Invalidated {
+			t.Errorf("%s before the creation: %v, key %+v", p.EventType(), err, k)
+		}
+	}
+}

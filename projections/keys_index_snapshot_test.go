@@ -2,6 +2,7 @@ package projections
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -163,4 +164,38 @@ func TestSnapshotsTakenWhileFoldingAndListingRestore(t *testing.T) {
 		listsAnswerAsTheScan(t, rng, "restored meanwhile", restored, 20)
 	}
 	<-done
+}
+
+// TestAnInvalidationBeforeItsKeysCreationLeavesNoRecord: a log whose
+// invalidation of a key comes before the key's creation (damaged, or
+// written out of order) is refused at that event: no record of no id and
+// no time is left in a list, whose snapshot then restores with its
+// indexes (ties of such records failed the restore's order check).
+func TestAnInvalidationBeforeItsKeysCreationLeavesNoRecord(t *testing.T) {
+	ks := NewKeys()
+	seq := uint64(0)
+	apply := func(id string, p domain.Payload) error {
+		seq++
+		ev := domain.NewEvent(fmt.Sprint("e", seq), "o1", domain.AggKey, id, domain.Meta{Time: t0}, p)
+		ev.Seq = seq
+		return ks.Apply(ev)
+	}
+	for _, id := range []string{"k1", "k2"} {
+		if err := apply(id, domain.KeyInvalidated{}); err == nil {
+			t.Fatalf("the invalidation of %s before its creation folded", id)
+		}
+	}
+	for _, id := range []string{"k1", "k2", "k3"} {
+		if err := apply(id, domain.KeyCreated{KeyID: domain.KeyID(id), Name: id, Scope: domain.ScopeOrg, Owner: domain.Owner{User: "alice"}, Hash: hashHex}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readyAll(ks)
+	restored := restoreInto(t, ks, NewKeys())
+	if got, n := restored.List(Filter{Tenant: "o1", Now: t0}, Page{Sort: "created", Size: 10}); n != 3 || len(got) != 3 {
+		t.Fatalf("restored list holds %d keys (total %d), want 3", len(got), n)
+	}
+	if ks.Len() != 3 {
+		t.Fatalf("the list counts %d keys, want 3", ks.Len())
+	}
 }
