@@ -199,3 +199,42 @@ func TestAnInvalidationBeforeItsKeysCreationLeavesNoRecord(t *testing.T) {
 		t.Fatalf("the list counts %d keys, want 3", ks.Len())
 	}
 }
+
+// TestMetadataIsCheckedAsTheDecoderReadsIt: validMeta, which reads past
+// each value without making it, accepts exactly the encodings of objects
+// the decoder reads whole: every metadata a key can hold, and none of
+// their truncations, other values, or nestings deeper than a body may be.
+func TestMetadataIsCheckedAsTheDecoderReadsIt(t *testing.T) {
+	deep := map[string]any{}
+	for range domain.MaxBodyDepth {
+		deep = map[string]any{"a": deep}
+	}
+	for _, c := range []struct {
+		v    any
+		want bool
+	}{
+		{map[string]any{}, true},
+		{map[string]any{"team": "a", "n": 1.0, "ok": true, "none": nil, "tags": []any{"x", 2.0, map[string]any{"team": "b"}}}, true},
+		{map[string]any{"a": map[string]any{"a": map[string]any{"b": []any{[]any{}}}}, "b": "a"}, true},
+		{deep, false},
+		{[]any{1.0}, false},
+		{"team", false},
+	} {
+		var w writer
+		w.any(c.v)
+		if got := validMeta(w.buf); got != c.want {
+			t.Errorf("%v: valid %v, want %v", c.v, got, c.want)
+		}
+		if !c.want {
+			continue
+		}
+		for n := range len(w.buf) {
+			if validMeta(w.buf[:n]) {
+				t.Errorf("%v: its first %d of %d bytes are valid", c.v, n, len(w.buf))
+			}
+		}
+		if validMeta(append(w.buf, 0)) {
+			t.Errorf("%v: valid with a byte more", c.v)
+		}
+	}
+}

@@ -360,11 +360,63 @@ func (r *reader) recMetadata(in *keyInterns, rec *keyRec, metadata *map[string]a
 }
 
 // validMeta says whether b is the compact encoding of an object, all of
-// it (what decodeMeta reads without checking).
+// it (what decodeMeta reads without checking), nested no deeper than a
+// request body may be (deeper never came in; a crafted snapshot must not
+// recurse the decoder out of its stack). It reads past each value without making it: a restore
+// checks every key's metadata, and a million keys with an id each in it
+// made a million maps and strings for nothing.
 func validMeta(b []byte) bool {
+	if len(b) == 0 || b[0] != anyObject {
+		return false
+	}
 	sub := reader{buf: b}
-	_, ok := sub.any().(map[string]any)
-	return ok && sub.done() == nil
+	syms := 0
+	sub.skipAny(&syms, domain.MaxBodyDepth)
+	return sub.done() == nil
+}
+
+// skipAny reads past one value as any reads it, allocating nothing; syms
+// counts the symbols (object keys) defined so far, and depth is how many
+// more levels of arrays and objects may open.
+func (r *reader) skipAny(syms *int, depth int) {
+	tag := r.u8("value")
+	if (tag == anyArray || tag == anyObject) && depth == 0 {
+		r.fail("depth")
+		return
+	}
+	switch tag {
+	case anyNull, anyFalse, anyTrue:
+	case anyNumber:
+		if len(r.buf) < 8 {
+			r.fail("number")
+			return
+		}
+		r.buf = r.buf[8:]
+	case anyString:
+		r.bytes()
+	case anyArray:
+		for n := r.count(); n > 0 && r.err == nil; n-- {
+			r.skipAny(syms, depth-1)
+		}
+	case anyObject:
+		for n := r.count(); n > 0 && r.err == nil; n-- {
+			r.skipSym(syms)
+			r.skipAny(syms, depth-1)
+		}
+	default:
+		r.fail("value tag")
+	}
+}
+
+// skipSym reads past a symbol as sym reads it.
+func (r *reader) skipSym(syms *int) {
+	switch i := r.uint(); {
+	case i == 0:
+		r.bytes()
+		*syms++
+	case i > uint64(*syms):
+		r.fail("symbol")
+	}
 }
 
 // putValue writes a small struct that repeats (an actor, an owner) as JSON
