@@ -45,13 +45,7 @@ type indexView struct {
 // restore of an older snapshot or a key created again left to its first
 // reader. The index's read lock is held: readers build the same way.
 func (pr *projectRecords) view(id domain.ProjectID) *indexView {
-	n := len(pr.Records)
-	pr.names.ready(n, pr.byName)
-	pr.created.ready(n, pr.byCreated)
-	pr.ord.users.ready(n, pr.byUser)
-	pr.ord.expires.ready(pr, expiresOf, false)
-	pr.ord.invalidated.ready(pr, invalidatedAtOf, true)
-	pr.terms.ready(pr.Records)
+	pr.ready()
 	v := &indexView{id: id, pr: &projectRecords{Tenant: pr.Tenant, Records: slices.Clone(pr.Records)},
 		names: slices.Clone(pr.names.runs), created: slices.Clone(pr.created.runs), users: slices.Clone(pr.ord.users.runs),
 		expires: slices.Clone(pr.ord.expires.runs), invalidated: slices.Clone(pr.ord.invalidated.runs),
@@ -67,6 +61,18 @@ func (pr *projectRecords) view(id domain.ProjectID) *indexView {
 		v.wide[f] = slices.Clone(x.runs)
 	}
 	return v
+}
+
+// ready builds every index of pr left to its first reader; the index's
+// read lock is held.
+func (pr *projectRecords) ready() {
+	n := len(pr.Records)
+	pr.names.ready(n, pr.byName)
+	pr.created.ready(n, pr.byCreated)
+	pr.ord.users.ready(n, pr.byUser)
+	pr.ord.expires.ready(pr, expiresOf, false)
+	pr.ord.invalidated.ready(pr, invalidatedAtOf, true)
+	pr.terms.ready(pr.Records)
 }
 
 // indexes writes v's indexes. What is written follows from the records

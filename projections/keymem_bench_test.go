@@ -193,13 +193,7 @@ func readyKeyIndex(ix *KeyIndex) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	for _, pr := range ix.projects {
-		n := len(pr.Records)
-		pr.names.ready(n, pr.byName)
-		pr.created.ready(n, pr.byCreated)
-		pr.ord.users.ready(n, pr.byUser)
-		pr.ord.expires.ready(pr, expiresOf, false)
-		pr.ord.invalidated.ready(pr, invalidatedAtOf, true)
-		pr.terms.ready(pr.Records)
+		pr.ready()
 	}
 }
 
