@@ -135,46 +135,6 @@ func (o *orderedIndex) fewerPrefixed(p string, n int, field func(int32) string) 
 	return o.countPrefixed(p, field) < n
 }
 
-// walk calls visit with the positions in order (the reverse order with
-// desc: every run read from its end), until visit returns false: a merge
-// of the runs, one comparison per run a position.
-func (o *orderedIndex) walk(desc bool, cmp cmpPos, visit func(int32) bool) {
-	heads := make([]int, len(o.runs))
-	if desc {
-		for i, run := range o.runs {
-			heads[i] = len(run) - 1
-		}
-	}
-	for {
-		best := -1
-		for i, run := range o.runs {
-			if heads[i] < 0 || heads[i] >= len(run) {
-				continue
-			}
-			if best < 0 {
-				best = i
-				continue
-			}
-			c := cmp(run[heads[i]], o.runs[best][heads[best]])
-			if desc && c > 0 || !desc && c < 0 {
-				best = i
-			}
-		}
-		if best < 0 {
-			return
-		}
-		pos := o.runs[best][heads[best]]
-		if desc {
-			heads[best]--
-		} else {
-			heads[best]++
-		}
-		if !visit(pos) {
-			return
-		}
-	}
-}
-
 // size is the number of positions indexed.
 func (o *orderedIndex) size() int {
 	n := 0
