@@ -374,7 +374,8 @@ func (r *reader) narrowTerms(pr *projectRecords, field string) {
 			}
 			p += int64(gap)
 			ps[i] = int32(p)
-			if (i%orderStep(len(ps)) == 0 || i == len(ps)-1) && holds(pr.Records[p], field, v) < 0 {
+			// A few postings of each value (up to 4096 values a field).
+			if (i%max(1, len(ps)/8) == 0 || i == len(ps)-1) && holds(pr.Records[p], field, v) < 0 {
 				r.fail("term posting")
 				return
 			}
