@@ -293,7 +293,16 @@ func (r *reader) projectIndexes(pr *projectRecords, ids [][]byte) {
 	perm(&pr.created, pr.byCreated, "creation")
 	perm(&pr.ord.users, pr.byUser, "owner")
 	r.values(pr, &pr.ord.expires, expiresOf, n, before)
+	invalidated := 0 // the invalidation index holds every invalidated key
+	for _, rec := range pr.Records {
+		if rec.Invalidated {
+			invalidated++
+		}
+	}
 	r.values(pr, &pr.ord.invalidated, invalidatedAtOf, -1, before)
+	if r.err == nil && pr.ord.invalidated.entries != invalidated {
+		r.fail("invalidation index size")
+	}
 	pr.terms = termIndex{}
 	for field := r.str(); field != "" && r.err == nil; field = r.str() {
 		switch r.u8("terms tag") {

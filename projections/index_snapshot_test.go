@@ -221,6 +221,7 @@ func TestADamagedIndexSectionIsRefused(t *testing.T) {
 		// Orders that hold every position once but not in their order,
 		// and postings naming a key without their value: a restore that
 		// took them would answer queries wrongly, not fail.
+		"an invalidated key left out":   {good.names, good.created, good.users, good.expires, []int32{}, good.terms},
 		"names out of order":            {[]int32{1, 0}, good.created, good.users, good.expires, good.invalidated, good.terms},
 		"creations out of order":        {good.names, []int32{1, 0}, good.users, good.expires, good.invalidated, good.terms},
 		"owners out of order":           {good.names, good.created, []int32{1, 0}, good.expires, good.invalidated, good.terms},
