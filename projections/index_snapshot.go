@@ -346,14 +346,14 @@ func (r *reader) positionList(n, want int) []int32 {
 // every record is.
 func (r *reader) values(pr *projectRecords, x *valueIndex, value func(*KeyRecord) int64, want int, before func(c int, a, b int32) bool) {
 	ps := r.positionList(len(pr.Records), want)
-	run := valueRun{v: make([]int64, len(ps)), p: ps}
+	run, step := valueRun{v: make([]int64, len(ps)), p: ps}, orderStep(len(ps))
 	for i, p := range ps {
 		if run.v[i] = value(pr.Records[p]); run.v[i] == noValue && want < 0 {
 			r.fail("index entry of no value")
 			return
 		}
 		// Values in order at each entry; ties (creation, id) at samples.
-		if i > 0 && (run.v[i] < run.v[i-1] || i%orderStep(len(ps)) == 0 && !before(pr.cmpEntry(run.v[i-1], ps[i-1], run.v[i], p), ps[i-1], p)) {
+		if i > 0 && (run.v[i] < run.v[i-1] || i%step == 0 && !before(pr.cmpEntry(run.v[i-1], ps[i-1], run.v[i], p), ps[i-1], p)) {
 			r.fail("index order")
 			return
 		}
@@ -374,7 +374,7 @@ func (r *reader) narrowTerms(pr *projectRecords, field string) {
 	for range k {
 		v := r.str()
 		ps := make([]int32, r.countOf(1))
-		p := int64(-1)
+		p, step := int64(-1), max(1, len(ps)/8)
 		for i := range ps {
 			gap := r.uint()
 			if gap == 0 || gap >= uint64(len(pr.Records)-int(p)) || r.err != nil {
@@ -384,7 +384,7 @@ func (r *reader) narrowTerms(pr *projectRecords, field string) {
 			p += int64(gap)
 			ps[i] = int32(p)
 			// A few postings of each value (up to 4096 values a field).
-			if (i%max(1, len(ps)/8) == 0 || i == len(ps)-1) && holds(pr.Records[p], field, v) < 0 {
+			if (i%step == 0 || i == len(ps)-1) && holds(pr.Records[p], field, v) < 0 {
 				r.fail("term posting")
 				return
 			}
@@ -399,7 +399,7 @@ func (r *reader) wideTerms(pr *projectRecords, field string) {
 		pr.terms.fields, pr.terms.dropped, pr.terms.wide = map[string]map[string][]int32{}, map[string]bool{}, map[string]*wideIndex{}
 	}
 	m := r.countOf(2)
-	run := wideRun{v: make([]string, m), p: make([]int32, m)}
+	run, step := wideRun{v: make([]string, m), p: make([]int32, m)}, orderStep(m)
 	for i := range m {
 		p, leaf := r.uint(), r.uint()
 		if p >= uint64(len(pr.Records)) || leaf > uint64(len(pr.Records[p].Metadata)) {
@@ -412,7 +412,7 @@ func (r *reader) wideTerms(pr *projectRecords, field string) {
 			return
 		}
 		run.v[i], run.p[i] = v, int32(p)
-		if i > 0 && i%orderStep(m) == 0 && cmp.Or(cmp.Compare(run.v[i-1], v), cmp.Compare(run.p[i-1], int32(p))) >= 0 {
+		if i > 0 && i%step == 0 && cmp.Or(cmp.Compare(run.v[i-1], v), cmp.Compare(run.p[i-1], int32(p))) >= 0 {
 			r.fail("wide term order")
 			return
 		}
