@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -273,17 +275,40 @@ func termValue(r *KeyRecord, field string, leaf int) (string, bool) {
 }
 
 // projectIndexes reads what (*writer).indexes wrote into pr, whose records are
-// read: its indexes are then built, as a fold leaves them.
-func (r *reader) projectIndexes(pr *projectRecords) {
+// read: its indexes are then built, as a fold leaves them. Besides their
+// positions, it checks what a reader trusts as a keys@5 restore does: the
+// orders at samples (restoreRun), the values of a value index in order,
+// postings at samples holding their value. An index that holds every
+// position but in another order would answer queries wrongly, not fail.
+//
+// The records' ids are still bytes (ids): orders compare equal where only
+// the ids tell two records apart, and the ids' bytes then decide.
+func (r *reader) projectIndexes(pr *projectRecords, ids [][]byte) {
 	n := len(pr.Records)
-	perm := func(o *orderedIndex) {
-		o.runs, o.unbuilt = [][]int32{r.positionList(n, n)}, false
+	before := func(c int, a, b int32) bool { return c < 0 || c == 0 && bytes.Compare(ids[a], ids[b]) < 0 }
+	perm := func(o *orderedIndex, order cmpPos, what string) {
+		run := r.positionList(n, n)
+		for i := 1; i < len(run) && r.err == nil; i += orderStep(len(run)) {
+			if !before(order(run[i-1], run[i]), run[i-1], run[i]) {
+				r.fail(what + " order")
+			}
+		}
+		o.runs, o.unbuilt = [][]int32{run}, false
 	}
-	perm(&pr.names)
-	perm(&pr.created)
-	perm(&pr.ord.users)
-	r.values(pr, &pr.ord.expires, expiresOf, n)
-	r.values(pr, &pr.ord.invalidated, invalidatedAtOf, -1)
+	perm(&pr.names, pr.byName, "name")
+	perm(&pr.created, pr.byCreated, "creation")
+	perm(&pr.ord.users, pr.byUser, "owner")
+	r.values(pr, &pr.ord.expires, expiresOf, n, before)
+	invalidated := 0 // the invalidation index holds every invalidated key
+	for _, rec := range pr.Records {
+		if rec.Invalidated {
+			invalidated++
+		}
+	}
+	r.values(pr, &pr.ord.invalidated, invalidatedAtOf, -1, before)
+	if r.err == nil && pr.ord.invalidated.entries != invalidated {
+		r.fail("invalidation index size")
+	}
 	pr.terms = termIndex{}
 	for field := r.str(); field != "" && r.err == nil; field = r.str() {
 		switch r.u8("terms tag") {
@@ -325,12 +350,17 @@ func (r *reader) positionList(n, want int) []int32 {
 // negative), taking each entry's value from its record: every entry
 // live. An entry of no value (noValue) is there only when want says
 // every record is.
-func (r *reader) values(pr *projectRecords, x *valueIndex, value func(*KeyRecord) int64, want int) {
+func (r *reader) values(pr *projectRecords, x *valueIndex, value func(*KeyRecord) int64, want int, before func(c int, a, b int32) bool) {
 	ps := r.positionList(len(pr.Records), want)
-	run := valueRun{v: make([]int64, len(ps)), p: ps}
+	run, step := valueRun{v: make([]int64, len(ps)), p: ps}, orderStep(len(ps))
 	for i, p := range ps {
 		if run.v[i] = value(pr.Records[p]); run.v[i] == noValue && want < 0 {
 			r.fail("index entry of no value")
+			return
+		}
+		// Values in order at each entry; ties (creation, id) at samples.
+		if i > 0 && (run.v[i] < run.v[i-1] || i%step == 0 && !before(pr.cmpEntry(run.v[i-1], ps[i-1], run.v[i], p), ps[i-1], p)) {
+			r.fail("index order")
 			return
 		}
 	}
@@ -350,7 +380,7 @@ func (r *reader) narrowTerms(pr *projectRecords, field string) {
 	for range k {
 		v := r.str()
 		ps := make([]int32, r.countOf(1))
-		p := int64(-1)
+		p, step := int64(-1), max(1, len(ps)/8)
 		for i := range ps {
 			gap := r.uint()
 			if gap == 0 || gap >= uint64(len(pr.Records)-int(p)) || r.err != nil {
@@ -359,6 +389,11 @@ func (r *reader) narrowTerms(pr *projectRecords, field string) {
 			}
 			p += int64(gap)
 			ps[i] = int32(p)
+			// A few postings of each value (up to 4096 values a field).
+			if (i%step == 0 || i == len(ps)-1) && holds(pr.Records[p], field, v) < 0 {
+				r.fail("term posting")
+				return
+			}
 		}
 		values[v] = ps
 	}
@@ -370,7 +405,7 @@ func (r *reader) wideTerms(pr *projectRecords, field string) {
 		pr.terms.fields, pr.terms.dropped, pr.terms.wide = map[string]map[string][]int32{}, map[string]bool{}, map[string]*wideIndex{}
 	}
 	m := r.countOf(2)
-	run := wideRun{v: make([]string, m), p: make([]int32, m)}
+	run, step := wideRun{v: make([]string, m), p: make([]int32, m)}, orderStep(m)
 	for i := range m {
 		p, leaf := r.uint(), r.uint()
 		if p >= uint64(len(pr.Records)) || leaf > uint64(len(pr.Records[p].Metadata)) {
@@ -383,6 +418,14 @@ func (r *reader) wideTerms(pr *projectRecords, field string) {
 			return
 		}
 		run.v[i], run.p[i] = v, int32(p)
+		if i > 0 && i%step == 0 && cmp.Or(cmp.Compare(run.v[i-1], v), cmp.Compare(run.p[i-1], int32(p))) >= 0 {
+			r.fail("wide term order")
+			return
+		}
 	}
 	pr.terms.wide[field], pr.terms.dropped[field] = &wideIndex{runs: []wideRun{run}}, true
 }
+
+// orderStep is every how many entries of n a restore checks the order (or
+// a posting's value) at: about orderSamples places, every one when fewer.
+func orderStep(n int) int { return max(1, n/orderSamples) }

@@ -218,6 +218,26 @@ func TestADamagedIndexSectionIsRefused(t *testing.T) {
 		"a wide entry past the records":  {good.names, good.created, good.users, good.expires, good.invalidated, wide("metadata.team", 2, 0)},
 		"a wide entry of a missing leaf": {good.names, good.created, good.users, good.expires, good.invalidated, wide("metadata.team", 1, 0)},
 		"a wide entry of another path":   {good.names, good.created, good.users, good.expires, good.invalidated, wide("metadata.team", 0, 1)},
+		// Orders that hold every position once but not in their order,
+		// and postings naming a key without their value: a restore that
+		// took them would answer queries wrongly, not fail.
+		"an invalidated key left out":   {good.names, good.created, good.users, good.expires, []int32{}, good.terms},
+		"names out of order":            {[]int32{1, 0}, good.created, good.users, good.expires, good.invalidated, good.terms},
+		"creations out of order":        {good.names, []int32{1, 0}, good.users, good.expires, good.invalidated, good.terms},
+		"owners out of order":           {good.names, good.created, []int32{1, 0}, good.expires, good.invalidated, good.terms},
+		"expirations out of order":      {good.names, good.created, good.users, []int32{1, 0}, good.invalidated, good.terms},
+		"a posting of a key without it": {good.names, good.created, good.users, good.expires, good.invalidated, narrow("metadata.team", "a", 2)},
+		"a posting of another value":    {good.names, good.created, good.users, good.expires, good.invalidated, narrow("metadata.team", "b", 1)},
+		"wide entries out of order": {good.names, good.created, good.users, good.expires, good.invalidated, func(w *writer) {
+			w.str("username")
+			w.buf = append(w.buf, termsWide)
+			w.uint(2)
+			w.uint(1)
+			w.uint(0)
+			w.uint(0)
+			w.uint(0)
+			w.str("")
+		}},
 		"a terms tag unknown": {good.names, good.created, good.users, good.expires, good.invalidated, func(w *writer) {
 			w.str("username")
 			w.buf = append(w.buf, 7)

@@ -92,7 +92,7 @@ func decodeKeyIndex(b []byte, strs *stringInterner, withIndexes bool) ([]restore
 		}
 		setNames(slab, names)
 		if withIndexes {
-			r.projectIndexes(pr)
+			r.projectIndexes(pr, ids)
 		} else {
 			pr.lazy()
 		}
