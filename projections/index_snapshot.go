@@ -320,7 +320,39 @@ func (r *reader) projectIndexes(pr *projectRecords, ids [][]byte) {
 			r.fail("terms tag")
 		}
 	}
+	if r.err == nil && !pr.terms.complete(pr.Records) {
+		r.fail("term postings missing keys")
+	}
 	pr.ord.termsInexact, pr.ord.inexactKnown = nil, false // looked for by the first reader
+}
+
+// complete says whether the postings of the fields every key holds once
+// (username, realm_name) name every record, and those of type every
+// cross-cluster one: restored postings are counted as exact, so one left
+// out would be missing from every total. (Metadata postings are checked
+// at samples: a key holds any number of values of a path.)
+func (x *termIndex) complete(records []*KeyRecord) bool {
+	crossCluster := 0
+	for _, rec := range records {
+		if rec.CrossCluster {
+			crossCluster++
+		}
+	}
+	for field, want := range map[string]int{"username": len(records), "realm_name": len(records), "type": crossCluster} {
+		got := 0
+		for _, ps := range x.fields[field] {
+			got += len(ps)
+		}
+		if w := x.wide[field]; w != nil {
+			for _, run := range w.runs {
+				got += run.len()
+			}
+		}
+		if got != want {
+			return false
+		}
+	}
+	return true
 }
 
 // positionList reads what (*writer).positionList wrote: want of them (any

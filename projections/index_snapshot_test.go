@@ -174,7 +174,24 @@ func TestADamagedIndexSectionIsRefused(t *testing.T) {
 		for _, ps := range [][]int32{s.names, s.created, s.users, s.expires, s.invalidated} {
 			w.positionList(ps)
 		}
+		// Every key's owner and realm, and the cross-cluster key m2.
+		for _, f := range [][2]string{{"username", pr.Records[0].User()}, {"realm_name", pr.Records[0].Realm()}} {
+			w.str(f[0])
+			w.buf = append(w.buf, termsNarrow)
+			w.uint(1)
+			w.str(f[1])
+			w.uint(2)
+			w.uint(1)
+			w.uint(1)
+		}
+		w.str("type")
+		w.buf = append(w.buf, termsNarrow)
+		w.uint(1)
+		w.str(domain.ESTypeCrossCluster)
+		w.uint(1)
+		w.uint(2)
 		s.terms(&w)
+		w.str("")
 		return w.buf
 	}
 	narrow := func(field, value string, gaps ...uint64) func(w *writer) {
@@ -187,7 +204,6 @@ func TestADamagedIndexSectionIsRefused(t *testing.T) {
 			for _, g := range gaps {
 				w.uint(g)
 			}
-			w.str("")
 		}
 	}
 	wide := func(field string, p, leaf uint64) func(w *writer) {
@@ -197,7 +213,6 @@ func TestADamagedIndexSectionIsRefused(t *testing.T) {
 			w.uint(1)
 			w.uint(p)
 			w.uint(leaf)
-			w.str("")
 		}
 	}
 	good := sections{[]int32{0, 1}, []int32{0, 1}, []int32{0, 1}, []int32{0, 1}, []int32{1}, narrow("metadata.team", "a", 1)}
@@ -241,7 +256,12 @@ func TestADamagedIndexSectionIsRefused(t *testing.T) {
 		"a terms tag unknown": {good.names, good.created, good.users, good.expires, good.invalidated, func(w *writer) {
 			w.str("username")
 			w.buf = append(w.buf, 7)
-			w.str("")
+		}},
+		"an owner's postings leaving out a key": {good.names, good.created, good.users, good.expires, good.invalidated, narrow("username", pr.Records[0].User(), 1)},
+		"a cross-cluster key left out of type": {good.names, good.created, good.users, good.expires, good.invalidated, func(w *writer) {
+			w.str("type")
+			w.buf = append(w.buf, termsNarrow)
+			w.uint(0)
 		}},
 	}
 	for name, s := range bad {

@@ -359,7 +359,12 @@ func (r *reader) positions(n int) []int32 {
 
 // runLengths reads the lengths of the owners' runs, which add up to n.
 func (r *reader) runLengths(n int) []int {
-	lens := make([]int, r.count())
+	k := r.count()
+	if k > n { // each run holds a key at least
+		r.fail("owner runs")
+		return nil
+	}
+	lens := make([]int, k)
 	sum := 0
 	for i := range lens {
 		lens[i] = int(min(r.uint(), uint64(n)+1))

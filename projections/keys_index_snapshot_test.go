@@ -2,9 +2,11 @@ package projections
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/keyplane/keyplane/domain"
@@ -236,5 +238,25 @@ func TestMetadataIsCheckedAsTheDecoderReadsIt(t *testing.T) {
 		if validMeta(append(w.buf, 0)) {
 			t.Errorf("%v: valid with a byte more", c.v)
 		}
+	}
+}
+
+// TestOwnerRunsCountingMoreRunsThanKeysAreRefusedUnallocated: a keys@5
+// owner index claiming more runs than its tenant has keys is refused
+// before anything is made for that count (it was 8 bytes a byte left).
+func TestOwnerRunsCountingMoreRunsThanKeysAreRefusedUnallocated(t *testing.T) {
+	const size = 1 << 20
+	b := binary.AppendUvarint(nil, size-8)
+	b = append(b, bytes.Repeat([]byte{1}, size-len(b))...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r := reader{buf: b}
+	lens := r.runLengths(10)
+	runtime.ReadMemStats(&after)
+	if lens != nil || r.err == nil {
+		t.Fatalf("%d runs of 10 keys read", len(lens))
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > size {
+		t.Fatalf("refusing them allocated %d KB", grew>>10)
 	}
 }
