@@ -23,10 +23,7 @@ import (
 // decoded once and folded in runs as the runner does. n is
 // KEYPLANE_BENCH_KEYS, default 100,000.
 func BenchmarkKeyStateMemory(b *testing.B) {
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchKeys(100_000)
 	{
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for b.Loop() {
@@ -144,10 +141,7 @@ func keyIDOf(i int) domain.KeyID {
 // the first queries after a start do: what a start from a snapshot costs
 // before every query is served from an index.
 func BenchmarkRestoreKeyState(b *testing.B) {
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchKeys(100_000)
 	table := NewKeyTable()
 	ix, audit := NewKeyIndexIn(table), NewAudit()
 	foldKeys(b, n, ix, audit)
@@ -201,10 +195,7 @@ func readyKeyIndex(ix *KeyIndex) {
 // one project (KEYPLANE_BENCH_KEYS, default 100,000): the time its read
 // lock is held, folds waiting, each time a snapshot is taken.
 func BenchmarkSnapshotKeyIndex(b *testing.B) {
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchKeys(100_000)
 	ix := NewKeyIndexIn(NewKeyTable())
 	foldKeys(b, n, ix, NewAudit())
 	var locked time.Duration

@@ -1,8 +1,6 @@
 package projections
 
 import (
-	"os"
-	"strconv"
 	"testing"
 )
 
@@ -11,10 +9,7 @@ import (
 // key list, 256 at a time as the runner does: what a full replay spends
 // in the key list, its indexes included.
 func BenchmarkKeysFold(b *testing.B) {
-	n := 1_000_000
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchKeys(1_000_000)
 	evs := scaleKeyEvents(b, n)
 	for b.Loop() {
 		ks := NewKeys()

@@ -2,8 +2,6 @@ package projections
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -104,10 +102,7 @@ func TestPositionsOrderKeysAsTheListSortsThem(t *testing.T) {
 // "key-12" (1 in 90 of KEYPLANE_BENCH_KEYS keys, default 1,000,000),
 // sorted by each field.
 func BenchmarkListNamePrefix(b *testing.B) {
-	n := 1_000_000
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchKeys(1_000_000)
 	ks := NewKeys()
 	ks.Reserve(n)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -143,10 +138,7 @@ func BenchmarkListNamePrefix(b *testing.B) {
 // updated to expire later: the indexes of expiration and last use hold
 // stale entries.
 func BenchmarkListInOrder(b *testing.B) {
-	n := 1_000_000
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchKeys(1_000_000)
 	ks := NewKeys()
 	ks.Reserve(n)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

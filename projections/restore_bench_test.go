@@ -21,10 +21,7 @@ import (
 // by the first list of the first tenant in each sort an index keeps,
 // which builds the indexes a keys@4 restore left to it.
 func BenchmarkRestore(b *testing.B) {
-	n := 200_000
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchKeys(200_000)
 	nt := 50
 	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_TENANTS")); err == nil && v > 0 {
 		nt = v
@@ -111,10 +108,7 @@ func benchRestore(b *testing.B, n int, restore func() error) {
 // keys@4 restore leaves to the first list in that order. It reports the
 // bytes the indexes add to the snapshot.
 func BenchmarkRestoreListIndexes(b *testing.B) {
-	n := 1_000_000
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchKeys(1_000_000)
 	ks := NewKeys()
 	ks.Reserve(n)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -169,4 +163,13 @@ func BenchmarkRestoreListIndexes(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchKeys is the number of keys a benchmark folds: KEYPLANE_BENCH_KEYS,
+// or def.
+func benchKeys(def int) int {
+	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
+		return v
+	}
+	return def
 }

@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -20,10 +19,7 @@ import (
 // projection on a table of its own, does not show. It reports the wall
 // time and the process's CPU time per key.
 func BenchmarkResume(b *testing.B) {
-	n := 200_000
-	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_BENCH_KEYS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchKeys(200_000)
 	wire := func() *Runner {
 		t := NewKeyTable()
 		return NewRunner(NewKeysIn(t), NewAuthIndexIn(t), NewAuditIn(t), NewExpiryIn(domain.DefaultNoticeWindows, t), NewKeyIndexIn(t), t.Quarantine())
