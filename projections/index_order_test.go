@@ -13,21 +13,31 @@ import (
 	"github.com/keyplane/keyplane/domain"
 )
 
+// keyEvents numbers the events of keys of tenant o1 and folds them into
+// a key index, failing the test on an event the index refuses.
+type keyEvents struct {
+	t   *testing.T
+	seq uint64
+}
+
+func (k *keyEvents) fold(ix *KeyIndex, id string, at time.Time, p domain.Payload) {
+	k.t.Helper()
+	k.seq++
+	ev := domain.NewEvent(fmt.Sprint("e", k.seq), "o1", domain.AggKey, id, domain.Meta{Time: at}, p)
+	ev.Seq = k.seq
+	if err := ix.Apply(ev); err != nil {
+		k.t.Fatal(err)
+	}
+}
+
 // changingKeys folds n keys of project p1 whose names, owners, creation
 // times and expirations tie often, and whose expirations change again and
 // again (back to an earlier value, to none, by rotation); some are
 // invalidated. It returns the index and a fold for more keys.
 func changingKeys(t *testing.T, rng *rand.Rand, n int) (*KeyIndex, func(ix *KeyIndex, i int)) {
 	t.Helper()
-	seq := uint64(0)
-	fold := func(ix *KeyIndex, id domain.KeyID, at time.Time, p domain.Payload) {
-		seq++
-		ev := domain.NewEvent(fmt.Sprint("e", seq), "o1", domain.AggKey, string(id), domain.Meta{Time: at}, p)
-		ev.Seq = seq
-		if err := ix.Apply(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	evs := &keyEvents{t: t}
+	fold := func(ix *KeyIndex, id domain.KeyID, at time.Time, p domain.Payload) { evs.fold(ix, string(id), at, p) }
 	hour := func() time.Time { return t0.Add(time.Duration(rng.IntN(6)) * time.Hour) }
 	add := func(ix *KeyIndex, i int) {
 		id := domain.KeyID(fmt.Sprintf("k%03d", rng.IntN(1000)))
@@ -509,15 +519,8 @@ func TestAFieldOfTooManyValuesIsReadFromItsSortedValues(t *testing.T) {
 // and exists/true read it, as a scan of the records does.
 func TestAKeyInvalidatedAgainIsFoundAtItsLastInvalidation(t *testing.T) {
 	ix := NewKeyIndex()
-	seq := uint64(0)
-	fold := func(id string, at time.Time, p domain.Payload) {
-		seq++
-		ev := domain.NewEvent(fmt.Sprint("e", seq), "o1", domain.AggKey, id, domain.Meta{Time: at}, p)
-		ev.Seq = seq
-		if err := ix.Apply(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	evs := &keyEvents{t: t}
+	fold := func(id string, at time.Time, p domain.Payload) { evs.fold(ix, id, at, p) }
 	for i := range 8 {
 		id := fmt.Sprint("k", i)
 		fold(id, t0, domain.KeyCreated{KeyID: domain.KeyID(id), Name: id, Scope: domain.ScopeProject, Project: "p1",

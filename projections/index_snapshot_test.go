@@ -18,15 +18,8 @@ import (
 func metadataKeys(t *testing.T, rng *rand.Rand, n int) *KeyIndex {
 	t.Helper()
 	ix := NewKeyIndex()
-	seq := uint64(0)
-	fold := func(id string, at time.Time, p domain.Payload) {
-		seq++
-		ev := domain.NewEvent(fmt.Sprint("e", seq), "o1", domain.AggKey, id, domain.Meta{Time: at}, p)
-		ev.Seq = seq
-		if err := ix.Apply(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	evs := &keyEvents{t: t}
+	fold := func(id string, at time.Time, p domain.Payload) { evs.fold(ix, id, at, p) }
 	md := func(i int) map[string]any {
 		m := map[string]any{"team": fmt.Sprint("t", rng.IntN(3)), "id": fmt.Sprint("c", i, "-", rng.IntN(3))}
 		if rng.IntN(4) == 0 {
