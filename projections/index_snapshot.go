@@ -363,15 +363,14 @@ func (r *reader) positionList(n, want int) []int32 {
 		r.fail("index size")
 		return nil
 	}
-	seen := make([]uint64, (n+63)/64)
+	seen := newPositionSet(n)
 	ps := make([]int32, m)
 	for i := range ps {
 		p := binary.LittleEndian.Uint32(r.buf[4*i:])
-		if p >= uint32(n) || seen[p/64]&(1<<(p%64)) != 0 {
+		if !seen.add(p) {
 			r.fail("index position")
 			return nil
 		}
-		seen[p/64] |= 1 << (p % 64)
 		ps[i] = int32(p)
 	}
 	r.buf = r.buf[4*m:]
@@ -461,3 +460,23 @@ func (r *reader) wideTerms(pr *projectRecords, field string) {
 // orderStep is every how many entries of n a restore checks the order (or
 // a posting's value) at: about orderSamples places, every one when fewer.
 func orderStep(n int) int { return max(1, n/orderSamples) }
+
+// positionSet is the positions below n a restore has read, to refuse one
+// out of range or read twice: an index names each record once.
+type positionSet struct {
+	bits []uint64
+	n    uint32
+}
+
+func newPositionSet(n int) positionSet {
+	return positionSet{bits: make([]uint64, (n+63)/64), n: uint32(n)}
+}
+
+// add records p, false when it is out of range or already there.
+func (s positionSet) add(p uint32) bool {
+	if p >= s.n || s.bits[p/64]&(1<<(p%64)) != 0 {
+		return false
+	}
+	s.bits[p/64] |= 1 << (p % 64)
+	return true
+}

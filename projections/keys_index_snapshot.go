@@ -332,7 +332,7 @@ func (r *reader) positions(n int) []int32 {
 		return nil
 	}
 	run := make([]int32, n)
-	seen := make([]uint64, (n+63)/64)
+	seen := newPositionSet(n)
 	b := r.buf[:n*wd]
 	for i := range run {
 		var p uint32
@@ -346,11 +346,10 @@ func (r *reader) positions(n int) []int32 {
 		default:
 			p = binary.LittleEndian.Uint32(b[4*i:])
 		}
-		if p >= uint32(n) || seen[p/64]&(1<<(p%64)) != 0 {
+		if !seen.add(p) {
 			r.fail("position")
 			return nil
 		}
-		seen[p/64] |= 1 << (p % 64)
 		run[i] = int32(p)
 	}
 	r.buf = r.buf[n*wd:]
