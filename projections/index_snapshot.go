@@ -299,10 +299,13 @@ func (r *reader) projectIndexes(pr *projectRecords, ids [][]byte) {
 	perm(&pr.created, pr.byCreated, "creation")
 	perm(&pr.ord.users, pr.byUser, "owner")
 	r.values(pr, &pr.ord.expires, expiresOf, n, before)
-	invalidated := 0 // the invalidation index holds every invalidated key
+	invalidated, crossCluster := 0, 0 // what the invalidation index and type's postings hold
 	for _, rec := range pr.Records {
 		if rec.Invalidated {
 			invalidated++
+		}
+		if rec.CrossCluster {
+			crossCluster++
 		}
 	}
 	r.values(pr, &pr.ord.invalidated, invalidatedAtOf, -1, before)
@@ -320,25 +323,19 @@ func (r *reader) projectIndexes(pr *projectRecords, ids [][]byte) {
 			r.fail("terms tag")
 		}
 	}
-	if r.err == nil && !pr.terms.complete(pr.Records) {
+	if r.err == nil && !pr.terms.complete(len(pr.Records), crossCluster) {
 		r.fail("term postings missing keys")
 	}
 	pr.ord.termsInexact, pr.ord.inexactKnown = nil, false // looked for by the first reader
 }
 
 // complete says whether the postings of the fields every key holds once
-// (username, realm_name) name every record, and those of type every
-// cross-cluster one: restored postings are counted as exact, so one left
+// (username, realm_name) name all keys, and those of type every one of
+// the crossCluster keys: restored postings are counted as exact, so one left
 // out would be missing from every total. (Metadata postings are checked
 // at samples: a key holds any number of values of a path.)
-func (x *termIndex) complete(records []*KeyRecord) bool {
-	crossCluster := 0
-	for _, rec := range records {
-		if rec.CrossCluster {
-			crossCluster++
-		}
-	}
-	for field, want := range map[string]int{"username": len(records), "realm_name": len(records), "type": crossCluster} {
+func (x *termIndex) complete(keys, crossCluster int) bool {
+	for field, want := range map[string]int{"username": keys, "realm_name": keys, "type": crossCluster} {
 		got := 0
 		for _, ps := range x.fields[field] {
 			got += len(ps)
