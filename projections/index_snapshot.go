@@ -287,13 +287,11 @@ func (r *reader) projectIndexes(pr *projectRecords, ids [][]byte) {
 	n := len(pr.Records)
 	before := func(c int, a, b int32) bool { return c < 0 || c == 0 && bytes.Compare(ids[a], ids[b]) < 0 }
 	perm := func(o *orderedIndex, order cmpPos, what string) {
-		run := r.positionList(n, n)
-		for i := 1; i < len(run) && r.err == nil; i += orderStep(len(run)) {
-			if !before(order(run[i-1], run[i]), run[i-1], run[i]) {
-				r.fail(what + " order")
-			}
+		// Ids are not placed yet: ties of the order are broken by their bytes.
+		byID := func(a, b int32) int { return cmp.Or(order(a, b), bytes.Compare(ids[a], ids[b])) }
+		if run := r.positionList(n, n); r.err == nil && !o.restoreRun(run, byID) {
+			r.fail(what + " order")
 		}
-		o.runs, o.unbuilt = [][]int32{run}, false
 	}
 	perm(&pr.names, pr.byName, "name")
 	perm(&pr.created, pr.byCreated, "creation")

@@ -421,8 +421,7 @@ func (l *tenantKeys) timeKeys(expiry, lastUse bool) (keys [2][]int64) {
 const orderSamples = 1024
 
 func (o *orderedIndex) restoreRun(run []int32, cmp cmpPos) bool {
-	step := max(1, len(run)/orderSamples)
-	for i := 1; i < len(run); i += step {
+	for i, step := 1, orderStep(len(run)); i < len(run); i += step {
 		if cmp(run[i-1], run[i]) >= 0 {
 			return false
 		}
