@@ -97,25 +97,37 @@ func TestPositionsOrderKeysAsTheListSortsThem(t *testing.T) {
 	}
 }
 
+// projectKeys folds n keys of project "p" of tenant "t" into a fresh key
+// list: key-<i>, created a millisecond apart from t0 (returned), in an id
+// order unlike creation's, expiring within a year, owned by owner(i).
+func projectKeys(b *testing.B, n int, owner func(i int) string) (*Keys, time.Time) {
+	ks := NewKeys()
+	ks.Reserve(n)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		id := projectKeyID(i, n)
+		exp := t0.Add(time.Duration(1+i%365) * 24 * time.Hour)
+		ev := domain.NewEvent(fmt.Sprint(i), "t", domain.AggKey, string(id), domain.Meta{Time: t0.Add(time.Duration(i) * time.Millisecond)},
+			domain.KeyCreated{KeyID: id, Name: fmt.Sprintf("key-%d", i), Scope: domain.ScopeProject, Project: "p", Type: domain.KeyPersonal,
+				Owner: domain.Owner{User: owner(i)}, Hash: hashHex, Expires: &exp})
+		ev.Seq = uint64(i + 1)
+		if err := ks.Apply(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return ks, t0
+}
+
+// projectKeyID is the id of projectKeys' i-th key of n.
+func projectKeyID(i, n int) domain.KeyID { return domain.KeyID(fmt.Sprintf("k%07d", (i*7919)%n)) }
+
 // BenchmarkListNamePrefix is the console list of issue 27's scale figures
 // in one projection: a page of 50 active keys whose name starts with
 // "key-12" (1 in 90 of KEYPLANE_BENCH_KEYS keys, default 1,000,000),
 // sorted by each field.
 func BenchmarkListNamePrefix(b *testing.B) {
 	n := benchKeys(1_000_000)
-	ks := NewKeys()
-	ks.Reserve(n)
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range n {
-		id := domain.KeyID(fmt.Sprintf("k%07d", (i*7919)%n))
-		exp := t0.Add(time.Duration(1+i%365) * 24 * time.Hour)
-		ev := domain.NewEvent(fmt.Sprint(i), "t", domain.AggKey, string(id), domain.Meta{Time: t0.Add(time.Duration(i) * time.Millisecond)},
-			domain.KeyCreated{KeyID: id, Name: fmt.Sprintf("key-%d", i), Scope: domain.ScopeProject, Project: "p", Type: domain.KeyPersonal,
-				Owner: domain.Owner{User: "owner"}, Hash: hashHex, Expires: &exp})
-		if err := ks.Apply(ev); err != nil {
-			b.Fatal(err)
-		}
-	}
+	ks, t0 := projectKeys(b, n, func(int) string { return "owner" })
 	f := Filter{Tenant: "t", Project: "p", Name: "key-12*", Status: domain.StatusActive, Now: t0}
 	for _, sort := range []string{"name", "-created", "expiration", "owner"} {
 		b.Run(sort, func(b *testing.B) {

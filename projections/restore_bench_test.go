@@ -109,19 +109,10 @@ func benchRestore(b *testing.B, n int, restore func() error) {
 // bytes the indexes add to the snapshot.
 func BenchmarkRestoreListIndexes(b *testing.B) {
 	n := benchKeys(1_000_000)
-	ks := NewKeys()
-	ks.Reserve(n)
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ks, t0 := projectKeys(b, n, func(i int) string { return fmt.Sprintf("user-%d", i%1000) })
 	for i := range n {
-		id := domain.KeyID(fmt.Sprintf("k%07d", (i*7919)%n))
-		exp := t0.Add(time.Duration(1+i%365) * 24 * time.Hour)
-		var p domain.Payload = domain.KeyCreated{KeyID: id, Name: fmt.Sprintf("key-%d", i), Scope: domain.ScopeProject, Project: "p",
-			Type: domain.KeyPersonal, Owner: domain.Owner{User: fmt.Sprintf("user-%d", i%1000)}, Hash: hashHex, Expires: &exp}
-		ev := domain.NewEvent(fmt.Sprint(i), "t", domain.AggKey, string(id), domain.Meta{Time: t0.Add(time.Duration(i) * time.Millisecond)}, p)
-		ev.Seq = uint64(i + 1)
-		if err := ks.Apply(ev); err != nil {
-			b.Fatal(err)
-		}
+		id := projectKeyID(i, n)
+		var ev domain.Event
 		switch {
 		case i%3 == 0:
 			ev = domain.NewEvent(fmt.Sprint(i), "t", domain.AggKeyUse, string(id), domain.Meta{Time: t0}, domain.KeyUsed{KeyID: id, Used: t0.Add(time.Duration(i%5000) * time.Hour)})
