@@ -135,7 +135,11 @@ func (a *Audit) readTables(r *reader) {
 // list, the auth index and the schedule restore at once, their keys in id
 // order, and find each where the one before left off (slotGuess) unless
 // the trail, whose keys come in order of mention, numbered them first.
-func (a *Audit) Restore(b []byte) error {
+func (a *Audit) Restore(b []byte) error { return a.restoreLate(b, func() {}) }
+
+// restoreLate is Restore, which calls placed once it has decoded b and
+// before it places the keys in the table (lateKeyPlacer).
+func (a *Audit) restoreLate(b []byte, placed func()) error {
 	r := reader{buf: b}
 	fresh := NewAuditIn(a.table)
 	fresh.readTables(&r)
@@ -165,19 +169,20 @@ func (a *Audit) Restore(b []byte) error {
 		fresh.tenants[t] = l
 	}
 	type keyProject struct{ key, project uint32 }
-	var projects []keyProject
-	for range r.count() {
+	projects := make([]keyProject, r.countOf(2)) // a key's number and its project: a byte each at least
+	for k := range projects {
 		key, p := number(), uint32(r.uint())
 		fresh.check(&r, 0, p, 0)
 		if key == 0 {
 			r.fail("audit key project")
 			break
 		}
-		projects = append(projects, keyProject{key, p})
+		projects[k] = keyProject{key, p}
 	}
 	if err := r.done(); err != nil {
 		return err
 	}
+	placed()
 	slots := make([]uint32, len(ids)) // by key number - 1
 	a.table.resolveBytes(len(ids), func(i int) []byte { return ids[i] }, func(i int, slot uint32) { slots[i] = slot })
 	for _, l := range fresh.tenants {

@@ -273,12 +273,17 @@ func (ix *KeyIndex) Snapshot() ([]byte, error) {
 }
 
 // Restore replaces the index with a snapshot's.
-func (ix *KeyIndex) Restore(b []byte) error {
+func (ix *KeyIndex) Restore(b []byte) error { return ix.restoreLate(b, func() {}) }
+
+// restoreLate is Restore, which calls placed once it has decoded b and
+// before it places the keys in the table (lateKeyPlacer).
+func (ix *KeyIndex) restoreLate(b []byte, placed func()) error {
 	var strs stringInterner
 	projects, err := decodeKeyIndex(b, &strs, true)
 	if err != nil {
 		return err
 	}
+	placed()
 	return ix.restored(projects, strs)
 }
 
@@ -355,7 +360,11 @@ func (ix *KeyIndex) restored(projects []restoredProject, strs stringInterner) er
 		p   *restoredProject
 		pos uint32
 	}
-	var all []placed
+	total := 0
+	for _, p := range projects {
+		total += len(p.pr.Records)
+	}
+	all := make([]placed, 0, total)
 	for k := range projects {
 		p := &projects[k]
 		fresh.projects[p.id] = p.pr
@@ -375,6 +384,7 @@ func (ix *KeyIndex) restored(projects []restoredProject, strs stringInterner) er
 	}
 	record := func(i int) *KeyRecord { return all[i].p.pr.Records[all[i].pos] }
 	ix.table.Reserve(len(all))
+	fresh.at = make([]recordAt, 0, max(total, ix.table.Len())) // put grows it no further but past keys placed since
 	if len(projects) > 0 && projects[0].ids != nil { // ids as bytes
 		ix.table.resolveBytes(len(all), func(i int) []byte { return all[i].p.ids[all[i].pos] }, func(i int, slot uint32) {
 			record(i).ID = ix.table.ids[slot] // the table's lock is held

@@ -339,7 +339,7 @@ func (r *reader) recMetadata(in *keyInterns, rec *keyRec, metadata *map[string]a
 	if len(r.buf) > 0 && r.buf[0] == anyValue {
 		r.u8("json tag")
 		b := r.bytes()
-		if _, seen := in.metas[string(b)]; !seen && r.err == nil && !validMeta(b) {
+		if !in.sharesMeta(b) && r.err == nil && !validMeta(b) {
 			// Kept as it comes, it is decoded only when read: a damaged
 			// one would give a key without its metadata then.
 			r.fail("metadata")

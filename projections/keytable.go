@@ -44,6 +44,13 @@ func (t *KeyTable) Reserve(n int) {
 	}
 }
 
+// Len is how many ids the table has given slots to.
+func (t *KeyTable) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.ids)
+}
+
 // Slot is id's slot; ok is false when id has none.
 func (t *KeyTable) Slot(id domain.KeyID) (slot uint32, ok bool) {
 	t.mu.RLock()

@@ -33,7 +33,7 @@ func BenchmarkResume(b *testing.B) {
 			domain.Meta{Actor: domain.Actor{Kind: domain.ActorUser, ID: "owner"}, Time: time.Now()},
 			domain.KeyCreated{KeyID: id, Name: "deploy-" + strconv.Itoa(i), Scope: domain.ScopeProject, Project: "p1", Type: domain.KeyPersonal,
 				Owner: domain.Owner{User: "owner", Realm: "native"}, Hash: domain.HashSecret([]byte(id)).String(), Expires: &exp,
-				RoleDescriptors: domain.RoleDescriptors{}, Metadata: map[string]any{"team": "team-" + strconv.Itoa(i%10)}})
+				RoleDescriptors: domain.RoleDescriptors{}, Metadata: map[string]any{"team": "team-" + strconv.Itoa(i%10), "customer": string(id)}})
 		ev.Seq = uint64(i + 1)
 		if run = append(run, ev); len(run) == 256 || i == n-1 {
 			if err := r.ApplyAll(run); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -308,4 +309,54 @@ func appliers(ps []Snapshotter) []Applier {
 		out[i] = p
 	}
 	return out
+}
+
+// A resume restores every projection on one key table at once: the key
+// index and the audit trail, whose snapshots name keys in creation order,
+// decode beside the others but place their keys only once the auth index
+// has numbered the table in id order, and each ends with its own keys.
+func TestAResumeNumbersTheKeyTableInIDOrderWhateverOrderKeysWereMadeIn(t *testing.T) {
+	wire := func() (*Runner, *KeyTable, *KeyIndex, *Audit) {
+		tbl := NewKeyTable()
+		ix, audit := NewKeyIndexIn(tbl), NewAuditIn(tbl)
+		return NewRunner(NewKeysIn(tbl), NewAuthIndexIn(tbl), audit, NewExpiryIn(domain.DefaultNoticeWindows, tbl), ix, tbl.Quarantine()), tbl, ix, audit
+	}
+	r, _, _, _ := wire()
+	const n = 3 * restoreRun // several runs of the table's lock
+	var evs []domain.Event
+	for i := range n {
+		id := domain.KeyID(fmt.Sprintf("k%05d", (i*7919)%n)) // created out of id order
+		ev := domain.NewEvent(fmt.Sprint("e", i), "o1", domain.AggKey, string(id), domain.Meta{Actor: alice, Time: t0.Add(time.Duration(i) * time.Second)},
+			domain.KeyCreated{KeyID: id, Name: "key-" + string(id), Scope: domain.ScopeProject, Project: "p1", Type: domain.KeyPersonal,
+				Owner: domain.Owner{User: "alice", Realm: "native"}, Hash: hashHex, Metadata: map[string]any{"customer": string(id)}})
+		ev.Seq = uint64(i + 1)
+		evs = append(evs, ev)
+	}
+	if err := r.ApplyAll(evs); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := r.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, tbl, ix, audit := wire()
+	if _, err := fresh.Resume(s); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.IsSorted(tbl.ids) || len(tbl.ids) != n {
+		t.Fatalf("table of %d ids, sorted %v", len(tbl.ids), slices.IsSorted(tbl.ids))
+	}
+	for _, i := range []int{0, 1, n / 2, n - 1} {
+		id := evs[i].AggID
+		recs := ix.RecordsWithIDs("o1", "p1", []string{id}, nil)
+		if len(recs) != 1 || string(recs[0].ID) != id || recs[0].Name != "key-"+id {
+			t.Fatalf("key index holds %s as %+v", id, recs)
+		}
+		if seqs, _ := audit.Find(AuditQuery{Tenant: "o1", KeyID: domain.KeyID(id), Size: 10}); !slices.Equal(seqs, []uint64{evs[i].Seq}) {
+			t.Fatalf("audit trail of %s: %v", id, seqs)
+		}
+		if audit.ProjectOfKey(domain.KeyID(id)) != "p1" {
+			t.Fatalf("audit puts %s in project %q", id, audit.ProjectOfKey(domain.KeyID(id)))
+		}
+	}
 }
