@@ -136,10 +136,13 @@ func (r *reader) keyRecord(rec *KeyRecord, strs *stringInterner) {
 	rec.InvalidatedAt = r.int()
 	if k := r.countOf(2); k > 0 {
 		leaves := make([]domain.MetadataLeaf, k)
+		shareable := k <= len(leafSet{})
 		for i := range leaves {
-			pv := strs.path(r.sym())
-			leaves[i] = domain.MetadataLeaf{Path: pv.path, Value: pv.valueOf(r.bytes())}
+			path, value := r.sym(), r.bytes()
+			var few bool
+			leaves[i], few = strs.leaf(i, path, func(pv *pathValues) string { return pv.valueOf(value) })
+			shareable = shareable && few
 		}
-		rec.Metadata = strs.share(leaves)
+		rec.Metadata = strs.shareSet(leaves, shareable)
 	}
 }

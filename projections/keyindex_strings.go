@@ -15,6 +15,11 @@ type stringInterner struct {
 	owners map[recordOwner]*recordOwner
 	paths  map[string]*pathValues
 	sets   map[leafSet][]domain.MetadataLeaf
+	// lastOwner and lastPaths are the owner and the paths (by leaf) last
+	// asked for: a restore reads runs of keys of one owner, with metadata
+	// of one shape, and finds them there without hashing.
+	lastOwner *recordOwner
+	lastPaths [len(leafSet{})]*pathValues
 }
 
 // pathValues are the interned values of one metadata path; nil once it
@@ -26,8 +31,12 @@ type pathValues struct {
 
 // owner is the shared record owner user of realm.
 func (in *stringInterner) owner(user, realm string) *recordOwner {
+	if q := in.lastOwner; q != nil && q.user == user && q.realm == realm {
+		return q
+	}
 	o := recordOwner{user, realm}
 	if q, ok := in.owners[o]; ok {
+		in.lastOwner = q
 		return q
 	}
 	if in.owners == nil {
@@ -35,7 +44,21 @@ func (in *stringInterner) owner(user, realm string) *recordOwner {
 	}
 	q := &o
 	in.owners[o] = q
+	in.lastOwner = q
 	return q
+}
+
+// leafPath is path for the path of a record's i-th metadata leaf.
+func (in *stringInterner) leafPath(i int, p string) *pathValues {
+	if i >= len(in.lastPaths) {
+		return in.path(p)
+	}
+	if pv := in.lastPaths[i]; pv != nil && pv.path == p {
+		return pv
+	}
+	pv := in.path(p)
+	in.lastPaths[i] = pv
+	return pv
 }
 
 // path is p's entry, created the first time.
@@ -89,21 +112,33 @@ func (in *stringInterner) share(flat []domain.MetadataLeaf) []domain.MetadataLea
 	if len(flat) == 0 {
 		return nil
 	}
-	var key leafSet
-	shareable := len(flat) <= len(key)
+	shareable := len(flat) <= len(leafSet{})
 	for i, l := range flat {
-		pv := in.path(l.Path)
-		interning := pv.values != nil
-		v := pv.value(l.Value)
-		if interning && pv.values == nil {
-			in.sets = nil // sets holding an id-like path share nothing: start again
-		}
-		shareable = shareable && pv.values != nil
-		flat[i] = domain.MetadataLeaf{Path: pv.path, Value: v}
-		if i < len(key) {
-			key[i] = flat[i]
-		}
+		var few bool
+		flat[i], few = in.leaf(i, l.Path, func(pv *pathValues) string { return pv.value(l.Value) })
+		shareable = shareable && few
 	}
+	return in.shareSet(flat, shareable)
+}
+
+// leaf is a record's i-th metadata leaf, its path and its value (value's)
+// interned, and whether the path has few values: a leaf set holding it
+// can be shared.
+func (in *stringInterner) leaf(i int, path string, value func(*pathValues) string) (domain.MetadataLeaf, bool) {
+	pv := in.leafPath(i, path)
+	interning := pv.values != nil
+	v := value(pv)
+	if interning && pv.values == nil {
+		in.sets = nil // sets holding an id-like path share nothing: start again
+	}
+	return domain.MetadataLeaf{Path: pv.path, Value: v}, pv.values != nil
+}
+
+// shareSet is share for leaves whose strings are interned already;
+// shareable says whether all their paths have few values.
+func (in *stringInterner) shareSet(flat []domain.MetadataLeaf, shareable bool) []domain.MetadataLeaf {
+	var key leafSet
+	copy(key[:], flat)
 	if shareable {
 		if set, ok := in.sets[key]; ok {
 			return set

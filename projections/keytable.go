@@ -82,6 +82,20 @@ func (t *KeyTable) assignLocked(id domain.KeyID) uint32 {
 	return s
 }
 
+// placeBytesLocked is assignLocked for an id in bytes, which it copies
+// only when it is new, hashing it once: the restore that numbers the
+// table finds none of its ids there.
+func (t *KeyTable) placeBytesLocked(id []byte) uint32 {
+	h := t.slots.hashBytes(id)
+	if s, ok := t.slots.lookupBytes(h, id, t.ids); ok {
+		return s
+	}
+	s := uint32(len(t.ids))
+	t.slots.insert(h, s)
+	t.ids = append(t.ids, domain.KeyID(id))
+	return s
+}
+
 // slotsOfEvents sets slots[i] to the slot of the key that evs[i] is about,
 // giving new ids theirs, under one hold of the lock: how a projection
 // folding a run of events resolves them. Events of other aggregates get 0,
@@ -180,9 +194,7 @@ func (t *KeyTable) resolveBytes(n int, id func(int) []byte, use func(i int, slot
 			b := id(i)
 			s, ok := g.tryBytes(t, b)
 			if !ok {
-				if s, ok = t.slots.findBytes(b, t.ids); !ok {
-					s = t.assignLocked(domain.KeyID(b))
-				}
+				s = t.placeBytesLocked(b)
 				g.next = s + 1
 			}
 			use(i, s)

@@ -33,14 +33,25 @@ func (x *slotIndex) find(id string, ids []domain.KeyID) (uint32, bool) {
 
 // findBytes is find for an id in bytes.
 func (x *slotIndex) findBytes(id []byte, ids []domain.KeyID) (uint32, bool) {
+	return x.lookupBytes(x.hashBytes(id), id, ids)
+}
+
+// hashBytes is hash for an id in bytes (maphash hashes a string and its
+// bytes alike).
+func (x *slotIndex) hashBytes(id []byte) uint32 {
 	h := maphash.Bytes(x.seed, id)
+	return uint32(h ^ h>>32)
+}
+
+// lookupBytes is lookup for an id in bytes.
+func (x *slotIndex) lookupBytes(h uint32, id []byte, ids []domain.KeyID) (uint32, bool) {
 	mask := uint32(len(x.cells) - 1)
-	for i := uint32(h^h>>32) & mask; ; i = (i + 1) & mask {
+	for i := h & mask; ; i = (i + 1) & mask {
 		c := x.cells[i]
 		if c == 0 {
 			return 0, false
 		}
-		if uint32(c>>32) == uint32(h^h>>32) && string(ids[uint32(c)-1]) == string(id) {
+		if uint32(c>>32) == h && string(ids[uint32(c)-1]) == string(id) {
 			return uint32(c) - 1, true
 		}
 	}
