@@ -182,6 +182,9 @@ func TestARestoreResolvesEveryIDToItsSlotInWhateverOrderTheyCome(t *testing.T) {
 		{"into an empty table", nil, []domain.KeyID{"a", "b", "c"}},
 		{"runs in another order", manyIDs(200, 0), append(manyIDs(100, 100), manyIDs(100, 0)...)},
 		{"long reversed: guesses stop, then resume", manyIDs(300, 0), append(reversed(manyIDs(200, 0)), manyIDs(100, 200)...)},
+		// Ids new to the table among others, placed as the guesses stop.
+		{"scattered, new ids and duplicates among them", manyIDs(200, 0), scattered(append(manyIDs(400, 0), manyIDs(100, 300)...))},
+		{"new ids twice in a row, once guesses stopped", manyIDs(200, 0), append(reversed(manyIDs(200, 0)), twice(manyIDs(40, 500))...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,6 +221,24 @@ func manyIDs(n, from int) []domain.KeyID {
 		ids[i] = domain.KeyID(fmt.Sprintf("k%04d", from+i))
 	}
 	return ids
+}
+
+// scattered is ids in an order of their own, the same every time.
+func scattered(ids []domain.KeyID) []domain.KeyID {
+	out := make([]domain.KeyID, len(ids))
+	for i := range ids {
+		out[i] = ids[(i*7919)%len(ids)]
+	}
+	return out
+}
+
+// twice is ids with each one repeated next to itself.
+func twice(ids []domain.KeyID) []domain.KeyID {
+	var out []domain.KeyID
+	for _, id := range ids {
+		out = append(out, id, id)
+	}
+	return out
 }
 
 func reversed(ids []domain.KeyID) []domain.KeyID {
