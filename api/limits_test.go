@@ -355,3 +355,17 @@ func TestANewLoginsFullNameIsBoundedLikeAName(t *testing.T) {
 	}
 	accept("Fiona N.").Must(t, 200)
 }
+
+// An ApiKey credential that decodes to more than a credential may hold
+// is refused 401, whatever its padding: unpadded, 343 characters decode
+// to 257 bytes where padded ones of that length would make 255, and the
+// decoder wrote past its buffer (a 500 for any caller).
+func TestAnApiKeyCredentialLongerThanTheLimitIs401(t *testing.T) {
+	a := startApp(t)
+	for _, cred := range []string{strings.Repeat("0", 343), strings.Repeat("0", 344), strings.Repeat("A", 4096)} {
+		r := esDo(t, "GET", a.URL()+"/projects/default/_security/api_key", "ApiKey "+cred, nil)
+		if r.Status != http.StatusUnauthorized {
+			t.Fatalf("credential of %d characters: status %d: %.300s; want 401", len(cred), r.Status, r.Raw)
+		}
+	}
+}

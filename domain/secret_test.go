@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"encoding/base64"
+	"strings"
 	"testing"
 )
 
@@ -21,6 +22,9 @@ func TestParseAPIKeyCredential(t *testing.T) {
 		{"empty id", base64.StdEncoding.EncodeToString([]byte(":abc")), "", "", false},
 		{"empty secret", base64.StdEncoding.EncodeToString([]byte("abc:")), "", "", false},
 		{"too long", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("a"), 400)), "", "", false},
+		// 255 bytes padded, but 257 unpadded: refused, not decoded past the buffer.
+		{"unpadded, longer than the buffer", strings.Repeat("0", 343), "", "", false},
+		{"unpadded, fills the buffer", base64.RawStdEncoding.EncodeToString(append([]byte("id:"), bytes.Repeat([]byte("s"), 253)...)), "id", strings.Repeat("s", 253), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
