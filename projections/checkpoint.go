@@ -94,8 +94,9 @@ func (r *Runner) Resume(s SavedState) (behind []Applier, err error) {
 		}
 	}
 	// The projections that place keys in the shared key table in another
-	// order than by id (the audit trail) start once those that list every
-	// key by id (the auth index) have placed them: see slotGuess.
+	// order than by id (lateKeyPlacer) decode at once but place their keys
+	// only once those that list every key by id (the auth index) have
+	// placed them: see slotGuess.
 	var listers sync.WaitGroup
 	for _, a := range r.appliers {
 		if _, ok := a.(keyLister); ok {
@@ -165,7 +166,10 @@ func (r *Runner) eachSnapshotter(fn func(Snapshotter) error) error {
 	return parallel(fns)
 }
 
-// parallel runs every function at once and returns the first error.
+// parallel runs every function at once and returns the first error. It
+// must not run them on a bounded pool: a late key placer waits inside its
+// function for the listers', which would never start if it held their
+// place.
 func parallel(fns []func() error) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(fns))

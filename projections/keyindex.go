@@ -384,7 +384,8 @@ func (ix *KeyIndex) restored(projects []restoredProject, strs stringInterner) er
 	}
 	record := func(i int) *KeyRecord { return all[i].p.pr.Records[all[i].pos] }
 	ix.table.Reserve(len(all))
-	// Room for every slot, so that put does not grow it a key at a time.
+	// Room for every slot the table has given, so that put does not
+	// reallocate it as it grows.
 	fresh.at = make([]recordAt, 0, max(total, ix.table.Len()))
 	if len(projects) > 0 && projects[0].ids != nil { // ids as bytes
 		ix.table.resolveBytes(len(all), func(i int) []byte { return all[i].p.ids[all[i].pos] }, func(i int, slot uint32) {

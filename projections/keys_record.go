@@ -178,23 +178,25 @@ func (in *keyInterns) shapeNumbered(nums commonNums, c func() keyCommon, roles d
 
 // meta is the shared string of an encoding.
 func (in *keyInterns) meta(b []byte) string {
+	s, _ := in.metaOf(b)
+	return s
+}
+
+// metaOf is meta, and whether it had b's string at hand: an encoding met
+// before, which a restore checked then.
+func (in *keyInterns) metaOf(b []byte) (string, bool) {
 	if string(b) == emptyMeta {
-		return emptyMeta
+		return emptyMeta, true
 	}
 	if in.metas == nil {
 		in.metas = &metaCache{seed: maphash.MakeSeed()}
 	}
 	slot := in.metas.slot(b)
-	if *slot != string(b) {
-		*slot = string(b)
+	if *slot == string(b) {
+		return *slot, true
 	}
-	return *slot
-}
-
-// sharesMeta says whether meta has b's string at hand: an encoding seen
-// (and checked) before.
-func (in *keyInterns) sharesMeta(b []byte) bool {
-	return string(b) == emptyMeta || in.metas != nil && *in.metas.slot(b) == string(b)
+	*slot = string(b)
+	return *slot, false
 }
 
 // metaCache shares the metadata encodings keys repeat ({"team": "infra"})

@@ -339,12 +339,17 @@ func (r *reader) recMetadata(in *keyInterns, rec *keyRec, metadata *map[string]a
 	if len(r.buf) > 0 && r.buf[0] == anyValue {
 		r.u8("json tag")
 		b := r.bytes()
-		if !in.sharesMeta(b) && r.err == nil && !validMeta(b) {
+		if r.err != nil {
+			return r.err
+		}
+		s, seen := in.metaOf(b)
+		if !seen && !validMeta(b) {
 			// Kept as it comes, it is decoded only when read: a damaged
-			// one would give a key without its metadata then.
+			// one would give a key without its metadata then. (The
+			// interns of a failed restore, which now hold it, are dropped.)
 			r.fail("metadata")
 		}
-		rec.meta = in.meta(b)
+		rec.meta = s
 		return r.err
 	}
 	var m map[string]any
