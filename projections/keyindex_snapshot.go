@@ -108,19 +108,24 @@ func decodeKeyIndex(b []byte, strs *stringInterner, withIndexes bool) ([]restore
 	return projects, nil
 }
 
+// joinBytes is parts in one string, copied once.
+func joinBytes(parts [][]byte) string {
+	var all strings.Builder
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	all.Grow(total)
+	for _, p := range parts {
+		all.Write(p)
+	}
+	return all.String()
+}
+
 // setNames gives the records their names, slices of one string: one
 // allocation for a project's names, not one a key.
 func setNames(recs []KeyRecord, names [][]byte) {
-	var all strings.Builder
-	total := 0
-	for _, n := range names {
-		total += len(n)
-	}
-	all.Grow(total)
-	for _, n := range names {
-		all.Write(n)
-	}
-	joined, at := all.String(), 0
+	joined, at := joinBytes(names), 0
 	for i, n := range names {
 		recs[i].Name = joined[at : at+len(n)]
 		at += len(n)

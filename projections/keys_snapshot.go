@@ -115,26 +115,33 @@ func (ks *Keys) restore(b []byte, withIndexes bool) error {
 	slab := make([]keyRec, n)
 	ks.table.Reserve(n)
 	fresh := &Keys{refs: make([]*keyRec, 0, n), byTenant: map[domain.TenantID]*tenantKeys{}, restoring: true}
-	decoded := make(chan []keyRec, 16)
+	decoded, spent := make(chan decodedRun, 16), make(chan [][]byte, 16)
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		slots := make([]uint32, 0, recRun)
 		for run := range decoded {
 			// Each record takes the table's copy of its id: a restored
 			// list keeps no copy of its own.
-			ks.table.resolveShared(len(run), func(i int) *domain.KeyID { return &run[i].ID }, func(start int, slots []uint32) {
-				for i, slot := range slots {
-					r := &run[start+i]
-					if at(fresh.refs, slot) == nil {
-						fresh.count++
-					}
-					fresh.add(r)
-					fresh.refs = put(fresh.refs, slot, r)
-				}
+			slots = slots[:len(run.recs)]
+			ks.table.resolveBytes(len(run.recs), func(i int) []byte { return run.ids[i] }, func(i int, slot uint32) {
+				run.recs[i].ID, slots[i] = ks.table.ids[slot], slot // the table's lock is held
 			})
+			select {
+			case spent <- run.ids: // for a later run
+			default:
+			}
+			for i, slot := range slots {
+				r := &run.recs[i]
+				if at(fresh.refs, slot) == nil {
+					fresh.count++
+				}
+				fresh.add(r)
+				fresh.refs = put(fresh.refs, slot, r)
+			}
 		}
 	})
 	var in keyInterns
-	err := decodeRecs(&r, &in, slab, decoded)
+	err := decodeRecs(&r, &in, slab, decoded, spent)
 	close(decoded)
 	wg.Wait()
 	for _, list := range fresh.byTenant {
@@ -160,20 +167,50 @@ func (ks *Keys) restore(b []byte, withIndexes bool) error {
 // 32 bytes; each other field one at least).
 const minKeyBytes = 48
 
+// recRun is how many records a restore decodes before handing them on.
+const recRun = 4096
+
+// decodedRun is a run of decoded records, their ids still the snapshot's
+// bytes (the records' IDs empty): placed in the key table, they take the
+// table's copy, and a restore allocates none of its own.
+type decodedRun struct {
+	recs []keyRec
+	ids  [][]byte
+}
+
 // decodeRecs decodes the slab's records, handing each run of them to
-// decoded as it is done.
-func decodeRecs(r *reader, in *keyInterns, slab []keyRec, decoded chan<- []keyRec) error {
-	const run = 4096
-	for start := 0; start < len(slab); start += run {
-		recs := slab[start:min(start+run, len(slab))]
+// decoded as it is done; the ids' slices come back through spent once
+// placed, for the runs after. A run's names are slices of one string.
+func decodeRecs(r *reader, in *keyInterns, slab []keyRec, decoded chan<- decodedRun, spent <-chan [][]byte) error {
+	names := make([][]byte, 0, recRun)
+	for start := 0; start < len(slab); start += recRun {
+		recs := slab[start:min(start+recRun, len(slab))]
+		var ids [][]byte
+		select {
+		case ids = <-spent:
+		default:
+			ids = make([][]byte, recRun)
+		}
+		ids, names = ids[:len(recs)], names[:len(recs)]
 		for i := range recs {
-			if err := decodeRec(r, in, &recs[i]); err != nil {
+			var err error
+			if ids[i], names[i], err = decodeRec(r, in, &recs[i]); err != nil {
 				return err
 			}
 		}
-		decoded <- recs
+		setRecNames(recs, names)
+		decoded <- decodedRun{recs, ids}
 	}
 	return nil
+}
+
+// setRecNames gives a run of records their names, slices of one string.
+func setRecNames(recs []keyRec, names [][]byte) {
+	joined, at := joinBytes(names), 0
+	for i, n := range names {
+		recs[i].Name = joined[at : at+len(n)]
+		at += len(n)
+	}
 }
 
 // encodeRec writes a record as its key (a domain.Key, field by field; the
@@ -260,19 +297,20 @@ func (w *writer) recMetadata(rec *keyRec) error {
 }
 
 // decodeRec reads what encodeRec wrote, a key, into a record (as
-// keyInterns.record packs one).
-func decodeRec(r *reader, in *keyInterns, rec *keyRec) error {
-	rec.ID = domain.KeyID(r.str())
+// keyInterns.record packs one), but for its id and name, which it returns
+// as the snapshot's bytes.
+func decodeRec(r *reader, in *keyInterns, rec *keyRec) (id, name []byte, err error) {
+	id = r.bytes()
 	var nums commonNums
 	sym := func() { r.sym() }
 	for i := range 4 { // tenant, project, scope, type
 		nums[i] = r.numberOf(len(r.syms), sym)
 	}
-	rec.Name = r.str()
+	name = r.bytes()
 	nums[4] = r.numberOf(len(r.owners), func() { getValue(r, &r.owners) })
 	nums[5] = r.numberOf(len(r.actors), func() { getValue(r, &r.actors) })
 	if r.err != nil {
-		return r.err
+		return nil, nil, r.err
 	}
 	var roles domain.RoleDescriptors
 	var limited []domain.RoleDescriptors
@@ -285,15 +323,15 @@ func decodeRec(r *reader, in *keyInterns, rec *keyRec) error {
 	t.created, t.expires = r.time(), r.time()
 	r.fixed(rec.hash[:])
 	if err := sharedJSON(r, &roles, func() { roles = noRoles }); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := sharedJSON(r, &limited, func() { limited = []domain.RoleDescriptors{} }); err != nil {
-		return err
+		return nil, nil, err
 	}
 	rec.c = in.shapeNumbered(nums, c, roles, limited)
 	var metadata map[string]any
 	if err := r.recMetadata(in, rec, &metadata); err != nil {
-		return err
+		return nil, nil, err
 	}
 	more := keyMore{invalidated: r.bool()}
 	t.invalidatedAt, t.updated = r.time(), r.time()
@@ -303,7 +341,7 @@ func decodeRec(r *reader, in *keyInterns, rec *keyRec) error {
 	t.lastUsed, more.useSeq = r.time(), r.uint()
 	more.metadata = metadata
 	packTimes(rec, more, t)
-	return r.err
+	return id, name, r.err
 }
 
 // commonNums are the numbers a snapshot gives the parts of a keyCommon
