@@ -399,8 +399,14 @@ func keepColdStartLog(b *testing.B, n int) {
 	}
 }
 
+// coldMarker names the fixture by its keys and its history: a directory
+// kept for one is not taken for the other.
 func coldMarker(dir string, n int) string {
-	return filepath.Join(dir, "bench-keys-"+strconv.Itoa(n))
+	name := "bench-keys-" + strconv.Itoa(n)
+	if os.Getenv("KEYPLANE_BENCH_ONE_PROJECT") != "" {
+		name += "-one-project"
+	}
+	return filepath.Join(dir, name)
 }
 
 func reportStarts(b *testing.B, runs []time.Duration, events uint64) {

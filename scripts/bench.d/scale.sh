@@ -7,3 +7,10 @@
 # of the seeded process.
 go test -run '^$' -bench 'BenchmarkScale' -benchtime 100x -count "$count" -timeout 90m ./api/es 2>&1 |
   grep -E '^Benchmark' | tee -a "$out" || true
+# And a start from the snapshot with 1,000,000 keys in one project (each
+# with a metadata id of its own): 5 in-process starts and 5 of `keyplane
+# serve` as a new process, medians (median-ms). The fixture (a log and its
+# snapshot) takes ~4 min; KEYPLANE_BENCH_COLD_DIR=dir keeps it for the next
+# run.
+KEYPLANE_BENCH_ONE_PROJECT=1 go test -run '^$' -bench 'BenchmarkColdStart$/from-snapshot' -benchtime 5x -count 1 -timeout 60m ./app 2>&1 |
+  grep -E '^Benchmark' | tee -a "$out" || true
