@@ -134,8 +134,11 @@ func setNames(recs []KeyRecord, names [][]byte) {
 
 // keyRecord reads a record's fields after its id and name.
 func (r *reader) keyRecord(rec *KeyRecord, strs *stringInterner) {
-	rec.owner = strs.owner(r.sym(), r.sym())
+	user, realm := r.sym(), r.sym()
+	// The record's first touch is a write, not the read of a pointer
+	// store's nil check (see decodeRec).
 	rec.Created, rec.Expires = r.int(), r.int()
+	rec.owner = strs.owner(user, realm)
 	flags := r.uint()
 	rec.Invalidated, rec.CrossCluster = flags&recInvalidated != 0, flags&recCrossCluster != 0
 	rec.InvalidatedAt = r.int()

@@ -300,6 +300,11 @@ func (w *writer) recMetadata(rec *keyRec) error {
 // keyInterns.record packs one), but for its id and name, which it returns
 // as the snapshot's bytes.
 func decodeRec(r *reader, in *keyInterns, rec *keyRec) (id, name []byte, err error) {
+	// The record's first touch is a write. Its memory is fresh from the
+	// kernel: a read first (the nil check before its hash is copied in)
+	// maps the zero page, and the first write then faults again, twice
+	// the faults of a restore's largest allocation.
+	rec.ID = ""
 	id = r.bytes()
 	var nums commonNums
 	sym := func() { r.sym() }
