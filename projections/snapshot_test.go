@@ -316,30 +316,9 @@ func appliers(ps []Snapshotter) []Applier {
 // decode beside the others but place their keys only once the auth index
 // has numbered the table in id order, and each ends with its own keys.
 func TestAResumeNumbersTheKeyTableInIDOrderWhateverOrderKeysWereMadeIn(t *testing.T) {
-	wire := func() (*Runner, *KeyTable, *KeyIndex, *Audit) {
-		tbl := NewKeyTable()
-		ix, audit := NewKeyIndexIn(tbl), NewAuditIn(tbl)
-		return NewRunner(NewKeysIn(tbl), NewAuthIndexIn(tbl), audit, NewExpiryIn(domain.DefaultNoticeWindows, tbl), ix, tbl.Quarantine()), tbl, ix, audit
-	}
-	r, _, _, _ := wire()
 	const n = 3 * restoreRun // several runs of the table's lock
-	var evs []domain.Event
-	for i := range n {
-		id := domain.KeyID(fmt.Sprintf("k%05d", (i*7919)%n)) // created out of id order
-		ev := domain.NewEvent(fmt.Sprint("e", i), "o1", domain.AggKey, string(id), domain.Meta{Actor: alice, Time: t0.Add(time.Duration(i) * time.Second)},
-			domain.KeyCreated{KeyID: id, Name: "key-" + string(id), Scope: domain.ScopeProject, Project: "p1", Type: domain.KeyPersonal,
-				Owner: domain.Owner{User: "alice", Realm: "native"}, Hash: hashHex, Metadata: map[string]any{"customer": string(id)}})
-		ev.Seq = uint64(i + 1)
-		evs = append(evs, ev)
-	}
-	if err := r.ApplyAll(evs); err != nil {
-		t.Fatal(err)
-	}
-	s, _, err := r.Checkpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh, tbl, ix, audit := wire()
+	s, evs := scatteredCheckpoint(t, n)
+	fresh, tbl, ix, audit := resumeWiring()
 	if _, err := fresh.Resume(s); err != nil {
 		t.Fatal(err)
 	}
@@ -359,4 +338,37 @@ func TestAResumeNumbersTheKeyTableInIDOrderWhateverOrderKeysWereMadeIn(t *testin
 			t.Fatalf("audit puts %s in project %q", id, audit.ProjectOfKey(domain.KeyID(id)))
 		}
 	}
+}
+
+// resumeWiring is every projection that keeps keys, on one key table, as
+// the app wires them.
+func resumeWiring() (*Runner, *KeyTable, *KeyIndex, *Audit) {
+	tbl := NewKeyTable()
+	ix, audit := NewKeyIndexIn(tbl), NewAuditIn(tbl)
+	return NewRunner(NewKeysIn(tbl), NewAuthIndexIn(tbl), audit, NewExpiryIn(domain.DefaultNoticeWindows, tbl), ix, tbl.Quarantine()), tbl, ix, audit
+}
+
+// scatteredCheckpoint folds n keys of one project, created out of id
+// order, each with a metadata id of its own and one of three teams, into
+// a resumeWiring, and checkpoints it.
+func scatteredCheckpoint(t *testing.T, n int) (SavedState, []domain.Event) {
+	t.Helper()
+	r, _, _, _ := resumeWiring()
+	var evs []domain.Event
+	for i := range n {
+		id := domain.KeyID(fmt.Sprintf("k%05d", (i*7919)%n))
+		ev := domain.NewEvent(fmt.Sprint("e", i), "o1", domain.AggKey, string(id), domain.Meta{Actor: alice, Time: t0.Add(time.Duration(i) * time.Second)},
+			domain.KeyCreated{KeyID: id, Name: "key-" + string(id), Scope: domain.ScopeProject, Project: "p1", Type: domain.KeyPersonal,
+				Owner: domain.Owner{User: "alice", Realm: "native"}, Hash: hashHex, Metadata: map[string]any{"customer": string(id), "team": fmt.Sprint("t", i%3)}})
+		ev.Seq = uint64(i + 1)
+		evs = append(evs, ev)
+	}
+	if err := r.ApplyAll(evs); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := r.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, evs
 }
