@@ -298,8 +298,9 @@ func cpuTime() time.Duration {
 // the writes just made rather than of the keys, which would otherwise
 // depend on how long the full replays before took.
 //
-// KEYPLANE_BENCH_COLD_DIR names a data directory to keep the log in: the
-// first run writes it (minutes at a million keys, then the duplicate
+// KEYPLANE_BENCH_COLD_DIR names a directory to keep the log in (a data
+// directory in it for each size and history, coldDir): the first run
+// writes it (minutes at a million keys, then the duplicate
 // window), later runs start from it at once. Copy it for each binary
 // compared: a start saves a snapshot of its own version on Close.
 func BenchmarkColdStart(b *testing.B) {
@@ -323,7 +324,7 @@ func BenchmarkColdStart(b *testing.B) {
 	}
 	if !kept {
 		start(b, time.Hour) // folds everything once and saves a snapshot on Close
-		keepColdStartLog(b, n)
+		keepColdStartLog(b, dir)
 	}
 	for _, c := range []struct {
 		name      string
@@ -363,10 +364,8 @@ func BenchmarkColdStart(b *testing.B) {
 // written (and snapshotted) in KEYPLANE_BENCH_COLD_DIR, and says when it
 // was written.
 func coldStartLog(b *testing.B, n int) (dir string, total uint64, written time.Time, kept bool) {
-	dir = os.Getenv("KEYPLANE_BENCH_COLD_DIR")
-	if dir == "" {
-		dir = b.TempDir()
-	} else if fi, err := os.Stat(coldMarker(dir, n)); err == nil {
+	dir = coldDir(b, n)
+	if fi, err := os.Stat(coldMarker(dir)); err == nil {
 		l := openBenchLog(b, dir)
 		total, _ = l.LastSeq(context.Background())
 		l.Close()
@@ -389,25 +388,34 @@ func coldStartLog(b *testing.B, n int) (dir string, total uint64, written time.T
 	return dir, total, time.Now(), false
 }
 
-// keepColdStartLog marks KEYPLANE_BENCH_COLD_DIR, if set, as holding the
-// log of n keys and its snapshot.
-func keepColdStartLog(b *testing.B, n int) {
-	if dir := os.Getenv("KEYPLANE_BENCH_COLD_DIR"); dir != "" {
-		if err := os.WriteFile(coldMarker(dir, n), nil, 0o644); err != nil {
-			b.Fatal(err)
-		}
+// coldDir is where BenchmarkColdStart's log of n keys lives: with
+// KEYPLANE_BENCH_COLD_DIR, a directory of it named by its keys and its
+// history. Each kept log has a directory of its own: a log of one
+// history found unmarked where another's was kept would have had the
+// other's keys appended to it (scripts/bench runs both in one
+// KEYPLANE_BENCH_COLD_DIR: replay.sh, then scale.sh).
+func coldDir(b *testing.B, n int) string {
+	kept := os.Getenv("KEYPLANE_BENCH_COLD_DIR")
+	if kept == "" {
+		return b.TempDir()
 	}
-}
-
-// coldMarker names the fixture by its keys and its history: a directory
-// kept for one is not taken for the other.
-func coldMarker(dir string, n int) string {
 	name := "bench-keys-" + strconv.Itoa(n)
 	if os.Getenv("KEYPLANE_BENCH_ONE_PROJECT") != "" {
 		name += "-one-project"
 	}
-	return filepath.Join(dir, name)
+	return filepath.Join(kept, name)
 }
+
+// keepColdStartLog marks dir as holding a whole log and its snapshot,
+// for the next run.
+func keepColdStartLog(b *testing.B, dir string) {
+	if err := os.WriteFile(coldMarker(dir), nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// coldMarker is the mark of a log kept whole in dir.
+func coldMarker(dir string) string { return filepath.Join(dir, "bench-complete") }
 
 func reportStarts(b *testing.B, runs []time.Duration, events uint64) {
 	sort.Slice(runs, func(i, j int) bool { return runs[i] < runs[j] })

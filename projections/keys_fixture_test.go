@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -132,6 +133,34 @@ func TestAKeysSnapshotWithDamagedMetadataIsRefused(t *testing.T) {
 		damage(b)
 		if err := NewKeys().Restore(b); err == nil {
 			t.Errorf("%s: a snapshot with damaged metadata restored", name)
+		}
+	}
+}
+
+// A keys snapshot that holds a key twice is refused, in whichever run of
+// the restore the second one comes, as the expiry schedule's is: restored,
+// the key was listed twice and counted once.
+func TestAKeysSnapshotHoldingAKeyTwiceIsRefused(t *testing.T) {
+	ks := NewKeys()
+	for i := range recRun + 2 {
+		id := domain.KeyID(fmt.Sprintf("k%05d", i))
+		c := domain.KeyCreated{KeyID: id, Name: "n", Scope: domain.ScopeProject, Project: "p1", Type: domain.KeyPersonal,
+			Owner: domain.Owner{User: "u1", Realm: domain.RealmMembers}, Hash: hashHex}
+		ev := domain.NewEvent(fmt.Sprint(i), "o1", domain.AggKey, string(id), domain.Meta{Time: t0}, c)
+		ev.Seq = uint64(i + 1)
+		if err := ks.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := ks.records()
+	for name, dup := range map[string]*keyRec{"within a run": recs[1], "across two runs": recs[recRun-1]} {
+		w, err := encodeRecs(append(slices.Clone(recs), dup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		restored := NewKeys()
+		if err := restored.RestoreOlder(keysV4, w.buf); err == nil {
+			t.Errorf("%s: a snapshot holding a key twice restored (%d keys counted)", name, restored.count)
 		}
 	}
 }

@@ -116,6 +116,7 @@ func (ks *Keys) restore(b []byte, withIndexes bool) error {
 	ks.table.Reserve(n)
 	fresh := &Keys{refs: make([]*keyRec, 0, n), byTenant: map[domain.TenantID]*tenantKeys{}, restoring: true}
 	decoded, spent := make(chan decodedRun, 16), make(chan [][]byte, 16)
+	twice := false // a key's id on two records (read after wg.Wait)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		slots := make([]uint32, 0, recRun)
@@ -131,10 +132,12 @@ func (ks *Keys) restore(b []byte, withIndexes bool) error {
 			default:
 			}
 			for i, slot := range slots {
-				r := &run.recs[i]
-				if at(fresh.refs, slot) == nil {
-					fresh.count++
+				if at(fresh.refs, slot) != nil {
+					twice = true // refused below: listed twice, counted once
+					continue
 				}
+				r := &run.recs[i]
+				fresh.count++
 				fresh.add(r)
 				fresh.refs = put(fresh.refs, slot, r)
 			}
@@ -144,6 +147,9 @@ func (ks *Keys) restore(b []byte, withIndexes bool) error {
 	err := decodeRecs(&r, &in, slab, decoded, spent)
 	close(decoded)
 	wg.Wait()
+	if err == nil && twice {
+		err = fmt.Errorf("keys snapshot: a key twice")
+	}
 	for _, list := range fresh.byTenant {
 		list.lazyIndexes()
 	}

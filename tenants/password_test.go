@@ -1,6 +1,7 @@
 package tenants
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
@@ -23,6 +24,13 @@ func TestTheDummyHashCostsWhatAPasswordCheckCosts(t *testing.T) {
 	}
 	if len(dummy[5]) != len(stored[5]) {
 		t.Fatalf("dummy key %d characters, a stored one %d", len(dummy[5]), len(stored[5]))
+	}
+	// CheckPassword refuses a hash it cannot decode before it spends
+	// anything: the dummy's salt and key must decode as a stored one's.
+	salt, err1 := base64.RawStdEncoding.DecodeString(dummy[4])
+	key, err2 := base64.RawStdEncoding.DecodeString(dummy[5])
+	if err1 != nil || err2 != nil || len(salt) != 16 || len(key) != argonKeyLen {
+		t.Fatalf("dummy salt %q and key %q: %v %v; want 16 and %d bytes of base64", dummy[4], dummy[5], err1, err2, argonKeyLen)
 	}
 	for _, pw := range []string{"", "keyplane-dummy-password", "admin"} {
 		if CheckPassword(dummyHash, pw) {
