@@ -64,26 +64,26 @@ func (ix *KeyIndex) RecordsInOrder(t domain.TenantID, pr domain.ProjectID, rd Or
 	}
 	total := len(p.Records)
 	w := orderWalk{after: rd.After, desc: rd.Desc, inclusive: rd.Ties, limit: math.MaxInt, stop: math.MaxInt}
+	// The read starts and stops at the prefix or range of the field read
+	// that every match holds, if any (seek): w.stop entries at most.
+	missing := w.after != nil && w.after.Missing
+	if !missing {
+		w.after, w.inclusive, w.stop = o.seek(rd.Only, rd.Field, w.after, w.inclusive, w.desc)
+	}
 	if rd.Only != nil {
-		span := len(p.Records) // the entries the read can meet, for countOnly's estimate
-		if w.after == nil || !w.after.Missing {
-			_, _, stop := o.seek(rd.Only, rd.Field, w.after, w.inclusive, w.desc)
-			span = min(span, stop)
-		}
-		if total, w.only, ok = p.countOnly(*rd.Only, rd.K, span); !ok {
+		if total, w.only, ok = p.countOnly(*rd.Only, rd.K, min(w.stop, len(p.Records))); !ok {
 			return buf, 0, false
 		}
 		defer putBits(w.only)
 	}
-	if w.after != nil && w.after.Missing { // only records without the field come after
+	if missing { // only records without the field come after
 		if !rd.Ties || rd.Field != "expiration" {
 			return buf, total, true
 		}
 		w.after, w.desc = &OrderCursor{N: noValue}, false
+		w.after, w.inclusive, w.stop = o.seek(rd.Only, rd.Field, w.after, w.inclusive, w.desc)
 	}
-	// span is how many entries the read can meet: those of the prefix
-	// or range of the field read that every match holds, if any.
-	w.after, w.inclusive, w.stop = o.seek(rd.Only, rd.Field, w.after, w.inclusive, w.desc)
+	// span is how many entries the read can meet.
 	span := min(w.stop, len(p.Records))
 	if rd.Only != nil || rd.Ties {
 		// Reading in order meets a match every span/total entries: worth
