@@ -593,8 +593,8 @@ func (p *projectRecords) source(s IndexSource) (int, func([]int32) []int32, bool
 // termSource reads field's term index for values (every value when nil).
 func (p *projectRecords) termSource(field string, values []string) (int, func([]int32) []int32, bool) {
 	p.terms.ready(p.Records)
-	if p.terms.dropped[field] { // too many values for postings: sorted instead
-		n, read := p.terms.wide[field].equal(values)
+	if w := p.terms.wide[field]; w != nil { // too many values for postings: sorted instead
+		n, read := w.equal(values)
 		return n, read, true
 	}
 	if values == nil {
@@ -873,7 +873,7 @@ func (p *projectRecords) valuesSource(field string, match func(string) bool) (in
 			any = append(any, src)
 		}
 	}
-	for f := range p.terms.dropped {
+	for f := range p.terms.wide {
 		if f == field || field == "metadata" && strings.HasPrefix(f, "metadata.") {
 			return 0, nil, false
 		}
@@ -887,12 +887,16 @@ func (p *projectRecords) valuesSource(field string, match func(string) bool) (in
 func (p *projectRecords) anyMetadataSource(values []string) (int, func([]int32) []int32, bool) {
 	p.terms.ready(p.Records)
 	var any []IndexSource
-	for _, fields := range []map[string]bool{mapKeys(p.terms.fields), p.terms.dropped} {
-		for f := range fields {
-			if strings.HasPrefix(f, "metadata.") {
-				any = append(any, IndexSource{Kind: ByTerms, Field: f, Values: values})
-			}
+	add := func(f string) {
+		if strings.HasPrefix(f, "metadata.") {
+			any = append(any, IndexSource{Kind: ByTerms, Field: f, Values: values})
 		}
+	}
+	for f := range p.terms.fields {
+		add(f)
+	}
+	for f := range p.terms.wide {
+		add(f)
 	}
 	return p.unionSource(any)
 }
@@ -920,12 +924,4 @@ func (o *orderedIndex) prefixBounds(p string, field func(int32) string) (from, t
 
 func isDate(field string) bool {
 	return field == "creation" || field == "expiration" || field == "invalidation"
-}
-
-func mapKeys[V any](m map[string]V) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
 }

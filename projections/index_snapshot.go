@@ -394,9 +394,7 @@ func (r *reader) values(pr *projectRecords, x *valueIndex, value func(*KeyRecord
 }
 
 func (r *reader) narrowTerms(pr *projectRecords, field string) {
-	if pr.terms.fields == nil {
-		pr.terms.fields, pr.terms.dropped, pr.terms.wide = map[string]map[string][]int32{}, map[string]bool{}, map[string]*wideIndex{}
-	}
+	pr.terms.made()
 	k := r.countOf(2)
 	if k > maxTermsPerField {
 		r.fail("terms of a field")
@@ -427,9 +425,7 @@ func (r *reader) narrowTerms(pr *projectRecords, field string) {
 }
 
 func (r *reader) wideTerms(pr *projectRecords, field string) {
-	if pr.terms.fields == nil {
-		pr.terms.fields, pr.terms.dropped, pr.terms.wide = map[string]map[string][]int32{}, map[string]bool{}, map[string]*wideIndex{}
-	}
+	pr.terms.made()
 	m := r.countOf(2)
 	run, step := wideRun{v: make([]string, m), p: make([]int32, m)}, orderStep(m)
 	for i := range m {
@@ -449,7 +445,7 @@ func (r *reader) wideTerms(pr *projectRecords, field string) {
 			return
 		}
 	}
-	pr.terms.wide[field], pr.terms.dropped[field] = &wideIndex{runs: []wideRun{run}}, true
+	pr.terms.wide[field] = &wideIndex{runs: []wideRun{run}}
 }
 
 // orderStep is every how many entries of n a restore checks the order (or

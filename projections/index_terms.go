@@ -21,9 +21,10 @@ const maxTermsPerField = 4096
 // filters what its candidates hold, and a posting is never missing one.
 // Lazy after a restore, as orderedIndex.
 type termIndex struct {
-	fields  map[string]map[string][]int32
-	dropped map[string]bool       // fields over maxTermsPerField
-	wide    map[string]*wideIndex // the dropped fields, sorted (index_wide.go)
+	fields map[string]map[string][]int32
+	// wide are the fields over maxTermsPerField, dropped from fields and
+	// kept sorted instead (index_wide.go).
+	wide map[string]*wideIndex
 	// building is set while ready builds: a wide index sorts once at the end.
 	building bool
 	mu       sync.Mutex
@@ -54,13 +55,11 @@ func (x *termIndex) addMetadata(pos int32, leaves []domain.MetadataLeaf) {
 }
 
 func (x *termIndex) put(field, value string, pos int32) {
-	if x.dropped[field] {
-		x.wide[field].add(value, pos)
+	if w := x.wide[field]; w != nil {
+		w.add(value, pos)
 		return
 	}
-	if x.fields == nil {
-		x.fields, x.dropped, x.wide = map[string]map[string][]int32{}, map[string]bool{}, map[string]*wideIndex{}
-	}
+	x.made()
 	values := x.fields[field]
 	if values == nil {
 		values = map[string][]int32{}
@@ -70,13 +69,19 @@ func (x *termIndex) put(field, value string, pos int32) {
 		x.wide[field] = widen(values, x.building)
 		x.wide[field].add(value, pos)
 		delete(x.fields, field)
-		x.dropped[field] = true
 		return
 	}
 	values[value] = append(values[value], pos)
 }
 
-func (x *termIndex) lazy() { x.fields, x.dropped, x.wide, x.unbuilt = nil, nil, nil, true }
+// made makes the maps of an index that has none yet.
+func (x *termIndex) made() {
+	if x.fields == nil {
+		x.fields, x.wide = map[string]map[string][]int32{}, map[string]*wideIndex{}
+	}
+}
+
+func (x *termIndex) lazy() { x.fields, x.wide, x.unbuilt = nil, nil, true }
 
 // ready builds a lazy index from records; a reader calls it under the
 // owner's read lock.
@@ -100,7 +105,7 @@ func (x *termIndex) ready(records []*KeyRecord) {
 // field, ascending and once each; ok is false when the field is not
 // indexed (over maxTermsPerField), and a scan must answer.
 func (x *termIndex) positions(field string, values []string, buf []int32) ([]int32, bool) {
-	if x.dropped[field] {
+	if x.wide[field] != nil {
 		return buf, false
 	}
 	start := len(buf)
