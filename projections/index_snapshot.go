@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"maps"
 	"slices"
 	"strings"
 
@@ -87,18 +88,8 @@ func (w *writer) indexes(v *indexView) {
 	w.order(v.users, v.pr.byUser)
 	w.values(v.pr, v.expires, expiresOf)
 	w.values(v.pr, v.invalidated, invalidatedAtOf)
-	fields := slices.Sorted(func(yield func(string) bool) {
-		for f := range v.narrow {
-			if !yield(f) {
-				return
-			}
-		}
-		for f := range v.wide {
-			if !yield(f) {
-				return
-			}
-		}
-	})
+	fields := slices.AppendSeq(slices.Collect(maps.Keys(v.narrow)), maps.Keys(v.wide))
+	slices.Sort(fields)
 	var entries []termEntry
 	for _, f := range fields {
 		entries = v.liveTerms(f, entries[:0])
