@@ -220,29 +220,14 @@ func (w *writer) wideTerms(entries []termEntry) {
 // the number of its metadata leaf for a metadata field, 0 for another,
 // -1 when it does not hold it.
 func holds(r *KeyRecord, field, v string) int {
-	switch field {
-	case "username":
-		return boolIndex(r.User() == v)
-	case "realm_name":
-		return boolIndex(r.Realm() == v)
-	case "type":
-		return boolIndex(r.CrossCluster && v == domain.ESTypeCrossCluster)
+	leaves := 1 // a field not of metadata has one value at most, at 0
+	if strings.HasPrefix(field, "metadata.") {
+		leaves = len(r.Metadata)
 	}
-	path, ok := strings.CutPrefix(field, "metadata.")
-	if !ok {
-		return -1
-	}
-	for i, l := range r.Metadata {
-		if l.Path == path && l.Value == v {
+	for i := range leaves {
+		if got, ok := termValue(r, field, i); ok && got == v {
 			return i
 		}
-	}
-	return -1
-}
-
-func boolIndex(b bool) int {
-	if b {
-		return 0
 	}
 	return -1
 }
