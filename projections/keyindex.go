@@ -269,7 +269,7 @@ func (ix *KeyIndex) Snapshot() ([]byte, error) {
 	}
 	count := ix.count
 	ix.mu.RUnlock()
-	return encode(views, count), nil
+	return encodeKeyIndex(views, count), nil
 }
 
 // Restore replaces the index with a snapshot's.

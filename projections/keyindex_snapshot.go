@@ -19,9 +19,9 @@ const (
 	recCrossCluster
 )
 
-// encode writes views, the index's projects sorted by id, of count keys
+// encodeKeyIndex writes views, the index's projects sorted by id, of count keys
 // in all (the lock is not held: see indexView).
-func encode(views []*indexView, count int) []byte {
+func encodeKeyIndex(views []*indexView, count int) []byte {
 	w := writer{buf: make([]byte, 0, 16+count*80)}
 	w.uint(uint64(len(views)))
 	for _, v := range views {
@@ -68,7 +68,7 @@ type restoredProject struct {
 	ids [][]byte
 }
 
-// decodeKeyIndex reads what encode wrote, sharing repeated strings
+// decodeKeyIndex reads what encodeKeyIndex wrote, sharing repeated strings
 // through strs. A project's records are allocated at once, and its names
 // in one string; its ids are left as bytes (restoredProject).
 // With withIndexes (keyindex@3) its indexes follow a project's records;
