@@ -278,8 +278,14 @@ func (ix *KeyIndex) Restore(b []byte) error { return ix.restoreLate(b, func() {}
 // restoreLate is Restore, which calls placed once it has decoded b and
 // before it places the keys in the table (lateKeyPlacer).
 func (ix *KeyIndex) restoreLate(b []byte, placed func()) error {
+	return ix.restoreBinary(b, true, placed)
+}
+
+// restoreBinary restores a binary snapshot, with its projects' indexes
+// (keyindex@3) or without (keyindex@2), calling placed as restoreLate.
+func (ix *KeyIndex) restoreBinary(b []byte, withIndexes bool, placed func()) error {
 	var strs stringInterner
-	projects, err := decodeKeyIndex(b, &strs, true)
+	projects, err := decodeKeyIndex(b, &strs, withIndexes)
 	if err != nil {
 		return err
 	}
@@ -315,12 +321,7 @@ func (ix *KeyIndex) Older() []string { return []string{keyIndexV2, keyIndexV1} }
 // then left to their first reader) or 1 (JSON, projects by id).
 func (ix *KeyIndex) RestoreOlder(name string, b []byte) error {
 	if name == keyIndexV2 {
-		var strs stringInterner
-		projects, err := decodeKeyIndex(b, &strs, false)
-		if err != nil {
-			return err
-		}
-		return ix.restored(projects, strs)
+		return ix.restoreBinary(b, false, func() {})
 	}
 	if name != keyIndexV1 {
 		return fmt.Errorf("keyindex cannot restore %s", name)
