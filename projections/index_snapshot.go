@@ -261,18 +261,19 @@ func termValue(r *KeyRecord, field string, leaf int) (string, bool) {
 // the ids tell two records apart, and the ids' bytes then decide.
 func (r *reader) projectIndexes(pr *projectRecords, ids [][]byte) {
 	n := len(pr.Records)
-	before := func(c int, a, b int32) bool { return c < 0 || c == 0 && bytes.Compare(ids[a], ids[b]) < 0 }
+	// Ids are not placed yet: c, a comparison of a and b, is broken by
+	// their bytes when it ties.
+	byID := func(c int, a, b int32) int { return cmp.Or(c, bytes.Compare(ids[a], ids[b])) }
 	perm := func(o *orderedIndex, order cmpPos, what string) {
-		// Ids are not placed yet: ties of the order are broken by their bytes.
-		byID := func(a, b int32) int { return cmp.Or(order(a, b), bytes.Compare(ids[a], ids[b])) }
-		if run := r.positionList(n, n); r.err == nil && !o.restoreRun(run, byID) {
+		inOrder := func(a, b int32) int { return byID(order(a, b), a, b) }
+		if run := r.positionList(n, n); r.err == nil && !o.restoreRun(run, inOrder) {
 			r.fail(what + " order")
 		}
 	}
 	perm(&pr.names, pr.byName, "name")
 	perm(&pr.created, pr.byCreated, "creation")
 	perm(&pr.ord.users, pr.byUser, "owner")
-	r.values(pr, &pr.ord.expires, expiresOf, n, before)
+	r.values(pr, &pr.ord.expires, expiresOf, n, byID)
 	invalidated, crossCluster := 0, 0 // what the invalidation index and type's postings hold
 	for _, rec := range pr.Records {
 		if rec.Invalidated {
@@ -282,7 +283,7 @@ func (r *reader) projectIndexes(pr *projectRecords, ids [][]byte) {
 			crossCluster++
 		}
 	}
-	r.values(pr, &pr.ord.invalidated, invalidatedAtOf, -1, before)
+	r.values(pr, &pr.ord.invalidated, invalidatedAtOf, -1, byID)
 	if r.err == nil && pr.ord.invalidated.entries != invalidated {
 		r.fail("invalidation index size")
 	}
@@ -352,7 +353,7 @@ func (r *reader) positionList(n, want int) []int32 {
 // negative), taking each entry's value from its record: every entry
 // live. An entry of no value (noValue) is there only when want says
 // every record is.
-func (r *reader) values(pr *projectRecords, x *valueIndex, value func(*KeyRecord) int64, want int, before func(c int, a, b int32) bool) {
+func (r *reader) values(pr *projectRecords, x *valueIndex, value func(*KeyRecord) int64, want int, byID func(c int, a, b int32) int) {
 	ps := r.positionList(len(pr.Records), want)
 	run, step := valueRun{v: make([]int64, len(ps)), p: ps}, orderStep(len(ps))
 	for i, p := range ps {
@@ -361,7 +362,7 @@ func (r *reader) values(pr *projectRecords, x *valueIndex, value func(*KeyRecord
 			return
 		}
 		// Values in order at each entry; ties (creation, id) at samples.
-		if i > 0 && (run.v[i] < run.v[i-1] || i%step == 0 && !before(pr.cmpEntry(run.v[i-1], ps[i-1], run.v[i], p), ps[i-1], p)) {
+		if i > 0 && (run.v[i] < run.v[i-1] || i%step == 0 && byID(pr.cmpEntry(run.v[i-1], ps[i-1], run.v[i], p), ps[i-1], p) >= 0) {
 			r.fail("index order")
 			return
 		}
