@@ -161,7 +161,12 @@ func (l *tenantKeys) changed(old, r *keyRec) {
 // retime adds an entry for r's new time, the old one left stale; an old
 // entry whose number is inexact cannot be told stale from its number, so
 // the index is rebuilt instead (by its next reader: rare times, past 2262).
+// An index left to its first reader has nothing to retime: a replay's
+// uses, most of a log, do not read two times of each key for nothing.
 func (l *tenantKeys) retime(x *valueIndex, f *timeField, old, r *keyRec) {
+	if x.unbuilt {
+		return
+	}
 	was, now := f.of(old), f.of(r)
 	switch {
 	case was.Equal(now):
