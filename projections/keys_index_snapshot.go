@@ -79,17 +79,11 @@ func (x *valueIndex) frozen() ([]valueRun, bool) {
 
 // built says whether the index of bit i is built.
 func (l *tenantKeys) built(i int) bool {
-	switch listIndexes[i] {
-	case "created":
-		return !l.created.unbuilt
-	case "name":
-		return !l.names.unbuilt
-	case "owner":
-		return !l.ownerOrder.unbuilt
-	case "expiration":
-		return !l.expiry.unbuilt
+	if o, _ := l.posIndex(listIndexes[i]); o != nil {
+		return !o.unbuilt
 	}
-	return !l.lastUse.unbuilt
+	x, _ := l.timeIndex(listIndexes[i])
+	return !x.unbuilt
 }
 
 // width is the bytes a position among n takes.
@@ -230,30 +224,22 @@ func (l *tenantKeys) adoptable(by string, c *tenantKeys, replaced []int32) bool 
 // new times of the keys replaced since.
 func (l *tenantKeys) adopt(by string, c *tenantKeys, replaced []int32) {
 	from := int32(len(c.keys))
-	switch by {
-	case "name", "created", "owner":
-		o, co, order := &l.names, &c.names, l.byName
-		if by == "created" {
-			o, co, order = &l.created, &c.created, l.byCreated
-		} else if by == "owner" {
-			o, co, order = &l.ownerOrder, &c.ownerOrder, l.byOwner
-		}
+	if o, order := l.posIndex(by); o != nil {
+		co, _ := c.posIndex(by)
 		o.runs, o.unbuilt = co.runs, false
 		for p := from; p < int32(len(l.keys)); p++ {
 			o.add(p, order)
 		}
-	case "expiration", "last_used":
-		x, cx, f := &l.expiry, &c.expiry, expiryField
-		if by == "last_used" {
-			x, cx, f = &l.lastUse, &c.lastUse, lastUseField
-		}
-		x.runs, x.entries, x.stale, x.unbuilt = cx.runs, cx.entries, cx.stale, false
-		for _, i := range replaced {
-			l.retime(x, f, c.keys[i], l.keys[i])
-		}
-		for p := from; p < int32(len(l.keys)); p++ {
-			x.insert(f.key(l.keys[p]), p, len(l.keys), l.timeOrder(f))
-		}
+		return
+	}
+	x, f := l.timeIndex(by)
+	cx, _ := c.timeIndex(by)
+	x.runs, x.entries, x.stale, x.unbuilt = cx.runs, cx.entries, cx.stale, false
+	for _, i := range replaced {
+		l.retime(x, f, c.keys[i], l.keys[i])
+	}
+	for p := from; p < int32(len(l.keys)); p++ {
+		x.insert(f.key(l.keys[p]), p, len(l.keys), l.timeOrder(f))
 	}
 }
 
@@ -382,17 +368,14 @@ func (r *reader) runLengths(n int) []int {
 // restoreIndex makes run (every position once) index by, if it is in
 // that index's order (checked at samples but for times).
 func (l *tenantKeys) restoreIndex(by string, run []int32, times [2][]int64) bool {
-	switch by {
-	case "created":
-		return l.created.restoreRun(run, l.byCreated)
-	case "name":
-		return l.names.restoreRun(run, l.byName)
-	case "owner":
-		return l.ownerOrder.restoreRun(run, l.byOwner)
-	case "expiration":
-		return l.restoreTimes(&l.expiry, expiryField, run, times[0])
+	if o, order := l.posIndex(by); o != nil {
+		return o.restoreRun(run, order)
 	}
-	return l.restoreTimes(&l.lastUse, lastUseField, run, times[1])
+	x, f := l.timeIndex(by)
+	if f == expiryField {
+		return l.restoreTimes(x, f, run, times[0])
+	}
+	return l.restoreTimes(x, f, run, times[1])
 }
 
 // timeKeys are the numbers of the keys' expirations and last uses (those
