@@ -110,7 +110,7 @@ func encodeIndexes(w *writer, recs []*keyRec, lists map[domain.TenantID]*tenantK
 			if rank == nil {
 				break
 			}
-			if run := l.ranked(by, rank); len(run) == len(l.keys) {
+			if run := l.inOrder(by); len(run) == len(l.keys) {
 				runs = append(runs, run)
 				present |= 1 << i
 			}
@@ -125,12 +125,12 @@ func encodeIndexes(w *writer, recs []*keyRec, lists map[domain.TenantID]*tenantK
 			}
 			for _, p := range runs[0] {
 				end := len(w.buf) + wd
-				w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(p))[:end]
+				w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(rank[p]))[:end]
+			}
+			if by == "owner" {
+				l.ownerRuns(w, runs[0])
 			}
 			runs = runs[1:]
-			if by == "owner" {
-				l.ownerRuns(w)
-			}
 		}
 	}
 }
@@ -243,32 +243,29 @@ func (l *tenantKeys) adopt(by string, c *tenantKeys, replaced []int32) {
 	}
 }
 
-// ownerRuns writes the length of each owner's run of the owner index
-// (built, one run: the frozen copy's is).
-func (l *tenantKeys) ownerRuns(w *writer) {
+// ownerRuns writes the length of each owner's run of run, the owner
+// index's positions in order.
+func (l *tenantKeys) ownerRuns(w *writer, run []int32) {
 	var lens []int
-	v, _ := l.viewOf("owner")
-	owner := ""
-	v.walk(false, nil, "owner", func(pos int32) bool {
-		if o := l.keys[pos].c.Owner.User; len(lens) == 0 || o != owner {
-			owner = o
+	for i, pos := range run {
+		if i == 0 || l.keys[pos].c.Owner.User != l.keys[run[i-1]].c.Owner.User {
 			lens = append(lens, 0)
 		}
 		lens[len(lens)-1]++
-		return true
-	})
+	}
 	w.uint(uint64(len(lens)))
 	for _, n := range lens {
 		w.uint(uint64(n))
 	}
 }
 
-// ranked is the live entries of index by, in order, as ranks.
-func (l *tenantKeys) ranked(by string, rank []int32) []int32 {
+// inOrder is the positions of the live entries of index by, in order
+// (the index built if lazy).
+func (l *tenantKeys) inOrder(by string) []int32 {
 	v, _ := l.viewOf(by)
 	run := make([]int32, 0, len(l.keys))
 	v.walk(false, nil, by, func(pos int32) bool {
-		run = append(run, rank[pos])
+		run = append(run, pos)
 		return true
 	})
 	return run
