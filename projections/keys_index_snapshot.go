@@ -184,14 +184,12 @@ func (ks *Keys) adoptIndexes(frozen map[domain.TenantID]*tenantKeys, lazy map[do
 	defer ks.mu.Unlock()
 	for t, c := range frozen {
 		l := ks.byTenant[t]
-		if l == nil || len(l.keys) < len(c.keys) {
+		if l == nil {
 			continue
 		}
-		var replaced []int32
-		for i, r := range c.keys {
-			if l.keys[i] != r {
-				replaced = append(replaced, int32(i))
-			}
+		replaced, ok := replacedSince(c, l)
+		if !ok {
+			continue
 		}
 		for i, by := range listIndexes {
 			if lazy[t][i] && c.built(i) && l.adoptable(by, c, replaced) {
@@ -199,6 +197,26 @@ func (ks *Keys) adoptIndexes(frozen map[domain.TenantID]*tenantKeys, lazy map[do
 			}
 		}
 	}
+}
+
+// replacedSince are the positions of c, a copy of list l, whose records
+// l replaced since; ok is false where l is no longer what c copied
+// (shorter, or another key at a position: a list restored since, whose
+// positions follow ids, not the fold).
+func replacedSince(c, l *tenantKeys) (replaced []int32, ok bool) {
+	if len(l.keys) < len(c.keys) {
+		return nil, false
+	}
+	for i, r := range c.keys {
+		switch now := l.keys[i]; {
+		case now == r:
+		case now.ID != r.ID:
+			return nil, false
+		default:
+			replaced = append(replaced, int32(i))
+		}
+	}
+	return replaced, true
 }
 
 // adoptable says whether l's index by is lazy and the copy c's can be
