@@ -183,8 +183,10 @@ func (ks *Keys) adoptIndexes(frozen map[domain.TenantID]*tenantKeys, lazy map[do
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	for t, c := range frozen {
+		// Most snapshots find every index built: no key is compared
+		// under the write lock for nothing.
 		l := ks.byTenant[t]
-		if l == nil {
+		if l == nil || !slices.Contains(lazy[t], true) {
 			continue
 		}
 		replaced, ok := replacedSince(c, l)
