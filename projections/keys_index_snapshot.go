@@ -107,9 +107,6 @@ func encodeIndexes(w *writer, recs []*keyRec, lists map[domain.TenantID]*tenantK
 		var runs [][]int32
 		var present byte
 		for i, by := range listIndexes {
-			if rank == nil {
-				break
-			}
 			if run := l.inOrder(by); len(run) == len(l.keys) {
 				runs = append(runs, run)
 				present |= 1 << i
@@ -136,28 +133,18 @@ func encodeIndexes(w *writer, recs []*keyRec, lists map[domain.TenantID]*tenantK
 }
 
 // snapshotRanks are, by tenant, the rank of the key at each position of
-// its list among the tenant's keys in recs (sorted by id): the positions
-// the keys take in the list a restore makes. A tenant whose list and recs
-// disagree has none (never so: a list holds its tenant's records).
+// its list among the tenant's keys in recs (the records of lists,
+// recordsOf, sorted by id): the positions the keys take in the list a
+// restore makes.
 func snapshotRanks(recs []*keyRec, lists map[domain.TenantID]*tenantKeys) map[domain.TenantID][]int32 {
 	ranks := make(map[domain.TenantID][]int32, len(lists))
-	counts := make(map[domain.TenantID]int, len(lists))
-	for _, r := range recs {
-		t := r.c.Tenant
-		rank, ok := ranks[t]
-		if !ok && lists[t] != nil {
-			rank = make([]int32, len(lists[t].keys))
-			ranks[t] = rank
-		}
-		if int(r.pos) < len(rank) {
-			rank[r.pos] = int32(counts[t])
-		}
-		counts[t]++
+	for t, l := range lists {
+		ranks[t] = make([]int32, len(l.keys))
 	}
-	for t, rank := range ranks {
-		if counts[t] != len(rank) {
-			delete(ranks, t)
-		}
+	counts := make(map[domain.TenantID]int32, len(lists))
+	for _, r := range recs {
+		ranks[r.c.Tenant][r.pos] = counts[r.c.Tenant]
+		counts[r.c.Tenant]++
 	}
 	return ranks
 }
