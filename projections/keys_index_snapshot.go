@@ -79,17 +79,11 @@ func (x *valueIndex) frozen() ([]valueRun, bool) {
 
 // built says whether the index of bit i is built.
 func (l *tenantKeys) built(i int) bool {
-	switch listIndexes[i] {
-	case "created":
-		return !l.created.unbuilt
-	case "name":
-		return !l.names.unbuilt
-	case "owner":
-		return !l.ownerOrder.unbuilt
-	case "expiration":
-		return !l.expiry.unbuilt
+	if o, _ := l.posIndex(listIndexes[i]); o != nil {
+		return !o.unbuilt
 	}
-	return !l.lastUse.unbuilt
+	x, _ := l.timeIndex(listIndexes[i])
+	return !x.unbuilt
 }
 
 // width is the bytes a position among n takes.
@@ -113,10 +107,7 @@ func encodeIndexes(w *writer, recs []*keyRec, lists map[domain.TenantID]*tenantK
 		var runs [][]int32
 		var present byte
 		for i, by := range listIndexes {
-			if rank == nil {
-				break
-			}
-			if run := l.ranked(by, rank); len(run) == len(l.keys) {
+			if run := l.inOrder(by); len(run) == len(l.keys) {
 				runs = append(runs, run)
 				present |= 1 << i
 			}
@@ -131,39 +122,29 @@ func encodeIndexes(w *writer, recs []*keyRec, lists map[domain.TenantID]*tenantK
 			}
 			for _, p := range runs[0] {
 				end := len(w.buf) + wd
-				w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(p))[:end]
+				w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(rank[p]))[:end]
+			}
+			if by == "owner" {
+				l.ownerRuns(w, runs[0])
 			}
 			runs = runs[1:]
-			if by == "owner" {
-				l.ownerRuns(w)
-			}
 		}
 	}
 }
 
 // snapshotRanks are, by tenant, the rank of the key at each position of
-// its list among the tenant's keys in recs (sorted by id): the positions
-// the keys take in the list a restore makes. A tenant whose list and recs
-// disagree has none (never so: a list holds its tenant's records).
+// its list among the tenant's keys in recs (the records of lists,
+// recordsOf, sorted by id): the positions the keys take in the list a
+// restore makes.
 func snapshotRanks(recs []*keyRec, lists map[domain.TenantID]*tenantKeys) map[domain.TenantID][]int32 {
 	ranks := make(map[domain.TenantID][]int32, len(lists))
-	counts := make(map[domain.TenantID]int, len(lists))
-	for _, r := range recs {
-		t := r.c.Tenant
-		rank, ok := ranks[t]
-		if !ok && lists[t] != nil {
-			rank = make([]int32, len(lists[t].keys))
-			ranks[t] = rank
-		}
-		if int(r.pos) < len(rank) {
-			rank[r.pos] = int32(counts[t])
-		}
-		counts[t]++
+	for t, l := range lists {
+		ranks[t] = make([]int32, len(l.keys))
 	}
-	for t, rank := range ranks {
-		if counts[t] != len(rank) {
-			delete(ranks, t)
-		}
+	counts := make(map[domain.TenantID]int32, len(lists))
+	for _, r := range recs {
+		ranks[r.c.Tenant][r.pos] = counts[r.c.Tenant]
+		counts[r.c.Tenant]++
 	}
 	return ranks
 }
@@ -189,15 +170,15 @@ func (ks *Keys) adoptIndexes(frozen map[domain.TenantID]*tenantKeys, lazy map[do
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	for t, c := range frozen {
+		// Most snapshots find every index built: no key is compared
+		// under the write lock for nothing.
 		l := ks.byTenant[t]
-		if l == nil || len(l.keys) < len(c.keys) {
+		if l == nil || !slices.Contains(lazy[t], true) {
 			continue
 		}
-		var replaced []int32
-		for i, r := range c.keys {
-			if l.keys[i] != r {
-				replaced = append(replaced, int32(i))
-			}
+		replaced, ok := replacedSince(c, l)
+		if !ok {
+			continue
 		}
 		for i, by := range listIndexes {
 			if lazy[t][i] && c.built(i) && l.adoptable(by, c, replaced) {
@@ -205,6 +186,26 @@ func (ks *Keys) adoptIndexes(frozen map[domain.TenantID]*tenantKeys, lazy map[do
 			}
 		}
 	}
+}
+
+// replacedSince are the positions of c, a copy of list l, whose records
+// l replaced since; ok is false where l is no longer what c copied
+// (shorter, or another key at a position: a list restored since, whose
+// positions follow ids, not the fold).
+func replacedSince(c, l *tenantKeys) (replaced []int32, ok bool) {
+	if len(l.keys) < len(c.keys) {
+		return nil, false
+	}
+	for i, r := range c.keys {
+		switch now := l.keys[i]; {
+		case now == r:
+		case now.ID != r.ID:
+			return nil, false
+		default:
+			replaced = append(replaced, int32(i))
+		}
+	}
+	return replaced, true
 }
 
 // adoptable says whether l's index by is lazy and the copy c's can be
@@ -230,59 +231,48 @@ func (l *tenantKeys) adoptable(by string, c *tenantKeys, replaced []int32) bool 
 // new times of the keys replaced since.
 func (l *tenantKeys) adopt(by string, c *tenantKeys, replaced []int32) {
 	from := int32(len(c.keys))
-	switch by {
-	case "name", "created", "owner":
-		o, co, order := &l.names, &c.names, l.byName
-		if by == "created" {
-			o, co, order = &l.created, &c.created, l.byCreated
-		} else if by == "owner" {
-			o, co, order = &l.ownerOrder, &c.ownerOrder, l.byOwner
-		}
+	if o, order := l.posIndex(by); o != nil {
+		co, _ := c.posIndex(by)
 		o.runs, o.unbuilt = co.runs, false
 		for p := from; p < int32(len(l.keys)); p++ {
 			o.add(p, order)
 		}
-	case "expiration", "last_used":
-		x, cx, f := &l.expiry, &c.expiry, expiryField
-		if by == "last_used" {
-			x, cx, f = &l.lastUse, &c.lastUse, lastUseField
-		}
-		x.runs, x.entries, x.stale, x.unbuilt = cx.runs, cx.entries, cx.stale, false
-		for _, i := range replaced {
-			l.retime(x, f, c.keys[i], l.keys[i])
-		}
-		for p := from; p < int32(len(l.keys)); p++ {
-			x.insert(f.key(l.keys[p]), p, len(l.keys), l.timeOrder(f))
-		}
+		return
+	}
+	x, f := l.timeIndex(by)
+	cx, _ := c.timeIndex(by)
+	x.runs, x.entries, x.stale, x.unbuilt = cx.runs, cx.entries, cx.stale, false
+	for _, i := range replaced {
+		l.retime(x, f, c.keys[i], l.keys[i])
+	}
+	for p := from; p < int32(len(l.keys)); p++ {
+		x.insert(f.key(l.keys[p]), p, len(l.keys), l.timeOrder(f))
 	}
 }
 
-// ownerRuns writes the length of each owner's run of the owner index
-// (built, one run: the frozen copy's is).
-func (l *tenantKeys) ownerRuns(w *writer) {
+// ownerRuns writes the length of each owner's run of run, the owner
+// index's positions in order.
+func (l *tenantKeys) ownerRuns(w *writer, run []int32) {
 	var lens []int
-	v, _ := l.viewOf("owner")
-	owner := ""
-	v.walk(false, nil, "owner", func(pos int32) bool {
-		if o := l.keys[pos].c.Owner.User; len(lens) == 0 || o != owner {
-			owner = o
+	for i, pos := range run {
+		if i == 0 || l.keys[pos].c.Owner.User != l.keys[run[i-1]].c.Owner.User {
 			lens = append(lens, 0)
 		}
 		lens[len(lens)-1]++
-		return true
-	})
+	}
 	w.uint(uint64(len(lens)))
 	for _, n := range lens {
 		w.uint(uint64(n))
 	}
 }
 
-// ranked is the live entries of index by, in order, as ranks.
-func (l *tenantKeys) ranked(by string, rank []int32) []int32 {
+// inOrder is the positions of the live entries of index by, in order
+// (the index built if lazy).
+func (l *tenantKeys) inOrder(by string) []int32 {
 	v, _ := l.viewOf(by)
 	run := make([]int32, 0, len(l.keys))
 	v.walk(false, nil, by, func(pos int32) bool {
-		run = append(run, rank[pos])
+		run = append(run, pos)
 		return true
 	})
 	return run
@@ -382,17 +372,14 @@ func (r *reader) runLengths(n int) []int {
 // restoreIndex makes run (every position once) index by, if it is in
 // that index's order (checked at samples but for times).
 func (l *tenantKeys) restoreIndex(by string, run []int32, times [2][]int64) bool {
-	switch by {
-	case "created":
-		return l.created.restoreRun(run, l.byCreated)
-	case "name":
-		return l.names.restoreRun(run, l.byName)
-	case "owner":
-		return l.ownerOrder.restoreRun(run, l.byOwner)
-	case "expiration":
-		return l.restoreTimes(&l.expiry, expiryField, run, times[0])
+	if o, order := l.posIndex(by); o != nil {
+		return o.restoreRun(run, order)
 	}
-	return l.restoreTimes(&l.lastUse, lastUseField, run, times[1])
+	x, f := l.timeIndex(by)
+	if f == expiryField {
+		return l.restoreTimes(x, f, run, times[0])
+	}
+	return l.restoreTimes(x, f, run, times[1])
 }
 
 // timeKeys are the numbers of the keys' expirations and last uses (those

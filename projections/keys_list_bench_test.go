@@ -163,7 +163,7 @@ func BenchmarkListInOrder(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	id := func(i int) domain.KeyID { return domain.KeyID(fmt.Sprintf("k%07d", (i*7919)%n)) }
+	id := func(i int) domain.KeyID { return projectKeyID(i, n) }
 	for i := range n {
 		c := domain.KeyCreated{KeyID: id(i), Name: fmt.Sprintf("key-%d", i), Scope: domain.ScopeProject, Project: "p", Type: domain.KeyPersonal,
 			Owner: domain.Owner{User: fmt.Sprintf("user-%d", (i*31)%1000)}, Hash: hashHex}

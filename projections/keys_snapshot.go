@@ -52,17 +52,18 @@ func (ks *Keys) Digest() (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// Capture copies the record pointers (a record never changes once in the
-// list: Apply replaces it) and the tenants' indexes (their runs are never
-// changed in place either), and returns the encoding of them, to run
-// after the runner resumed: the runner waits for the copy only, not the
-// sort and the encoding.
+// Capture copies the tenants' lists of record pointers (a record never
+// changes once in the list: Apply replaces it) and their indexes (their
+// runs are never changed in place either), and returns the encoding of
+// them, to run after the runner resumed: the runner waits for the copy
+// only, not the sort and the encoding. Every record is in its tenant's
+// list: the records are gathered from the copies, not copied twice.
 func (ks *Keys) Capture() func() ([]byte, error) {
 	ks.mu.RLock()
-	recs := ks.records()
 	lists := ks.frozenLists()
 	ks.mu.RUnlock()
 	return func() ([]byte, error) {
+		recs := recordsOf(lists)
 		w, err := encodeRecs(recs)
 		if err != nil {
 			return nil, err
@@ -81,6 +82,19 @@ func (ks *Keys) records() []*keyRec {
 		if r != nil {
 			recs = append(recs, r)
 		}
+	}
+	return recs
+}
+
+// recordsOf is every record of lists.
+func recordsOf(lists map[domain.TenantID]*tenantKeys) []*keyRec {
+	n := 0
+	for _, l := range lists {
+		n += len(l.keys)
+	}
+	recs := make([]*keyRec, 0, n)
+	for _, l := range lists {
+		recs = append(recs, l.keys...)
 	}
 	return recs
 }

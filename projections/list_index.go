@@ -161,7 +161,12 @@ func (l *tenantKeys) changed(old, r *keyRec) {
 // retime adds an entry for r's new time, the old one left stale; an old
 // entry whose number is inexact cannot be told stale from its number, so
 // the index is rebuilt instead (by its next reader: rare times, past 2262).
+// An index left to its first reader has nothing to retime: a replay's
+// uses, most of a log, do not read two times of each key for nothing.
 func (l *tenantKeys) retime(x *valueIndex, f *timeField, old, r *keyRec) {
+	if x.unbuilt {
+		return
+	}
 	was, now := f.of(old), f.of(r)
 	switch {
 	case was.Equal(now):
@@ -222,19 +227,39 @@ type listView struct {
 // viewOf is the view of l's index for sort (ascending, "-" left off), built
 // if lazy; ok is false for a sort no index keeps. The read lock is held.
 func (l *tenantKeys) viewOf(by string) (v *listView, ok bool) {
-	switch by {
-	case "created":
-		return l.posView(&l.created, l.byCreated, by), true
-	case "name":
-		return l.posView(&l.names, l.byName, by), true
-	case "owner":
-		return l.posView(&l.ownerOrder, l.byOwner, by), true
-	case "expiration":
-		return l.timeView(&l.expiry, expiryField), true
-	case "last_used":
-		return l.timeView(&l.lastUse, lastUseField), true
+	if o, order := l.posIndex(by); o != nil {
+		return l.posView(o, order, by), true
+	}
+	if x, f := l.timeIndex(by); x != nil {
+		return l.timeView(x, f), true
 	}
 	return nil, false
+}
+
+// posIndex is l's index of positions for sort by (created, name, owner)
+// and the order it keeps; nil for another sort.
+func (l *tenantKeys) posIndex(by string) (*orderedIndex, cmpPos) {
+	switch by {
+	case "created":
+		return &l.created, l.byCreated
+	case "name":
+		return &l.names, l.byName
+	case "owner":
+		return &l.ownerOrder, l.byOwner
+	}
+	return nil, nil
+}
+
+// timeIndex is l's index of times for sort by (expiration, last_used)
+// and its field; nil for another sort.
+func (l *tenantKeys) timeIndex(by string) (*valueIndex, *timeField) {
+	switch by {
+	case "expiration":
+		return &l.expiry, expiryField
+	case "last_used":
+		return &l.lastUse, lastUseField
+	}
+	return nil, nil
 }
 
 func (l *tenantKeys) posView(o *orderedIndex, order cmpPos, by string) *listView {
