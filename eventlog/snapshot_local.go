@@ -217,7 +217,8 @@ func writeLocal(dir, path, nuid string, b []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".snapshot-*")
+	removeTornWrites(dir)
+	f, err := os.CreateTemp(dir, localTemp)
 	if err != nil {
 		return err
 	}
@@ -235,4 +236,19 @@ func writeLocal(dir, path, nuid string, b []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// localTemp names a copy being written (os.CreateTemp's pattern).
+const localTemp = ".snapshot-*"
+
+// removeTornWrites removes the copies a crash cut short before their
+// rename, each as large as a snapshot, which nothing would read or remove
+// again. Copies are written one at a time (SaveSnapshot under the app's
+// saver lock, KeepLocal on start before the saver runs): none is under
+// way.
+func removeTornWrites(dir string) {
+	torn, _ := filepath.Glob(filepath.Join(dir, localTemp))
+	for _, path := range torn {
+		_ = os.Remove(path)
+	}
 }
