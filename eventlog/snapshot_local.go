@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -108,20 +109,12 @@ func readFrom(f *os.File, offset, size int64) ([]byte, error) {
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, max(size-offset, 0)+1) // one more: the end seen without growing
-	for {
-		if len(b) == cap(b) {
-			b = slices.Grow(b, 1<<20) // the file grew meanwhile
-		}
-		k, err := f.Read(b[len(b):cap(b)])
-		b = b[:len(b)+k]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	// Into a buffer of the copy's size, as ReadSnapshot reads the store's.
+	buf := bytes.NewBuffer(make([]byte, 0, max(size-offset, 0)+bytes.MinRead))
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, err
 	}
+	return buf.Bytes(), nil
 }
 
 // readLocalHeader reads a local copy's header: the object it copies, the
