@@ -104,6 +104,7 @@ func TestABodyOfTheWrongTypeIsExplainedInJSONTerms(t *testing.T) {
 		Active   bool           `json:"active"`
 		Metadata map[string]any `json:"metadata"`
 		Expires  *float64       `json:"expires"`
+		Cause    error          `json:"cause"` // an interface: not a number
 	}
 	for in, want := range map[string]string{
 		`[1]`:                 "expected object",
@@ -114,6 +115,7 @@ func TestABodyOfTheWrongTypeIsExplainedInJSONTerms(t *testing.T) {
 		`{"active": "yes"}`:   "field [active] must be of type boolean",
 		`{"metadata": []}`:    "field [metadata] must be of type object",
 		`{"expires": "soon"}`: "field [expires] must be of type number",
+		`{"cause": 1}`:        "field [cause] must be of type a JSON value",
 	} {
 		var b body
 		if got := JSONReason(json.Unmarshal([]byte(in), &b)); got != want {

@@ -79,9 +79,8 @@ func jsonTypeName(kind string) string {
 		return "string"
 	case "bool":
 		return "boolean"
-	}
-	if strings.HasPrefix(kind, "int") || strings.HasPrefix(kind, "uint") || strings.HasPrefix(kind, "float") {
-		return "number"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr", "float32", "float64":
+		return "number" // by name: "interface" starts as "int" does
 	}
 	return "a JSON value"
 }

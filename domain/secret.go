@@ -71,7 +71,11 @@ func Encode(id KeyID, s Secret) string {
 // header into id and secret, writing into buf so that the hot path does not
 // allocate. It accepts standard and URL-safe base64, padded or not.
 func ParseAPIKeyCredential(cred string, buf []byte) (id, secret []byte, err error) {
-	if len(cred) == 0 {
+	// Bounded before the scan below: a length that is a multiple of 4 is
+	// decoded padded, any other unpadded, and either decodes to at most
+	// RawStdEncoding.DecodedLen bytes (343 characters: 257, not the 255 of
+	// StdEncoding.DecodedLen, which let Decode write past buf).
+	if len(cred) == 0 || base64.RawStdEncoding.DecodedLen(len(cred)) > len(buf) {
 		return nil, nil, Unauthenticated("invalid ApiKey credential")
 	}
 	enc := base64.StdEncoding
@@ -87,12 +91,6 @@ func ParseAPIKeyCredential(cred string, buf []byte) (id, secret []byte, err erro
 		} else {
 			enc = base64.RawURLEncoding
 		}
-	}
-	// Bounded by the encoding chosen: unpadded, a length that is no
-	// multiple of 4 decodes to more than the padded one would (343
-	// characters: 257 bytes, not 255), and Decode writes past buf.
-	if enc.DecodedLen(len(cred)) > len(buf) {
-		return nil, nil, Unauthenticated("invalid ApiKey credential")
 	}
 	// The conversion does not copy: the compiler sees that Decode only reads
 	// it (TestParseAPIKeyCredentialDoesNotAllocate).

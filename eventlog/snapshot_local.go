@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -108,20 +109,12 @@ func readFrom(f *os.File, offset, size int64) ([]byte, error) {
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, max(size-offset, 0)+1) // one more: the end seen without growing
-	for {
-		if len(b) == cap(b) {
-			b = slices.Grow(b, 1<<20) // the file grew meanwhile
-		}
-		k, err := f.Read(b[len(b):cap(b)])
-		b = b[:len(b)+k]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	// Into a buffer of the copy's size, as ReadSnapshot reads the store's.
+	buf := bytes.NewBuffer(make([]byte, 0, max(size-offset, 0)+bytes.MinRead))
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, err
 	}
+	return buf.Bytes(), nil
 }
 
 // readLocalHeader reads a local copy's header: the object it copies, the
@@ -217,7 +210,8 @@ func writeLocal(dir, path, nuid string, b []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".snapshot-*")
+	removeTornWrites(dir)
+	f, err := os.CreateTemp(dir, localTemp)
 	if err != nil {
 		return err
 	}
@@ -235,4 +229,19 @@ func writeLocal(dir, path, nuid string, b []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// localTemp names a copy being written (os.CreateTemp's pattern).
+const localTemp = ".snapshot-*"
+
+// removeTornWrites removes the copies a crash cut short before their
+// rename, each as large as a snapshot, which nothing would read or remove
+// again. Copies are written one at a time (SaveSnapshot under the app's
+// saver lock, KeepLocal on start before the saver runs): none is under
+// way.
+func removeTornWrites(dir string) {
+	torn, _ := filepath.Glob(filepath.Join(dir, localTemp))
+	for _, path := range torn {
+		_ = os.Remove(path)
+	}
 }

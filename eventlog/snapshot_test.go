@@ -177,3 +177,28 @@ func TestALocalCopyReadsTheSameMappedOrNot(t *testing.T) {
 		t.Fatalf("read %d bytes (%v) without mapping, want %d", len(read), err, len(want))
 	}
 }
+
+// A copy whose write a crash cut short (left under its temporary name) is
+// removed by the next write, not left beside the copies for good.
+func TestACopyLeftHalfWrittenByACrashIsRemovedByTheNextSave(t *testing.T) {
+	l := openTest(t)
+	dir := localSnapshotDir(l.opts)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	torn, err := os.CreateTemp(dir, localTemp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	torn.Close()
+	if err := l.SaveSnapshot(t.Context(), "projections", []byte("saved")); err != nil {
+		t.Fatal(err)
+	}
+	left, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0].Name() != "projections" {
+		t.Fatalf("the copies' directory holds %v, want only the copy", left)
+	}
+}

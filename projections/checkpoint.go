@@ -84,6 +84,11 @@ func partOf(s SavedState, p Snapshotter) (name string, b []byte, ok bool) {
 // into them before running. After an error the projections are in no
 // particular state: start again from fresh ones.
 func (r *Runner) Resume(s SavedState) (behind []Applier, err error) {
+	// The projections that place keys in the shared key table in another
+	// order than by id (lateKeyPlacer) decode at once but place their keys
+	// only once those that list every key by id (the auth index) have
+	// placed them: see slotGuess.
+	var listers sync.WaitGroup
 	for _, a := range r.appliers {
 		p, ok := a.(Snapshotter)
 		if ok {
@@ -91,18 +96,8 @@ func (r *Runner) Resume(s SavedState) (behind []Applier, err error) {
 		}
 		if !ok {
 			behind = append(behind, a)
-		}
-	}
-	// The projections that place keys in the shared key table in another
-	// order than by id (lateKeyPlacer) decode at once but place their keys
-	// only once those that list every key by id (the auth index) have
-	// placed them: see slotGuess.
-	var listers sync.WaitGroup
-	for _, a := range r.appliers {
-		if _, ok := a.(keyLister); ok {
-			if _, _, ok := partOf(s, a.(Snapshotter)); ok {
-				listers.Add(1)
-			}
+		} else if _, lists := a.(keyLister); lists {
+			listers.Add(1)
 		}
 	}
 	err = r.eachSnapshotter(func(p Snapshotter) error {
